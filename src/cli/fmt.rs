@@ -1,0 +1,11 @@
+//! `cordium fmt` (not yet implemented).
+
+use super::exit::Exit;
+
+/// Arguments of `cordium fmt`.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> Exit {
+    Exit::Error
+}

@@ -1,0 +1,53 @@
+//! The command line: clap commands (one file each), picking the target and the view, exit codes.
+//! Turns arguments into options and calls library functions; holds no logic another command could
+//! need. With `render`, the only place that prints or reads the environment.
+
+pub mod exit;
+pub mod fmt;
+pub mod serve;
+pub mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Manage a Cordium cluster as code: Spaces, Templates, Users, Workspaces and Secrets.
+#[derive(Debug, Parser)]
+#[command(name = "cordium", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a config directory: syntax, fields, names, references. Talks to no cluster.
+    Validate(validate::Args),
+    /// Rewrite HCL files in canonical format.
+    Fmt(fmt::Args),
+    /// Serve the local cluster over gRPC (the same services as a real cluster).
+    Serve(serve::Args),
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap renders help/version to stdout and usage errors to stderr itself.
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => exit::Exit::Error.into(),
+            };
+        }
+    };
+    let code = match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Fmt(args) => fmt::run(args),
+        Command::Serve(args) => serve::run(args),
+    };
+    code.into()
+}

@@ -1,0 +1,22 @@
+//! `cordium` manages a Cordium cluster as code.
+//!
+//! The stages, in pipeline order (a stage imports only stages before it; `diag` everywhere):
+//!
+//! - [`diag`]: diagnostics with source spans, collected, never thrown.
+//! - [`config`]: files → raw documents (HCL and YAML) with spans; variables and environments.
+//! - [`model`]: raw documents → typed desired state, addresses, references, validation.
+//! - [`live`]: the `Cluster` trait: gRPC to a real cluster, the embedded local cluster, auth.
+//! - `diff`: pure: (desired, live) → per-resource changes with reasons.
+//! - `plan`: pure: changes → ordered graph, snapshot builds, saved plan files.
+//! - `apply`: walks a plan against a `Cluster`, concurrently, with retries; emits events.
+//! - [`render`]: plans, diagnostics and events → human text, JSON, Markdown.
+//! - [`server`]: `cordium serve`: the local cluster over real gRPC, with fault injection.
+//! - [`cli`]: argument parsing, picking the target and the view, exit codes.
+
+pub mod cli;
+pub mod config;
+pub mod diag;
+pub mod live;
+pub mod model;
+pub mod render;
+pub mod server;

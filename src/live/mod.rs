@@ -1,0 +1,167 @@
+//! The live cluster: the [`Cluster`] trait and its implementations (gRPC to a real cluster or to
+//! `cordium serve`, and the embedded local cluster), auth and identity resolution.
+//!
+//! Objects cross this boundary as the generated wire messages ([`wire`]), wrapped in [`Object`],
+//! so both implementations exchange exactly what a real server would. Must not decide what to
+//! change.
+
+pub mod wire;
+
+use async_trait::async_trait;
+
+use crate::model::Kind;
+use wire::{cordium, core};
+
+/// One live object of a managed kind, as the server returned it.
+// Workspaces are the largest; objects live in Vecs of one kind, so boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Object {
+    Space(cordium::Space),
+    Template(cordium::Template),
+    Workspace(cordium::Workspace),
+    Secret(cordium::Secret),
+    User(core::User),
+}
+
+impl Object {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Object::Space(_) => Kind::Space,
+            Object::Template(_) => Kind::Template,
+            Object::Workspace(_) => Kind::Workspace,
+            Object::Secret(_) => Kind::Secret,
+            Object::User(_) => Kind::User,
+        }
+    }
+
+    pub fn metadata(&self) -> Option<&wire::meta::Metadata> {
+        match self {
+            Object::Space(o) => o.metadata.as_ref(),
+            Object::Template(o) => o.metadata.as_ref(),
+            Object::Workspace(o) => o.metadata.as_ref(),
+            Object::Secret(o) => o.metadata.as_ref(),
+            Object::User(o) => o.metadata.as_ref(),
+        }
+    }
+
+    pub fn metadata_mut(&mut self) -> &mut wire::meta::Metadata {
+        match self {
+            Object::Space(o) => o.metadata.get_or_insert_with(Default::default),
+            Object::Template(o) => o.metadata.get_or_insert_with(Default::default),
+            Object::Workspace(o) => o.metadata.get_or_insert_with(Default::default),
+            Object::Secret(o) => o.metadata.get_or_insert_with(Default::default),
+            Object::User(o) => o.metadata.get_or_insert_with(Default::default),
+        }
+    }
+
+    /// The stored (fully qualified) name; for Workspaces the server-chosen one.
+    pub fn name(&self) -> &str {
+        self.metadata().map(|m| m.name.as_str()).unwrap_or("")
+    }
+
+    pub fn uid(&self) -> &str {
+        self.metadata().map(|m| m.uid.as_str()).unwrap_or("")
+    }
+
+    pub fn resource_version(&self) -> &str {
+        self.metadata().map(|m| m.resource_version.as_str()).unwrap_or("")
+    }
+}
+
+/// Which object a Get or Delete means: by uid or by name, never both (server rule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectKey {
+    Uid(String),
+    Name(String),
+}
+
+/// Who the cluster says we are, and which cluster it is (recorded in saved plans).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The caller's Octelium username (the owner part of USER Space names).
+    pub username: String,
+    /// A display form of the target: `local:.cordium/local.db`, `http://127.0.0.1:4000`,
+    /// `octelium-api.example.com:443`. Never holds a token.
+    pub target: String,
+}
+
+/// What went wrong talking to the cluster, classified so the executor can decide.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation}: {code:?}: {message}")]
+pub struct LiveError {
+    pub code: ErrorCode,
+    /// The operation, e.g. `CreateTemplate ml-env.ml.alice`.
+    pub operation: String,
+    /// The server's message. Never holds a token.
+    pub message: String,
+}
+
+/// The gRPC status codes we act on; everything else is `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    NotFound,
+    AlreadyExists,
+    InvalidArgument,
+    PermissionDenied,
+    Unauthenticated,
+    FailedPrecondition,
+    /// UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED: may succeed if retried. For a
+    /// write, the outcome is unknown: it may have been committed.
+    Transient,
+    Other,
+}
+
+impl LiveError {
+    pub fn new(code: ErrorCode, operation: impl Into<String>, message: impl Into<String>) -> Self {
+        LiveError { code, operation: operation.into(), message: message.into() }
+    }
+
+    pub fn is_transient(&self) -> bool {
+        self.code == ErrorCode::Transient
+    }
+}
+
+/// Where a List looks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything of the kind the caller can see.
+    All,
+    /// Children of one Space (stored name, e.g. `ml.cordium`).
+    Space(String),
+}
+
+/// A cluster: the operations plan and apply need. Implemented by the embedded local cluster
+/// (in-process) and by the gRPC client (a real cluster or `cordium serve`).
+#[async_trait]
+pub trait Cluster: Send + Sync {
+    /// Who we are, and which cluster this is.
+    async fn identity(&self) -> Result<Identity, LiveError>;
+
+    /// Every object of a kind in a scope (all pages). Users ignore the scope.
+    async fn list(&self, kind: Kind, scope: &Scope) -> Result<Vec<Object>, LiveError>;
+
+    async fn get(&self, kind: Kind, key: &ObjectKey) -> Result<Object, LiveError>;
+
+    /// Creates an object; returns it as stored (server-chosen name for Workspaces).
+    async fn create(&self, object: Object) -> Result<Object, LiveError>;
+
+    /// Replaces an object's spec and mutable metadata wholesale (no UpdateSecret exists).
+    async fn update(&self, object: Object) -> Result<Object, LiveError>;
+
+    async fn delete(&self, kind: Kind, key: &ObjectKey) -> Result<(), LiveError>;
+
+    /// Starts a Template pre-build with these tags (cancelling a running one); returns the
+    /// Template with the new build first in `status.buildInfo.builds`.
+    async fn build_template(
+        &self,
+        template: &ObjectKey,
+        tags: &[String],
+    ) -> Result<cordium::Template, LiveError>;
+
+    /// Cancels the Template's running build.
+    async fn cancel_build(&self, template: &ObjectKey) -> Result<cordium::Template, LiveError>;
+
+    /// How many RPCs (or, in-process, calls) this client has made: for benchmarks and tests.
+    fn calls(&self) -> u64;
+}

@@ -1,0 +1,5 @@
+//! The `cordium` binary: parse arguments, run, exit. All work is in the library.
+
+fn main() -> std::process::ExitCode {
+    cordium::cli::run()
+}
