@@ -5,6 +5,8 @@
 //! blocks in the raw HCL shape (see [`hcl`]) with every expression already evaluated. Typing them
 //! is the model's job. Must not talk to a cluster.
 
+pub mod hcl;
+pub mod stack;
 pub mod tree;
 
 use std::path::{Path, PathBuf};
@@ -54,6 +56,7 @@ pub struct Loaded {
     pub root: PathBuf,
     pub sources: Sources,
     pub docs: Vec<RawDoc>,
+    pub stack: Option<stack::Stack>,
     pub diagnostics: Diagnostics,
 }
 
