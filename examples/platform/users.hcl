@@ -1,0 +1,126 @@
+# People sign in through the identity provider; agents are WORKLOAD users whose access is
+# limited by inline policies.
+
+user "alice" {
+  type   = "HUMAN"
+  email  = "alice@example.com"
+  groups = ["platform-admins", "ml"]
+  info {
+    first_name = "Alice"
+    last_name  = "Nguyen"
+  }
+}
+
+user "bob" {
+  type   = "HUMAN"
+  email  = "bob@example.com"
+  groups = ["ml"]
+}
+
+user "carol" {
+  type   = "HUMAN"
+  email  = "carol@example.com"
+  groups = ["web"]
+}
+
+user "dave" {
+  type   = "HUMAN"
+  email  = "dave@example.com"
+  groups = ["web", "oncall"]
+}
+
+user "erin" {
+  type        = "HUMAN"
+  email       = "erin@example.com"
+  groups      = ["security"]
+  is_disabled = false
+  session {
+    client_duration {
+      hours = 8
+    }
+  }
+}
+
+user "agent-reviewer" {
+  type         = "WORKLOAD"
+  groups       = ["agents"]
+  display_name = "Code review agent"
+  authorization {
+    inline_policy "github-read" {
+      spec {
+        rule {
+          name      = "read-repos"
+          effect    = "ALLOW"
+          condition = "ctx.service.metadata.name == 'github-api' && ctx.request.http.method == 'GET'"
+        }
+      }
+    }
+  }
+}
+
+user "agent-triage" {
+  type   = "WORKLOAD"
+  groups = ["agents"]
+  authorization {
+    inline_policy "issues" {
+      spec {
+        rule {
+          effect    = "ALLOW"
+          condition = "ctx.service.metadata.name == 'github-api'"
+        }
+        rule {
+          effect    = "DENY"
+          condition = "ctx.request.http.method == 'DELETE'"
+          priority  = 1
+        }
+      }
+    }
+  }
+}
+
+user "agent-docs" {
+  type   = "WORKLOAD"
+  groups = ["agents"]
+  authorization {
+    policies = ["allow-docs-site"]
+  }
+}
+
+user "agent-ci" {
+  type   = "WORKLOAD"
+  groups = ["agents", "ci"]
+  authorization {
+    inline_policy "staging-only" {
+      spec {
+        rule {
+          effect    = "ALLOW"
+          condition = "ctx.namespace.metadata.name in ['staging', '${var.environment}']"
+        }
+      }
+    }
+  }
+}
+
+user "agent-oncall" {
+  type   = "WORKLOAD"
+  groups = ["agents", "oncall"]
+  authorization {
+    inline_policy "read-only-db" {
+      spec {
+        rule {
+          effect = "ALLOW"
+          condition {
+            all {
+              of {
+                match = "ctx.service.metadata.name == 'postgres-main'"
+              }
+              of {
+                not = "ctx.request.postgres.query.isWrite"
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
