@@ -6,8 +6,8 @@
 //! - [`config`]: files → raw documents (HCL and YAML) with spans; variables and environments.
 //! - [`model`]: raw documents → typed desired state, addresses, references, validation.
 //! - [`live`]: the `Cluster` trait: gRPC to a real cluster, the embedded local cluster, auth.
-//! - `diff`: pure: (desired, live) → per-resource changes with reasons.
-//! - `plan`: pure: changes → ordered graph, snapshot builds, saved plan files.
+//! - [`diff`]: pure: (desired, live) → per-resource changes with reasons.
+//! - [`plan`]: pure: changes → ordered graph, snapshot builds, saved plan files.
 //! - `apply`: walks a plan against a `Cluster`, concurrently, with retries; emits events.
 //! - [`render`]: plans, diagnostics and events → human text, JSON, Markdown.
 //! - [`server`]: `cordium serve`: the local cluster over real gRPC, with fault injection.
@@ -16,7 +16,9 @@
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod diff;
 pub mod live;
 pub mod model;
+pub mod plan;
 pub mod render;
 pub mod server;

@@ -1,0 +1,289 @@
+//! Pure: (desired, live) → one [`ResourceChange`] per resource, with field-level differences and
+//! a reason for every action.
+//!
+//! Both sides are compared as canonical documents (`metadata` subset, `spec`, and for Workspaces
+//! `template`), normalised the same way: the desired side is serialised from the model's spec
+//! types, the live side is decoded into the same types by `live` before it gets here, so server
+//! defaults and empty values cannot show up as changes. No I/O, no async, no clock.
+
+pub mod value;
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::diag::Diagnostic;
+use crate::model::{Address, Body, Kind, Model, Resource};
+pub use value::FieldChange;
+
+/// The label every object `apply` creates carries: `cordium-stack=<stack>`.
+pub const STACK_LABEL: &str = "cordium-stack";
+
+/// A live object as diff sees it (built by the caller from what `live` read).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveDoc {
+    pub address: Address,
+    /// The stored name (server-chosen for Workspaces).
+    pub wire_name: String,
+    pub uid: String,
+    pub resource_version: String,
+    /// The canonical document: `{metadata: {...}, spec: {...}, template?: "..."}`.
+    pub doc: Value,
+    /// The value of its `cordium-stack` label, if any.
+    pub stack: Option<String>,
+}
+
+/// What plan will do to one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    #[serde(rename = "no-op")]
+    NoOp,
+    Create,
+    Update,
+    Replace,
+    Delete,
+}
+
+impl Action {
+    pub fn is_change(self) -> bool {
+        self != Action::NoOp
+    }
+}
+
+/// The identity of the live object an action touches (recorded in saved plans).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LiveRef {
+    pub name: String,
+    pub uid: String,
+    pub resource_version: String,
+}
+
+/// One resource's change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceChange {
+    pub address: Address,
+    pub action: Action,
+    /// Why: every action has one, e.g. "not on the cluster", "2 fields differ".
+    pub reason: String,
+    /// Field-level differences (old = live, new = desired). For a create, every desired field;
+    /// for a delete, none.
+    pub fields: Vec<FieldChange>,
+    /// For a replace: the fields that force it.
+    pub forced_by: Vec<String>,
+    /// The live object, when there is one.
+    pub live: Option<LiveRef>,
+    /// Paths whose values must be masked in every output.
+    pub sensitive: Vec<String>,
+}
+
+/// Options that change what diff reports.
+#[derive(Debug, Clone, Default)]
+pub struct DiffOptions {
+    /// The stack name (ownership label value).
+    pub stack: String,
+    /// Delete labelled live objects that are no longer declared.
+    pub prune: bool,
+}
+
+/// The result of diffing a whole config against the cluster.
+#[derive(Debug, Clone, Default)]
+pub struct Diff {
+    /// Sorted by address.
+    pub changes: Vec<ResourceChange>,
+    /// Problems that stop a plan (ambiguous matches, unmanaged objects in the way).
+    pub problems: Vec<Diagnostic>,
+}
+
+/// The canonical document of a desired resource, as it should be on the cluster.
+pub fn desired_doc(resource: &Resource, stack: &str) -> Value {
+    let mut doc = Map::new();
+    match &resource.body {
+        Body::Workspace { template, .. } => {
+            // The server keeps only displayName (the identity) of a Workspace's metadata.
+            doc.insert("spec".into(), resource.spec_json());
+            doc.insert(
+                "template".into(),
+                Value::String(template.clone().unwrap_or_else(|| "default".into())),
+            );
+        }
+        Body::Secret { .. } => {}
+        _ => {
+            doc.insert("metadata".into(), metadata_json(resource, stack));
+            doc.insert("spec".into(), resource.spec_json());
+        }
+    }
+    Value::Object(doc)
+}
+
+/// The mutable metadata fields the server keeps, with the stack label added.
+fn metadata_json(resource: &Resource, stack: &str) -> Value {
+    let m = &resource.metadata;
+    let mut labels: BTreeMap<String, String> = m.labels.clone();
+    if !stack.is_empty() {
+        labels.insert(STACK_LABEL.into(), stack.into());
+    }
+    let mut out = Map::new();
+    let mut put = |k: &str, v: Value| {
+        let empty = match &v {
+            Value::String(s) => s.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            _ => false,
+        };
+        if !empty {
+            out.insert(k.into(), v);
+        }
+    };
+    put("displayName", json!(m.display_name));
+    put("description", json!(m.description));
+    put("labels", json!(labels));
+    put("annotations", json!(m.annotations));
+    put("tags", json!(m.tags));
+    put("picURL", json!(m.pic_url));
+    Value::Object(out)
+}
+
+/// Fields that cannot change in place: a difference there forces delete + create.
+fn forces_replace(kind: Kind, path: &str) -> bool {
+    match kind {
+        // UpdateWorkspace takes displayName and spec only: the Template is fixed at create.
+        Kind::Workspace => path == "template",
+        _ => false,
+    }
+}
+
+/// Diffs the model against the live objects read from the cluster.
+pub fn diff(model: &Model, live: &[LiveDoc], opts: &DiffOptions) -> Diff {
+    let mut out = Diff::default();
+    let mut by_address: BTreeMap<&Address, Vec<&LiveDoc>> = BTreeMap::new();
+    for l in live {
+        by_address.entry(&l.address).or_default().push(l);
+    }
+
+    for resource in &model.resources {
+        let matches = by_address.remove(&resource.address).unwrap_or_default();
+        match matches.as_slice() {
+            [] => out.changes.push(create(resource, opts)),
+            [one] => {
+                if one.stack.as_deref() != Some(opts.stack.as_str())
+                    && resource.kind() != Kind::Workspace
+                {
+                    let owner = match &one.stack {
+                        Some(other) => format!("it belongs to stack `{other}`"),
+                        None => "it is not managed by cordium".to_string(),
+                    };
+                    out.problems.push(
+                        Diagnostic::error(
+                            "unmanaged-object",
+                            format!(
+                                "{} already exists on the cluster as `{}`, but {owner}",
+                                resource.address, one.wire_name
+                            ),
+                        )
+                        .at(resource.origin.span)
+                        .address(resource.address.to_string())
+                        .help(format!(
+                            "adopt it by adding the label {STACK_LABEL}={} on the cluster, or rename the resource in the config",
+                            opts.stack
+                        )),
+                    );
+                    continue;
+                }
+                out.changes.push(compare(resource, one, opts));
+            }
+            many => {
+                let names: Vec<String> =
+                    many.iter().map(|l| format!("`{}`", l.wire_name)).collect();
+                out.problems.push(
+                    Diagnostic::error(
+                        "ambiguous-match",
+                        format!(
+                            "{} matches {} live objects: {}",
+                            resource.address,
+                            many.len(),
+                            names.join(" and ")
+                        ),
+                    )
+                    .at(resource.origin.span)
+                    .address(resource.address.to_string())
+                    .help("Workspaces are matched by display name within their Space; delete or rename the extra ones on the cluster"),
+                );
+            }
+        }
+    }
+
+    for (address, lives) in by_address {
+        for l in lives {
+            if l.stack.as_deref() != Some(opts.stack.as_str()) || opts.stack.is_empty() {
+                continue; // not ours: never touched
+            }
+            let (action, reason) = if opts.prune {
+                (Action::Delete, "no longer in the config (prune)".to_string())
+            } else {
+                (Action::NoOp, "no longer in the config; kept (prune is off)".to_string())
+            };
+            out.changes.push(ResourceChange {
+                address: address.clone(),
+                action,
+                reason,
+                fields: Vec::new(),
+                forced_by: Vec::new(),
+                live: Some(live_ref(l)),
+                sensitive: Vec::new(),
+            });
+        }
+    }
+    out.changes.sort_by(|a, b| a.address.cmp(&b.address));
+    out
+}
+
+fn live_ref(l: &LiveDoc) -> LiveRef {
+    LiveRef {
+        name: l.wire_name.clone(),
+        uid: l.uid.clone(),
+        resource_version: l.resource_version.clone(),
+    }
+}
+
+fn create(resource: &Resource, opts: &DiffOptions) -> ResourceChange {
+    let desired = desired_doc(resource, &opts.stack);
+    let fields = value::diff(&Value::Object(Map::new()), &desired, &[]);
+    ResourceChange {
+        address: resource.address.clone(),
+        action: Action::Create,
+        reason: "not on the cluster".into(),
+        fields,
+        forced_by: Vec::new(),
+        live: None,
+        sensitive: resource.origin.sensitive.clone(),
+    }
+}
+
+fn compare(resource: &Resource, live: &LiveDoc, opts: &DiffOptions) -> ResourceChange {
+    let desired = desired_doc(resource, &opts.stack);
+    let fields = value::diff(&live.doc, &desired, &resource.lifecycle.ignore_changes);
+    let forced_by: Vec<String> = fields
+        .iter()
+        .filter(|f| forces_replace(resource.kind(), &f.path))
+        .map(|f| f.path.clone())
+        .collect();
+    let (action, reason) = if fields.is_empty() {
+        (Action::NoOp, "matches the cluster".to_string())
+    } else if !forced_by.is_empty() {
+        (Action::Replace, format!("{} cannot change in place", forced_by.join(", ")))
+    } else if fields.len() == 1 {
+        (Action::Update, format!("{} differs", fields[0].path))
+    } else {
+        (Action::Update, format!("{} fields differ", fields.len()))
+    };
+    ResourceChange {
+        address: resource.address.clone(),
+        action,
+        reason,
+        fields,
+        forced_by,
+        live: Some(live_ref(live)),
+        sensitive: resource.origin.sensitive.clone(),
+    }
+}

@@ -1,0 +1,199 @@
+//! Field-level comparison of two canonical JSON documents.
+//!
+//! Objects compare key by key; lists whose items all carry a unique `name` (or `key`) compare by
+//! that identity, so reordering or inserting one task shows as one change rather than a cascade;
+//! other lists compare by position. Pure.
+
+use serde_json::Value;
+
+/// One changed field. `old`/`new` are `None` when the field is absent on that side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldChange {
+    /// `spec.runtime.tasks[install].run`, `metadata.labels.team`.
+    pub path: String,
+    pub old: Option<Value>,
+    pub new: Option<Value>,
+}
+
+/// Every difference between `old` (live) and `new` (desired), skipping ignored paths.
+/// An ignored path covers everything beneath it (`spec.runtime` ignores `spec.runtime.tasks`).
+pub fn diff(old: &Value, new: &Value, ignore: &[String]) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    walk(String::new(), Some(old), Some(new), ignore, &mut out);
+    out
+}
+
+fn ignored(path: &str, ignore: &[String]) -> bool {
+    ignore.iter().any(|i| {
+        path == i
+            || path
+                .strip_prefix(i.as_str())
+                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+    })
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn walk(
+    path: String,
+    old: Option<&Value>,
+    new: Option<&Value>,
+    ignore: &[String],
+    out: &mut Vec<FieldChange>,
+) {
+    if ignored(&path, ignore) {
+        return;
+    }
+    match (old, new) {
+        (Some(Value::Object(a)), Some(Value::Object(b))) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                walk(join(&path, k), a.get(k), b.get(k), ignore, out);
+            }
+        }
+        (Some(Value::Array(a)), Some(Value::Array(b))) => {
+            if let (Some(ka), Some(kb)) = (identities(a), identities(b)) {
+                let mut seen = Vec::new();
+                for (id, item) in ka.iter().zip(a) {
+                    let other = kb.iter().position(|k| k == id).map(|i| &b[i]);
+                    walk(format!("{path}[{id}]"), Some(item), other, ignore, out);
+                    seen.push(id.clone());
+                }
+                for (id, item) in kb.iter().zip(b) {
+                    if !seen.contains(id) {
+                        walk(format!("{path}[{id}]"), None, Some(item), ignore, out);
+                    }
+                }
+                let common_a: Vec<&String> = ka.iter().filter(|k| kb.contains(k)).collect();
+                let common_b: Vec<&String> = kb.iter().filter(|k| ka.contains(k)).collect();
+                if common_a != common_b {
+                    out.push(FieldChange {
+                        path: format!("{path}[*]"),
+                        old: Some(Value::Array(ka.into_iter().map(Value::String).collect())),
+                        new: Some(Value::Array(kb.into_iter().map(Value::String).collect())),
+                    });
+                }
+            } else if a.iter().chain(b.iter()).all(is_scalar) {
+                if a != b {
+                    out.push(FieldChange {
+                        path,
+                        old: Some(Value::Array(a.clone())),
+                        new: Some(Value::Array(b.clone())),
+                    });
+                }
+            } else {
+                for i in 0..a.len().max(b.len()) {
+                    walk(format!("{path}[{i}]"), a.get(i), b.get(i), ignore, out);
+                }
+            }
+        }
+        (None, None) => {}
+        (a, b) => {
+            if a != b {
+                out.push(FieldChange { path, old: a.cloned(), new: b.cloned() });
+            }
+        }
+    }
+}
+
+fn is_scalar(v: &Value) -> bool {
+    !matches!(v, Value::Array(_) | Value::Object(_))
+}
+
+/// The identities of a list's items, when every item is an object with a unique, non-empty
+/// `name` (or, failing that, `key`), and the identity contains no path punctuation.
+fn identities(items: &[Value]) -> Option<Vec<String>> {
+    if items.is_empty() {
+        return Some(Vec::new());
+    }
+    for field in ["name", "key"] {
+        let ids: Option<Vec<String>> = items
+            .iter()
+            .map(|i| {
+                i.get(field)
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty() && !s.contains(['.', '[', ']']))
+                    .map(str::to_string)
+            })
+            .collect();
+        if let Some(ids) = ids {
+            let mut sorted = ids.clone();
+            sorted.sort();
+            sorted.dedup();
+            if sorted.len() == ids.len() {
+                return Some(ids);
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn paths(c: &[FieldChange]) -> Vec<&str> {
+        c.iter().map(|c| c.path.as_str()).collect()
+    }
+
+    #[test]
+    fn equal_documents_have_no_changes() {
+        let v = json!({"spec": {"a": [1, 2], "b": {"c": "d"}}});
+        assert!(diff(&v, &v, &[]).is_empty());
+    }
+
+    #[test]
+    fn nested_fields_are_reported_by_path() {
+        let a = json!({"spec": {"image": {"registry": {"url": "a"}}}, "metadata": {"labels": {"x": "1"}}});
+        let b = json!({"spec": {"image": {"registry": {"url": "b"}}}, "metadata": {"labels": {"y": "1"}}});
+        let c = diff(&a, &b, &[]);
+        assert_eq!(
+            paths(&c),
+            ["metadata.labels.x", "metadata.labels.y", "spec.image.registry.url"]
+        );
+        assert_eq!(c[0].new, None);
+        assert_eq!(c[1].old, None);
+    }
+
+    #[test]
+    fn named_list_items_match_by_name_not_position() {
+        let a = json!({"tasks": [{"name": "a", "run": "1"}, {"name": "b", "run": "2"}]});
+        let b = json!({"tasks": [{"name": "new", "run": "0"}, {"name": "a", "run": "1"}, {"name": "b", "run": "3"}]});
+        let c = diff(&a, &b, &[]);
+        assert_eq!(paths(&c), ["tasks[b].run", "tasks[new]"]);
+    }
+
+    #[test]
+    fn a_reorder_is_one_change() {
+        let a = json!({"t": [{"name": "a"}, {"name": "b"}]});
+        let b = json!({"t": [{"name": "b"}, {"name": "a"}]});
+        assert_eq!(paths(&diff(&a, &b, &[])), ["t[*]"]);
+    }
+
+    #[test]
+    fn scalar_lists_change_as_a_whole() {
+        let a = json!({"cidrs": ["a", "b"]});
+        let b = json!({"cidrs": ["a", "c"]});
+        let c = diff(&a, &b, &[]);
+        assert_eq!(paths(&c), ["cidrs"]);
+    }
+
+    #[test]
+    fn ignored_paths_and_their_children_are_skipped() {
+        let a = json!({"spec": {"runtime": {"tasks": [{"name": "a", "run": "1"}]}, "x": 1}});
+        let b = json!({"spec": {"runtime": {"tasks": [{"name": "a", "run": "2"}]}, "x": 2}});
+        assert_eq!(paths(&diff(&a, &b, &["spec.runtime".into()])), ["spec.x"]);
+        assert_eq!(paths(&diff(&a, &b, &["spec.runtime.tasks[a].run".into()])), ["spec.x"]);
+        // A prefix that is not a path boundary does not match.
+        assert_eq!(diff(&a, &b, &["spec.r".into()]).len(), 2);
+    }
+}

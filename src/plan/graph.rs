@@ -1,0 +1,299 @@
+//! The apply graph, built from the changes alone in named steps: add nodes, add edges, order
+//! deletes, check cycles. Each step is a pure function, tested on its own.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diff::Action;
+use crate::model::{Address, Body, Kind, Model, Resource};
+
+/// What one node of the apply graph does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    Create,
+    Update,
+    /// The delete half of a replace, or a pruned resource.
+    Delete,
+    /// Start a Template pre-build and wait for it.
+    Build,
+    /// Wait for a build of the desired inputs that is already running.
+    WaitBuild,
+}
+
+/// One node: an operation on one resource, after the nodes it depends on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub kind: StepKind,
+    pub address: Address,
+    /// Indexes into the plan's steps.
+    pub depends_on: Vec<usize>,
+}
+
+/// The resources a resource needs to exist first: its Space, a Workspace's Template, and the
+/// declared Secrets it references through `fromSecret`. A Space's own env vars may reference its
+/// Secrets without an edge: the server resolves them when a Workspace starts, and the Secret
+/// cannot exist before its Space.
+pub fn dependencies(resource: &Resource, model: &Model) -> Vec<Address> {
+    let mut out = Vec::new();
+    let space = resource.address.space.clone();
+    if let Some(space) = &space {
+        out.push(Address::space(space.clone()));
+    }
+    if let Body::Workspace { template: Some(t), .. } = &resource.body {
+        if let Some(space) = &space {
+            out.push(Address::in_space(Kind::Template, space.clone(), t.clone()));
+        }
+    }
+    if resource.kind() != Kind::Space {
+        if let Some(space) = &space {
+            for name in secret_refs(&resource.spec_json()) {
+                let a = Address::in_space(Kind::Secret, space.clone(), name);
+                if model.get(&a).is_some() {
+                    out.push(a);
+                }
+            }
+        }
+    }
+    out.retain(|a| model.get(a).is_some());
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Every `fromSecret` value in a spec.
+pub fn secret_refs(spec: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    collect_secret_refs(spec, &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn collect_secret_refs(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("fromSecret", serde_json::Value::String(s)) => out.push(s.clone()),
+                    _ => collect_secret_refs(v, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_secret_refs(i, out)),
+        _ => {}
+    }
+}
+
+/// Step 1: one node per operation. A replace is a delete then a create; a build follows its
+/// Template. `builds` holds the Templates that get a Build or WaitBuild step.
+pub fn add_nodes(changes: &[(Address, Action)], builds: &[(Address, StepKind)]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut push = |kind, address: &Address| {
+        steps.push(Step { kind, address: address.clone(), depends_on: Vec::new() })
+    };
+    for (address, action) in changes {
+        match action {
+            Action::NoOp => {}
+            Action::Create => push(StepKind::Create, address),
+            Action::Update => push(StepKind::Update, address),
+            Action::Delete => push(StepKind::Delete, address),
+            Action::Replace => {
+                push(StepKind::Delete, address);
+                push(StepKind::Create, address);
+            }
+        }
+    }
+    for (address, kind) in builds {
+        push(*kind, address);
+    }
+    steps
+}
+
+/// Step 2: creates and updates after the creates and updates of what they depend on; builds
+/// after their Template's create/update; Workspaces after their Template's build; the create of
+/// a replace after its delete.
+pub fn add_edges(steps: &mut [Step], deps: &dyn Fn(&Address) -> Vec<Address>) {
+    let mut writes: BTreeMap<&Address, Vec<usize>> = BTreeMap::new();
+    let mut builds: BTreeMap<&Address, usize> = BTreeMap::new();
+    let mut deletes: BTreeMap<&Address, usize> = BTreeMap::new();
+    for (i, s) in steps.iter().enumerate() {
+        match s.kind {
+            StepKind::Create | StepKind::Update => writes.entry(&s.address).or_default().push(i),
+            StepKind::Build | StepKind::WaitBuild => {
+                builds.insert(&s.address, i);
+            }
+            StepKind::Delete => {
+                deletes.insert(&s.address, i);
+            }
+        }
+    }
+    let mut edges: Vec<(usize, usize)> = Vec::new(); // (step, depends on)
+    for (i, s) in steps.iter().enumerate() {
+        match s.kind {
+            StepKind::Create | StepKind::Update => {
+                for d in deps(&s.address) {
+                    edges.extend(writes.get(&d).into_iter().flatten().map(|&j| (i, j)));
+                    if d.kind == Kind::Template && s.address.kind == Kind::Workspace {
+                        edges.extend(builds.get(&d).map(|&j| (i, j)));
+                    }
+                }
+                if let Some(&j) = deletes.get(&s.address) {
+                    edges.push((i, j));
+                }
+            }
+            StepKind::Build | StepKind::WaitBuild => {
+                edges.extend(writes.get(&s.address).into_iter().flatten().map(|&j| (i, j)));
+            }
+            StepKind::Delete => {}
+        }
+    }
+    for (i, j) in edges {
+        if i != j && !steps[i].depends_on.contains(&j) {
+            steps[i].depends_on.push(j);
+        }
+    }
+}
+
+/// Step 3: deletes in reverse dependency order: a resource is deleted after everything being
+/// deleted that depends on it (Workspaces before their Template, children before their Space).
+pub fn order_deletes(steps: &mut [Step], deps: &dyn Fn(&Address) -> Vec<Address>) {
+    let deletes: Vec<(usize, Address)> = steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.kind == StepKind::Delete)
+        .map(|(i, s)| (i, s.address.clone()))
+        .collect();
+    for (i, address) in &deletes {
+        for (j, other) in &deletes {
+            let depends = deps(other).contains(address)
+                || (other.space_address().as_ref() == Some(address) && other != address);
+            if i != j && depends && !steps[*i].depends_on.contains(j) {
+                steps[*i].depends_on.push(*j);
+            }
+        }
+    }
+}
+
+/// Step 4: a topological order, or the cycle (as addresses) when there is none.
+pub fn check_cycles(steps: &[Step]) -> Result<Vec<usize>, Vec<Address>> {
+    let n = steps.len();
+    let mut indegree: Vec<usize> = steps.iter().map(|s| s.depends_on.len()).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, s) in steps.iter().enumerate() {
+        for &d in &s.depends_on {
+            dependents[d].push(i);
+        }
+    }
+    let mut ready: std::collections::VecDeque<usize> =
+        (0..n).filter(|&i| indegree[i] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(i) = ready.pop_front() {
+        order.push(i);
+        for &j in &dependents[i] {
+            indegree[j] -= 1;
+            if indegree[j] == 0 {
+                ready.push_back(j);
+            }
+        }
+    }
+    if order.len() == n {
+        return Ok(order);
+    }
+    // Walk from any step left over along unfinished dependencies until a step repeats.
+    let mut seen = Vec::new();
+    let mut at = (0..n).find(|&i| indegree[i] > 0).unwrap_or(0);
+    while !seen.contains(&at) {
+        seen.push(at);
+        at = steps[at].depends_on.iter().copied().find(|&d| indegree[d] > 0).unwrap_or(at);
+    }
+    let start = seen.iter().position(|&s| s == at).unwrap_or(0);
+    let mut cycle: Vec<Address> = seen[start..].iter().map(|&i| steps[i].address.clone()).collect();
+    cycle.push(steps[at].address.clone());
+    Err(cycle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(s: &str) -> Address {
+        s.parse().expect("address")
+    }
+
+    fn deps(x: &Address) -> Vec<Address> {
+        match x.to_string().as_str() {
+            "template.ml.gpu" => vec![a("space.ml")],
+            "workspace.ml.box" => vec![a("space.ml"), a("template.ml.gpu")],
+            _ => vec![],
+        }
+    }
+
+    #[test]
+    fn creates_follow_dependencies_and_workspaces_follow_builds() {
+        let changes = vec![
+            (a("workspace.ml.box"), Action::Create),
+            (a("template.ml.gpu"), Action::Create),
+            (a("space.ml"), Action::Create),
+        ];
+        let mut steps = add_nodes(&changes, &[(a("template.ml.gpu"), StepKind::Build)]);
+        add_edges(&mut steps, &deps);
+        let order = check_cycles(&steps).expect("acyclic");
+        let names: Vec<String> =
+            order.iter().map(|&i| format!("{:?} {}", steps[i].kind, steps[i].address)).collect();
+        assert_eq!(
+            names,
+            [
+                "Create space.ml",
+                "Create template.ml.gpu",
+                "Build template.ml.gpu",
+                "Create workspace.ml.box"
+            ]
+        );
+    }
+
+    #[test]
+    fn deletes_run_in_reverse_and_replace_deletes_first() {
+        let changes = vec![
+            (a("space.ml"), Action::Delete),
+            (a("template.ml.gpu"), Action::Delete),
+            (a("workspace.ml.box"), Action::Replace),
+        ];
+        let mut steps = add_nodes(&changes, &[]);
+        add_edges(&mut steps, &deps);
+        order_deletes(&mut steps, &deps);
+        let order = check_cycles(&steps).expect("acyclic");
+        let pos = |kind, addr: &str| {
+            order
+                .iter()
+                .position(|&i| steps[i].kind == kind && steps[i].address == a(addr))
+                .expect("present")
+        };
+        assert!(
+            pos(StepKind::Delete, "workspace.ml.box") < pos(StepKind::Delete, "template.ml.gpu")
+        );
+        assert!(pos(StepKind::Delete, "template.ml.gpu") < pos(StepKind::Delete, "space.ml"));
+        assert!(
+            pos(StepKind::Delete, "workspace.ml.box") < pos(StepKind::Create, "workspace.ml.box")
+        );
+    }
+
+    #[test]
+    fn a_cycle_is_reported_with_its_path() {
+        let mut steps =
+            add_nodes(&[(a("space.x"), Action::Create), (a("space.y"), Action::Create)], &[]);
+        steps[0].depends_on.push(1);
+        steps[1].depends_on.push(0);
+        let cycle = check_cycles(&steps).expect_err("cycle");
+        assert_eq!(cycle.len(), 3);
+        assert_eq!(cycle.first(), cycle.last());
+    }
+
+    #[test]
+    fn secret_refs_are_found_at_any_depth() {
+        let spec = serde_json::json!({"runtime": {"envVars": [{"key": "A", "fromSecret": "s1"}]},
+            "repository": {"authentication": {"http": {"password": {"fromSecret": "s2"}}}}});
+        assert_eq!(secret_refs(&spec), ["s1", "s2"]);
+    }
+}

@@ -1,0 +1,420 @@
+//! Pure: the [`Plan`]: every resource's change (masked), the snapshot builds, the ordered apply
+//! graph and the fingerprint of every live object read. Also the plan file (versioned JSON).
+//!
+//! The plan is inert data: apply reads only the plan; render reads only the plan. Secret and
+//! sensitive values are masked here, when the plan is made, so no later stage can leak them.
+//! No I/O beyond reading and writing the plan file.
+
+pub mod build;
+pub mod file;
+pub mod graph;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::diag::Diagnostic;
+use crate::diff::{Action, Diff, LiveRef, ResourceChange};
+use crate::model::{Address, Body, Kind, Model};
+pub use build::{BuildDecision, BuildHistory, BuildReason};
+pub use graph::{Step, StepKind};
+
+/// What a masked value is replaced with, everywhere.
+pub const MASK: &str = "(sensitive)";
+
+/// Which cluster a plan was made against. Never holds a token.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// Display form: `local:.cordium/local.db`, `http://127.0.0.1:4000`, ...
+    pub display: String,
+    /// The caller's username on that cluster.
+    pub username: String,
+    /// True when no target was configured and the embedded local cluster was used.
+    pub implicit_local: bool,
+}
+
+/// One field of a change. Values are masked when sensitive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedField {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<Value>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
+}
+
+/// One resource's planned change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedChange {
+    pub address: Address,
+    pub action: ActionName,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<PlannedField>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forced_by: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveRef>,
+}
+
+/// [`Action`] in a form that deserialises too (the plan file is read back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionName {
+    #[serde(rename = "no-op")]
+    NoOp,
+    Create,
+    Update,
+    Replace,
+    Delete,
+}
+
+impl From<Action> for ActionName {
+    fn from(a: Action) -> Self {
+        match a {
+            Action::NoOp => ActionName::NoOp,
+            Action::Create => ActionName::Create,
+            Action::Update => ActionName::Update,
+            Action::Replace => ActionName::Replace,
+            Action::Delete => ActionName::Delete,
+        }
+    }
+}
+
+impl ActionName {
+    pub fn is_change(self) -> bool {
+        self != ActionName::NoOp
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionName::NoOp => "no-op",
+            ActionName::Create => "create",
+            ActionName::Update => "update",
+            ActionName::Replace => "replace",
+            ActionName::Delete => "delete",
+        }
+    }
+}
+
+/// A Template pre-build decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedBuild {
+    pub template: Address,
+    /// The input-hash tag the build carries.
+    pub tag: String,
+    /// `build`, `wait` (a build of these inputs is running) or `up-to-date`.
+    pub action: BuildAction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<BuildReason>,
+    /// The build this relies on (running or ready), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_id: Option<String>,
+    /// Mean of past successful builds, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate_secs: Option<u64>,
+    /// How long apply waits before giving up, in seconds.
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BuildAction {
+    Build,
+    Wait,
+    UpToDate,
+}
+
+/// The resourceVersion of one live object read while planning (for staleness checks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveVersion {
+    pub address: Address,
+    #[serde(flatten)]
+    pub live: LiveRef,
+}
+
+/// A plan: inert data. Apply reads only this; render reads only this.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The plan file format (see [`file::FORMAT_VERSION`]).
+    pub format_version: u32,
+    pub tool_version: String,
+    pub stack: String,
+    pub target: TargetInfo,
+    /// SHA-256 of the configuration (sensitive values excluded).
+    pub config_digest: String,
+    pub prune: bool,
+    /// Every declared or labelled resource, sorted by address, no-ops included.
+    pub changes: Vec<PlannedChange>,
+    pub builds: Vec<PlannedBuild>,
+    /// The apply graph, in a valid order (dependencies first).
+    pub steps: Vec<Step>,
+    /// Every live object read.
+    pub live: Vec<LiveVersion>,
+    /// Addresses left out by `--target`/`--exclude` (display only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded: Vec<Address>,
+}
+
+impl Plan {
+    /// True when apply would change something.
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action.is_change())
+            || self.builds.iter().any(|b| b.action != BuildAction::UpToDate)
+    }
+
+    /// Counts of changes by action (no-ops excluded).
+    pub fn counts(&self) -> BTreeMap<ActionName, usize> {
+        let mut out = BTreeMap::new();
+        for c in self.changes.iter().filter(|c| c.action.is_change()) {
+            *out.entry(c.action).or_insert(0) += 1;
+        }
+        out
+    }
+}
+
+/// Everything besides the model and the diff that a plan needs.
+#[derive(Debug, Clone, Default)]
+pub struct PlanInputs {
+    pub tool_version: String,
+    pub stack: String,
+    pub target: TargetInfo,
+    pub config_digest: String,
+    pub prune: bool,
+    /// Build histories of the Templates found on the cluster.
+    pub histories: BTreeMap<Address, BuildHistory>,
+    /// Every live object read.
+    pub live: Vec<LiveVersion>,
+    /// `--target`: only these (and what they depend on). Empty = everything.
+    pub targets: Vec<Address>,
+    /// `--exclude`: not these (nor what depends on them).
+    pub excludes: Vec<Address>,
+    /// Default per-build timeout, seconds.
+    pub build_timeout_secs: u64,
+}
+
+/// Makes the plan. Problems (a protected resource to be destroyed, a cycle) are diagnostics;
+/// the plan is still returned so it can be shown.
+pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnostic>) {
+    let mut problems = diff.problems;
+    let deps =
+        |a: &Address| model.get(a).map(|r| graph::dependencies(r, model)).unwrap_or_default();
+
+    let (selected, excluded) =
+        select(model, &diff.changes, &inputs.targets, &inputs.excludes, &deps);
+    let changes: Vec<&ResourceChange> =
+        diff.changes.iter().filter(|c| selected.contains(&c.address)).collect();
+
+    for c in &changes {
+        let protected = model.get(&c.address).is_some_and(|r| r.lifecycle.prevent_destroy);
+        if protected && matches!(c.action, Action::Delete | Action::Replace) {
+            let r = model.get(&c.address);
+            problems.push(
+                Diagnostic::error(
+                    "prevent-destroy",
+                    format!(
+                        "{} has prevent_destroy set, but this plan would {} it",
+                        c.address,
+                        match c.action {
+                            Action::Replace => "replace",
+                            _ => "destroy",
+                        }
+                    ),
+                )
+                .at_opt(r.map(|r| r.origin.span))
+                .address(c.address.to_string())
+                .help(if c.forced_by.is_empty() {
+                    "remove prevent_destroy from its lifecycle first, or keep it in the config"
+                        .to_string()
+                } else {
+                    format!(
+                        "{} forces the replace; revert that change or remove prevent_destroy first",
+                        c.forced_by.join(", ")
+                    )
+                }),
+            );
+        }
+    }
+
+    let mut builds = Vec::new();
+    for r in model.of_kind(Kind::Template).filter(|r| selected.contains(&r.address)) {
+        let Body::Template { spec, prebuild: Some(prebuild) } = &r.body else { continue };
+        let tag = build::input_tag(spec);
+        let history = inputs.histories.get(&r.address);
+        let changed = changes
+            .iter()
+            .find(|c| c.address == r.address)
+            .map(|c| c.fields.as_slice())
+            .unwrap_or_default();
+        // A replaced Template is a new object with no history.
+        let replaced =
+            changes.iter().any(|c| c.address == r.address && c.action == Action::Replace);
+        let decision = build::decide(&tag, if replaced { None } else { history }, changed);
+        let timeout_secs = prebuild
+            .timeout
+            .as_deref()
+            .and_then(|t| humantime::parse_duration(t).ok())
+            .map(|d| d.as_secs())
+            .unwrap_or(inputs.build_timeout_secs);
+        let estimate_secs = build::estimate_secs(history);
+        let (action, reason, build_id) = match decision {
+            BuildDecision::UpToDate { build_id } => (BuildAction::UpToDate, None, Some(build_id)),
+            BuildDecision::Running { build_id } => (BuildAction::Wait, None, Some(build_id)),
+            BuildDecision::Needed { reason } => (BuildAction::Build, Some(reason), None),
+        };
+        builds.push(PlannedBuild {
+            template: r.address.clone(),
+            tag,
+            action,
+            reason,
+            build_id,
+            estimate_secs,
+            timeout_secs,
+        });
+    }
+
+    let node_changes: Vec<(Address, Action)> =
+        changes.iter().map(|c| (c.address.clone(), c.action)).collect();
+    let node_builds: Vec<(Address, StepKind)> = builds
+        .iter()
+        .filter_map(|b| match b.action {
+            BuildAction::Build => Some((b.template.clone(), StepKind::Build)),
+            BuildAction::Wait => Some((b.template.clone(), StepKind::WaitBuild)),
+            BuildAction::UpToDate => None,
+        })
+        .collect();
+    let mut steps = graph::add_nodes(&node_changes, &node_builds);
+    graph::add_edges(&mut steps, &deps);
+    graph::order_deletes(&mut steps, &deps);
+    let steps = match graph::check_cycles(&steps) {
+        Ok(order) => reorder(steps, &order),
+        Err(cycle) => {
+            let path: Vec<String> = cycle.iter().map(ToString::to_string).collect();
+            problems.push(
+                Diagnostic::error(
+                    "dependency-cycle",
+                    format!("the changes depend on each other in a cycle: {}", path.join(" → ")),
+                )
+                .help("break the cycle by removing one of the references"),
+            );
+            steps
+        }
+    };
+
+    let planned = changes.iter().map(|c| mask(c)).collect();
+    let plan = Plan {
+        format_version: file::FORMAT_VERSION,
+        tool_version: inputs.tool_version,
+        stack: inputs.stack,
+        target: inputs.target,
+        config_digest: inputs.config_digest,
+        prune: inputs.prune,
+        changes: planned,
+        builds,
+        steps,
+        live: inputs.live,
+        excluded,
+    };
+    (plan, problems)
+}
+
+/// Puts steps in `order`, remapping dependency indexes.
+fn reorder(steps: Vec<Step>, order: &[usize]) -> Vec<Step> {
+    let mut new_index = vec![0; steps.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_index[old] = new;
+    }
+    let mut slots: Vec<Option<Step>> = steps.into_iter().map(Some).collect();
+    order
+        .iter()
+        .filter_map(|&old| slots[old].take())
+        .map(|mut s| {
+            s.depends_on = s.depends_on.iter().map(|&d| new_index[d]).collect();
+            s.depends_on.sort_unstable();
+            s
+        })
+        .collect()
+}
+
+/// The addresses a `--target`/`--exclude` selection keeps, and those it leaves out.
+fn select(
+    model: &Model,
+    changes: &[ResourceChange],
+    targets: &[Address],
+    excludes: &[Address],
+    deps: &dyn Fn(&Address) -> Vec<Address>,
+) -> (BTreeSet<Address>, Vec<Address>) {
+    let all: BTreeSet<Address> = changes.iter().map(|c| c.address.clone()).collect();
+    let mut keep: BTreeSet<Address> = if targets.is_empty() {
+        all.clone()
+    } else {
+        let mut set = BTreeSet::new();
+        let mut todo: Vec<Address> = targets.to_vec();
+        while let Some(a) = todo.pop() {
+            if set.insert(a.clone()) {
+                todo.extend(deps(&a));
+            }
+        }
+        set
+    };
+    if !excludes.is_empty() {
+        // Excluding a resource excludes what depends on it.
+        let mut out: BTreeSet<Address> = excludes.iter().cloned().collect();
+        loop {
+            let more: Vec<Address> = model
+                .resources
+                .iter()
+                .filter(|r| {
+                    !out.contains(&r.address) && deps(&r.address).iter().any(|d| out.contains(d))
+                })
+                .map(|r| r.address.clone())
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            out.extend(more);
+        }
+        keep.retain(|a| !out.contains(a));
+    }
+    let excluded = all.iter().filter(|a| !keep.contains(a)).cloned().collect();
+    (keep, excluded)
+}
+
+/// Converts a change, masking every sensitive value: paths under a sensitive path, and every
+/// field of a Secret.
+fn mask(c: &ResourceChange) -> PlannedChange {
+    let fields = c
+        .fields
+        .iter()
+        .map(|f| {
+            let sensitive = c.address.kind == Kind::Secret
+                || c.sensitive.iter().any(|s| covers(s, &f.path) || covers(&f.path, s));
+            let hide = |v: &Option<Value>| v.as_ref().map(|_| Value::String(MASK.into()));
+            PlannedField {
+                path: f.path.clone(),
+                old: if sensitive { hide(&f.old) } else { f.old.clone() },
+                new: if sensitive { hide(&f.new) } else { f.new.clone() },
+                sensitive,
+            }
+        })
+        .collect();
+    PlannedChange {
+        address: c.address.clone(),
+        action: c.action.into(),
+        reason: c.reason.clone(),
+        fields,
+        forced_by: c.forced_by.clone(),
+        live: c.live.clone(),
+    }
+}
+
+/// True when `outer` is `inner` or an ancestor path of it.
+fn covers(outer: &str, inner: &str) -> bool {
+    inner == outer
+        || inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+}
