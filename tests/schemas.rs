@@ -90,3 +90,16 @@ fn the_schemas_reject_what_the_decoder_rejects() {
         assert!(!jsonschema::is_valid(&template, &doc), "accepted {doc}");
     }
 }
+
+#[test]
+fn plan_schema_is_up_to_date() {
+    let path = root().join("schemas/plan.v1.json");
+    let mut want =
+        serde_json::to_string_pretty(&cordium::render::plan_doc::schema()).expect("json");
+    want.push('\n');
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::write(&path, &want).expect("write plan schema");
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(have == want, "stale schemas/plan.v1.json (run `BLESS=1 cargo test schemas`)");
+}

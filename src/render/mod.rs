@@ -1,2 +1,13 @@
 //! Turning diagnostics, plans and apply events into human text, JSON and Markdown.
 //! Changes nothing; with `cli`, the only place that prints.
+
+pub mod human;
+pub mod markdown;
+pub mod plan_doc;
+pub mod style;
+
+pub use plan_doc::PlanDoc;
+pub use style::Style;
+
+#[cfg(test)]
+mod tests;

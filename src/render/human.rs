@@ -1,0 +1,300 @@
+//! The human view of a plan, Terraform-like, formatted from the [`PlanDoc`]: `+ create`,
+//! `~ update`, `-/+ replace`, `- destroy`, multi-line strings diffed line by line, and a summary
+//! table of counts by kind and action.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde_json::Value;
+use similar::{ChangeTag, TextDiff};
+use tabled::settings::Style as TableStyle;
+
+use super::plan_doc::{BuildDoc, ChangeDoc, FieldDoc, PlanDoc};
+use super::style::Style;
+
+/// Lines of context kept around each change in a multi-line diff.
+const CONTEXT: usize = 2;
+
+/// Renders the plan for a terminal.
+pub fn plan(doc: &PlanDoc, style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", target_line(doc));
+    out.push('\n');
+
+    let changes: Vec<&ChangeDoc> =
+        doc.resource_changes.iter().filter(|c| c.action != "no-op").collect();
+    let builds: Vec<&BuildDoc> = doc.builds.iter().filter(|b| b.action != "up-to-date").collect();
+    if changes.is_empty() && builds.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} The cluster matches the configuration ({} resources).",
+            style.green("No changes."),
+            doc.summary.no_op
+        );
+        kept_notes(doc, &mut out, style);
+        return out;
+    }
+
+    out.push_str("cordium will perform the following actions:\n\n");
+    for c in &changes {
+        resource(c, &mut out, style);
+    }
+    for b in &builds {
+        build(b, &mut out, style);
+    }
+    kept_notes(doc, &mut out, style);
+    summary(doc, &mut out, style);
+    out
+}
+
+/// "Target: ..." with the implicit local cluster called out.
+pub fn target_line(doc: &PlanDoc) -> String {
+    if doc.target.implicit_local {
+        format!(
+            "Target: {} (no target configured: using the embedded local cluster)",
+            doc.target.display
+        )
+    } else {
+        format!("Target: {} as {}", doc.target.display, doc.target.username)
+    }
+}
+
+fn symbol(action: &str) -> &'static str {
+    match action {
+        "create" => "+",
+        "update" => "~",
+        "replace" => "-/+",
+        "delete" => "-",
+        _ => " ",
+    }
+}
+
+fn colored(action: &str, s: &str, style: Style) -> String {
+    match action {
+        "create" => style.green(s),
+        "update" => style.yellow(s),
+        "replace" | "delete" => style.red(s),
+        _ => s.to_string(),
+    }
+}
+
+fn headline(c: &ChangeDoc) -> String {
+    match c.action.as_str() {
+        "create" => format!("{} will be created", c.address),
+        "update" => format!("{} will be updated in place ({})", c.address, c.reason),
+        "replace" => format!("{} must be replaced ({})", c.address, c.reason),
+        "delete" => format!("{} will be destroyed ({})", c.address, c.reason),
+        _ => format!("{} ({})", c.address, c.reason),
+    }
+}
+
+fn resource(c: &ChangeDoc, out: &mut String, style: Style) {
+    let _ = writeln!(out, "  {}", style.bold(&format!("# {}", headline(c))));
+    let sym = symbol(&c.action);
+    let live = c.live_name.as_deref().map(|n| format!(" (live: {n})")).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{} {}{} {{",
+        colored(&c.action, &format!("{sym:>3}"), style),
+        c.address,
+        style.dim(&live)
+    );
+    for f in &c.fields {
+        field(f, &c.action, c.forced_by.contains(&f.path), out, style);
+    }
+    out.push_str("    }\n\n");
+}
+
+/// A scalar or small value on one line.
+fn inline(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    }
+}
+
+fn is_multiline(v: &Option<Value>) -> bool {
+    matches!(v, Some(Value::String(s)) if s.contains('\n'))
+}
+
+fn field(f: &FieldDoc, action: &str, forces: bool, out: &mut String, style: Style) {
+    let note = if forces { style.red(" # forces replacement") } else { String::new() };
+    let (sym, act) = match (&f.old, &f.new) {
+        (None, Some(_)) => ("+", "create"),
+        (Some(_), None) => ("-", "delete"),
+        _ => ("~", "update"),
+    };
+    let sym = if action == "create" { "+" } else { sym };
+    let mark = colored(act, sym, style);
+    if !f.sensitive && (is_multiline(&f.old) || is_multiline(&f.new)) {
+        let old = f.old.as_ref().and_then(Value::as_str).unwrap_or("");
+        let new = f.new.as_ref().and_then(Value::as_str).unwrap_or("");
+        let _ = writeln!(out, "      {mark} {} = <<-EOT{note}", f.path);
+        text_diff(old, new, out, style);
+        out.push_str("        EOT\n");
+        return;
+    }
+    match (&f.old, &f.new) {
+        (Some(old), Some(new)) => {
+            let _ =
+                writeln!(out, "      {mark} {} = {} → {}{note}", f.path, inline(old), inline(new));
+        }
+        (None, Some(new)) => {
+            let _ = writeln!(out, "      {mark} {} = {}{note}", f.path, inline(new));
+        }
+        (Some(old), None) => {
+            let _ = writeln!(out, "      {mark} {} = {}{note}", f.path, inline(old));
+        }
+        (None, None) => {}
+    }
+}
+
+/// A line-by-line diff with a little context; unchanged runs are elided.
+pub fn text_diff(old: &str, new: &str, out: &mut String, style: Style) {
+    let diff = TextDiff::from_lines(old, new);
+    for (i, group) in diff.grouped_ops(CONTEXT).iter().enumerate() {
+        if i > 0 {
+            let _ = writeln!(out, "          {}", style.dim("..."));
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                let line = change.value().trim_end_matches('\n');
+                let _ = match change.tag() {
+                    ChangeTag::Equal => writeln!(out, "            {line}"),
+                    ChangeTag::Delete => {
+                        writeln!(out, "          {}", style.red(&format!("- {line}")))
+                    }
+                    ChangeTag::Insert => {
+                        writeln!(out, "          {}", style.green(&format!("+ {line}")))
+                    }
+                };
+            }
+        }
+    }
+}
+
+fn duration(secs: u64) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(secs)).to_string()
+}
+
+fn build(b: &BuildDoc, out: &mut String, style: Style) {
+    let estimate = b
+        .estimate_secs
+        .map(|s| format!("est. {}", duration(s)))
+        .unwrap_or_else(|| "no estimate yet".into());
+    let line = match b.action.as_str() {
+        "wait" => format!(
+            "# {} snapshot build {} is running with these inputs: wait for it ({estimate}, timeout {})",
+            b.template,
+            b.build_id.as_deref().unwrap_or("?"),
+            duration(b.timeout_secs)
+        ),
+        _ => format!(
+            "# {} snapshot will be built: {} ({estimate}, timeout {})",
+            b.template,
+            b.reason.as_deref().unwrap_or("needed"),
+            duration(b.timeout_secs)
+        ),
+    };
+    let _ = writeln!(out, "  {}", style.bold(&line));
+    let _ = writeln!(out, "{} build {} {{ tag = {:?} }}\n", style.cyan("  *"), b.template, b.tag);
+}
+
+fn kept_notes(doc: &PlanDoc, out: &mut String, style: Style) {
+    for c in
+        doc.resource_changes.iter().filter(|c| c.action == "no-op" && c.reason.contains("prune"))
+    {
+        let _ = writeln!(out, "{}", style.dim(&format!("Note: {} {}.", c.address, c.reason)));
+    }
+    if !doc.excluded.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&format!(
+                "Note: left out by --target/--exclude: {}.",
+                doc.excluded.join(", ")
+            ))
+        );
+    }
+}
+
+fn summary(doc: &PlanDoc, out: &mut String, style: Style) {
+    let s = &doc.summary;
+    let mut builds = String::new();
+    if s.build > 0 {
+        builds.push_str(&format!(
+            ", {} snapshot build{}",
+            s.build,
+            if s.build == 1 { "" } else { "s" }
+        ));
+    }
+    if s.wait > 0 {
+        builds.push_str(&format!(
+            ", {} running build{} to wait for",
+            s.wait,
+            if s.wait == 1 { "" } else { "s" }
+        ));
+    }
+    let _ = writeln!(
+        out,
+        "{} {} to create, {} to update, {} to replace, {} to destroy{builds}.",
+        style.bold("Plan:"),
+        s.create,
+        s.update,
+        s.replace,
+        s.delete
+    );
+
+    // Counts by kind and action.
+    let mut table: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
+    for c in &doc.resource_changes {
+        let col = match c.action.as_str() {
+            "create" => 0,
+            "update" => 1,
+            "replace" => 2,
+            "delete" => 3,
+            _ => continue,
+        };
+        table.entry(c.kind.as_str()).or_default()[col] += 1;
+    }
+    let mut rows = vec![[
+        "kind".to_string(),
+        "create".into(),
+        "update".into(),
+        "replace".into(),
+        "destroy".into(),
+    ]];
+    for (kind, n) in &table {
+        rows.push([
+            kind.to_string(),
+            n[0].to_string(),
+            n[1].to_string(),
+            n[2].to_string(),
+            n[3].to_string(),
+        ]);
+    }
+    let mut t =
+        tabled::builder::Builder::from(rows.into_iter().map(|r| r.to_vec()).collect::<Vec<_>>())
+            .build();
+    t.with(TableStyle::rounded());
+    let _ = writeln!(out, "\n{t}");
+
+    let destroys: Vec<&str> = doc
+        .resource_changes
+        .iter()
+        .filter(|c| c.action == "delete")
+        .map(|c| c.address.as_str())
+        .collect();
+    let replaces: Vec<&str> = doc
+        .resource_changes
+        .iter()
+        .filter(|c| c.action == "replace")
+        .map(|c| c.address.as_str())
+        .collect();
+    if !destroys.is_empty() {
+        let _ = writeln!(out, "{} {}", style.red("Will destroy:"), destroys.join(", "));
+    }
+    if !replaces.is_empty() {
+        let _ = writeln!(out, "{} {}", style.red("Will replace:"), replaces.join(", "));
+    }
+}

@@ -1,0 +1,227 @@
+//! The Markdown view of a plan, for pull-request comments, formatted from the [`PlanDoc`]:
+//! summary table first, destroys and replaces called out, per-resource details collapsible, and
+//! at most [`LIMIT`] characters. Truncation drops per-resource details only, never the list of
+//! destroys and replaces, and says what it cut.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::plan_doc::{ChangeDoc, PlanDoc};
+
+/// GitHub's comment limit is 65,536 characters; stay under it.
+pub const LIMIT: usize = 65_000;
+
+/// Room kept for the truncation note.
+const NOTE_ROOM: usize = 400;
+
+pub fn plan(doc: &PlanDoc) -> String {
+    plan_with_limit(doc, LIMIT)
+}
+
+/// As [`plan`], with a custom limit (tests).
+pub fn plan_with_limit(doc: &PlanDoc, limit: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "### cordium plan: stack `{}`\n", doc.stack);
+    let _ = writeln!(out, "{}\n", super::human::target_line(doc).replace("Target:", "**Target:**"));
+    let s = &doc.summary;
+    if !s.has_changes {
+        let _ = writeln!(
+            out,
+            "**No changes.** The cluster matches the configuration ({} resources).",
+            s.no_op
+        );
+        return out;
+    }
+    let mut builds = String::new();
+    if s.build > 0 {
+        builds.push_str(&format!(
+            ", {} snapshot build{}",
+            s.build,
+            if s.build == 1 { "" } else { "s" }
+        ));
+    }
+    if s.wait > 0 {
+        builds.push_str(&format!(
+            ", {} running build{} to wait for",
+            s.wait,
+            if s.wait == 1 { "" } else { "s" }
+        ));
+    }
+    let _ = writeln!(
+        out,
+        "**Plan: {} to create, {} to update, {} to replace, {} to destroy{builds}.**\n",
+        s.create, s.update, s.replace, s.delete
+    );
+    summary_table(doc, &mut out);
+
+    let destroys: Vec<&ChangeDoc> =
+        doc.resource_changes.iter().filter(|c| c.action == "delete").collect();
+    let replaces: Vec<&ChangeDoc> =
+        doc.resource_changes.iter().filter(|c| c.action == "replace").collect();
+    if !destroys.is_empty() || !replaces.is_empty() {
+        out.push_str("> [!CAUTION]\n");
+        if !destroys.is_empty() {
+            let list: Vec<String> = destroys.iter().map(|c| format!("`{}`", c.address)).collect();
+            let _ = writeln!(out, "> **Destroys ({}):** {}  ", destroys.len(), list.join(", "));
+        }
+        if !replaces.is_empty() {
+            let list: Vec<String> =
+                replaces.iter().map(|c| format!("`{}` ({})", c.address, c.reason)).collect();
+            let _ = writeln!(out, "> **Replaces ({}):** {}", replaces.len(), list.join(", "));
+        }
+        out.push('\n');
+    }
+
+    let builds: Vec<String> = doc
+        .builds
+        .iter()
+        .filter(|b| b.action != "up-to-date")
+        .map(|b| match b.action.as_str() {
+            "wait" => format!(
+                "- `{}`: wait for running build `{}`",
+                b.template,
+                b.build_id.as_deref().unwrap_or("?")
+            ),
+            _ => format!(
+                "- `{}`: build snapshot — {}{}",
+                b.template,
+                b.reason.as_deref().unwrap_or("needed"),
+                b.estimate_secs
+                    .map(|e| format!(
+                        " (est. {})",
+                        humantime::format_duration(std::time::Duration::from_secs(e))
+                    ))
+                    .unwrap_or_default()
+            ),
+        })
+        .collect();
+    if !builds.is_empty() {
+        let _ = writeln!(out, "**Snapshot builds**\n\n{}\n", builds.join("\n"));
+    }
+
+    // Details: destroys and replaces first, then the rest, while they fit.
+    let mut ordered: Vec<&ChangeDoc> = Vec::new();
+    ordered.extend(destroys.iter().copied());
+    ordered.extend(replaces.iter().copied());
+    ordered.extend(
+        doc.resource_changes.iter().filter(|c| matches!(c.action.as_str(), "create" | "update")),
+    );
+    let mut cut: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, c) in ordered.iter().enumerate() {
+        let section = details(c);
+        if out.len() + section.len() + NOTE_ROOM > limit {
+            for rest in &ordered[i..] {
+                *cut.entry(rest.action.as_str()).or_default() += 1;
+            }
+            break;
+        }
+        out.push_str(&section);
+    }
+    if !cut.is_empty() {
+        let total: usize = cut.values().sum();
+        let parts: Vec<String> = cut.iter().map(|(a, n)| format!("{n} {a}")).collect();
+        let _ = writeln!(
+            out,
+            "\n> [!NOTE]\n> Details of {total} more resources ({}) were cut to fit the comment limit. Every destroy and replace is listed above. Run `cordium show <planfile>` or see the JSON plan for all of them.",
+            parts.join(", ")
+        );
+    }
+    out
+}
+
+fn summary_table(doc: &PlanDoc, out: &mut String) {
+    let mut table: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
+    for c in &doc.resource_changes {
+        let col = match c.action.as_str() {
+            "create" => 0,
+            "update" => 1,
+            "replace" => 2,
+            "delete" => 3,
+            _ => continue,
+        };
+        table.entry(c.kind.as_str()).or_default()[col] += 1;
+    }
+    out.push_str("| kind | create | update | replace | destroy |\n|---|---:|---:|---:|---:|\n");
+    for (kind, n) in table {
+        let _ = writeln!(out, "| {kind} | {} | {} | {} | {} |", n[0], n[1], n[2], n[3]);
+    }
+    out.push('\n');
+}
+
+fn symbol(action: &str) -> &'static str {
+    match action {
+        "create" => "+",
+        "update" => "~",
+        "replace" => "-/+",
+        "delete" => "-",
+        _ => " ",
+    }
+}
+
+fn details(c: &ChangeDoc) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<details><summary><code>{} {}</code> — {}: {}</summary>\n",
+        symbol(&c.action),
+        escape(&c.address),
+        c.action,
+        escape(&c.reason)
+    );
+    if !c.fields.is_empty() {
+        s.push_str("```diff\n");
+        for f in &c.fields {
+            let old_ml = matches!(&f.old, Some(Value::String(v)) if v.contains('\n'));
+            let new_ml = matches!(&f.new, Some(Value::String(v)) if v.contains('\n'));
+            if !f.sensitive && (old_ml || new_ml) {
+                let _ = writeln!(s, "! {}:", f.path);
+                let old = f.old.as_ref().and_then(Value::as_str).unwrap_or("");
+                let new = f.new.as_ref().and_then(Value::as_str).unwrap_or("");
+                let diff = similar::TextDiff::from_lines(old, new);
+                for change in diff.iter_all_changes() {
+                    let line = change.value().trim_end_matches('\n');
+                    let tag = match change.tag() {
+                        similar::ChangeTag::Equal => " ",
+                        similar::ChangeTag::Delete => "-",
+                        similar::ChangeTag::Insert => "+",
+                    };
+                    let _ = writeln!(s, "{tag}     {}", fence_safe(line));
+                }
+                continue;
+            }
+            let show = |v: &Value| {
+                fence_safe(&match v {
+                    Value::String(x) => format!("{x:?}"),
+                    other => other.to_string(),
+                })
+            };
+            match (&f.old, &f.new) {
+                (Some(o), Some(n)) => {
+                    let _ = writeln!(s, "- {} = {}", f.path, show(o));
+                    let _ = writeln!(s, "+ {} = {}", f.path, show(n));
+                }
+                (None, Some(n)) => {
+                    let _ = writeln!(s, "+ {} = {}", f.path, show(n));
+                }
+                (Some(o), None) => {
+                    let _ = writeln!(s, "- {} = {}", f.path, show(o));
+                }
+                (None, None) => {}
+            }
+        }
+        s.push_str("```\n");
+    }
+    s.push_str("\n</details>\n");
+    s
+}
+
+/// Keeps a line from closing the code fence.
+fn fence_safe(s: &str) -> String {
+    s.replace("```", "`\u{200b}``")
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}

@@ -1,0 +1,192 @@
+//! The JSON plan: one versioned document built from the [`Plan`]. It is the contract: its schema
+//! is `schemas/plan.v1.json`, and the human and Markdown views are formatted from this document,
+//! so nothing can appear in text that JSON lacks.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::plan::{ActionName, BuildAction, Plan};
+
+/// Version of the JSON plan format (semver: minor for additions, major for breaking changes).
+pub const FORMAT_VERSION: &str = "1.0";
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PlanDoc {
+    pub format_version: String,
+    pub tool_version: String,
+    pub stack: String,
+    pub target: TargetDoc,
+    pub summary: SummaryDoc,
+    /// Every resource, in address order, no-ops included.
+    pub resource_changes: Vec<ChangeDoc>,
+    /// Template snapshot pre-builds.
+    pub builds: Vec<BuildDoc>,
+    /// Addresses left out by `--target` / `--exclude`.
+    pub excluded: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TargetDoc {
+    pub display: String,
+    pub username: String,
+    /// No target was configured: the embedded local cluster was used.
+    pub implicit_local: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct SummaryDoc {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub delete: usize,
+    pub no_op: usize,
+    /// Builds to start.
+    pub build: usize,
+    /// Running builds of the desired inputs to wait for.
+    pub wait: usize,
+    pub has_changes: bool,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ChangeDoc {
+    pub address: String,
+    pub kind: String,
+    /// `create`, `update`, `replace`, `delete` or `no-op`.
+    pub action: String,
+    pub reason: String,
+    /// For a replace: the fields that force it.
+    pub forced_by: Vec<String>,
+    pub fields: Vec<FieldDoc>,
+    /// The live object's stored name, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct FieldDoc {
+    pub path: String,
+    /// Absent when the field is being added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<Value>,
+    /// Absent when the field is being removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<Value>,
+    /// Masked: the values are shown as "(sensitive)".
+    pub sensitive: bool,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct BuildDoc {
+    pub template: String,
+    /// `build`, `wait` or `up-to-date`.
+    pub action: String,
+    /// The input-hash tag.
+    pub tag: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `never_built`, `inputs_changed`, `ready_build_outdated`, `last_build_failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate_secs: Option<u64>,
+    pub timeout_secs: u64,
+}
+
+impl PlanDoc {
+    pub fn from_plan(plan: &Plan) -> PlanDoc {
+        let mut summary = SummaryDoc { has_changes: plan.has_changes(), ..SummaryDoc::default() };
+        let resource_changes = plan
+            .changes
+            .iter()
+            .map(|c| {
+                match c.action {
+                    ActionName::Create => summary.create += 1,
+                    ActionName::Update => summary.update += 1,
+                    ActionName::Replace => summary.replace += 1,
+                    ActionName::Delete => summary.delete += 1,
+                    ActionName::NoOp => summary.no_op += 1,
+                }
+                ChangeDoc {
+                    address: c.address.to_string(),
+                    kind: c.address.kind.to_string(),
+                    action: c.action.as_str().to_string(),
+                    reason: c.reason.clone(),
+                    forced_by: c.forced_by.clone(),
+                    fields: c
+                        .fields
+                        .iter()
+                        .map(|f| FieldDoc {
+                            path: f.path.clone(),
+                            old: f.old.clone(),
+                            new: f.new.clone(),
+                            sensitive: f.sensitive,
+                        })
+                        .collect(),
+                    live_name: c.live.as_ref().map(|l| l.name.clone()),
+                }
+            })
+            .collect();
+        let builds = plan
+            .builds
+            .iter()
+            .map(|b| {
+                match b.action {
+                    BuildAction::Build => summary.build += 1,
+                    BuildAction::Wait => summary.wait += 1,
+                    BuildAction::UpToDate => {}
+                }
+                BuildDoc {
+                    template: b.template.to_string(),
+                    action: match b.action {
+                        BuildAction::Build => "build",
+                        BuildAction::Wait => "wait",
+                        BuildAction::UpToDate => "up-to-date",
+                    }
+                    .to_string(),
+                    tag: b.tag.clone(),
+                    reason: b.reason.as_ref().map(|r| r.describe()),
+                    reason_kind: b.reason.as_ref().and_then(|r| {
+                        serde_json::to_value(r)
+                            .ok()
+                            .and_then(|v| v.get("kind").and_then(Value::as_str).map(str::to_string))
+                    }),
+                    build_id: b.build_id.clone(),
+                    estimate_secs: b.estimate_secs,
+                    timeout_secs: b.timeout_secs,
+                }
+            })
+            .collect();
+        PlanDoc {
+            format_version: FORMAT_VERSION.to_string(),
+            tool_version: plan.tool_version.clone(),
+            stack: plan.stack.clone(),
+            target: TargetDoc {
+                display: plan.target.display.clone(),
+                username: plan.target.username.clone(),
+                implicit_local: plan.target.implicit_local,
+            },
+            summary,
+            resource_changes,
+            builds,
+            excluded: plan.excluded.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    /// The JSON text (pretty, with a trailing newline).
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+/// The JSON Schema of [`PlanDoc`] (`schemas/plan.v1.json`).
+pub fn schema() -> Value {
+    let schema = schemars::generate::SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<PlanDoc>();
+    schema.to_value()
+}
