@@ -8,11 +8,12 @@
 //! - [`live`]: the `Cluster` trait: gRPC to a real cluster, the embedded local cluster, auth.
 //! - [`diff`]: pure: (desired, live) → per-resource changes with reasons.
 //! - [`plan`]: pure: changes → ordered graph, snapshot builds, saved plan files.
-//! - `apply`: walks a plan against a `Cluster`, concurrently, with retries; emits events.
+//! - [`apply`]: walks a plan against a `Cluster`, concurrently, with retries; emits events.
 //! - [`render`]: plans, diagnostics and events → human text, JSON, Markdown.
 //! - [`server`]: `cordium serve`: the local cluster over real gRPC, with fault injection.
 //! - [`cli`]: argument parsing, picking the target and the view, exit codes.
 
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod diag;

@@ -1,0 +1,224 @@
+//! Walking the apply graph: at most `parallelism` steps in flight, each started once everything
+//! it depends on has finished; a failed step marks its dependents skipped ("upstream failed")
+//! while independent branches go on; a stop request lets running steps finish and starts no new
+//! ones. What a step does is the caller's (`run`); the walker only schedules and reports.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use crate::plan::Step;
+
+/// How one step ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepOutcome {
+    Done {
+        elapsed: Duration,
+    },
+    Failed {
+        error: String,
+        elapsed: Duration,
+    },
+    /// Not started: something it depends on failed or was skipped.
+    Skipped {
+        reason: String,
+    },
+    /// Not started: apply was stopped first.
+    NotStarted,
+}
+
+/// What the walker tells its observer, in order per step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WalkEvent {
+    Started { step: usize },
+    Ended { step: usize, outcome: StepOutcome },
+}
+
+/// Walks `steps` (dependencies given by index). `run(i)` performs step `i`. Returns one outcome
+/// per step, in step order.
+pub async fn walk<F, Fut>(
+    steps: &[Step],
+    parallelism: usize,
+    stop: Arc<AtomicBool>,
+    run: F,
+    mut observe: impl FnMut(WalkEvent),
+) -> Vec<StepOutcome>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let n = steps.len();
+    let parallelism = parallelism.max(1);
+    let mut outcomes: Vec<Option<StepOutcome>> = vec![None; n];
+    let mut waiting: Vec<usize> = steps.iter().map(|s| s.depends_on.len()).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, s) in steps.iter().enumerate() {
+        for &d in &s.depends_on {
+            if d < n {
+                dependents[d].push(i);
+            }
+        }
+    }
+    let mut ready: VecDeque<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    let mut running: JoinSet<(usize, Result<(), String>, Duration)> = JoinSet::new();
+
+    loop {
+        while running.len() < parallelism && !stop.load(Ordering::SeqCst) {
+            let Some(i) = ready.pop_front() else { break };
+            observe(WalkEvent::Started { step: i });
+            let fut = run(i);
+            running.spawn(async move {
+                let t = Instant::now();
+                let r = fut.await;
+                (i, r, t.elapsed())
+            });
+        }
+        let Some(joined) = running.join_next().await else { break };
+        let (i, result, elapsed) = match joined {
+            Ok(v) => v,
+            // A step task panicked or was aborted: that is a bug, but it must not take down the
+            // walk. Its index is lost, so every unfinished step will be reported not started.
+            Err(_) => continue,
+        };
+        let outcome = match result {
+            Ok(()) => StepOutcome::Done { elapsed },
+            Err(error) => StepOutcome::Failed { error, elapsed },
+        };
+        let failed = !matches!(outcome, StepOutcome::Done { .. });
+        observe(WalkEvent::Ended { step: i, outcome: outcome.clone() });
+        outcomes[i] = Some(outcome);
+        // Release or skip dependents.
+        let mut queue = vec![(i, failed)];
+        while let Some((j, bad)) = queue.pop() {
+            for &k in &dependents[j] {
+                if outcomes[k].is_some() {
+                    continue;
+                }
+                if bad {
+                    let reason =
+                        format!("upstream failed: {:?} {}", steps[i].kind, steps[i].address);
+                    let o = StepOutcome::Skipped { reason };
+                    observe(WalkEvent::Ended { step: k, outcome: o.clone() });
+                    outcomes[k] = Some(o);
+                    queue.push((k, true));
+                } else {
+                    waiting[k] -= 1;
+                    if waiting[k] == 0 {
+                        ready.push_back(k);
+                    }
+                }
+            }
+        }
+    }
+    outcomes
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| {
+            o.unwrap_or_else(|| {
+                observe(WalkEvent::Ended { step: i, outcome: StepOutcome::NotStarted });
+                StepOutcome::NotStarted
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Address;
+    use crate::plan::StepKind;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+
+    fn step(name: &str, deps: &[usize]) -> Step {
+        Step { kind: StepKind::Create, address: Address::space(name), depends_on: deps.to_vec() }
+    }
+
+    #[tokio::test]
+    async fn dependencies_run_first_and_failures_skip_only_dependents() {
+        // a → b → c ; d independent ; b fails.
+        let steps = vec![step("a", &[]), step("b", &[0]), step("c", &[1]), step("d", &[])];
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let o = order.clone();
+        let outcomes = walk(
+            &steps,
+            4,
+            Arc::new(AtomicBool::new(false)),
+            move |i| {
+                let o = o.clone();
+                async move {
+                    o.lock().expect("lock").push(i);
+                    if i == 1 {
+                        Err("boom".to_string())
+                    } else {
+                        Ok(())
+                    }
+                }
+            },
+            |_| {},
+        )
+        .await;
+        assert!(matches!(outcomes[0], StepOutcome::Done { .. }));
+        assert!(matches!(outcomes[1], StepOutcome::Failed { .. }));
+        assert!(
+            matches!(&outcomes[2], StepOutcome::Skipped { reason } if reason.contains("space.b"))
+        );
+        assert!(matches!(outcomes[3], StepOutcome::Done { .. }));
+        let order = order.lock().expect("lock").clone();
+        assert!(order.iter().position(|&i| i == 0) < order.iter().position(|&i| i == 1));
+        assert!(!order.contains(&2));
+    }
+
+    #[tokio::test]
+    async fn at_most_parallelism_steps_are_in_flight() {
+        let steps: Vec<Step> = (0..20).map(|i| step(&format!("s{i}"), &[])).collect();
+        let now = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let (n2, p2) = (now.clone(), peak.clone());
+        walk(
+            &steps,
+            3,
+            Arc::new(AtomicBool::new(false)),
+            move |_| {
+                let (now, peak) = (n2.clone(), p2.clone());
+                async move {
+                    let c = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(c, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    Ok(())
+                }
+            },
+            |_| {},
+        )
+        .await;
+        assert_eq!(peak.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_stop_starts_nothing_new() {
+        let steps: Vec<Step> = (0..5).map(|i| step(&format!("s{i}"), &[])).collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s2 = stop.clone();
+        let outcomes = walk(
+            &steps,
+            1,
+            stop,
+            move |_| {
+                let stop = s2.clone();
+                async move {
+                    stop.store(true, Ordering::SeqCst);
+                    Ok(())
+                }
+            },
+            |_| {},
+        )
+        .await;
+        assert!(matches!(outcomes[0], StepOutcome::Done { .. }));
+        assert!(outcomes[1..].iter().all(|o| *o == StepOutcome::NotStarted));
+    }
+}
