@@ -8,6 +8,7 @@
 pub mod hcl;
 pub mod stack;
 pub mod tree;
+pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
