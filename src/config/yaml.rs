@@ -186,7 +186,8 @@ impl<'d> Builder<'d> {
                     .then(|| text.to_string());
                 self.count(1, span)?;
                 if anchor != 0 {
-                    self.anchors.insert(anchor, Anchored { node: node.clone(), size: 1, height: 0 });
+                    self.anchors
+                        .insert(anchor, Anchored { node: node.clone(), size: 1, height: 0 });
                 }
                 let merge = style == ScalarStyle::Plain && text == "<<";
                 self.push(node, raw_key, merge)?;
@@ -304,7 +305,9 @@ impl<'d> Builder<'d> {
         if self.stack.len() + height > MAX_DEPTH {
             self.error(
                 "yaml-too-deep",
-                format!("YAML nesting (with this alias expanded) is deeper than {MAX_DEPTH} levels"),
+                format!(
+                    "YAML nesting (with this alias expanded) is deeper than {MAX_DEPTH} levels"
+                ),
                 span,
             );
             return Err(Abort);
@@ -379,9 +382,7 @@ impl<'d> Builder<'d> {
                     Value::Number(n) => n.is_i64() || n.is_u64(),
                     _ => false,
                 }),
-                Some("float") => {
-                    resolve_plain(text).filter(|v| matches!(v, Value::Number(_)))
-                }
+                Some("float") => resolve_plain(text).filter(|v| matches!(v, Value::Number(_))),
                 _ => {
                     self.error(
                         "yaml-tag",
@@ -508,7 +509,8 @@ mod tests {
 
     #[test]
     fn keys_and_values_have_spans() {
-        let text = "kind: Space\nmetadata:\n  name: \"ml\"\n  labels: {a: b}\nlist: [1, 2.5, true, ~]\n";
+        let text =
+            "kind: Space\nmetadata:\n  name: \"ml\"\n  labels: {a: b}\nlist: [1, 2.5, true, ~]\n";
         let (docs, d) = parse_str(text);
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(docs.len(), 1);
@@ -520,10 +522,7 @@ mod tests {
         assert_eq!(name.as_str(), Some("ml"));
         assert_eq!(snippet(text, name.span), "\"ml\"");
         let list = root.get("list").expect("list");
-        assert_eq!(
-            list.to_json(),
-            serde_json::json!([1, 2.5, true, null]),
-        );
+        assert_eq!(list.to_json(), serde_json::json!([1, 2.5, true, null]),);
         let labels = root.get("metadata").and_then(|m| m.get("labels")).expect("labels");
         assert!(snippet(text, labels.span).starts_with('{'), "{:?}", snippet(text, labels.span));
     }

@@ -7,7 +7,9 @@
 
 pub mod address;
 pub mod doc;
+pub mod lower;
 pub mod schema;
+pub mod shape;
 pub mod spec;
 
 use std::collections::BTreeMap;
