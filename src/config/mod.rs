@@ -92,6 +92,15 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Loaded {
     let mut files = Vec::new();
     find_files(root, Path::new(""), &mut files, &mut loaded.diagnostics);
     files.sort();
+    if files.is_empty() {
+        loaded.diagnostics.push(
+            Diagnostic::warning(
+                "no-files",
+                format!("no .hcl, .yaml or .yml files under `{}`", root.display()),
+            )
+            .help("pass the directory that holds your config"),
+        );
+    }
 
     loaded.stack = stack::load(root, &mut loaded.sources, &mut loaded.diagnostics);
 

@@ -503,7 +503,7 @@ mod tests {
         (docs, d)
     }
 
-    fn snippet<'a>(text: &'a str, span: Span) -> &'a str {
+    fn snippet(text: &str, span: Span) -> &str {
         &text[span.start..span.end]
     }
 

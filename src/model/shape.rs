@@ -88,15 +88,11 @@ impl Walker<'_> {
                     path.pop();
                 }
             }
-            "string" => {
-                if !matches!(node.value, Value::String(_)) {
-                    self.wrong_type(node, ty, def, path);
-                }
+            "string" if !matches!(node.value, Value::String(_)) => {
+                self.wrong_type(node, ty, def, path)
             }
-            "boolean" => {
-                if !matches!(node.value, Value::Bool(_)) {
-                    self.wrong_type(node, ty, def, path);
-                }
+            "boolean" if !matches!(node.value, Value::Bool(_)) => {
+                self.wrong_type(node, ty, def, path)
             }
             "number" => {
                 if let Value::String(s) = &node.value {
