@@ -2,4 +2,5 @@
 //! not listed here.
 
 mod architecture;
+mod invalid;
 mod wiring;

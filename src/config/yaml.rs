@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use serde_saphyr::granit_parser::{
-    Event, Options, Parser, ScalarStyle, ScanError, Span as YSpan, Tag,
+    ErrorKind, Event, Options, Parser, ScalarStyle, ScanError, Span as YSpan, StructureStyle, Tag,
 };
 
 use super::tree::{Key, Node, Value};
@@ -40,7 +40,7 @@ pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> Vec<Document>
     options.block_nesting_limit = MAX_DEPTH + 2;
     options.set_emit_comments(false);
     let parser = Parser::new_from_str_with_options(text, options);
-    let mut builder = Builder::new(file, text.len(), diags);
+    let mut builder = Builder::new(file, text, diags);
     builder.run(parser);
     builder.docs
 }
@@ -56,6 +56,7 @@ enum Frame {
     Seq {
         items: Vec<Node>,
         start: usize,
+        flow: bool,
         anchor: usize,
     },
     Map {
@@ -66,6 +67,7 @@ enum Frame {
         merge_key: bool,
         merges: Vec<Node>,
         start: usize,
+        flow: bool,
         anchor: usize,
     },
 }
@@ -87,10 +89,10 @@ struct Builder<'d> {
 }
 
 impl<'d> Builder<'d> {
-    fn new(file: FileId, len: usize, diags: &'d mut Diagnostics) -> Self {
+    fn new(file: FileId, text: &str, diags: &'d mut Diagnostics) -> Self {
         Builder {
             file,
-            len,
+            len: text.len(),
             diags,
             docs: Vec::new(),
             stack: Vec::new(),
@@ -147,12 +149,12 @@ impl<'d> Builder<'d> {
         let at = m.byte_offset().unwrap_or(0).min(self.len);
         let info = e.info();
         let info = if info.is_empty() { "invalid syntax".to_string() } else { info };
-        let message = if info.contains("nesting limit") || info.contains("recursion") {
-            format!("YAML nesting is deeper than {MAX_DEPTH} levels")
+        let (code, message) = if matches!(e.kind(), ErrorKind::RecursionLimitExceeded) {
+            ("yaml-too-deep", format!("YAML nesting is deeper than {MAX_DEPTH} levels"))
         } else {
-            format!("YAML syntax error: {info}")
+            ("yaml-syntax", format!("YAML syntax error: {info}"))
         };
-        self.error("yaml-syntax", message, Span::new(self.file, at, at));
+        self.error(code, message, Span::new(self.file, at, at));
     }
 
     fn reset_document(&mut self) {
@@ -192,13 +194,16 @@ impl<'d> Builder<'d> {
                 let merge = style == ScalarStyle::Plain && text == "<<";
                 self.push(node, raw_key, merge)?;
             }
-            Event::SequenceStart(_, anchor, _) => {
+            Event::SequenceStart(style, anchor, _) => {
                 self.open(span)?;
-                self.stack.push(Frame::Seq { items: Vec::new(), start: span.start, anchor });
+                let flow = style == StructureStyle::Flow;
+                self.stack.push(Frame::Seq { items: Vec::new(), start: span.start, flow, anchor });
             }
-            Event::MappingStart(_, anchor, _) => {
+            Event::MappingStart(style, anchor, _) => {
                 self.open(span)?;
+                let flow = style == StructureStyle::Flow;
                 self.stack.push(Frame::Map {
+                    flow,
                     entries: Vec::new(),
                     seen: HashMap::new(),
                     key: None,
@@ -250,12 +255,12 @@ impl<'d> Builder<'d> {
     fn close(&mut self, end_span: Span) -> Result<(), Abort> {
         let Some(frame) = self.stack.pop() else { return Ok(()) };
         let (node, anchor) = match frame {
-            Frame::Seq { items, start, anchor } => {
-                let end = items.last().map(|n| n.span.end).unwrap_or(start).max(end_span.end);
-                let end = if end_span.start >= start { end_span.end.max(end) } else { end };
+            Frame::Seq { items, start, flow, anchor } => {
+                let last = items.last().map(|n| n.span.end).unwrap_or(start);
+                let end = if flow { end_span.end.max(last) } else { last };
                 (Node::new(Value::List(items), Span::new(self.file, start, end)), anchor)
             }
-            Frame::Map { mut entries, seen, merges, start, anchor, .. } => {
+            Frame::Map { mut entries, seen, merges, start, flow, anchor, .. } => {
                 let mut seen = seen;
                 for merged in merges {
                     let maps = match merged.value {
@@ -280,8 +285,8 @@ impl<'d> Builder<'d> {
                         }
                     }
                 }
-                let end = entries.iter().map(|(_, v)| v.span.end).max().unwrap_or(start);
-                let end = end.max(end_span.end);
+                let last = entries.iter().map(|(_, v)| v.span.end).max().unwrap_or(start);
+                let end = if flow { end_span.end.max(last) } else { last };
                 (Node::new(Value::Map(entries), Span::new(self.file, start, end)), anchor)
             }
         };

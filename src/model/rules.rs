@@ -399,11 +399,16 @@ fn tasks(c: &mut Ctx<'_>, tasks: &[Task], base: &str) {
             )
             .help("task names are unique within a runtime");
         }
+        let which = if t.name.is_empty() {
+            "this task".to_string()
+        } else {
+            format!("the task `{}`", t.name)
+        };
         if t.run.trim().is_empty() {
-            c.error("required", &at, format!("the task `{}` needs a `run` command", t.name));
+            c.error("required", &at, format!("{which} needs a `run` command"));
         }
         if t.r#type == TaskType::Unknown {
-            c.error("required", &at, format!("the task `{}` needs a `type`", t.name))
+            c.error("required", &at, format!("{which} needs a `type`"))
                 .help("use one of ON_CREATE, POST_START, PRE_STOP");
         }
         for (j, e) in t.env_vars.iter().enumerate() {

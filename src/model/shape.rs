@@ -118,7 +118,10 @@ impl Walker<'_> {
                 self.diags.push(
                     Diagnostic::error(
                         "plaintext-secret",
-                        format!("{} must reference a Secret, not hold a value", describe(path)),
+                        format!(
+                            "a password must reference a Secret: {} holds a plain value",
+                            describe(path)
+                        ),
                     )
                     .at(node.span)
                     .help("declare a Secret and write `password: {fromSecret: NAME}`"),

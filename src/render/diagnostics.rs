@@ -95,9 +95,10 @@ fn position(span: Option<Span>, sources: &Sources) -> (Value, Value, Value, Valu
 fn json_one(d: &Diagnostic, sources: &Sources) -> Value {
     let (file, line, column, end_line, end_column) = position(d.span, sources);
     let snippet = match d.span {
-        Some(span) if !hides_source(d) => {
-            sources.get(span.file).map(|f| json!(f.line_text(span.start))).unwrap_or(Value::Null)
-        }
+        Some(span) if !hides_source(d) => sources
+            .get(span.file)
+            .map(|f| json!(clip_line(f.line_text(span.start), f.line_col(span.start).1)))
+            .unwrap_or(Value::Null),
         _ => Value::Null,
     };
     let related: Vec<Value> = d
@@ -131,6 +132,27 @@ fn json_one(d: &Diagnostic, sources: &Sources) -> Value {
     })
 }
 
+/// Longest source line shown whole; longer lines are cut around the column (JSON) or not shown
+/// (human), so a minified file cannot flood the output.
+const MAX_LINE: usize = 200;
+
+/// The line, or a window of it around `column` (1-based, in characters) when it is long.
+fn clip_line(line: &str, column: usize) -> String {
+    let count = line.chars().count();
+    if count <= MAX_LINE {
+        return line.to_string();
+    }
+    let from = column.saturating_sub(1).saturating_sub(MAX_LINE / 2).min(count - MAX_LINE);
+    let mut s: String = line.chars().skip(from).take(MAX_LINE).collect();
+    if from > 0 {
+        s.insert(0, '…');
+    }
+    if from + MAX_LINE < count {
+        s.push('…');
+    }
+    s
+}
+
 /// A diagnostic as miette sees it.
 struct Report {
     message: String,
@@ -162,7 +184,9 @@ impl Report {
             related: Vec::new(),
         };
         let Some(span) = d.span else { return report };
-        if hides_source(d) {
+        let long_line =
+            sources.get(span.file).is_some_and(|f| f.line_text(span.start).len() > 4 * MAX_LINE);
+        if hides_source(d) || long_line {
             report.message = format!("{} ({})", report.message, sources.locate(span));
             return report;
         }
