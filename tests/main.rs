@@ -3,4 +3,5 @@
 
 mod architecture;
 mod invalid;
+mod robustness;
 mod wiring;
