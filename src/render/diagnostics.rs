@@ -171,7 +171,7 @@ impl Report {
             Severity::Warning => miette::Severity::Warning,
         };
         let mut message = d.message.clone();
-        if let Some(a) = &d.address {
+        if let Some(a) = d.address.as_deref().filter(|a| !message.contains(*a)) {
             message = format!("{a}: {message}");
         }
         let mut report = Report {
