@@ -266,3 +266,47 @@ fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
     f.take(MAX_FILE_BYTES + 1).read_to_end(&mut out)?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_finds_config_files_in_order_and_skips_hidden_and_stack_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let write = |rel: &str, text: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        };
+        write("b.yaml", "kind: Space\nmetadata: {name: b}\n");
+        write(
+            "a/z.yml",
+            "kind: Space\nmetadata: {name: z}\n---\nkind: Space\nmetadata: {name: y}\n",
+        );
+        write(".cordium/x.yaml", "not: [loaded");
+        write(".hidden/x.yaml", "not: [loaded");
+        write("cordium.yaml", "stack: {name: p}\n");
+        write("notes.txt", "ignored");
+        let loaded = load(root, &LoadOptions::default());
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        let names: Vec<String> = loaded
+            .docs
+            .iter()
+            .filter_map(|d| d.node.get("metadata")?.get("name")?.as_str().map(str::to_string))
+            .collect();
+        assert_eq!(names, ["z", "y", "b"]);
+        let paths: Vec<String> =
+            loaded.docs.iter().map(|d| loaded.sources.path(d.file).display().to_string()).collect();
+        assert_eq!(paths, ["a/z.yml", "a/z.yml", "b.yaml"]);
+    }
+
+    #[test]
+    fn a_missing_root_is_a_diagnostic_without_a_span() {
+        let loaded = load(Path::new("/no/such/cordium/dir"), &LoadOptions::default());
+        let d = loaded.diagnostics.iter().next().expect("one diagnostic");
+        assert_eq!(d.code, "config-dir");
+        assert!(d.span.is_none());
+    }
+}

@@ -81,7 +81,6 @@ fn decode_inner(node: &mut Node, span: Span, diags: &mut Diagnostics) -> Option<
         return None;
     }
     let kind = doc_kind(node, span, diags)?;
-    check_api_version(node, kind, diags);
     if let Some((key, _)) = node.take("status") {
         diags.push(
             Diagnostic::warning("status-ignored", "`status` is set by the server; it is ignored")
@@ -108,6 +107,7 @@ fn decode_inner(node: &mut Node, span: Span, diags: &mut Diagnostics) -> Option<
     }
     let errors_before = diags.error_count();
     shape::conform(node, &schema::for_kind(kind), diags);
+    check_api_version(node, kind, diags);
     if diags.error_count() > errors_before {
         return None;
     }

@@ -163,6 +163,29 @@ mod tests {
     }
 
     #[test]
+    fn resources_depend_on_their_space_template_and_secrets() {
+        let text = "kind: Space\nmetadata: {name: ml.cordium}\nspec: {runtime: {envVars: [{key: K, fromSecret: kk}]}}\n---\nkind: Secret\nmetadata: {name: kk.ml}\nfromEnv: K\n---\nkind: Template\nmetadata: {name: gpu.ml}\nspec: {runtime: {envVars: [{key: K, fromSecret: kk}]}}\n---\nkind: Workspace\nmetadata: {name: box.ml}\ntemplate: gpu\n";
+        let mut loaded = crate::config::Loaded::default();
+        let file = loaded.sources.add("t.yaml", text);
+        for d in crate::config::yaml::parse(file, text, &mut loaded.diagnostics) {
+            loaded.docs.push(crate::config::RawDoc {
+                format: crate::config::Format::Yaml,
+                node: d.node,
+                span: d.span,
+                file,
+            });
+        }
+        let (model, diags) = crate::model::build(&loaded);
+        assert!(diags.is_empty(), "{diags:?}");
+        let order: Vec<String> =
+            topo_order(&edges(&model)).expect("acyclic").iter().map(|a| a.to_string()).collect();
+        assert_eq!(order, ["space.ml", "secret.ml.kk", "template.ml.gpu", "workspace.ml.box"]);
+        let e = edges(&model);
+        let ws: Address = "workspace.ml.box".parse().expect("address");
+        assert_eq!(e[&ws].len(), 2, "space and template");
+    }
+
+    #[test]
     fn cycles_are_reported_as_paths() {
         let e = g(&[("a", &["b"]), ("b", &["c"]), ("c", &["a"]), ("d", &[])]);
         assert_eq!(find_cycle(&e), Some(vec!["a", "b", "c", "a"]));
