@@ -5,5 +5,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod architecture;
+mod invalid;
+mod robustness;
 mod schemas;
 mod wiring;

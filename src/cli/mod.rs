@@ -6,10 +6,11 @@ pub mod exit;
 pub mod fmt;
 pub mod serve;
 pub mod validate;
+pub mod vars;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Manage a Cordium cluster as code: Spaces, Templates, Users, Workspaces and Secrets.
 #[derive(Debug, Parser)]
@@ -31,8 +32,10 @@ pub enum Command {
 
 /// Parses the command line and runs the command.
 pub fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed =
+        Cli::command().try_get_matches().and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (cli, matches) = match parsed {
+        Ok(x) => x,
         Err(e) => {
             // clap renders help/version to stdout and usage errors to stderr itself.
             let _ = e.print();
@@ -45,7 +48,7 @@ pub fn run() -> ExitCode {
         }
     };
     let code = match cli.command {
-        Command::Validate(args) => validate::run(args),
+        Command::Validate(args) => validate::run(args, matches.subcommand_matches("validate")),
         Command::Fmt(args) => fmt::run(args),
         Command::Serve(args) => serve::run(args),
     };

@@ -8,10 +8,11 @@
 pub mod hcl;
 pub mod stack;
 pub mod tree;
+pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
-use crate::diag::{Diagnostics, FileId, Sources, Span};
+use crate::diag::{Diagnostic, Diagnostics, FileId, Sources, Span};
 use tree::Node;
 
 /// The format a document was written in.
@@ -60,9 +61,252 @@ pub struct Loaded {
     pub diagnostics: Diagnostics,
 }
 
+/// Largest config file read; bigger files are refused with a diagnostic.
+pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+
 /// Reads every `.hcl`, `.yaml` and `.yml` under `root` (recursively; hidden folders and
 /// `.cordium/` skipped), plus the stack file, into raw documents. Never fails: problems are
 /// diagnostics.
-pub fn load(root: &Path, _opts: &LoadOptions) -> Loaded {
-    Loaded { root: root.to_path_buf(), ..Loaded::default() }
+pub fn load(root: &Path, opts: &LoadOptions) -> Loaded {
+    let mut loaded = Loaded { root: root.to_path_buf(), ..Loaded::default() };
+    match std::fs::metadata(root) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            loaded.diagnostics.push(
+                Diagnostic::error("config-dir", format!("`{}` is not a directory", root.display()))
+                    .help("pass the directory that holds your .hcl or .yaml files"),
+            );
+            return loaded;
+        }
+        Err(e) => {
+            loaded.diagnostics.push(
+                Diagnostic::error(
+                    "config-dir",
+                    format!("cannot read the config directory `{}`: {e}", root.display()),
+                )
+                .help("pass the directory that holds your .hcl or .yaml files"),
+            );
+            return loaded;
+        }
+    }
+    let mut files = Vec::new();
+    find_files(root, Path::new(""), &mut files, &mut loaded.diagnostics);
+    files.sort();
+    if files.is_empty() {
+        loaded.diagnostics.push(
+            Diagnostic::warning(
+                "no-files",
+                format!("no .hcl, .yaml or .yml files under `{}`", root.display()),
+            )
+            .help("pass the directory that holds your config"),
+        );
+    }
+
+    loaded.stack = stack::load(root, &mut loaded.sources, &mut loaded.diagnostics);
+
+    let mut hcl_files = Vec::new();
+    for rel in files {
+        let is_hcl = rel.extension().is_some_and(|e| e == "hcl");
+        if is_hcl {
+            hcl_files.push(root.join(&rel));
+            continue;
+        }
+        let Some((file, text)) =
+            read_source(root, &rel, &mut loaded.sources, &mut loaded.diagnostics)
+        else {
+            continue;
+        };
+        for doc in yaml::parse(file, &text, &mut loaded.diagnostics) {
+            loaded.docs.push(RawDoc { format: Format::Yaml, node: doc.node, span: doc.span, file });
+        }
+    }
+    let hcl_docs = hcl::load(
+        root,
+        &hcl_files,
+        loaded.stack.as_ref(),
+        opts,
+        &mut loaded.sources,
+        &mut loaded.diagnostics,
+    );
+    loaded.docs.extend(hcl_docs);
+    loaded
+}
+
+/// Collects config files under `root/rel`, as paths relative to `root`. Hidden entries (`.git`,
+/// `.cordium`) and symlinked directories are skipped; the stack file at the root is not a
+/// resource file.
+fn find_files(root: &Path, rel: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
+    let dir = root.join(rel);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                "config-dir",
+                format!("cannot read the directory `{}`: {e}", dir.display()),
+            ));
+            return;
+        }
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        let Some(name_str) = name.to_str() else { continue };
+        if name_str.starts_with('.') {
+            continue;
+        }
+        let path = rel.join(&name);
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            find_files(root, &path, out, diags);
+            continue;
+        }
+        let is_config = Path::new(name_str)
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "hcl" | "yaml" | "yml"));
+        if !is_config {
+            continue;
+        }
+        if rel.as_os_str().is_empty() && stack::FILE_NAMES.contains(&name_str) {
+            continue;
+        }
+        // A symlink to a file is read; a symlink to a directory is not followed (no loops).
+        if kind.is_symlink() && root.join(&path).is_dir() {
+            continue;
+        }
+        out.push(path);
+    }
+}
+
+/// Reads one config file, refusing huge, binary and non-UTF-8 files with a diagnostic that names
+/// it. The file is registered in `sources` either way, so the diagnostic can name it.
+pub fn read_source(
+    root: &Path,
+    rel: &Path,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+) -> Option<(FileId, std::sync::Arc<str>)> {
+    let path = root.join(rel);
+    let shown = rel.to_path_buf();
+    let too_big = |sources: &mut Sources, diags: &mut Diagnostics, size: u64| {
+        let file = sources.add(shown.clone(), "");
+        diags.push(
+            Diagnostic::error(
+                "file-too-large",
+                format!(
+                    "this file is {} MB; config files larger than {} MB are not read",
+                    size / (1024 * 1024),
+                    MAX_FILE_BYTES / (1024 * 1024)
+                ),
+            )
+            .at(Span::file_start(file))
+            .help("split it into smaller files, or move it out of the config directory"),
+        );
+    };
+    if let Ok(m) = std::fs::metadata(&path) {
+        if m.len() > MAX_FILE_BYTES {
+            too_big(sources, diags, m.len());
+            return None;
+        }
+    }
+    let bytes = match read_capped(&path) {
+        Ok(b) => b,
+        Err(e) => {
+            let file = sources.add(shown, "");
+            diags.push(
+                Diagnostic::error("file-read", format!("cannot read this file: {e}"))
+                    .at(Span::file_start(file)),
+            );
+            return None;
+        }
+    };
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        too_big(sources, diags, bytes.len() as u64);
+        return None;
+    }
+    if bytes.iter().take(8192).any(|b| *b == 0) {
+        let file = sources.add(shown.clone(), "");
+        diags.push(
+            Diagnostic::error(
+                "binary-file",
+                format!("`{}` looks binary (it holds NUL bytes)", shown.display()),
+            )
+            .at(Span::file_start(file))
+            .help("config files are UTF-8 text; move binary files out of the config directory"),
+        );
+        return None;
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            let text: std::sync::Arc<str> = text.into();
+            let file = sources.add(shown, text.clone());
+            Some((file, text))
+        }
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let message = format!("`{}` is not valid UTF-8", shown.display());
+            let file = sources.add(shown, lossy);
+            diags.push(
+                Diagnostic::error("not-utf8", message)
+                    .at(Span::new(file, at, at))
+                    .help("save the file as UTF-8"),
+            );
+            None
+        }
+    }
+}
+
+/// Reads at most one byte more than the cap, so a file growing under us cannot exhaust memory.
+fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let f = std::fs::File::open(path)?;
+    let mut out = Vec::new();
+    f.take(MAX_FILE_BYTES + 1).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_finds_config_files_in_order_and_skips_hidden_and_stack_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let write = |rel: &str, text: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        };
+        write("b.yaml", "kind: Space\nmetadata: {name: b}\n");
+        write(
+            "a/z.yml",
+            "kind: Space\nmetadata: {name: z}\n---\nkind: Space\nmetadata: {name: y}\n",
+        );
+        write(".cordium/x.yaml", "not: [loaded");
+        write(".hidden/x.yaml", "not: [loaded");
+        write("cordium.yaml", "stack: {name: p}\n");
+        write("notes.txt", "ignored");
+        let loaded = load(root, &LoadOptions::default());
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        let names: Vec<String> = loaded
+            .docs
+            .iter()
+            .filter_map(|d| d.node.get("metadata")?.get("name")?.as_str().map(str::to_string))
+            .collect();
+        assert_eq!(names, ["z", "y", "b"]);
+        let paths: Vec<String> =
+            loaded.docs.iter().map(|d| loaded.sources.path(d.file).display().to_string()).collect();
+        assert_eq!(paths, ["a/z.yml", "a/z.yml", "b.yaml"]);
+    }
+
+    #[test]
+    fn a_missing_root_is_a_diagnostic_without_a_span() {
+        let loaded = load(Path::new("/no/such/cordium/dir"), &LoadOptions::default());
+        let d = loaded.diagnostics.iter().next().expect("one diagnostic");
+        assert_eq!(d.code, "config-dir");
+        assert!(d.span.is_none());
+    }
 }

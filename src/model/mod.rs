@@ -6,14 +6,21 @@
 //! labels, duplicates, references, cycles. Pure: no I/O.
 
 pub mod address;
+pub mod decode;
 pub mod doc;
+pub mod graph;
+pub mod lower;
+pub mod rules;
 pub mod schema;
+pub mod shape;
 pub mod spec;
+pub mod validate;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use address::{Address, AddressError, Kind};
+pub use decode::build;
 pub use doc::{Lifecycle, Prebuild};
 
 use crate::config::tree::{parse_path, Node};

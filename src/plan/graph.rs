@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::diff::Action;
-use crate::model::{Address, Body, Kind, Model, Resource};
+use crate::model::{Address, Kind};
 
 /// What one node of the apply graph does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -29,61 +29,6 @@ pub struct Step {
     pub address: Address,
     /// Indexes into the plan's steps.
     pub depends_on: Vec<usize>,
-}
-
-/// The resources a resource needs to exist first: its Space, a Workspace's Template, and the
-/// declared Secrets it references through `fromSecret`. A Space's own env vars may reference its
-/// Secrets without an edge: the server resolves them when a Workspace starts, and the Secret
-/// cannot exist before its Space.
-pub fn dependencies(resource: &Resource, model: &Model) -> Vec<Address> {
-    let mut out = Vec::new();
-    let space = resource.address.space.clone();
-    if let Some(space) = &space {
-        out.push(Address::space(space.clone()));
-    }
-    if let Body::Workspace { template: Some(t), .. } = &resource.body {
-        if let Some(space) = &space {
-            out.push(Address::in_space(Kind::Template, space.clone(), t.clone()));
-        }
-    }
-    if resource.kind() != Kind::Space {
-        if let Some(space) = &space {
-            for name in secret_refs(&resource.spec_json()) {
-                let a = Address::in_space(Kind::Secret, space.clone(), name);
-                if model.get(&a).is_some() {
-                    out.push(a);
-                }
-            }
-        }
-    }
-    out.retain(|a| model.get(a).is_some());
-    out.sort();
-    out.dedup();
-    out
-}
-
-/// Every `fromSecret` value in a spec.
-pub fn secret_refs(spec: &serde_json::Value) -> Vec<String> {
-    let mut out = Vec::new();
-    collect_secret_refs(spec, &mut out);
-    out.sort();
-    out.dedup();
-    out
-}
-
-fn collect_secret_refs(v: &serde_json::Value, out: &mut Vec<String>) {
-    match v {
-        serde_json::Value::Object(map) => {
-            for (k, v) in map {
-                match (k.as_str(), v) {
-                    ("fromSecret", serde_json::Value::String(s)) => out.push(s.clone()),
-                    _ => collect_secret_refs(v, out),
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_secret_refs(i, out)),
-        _ => {}
-    }
 }
 
 /// Step 1: one node per operation. A replace is a delete then a create; a build follows its
@@ -288,12 +233,5 @@ mod tests {
         let cycle = check_cycles(&steps).expect_err("cycle");
         assert_eq!(cycle.len(), 3);
         assert_eq!(cycle.first(), cycle.last());
-    }
-
-    #[test]
-    fn secret_refs_are_found_at_any_depth() {
-        let spec = serde_json::json!({"runtime": {"envVars": [{"key": "A", "fromSecret": "s1"}]},
-            "repository": {"authentication": {"http": {"password": {"fromSecret": "s2"}}}}});
-        assert_eq!(secret_refs(&spec), ["s1", "s2"]);
     }
 }

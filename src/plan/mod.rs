@@ -200,8 +200,8 @@ pub struct PlanInputs {
 /// the plan is still returned so it can be shown.
 pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnostic>) {
     let mut problems = diff.problems;
-    let deps =
-        |a: &Address| model.get(a).map(|r| graph::dependencies(r, model)).unwrap_or_default();
+    let edges = crate::model::graph::edges(model);
+    let deps = |a: &Address| edges.get(a).cloned().unwrap_or_default();
 
     let (selected, excluded) =
         select(model, &diff.changes, &inputs.targets, &inputs.excludes, &deps);

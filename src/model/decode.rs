@@ -1,0 +1,379 @@
+//! Decoding canonical document trees into typed [`Resource`]s.
+//!
+//! Owns [`build`], the model's entry point: every raw document (HCL lowered first) is checked
+//! against its kind's schema ([`super::shape`]), deserialised into its document type, and turned
+//! into a resource (address from the name, metadata, body, origin); then the whole config is
+//! validated ([`super::validate`]). Every problem is a diagnostic with a span. Pure: no I/O.
+
+use std::sync::Arc;
+
+use crate::config::tree::{Node, Value};
+use crate::config::{Format, Loaded};
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
+
+use super::doc::{DocMetadata, SecretDoc, SpaceDoc, TemplateDoc, UserDoc, WorkspaceDoc};
+use super::{
+    schema, shape, validate, Address, Body, Kind, Metadata, Model, Origin, Resource, SecretSource,
+};
+
+/// The owner suffix of an organisation Space's name (`ml.cordium`).
+pub const ORGANIZATION_OWNER: &str = "cordium";
+
+/// Builds the typed model from everything loaded: decodes each document, then validates the
+/// whole config. Returns only the model's own diagnostics (the caller already holds
+/// `loaded.diagnostics`). Resources with errors are left out of the model; duplicates keep the
+/// first definition.
+pub fn build(loaded: &Loaded) -> (Model, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let mut resources = Vec::new();
+    for doc in &loaded.docs {
+        let node = match doc.format {
+            Format::Yaml => Some(doc.node.clone()),
+            Format::Hcl => super::lower::lower(doc, &mut diags),
+        };
+        let Some(node) = node else { continue };
+        if let Some(r) = decode(node, doc.span, &mut diags) {
+            resources.push(r);
+        }
+    }
+    let model = validate::validate(resources, &mut diags);
+    (model, diags)
+}
+
+/// Decodes one canonical document. `None` when it has errors (pushed to `diags`).
+pub fn decode(mut node: Node, span: Span, diags: &mut Diagnostics) -> Option<Resource> {
+    let mut local = Diagnostics::new();
+    let result = decode_inner(&mut node, span, &mut local);
+    let address = result.as_ref().map(|r| r.address.to_string()).or_else(|| guess_address(&node));
+    for mut d in local {
+        if d.address.is_none() {
+            d.address = address.clone();
+        }
+        diags.push(d);
+    }
+    result
+}
+
+/// The address a document would have, for diagnostics about a document that does not decode.
+fn guess_address(node: &Node) -> Option<String> {
+    let kind = Kind::from_api_kind(node.get("kind")?.as_str()?)?;
+    let name = node.get("metadata")?.get("name")?.as_str()?;
+    parse_name(kind, name).ok().map(|(a, _)| a.to_string())
+}
+
+fn kinds_list() -> String {
+    Kind::ALL.iter().map(|k| k.api_kind()).collect::<Vec<_>>().join(", ")
+}
+
+fn decode_inner(node: &mut Node, span: Span, diags: &mut Diagnostics) -> Option<Resource> {
+    if !matches!(node.value, Value::Map(_)) {
+        diags.push(
+            Diagnostic::error(
+                "not-a-document",
+                format!(
+                    "a resource document must be a map with `kind`, `metadata` and `spec`, \
+                     found {}",
+                    node.type_name()
+                ),
+            )
+            .at(node.span),
+        );
+        return None;
+    }
+    let kind = doc_kind(node, span, diags)?;
+    if let Some((key, _)) = node.take("status") {
+        diags.push(
+            Diagnostic::warning("status-ignored", "`status` is set by the server; it is ignored")
+                .at(key.span)
+                .help("remove `status:` from the config"),
+        );
+    }
+    if kind == Kind::Secret {
+        for field in ["data", "value", "stringData", "spec"] {
+            if field == "spec" && node.get("spec").is_some_and(|s| s.get("data").is_none()) {
+                continue;
+            }
+            if let Some((key, _)) = node.take(field) {
+                diags.push(
+                    Diagnostic::error("secret-value", "secret values are never written in config")
+                        .at(key.span)
+                        .help(
+                            "name where apply reads the value: `fromEnv: ENV_VAR` or \
+                             `fromFile: path/to/file`",
+                        ),
+                );
+            }
+        }
+    }
+    let errors_before = diags.error_count();
+    shape::conform(node, &schema::for_kind(kind), diags);
+    check_api_version(node, kind, diags);
+    if diags.error_count() > errors_before {
+        return None;
+    }
+    let json = node.to_json();
+    let origin = Origin { span, doc: Arc::new(node.clone()), sensitive: node.sensitive_paths() };
+    let fail = |diags: &mut Diagnostics, e: serde_json::Error| {
+        diags.push(
+            Diagnostic::error("invalid-document", format!("this document cannot be read: {e}"))
+                .at(span),
+        );
+    };
+    let name_span = node.find(&crate::config::tree::parse_path("metadata.name")).span;
+    let (metadata, lifecycle, body, doc_meta) = match kind {
+        Kind::Space => {
+            let doc: SpaceDoc = serde_json::from_value(json).map_err(|e| fail(diags, e)).ok()?;
+            let organization = doc.metadata.name.ends_with(&format!(".{ORGANIZATION_OWNER}"));
+            let body = Body::Space { organization, spec: doc.spec };
+            (metadata(&doc.metadata), doc.lifecycle, body, doc.metadata)
+        }
+        Kind::Template => {
+            let doc: TemplateDoc = serde_json::from_value(json).map_err(|e| fail(diags, e)).ok()?;
+            let body = Body::Template { spec: doc.spec, prebuild: doc.prebuild };
+            (metadata(&doc.metadata), doc.lifecycle, body, doc.metadata)
+        }
+        Kind::User => {
+            let doc: UserDoc = serde_json::from_value(json).map_err(|e| fail(diags, e)).ok()?;
+            (metadata(&doc.metadata), doc.lifecycle, Body::User { spec: doc.spec }, doc.metadata)
+        }
+        Kind::Workspace => {
+            let doc: WorkspaceDoc =
+                serde_json::from_value(json).map_err(|e| fail(diags, e)).ok()?;
+            if !doc.metadata.display_name.is_empty() {
+                let at = origin.span_of("metadata.displayName");
+                diags.push(
+                    Diagnostic::error(
+                        "workspace-display-name",
+                        "a Workspace's displayName is its config name; it cannot be set",
+                    )
+                    .at(at)
+                    .help("remove `displayName`; the first part of `metadata.name` is used"),
+                );
+                return None;
+            }
+            let body = Body::Workspace { template: doc.template, spec: doc.spec };
+            (metadata(&doc.metadata), doc.lifecycle, body, doc.metadata)
+        }
+        Kind::Secret => {
+            let doc: SecretDoc = serde_json::from_value(json).map_err(|e| fail(diags, e)).ok()?;
+            let source = match (&doc.from_env, &doc.from_file) {
+                (Some(env), None) => SecretSource::Env(env.clone()),
+                (None, Some(file)) => SecretSource::File(file.clone()),
+                (Some(_), Some(_)) => {
+                    diags.push(
+                        Diagnostic::error(
+                            "secret-source",
+                            "a Secret takes its value from `fromEnv` or `fromFile`, not both",
+                        )
+                        .at(origin.span_of("fromFile")),
+                    );
+                    return None;
+                }
+                (None, None) => {
+                    diags.push(
+                        Diagnostic::error(
+                            "secret-source",
+                            "a Secret needs `fromEnv` or `fromFile`: where apply reads its value",
+                        )
+                        .at(name_span)
+                        .help("add `fromEnv: ENV_VAR` or `fromFile: path/to/file`"),
+                    );
+                    return None;
+                }
+            };
+            (metadata(&doc.metadata), doc.lifecycle, Body::Secret { source }, doc.metadata)
+        }
+    };
+    let (address, display) = match parse_name(kind, &doc_meta.name) {
+        Ok(x) => x,
+        Err(help) => {
+            diags.push(
+                Diagnostic::error(
+                    "bad-name",
+                    format!("`{}` is not a valid {} name", doc_meta.name, kind.api_kind()),
+                )
+                .at(name_span)
+                .help(help),
+            );
+            return None;
+        }
+    };
+    let mut metadata = metadata;
+    if let Some(display) = display {
+        metadata.display_name = display;
+    }
+    Some(Resource { address, metadata, body, lifecycle: lifecycle.unwrap_or_default(), origin })
+}
+
+fn doc_kind(node: &Node, span: Span, diags: &mut Diagnostics) -> Option<Kind> {
+    let Some((key, value)) = node.entry("kind") else {
+        diags.push(
+            Diagnostic::error("missing-kind", "this document has no `kind`")
+                .at(Span::new(span.file, span.start, span.start))
+                .help(format!("add `kind:` with one of: {}", kinds_list())),
+        );
+        return None;
+    };
+    let _ = key;
+    let Some(s) = value.as_str() else {
+        diags.push(
+            Diagnostic::error(
+                "wrong-type",
+                format!("wrong type for `kind`: expected a string, found {}", value.type_name()),
+            )
+            .at(value.span)
+            .help(format!("use one of: {}", kinds_list())),
+        );
+        return None;
+    };
+    match Kind::from_api_kind(s) {
+        Some(k) => Some(k),
+        None => {
+            let names: Vec<&str> = Kind::ALL.iter().map(|k| k.api_kind()).collect();
+            let mut help = format!("the kinds are: {}", kinds_list());
+            if let Some(m) = did_you_mean(s, names.iter().copied()) {
+                help = format!("did you mean `{m}`? {help}");
+            }
+            diags.push(
+                Diagnostic::error("unknown-kind", format!("unknown kind `{s}`"))
+                    .at(value.span)
+                    .help(help),
+            );
+            None
+        }
+    }
+}
+
+fn check_api_version(node: &Node, kind: Kind, diags: &mut Diagnostics) {
+    let Some(value) = node.get("apiVersion") else { return };
+    let Some(v) = value.as_str() else { return };
+    let want = if kind == Kind::User { "core/v1" } else { "cordium/v1" };
+    if v != want {
+        diags.push(
+            Diagnostic::error(
+                "api-version",
+                format!("a {} has apiVersion `{want}`, not `{v}`", kind.api_kind()),
+            )
+            .at(value.span)
+            .help(format!("write `apiVersion: {want}` or leave it out")),
+        );
+    }
+}
+
+fn metadata(m: &DocMetadata) -> Metadata {
+    Metadata {
+        display_name: m.display_name.clone(),
+        description: m.description.clone(),
+        labels: m.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        annotations: m.annotations.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        tags: m.tags.clone(),
+        pic_url: m.pic_url.clone(),
+    }
+}
+
+/// Reads a document's `metadata.name` per kind: the address, and for a Workspace the display
+/// name it stands for. `Err` holds a hint on the expected form. Segment rules are checked by
+/// validation, not here.
+pub fn parse_name(kind: Kind, name: &str) -> Result<(Address, Option<String>), String> {
+    let parts: Vec<&str> = name.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(expected_form(kind));
+    }
+    match (kind, parts.as_slice()) {
+        (Kind::Space, [space]) => Ok((Address::space(*space), None)),
+        (Kind::Space, [space, owner]) if *owner == ORGANIZATION_OWNER => {
+            Ok((Address::space(*space), None))
+        }
+        (Kind::User, [user]) => Ok((Address::user(*user), None)),
+        (Kind::Template | Kind::Secret, [name, space]) => {
+            Ok((Address::in_space(kind, *space, *name), None))
+        }
+        (Kind::Workspace, [name, space]) => {
+            Ok((Address::in_space(kind, *space, *name), Some((*name).to_string())))
+        }
+        _ => Err(expected_form(kind)),
+    }
+}
+
+fn expected_form(kind: Kind) -> String {
+    match kind {
+        Kind::Space => {
+            "a Space is named `<space>`, or `<space>.cordium` for an organisation Space".to_string()
+        }
+        Kind::User => "a User is named `<name>`, without dots".to_string(),
+        Kind::Template => "a Template is named `<template>.<space>`, e.g. `gpu.ml`".to_string(),
+        Kind::Secret => "a Secret is named `<secret>.<space>`, e.g. `wandb.ml`".to_string(),
+        Kind::Workspace => "a Workspace is named `<name>.<space>`, e.g. `agent-box.ml`".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::yaml;
+    use crate::diag::Sources;
+
+    fn decode_str(text: &str) -> (Option<Resource>, Vec<Diagnostic>) {
+        let mut sources = Sources::new();
+        let id = sources.add("t.yaml", text);
+        let mut d = Diagnostics::new();
+        let mut docs = yaml::parse(id, text, &mut d);
+        let doc = docs.remove(0);
+        let r = decode(doc.node, doc.span, &mut d);
+        (r, d.into_vec())
+    }
+
+    #[test]
+    fn names_map_to_addresses_per_kind() {
+        let cases = [
+            (Kind::Space, "ml", "space.ml"),
+            (Kind::Space, "ml.cordium", "space.ml"),
+            (Kind::Template, "gpu.ml", "template.ml.gpu"),
+            (Kind::Secret, "k.ml", "secret.ml.k"),
+            (Kind::Workspace, "box.ml", "workspace.ml.box"),
+            (Kind::User, "agent-1", "user.agent-1"),
+        ];
+        for (kind, name, want) in cases {
+            assert_eq!(parse_name(kind, name).map(|(a, _)| a.to_string()), Ok(want.to_string()));
+        }
+        for (kind, name) in
+            [(Kind::Space, "ml.alice"), (Kind::Template, "gpu"), (Kind::User, "a.b")]
+        {
+            assert!(parse_name(kind, name).is_err(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_workspace_takes_its_display_name_from_its_name() {
+        let (r, d) = decode_str("kind: Workspace\nmetadata: {name: box.ml}\ntemplate: gpu\n");
+        assert!(d.is_empty(), "{d:?}");
+        let r = r.expect("decodes");
+        assert_eq!(r.metadata.display_name, "box");
+        assert!(matches!(r.body, Body::Workspace { template: Some(ref t), .. } if t == "gpu"));
+    }
+
+    #[test]
+    fn organisation_spaces_and_status_warnings() {
+        let (r, d) = decode_str(
+            "apiVersion: cordium/v1\nkind: Space\nmetadata: {name: ml.cordium}\nstatus: {x: 1}\n",
+        );
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, "status-ignored");
+        assert!(matches!(r.expect("decodes").body, Body::Space { organization: true, .. }));
+    }
+
+    #[test]
+    fn secrets_never_hold_values() {
+        let (r, d) = decode_str("kind: Secret\nmetadata: {name: k.ml}\ndata: {value: hunter2}\n");
+        assert!(r.is_none());
+        assert_eq!(d[0].code, "secret-value");
+        assert_eq!(d[0].address.as_deref(), Some("secret.ml.k"));
+    }
+
+    #[test]
+    fn unknown_kinds_list_the_kinds() {
+        let (r, d) = decode_str("kind: Templte\nmetadata: {name: x}\n");
+        assert!(r.is_none());
+        assert!(d[0].help.as_deref().unwrap_or("").contains("did you mean `Template`"), "{d:?}");
+    }
+}

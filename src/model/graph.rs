@@ -1,0 +1,195 @@
+//! The dependency graph of a model: which resources must exist before which.
+//!
+//! A Template, Secret or Workspace depends on its Space; a Workspace on its Template; a Template
+//! or Workspace on the declared Secrets it references through `fromSecret`. Users and Spaces
+//! depend on nothing (a Space's runtime may name its own Secrets, resolved when a Workspace
+//! starts, so that is not an edge). Also generic helpers plan uses: a cycle finder that reports
+//! the path, and a deterministic topological order. Pure: no I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::config::tree::{Node, Value};
+
+use super::{Address, Body, Kind, Model, Resource};
+
+/// Every `fromSecret` string under `spec` of a document, with its node (for spans).
+pub fn secret_refs(doc: &Node) -> Vec<&Node> {
+    fn walk<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
+        match &node.value {
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    if k.name == "fromSecret" && matches!(v.value, Value::String(_)) {
+                        out.push(v);
+                    } else {
+                        walk(v, out);
+                    }
+                }
+            }
+            Value::List(items) => items.iter().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(spec) = doc.get("spec") {
+        walk(spec, &mut out);
+    }
+    out
+}
+
+/// The resources `r` depends on, among those `declared`.
+pub fn dependencies(r: &Resource, declared: &BTreeSet<Address>) -> Vec<Address> {
+    let mut deps = BTreeSet::new();
+    if r.kind().in_space() {
+        if let Some(space) = r.address.space_address() {
+            deps.insert(space);
+        }
+    }
+    if let (Body::Workspace { template: Some(t), .. }, Some(space)) = (&r.body, &r.address.space) {
+        deps.insert(Address::in_space(Kind::Template, space.clone(), t.clone()));
+    }
+    if matches!(r.kind(), Kind::Template | Kind::Workspace) {
+        if let Some(space) = &r.address.space {
+            for node in secret_refs(&r.origin.doc) {
+                if let Some(name) = node.as_str() {
+                    deps.insert(Address::in_space(Kind::Secret, space.clone(), name));
+                }
+            }
+        }
+    }
+    deps.into_iter().filter(|a| declared.contains(a) && *a != r.address).collect()
+}
+
+/// Dependency edges of a whole model: address → the addresses it depends on.
+pub fn edges(model: &Model) -> BTreeMap<Address, Vec<Address>> {
+    let declared: BTreeSet<Address> = model.resources.iter().map(|r| r.address.clone()).collect();
+    model.resources.iter().map(|r| (r.address.clone(), dependencies(r, &declared))).collect()
+}
+
+/// A cycle in `edges`, as a path whose last step returns to the first, if there is one.
+pub fn find_cycle<N: Ord + Clone>(edges: &BTreeMap<N, Vec<N>>) -> Option<Vec<N>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Open,
+        Done,
+    }
+    let mut marks: BTreeMap<&N, Mark> = BTreeMap::new();
+    for start in edges.keys() {
+        if marks.contains_key(start) {
+            continue;
+        }
+        // Iterative DFS: (node, index of next edge to follow).
+        let mut stack: Vec<(&N, usize)> = vec![(start, 0)];
+        marks.insert(start, Mark::Open);
+        while let Some((node, i)) = stack.last().copied() {
+            let next = edges.get(node).and_then(|e| e.get(i));
+            if let Some(last) = stack.last_mut() {
+                last.1 += 1;
+            }
+            match next {
+                None => {
+                    marks.insert(node, Mark::Done);
+                    stack.pop();
+                }
+                Some(n) => match marks.get(n) {
+                    Some(Mark::Done) => {}
+                    Some(Mark::Open) => {
+                        let from = stack.iter().position(|(s, _)| *s == n).unwrap_or(0);
+                        let mut cycle: Vec<N> =
+                            stack[from..].iter().map(|(s, _)| (*s).clone()).collect();
+                        cycle.push(n.clone());
+                        return Some(cycle);
+                    }
+                    None => {
+                        marks.insert(n, Mark::Open);
+                        stack.push((n, 0));
+                    }
+                },
+            }
+        }
+    }
+    None
+}
+
+/// Every node, dependencies first; ties broken by order. `Err` holds a cycle.
+pub fn topo_order<N: Ord + Clone>(edges: &BTreeMap<N, Vec<N>>) -> Result<Vec<N>, Vec<N>> {
+    if let Some(cycle) = find_cycle(edges) {
+        return Err(cycle);
+    }
+    let mut nodes: BTreeSet<&N> = edges.keys().collect();
+    nodes.extend(edges.values().flatten());
+    let mut waiting: BTreeMap<&N, usize> = nodes.iter().map(|n| (*n, 0)).collect();
+    let mut dependents: BTreeMap<&N, Vec<&N>> = BTreeMap::new();
+    for (n, deps) in edges {
+        let unique: BTreeSet<&N> = deps.iter().collect();
+        for d in unique {
+            *waiting.entry(n).or_default() += 1;
+            dependents.entry(d).or_default().push(n);
+        }
+    }
+    let mut ready: BTreeSet<&N> =
+        waiting.iter().filter(|(_, c)| **c == 0).map(|(n, _)| *n).collect();
+    let mut out = Vec::with_capacity(nodes.len());
+    while let Some(n) = ready.pop_first() {
+        out.push(n.clone());
+        for d in dependents.get(n).into_iter().flatten() {
+            if let Some(c) = waiting.get_mut(d) {
+                *c -= 1;
+                if *c == 0 {
+                    ready.insert(d);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g(pairs: &[(&'static str, &[&'static str])]) -> BTreeMap<&'static str, Vec<&'static str>> {
+        pairs.iter().map(|(n, d)| (*n, d.to_vec())).collect()
+    }
+
+    #[test]
+    fn topo_order_puts_dependencies_first() {
+        let e = g(&[
+            ("ws", &["tmpl", "space"]),
+            ("tmpl", &["space", "secret"]),
+            ("secret", &["space"]),
+            ("space", &[]),
+        ]);
+        assert_eq!(topo_order(&e), Ok(vec!["space", "secret", "tmpl", "ws"]));
+    }
+
+    #[test]
+    fn resources_depend_on_their_space_template_and_secrets() {
+        let text = "kind: Space\nmetadata: {name: ml.cordium}\nspec: {runtime: {envVars: [{key: K, fromSecret: kk}]}}\n---\nkind: Secret\nmetadata: {name: kk.ml}\nfromEnv: K\n---\nkind: Template\nmetadata: {name: gpu.ml}\nspec: {runtime: {envVars: [{key: K, fromSecret: kk}]}}\n---\nkind: Workspace\nmetadata: {name: box.ml}\ntemplate: gpu\n";
+        let mut loaded = crate::config::Loaded::default();
+        let file = loaded.sources.add("t.yaml", text);
+        for d in crate::config::yaml::parse(file, text, &mut loaded.diagnostics) {
+            loaded.docs.push(crate::config::RawDoc {
+                format: crate::config::Format::Yaml,
+                node: d.node,
+                span: d.span,
+                file,
+            });
+        }
+        let (model, diags) = crate::model::build(&loaded);
+        assert!(diags.is_empty(), "{diags:?}");
+        let order: Vec<String> =
+            topo_order(&edges(&model)).expect("acyclic").iter().map(|a| a.to_string()).collect();
+        assert_eq!(order, ["space.ml", "secret.ml.kk", "template.ml.gpu", "workspace.ml.box"]);
+        let e = edges(&model);
+        let ws: Address = "workspace.ml.box".parse().expect("address");
+        assert_eq!(e[&ws].len(), 2, "space and template");
+    }
+
+    #[test]
+    fn cycles_are_reported_as_paths() {
+        let e = g(&[("a", &["b"]), ("b", &["c"]), ("c", &["a"]), ("d", &[])]);
+        assert_eq!(find_cycle(&e), Some(vec!["a", "b", "c", "a"]));
+        assert!(topo_order(&e).is_err());
+        assert_eq!(find_cycle(&g(&[("a", &["a"])])), Some(vec!["a", "a"]));
+    }
+}

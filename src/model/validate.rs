@@ -1,0 +1,356 @@
+//! Checks that need the whole config: names, metadata rules (API reference §3–4), the reserved
+//! ownership label, duplicate addresses, references between resources and dependency cycles.
+//! Per-resource spec rules live in [`super::rules`]. Collects every problem; pure: no I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use crate::config::tree::{Node, PathSeg};
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
+
+use super::{graph, rules, Address, Body, Kind, Model, Resource};
+
+/// The label `apply` puts on every object it creates; users may not set it.
+pub const STACK_LABEL: &str = "cordium-stack";
+
+/// The Template the server creates with every Space.
+pub const DEFAULT_TEMPLATE: &str = "default";
+
+/// Longest full name the server accepts.
+pub const MAX_NAME_LEN: usize = 128;
+/// Most labels, annotations or tags on one object.
+pub const MAX_ENTRIES: usize = 64;
+pub const MAX_DISPLAY_NAME: usize = 100;
+pub const MAX_DESCRIPTION: usize = 1024;
+pub const MAX_ANNOTATION_VALUE: usize = 63;
+
+fn segment_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    // Invariant: a constant, valid pattern.
+    #[allow(clippy::unwrap_used)]
+    RE.get_or_init(|| Regex::new(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$").unwrap())
+}
+
+fn label_value_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    // Invariant: a constant, valid pattern.
+    #[allow(clippy::unwrap_used)]
+    RE.get_or_init(|| Regex::new(r"^[a-z0-9][a-z0-9-]{0,31}$").unwrap())
+}
+
+/// Whether `s` is a valid name segment (`ml`, `agent-1`): 2–40 characters, lowercase letters,
+/// digits and dashes, starting with a letter, not ending with a dash, no `--`.
+pub fn is_segment(s: &str) -> bool {
+    segment_re().is_match(s) && !s.contains("--")
+}
+
+const SEGMENT_HELP: &str = "use 2 to 40 lowercase letters, digits and dashes, starting with a \
+                            letter, ending with a letter or digit, without `--`";
+
+/// Runs every whole-config check and returns the model: resources sorted by address, one per
+/// address (the first definition wins).
+pub fn validate(resources: Vec<Resource>, diags: &mut Diagnostics) -> Model {
+    let mut unique: BTreeMap<Address, Resource> = BTreeMap::new();
+    for r in resources {
+        match unique.get(&r.address) {
+            Some(first) => diags.push(
+                Diagnostic::error("duplicate-resource", format!("{} is declared twice", r.address))
+                    .at(r.origin.span_of("metadata.name"))
+                    .address(r.address.to_string())
+                    .related(first.origin.span_of("metadata.name"), "first declared here")
+                    .help("rename one of them or remove the duplicate"),
+            ),
+            None => {
+                unique.insert(r.address.clone(), r);
+            }
+        }
+    }
+    let model = Model { resources: unique.into_values().collect() };
+    for r in &model.resources {
+        let mut local = Diagnostics::new();
+        check_name(r, &mut local);
+        check_metadata(r, &mut local);
+        rules::check(r, &mut local);
+        check_references(r, &model, &mut local);
+        for mut d in local {
+            d.address.get_or_insert_with(|| r.address.to_string());
+            diags.push(d);
+        }
+    }
+    let edges = graph::edges(&model);
+    if let Some(cycle) = graph::find_cycle(&edges) {
+        let path: Vec<String> = cycle.iter().map(Address::to_string).collect();
+        let mut d = Diagnostic::error(
+            "dependency-cycle",
+            format!("these resources depend on each other in a cycle: {}", path.join(" → ")),
+        );
+        if let Some(first) = cycle.first().and_then(|a| model.get(a)) {
+            d = d.at(first.origin.span).address(first.address.to_string());
+        }
+        for a in cycle.iter().skip(1).take(cycle.len().saturating_sub(2)) {
+            if let Some(r) = model.get(a) {
+                d = d.related(r.origin.span, format!("{a} is part of the cycle"));
+            }
+        }
+        diags.push(d.help("break the cycle by removing one of the references"));
+    }
+    model
+}
+
+fn name_span(r: &Resource) -> Span {
+    r.origin.span_of("metadata.name")
+}
+
+/// The span of a key (not its value) in the document, falling back to the nearest ancestor.
+fn key_span(doc: &Node, parent: &[&str], key: &str) -> Span {
+    let path: Vec<PathSeg> = parent.iter().map(|p| PathSeg::Key((*p).to_string())).collect();
+    let node = doc.find(&path);
+    node.entry(key).map(|(k, _)| k.span).unwrap_or(node.span)
+}
+
+fn check_name(r: &Resource, diags: &mut Diagnostics) {
+    let span = name_span(r);
+    let mut segments = vec![("name", r.address.name.as_str())];
+    if let Some(space) = &r.address.space {
+        segments.push(("Space name", space.as_str()));
+    }
+    for (what, s) in segments {
+        if !is_segment(s) {
+            diags.push(
+                Diagnostic::error(
+                    "bad-name",
+                    format!("`{s}` is not a valid {what} for a {}", r.kind().api_kind()),
+                )
+                .at(span)
+                .help(SEGMENT_HELP),
+            );
+        }
+    }
+    let full = r.origin.doc.get("metadata").and_then(|m| m.get("name")).and_then(Node::as_str);
+    if let Some(full) = full {
+        if full.len() > MAX_NAME_LEN {
+            diags.push(
+                Diagnostic::error(
+                    "bad-name",
+                    format!(
+                        "this name is {} characters long; the limit is {MAX_NAME_LEN}",
+                        full.len()
+                    ),
+                )
+                .at(span),
+            );
+        }
+    }
+    if r.kind() == Kind::Template && r.address.name == DEFAULT_TEMPLATE {
+        diags.push(
+            Diagnostic::error(
+                "default-template",
+                "the Template `default` cannot be declared: the server creates it with each Space",
+            )
+            .at(span)
+            .help("give this Template another name and point Workspaces at it with `template:`"),
+        );
+    }
+}
+
+fn check_metadata(r: &Resource, diags: &mut Diagnostics) {
+    let m = &r.metadata;
+    let doc = &r.origin.doc;
+    // A Workspace's display name is its config name, checked as a name already.
+    if r.kind() != Kind::Workspace && m.display_name.chars().count() > MAX_DISPLAY_NAME {
+        diags.push(
+            Diagnostic::error(
+                "metadata",
+                format!("displayName is longer than {MAX_DISPLAY_NAME} characters"),
+            )
+            .at(r.origin.span_of("metadata.displayName")),
+        );
+    }
+    if m.description.chars().count() > MAX_DESCRIPTION {
+        diags.push(
+            Diagnostic::error(
+                "metadata",
+                format!("description is longer than {MAX_DESCRIPTION} characters"),
+            )
+            .at(r.origin.span_of("metadata.description")),
+        );
+    }
+    for (field, count) in
+        [("labels", m.labels.len()), ("annotations", m.annotations.len()), ("tags", m.tags.len())]
+    {
+        if count > MAX_ENTRIES {
+            diags.push(
+                Diagnostic::error(
+                    "metadata",
+                    format!("{count} {field}; at most {MAX_ENTRIES} are allowed"),
+                )
+                .at(r.origin.span_of(&format!("metadata.{field}"))),
+            );
+        }
+    }
+    for (k, v) in &m.labels {
+        let at = key_span(doc, &["metadata", "labels"], k);
+        if k == STACK_LABEL {
+            diags.push(
+                Diagnostic::error(
+                    "reserved-label",
+                    format!(
+                        "the label `{STACK_LABEL}` is reserved: apply sets it to the stack name"
+                    ),
+                )
+                .at(at)
+                .help("remove it; the stack name comes from the stack file"),
+            );
+            continue;
+        }
+        if !is_segment(k) {
+            diags.push(
+                Diagnostic::error("label", format!("`{k}` is not a valid label key"))
+                    .at(at)
+                    .help(SEGMENT_HELP),
+            );
+        }
+        if !label_value_re().is_match(v) {
+            let value_span = doc
+                .get("metadata")
+                .and_then(|m| m.get("labels"))
+                .and_then(|l| l.get(k))
+                .map(|n| n.span)
+                .unwrap_or(at);
+            diags.push(
+                Diagnostic::error("label", format!("`{v}` is not a valid value for label `{k}`"))
+                    .at(value_span)
+                    .help(
+                        "use 1 to 32 lowercase letters, digits and dashes, starting with a \
+                         letter or digit",
+                    ),
+            );
+        }
+    }
+    for (k, v) in &m.annotations {
+        let at = key_span(doc, &["metadata", "annotations"], k);
+        if !is_segment(k) {
+            diags.push(
+                Diagnostic::error("annotation", format!("`{k}` is not a valid annotation key"))
+                    .at(at)
+                    .help(SEGMENT_HELP),
+            );
+        }
+        if v.chars().count() > MAX_ANNOTATION_VALUE {
+            diags.push(
+                Diagnostic::error(
+                    "annotation",
+                    format!(
+                        "the value of annotation `{k}` is longer than {MAX_ANNOTATION_VALUE} \
+                         characters"
+                    ),
+                )
+                .at(at),
+            );
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (i, t) in m.tags.iter().enumerate() {
+        let at = r.origin.span_of(&format!("metadata.tags[{i}]"));
+        if !is_segment(t) {
+            diags.push(
+                Diagnostic::error("tag", format!("`{t}` is not a valid tag"))
+                    .at(at)
+                    .help(SEGMENT_HELP),
+            );
+        }
+        if !seen.insert(t) {
+            diags.push(Diagnostic::error("tag", format!("the tag `{t}` is listed twice")).at(at));
+        }
+    }
+}
+
+fn check_references(r: &Resource, model: &Model, diags: &mut Diagnostics) {
+    let Some(space) = space_of(r) else { return };
+    let space_addr = Address::space(space);
+    if r.kind().in_space() && model.get(&space_addr).is_none() {
+        let spaces: Vec<&str> =
+            model.of_kind(Kind::Space).map(|s| s.address.name.as_str()).collect();
+        let mut help = format!(
+            "declare it (`kind: Space`, `metadata.name: {space}`); cordium manages only declared \
+             Spaces"
+        );
+        if let Some(m) = did_you_mean(space, spaces.iter().copied()) {
+            help = format!("did you mean `{m}`? Or {help}");
+        }
+        diags.push(
+            Diagnostic::error("unknown-space", format!("the Space `{space}` is not declared"))
+                .at(name_span(r))
+                .help(help),
+        );
+    }
+    if let Body::Workspace { template: Some(t), .. } = &r.body {
+        let addr = Address::in_space(Kind::Template, space, t.clone());
+        if t != DEFAULT_TEMPLATE && model.get(&addr).is_none() {
+            let names: Vec<&str> = model
+                .of_kind(Kind::Template)
+                .filter(|x| x.address.space.as_deref() == Some(space))
+                .map(|x| x.address.name.as_str())
+                .collect();
+            let mut help = format!(
+                "declare `kind: Template` named `{t}.{space}`, or use `default` (every Space has one)"
+            );
+            if let Some(m) = did_you_mean(t, names.iter().copied()) {
+                help = format!("did you mean `{m}`? Or {help}");
+            }
+            diags.push(
+                Diagnostic::error(
+                    "unknown-template",
+                    format!("the Template `{t}` is not declared in Space `{space}`"),
+                )
+                .at(r.origin.span_of("template"))
+                .help(help),
+            );
+        }
+    }
+    for node in graph::secret_refs(&r.origin.doc) {
+        let Some(name) = node.as_str() else { continue };
+        if name.is_empty() {
+            continue; // reported by the spec rules
+        }
+        let addr = Address::in_space(Kind::Secret, space, name);
+        if model.get(&addr).is_none() {
+            diags.push(
+                Diagnostic::warning(
+                    "unknown-secret",
+                    format!("the Secret `{name}` is not declared in Space `{space}`"),
+                )
+                .at(node.span)
+                .help(format!(
+                    "declare it (`kind: Secret`, `metadata.name: {name}.{space}`), or ignore \
+                     this if it is created outside cordium"
+                )),
+            );
+        }
+    }
+}
+
+/// The Space whose Secrets and Templates a resource refers to (a Space refers to its own).
+fn space_of(r: &Resource) -> Option<&str> {
+    match r.kind() {
+        Kind::Space => Some(r.address.name.as_str()),
+        _ => r.address.space.as_deref(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_follow_the_server_rules() {
+        for ok in ["ml", "agent-1", "a1", &"a".repeat(40)] {
+            assert!(is_segment(ok), "{ok}");
+        }
+        for bad in ["a", "1a", "a-", "a--b", "A", "a_b", "a.b", &"a".repeat(41), ""] {
+            assert!(!is_segment(bad), "{bad}");
+        }
+    }
+}
