@@ -70,8 +70,7 @@ pub(super) fn read(o: &cordium::Template, live: &mut LiveResource) {
 }
 
 fn build(b: &template::status::build_info::Build) -> Build {
-    let time =
-        |t: &Option<prost_types::Timestamp>| t.clone().and_then(|t| SystemTime::try_from(t).ok());
+    let time = |t: &Option<prost_types::Timestamp>| (*t).and_then(|t| SystemTime::try_from(t).ok());
     Build {
         id: b.id.clone(),
         tags: b.tags.clone(),
