@@ -5,6 +5,7 @@
 pub mod exit;
 pub mod fmt;
 pub mod serve;
+pub mod target;
 pub mod validate;
 
 use std::process::ExitCode;
