@@ -2,4 +2,5 @@
 //! not listed here.
 
 mod architecture;
+mod live_grpc;
 mod wiring;

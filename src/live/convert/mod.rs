@@ -188,6 +188,16 @@ pub fn to_wire(resource: &Resource, naming: &Naming, stack: &str) -> Object {
     }
 }
 
+/// Points an update at the live object it replaces: its uid, and for a Workspace its
+/// server-chosen name (servers identify Workspaces by uid; the request name is otherwise empty).
+pub fn bind_to_live(object: &mut Object, live: &LiveResource) {
+    let md = object.metadata_mut();
+    md.uid = live.uid.clone();
+    if live.kind == Kind::Workspace {
+        md.name = live.wire_name.clone();
+    }
+}
+
 fn metadata_to_wire(md: &Metadata, name: String) -> meta::Metadata {
     meta::Metadata {
         name,
