@@ -402,6 +402,91 @@ mod tests {
         assert_eq!(n.template_name("org", Some("gpu")), "gpu.org.cordium");
     }
 
+    fn resource(address: Address, body: Body) -> Resource {
+        let span = crate::diag::Span::new(crate::diag::FileId(0), 0, 0);
+        let null = crate::config::tree::Node::new(crate::config::tree::Value::Null, span);
+        Resource {
+            address,
+            metadata: Metadata { display_name: "ignored".into(), ..Metadata::default() },
+            body,
+            lifecycle: Default::default(),
+            origin: crate::model::Origin {
+                span,
+                doc: std::sync::Arc::new(null),
+                sensitive: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn a_workspace_is_sent_by_display_name_with_its_full_template_name() {
+        let ws = resource(
+            Address::in_space(Kind::Workspace, "org", "box"),
+            Body::Workspace { template: Some("gpu".into()), spec: Default::default() },
+        );
+        let Object::Workspace(w) = to_wire(&ws, &naming(), "prod") else { panic!("workspace") };
+        let md = w.metadata.clone().unwrap_or_default();
+        assert_eq!((md.name.as_str(), md.display_name.as_str()), ("", "box"));
+        assert_eq!(md.labels.get(STACK_LABEL).map(String::as_str), Some("prod"));
+        let status = w.status.clone().unwrap_or_default();
+        assert_eq!(status.template_ref.map(|r| r.name).as_deref(), Some("gpu.org.cordium"));
+        // Read back, it has the same address and metadata the plan expects.
+        let mut stored = w;
+        if let Some(m) = stored.metadata.as_mut() {
+            m.name = "x1y2z".into();
+        }
+        let live = from_wire(&Object::Workspace(stored));
+        assert_eq!(live.address, ws.address);
+        assert_eq!(live.space.as_deref(), Some("org.cordium"));
+        assert_eq!(live.metadata, desired_metadata(&ws, "prod"));
+        assert_eq!(live.stack(), Some("prod"));
+        assert_eq!(live.spec_json, ws.spec_json());
+    }
+
+    #[test]
+    fn live_templates_carry_their_builds_and_address() {
+        use crate::live::wire::cordium::{self as wc, template::status};
+        let t = wc::Template {
+            metadata: Some(meta::Metadata { name: "gpu.ml.cordium".into(), ..Default::default() }),
+            status: Some(wc::template::Status {
+                build_info: Some(status::BuildInfo {
+                    builds: vec![status::build_info::Build {
+                        id: "b1".into(),
+                        state: 2,
+                        started_at: Some(prost_types::Timestamp { seconds: 100, nanos: 0 }),
+                        done_at: Some(prost_types::Timestamp { seconds: 160, nanos: 0 }),
+                        ..Default::default()
+                    }],
+                    current_ready_build_id: "b1".into(),
+                    current_running_build_id: String::new(),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let live = from_wire(&Object::Template(t));
+        assert_eq!(live.address, Address::in_space(Kind::Template, "ml", "gpu"));
+        assert_eq!(live.space.as_deref(), Some("ml.cordium"));
+        let info = live.build_info.expect("build info");
+        let ready = info.current_ready().expect("ready build");
+        assert_eq!(ready.state, BuildState::Ready);
+        assert_eq!(ready.duration(), Some(std::time::Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn organisation_spaces_are_recognised_and_sent_in_full() {
+        let space = resource(
+            Address::space("org"),
+            Body::Space { organization: true, spec: Default::default() },
+        );
+        let model = Model { resources: vec![space.clone()] };
+        let n = Naming::for_model("alice", &model);
+        assert!(n.is_organization("org"));
+        let obj = to_wire(&space, &n, "s");
+        assert_eq!(obj.name(), "org.cordium");
+        assert!(from_wire(&obj).organization);
+    }
+
     #[test]
     fn build_state_maps_by_number() {
         assert_eq!(BuildState::from_number(2), BuildState::Ready);
