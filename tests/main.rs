@@ -6,6 +6,7 @@
 
 mod architecture;
 mod invalid;
+mod live_grpc;
 mod robustness;
 mod schemas;
 mod wiring;

@@ -5,6 +5,7 @@
 pub mod exit;
 pub mod fmt;
 pub mod serve;
+pub mod target;
 pub mod validate;
 pub mod vars;
 

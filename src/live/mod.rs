@@ -5,6 +5,11 @@
 //! so both implementations exchange exactly what a real server would. Must not decide what to
 //! change.
 
+pub mod auth;
+pub mod convert;
+pub mod grpc;
+pub mod retry;
+pub mod target;
 pub mod wire;
 
 use async_trait::async_trait;

@@ -1,0 +1,84 @@
+//! The target flags every cluster-facing command flattens in (`--local`, `--endpoint`,
+//! `--domain`), and reading the target and auth settings from the environment. Resolution itself
+//! is `live::target::resolve`.
+
+use std::path::PathBuf;
+
+use crate::live::auth::{AuthEnv, Token};
+use crate::live::target::{TargetEnv, TargetFlags};
+
+/// Which cluster to talk to. With none of these, `CORDIUM_ENDPOINT`, `OCTELIUM_DOMAIN` or the
+/// stack file's environment decides; failing that, the embedded local cluster
+/// (`.cordium/local.db`) is used and every output says so (refused when `CI=true`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TargetArgs {
+    /// Use the embedded local cluster stored in this SQLite file.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["endpoint", "domain"])]
+    pub local: Option<PathBuf>,
+
+    /// Talk gRPC to this endpoint: `https://host[:port]`, or `http://127.0.0.1:PORT` for a
+    /// local `cordium serve` (plaintext is refused for anything but loopback addresses).
+    #[arg(long, value_name = "URL", conflicts_with = "domain")]
+    pub endpoint: Option<String>,
+
+    /// Talk to the cluster of this domain, at `https://octelium-api.<DOMAIN>:443`.
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+}
+
+impl TargetArgs {
+    /// The flags as plain values for `live::target::resolve`.
+    pub fn flags(&self) -> TargetFlags {
+        TargetFlags {
+            local: self.local.clone(),
+            endpoint: self.endpoint.clone(),
+            domain: self.domain.clone(),
+        }
+    }
+}
+
+/// What the environment says about the target, auth, and CI.
+#[derive(Debug, Clone, Default)]
+pub struct EnvSettings {
+    pub target: TargetEnv,
+    pub auth: AuthEnv,
+    /// `CI=true` (or `1`).
+    pub ci: bool,
+}
+
+/// Reads `CORDIUM_ENDPOINT`, `OCTELIUM_DOMAIN`, `OCTELIUM_AUTH_TOKEN`, `OCTELIUM_ACCESS_TOKEN`,
+/// `CORDIUM_USERNAME` and `CI`. Empty values count as unset.
+#[allow(clippy::disallowed_methods)] // cli is where the environment is read
+pub fn read_env() -> EnvSettings {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    EnvSettings {
+        target: TargetEnv { endpoint: var("CORDIUM_ENDPOINT"), domain: var("OCTELIUM_DOMAIN") },
+        auth: AuthEnv {
+            auth_token: var("OCTELIUM_AUTH_TOKEN").map(Token::new),
+            access_token: var("OCTELIUM_ACCESS_TOKEN").map(Token::new),
+            username: var("CORDIUM_USERNAME"),
+        },
+        ci: var("CI").is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Probe {
+        #[command(flatten)]
+        target: TargetArgs,
+    }
+
+    #[test]
+    fn target_flags_parse_and_exclude_each_other() {
+        let p = Probe::try_parse_from(["x", "--endpoint", "http://127.0.0.1:1"]).expect("parses");
+        assert_eq!(p.target.flags().endpoint.as_deref(), Some("http://127.0.0.1:1"));
+        assert!(Probe::try_parse_from(["x", "--local", "a", "--domain", "b"]).is_err());
+        assert!(Probe::try_parse_from(["x", "--endpoint", "a", "--domain", "b"]).is_err());
+    }
+}

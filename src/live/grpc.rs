@@ -1,0 +1,688 @@
+//! [`GrpcCluster`]: the [`Cluster`] trait over tonic, for a real cluster (TLS) or `cordium serve`
+//! (plaintext, loopback only). Lists page through `common.page` while `hasMore`; every call has a
+//! deadline; reads retry transient failures with bounded, jittered backoff; writes are never
+//! retried here (a transient error leaves their outcome unknown; the apply executor decides).
+//! A call refused as UNAUTHENTICATED is repeated once after authenticating again (the server
+//! did not run it).
+//!
+//! Owns the transport and the mapping of gRPC statuses to [`LiveError`]; decides nothing about
+//! what to change.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+use tonic::metadata::MetadataValue;
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+
+use super::auth::{redact, Auth, Credentials, Token, AUTH_HEADER};
+use super::retry::{classify, RetryPolicy};
+use super::target::{parse_endpoint, EndpointUrl};
+use super::wire::cordium::main_service_client::MainServiceClient as CordiumClient;
+use super::wire::core::main_service_client::MainServiceClient as CoreClient;
+use super::wire::{cordium, core, meta};
+use super::{Cluster, ErrorCode, Identity, LiveError, Object, ObjectKey, Scope};
+use crate::model::Kind;
+
+/// Response metadata a server may use to say who the caller is (`cordium serve` can; a real
+/// cluster does not, and identity falls back to reading owned objects).
+pub const USERNAME_HEADER: &str = "x-octelium-username";
+
+/// The largest response we accept (lists of large Templates).
+const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+/// A bound on pages, against a server that always says `hasMore`.
+const MAX_PAGES: u32 = 100_000;
+
+/// How to reach and talk to a cluster.
+#[derive(Debug, Clone)]
+pub struct GrpcOptions {
+    /// `https://octelium-api.example.com:443`, or `http://127.0.0.1:PORT` (loopback only).
+    pub endpoint: String,
+    pub credentials: Credentials,
+    /// The caller's username, when known beforehand (`CORDIUM_USERNAME`).
+    pub username: Option<String>,
+    /// The deadline of one call.
+    pub call_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Retries of reads.
+    pub retry: RetryPolicy,
+    /// `itemsPerPage` asked for; the server may send fewer.
+    pub page_size: u32,
+}
+
+impl GrpcOptions {
+    pub fn new(endpoint: impl Into<String>, credentials: Credentials) -> Self {
+        GrpcOptions {
+            endpoint: endpoint.into(),
+            credentials,
+            username: None,
+            call_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            page_size: 1000,
+        }
+    }
+}
+
+/// One channel, the call counter and the deadline/retry rules every RPC goes through.
+pub(crate) struct Transport {
+    channel: Channel,
+    calls: AtomicU64,
+    timeout: Duration,
+    retry: RetryPolicy,
+    /// The username a server announced in [`USERNAME_HEADER`], if any.
+    username_hint: Mutex<Option<String>>,
+}
+
+impl Transport {
+    /// Runs one unary RPC: with `headers`, a deadline, and (for `read`s) retries of transient
+    /// failures. Server messages are scrubbed of `secrets`.
+    pub(crate) async fn unary<Req, Resp, F, Fut>(
+        &self,
+        op: &str,
+        read: bool,
+        headers: &[(&'static str, Token)],
+        secrets: &[Token],
+        req: Req,
+        f: F,
+    ) -> Result<Resp, LiveError>
+    where
+        Req: Clone,
+        F: Fn(Channel, tonic::Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+    {
+        let started = Instant::now();
+        let policy = if read { self.retry } else { RetryPolicy::none() };
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let mut request = tonic::Request::new(req.clone());
+            request.set_timeout(self.timeout);
+            for (key, token) in headers {
+                let value = MetadataValue::try_from(token.expose()).map_err(|_| {
+                    LiveError::new(
+                        ErrorCode::InvalidArgument,
+                        op,
+                        "a token holds characters that cannot be sent in a gRPC header",
+                    )
+                })?;
+                request.metadata_mut().insert(*key, value);
+            }
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            // The channel enforces the deadline too; this bounds a stuck connect as well.
+            let outcome = tokio::time::timeout(
+                self.timeout + Duration::from_secs(1),
+                f(self.channel.clone(), request),
+            )
+            .await;
+            let err = match outcome {
+                Ok(Ok(response)) => {
+                    self.note_username(response.metadata());
+                    return Ok(response.into_inner());
+                }
+                Ok(Err(status)) => status_error(op, &status, secrets),
+                Err(_) => LiveError::new(
+                    ErrorCode::Transient,
+                    op,
+                    format!("no answer within {}", humantime::format_duration(self.timeout)),
+                ),
+            };
+            let delay = policy.delay(attempts - 1);
+            if !policy.may_retry(err.code, attempts, started.elapsed(), delay) {
+                return Err(err);
+            }
+            tracing::debug!(operation = op, attempt = attempts, error = %err.message, "retrying read");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    fn note_username(&self, md: &tonic::metadata::MetadataMap) {
+        if let Some(u) = md.get(USERNAME_HEADER).and_then(|v| v.to_str().ok()) {
+            if !u.is_empty() {
+                if let Ok(mut hint) = self.username_hint.lock() {
+                    *hint = Some(u.to_string());
+                }
+            }
+        }
+    }
+
+    fn username_hint(&self) -> Option<String> {
+        self.username_hint.lock().ok().and_then(|h| h.clone())
+    }
+
+    pub(crate) fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+}
+
+fn status_error(op: &str, status: &tonic::Status, secrets: &[Token]) -> LiveError {
+    let message = redact(status.message(), secrets);
+    let message = if message.is_empty() { format!("{:?}", status.code()) } else { message };
+    LiveError::new(classify(status.code()), op, message)
+}
+
+fn cordium_client(ch: Channel) -> CordiumClient<Channel> {
+    CordiumClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES)
+}
+
+fn core_client(ch: Channel) -> CoreClient<Channel> {
+    CoreClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES)
+}
+
+/// A cluster reached over gRPC.
+pub struct GrpcCluster {
+    transport: Transport,
+    auth: Auth,
+    target: String,
+    username: Option<String>,
+    identity: OnceCell<Identity>,
+    page_size: u32,
+}
+
+impl std::fmt::Debug for GrpcCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcCluster").field("target", &self.target).finish_non_exhaustive()
+    }
+}
+
+impl GrpcCluster {
+    /// Prepares a client. Dials lazily: an unreachable cluster shows up as a transient error on
+    /// the first call. Refuses plaintext to anything but a loopback address.
+    pub async fn connect(opts: GrpcOptions) -> Result<Self, LiveError> {
+        let op = "connect";
+        let url: EndpointUrl = parse_endpoint(&opts.endpoint)
+            .map_err(|e| LiveError::new(ErrorCode::InvalidArgument, op, e.to_string()))?;
+        let bad = |what: &str, e: tonic::transport::Error| {
+            LiveError::new(ErrorCode::InvalidArgument, op, format!("{what} `{}`: {e}", url.url))
+        };
+        let mut endpoint = Endpoint::from_shared(url.url.clone())
+            .map_err(|e| bad("cannot use the endpoint", e))?
+            .connect_timeout(opts.connect_timeout)
+            .timeout(opts.call_timeout)
+            .tcp_keepalive(Some(Duration::from_secs(45)))
+            .http2_keep_alive_interval(Duration::from_secs(45))
+            .keep_alive_timeout(Duration::from_secs(15))
+            .user_agent(concat!("cordium/", env!("CARGO_PKG_VERSION")))
+            .map_err(|e| bad("cannot use the endpoint", e))?;
+        if url.tls {
+            let tls = ClientTlsConfig::new().with_native_roots().domain_name(url.host.clone());
+            endpoint = endpoint.tls_config(tls).map_err(|e| bad("cannot set up TLS for", e))?;
+        }
+        Ok(GrpcCluster {
+            transport: Transport {
+                channel: endpoint.connect_lazy(),
+                calls: AtomicU64::new(0),
+                timeout: opts.call_timeout,
+                retry: opts.retry,
+                username_hint: Mutex::new(None),
+            },
+            auth: Auth::new(opts.credentials),
+            target: url.display(),
+            username: opts.username,
+            identity: OnceCell::new(),
+            page_size: opts.page_size.max(1),
+        })
+    }
+
+    /// Runs an authenticated RPC; on UNAUTHENTICATED, authenticates again and repeats it once.
+    async fn call<Req, Resp, F, Fut>(
+        &self,
+        op: &str,
+        read: bool,
+        req: Req,
+        f: F,
+    ) -> Result<Resp, LiveError>
+    where
+        Req: Clone,
+        F: Fn(Channel, tonic::Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+    {
+        let mut reauthenticated = false;
+        loop {
+            let token = self.auth.access_token(&self.transport).await?;
+            let headers: Vec<_> = token.iter().map(|t| (AUTH_HEADER, t.clone())).collect();
+            let secrets = self.auth.secrets().await;
+            let result = self.transport.unary(op, read, &headers, &secrets, req.clone(), &f).await;
+            match result {
+                Err(e) if e.code == ErrorCode::Unauthenticated => {
+                    if reauthenticated || !self.auth.can_reauthenticate() {
+                        return Err(LiveError::new(
+                            ErrorCode::Unauthenticated,
+                            op,
+                            format!(
+                                "the cluster refused our credentials ({}); check \
+                                 OCTELIUM_AUTH_TOKEN or OCTELIUM_ACCESS_TOKEN",
+                                e.message
+                            ),
+                        ));
+                    }
+                    reauthenticated = true;
+                    self.auth.invalidate().await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Reads every page of a list.
+    async fn list_pages<Req, Resp, T, F, Fut>(
+        &self,
+        op: &str,
+        make: impl Fn(meta::CommonListOptions) -> Req,
+        split: impl Fn(Resp) -> (Vec<T>, Option<meta::ListResponseMeta>),
+        f: F,
+    ) -> Result<Vec<T>, LiveError>
+    where
+        Req: Clone,
+        F: Fn(Channel, tonic::Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+    {
+        let mut out = Vec::new();
+        for page in 0..MAX_PAGES {
+            let common =
+                meta::CommonListOptions { page, items_per_page: self.page_size, order_by: None };
+            let (items, meta) = split(self.call(op, true, make(common), &f).await?);
+            let got = items.len();
+            out.extend(items);
+            if !meta.is_some_and(|m| m.has_more) {
+                return Ok(out);
+            }
+            if got == 0 {
+                return Err(LiveError::new(
+                    ErrorCode::Other,
+                    op,
+                    format!("page {page} was empty although the server said more would follow"),
+                ));
+            }
+        }
+        Err(LiveError::new(ErrorCode::Other, op, format!("more than {MAX_PAGES} pages")))
+    }
+
+    async fn learn_username(&self) -> Result<String, LiveError> {
+        if let Some(u) = &self.username {
+            return Ok(u.clone());
+        }
+        // Authenticate first: a server that announces the username has then done so.
+        self.auth.access_token(&self.transport).await?;
+        if let Some(u) = self.transport.username_hint() {
+            return Ok(u);
+        }
+        let common =
+            || Some(meta::CommonListOptions { page: 0, items_per_page: 50, order_by: None });
+        // Spaces the caller created name it as creator, and a USER Space's owner part is it.
+        let spaces: cordium::SpaceList = self
+            .call(
+                "ListSpace",
+                true,
+                cordium::ListSpaceOptions { common: common(), r#type: 0, mode: 1 },
+                |ch, r| async move { cordium_client(ch).list_space(r).await },
+            )
+            .await?;
+        for s in &spaces.items {
+            let status = s.status.clone().unwrap_or_default();
+            if let Some(u) = status.user_ref.map(|r| r.name).filter(|n| !n.is_empty()) {
+                return Ok(u);
+            }
+            let name = s.metadata.as_ref().map(|m| m.name.as_str()).unwrap_or_default();
+            if status.r#type == cordium::space::status::Type::User as i32 {
+                if let Some((_, owner)) = name.split_once('.') {
+                    return Ok(owner.to_string());
+                }
+            }
+        }
+        // Workspaces are listed for their owner only.
+        let workspaces: cordium::WorkspaceList = self
+            .call(
+                "ListWorkspace",
+                true,
+                cordium::ListWorkspaceOptions { common: common(), filter: None },
+                |ch, r| async move { cordium_client(ch).list_workspace(r).await },
+            )
+            .await?;
+        let owner = workspaces
+            .items
+            .iter()
+            .filter_map(|w| w.status.as_ref()?.user_ref.as_ref().map(|r| r.name.clone()))
+            .find(|n| !n.is_empty());
+        if let Some(u) = owner.or_else(|| self.transport.username_hint()) {
+            return Ok(u);
+        }
+        Err(LiveError::new(
+            ErrorCode::FailedPrecondition,
+            "identity",
+            "could not learn your username from the cluster (you own no Space or Workspace \
+             yet); set CORDIUM_USERNAME to your Octelium username",
+        ))
+    }
+
+    /// The uid of a Space named `name` (DeleteSpace wants a uid).
+    async fn space_uid(&self, key: &ObjectKey) -> Result<String, LiveError> {
+        match key {
+            ObjectKey::Uid(uid) => Ok(uid.clone()),
+            ObjectKey::Name(_) => Ok(self.get(Kind::Space, key).await?.uid().to_string()),
+        }
+    }
+}
+
+fn get_options(key: &ObjectKey) -> meta::GetOptions {
+    match key {
+        ObjectKey::Uid(uid) => meta::GetOptions { uid: uid.clone(), name: String::new() },
+        ObjectKey::Name(name) => meta::GetOptions { uid: String::new(), name: name.clone() },
+    }
+}
+
+fn delete_options(key: &ObjectKey) -> meta::DeleteOptions {
+    let g = get_options(key);
+    meta::DeleteOptions { uid: g.uid, name: g.name }
+}
+
+fn key_text(key: &ObjectKey) -> &str {
+    match key {
+        ObjectKey::Uid(s) | ObjectKey::Name(s) => s,
+    }
+}
+
+fn reference(key: &ObjectKey) -> meta::ObjectReference {
+    let g = get_options(key);
+    meta::ObjectReference { uid: g.uid, name: g.name, ..Default::default() }
+}
+
+fn space_ref(scope: &Scope) -> Option<meta::ObjectReference> {
+    match scope {
+        Scope::All => None,
+        Scope::Space(name) => {
+            Some(meta::ObjectReference { name: name.clone(), ..Default::default() })
+        }
+    }
+}
+
+/// `CreateTemplate gpu.ml` (Workspaces by displayName).
+fn op_for(verb: &str, object: &Object) -> String {
+    let md = object.metadata();
+    let name = md
+        .map(|m| if m.name.is_empty() { m.display_name.as_str() } else { m.name.as_str() })
+        .unwrap_or_default();
+    format!("{verb}{} {name}", object.kind().api_kind())
+}
+
+#[async_trait]
+impl Cluster for GrpcCluster {
+    async fn identity(&self) -> Result<Identity, LiveError> {
+        self.identity
+            .get_or_try_init(|| async {
+                let username = self.learn_username().await?;
+                Ok(Identity { username, target: self.target.clone() })
+            })
+            .await
+            .cloned()
+    }
+
+    async fn list(&self, kind: Kind, scope: &Scope) -> Result<Vec<Object>, LiveError> {
+        let meta_of = |m: &Option<meta::ListResponseMeta>| *m;
+        match kind {
+            Kind::Space => {
+                let items = self
+                    .list_pages(
+                        "ListSpace",
+                        // MODE_MEMBER: every Space the caller belongs to, not only its own.
+                        |c| cordium::ListSpaceOptions { common: Some(c), r#type: 0, mode: 2 },
+                        |r: cordium::SpaceList| (r.items, meta_of(&r.list_response_meta)),
+                        |ch, r| async move { cordium_client(ch).list_space(r).await },
+                    )
+                    .await?;
+                let keep = |s: &cordium::Space| match scope {
+                    Scope::All => true,
+                    Scope::Space(n) => s.metadata.as_ref().is_some_and(|m| &m.name == n),
+                };
+                Ok(items.into_iter().filter(keep).map(Object::Space).collect())
+            }
+            Kind::Template => Ok(self
+                .list_pages(
+                    "ListTemplate",
+                    |c| cordium::ListTemplateOptions {
+                        common: Some(c),
+                        space_ref: space_ref(scope),
+                    },
+                    |r: cordium::TemplateList| (r.items, meta_of(&r.list_response_meta)),
+                    |ch, r| async move { cordium_client(ch).list_template(r).await },
+                )
+                .await?
+                .into_iter()
+                .map(Object::Template)
+                .collect()),
+            Kind::Secret => Ok(self
+                .list_pages(
+                    "ListSecret",
+                    |c| cordium::ListSecretOptions { common: Some(c), space_ref: space_ref(scope) },
+                    |r: cordium::SecretList| (r.items, meta_of(&r.list_response_meta)),
+                    |ch, r| async move { cordium_client(ch).list_secret(r).await },
+                )
+                .await?
+                .into_iter()
+                .map(Object::Secret)
+                .collect()),
+            Kind::Workspace => Ok(self
+                .list_pages(
+                    "ListWorkspace",
+                    |c| cordium::ListWorkspaceOptions {
+                        common: Some(c),
+                        filter: space_ref(scope)
+                            .map(cordium::list_workspace_options::Filter::SpaceRef),
+                    },
+                    |r: cordium::WorkspaceList| (r.items, meta_of(&r.list_response_meta)),
+                    |ch, r| async move { cordium_client(ch).list_workspace(r).await },
+                )
+                .await?
+                .into_iter()
+                .map(Object::Workspace)
+                .collect()),
+            Kind::User => Ok(self
+                .list_pages(
+                    "ListUser",
+                    |c| core::ListUserOptions { common: Some(c) },
+                    |r: core::UserList| (r.items, meta_of(&r.list_response_meta)),
+                    |ch, r| async move { core_client(ch).list_user(r).await },
+                )
+                .await?
+                .into_iter()
+                .map(Object::User)
+                .collect()),
+        }
+    }
+
+    async fn get(&self, kind: Kind, key: &ObjectKey) -> Result<Object, LiveError> {
+        let op = format!("Get{} {}", kind.api_kind(), key_text(key));
+        let req = get_options(key);
+        Ok(match kind {
+            Kind::Space => {
+                Object::Space(
+                    self.call(&op, true, req, |ch, r| async move {
+                        cordium_client(ch).get_space(r).await
+                    })
+                    .await?,
+                )
+            }
+            Kind::Template => Object::Template(
+                self.call(&op, true, req, |ch, r| async move {
+                    cordium_client(ch).get_template(r).await
+                })
+                .await?,
+            ),
+            Kind::Workspace => Object::Workspace(
+                self.call(&op, true, req, |ch, r| async move {
+                    cordium_client(ch).get_workspace(r).await
+                })
+                .await?,
+            ),
+            Kind::Secret => {
+                Object::Secret(
+                    self.call(&op, true, req, |ch, r| async move {
+                        cordium_client(ch).get_secret(r).await
+                    })
+                    .await?,
+                )
+            }
+            Kind::User => Object::User(
+                self.call(&op, true, req, |ch, r| async move { core_client(ch).get_user(r).await })
+                    .await?,
+            ),
+        })
+    }
+
+    async fn create(&self, object: Object) -> Result<Object, LiveError> {
+        let op = op_for("Create", &object);
+        Ok(match object {
+            Object::Space(o) => Object::Space(
+                self.call(&op, false, o, |ch, r| async move {
+                    cordium_client(ch).create_space(r).await
+                })
+                .await?,
+            ),
+            Object::Template(o) => Object::Template(
+                self.call(&op, false, o, |ch, r| async move {
+                    cordium_client(ch).create_template(r).await
+                })
+                .await?,
+            ),
+            Object::Workspace(o) => Object::Workspace(
+                self.call(&op, false, o, |ch, r| async move {
+                    cordium_client(ch).create_workspace(r).await
+                })
+                .await?,
+            ),
+            Object::Secret(o) => Object::Secret(
+                self.call(&op, false, o, |ch, r| async move {
+                    cordium_client(ch).create_secret(r).await
+                })
+                .await?,
+            ),
+            Object::User(o) => {
+                Object::User(
+                    self.call(&op, false, o, |ch, r| async move {
+                        core_client(ch).create_user(r).await
+                    })
+                    .await?,
+                )
+            }
+        })
+    }
+
+    async fn update(&self, object: Object) -> Result<Object, LiveError> {
+        let op = op_for("Update", &object);
+        Ok(match object {
+            Object::Space(o) => Object::Space(
+                self.call(&op, false, o, |ch, r| async move {
+                    cordium_client(ch).update_space(r).await
+                })
+                .await?,
+            ),
+            Object::Template(o) => Object::Template(
+                self.call(&op, false, o, |ch, r| async move {
+                    cordium_client(ch).update_template(r).await
+                })
+                .await?,
+            ),
+            Object::Workspace(o) => Object::Workspace(
+                self.call(&op, false, o, |ch, r| async move {
+                    cordium_client(ch).update_workspace(r).await
+                })
+                .await?,
+            ),
+            Object::Secret(_) => {
+                return Err(LiveError::new(
+                    ErrorCode::InvalidArgument,
+                    op,
+                    "Secrets cannot be updated (the API has no UpdateSecret); replace it: \
+                     delete, then create",
+                ))
+            }
+            Object::User(o) => {
+                Object::User(
+                    self.call(&op, false, o, |ch, r| async move {
+                        core_client(ch).update_user(r).await
+                    })
+                    .await?,
+                )
+            }
+        })
+    }
+
+    async fn delete(&self, kind: Kind, key: &ObjectKey) -> Result<(), LiveError> {
+        let op = format!("Delete{} {}", kind.api_kind(), key_text(key));
+        let req = match kind {
+            // DeleteSpace requires the uid.
+            Kind::Space => delete_options(&ObjectKey::Uid(self.space_uid(key).await?)),
+            _ => delete_options(key),
+        };
+        let _: meta::OperationResult =
+            match kind {
+                Kind::Space => {
+                    self.call(&op, false, req, |ch, r| async move {
+                        cordium_client(ch).delete_space(r).await
+                    })
+                    .await?
+                }
+                Kind::Template => {
+                    self.call(&op, false, req, |ch, r| async move {
+                        cordium_client(ch).delete_template(r).await
+                    })
+                    .await?
+                }
+                Kind::Workspace => {
+                    self.call(&op, false, req, |ch, r| async move {
+                        cordium_client(ch).delete_workspace(r).await
+                    })
+                    .await?
+                }
+                Kind::Secret => {
+                    self.call(&op, false, req, |ch, r| async move {
+                        cordium_client(ch).delete_secret(r).await
+                    })
+                    .await?
+                }
+                Kind::User => {
+                    self.call(&op, false, req, |ch, r| async move {
+                        core_client(ch).delete_user(r).await
+                    })
+                    .await?
+                }
+            };
+        Ok(())
+    }
+
+    async fn build_template(
+        &self,
+        template: &ObjectKey,
+        tags: &[String],
+    ) -> Result<cordium::Template, LiveError> {
+        let op = format!("BuildTemplate {}", key_text(template));
+        let req = cordium::BuildTemplateRequest {
+            template_ref: Some(reference(template)),
+            tags: tags.to_vec(),
+        };
+        self.call(
+            &op,
+            false,
+            req,
+            |ch, r| async move { cordium_client(ch).build_template(r).await },
+        )
+        .await
+    }
+
+    async fn cancel_build(&self, template: &ObjectKey) -> Result<cordium::Template, LiveError> {
+        let op = format!("CancelBuildTemplate {}", key_text(template));
+        let req = cordium::CancelBuildTemplateRequest { template_ref: Some(reference(template)) };
+        self.call(&op, false, req, |ch, r| async move {
+            cordium_client(ch).cancel_build_template(r).await
+        })
+        .await
+    }
+
+    fn calls(&self) -> u64 {
+        self.transport.calls()
+    }
+}
