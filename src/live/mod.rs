@@ -5,6 +5,7 @@
 //! so both implementations exchange exactly what a real server would. Must not decide what to
 //! change.
 
+pub mod local;
 pub mod wire;
 
 use async_trait::async_trait;
