@@ -2,4 +2,6 @@
 //! not listed here.
 
 mod architecture;
+mod serve;
+mod support;
 mod wiring;
