@@ -9,4 +9,6 @@ mod invalid;
 mod live_grpc;
 mod robustness;
 mod schemas;
+mod serve;
+mod support;
 mod wiring;

@@ -28,7 +28,7 @@ pub enum Command {
     /// Rewrite HCL files in canonical format.
     Fmt(fmt::Args),
     /// Serve the local cluster over gRPC (the same services as a real cluster).
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
 }
 
 /// Parses the command line and runs the command.
@@ -51,7 +51,7 @@ pub fn run() -> ExitCode {
     let code = match cli.command {
         Command::Validate(args) => validate::run(args, matches.subcommand_matches("validate")),
         Command::Fmt(args) => fmt::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
     };
     code.into()
 }

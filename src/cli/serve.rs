@@ -1,11 +1,196 @@
-//! `cordium serve` (not yet implemented).
+//! `cordium serve`: runs the local cluster over gRPC until SIGINT/SIGTERM. The first line on
+//! stdout is exactly `listening on http://127.0.0.1:PORT` (https with TLS): scripts parse it.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use super::exit::Exit;
+use crate::server::faults::{ErrorMode, FaultOptions};
+use crate::server::{self, ServeOptions, TlsFiles};
 
 /// Arguments of `cordium serve`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Directory of the store (`local.db`) and of a generated `admin.token`.
+    #[arg(long, default_value = ".cordium")]
+    pub data: PathBuf,
+    /// Keep the store in memory; it is gone when the server stops.
+    #[arg(long)]
+    pub in_memory: bool,
+    /// Provision an authentication token, as USERNAME:TOKEN (repeatable). Without any, a token
+    /// for `admin` is generated and written to `<data>/admin.token`.
+    #[arg(long = "auth-token", value_name = "USERNAME:TOKEN")]
+    pub auth_tokens: Vec<String>,
+    /// Lifetime of access tokens.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub access_token_ttl: Duration,
+    /// Lifetime of refresh tokens.
+    #[arg(long, default_value = "30days", value_parser = humantime::parse_duration)]
+    pub refresh_token_ttl: Duration,
+    /// Added latency of every cordium/core call.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub latency: Duration,
+    /// Random extra latency, up to this much.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub jitter: Duration,
+    /// Probability (0 to 1) that a cordium/core call answers UNAVAILABLE.
+    #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+    pub error_rate: f64,
+    /// When injected errors happen: `before` the operation (nothing written), `after` it
+    /// committed, or `both`.
+    #[arg(long, default_value = "before", value_parser = ["before", "after", "both"])]
+    pub error_mode: String,
+    /// How long a simulated Template build runs.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub build_duration: Duration,
+    /// Probability (0 to 1) that a simulated build fails.
+    #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+    pub build_fail_rate: f64,
+    /// Seed for faults, build outcomes and server-chosen names (reproducible runs).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// TLS certificate (PEM); serve https with --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
 
-pub fn run(_args: Args) -> Exit {
-    Exit::Error
+fn fraction(s: &str) -> Result<f64, String> {
+    let f: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&f) {
+        Ok(f)
+    } else {
+        Err("must be between 0 and 1".to_string())
+    }
+}
+
+fn options(args: Args) -> Result<ServeOptions, String> {
+    let mut auth_tokens = Vec::new();
+    for spec in &args.auth_tokens {
+        match spec.split_once(':') {
+            Some((user, token)) if !user.is_empty() && !token.is_empty() => {
+                auth_tokens.push((user.to_string(), token.to_string()));
+            }
+            // Never echo the value: it holds a token.
+            _ => return Err("--auth-token must be USERNAME:TOKEN".to_string()),
+        }
+    }
+    let error_mode = match args.error_mode.as_str() {
+        "after" => ErrorMode::After,
+        "both" => ErrorMode::Both,
+        _ => ErrorMode::Before,
+    };
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        _ => None,
+    };
+    Ok(ServeOptions {
+        listen: args.listen,
+        data_dir: args.data,
+        in_memory: args.in_memory,
+        auth_tokens,
+        access_token_ttl: args.access_token_ttl,
+        refresh_token_ttl: args.refresh_token_ttl,
+        faults: FaultOptions {
+            latency: args.latency,
+            jitter: args.jitter,
+            error_rate: args.error_rate,
+            error_mode,
+        },
+        build_duration: args.build_duration,
+        build_fail_rate: args.build_fail_rate,
+        seed: args.seed,
+        tls,
+    })
+}
+
+#[allow(clippy::print_stdout, clippy::print_stderr)] // cli reports; the server never prints
+fn report_error(e: &dyn std::error::Error) {
+    let mut msg = format!("error: {e}");
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg.push_str(&format!("\n  caused by: {s}"));
+        source = s.source();
+    }
+    eprintln!("{msg}");
+}
+
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[allow(clippy::print_stdout, clippy::print_stderr)] // cli reports; the server never prints
+pub fn run(args: Args) -> Exit {
+    let options = match options(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Error;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            report_error(&e);
+            return Exit::Error;
+        }
+    };
+    runtime.block_on(async move {
+        let mut server = match server::start(options).await {
+            Ok(s) => s,
+            Err(e) => {
+                report_error(&e);
+                return Exit::Error;
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on {}", server.url());
+        let _ = out.flush();
+        drop(out);
+        if let Some(path) = server.token_file() {
+            eprintln!("wrote an authentication token for user admin to {}", path.display());
+        }
+        tokio::select! {
+            _ = terminated() => {}
+            r = server.wait() => {
+                if let Err(e) = r {
+                    report_error(&e);
+                    return Exit::Error;
+                }
+                return Exit::Ok;
+            }
+        }
+        match server.stop().await {
+            Ok(()) => Exit::Ok,
+            Err(e) => {
+                report_error(&e);
+                Exit::Error
+            }
+        }
+    })
 }

@@ -465,21 +465,28 @@ impl Cluster for GrpcCluster {
                 .into_iter()
                 .map(Object::Secret)
                 .collect()),
-            Kind::Workspace => Ok(self
-                .list_pages(
-                    "ListWorkspace",
-                    |c| cordium::ListWorkspaceOptions {
-                        common: Some(c),
-                        filter: space_ref(scope)
-                            .map(cordium::list_workspace_options::Filter::SpaceRef),
-                    },
-                    |r: cordium::WorkspaceList| (r.items, meta_of(&r.list_response_meta)),
-                    |ch, r| async move { cordium_client(ch).list_workspace(r).await },
-                )
-                .await?
-                .into_iter()
-                .map(Object::Workspace)
-                .collect()),
+            // ListWorkspace's spaceRef filter matches the Space's uid only (a name finds
+            // nothing upstream), and a Workspace list is only ever the caller's own: list them
+            // all in one pass and filter by the Space's name here.
+            Kind::Workspace => {
+                let items = self
+                    .list_pages(
+                        "ListWorkspace",
+                        |c| cordium::ListWorkspaceOptions { common: Some(c), filter: None },
+                        |r: cordium::WorkspaceList| (r.items, meta_of(&r.list_response_meta)),
+                        |ch, r| async move { cordium_client(ch).list_workspace(r).await },
+                    )
+                    .await?;
+                let keep = |w: &cordium::Workspace| match scope {
+                    Scope::All => true,
+                    Scope::Space(n) => w
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.space_ref.as_ref())
+                        .is_some_and(|r| &r.name == n),
+                };
+                Ok(items.into_iter().filter(keep).map(Object::Workspace).collect())
+            }
             Kind::User => Ok(self
                 .list_pages(
                     "ListUser",

@@ -1,0 +1,268 @@
+//! The local cluster's engine: the lower-level API both the in-process [`super::LocalCluster`]
+//! and the gRPC services of `cordium serve` call, with the caller's username as an input.
+//!
+//! Every public operation runs in one SQLite transaction and mirrors one RPC of the real server,
+//! taking and returning the wire messages. This file holds the shared machinery (transactions,
+//! saving with uid/resourceVersion, pagination, the caller's User); the RPCs live in
+//! `spaces.rs`, `workspaces.rs` and `users.rs`.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use rand::{Rng, SeedableRng};
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::builds::{self, BuildSettings, Clock, SystemClock};
+use super::error::{ApiError, ApiResult};
+use super::store::{self, Filter, Order, Stored};
+use crate::live::wire::{cordium, core, meta};
+
+/// Upstream rscserver: `defaultItemsPerPage`.
+pub const DEFAULT_ITEMS_PER_PAGE: u32 = 200;
+/// Upstream rscserver: `maxItemsPerPage`.
+pub const MAX_ITEMS_PER_PAGE: u32 = 1000;
+/// Upstream rscserver refuses pages beyond this.
+pub const MAX_PAGE: u32 = 10_000;
+
+/// How an [`Engine`] is set up.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub clock: Arc<dyn Clock>,
+    pub builds: BuildSettings,
+    /// Seeds server-chosen names and build ids; `None` = from the OS.
+    pub seed: Option<u64>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { clock: Arc::new(SystemClock), builds: BuildSettings::default(), seed: None }
+    }
+}
+
+/// The local cluster's server semantics over its store.
+#[derive(Debug)]
+pub struct Engine {
+    conn: Mutex<Connection>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) builds: BuildSettings,
+    rng: Mutex<rand::rngs::StdRng>,
+}
+
+impl Engine {
+    /// Opens the store file at `path` (creating it and its directory).
+    pub fn open(path: &Path, options: EngineOptions) -> ApiResult<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        Ok(Self::with_connection(store::open(path)?, options))
+    }
+
+    /// An engine over an in-memory store.
+    pub fn in_memory(options: EngineOptions) -> ApiResult<Self> {
+        Ok(Self::with_connection(store::open_in_memory()?, options))
+    }
+
+    fn with_connection(conn: Connection, options: EngineOptions) -> Self {
+        let rng = match options.seed {
+            Some(seed) => rand::rngs::StdRng::seed_from_u64(seed),
+            None => rand::rngs::StdRng::from_os_rng(),
+        };
+        Engine {
+            conn: Mutex::new(conn),
+            clock: options.clock,
+            builds: options.builds,
+            rng: Mutex::new(rng),
+        }
+    }
+
+    /// Runs `f` in one immediate transaction; commits only on success.
+    pub(super) fn tx<R>(
+        &self,
+        f: impl FnOnce(&Connection, SystemTime) -> ApiResult<R>,
+    ) -> ApiResult<R> {
+        // A panic while holding the lock cannot leave a half-written transaction (it rolls back
+        // on drop), so a poisoned lock is safe to reuse.
+        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let r = f(&tx, self.clock.now())?;
+        tx.commit()?;
+        Ok(r)
+    }
+
+    /// `n` random lowercase alphanumerics, the first a letter (so it is a valid name segment).
+    pub(super) fn random_name(&self, n: usize) -> String {
+        const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
+        const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        (0..n)
+            .map(|i| {
+                let set = if i == 0 { LETTERS } else { ALNUM };
+                char::from(set[rng.random_range(0..set.len())])
+            })
+            .collect()
+    }
+
+    /// Creates `object`: server-set uid, createdAt and resourceVersion.
+    pub(super) fn save_new<T: Stored>(
+        &self,
+        c: &Connection,
+        now: SystemTime,
+        object: &mut T,
+    ) -> ApiResult<()> {
+        object.set_envelope();
+        let rv = store::next_version(c)?;
+        let m = object.meta_mut();
+        m.uid = uuid::Uuid::new_v4().to_string();
+        m.created_at = Some(builds::timestamp(now));
+        m.updated_at = None;
+        m.resource_version = rv;
+        m.last_resource_version.clear();
+        store::insert(c, object)
+    }
+
+    /// Writes `object` back. As upstream, an update that changes nothing is not a write: the
+    /// resourceVersion moves only when the stored object changes.
+    pub(super) fn save<T: Stored>(
+        &self,
+        c: &Connection,
+        now: SystemTime,
+        object: &mut T,
+    ) -> ApiResult<()> {
+        let uid = object.meta().map(|m| m.uid.clone()).unwrap_or_default();
+        let old = store::get_by_uid::<T>(c, &uid)?
+            .ok_or_else(|| ApiError::not_found(format!("{} {uid} does not exist", T::KIND)))?;
+        if &old == object {
+            return Ok(());
+        }
+        let rv = store::next_version(c)?;
+        let m = object.meta_mut();
+        m.last_resource_version = std::mem::replace(&mut m.resource_version, rv);
+        m.updated_at = Some(builds::timestamp(now));
+        store::replace(c, object)
+    }
+
+    /// The caller's User, created on first sight (a real cluster knows every caller).
+    pub(super) fn caller(
+        &self,
+        c: &Connection,
+        now: SystemTime,
+        username: &str,
+    ) -> ApiResult<core::User> {
+        if let Some(u) = store::get_by_name::<core::User>(c, username)? {
+            return Ok(u);
+        }
+        if !super::names::is_segment(username) {
+            return Err(ApiError::new(
+                super::error::Code::Unauthenticated,
+                format!("Unknown User: {username}"),
+            ));
+        }
+        let mut user = core::User {
+            metadata: Some(meta::Metadata { name: username.to_string(), ..Default::default() }),
+            spec: Some(core::user::Spec {
+                r#type: core::user::spec::Type::Human as i32,
+                ..Default::default()
+            }),
+            status: Some(Default::default()),
+            ..Default::default()
+        };
+        self.save_new(c, now, &mut user)?;
+        Ok(user)
+    }
+
+    /// One page of objects as upstream's rscserver pages them (0-based page; default 200,
+    /// at most 1000 per page; a page past the end is NOT_FOUND).
+    pub(super) fn page<T: Stored>(
+        &self,
+        c: &Connection,
+        filter: &Filter,
+        common: Option<&meta::CommonListOptions>,
+    ) -> ApiResult<(Vec<T>, meta::ListResponseMeta)> {
+        let page = common.map(|o| o.page).unwrap_or(0);
+        let per = match common.map(|o| o.items_per_page).unwrap_or(0) {
+            0 => DEFAULT_ITEMS_PER_PAGE,
+            n => n.min(MAX_ITEMS_PER_PAGE),
+        };
+        if page > MAX_PAGE {
+            return Err(ApiError::invalid("Page number is too high"));
+        }
+        let order = order_of(common);
+        let offset = u64::from(page) * u64::from(per);
+        let (items, total) = store::list::<T>(c, filter, order, u64::from(per), offset)?;
+        if items.is_empty() && page > 0 {
+            return Err(ApiError::not_found("No Items found for that page"));
+        }
+        let total32 = u32::try_from(total).unwrap_or(u32::MAX);
+        let meta = meta::ListResponseMeta {
+            page,
+            items_per_page: per,
+            total_count: if items.is_empty() { 0 } else { total32 },
+            has_more: total > (u64::from(page) + 1) * u64::from(per),
+        };
+        Ok((items, meta))
+    }
+
+    /// Finishes the Template's running build if due, persisting the change.
+    pub(super) fn settled(
+        &self,
+        c: &Connection,
+        now: SystemTime,
+        mut template: cordium::Template,
+    ) -> ApiResult<cordium::Template> {
+        if builds::settle(&mut template, &self.builds, now) {
+            self.save(c, now, &mut template)?;
+        }
+        Ok(template)
+    }
+}
+
+fn order_of(common: Option<&meta::CommonListOptions>) -> Order {
+    use meta::common_list_options::order_by::{Mode, Type};
+    let Some(ob) = common.and_then(|c| c.order_by.as_ref()) else { return Order::Insertion };
+    let desc = ob.mode() == Mode::Desc;
+    match (ob.r#type(), desc) {
+        (Type::Name, false) => Order::NameAsc,
+        (Type::Name, true) => Order::NameDesc,
+        (Type::CreatedAt, false) => Order::CreatedAsc,
+        (Type::CreatedAt, true) => Order::CreatedDesc,
+        (Type::Unset, _) => Order::Insertion,
+    }
+}
+
+/// A reference to a stored object, as the server writes into status fields.
+pub(super) fn reference<T: Stored>(o: &T) -> meta::ObjectReference {
+    let m = o.meta().cloned().unwrap_or_default();
+    meta::ObjectReference {
+        api_version: T::API_VERSION.to_string(),
+        kind: T::KIND.to_string(),
+        uid: m.uid,
+        name: m.name,
+        resource_version: m.resource_version,
+    }
+}
+
+pub(super) fn uid_of<T: Stored>(o: &T) -> String {
+    o.meta().map(|m| m.uid.clone()).unwrap_or_default()
+}
+
+pub(super) fn name_of<T: Stored>(o: &T) -> String {
+    o.meta().map(|m| m.name.clone()).unwrap_or_default()
+}
+
+/// Loads by uid or name (the name wins when both are set, as in upstream's store).
+pub(super) fn load<T: Stored>(c: &Connection, uid: &str, name: &str) -> ApiResult<T> {
+    let found = if !name.is_empty() {
+        store::get_by_name::<T>(c, name)?
+    } else if !uid.is_empty() {
+        store::get_by_uid::<T>(c, uid)?
+    } else {
+        return Err(ApiError::invalid("At least either the name or the UID must be specified"));
+    };
+    found.ok_or_else(|| ApiError::not_found("Not Found"))
+}
+
+pub(super) fn require<T>(v: Option<T>, what: &str) -> ApiResult<T> {
+    v.ok_or_else(|| ApiError::invalid(format!("Resource {what} must be set")))
+}

@@ -1,0 +1,389 @@
+//! The local cluster's SQLite store: every object as its prost-encoded wire message plus the
+//! indexed columns queries need (kind, name, uid, parent space, owner, template, displayName,
+//! resourceVersion, creation time), so a List is one paginated query. Knows nothing of server
+//! rules; the engine runs every operation in one transaction over these functions.
+
+use std::path::Path;
+
+use prost::Message;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::error::ApiResult;
+use crate::live::wire::{cordium, core, meta};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS objects (
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind             TEXT    NOT NULL,
+    uid              TEXT    NOT NULL UNIQUE,
+    name             TEXT    NOT NULL,
+    space_uid        TEXT    NOT NULL DEFAULT '',
+    owner_uid        TEXT    NOT NULL DEFAULT '',
+    template_uid     TEXT    NOT NULL DEFAULT '',
+    display_name     TEXT    NOT NULL DEFAULT '',
+    subtype          TEXT    NOT NULL DEFAULT '',
+    resource_version TEXT    NOT NULL,
+    created_at       INTEGER NOT NULL,
+    body             BLOB    NOT NULL,
+    UNIQUE (kind, name)
+);
+CREATE INDEX IF NOT EXISTS objects_space ON objects (kind, space_uid);
+CREATE INDEX IF NOT EXISTS objects_owner ON objects (kind, owner_uid);
+CREATE INDEX IF NOT EXISTS objects_template ON objects (kind, template_uid);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+";
+
+/// Opens (creating if needed) the store at `path`.
+pub fn open(path: &Path) -> ApiResult<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+/// An in-memory store (unit tests, `serve --in-memory`).
+pub fn open_in_memory() -> ApiResult<Connection> {
+    let conn = Connection::open_in_memory()?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+/// The indexed columns of one object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Index {
+    pub space_uid: String,
+    pub owner_uid: String,
+    pub template_uid: String,
+    /// Kind-specific: a Space's type (`user`, `organization`).
+    pub subtype: String,
+}
+
+/// A wire message the store can hold.
+pub trait Stored: Message + Default + Clone + PartialEq {
+    /// The API `kind` string, also the store's kind column.
+    const KIND: &'static str;
+    /// The API `apiVersion`.
+    const API_VERSION: &'static str;
+    fn meta(&self) -> Option<&meta::Metadata>;
+    fn meta_mut(&mut self) -> &mut meta::Metadata;
+    fn index(&self) -> Index;
+    fn set_envelope(&mut self);
+}
+
+fn r(o: &Option<meta::ObjectReference>) -> String {
+    o.as_ref().map(|r| r.uid.clone()).unwrap_or_default()
+}
+
+macro_rules! stored {
+    ($ty:ty, $kind:literal, $api:literal, |$o:ident| $index:expr) => {
+        impl Stored for $ty {
+            const KIND: &'static str = $kind;
+            const API_VERSION: &'static str = $api;
+            fn meta(&self) -> Option<&meta::Metadata> {
+                self.metadata.as_ref()
+            }
+            fn meta_mut(&mut self) -> &mut meta::Metadata {
+                self.metadata.get_or_insert_with(Default::default)
+            }
+            fn index(&self) -> Index {
+                let $o = self;
+                $index
+            }
+            fn set_envelope(&mut self) {
+                self.api_version = $api.to_string();
+                self.kind = $kind.to_string();
+            }
+        }
+    };
+}
+
+stored!(cordium::Space, "Space", "cordium/v1", |o| Index {
+    owner_uid: o.status.as_ref().map(|s| r(&s.user_ref)).unwrap_or_default(),
+    subtype: o
+        .status
+        .as_ref()
+        .map(|s| match s.r#type() {
+            cordium::space::status::Type::User => "user",
+            cordium::space::status::Type::Organization => "organization",
+            cordium::space::status::Type::SpaceTypeUnset => "",
+        })
+        .unwrap_or_default()
+        .to_string(),
+    ..Default::default()
+});
+stored!(cordium::Template, "Template", "cordium/v1", |o| Index {
+    space_uid: o.status.as_ref().map(|s| r(&s.space_ref)).unwrap_or_default(),
+    owner_uid: o.status.as_ref().map(|s| r(&s.user_ref)).unwrap_or_default(),
+    ..Default::default()
+});
+stored!(cordium::Workspace, "Workspace", "cordium/v1", |o| Index {
+    space_uid: o.status.as_ref().map(|s| r(&s.space_ref)).unwrap_or_default(),
+    owner_uid: o.status.as_ref().map(|s| r(&s.user_ref)).unwrap_or_default(),
+    template_uid: o.status.as_ref().map(|s| r(&s.template_ref)).unwrap_or_default(),
+    ..Default::default()
+});
+stored!(cordium::Secret, "Secret", "cordium/v1", |o| Index {
+    space_uid: o.status.as_ref().map(|s| r(&s.space_ref)).unwrap_or_default(),
+    owner_uid: o.status.as_ref().map(|s| r(&s.user_ref)).unwrap_or_default(),
+    ..Default::default()
+});
+stored!(core::User, "User", "core/v1", |_o| Index::default());
+stored!(core::Group, "Group", "core/v1", |_o| Index::default());
+stored!(core::Policy, "Policy", "core/v1", |_o| Index::default());
+
+fn decode<T: Stored>(body: Vec<u8>) -> ApiResult<T> {
+    Ok(T::decode(body.as_slice())?)
+}
+
+/// The object of kind `T` with this uid.
+pub fn get_by_uid<T: Stored>(conn: &Connection, uid: &str) -> ApiResult<Option<T>> {
+    let body: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT body FROM objects WHERE kind = ?1 AND uid = ?2",
+            params![T::KIND, uid],
+            |row| row.get(0),
+        )
+        .optional()?;
+    body.map(decode).transpose()
+}
+
+/// The object of kind `T` with this (stored) name.
+pub fn get_by_name<T: Stored>(conn: &Connection, name: &str) -> ApiResult<Option<T>> {
+    let body: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT body FROM objects WHERE kind = ?1 AND name = ?2",
+            params![T::KIND, name],
+            |row| row.get(0),
+        )
+        .optional()?;
+    body.map(decode).transpose()
+}
+
+/// Whether a name of kind `kind` is taken.
+pub fn name_taken(conn: &Connection, kind: &str, name: &str) -> ApiResult<bool> {
+    let n: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM objects WHERE kind = ?1 AND name = ?2",
+        params![kind, name],
+        |row| row.get(0),
+    )?;
+    Ok(n > 0)
+}
+
+fn created_nanos(m: &meta::Metadata) -> i64 {
+    m.created_at.as_ref().map(|t| t.seconds * 1_000_000_000 + i64::from(t.nanos)).unwrap_or(0)
+}
+
+/// Inserts a new object (uid, name and resourceVersion already set).
+pub fn insert<T: Stored>(conn: &Connection, object: &T) -> ApiResult<()> {
+    let m = object.meta().cloned().unwrap_or_default();
+    let ix = object.index();
+    conn.execute(
+        "INSERT INTO objects (kind, uid, name, space_uid, owner_uid, template_uid, display_name,
+             subtype, resource_version, created_at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            T::KIND,
+            m.uid,
+            m.name,
+            ix.space_uid,
+            ix.owner_uid,
+            ix.template_uid,
+            m.display_name,
+            ix.subtype,
+            m.resource_version,
+            created_nanos(&m),
+            object.encode_to_vec()
+        ],
+    )?;
+    Ok(())
+}
+
+/// Replaces a stored object (matched by uid).
+pub fn replace<T: Stored>(conn: &Connection, object: &T) -> ApiResult<()> {
+    let m = object.meta().cloned().unwrap_or_default();
+    let ix = object.index();
+    conn.execute(
+        "UPDATE objects SET space_uid = ?2, owner_uid = ?3, template_uid = ?4, display_name = ?5,
+             subtype = ?6, resource_version = ?7, body = ?8
+         WHERE kind = ?9 AND uid = ?1",
+        params![
+            m.uid,
+            ix.space_uid,
+            ix.owner_uid,
+            ix.template_uid,
+            m.display_name,
+            ix.subtype,
+            m.resource_version,
+            object.encode_to_vec(),
+            T::KIND
+        ],
+    )?;
+    Ok(())
+}
+
+/// Deletes an object by uid; whether it existed.
+pub fn delete(conn: &Connection, uid: &str) -> ApiResult<bool> {
+    Ok(conn.execute("DELETE FROM objects WHERE uid = ?1", params![uid])? > 0)
+}
+
+/// The next resourceVersion: a store-wide counter, zero-padded so versions sort.
+pub fn next_version(conn: &Connection) -> ApiResult<String> {
+    conn.execute(
+        "INSERT INTO counters (name, value) VALUES ('rv', 1)
+         ON CONFLICT (name) DO UPDATE SET value = value + 1",
+        [],
+    )?;
+    let v: i64 =
+        conn.query_row("SELECT value FROM counters WHERE name = 'rv'", [], |row| row.get(0))?;
+    Ok(format!("{v:012}"))
+}
+
+/// Equality filters of a List (all must hold); `None` = no filter on that column.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub space_uid: Option<String>,
+    pub owner_uid: Option<String>,
+    pub template_uid: Option<String>,
+    pub subtype: Option<String>,
+}
+
+/// Row order of a List.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    /// Insertion order (upstream: by row id).
+    #[default]
+    Insertion,
+    NameAsc,
+    NameDesc,
+    CreatedAsc,
+    CreatedDesc,
+}
+
+/// How many objects of kind `T` match `filter`.
+pub fn count<T: Stored>(conn: &Connection, filter: &Filter) -> ApiResult<u64> {
+    let (clause, args) = where_clause(T::KIND, filter);
+    let sql = format!("SELECT COUNT(*) FROM objects WHERE {clause}");
+    let n: i64 = conn.query_row(&sql, rusqlite::params_from_iter(args.iter()), |row| row.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+fn where_clause(kind: &str, f: &Filter) -> (String, Vec<String>) {
+    let mut clause = String::from("kind = ?1");
+    let mut args = vec![kind.to_string()];
+    for (col, val) in [
+        ("space_uid", &f.space_uid),
+        ("owner_uid", &f.owner_uid),
+        ("template_uid", &f.template_uid),
+        ("subtype", &f.subtype),
+    ] {
+        if let Some(v) = val {
+            args.push(v.clone());
+            clause.push_str(&format!(" AND {col} = ?{}", args.len()));
+        }
+    }
+    (clause, args)
+}
+
+/// One page of objects of kind `T`, and the total matching count.
+pub fn list<T: Stored>(
+    conn: &Connection,
+    filter: &Filter,
+    order: Order,
+    limit: u64,
+    offset: u64,
+) -> ApiResult<(Vec<T>, u64)> {
+    let total = count::<T>(conn, filter)?;
+    let (clause, args) = where_clause(T::KIND, filter);
+    let order_sql = match order {
+        Order::Insertion => "seq ASC",
+        Order::NameAsc => "name ASC, seq ASC",
+        Order::NameDesc => "name DESC, seq ASC",
+        Order::CreatedAsc => "created_at ASC, seq ASC",
+        Order::CreatedDesc => "created_at DESC, seq ASC",
+    };
+    let sql = format!(
+        "SELECT body FROM objects WHERE {clause} ORDER BY {order_sql} LIMIT {} OFFSET {}",
+        i64::try_from(limit).unwrap_or(i64::MAX),
+        i64::try_from(offset).unwrap_or(i64::MAX)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows =
+        stmt.query_map(rusqlite::params_from_iter(args.iter()), |row| row.get::<_, Vec<u8>>(0))?;
+    let mut out = Vec::new();
+    for body in rows {
+        out.push(decode::<T>(body?)?);
+    }
+    Ok((out, total))
+}
+
+/// Every object of kind `T` matching `filter` (for cascades and internal scans).
+pub fn all<T: Stored>(conn: &Connection, filter: &Filter) -> ApiResult<Vec<T>> {
+    Ok(list::<T>(conn, filter, Order::Insertion, u64::MAX >> 1, 0)?.0)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn space(uid: &str, name: &str, owner: &str) -> cordium::Space {
+        cordium::Space {
+            metadata: Some(meta::Metadata {
+                uid: uid.into(),
+                name: name.into(),
+                resource_version: "1".into(),
+                ..Default::default()
+            }),
+            status: Some(cordium::space::Status {
+                user_ref: Some(meta::ObjectReference { uid: owner.into(), ..Default::default() }),
+                r#type: cordium::space::status::Type::User as i32,
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn insert_get_replace_delete() {
+        let conn = open_in_memory().unwrap();
+        let s = space("u1", "ab.alice", "o1");
+        insert(&conn, &s).unwrap();
+        assert_eq!(get_by_uid::<cordium::Space>(&conn, "u1").unwrap(), Some(s.clone()));
+        assert_eq!(get_by_name::<cordium::Space>(&conn, "ab.alice").unwrap(), Some(s.clone()));
+        assert_eq!(get_by_name::<cordium::Template>(&conn, "ab.alice").unwrap(), None);
+        assert!(insert(&conn, &space("u2", "ab.alice", "o1")).is_err(), "names are unique");
+        let mut s2 = s.clone();
+        s2.meta_mut().display_name = "X".into();
+        replace(&conn, &s2).unwrap();
+        assert_eq!(get_by_uid::<cordium::Space>(&conn, "u1").unwrap(), Some(s2));
+        assert!(delete(&conn, "u1").unwrap());
+        assert!(!delete(&conn, "u1").unwrap());
+    }
+
+    #[test]
+    fn list_filters_and_pages() {
+        let conn = open_in_memory().unwrap();
+        for i in 0..25 {
+            let owner = if i % 2 == 0 { "even" } else { "odd" };
+            insert(&conn, &space(&format!("u{i}"), &format!("s{i:02}.x"), owner)).unwrap();
+        }
+        let f = Filter { owner_uid: Some("even".into()), ..Default::default() };
+        let (page, total) = list::<cordium::Space>(&conn, &f, Order::Insertion, 5, 5).unwrap();
+        assert_eq!(total, 13);
+        assert_eq!(page.len(), 5);
+        assert_eq!(page[0].metadata.as_ref().unwrap().name, "s10.x");
+        let (page, _) = list::<cordium::Space>(&conn, &f, Order::NameDesc, 1, 0).unwrap();
+        assert_eq!(page[0].metadata.as_ref().unwrap().name, "s24.x");
+        let user = Filter { subtype: Some("user".into()), ..Default::default() };
+        assert_eq!(count::<cordium::Space>(&conn, &user).unwrap(), 25);
+    }
+
+    #[test]
+    fn versions_increase() {
+        let conn = open_in_memory().unwrap();
+        let a = next_version(&conn).unwrap();
+        let b = next_version(&conn).unwrap();
+        assert!(b > a);
+    }
+}
