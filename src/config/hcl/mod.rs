@@ -3,6 +3,8 @@
 //! [`RawDoc`] per resource block in the raw HCL shape. Lowering that shape to the canonical
 //! document is the model's job.
 
+pub mod funcs;
+
 use std::path::{Path, PathBuf};
 
 use super::stack::Stack;
