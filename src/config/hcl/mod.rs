@@ -3,6 +3,7 @@
 //! [`RawDoc`] per resource block in the raw HCL shape. Lowering that shape to the canonical
 //! document is the model's job.
 
+mod eval;
 pub mod funcs;
 
 use std::path::{Path, PathBuf};
