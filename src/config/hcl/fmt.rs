@@ -1,0 +1,1 @@
+//! Canonical HCL formatting (stub until the formatter lands).

@@ -1,0 +1,1 @@
+//! Loader tests: whole files through [`super::load`].
