@@ -117,13 +117,16 @@ pub fn load(root: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Opti
 }
 
 /// The environment named by `--env`, or an error listing the known ones.
-pub fn select<'a>(stack: Option<&'a Stack>, name: &str) -> Result<&'a Environment, Diagnostic> {
+pub fn select<'a>(
+    stack: Option<&'a Stack>,
+    name: &str,
+) -> Result<&'a Environment, Box<Diagnostic>> {
     let Some(stack) = stack else {
-        return Err(Diagnostic::error(
+        return Err(Box::new(Diagnostic::error(
             "unknown-environment",
             format!("--env {name} was given, but the config has no stack file declaring environments."),
         )
-        .help("Add cordium.hcl at the config root with `environment \"<name>\" { ... }` blocks; see docs/stack.md."));
+        .help("Add cordium.hcl at the config root with `environment \"<name>\" { ... }` blocks; see docs/stack.md.")));
     };
     if let Some(env) = stack.environments.get(name) {
         return Ok(env);
@@ -137,12 +140,14 @@ pub fn select<'a>(stack: Option<&'a Stack>, name: &str) -> Result<&'a Environmen
     if let Some(s) = did_you_mean(name, known.iter().copied()) {
         help = format!("Did you mean `{s}`? {help}");
     }
-    Err(Diagnostic::error(
-        "unknown-environment",
-        format!("There is no environment named `{name}`."),
-    )
-    .at_opt(stack.span)
-    .help(help))
+    Err(Box::new(
+        Diagnostic::error(
+            "unknown-environment",
+            format!("There is no environment named `{name}`."),
+        )
+        .at_opt(stack.span)
+        .help(help),
+    ))
 }
 
 /// Whether a stack name is a valid label value: `^[a-z0-9][a-z0-9-]{0,31}$`.
@@ -553,12 +558,7 @@ environment "dev" { local = ".cordium/local.db" }
         let (y, d) = load_text("cordium.yaml", yaml, &["env/staging.hcl"]);
         assert!(d.is_empty(), "{d:?}");
         let (h, _) = load_text("cordium.hcl", HCL, &["env/staging.hcl"]);
-        let strip = |s: Stack| -> (
-            String,
-            bool,
-            Option<String>,
-            Vec<(String, Option<String>, Option<String>, Option<PathBuf>, Vec<PathBuf>)>,
-        ) {
+        let strip = |s: Stack| {
             (
                 s.name,
                 s.prune,
@@ -566,7 +566,7 @@ environment "dev" { local = ".cordium/local.db" }
                 s.environments
                     .into_values()
                     .map(|e| (e.name, e.domain, e.endpoint, e.local, e.var_files))
-                    .collect(),
+                    .collect::<Vec<_>>(),
             )
         };
         assert_eq!(strip(y.expect("yaml")), strip(h.expect("hcl")));

@@ -143,7 +143,7 @@ impl Loader<'_> {
             Some(name) => match stack::select(stack, name) {
                 Ok(env) => env.var_files.clone(),
                 Err(d) => {
-                    self.diags.push(d);
+                    self.diags.push(*d);
                     Vec::new()
                 }
             },

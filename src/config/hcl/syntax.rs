@@ -36,6 +36,21 @@ fn syntax_error(text: &str, file: FileId, e: &hcl_edit::parser::Error) -> Diagno
         .help("Write `$${{ vars.NAME }}`: `$${` is HCL's escape, and the value keeps `${{ vars.NAME }}` literally.");
     }
     let end = text[offset..].chars().next().map(|c| offset + c.len_utf8()).unwrap_or(offset);
+    let line_start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line_end = text[offset..].find('\n').map(|i| offset + i).unwrap_or(text.len());
+    let line = &text[line_start..line_end];
+    let help = if e.message().contains("redefined attribute") {
+        "Each attribute may be set once per block; remove the repeated one."
+    } else if line.matches('{').count() >= 2
+        || (line.contains('{')
+            && line.trim_end().ends_with('}')
+            && line.contains('=')
+            && line.matches('=').count() >= 2)
+    {
+        "A block written on one line may hold only one attribute and no nested blocks: put them on separate lines."
+    } else {
+        "Fix the HCL syntax here; the rest of this file is not read until then."
+    };
     let message = e.message().trim_end_matches('.');
     let mut message = message.to_string();
     if let Some(first) = message.get(..1) {
@@ -43,7 +58,7 @@ fn syntax_error(text: &str, file: FileId, e: &hcl_edit::parser::Error) -> Diagno
     }
     Diagnostic::error("hcl-syntax", format!("{message}."))
         .at(Span::new(file, offset, end))
-        .help("Fix the HCL syntax here; the rest of this file is not read until then.")
+        .help(help)
 }
 
 /// The start of an unescaped `${{` on the line of the error (or before it on that line).
@@ -77,6 +92,10 @@ mod tests {
         let d = err("space \"ml\" {\n  a = \n}\n");
         assert_eq!(d.code, "hcl-syntax");
         assert!(d.span.is_some());
+        let d = err("template \"t\" {\n  image { registry { url = \"x\" } }\n}\n");
+        assert!(d.help.as_deref().unwrap_or("").contains("on one line"), "{d:?}");
+        let d = err("user \"u\" {\n  email = \"a\"\n  email = \"b\"\n}\n");
+        assert!(d.help.as_deref().unwrap_or("").contains("set once"), "{d:?}");
         let d = err(&format!("a = {}1{}\n", "[".repeat(200), "]".repeat(200)));
         assert_eq!(d.code, "hcl-syntax");
     }

@@ -105,7 +105,7 @@ pub(super) fn declare(
                 match attr.key.as_str() {
                     "type" => match parse_type(&attr.value, file) {
                         Ok(t) => decl.ty = t,
-                        Err(d) => diags.push(d),
+                        Err(d) => diags.push(*d),
                     },
                     "default" => decl.default = Some(attr.value.clone()),
                     "description" => {}
@@ -174,18 +174,18 @@ fn unknown(name: &str, span: Span, known: &[&str], what: &str) -> Diagnostic {
         .help(help)
 }
 
-fn type_error(expr: &Expression, file: FileId, what: &str) -> Diagnostic {
-    Diagnostic::error("invalid-type", format!("Invalid type: {what}."))
+fn type_error(expr: &Expression, file: FileId, what: &str) -> Box<Diagnostic> {
+    Box::new(Diagnostic::error("invalid-type", format!("Invalid type: {what}."))
         .at_opt(span_of(expr, file))
-        .help("Types are string, number, bool, any, list(T), set(T), map(T), object({ a = T }), tuple([T, ...]).")
+        .help("Types are string, number, bool, any, list(T), set(T), map(T), object({ a = T }), tuple([T, ...])."))
 }
 
 /// Parses a type expression (`string`, `list(map(number))`, `object({ a = string })`).
-pub(super) fn parse_type(expr: &Expression, file: FileId) -> Result<Type, Diagnostic> {
+pub(super) fn parse_type(expr: &Expression, file: FileId) -> Result<Type, Box<Diagnostic>> {
     parse_type_at(expr, file, 0)
 }
 
-fn parse_type_at(expr: &Expression, file: FileId, depth: usize) -> Result<Type, Diagnostic> {
+fn parse_type_at(expr: &Expression, file: FileId, depth: usize) -> Result<Type, Box<Diagnostic>> {
     if depth > 32 {
         return Err(type_error(expr, file, "nested too deeply"));
     }
@@ -250,7 +250,7 @@ fn parse_type_at(expr: &Expression, file: FileId, depth: usize) -> Result<Type, 
                     let Expression::Array(items) = arg else {
                         return Err(type_error(expr, file, "tuple takes `[type, ...]`"));
                     };
-                    let types: Result<Vec<Type>, Diagnostic> =
+                    let types: Result<Vec<Type>, Box<Diagnostic>> =
                         items.iter().map(|t| parse_type_at(t, file, depth + 1)).collect();
                     Ok(Type::Tuple(types?))
                 }
@@ -413,9 +413,7 @@ pub(super) fn resolve(
                       diags: &mut Diagnostics| {
         let file = sources.add(label.clone(), text.to_string());
         let span = Span::new(file, 0, text.len());
-        let Some(decl) = decls.iter().find(|d| d.name == name) else {
-            return None;
-        };
+        let decl = decls.iter().find(|d| d.name == name)?;
         if decl.ty == Type::String {
             return Some(Assigned {
                 name: name.into(),
