@@ -7,6 +7,7 @@
 
 pub mod address;
 pub mod doc;
+pub mod lower;
 pub mod schema;
 pub mod spec;
 
