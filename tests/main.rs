@@ -2,4 +2,5 @@
 //! not listed here.
 
 mod architecture;
+mod hcl;
 mod wiring;
