@@ -102,6 +102,26 @@ fn deep_nesting_long_lines_and_big_files_terminate() {
     load_text(long.as_bytes());
     let many: String = (0..5000).map(|i| format!("user \"u{i}\" {{}}\n")).collect();
     assert_eq!(load_text(many.as_bytes()), 5000);
+    for expr in [
+        "9223372036854775807 + 1",
+        "-9223372036854775807 - 10",
+        "9223372036854775807 * 9223372036854775807",
+        "1 / 0",
+        "1 % 0",
+        "-9223372036854775807 / -1",
+        "18446744073709551615 + 18446744073709551615",
+        "[1][9999999999999]",
+        "\"é\"[0]",
+        "format(\"%99999999999999999999d\", 1)",
+        "substr(\"é\", -9223372036854775807, 1)",
+        "range(-1e308, 1e308, 1e300)",
+        "pow(-8, 0.3333)",
+        "parseint(\"zzzzzzzzzzzzzzzzzzzz\", 36)",
+    ] {
+        load_text(
+            format!("locals {{ a = {expr} }}\nuser \"u\" {{ email = local.a }}\n").as_bytes(),
+        );
+    }
     let braces = "{".repeat(100_000);
     load_text(braces.as_bytes());
 }
@@ -203,4 +223,44 @@ fn fmt_check_and_diff_end_to_end() {
         .output()
         .expect("runs");
     assert_eq!(again.status.code(), Some(0));
+}
+
+/// The example in docs/hcl.md loads, lowers, and every document fits its kind's shape.
+#[test]
+fn the_documented_example_is_valid() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/hcl.md"),
+    )
+    .expect("docs/hcl.md");
+    let start = doc.find("```hcl\n").expect("an hcl block") + 7;
+    let end = start + doc[start..].find("```").expect("closed");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("main.hcl"), &doc[start..end]).expect("write");
+    let mut sources = Sources::new();
+    let mut diags = Diagnostics::new();
+    let raw = load(
+        dir.path(),
+        &[PathBuf::from("main.hcl")],
+        None,
+        &LoadOptions::default(),
+        &mut sources,
+        &mut diags,
+    );
+    let lowered: Vec<_> =
+        raw.iter().filter_map(|d| cordium::model::lower::lower(d, &mut diags)).collect();
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(lowered.len(), 5);
+    use cordium::model::doc::*;
+    for d in lowered {
+        let json = d.to_json();
+        let ok = match json["kind"].as_str() {
+            Some("Space") => serde_json::from_value::<SpaceDoc>(json.clone()).is_ok(),
+            Some("Template") => serde_json::from_value::<TemplateDoc>(json.clone()).is_ok(),
+            Some("User") => serde_json::from_value::<UserDoc>(json.clone()).is_ok(),
+            Some("Workspace") => serde_json::from_value::<WorkspaceDoc>(json.clone()).is_ok(),
+            Some("Secret") => serde_json::from_value::<SecretDoc>(json.clone()).is_ok(),
+            _ => false,
+        };
+        assert!(ok, "{json:#}");
+    }
 }

@@ -11,9 +11,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hcl::eval::{Context, Evaluate};
-use hcl_edit::expr::{Expression, ForExpr, ObjectKey, Traversal, TraversalOperator};
+use hcl_edit::expr::{
+    BinaryOp, BinaryOperator, Expression, ForExpr, FuncArgs, FuncCall, FuncName, ObjectKey,
+    Traversal, TraversalOperator,
+};
 use hcl_edit::template::ForTemplateExpr;
 use hcl_edit::visit_mut::{self, VisitMut};
+use hcl_edit::Ident;
 
 use super::funcs;
 use crate::config::tree::{Key, Node, Value};
@@ -263,6 +267,19 @@ fn eval_error(err: &hcl::eval::Error, sensitive: bool) -> Diagnostic {
             };
             Diagnostic::error("unknown-function", format!("There is no function named `{name}`."))
                 .help(help)
+        }
+        K::FuncCall(name, msg) if name.to_string().starts_with("__") => {
+            let name = name.to_string();
+            let op = funcs::arith::OPERATORS
+                .iter()
+                .find(|(f, _)| *f == name)
+                .map(|(_, o)| *o)
+                .unwrap_or("arithmetic");
+            let detail = if sensitive { hidden.to_string() } else { funcs::humanize(msg) };
+            Diagnostic::error(
+                "invalid-expression",
+                format!("The `{op}` operation failed: {}.", detail.trim_end_matches('.')),
+            )
         }
         K::FuncCall(name, _) if sensitive => {
             Diagnostic::error("function-failed", format!("The call to `{name}()` failed {hidden}."))
@@ -529,6 +546,19 @@ fn hint<'a>(name: &str, candidates: impl Iterator<Item = &'a str>, kind: &str) -
 
 impl VisitMut for Refs<'_> {
     fn visit_expr_mut(&mut self, expr: &mut Expression) {
+        if let Expression::BinaryOp(op) = &*expr {
+            if let Some(func) = arith_func(*op.operator.value()) {
+                let taken = std::mem::replace(expr, Expression::null());
+                if let Expression::BinaryOp(op) = taken {
+                    let BinaryOp { mut lhs_expr, mut rhs_expr, .. } = *op;
+                    self.visit_expr_mut(&mut lhs_expr);
+                    self.visit_expr_mut(&mut rhs_expr);
+                    let name = FuncName::new(Ident::new_unchecked(func));
+                    *expr = FuncCall::new(name, FuncArgs::from(vec![lhs_expr, rhs_expr])).into();
+                }
+                return;
+            }
+        }
         let replacement = match &*expr {
             Expression::Variable(v) if !self.bound.iter().any(|b| b == v.as_str()) => {
                 let span = self.span(v.span());
@@ -587,6 +617,18 @@ impl VisitMut for Refs<'_> {
         self.bound.push(node.value_var.as_str().to_string());
         self.visit_template_mut(&mut node.template);
         self.bound.truncate(before);
+    }
+}
+
+/// The checked function standing for an arithmetic operator (see `funcs::arith`).
+fn arith_func(op: BinaryOperator) -> Option<&'static str> {
+    match op {
+        BinaryOperator::Plus => Some("__add"),
+        BinaryOperator::Minus => Some("__sub"),
+        BinaryOperator::Mul => Some("__mul"),
+        BinaryOperator::Div => Some("__div"),
+        BinaryOperator::Mod => Some("__mod"),
+        _ => None,
     }
 }
 
@@ -799,6 +841,17 @@ mod tests {
         assert_eq!(d.help.as_deref().map(|h| h.starts_with("Did you mean `upper`")), Some(true));
         let d = err("file(\"/nonexistent/x\")");
         assert!(d.message.contains("`file()` failed"), "{}", d.message);
+    }
+
+    #[test]
+    fn arithmetic_never_panics_and_keeps_whole_numbers() {
+        assert_eq!(ok("4 / 2"), 2);
+        assert_eq!(ok("\"n=${1 + 2 * 3}\""), "n=7");
+        assert_eq!(ok("9223372036854775807 * 2"), serde_json::json!(18446744073709551614u64));
+        let d = err("1 % 0");
+        assert_eq!(d.message, "The `%` operation failed: modulo by zero.");
+        let d = err("var.token * 2");
+        assert!(!d.message.contains("s3cret"), "{}", d.message);
     }
 
     #[test]

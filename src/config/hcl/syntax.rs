@@ -26,7 +26,10 @@ pub(super) fn parse(text: &str, file: FileId) -> Result<Body, Diagnostics> {
 }
 
 fn syntax_error(text: &str, file: FileId, e: &hcl_edit::parser::Error) -> Diagnostic {
-    let offset = e.location().offset().min(text.len());
+    let mut offset = e.location().offset().min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     if let Some(at) = unescaped_runtime_substitution(text, offset) {
         return Diagnostic::error(
             "hcl-syntax",

@@ -7,6 +7,7 @@
 //! Must not read the environment. Listed for users in `docs/hcl-functions.md` (a test keeps the
 //! two in step).
 
+pub mod arith;
 mod collection;
 mod encoding;
 mod file;
@@ -20,7 +21,11 @@ pub use file::with_root;
 
 /// Name and one-line description of every function, in documentation order.
 pub fn catalogue() -> Vec<(&'static str, &'static str)> {
-    definitions().into_iter().map(|(n, d, _)| (n, d)).collect()
+    definitions()
+        .into_iter()
+        .filter(|(n, _, _)| !n.starts_with("__"))
+        .map(|(n, d, _)| (n, d))
+        .collect()
 }
 
 /// Registers every function in `ctx`.
@@ -39,6 +44,7 @@ fn definitions() -> Vec<Def> {
     out.extend(numeric::definitions());
     out.extend(encoding::definitions());
     out.extend(file::definitions());
+    out.extend(arith::definitions());
     out
 }
 
