@@ -5,6 +5,8 @@
 #![allow(clippy::disallowed_methods)]
 
 mod architecture;
+mod equivalence;
+mod hcl;
 mod invalid;
 mod live_grpc;
 mod robustness;
