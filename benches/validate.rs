@@ -5,7 +5,7 @@
 //!
 //! Run: `cargo bench --bench validate`. Prints figures; asserts nothing.
 
-// A bench prints its figures; it reads BLESS-like settings from nowhere.
+// A bench prints its figures.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use std::fmt::Write as _;
