@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::target::EnvSettings;
 use crate::config::{LoadOptions, Loaded};
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostic, Diagnostics};
 use crate::diff::{self, DiffOptions, LiveDoc};
 use crate::live::convert::{self, LiveResource, Naming};
 use crate::live::target::{self, Target, TargetFlags};
@@ -120,6 +120,10 @@ pub async fn make_plan(req: &PlanRequest) -> Result<Planned, Failure> {
     let identity = cluster.identity().await?;
     let naming = Naming::for_model(identity.username.clone(), &model);
     let live = state::read(&cluster, &model, &naming, &stack).await?;
+    let mut warnings = warnings;
+    for w in missing_secrets(&model, &naming, &live) {
+        warnings.push(w);
+    }
 
     let digest = config_digest(&model, &stack);
     if req.destroy {
@@ -171,6 +175,41 @@ pub async fn make_plan(req: &PlanRequest) -> Result<Planned, Failure> {
         return Err(Failure::Diagnostics { diags, loaded: Box::new(loaded) });
     }
     Ok(Planned { plan, model, loaded, naming, cluster, target, warnings, read_calls: live.calls })
+}
+
+/// A `fromSecret` naming a Secret that is neither declared nor on the cluster: the Workspace
+/// would fail to start. A warning: the Secret may yet be created out of band.
+fn missing_secrets(model: &Model, naming: &Naming, live: &state::LiveState) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for r in &model.resources {
+        let Some(space) = r.address.space.clone().or_else(|| {
+            (r.address.kind == crate::model::Kind::Space).then(|| r.address.name.clone())
+        }) else {
+            continue;
+        };
+        for node in crate::model::graph::secret_refs(&r.origin.doc) {
+            let Some(name) = node.as_str() else { continue };
+            let declared = Address::in_space(crate::model::Kind::Secret, space.clone(), name);
+            if model.get(&declared).is_some() {
+                continue;
+            }
+            let stored = format!("{name}.{}", naming.space_name(&space));
+            if !live.secret_names.contains(&stored) {
+                out.push(
+                    Diagnostic::warning(
+                        "missing-secret",
+                        format!("Secret `{name}` does not exist in Space `{space}` on the cluster"),
+                    )
+                    .at(node.span)
+                    .address(r.address.to_string())
+                    .help(format!(
+                        "declare `secret \"{name}\"` in the config or create it on the cluster; Workspaces that use it fail to start until it exists"
+                    )),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// Build histories of the live Templates, by address.

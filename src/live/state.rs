@@ -16,6 +16,9 @@ use crate::model::{Kind, Model};
 #[derive(Debug, Clone, Default)]
 pub struct LiveState {
     pub objects: Vec<LiveResource>,
+    /// Stored names of every Secret in the Spaces read, ours or not (a `fromSecret` may name a
+    /// Secret created out of band).
+    pub secret_names: BTreeSet<String>,
     pub calls: u64,
 }
 
@@ -62,6 +65,11 @@ pub async fn read(
             children.extend(items?);
         }
     }
+    let secret_names: BTreeSet<String> = children
+        .iter()
+        .filter(|o| o.kind() == Kind::Secret)
+        .map(|o| o.name().to_string())
+        .collect();
     objects.extend(children.iter().map(convert::from_wire).filter(|l| ours(l)));
 
     // Workspaces: every one of the caller's in our Spaces.
@@ -74,7 +82,7 @@ pub async fn read(
             .filter(|w| !w.system && w.space.as_ref().is_some_and(|s| our_spaces.contains(s))),
     );
     objects.sort_by(|a, b| a.address.cmp(&b.address).then_with(|| a.wire_name.cmp(&b.wire_name)));
-    Ok(LiveState { objects, calls: cluster.calls().saturating_sub(before) })
+    Ok(LiveState { objects, secret_names, calls: cluster.calls().saturating_sub(before) })
 }
 
 /// Runs the lists concurrently and returns their results in order.
