@@ -4,7 +4,12 @@
 
 pub mod exit;
 pub mod fmt;
+pub mod graph;
+pub mod output;
+pub mod pipeline;
+pub mod plan;
 pub mod serve;
+pub mod show;
 pub mod target;
 pub mod validate;
 pub mod vars;
@@ -25,6 +30,12 @@ pub struct Cli {
 pub enum Command {
     /// Check a config directory: syntax, fields, names, references. Talks to no cluster.
     Validate(validate::Args),
+    /// Show what apply would change on the cluster, and why.
+    Plan(Box<plan::Args>),
+    /// Render a saved plan.
+    Show(show::Args),
+    /// Print the config's dependency graph as DOT.
+    Graph(graph::Args),
     /// Rewrite HCL files in canonical format.
     Fmt(fmt::Args),
     /// Serve the local cluster over gRPC (the same services as a real cluster).
@@ -50,8 +61,20 @@ pub fn run() -> ExitCode {
     };
     let code = match cli.command {
         Command::Validate(args) => validate::run(args, matches.subcommand_matches("validate")),
+        Command::Plan(args) => plan::run(*args, matches.subcommand_matches("plan")),
+        Command::Show(args) => show::run(args),
+        Command::Graph(args) => graph::run(args, matches.subcommand_matches("graph")),
         Command::Fmt(args) => fmt::run(args),
         Command::Serve(args) => serve::run(*args),
     };
     code.into()
+}
+
+/// Runs an async pipeline on a fresh runtime (commands are one-shot).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt.block_on(f),
+        // Without a runtime nothing can run; this only fails when the OS refuses threads.
+        Err(e) => panic!("cannot start the async runtime: {e}"),
+    }
 }

@@ -13,11 +13,10 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use crate::diag::Diagnostic;
-use crate::model::{Address, Body, Kind, Model, Resource};
+pub use crate::live::convert::STACK_LABEL;
+use crate::live::convert::{self, LiveResource};
+use crate::model::{Address, Body, Kind, Metadata, Model, Resource};
 pub use value::FieldChange;
-
-/// The label every object `apply` creates carries: `cordium-stack=<stack>`.
-pub const STACK_LABEL: &str = "cordium-stack";
 
 /// A live object as diff sees it (built by the caller from what `live` read).
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +94,40 @@ pub struct Diff {
     pub problems: Vec<Diagnostic>,
 }
 
+impl LiveDoc {
+    /// The diff view of a live object, normalised exactly like [`desired_doc`].
+    pub fn from_live(live: &LiveResource) -> LiveDoc {
+        let mut doc = Map::new();
+        match live.kind {
+            Kind::Workspace => {
+                doc.insert("spec".into(), live.spec_json.clone());
+                let template = live
+                    .template_ref
+                    .as_deref()
+                    .and_then(|t| t.split('.').next())
+                    .unwrap_or(convert::DEFAULT_TEMPLATE);
+                doc.insert("template".into(), Value::String(template.to_string()));
+            }
+            Kind::Secret => {}
+            kind => {
+                doc.insert("metadata".into(), metadata_json(&live.metadata));
+                doc.insert("spec".into(), live.spec_json.clone());
+                if kind == Kind::Space {
+                    doc.insert("organization".into(), Value::Bool(live.organization));
+                }
+            }
+        }
+        LiveDoc {
+            address: live.address.clone(),
+            wire_name: live.wire_name.clone(),
+            uid: live.uid.clone(),
+            resource_version: live.resource_version.clone(),
+            doc: Value::Object(doc),
+            stack: live.stack().map(str::to_string),
+        }
+    }
+}
+
 /// The canonical document of a desired resource, as it should be on the cluster.
 pub fn desired_doc(resource: &Resource, stack: &str) -> Value {
     let mut doc = Map::new();
@@ -102,27 +135,26 @@ pub fn desired_doc(resource: &Resource, stack: &str) -> Value {
         Body::Workspace { template, .. } => {
             // The server keeps only displayName (the identity) of a Workspace's metadata.
             doc.insert("spec".into(), resource.spec_json());
-            doc.insert(
-                "template".into(),
-                Value::String(template.clone().unwrap_or_else(|| "default".into())),
-            );
+            let template = template.as_deref().unwrap_or(convert::DEFAULT_TEMPLATE);
+            doc.insert("template".into(), Value::String(template.to_string()));
         }
         Body::Secret { .. } => {}
-        _ => {
-            doc.insert("metadata".into(), metadata_json(resource, stack));
+        body => {
+            doc.insert(
+                "metadata".into(),
+                metadata_json(&convert::desired_metadata(resource, stack)),
+            );
             doc.insert("spec".into(), resource.spec_json());
+            if let Body::Space { organization, .. } = body {
+                doc.insert("organization".into(), Value::Bool(*organization));
+            }
         }
     }
     Value::Object(doc)
 }
 
-/// The mutable metadata fields the server keeps, with the stack label added.
-fn metadata_json(resource: &Resource, stack: &str) -> Value {
-    let m = &resource.metadata;
-    let mut labels: BTreeMap<String, String> = m.labels.clone();
-    if !stack.is_empty() {
-        labels.insert(STACK_LABEL.into(), stack.into());
-    }
+/// The mutable metadata fields the server keeps, as protojson, empty ones left out.
+fn metadata_json(m: &Metadata) -> Value {
     let mut out = Map::new();
     let mut put = |k: &str, v: Value| {
         let empty = match &v {
@@ -137,7 +169,7 @@ fn metadata_json(resource: &Resource, stack: &str) -> Value {
     };
     put("displayName", json!(m.display_name));
     put("description", json!(m.description));
-    put("labels", json!(labels));
+    put("labels", json!(m.labels));
     put("annotations", json!(m.annotations));
     put("tags", json!(m.tags));
     put("picURL", json!(m.pic_url));
@@ -149,6 +181,8 @@ fn forces_replace(kind: Kind, path: &str) -> bool {
     match kind {
         // UpdateWorkspace takes displayName and spec only: the Template is fixed at create.
         Kind::Workspace => path == "template",
+        // The owner part of a Space's name decides its type: a new Space.
+        Kind::Space => path == "organization",
         _ => false,
     }
 }

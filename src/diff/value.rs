@@ -52,9 +52,8 @@ fn walk(
     }
     match (old, new) {
         (Some(Value::Object(a)), Some(Value::Object(b))) => {
-            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-            keys.sort();
-            keys.dedup();
+            // The desired side's field order (the wire's), then fields only the live side has.
+            let keys = b.keys().chain(a.keys().filter(|k| !b.contains_key(*k)));
             for k in keys {
                 walk(join(&path, k), a.get(k), b.get(k), ignore, out);
             }
@@ -96,11 +95,50 @@ fn walk(
             }
         }
         (None, None) => {}
+        // A whole subtree added or removed: report its leaves, so a create reads field by field.
+        (None, Some(v @ (Value::Object(_) | Value::Array(_)))) => {
+            expand(path, v, false, ignore, out)
+        }
+        (Some(v @ (Value::Object(_) | Value::Array(_))), None) => {
+            expand(path, v, true, ignore, out)
+        }
         (a, b) => {
             if a != b {
                 out.push(FieldChange { path, old: a.cloned(), new: b.cloned() });
             }
         }
+    }
+}
+
+/// Walks a subtree present on one side only (`removed`: the old side).
+fn expand(path: String, v: &Value, removed: bool, ignore: &[String], out: &mut Vec<FieldChange>) {
+    let empty = match v {
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    };
+    let scalar_list = matches!(v, Value::Array(a) if a.iter().all(is_scalar));
+    if empty || scalar_list {
+        let (old, new) = if removed { (Some(v.clone()), None) } else { (None, Some(v.clone())) };
+        out.push(FieldChange { path, old, new });
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let (a, b) = if removed { (Some(child), None) } else { (None, Some(child)) };
+                walk(join(&path, k), a, b, ignore, out);
+            }
+        }
+        Value::Array(items) => {
+            let ids = identities(items);
+            for (i, child) in items.iter().enumerate() {
+                let seg = ids.as_ref().map(|ids| ids[i].clone()).unwrap_or_else(|| i.to_string());
+                let (a, b) = if removed { (Some(child), None) } else { (None, Some(child)) };
+                walk(format!("{path}[{seg}]"), a, b, ignore, out);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -158,10 +196,10 @@ mod tests {
         let c = diff(&a, &b, &[]);
         assert_eq!(
             paths(&c),
-            ["metadata.labels.x", "metadata.labels.y", "spec.image.registry.url"]
+            ["spec.image.registry.url", "metadata.labels.y", "metadata.labels.x"]
         );
-        assert_eq!(c[0].new, None);
         assert_eq!(c[1].old, None);
+        assert_eq!(c[2].new, None);
     }
 
     #[test]
@@ -169,7 +207,18 @@ mod tests {
         let a = json!({"tasks": [{"name": "a", "run": "1"}, {"name": "b", "run": "2"}]});
         let b = json!({"tasks": [{"name": "new", "run": "0"}, {"name": "a", "run": "1"}, {"name": "b", "run": "3"}]});
         let c = diff(&a, &b, &[]);
-        assert_eq!(paths(&c), ["tasks[b].run", "tasks[new]"]);
+        assert_eq!(paths(&c), ["tasks[b].run", "tasks[new].name", "tasks[new].run"]);
+    }
+
+    #[test]
+    fn added_subtrees_are_reported_leaf_by_leaf() {
+        let a = json!({});
+        let b = json!({"spec": {"image": {"registry": {"url": "u"}}, "tags": ["x"], "m": {}}});
+        let c = diff(&a, &b, &[]);
+        assert_eq!(paths(&c), ["spec.image.registry.url", "spec.tags", "spec.m"]);
+        let back = diff(&b, &a, &[]);
+        assert_eq!(paths(&back), ["spec.image.registry.url", "spec.tags", "spec.m"]);
+        assert!(back.iter().all(|f| f.new.is_none()));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod convert;
 pub mod grpc;
 pub mod local;
 pub mod retry;
+pub mod state;
 pub mod target;
 pub mod wire;
 

@@ -247,15 +247,18 @@ pub async fn connect(target: &Target, auth: &AuthEnv) -> Result<Arc<dyn Cluster>
     }
 }
 
-/// Opens the embedded local cluster. Not wired yet: the local store lands on another branch and
-/// the lead connects it here.
+/// Opens (creating it and its folder if needed) the embedded local cluster stored at `path`.
 pub fn connect_local(path: &std::path::Path) -> Result<Arc<dyn Cluster>, LiveError> {
-    Err(LiveError::new(
-        ErrorCode::Other,
-        format!("open local:{}", path.display()),
-        "the embedded local cluster is not yet wired into this build; use --endpoint with \
-         `cordium serve` for now",
-    ))
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            LiveError::new(
+                ErrorCode::Other,
+                format!("open local:{}", path.display()),
+                e.to_string(),
+            )
+        })?;
+    }
+    Ok(Arc::new(crate::live::local::LocalCluster::open(path)?))
 }
 
 #[cfg(test)]

@@ -1,0 +1,97 @@
+//! `cordium plan`: show exactly what apply would change on the cluster, and why.
+
+use std::path::PathBuf;
+
+use clap::ArgMatches;
+
+use super::exit::Exit;
+use super::output::{self, PlanFormat};
+use super::pipeline::{self, PlanRequest};
+use super::target::{read_env, TargetArgs};
+use super::vars::VarFlags;
+use crate::model::Address;
+
+/// Show what `apply` would change on the cluster, and why.
+///
+/// Reads the config directory and the live cluster (one List per kind per Space), and prints
+/// every create, update (field by field), replace (with the field that forces it) and destroy,
+/// and every Template snapshot build with its reason and an estimate. Secret and sensitive
+/// values are masked in every format.
+///
+/// Exit codes: 0 = no changes (or changes, without --detailed-exitcode), 1 = error,
+/// 2 = changes present with --detailed-exitcode.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The config directory.
+    #[arg(default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub vars: VarFlags,
+    #[command(flatten)]
+    pub cluster: TargetArgs,
+    /// Plan only this resource and what it depends on, e.g. `template.ml.gpu`. Repeatable.
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<Address>,
+    /// Leave this resource, and what depends on it, out of the plan. Repeatable.
+    #[arg(long = "exclude", value_name = "ADDR")]
+    pub excludes: Vec<Address>,
+    /// Destroy objects labelled with this stack that are no longer in the config (also set by
+    /// `prune = true` in the stack file).
+    #[arg(long)]
+    pub prune: bool,
+    /// Save the plan to FILE, for `cordium apply FILE` and `cordium show FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub output: PlanFormat,
+    /// Exit 2 when the plan has changes (0 only when there are none).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+impl Args {
+    /// The pipeline request these arguments mean.
+    pub fn request(&self, matches: Option<&ArgMatches>, destroy: bool) -> PlanRequest {
+        PlanRequest {
+            dir: self.dir.clone(),
+            load: self.vars.load_options(matches),
+            target: self.cluster.flags(),
+            env: read_env(),
+            prune: self.prune,
+            targets: self.targets.clone(),
+            excludes: self.excludes.clone(),
+            destroy,
+        }
+    }
+}
+
+pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
+    let req = args.request(matches, false);
+    let json = args.output == PlanFormat::Json;
+    let planned = match super::block_on(pipeline::make_plan(&req)) {
+        Ok(p) => p,
+        Err(f) => return output::failure(f, json),
+    };
+    output::warnings(&planned.warnings, &planned.loaded);
+    if let Some(path) = &args.out {
+        if let Err(e) = crate::plan::file::write(&planned.plan, path) {
+            return output::failure(pipeline::Failure::Message(e.to_string()), json);
+        }
+    }
+    output::print_stdout(&output::plan_text(&planned.plan, args.output, output::stdout_style()));
+    if let Some(path) = &args.out {
+        if args.output == PlanFormat::Human {
+            output::print_stderr(&format!(
+                "Saved the plan to {}. Apply it with: cordium apply {}\n",
+                path.display(),
+                path.display()
+            ));
+        }
+    }
+    if args.detailed_exitcode && planned.plan.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Ok
+    }
+}
