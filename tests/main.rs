@@ -6,6 +6,8 @@
 
 mod apply;
 mod architecture;
+mod equivalence;
+mod hcl;
 mod invalid;
 mod live_grpc;
 mod robustness;

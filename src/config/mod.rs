@@ -108,7 +108,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Loaded {
     for rel in files {
         let is_hcl = rel.extension().is_some_and(|e| e == "hcl");
         if is_hcl {
-            hcl_files.push(root.join(&rel));
+            hcl_files.push(rel.clone());
             continue;
         }
         let Some((file, text)) =

@@ -1,22 +1,565 @@
 //! HCL: parsing with spans (`hcl-edit`), evaluating expressions (`hcl::eval`) with variables,
 //! locals, resource references and our Terraform-style function library, and producing one
 //! [`RawDoc`] per resource block in the raw HCL shape. Lowering that shape to the canonical
-//! document is the model's job.
+//! document is the model's job (`model::lower`). Reads the config files, var files and files
+//! named by `file()`; must not talk to a cluster or read the environment.
+//!
+//! # The language
+//!
+//! Top-level blocks: `variable "x" { type default description sensitive validation {..} }`,
+//! `locals { a = ... }`, and one block per resource: `space "ml" {}`, `template "gpu" {}`,
+//! `user "agent-1" {}`, `workspace "box" {}`, `secret "wandb" {}`. All files of a directory
+//! share one namespace. Expressions may use `var.<name>`, `local.<name>`, the functions of
+//! [`funcs`], and resource references, which evaluate to the resource's name: `space.<name>`,
+//! `user.<name>`, `template.<space>.<name>` and `secret.<space>.<name>` (or `template.<name>` /
+//! `secret.<name>` when the name is unique across spaces). `$${{ vars.NAME }}` is HCL's escape
+//! for Cordium's runtime `${{ vars.NAME }}`, which comes out literally. See `docs/hcl.md`.
+//!
+//! # The raw HCL shape
+//!
+//! Each resource block becomes a [`RawDoc`] (format [`Format::Hcl`]) whose node is a map:
+//!
+//! - `@kind`: the block type (`"template"`), spanning the block type keyword;
+//! - `@name`: the block label (`"gpu"`), spanning the label;
+//! - then the body in source order: every attribute under its own (snake_case) name with its
+//!   evaluated value, spanning the expression (elements of array and object literals keep their
+//!   own spans; values computed by an expression all carry its span); every nested block type
+//!   under its name as a list of maps, one per block, each map starting with `@labels` (a list of
+//!   the block's label strings) when the block has labels, then its own body in the same shape.
+//!
+//! Values derived from a `sensitive` variable carry `sensitive: true` on every node.
 
+mod eval;
+pub mod fmt;
+pub mod funcs;
+mod syntax;
+mod vars;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::stack::Stack;
-use super::{LoadOptions, RawDoc};
-use crate::diag::{Diagnostics, Sources};
+use hcl_edit::expr::{Expression, TraversalOperator};
+use hcl_edit::structure::{Block, Body, Structure};
+use hcl_edit::Span as _;
+
+use super::stack::{self, Stack};
+use super::tree::{Key, Node, Value};
+use super::{Format, LoadOptions, RawDoc};
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics, FileId, Sources, Span};
+use eval::{hcl_span, Scope};
+
+/// The resource block types.
+pub const RESOURCE_KINDS: &[&str] = &["space", "template", "user", "workspace", "secret"];
+
+/// Every top-level block type of a config file.
+const TOP_LEVEL: &[&str] =
+    &["variable", "locals", "space", "template", "user", "workspace", "secret"];
 
 /// Parses and evaluates every HCL file (stack file excluded) into raw documents.
+///
+/// `files` may be absolute or relative to `root`. Problems are diagnostics; evaluation goes on
+/// past them so one run reports everything.
 pub fn load(
-    _root: &Path,
-    _files: &[PathBuf],
-    _stack: Option<&Stack>,
-    _opts: &LoadOptions,
-    _sources: &mut Sources,
-    _diags: &mut Diagnostics,
+    root: &Path,
+    files: &[PathBuf],
+    stack: Option<&Stack>,
+    opts: &LoadOptions,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
 ) -> Vec<RawDoc> {
-    Vec::new()
+    funcs::with_root(root, || Loader { root, sources, diags }.run(files, stack, opts))
 }
+
+/// A resource block, found in the declaration pass.
+struct Resource<'a> {
+    kind: &'static str,
+    name: String,
+    block: &'a Block,
+    file: FileId,
+}
+
+struct Local<'a> {
+    name: String,
+    expr: &'a Expression,
+    file: FileId,
+    span: Span,
+}
+
+struct Loader<'s> {
+    root: &'s Path,
+    sources: &'s mut Sources,
+    diags: &'s mut Diagnostics,
+}
+
+impl Loader<'_> {
+    fn run(mut self, files: &[PathBuf], stack: Option<&Stack>, opts: &LoadOptions) -> Vec<RawDoc> {
+        let parsed = self.parse_all(files);
+
+        // Declarations.
+        let mut var_decls: Vec<vars::VarDecl> = Vec::new();
+        let mut locals: Vec<Local<'_>> = Vec::new();
+        let mut resources: Vec<Resource<'_>> = Vec::new();
+        let mut seen_vars: BTreeMap<String, Span> = BTreeMap::new();
+        let mut seen_locals: BTreeMap<String, Span> = BTreeMap::new();
+        for (file, body) in &parsed {
+            for structure in body.iter() {
+                match structure {
+                    Structure::Attribute(attr) => {
+                        let span =
+                            hcl_span(attr.key.span(), *file).unwrap_or(Span::file_start(*file));
+                        let help = if attr.key.as_str() == "endpoint" {
+                            "`endpoint` belongs in an `environment` block of cordium.hcl."
+                                .to_string()
+                        } else {
+                            format!("Put it in a `locals {{ {} = ... }}` block or inside a resource block.", attr.key.as_str())
+                        };
+                        self.diags.push(
+                            Diagnostic::error(
+                                "unexpected-attribute",
+                                format!(
+                                    "`{}` is an attribute at the top level of a config file.",
+                                    attr.key.as_str()
+                                ),
+                            )
+                            .at(span)
+                            .help(help),
+                        );
+                    }
+                    Structure::Block(block) => self.declare(
+                        block,
+                        *file,
+                        &mut var_decls,
+                        &mut seen_vars,
+                        &mut locals,
+                        &mut seen_locals,
+                        &mut resources,
+                    ),
+                }
+            }
+        }
+
+        // Variables.
+        let env_files = match &opts.env {
+            Some(name) => match stack::select(stack, name) {
+                Ok(env) => env.var_files.clone(),
+                Err(d) => {
+                    self.diags.push(*d);
+                    Vec::new()
+                }
+            },
+            None => Vec::new(),
+        };
+        let resolved =
+            vars::resolve(&var_decls, self.root, &env_files, opts, self.sources, self.diags);
+        let mut scope = Scope::new();
+        scope.set_vars(resolved.values, resolved.failed);
+
+        // Resource index: spaces and users by label; Space children by their `space` attribute.
+        let mut pending = Vec::new();
+        for r in &resources {
+            match r.kind {
+                "space" => {
+                    scope.index.spaces.insert(r.name.clone());
+                }
+                "user" => {
+                    scope.index.users.insert(r.name.clone());
+                }
+                "template" | "secret" => match static_space(r.block, r.file, &scope) {
+                    Some(space) => index_child(&mut scope, r.kind, space, &r.name),
+                    None => pending.push(r),
+                },
+                _ => {}
+            }
+        }
+
+        // Locals, in dependency order.
+        self.eval_locals(&locals, &mut scope);
+        for r in pending {
+            if let Some(space) = static_space(r.block, r.file, &scope) {
+                index_child(&mut scope, r.kind, space, &r.name);
+            }
+        }
+
+        // Resources.
+        let mut docs = Vec::with_capacity(resources.len());
+        for r in &resources {
+            let span = hcl_span(r.block.span(), r.file).unwrap_or(Span::file_start(r.file));
+            let kind_span = hcl_span(r.block.ident.span(), r.file).unwrap_or(span);
+            let name_span = r
+                .block
+                .labels
+                .first()
+                .and_then(|l| hcl_span(l.span(), r.file))
+                .unwrap_or(kind_span);
+            let mut entries = vec![
+                (Key { name: "@kind".into(), span: kind_span }, Node::string(r.kind, kind_span)),
+                (
+                    Key { name: "@name".into(), span: name_span },
+                    Node::string(r.name.clone(), name_span),
+                ),
+            ];
+            entries.extend(raw_body(&r.block.body, r.file, &scope, self.diags));
+            docs.push(RawDoc {
+                format: Format::Hcl,
+                node: Node::map(entries, span),
+                span,
+                file: r.file,
+            });
+        }
+        docs
+    }
+
+    fn parse_all(&mut self, files: &[PathBuf]) -> Vec<(FileId, Body)> {
+        let mut out = Vec::new();
+        for f in files {
+            let full = if f.is_absolute() { f.clone() } else { self.root.join(f) };
+            let shown = full
+                .strip_prefix(self.root)
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|_| full.clone());
+            let bytes = match std::fs::metadata(&full) {
+                Ok(m) if m.len() as usize > syntax::MAX_FILE_BYTES => {
+                    let id = self.sources.add(shown, "");
+                    self.diags.push(
+                        Diagnostic::error(
+                            "file-too-large",
+                            format!(
+                                "This file is larger than {} MiB and is not read.",
+                                syntax::MAX_FILE_BYTES >> 20
+                            ),
+                        )
+                        .at(Span::file_start(id)),
+                    );
+                    continue;
+                }
+                _ => std::fs::read(&full),
+            };
+            let text = match bytes.map(String::from_utf8) {
+                Ok(Ok(t)) => t,
+                Ok(Err(_)) => {
+                    let id = self.sources.add(shown.clone(), "");
+                    self.diags.push(
+                        Diagnostic::error(
+                            "unreadable-file",
+                            format!("{} is not UTF-8 text.", shown.display()),
+                        )
+                        .at(Span::file_start(id))
+                        .help("Save the file as UTF-8."),
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    self.diags.push(Diagnostic::error(
+                        "unreadable-file",
+                        format!("Cannot read {}: {e}.", shown.display()),
+                    ));
+                    continue;
+                }
+            };
+            let id = self.sources.add(shown, text.clone());
+            match syntax::parse(&text, id) {
+                Ok(body) => out.push((id, body)),
+                Err(d) => self.diags.extend(d),
+            }
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn declare<'a>(
+        &mut self,
+        block: &'a Block,
+        file: FileId,
+        var_decls: &mut Vec<vars::VarDecl>,
+        seen_vars: &mut BTreeMap<String, Span>,
+        locals: &mut Vec<Local<'a>>,
+        seen_locals: &mut BTreeMap<String, Span>,
+        resources: &mut Vec<Resource<'a>>,
+    ) {
+        let ident = block.ident.as_str();
+        let span = hcl_span(block.span(), file).unwrap_or(Span::file_start(file));
+        let ident_span = hcl_span(block.ident.span(), file).unwrap_or(span);
+        let labels: Vec<&str> = block.labels.iter().map(|l| l.as_str()).collect();
+        match ident {
+            "variable" => {
+                let [name] = labels.as_slice() else {
+                    return self.label_error(ident, "variable \"name\" { }", ident_span);
+                };
+                if let Some(first) = seen_vars.get(*name) {
+                    self.diags.push(
+                        Diagnostic::error("duplicate-variable", format!("The variable `{name}` is declared twice."))
+                            .at(span)
+                            .related(*first, "first declared here"),
+                    );
+                    return;
+                }
+                seen_vars.insert(name.to_string(), span);
+                if let Some(decl) = vars::declare(block, name, file, self.diags) {
+                    var_decls.push(decl);
+                }
+            }
+            "locals" => {
+                if !labels.is_empty() {
+                    return self.label_error(ident, "locals { name = value }", ident_span);
+                }
+                for structure in block.body.iter() {
+                    match structure {
+                        Structure::Attribute(attr) => {
+                            let name = attr.key.as_str().to_string();
+                            let key_span = hcl_span(attr.key.span(), file).unwrap_or(span);
+                            if let Some(first) = seen_locals.get(&name) {
+                                self.diags.push(
+                                    Diagnostic::error("duplicate-local", format!("The local `{name}` is set twice."))
+                                        .at(key_span)
+                                        .related(*first, "first set here"),
+                                );
+                                continue;
+                            }
+                            seen_locals.insert(name.clone(), key_span);
+                            locals.push(Local { name, expr: &attr.value, file, span: key_span });
+                        }
+                        Structure::Block(b) => self.diags.push(
+                            Diagnostic::error("unexpected-block", "A locals block holds only `name = value` attributes.")
+                                .at_opt(hcl_span(b.ident.span(), file)),
+                        ),
+                    }
+                }
+            }
+            kind if RESOURCE_KINDS.contains(&kind) => {
+                let [name] = labels.as_slice() else {
+                    return self.label_error(ident, &format!("{kind} \"name\" {{ }}"), ident_span);
+                };
+                let kind = RESOURCE_KINDS.iter().copied().find(|k| *k == kind).unwrap_or("space");
+                resources.push(Resource { kind, name: name.to_string(), block, file });
+            }
+            "stack" | "environment" => self.diags.push(
+                Diagnostic::error("unexpected-block", format!("A `{ident}` block belongs in the stack file cordium.hcl at the config root."))
+                    .at(ident_span)
+                    .help("Move it to cordium.hcl; see docs/stack.md."),
+            ),
+            other => {
+                let help = match did_you_mean(other, TOP_LEVEL.iter().copied()) {
+                    Some(s) => format!("Did you mean `{s}`?"),
+                    None => format!("Top-level blocks are: {}.", TOP_LEVEL.join(", ")),
+                };
+                self.diags.push(
+                    Diagnostic::error("unknown-block", format!("Unknown block type `{other}`.")).at(ident_span).help(help),
+                );
+            }
+        }
+    }
+
+    fn label_error(&mut self, ident: &str, example: &str, span: Span) {
+        self.diags.push(
+            Diagnostic::error(
+                "invalid-labels",
+                format!("A `{ident}` block has the wrong number of labels."),
+            )
+            .at(span)
+            .help(format!("Write `{example}`.")),
+        );
+    }
+
+    /// Evaluates locals in dependency order; reports cycles and never evaluates their members.
+    fn eval_locals(&mut self, locals: &[Local<'_>], scope: &mut Scope) {
+        for l in locals {
+            scope.declare_local(&l.name);
+        }
+        let index: BTreeMap<&str, usize> =
+            locals.iter().enumerate().map(|(i, l)| (l.name.as_str(), i)).collect();
+        let deps: Vec<Vec<(usize, Span)>> = locals
+            .iter()
+            .map(|l| {
+                eval::local_refs(l.expr, l.file)
+                    .into_iter()
+                    .filter_map(|(n, s)| index.get(n.as_str()).map(|&i| (i, s)))
+                    .collect()
+            })
+            .collect();
+        // Iterative depth-first search: 0 unvisited, 1 on the path, 2 done.
+        let mut state = vec![0u8; locals.len()];
+        let mut order = Vec::with_capacity(locals.len());
+        let mut in_cycle = BTreeSet::new();
+        for start in 0..locals.len() {
+            if state[start] != 0 {
+                continue;
+            }
+            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+            state[start] = 1;
+            while let Some(top) = stack.last_mut() {
+                let (n, i) = *top;
+                if let Some(&(d, ref_span)) = deps[n].get(i) {
+                    top.1 += 1;
+                    match state[d] {
+                        0 => {
+                            state[d] = 1;
+                            stack.push((d, 0));
+                        }
+                        1 => {
+                            let from = stack.iter().position(|(x, _)| *x == d).unwrap_or(0);
+                            let members: Vec<usize> =
+                                stack[from..].iter().map(|(x, _)| *x).collect();
+                            if members.iter().all(|m| !in_cycle.contains(m)) {
+                                self.report_cycle(locals, &members, ref_span);
+                            }
+                            in_cycle.extend(members);
+                        }
+                        _ => {}
+                    }
+                } else {
+                    state[n] = 2;
+                    order.push(n);
+                    stack.pop();
+                }
+            }
+        }
+        for i in order {
+            let l = &locals[i];
+            if in_cycle.contains(&i) {
+                scope.set_local(&l.name, None);
+                continue;
+            }
+            let node = scope.eval(l.expr, l.file, self.diags);
+            scope.set_local(&l.name, node.as_ref());
+        }
+    }
+
+    fn report_cycle(&mut self, locals: &[Local<'_>], members: &[usize], closing: Span) {
+        let mut names: Vec<String> =
+            members.iter().map(|&m| format!("local.{}", locals[m].name)).collect();
+        if let Some(first) = names.first().cloned() {
+            names.push(first);
+        }
+        let mut d = Diagnostic::error(
+            "local-cycle",
+            format!("These locals refer to each other in a cycle: {}.", names.join(" → ")),
+        )
+        .at(closing)
+        .help("Break the cycle: one of them must not depend on the others.");
+        for &m in members {
+            d = d.related(locals[m].span, format!("local.{} is defined here", locals[m].name));
+        }
+        self.diags.push(d);
+    }
+}
+
+/// A block body in the raw shape (attributes and nested blocks, in source order).
+fn raw_body(body: &Body, file: FileId, scope: &Scope, diags: &mut Diagnostics) -> Vec<(Key, Node)> {
+    let mut entries: Vec<(Key, Node)> = Vec::new();
+    let mut from_blocks: BTreeSet<String> = BTreeSet::new();
+    for structure in body.iter() {
+        match structure {
+            Structure::Attribute(attr) => {
+                let name = attr.key.as_str().to_string();
+                let key_span = hcl_span(attr.key.span(), file).unwrap_or(Span::file_start(file));
+                if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name) {
+                    diags.push(
+                        Diagnostic::error(
+                            "duplicate-attribute",
+                            format!("`{name}` is set twice in this block."),
+                        )
+                        .at(key_span)
+                        .related(first.span, "first set here")
+                        .help("Remove one of them."),
+                    );
+                    continue;
+                }
+                if let Some(node) = scope.eval(&attr.value, file, diags) {
+                    entries.push((Key { name, span: key_span }, node));
+                }
+            }
+            Structure::Block(block) => {
+                let name = block.ident.as_str().to_string();
+                let span = hcl_span(block.span(), file).unwrap_or(Span::file_start(file));
+                let ident_span = hcl_span(block.ident.span(), file).unwrap_or(span);
+                let mut inner = Vec::new();
+                if !block.labels.is_empty() {
+                    let labels: Vec<Node> = block
+                        .labels
+                        .iter()
+                        .map(|l| {
+                            Node::string(l.as_str(), hcl_span(l.span(), file).unwrap_or(ident_span))
+                        })
+                        .collect();
+                    let labels_span = labels.first().map(|n| n.span).unwrap_or(ident_span);
+                    inner.push((
+                        Key { name: "@labels".into(), span: labels_span },
+                        Node::new(Value::List(labels), labels_span),
+                    ));
+                }
+                inner.extend(raw_body(&block.body, file, scope, diags));
+                let node = Node::map(inner, span);
+                match entries.iter_mut().find(|(k, _)| k.name == name) {
+                    Some((_, Node { value: Value::List(items), span: list_span, .. }))
+                        if from_blocks.contains(&name) =>
+                    {
+                        *list_span = list_span.to(span);
+                        items.push(node);
+                    }
+                    Some((first, _)) => {
+                        let first = first.span;
+                        diags.push(
+                            Diagnostic::error(
+                                "duplicate-attribute",
+                                format!("`{name}` is set both as an attribute and as a block."),
+                            )
+                            .at(ident_span)
+                            .related(first, "set as an attribute here")
+                            .help("Keep one form."),
+                        );
+                    }
+                    None => {
+                        from_blocks.insert(name.clone());
+                        entries.push((
+                            Key { name, span: ident_span },
+                            Node::new(Value::List(vec![node]), span),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    entries
+}
+
+/// The Space of a template or secret block, if it can be told before resources are evaluated:
+/// `space = space.ml`, `space = "ml"`, or an expression of variables and locals.
+fn static_space(block: &Block, file: FileId, scope: &Scope) -> Option<String> {
+    let expr = &block.body.get_attribute("space")?.value;
+    if let Expression::Traversal(t) = expr {
+        if let (Expression::Variable(root), [op]) = (&t.expr, t.operators.as_slice()) {
+            if root.as_str() == "space" {
+                if let TraversalOperator::GetAttr(id) = op.value() {
+                    return Some(id.as_str().to_string());
+                }
+            }
+        }
+    }
+    let mut quiet = Diagnostics::new();
+    scope.eval(expr, file, &mut quiet).and_then(|n| n.as_str().map(str::to_string))
+}
+
+fn index_child(scope: &mut Scope, kind: &str, space: String, name: &str) {
+    let set =
+        if kind == "template" { &mut scope.index.templates } else { &mut scope.index.secrets };
+    set.insert((space, name.to_string()));
+}
+
+/// Parses a file of literal values (the stack file) into the raw shape of its whole body:
+/// attributes by name, blocks by type as lists of maps with `@labels`. Functions are allowed,
+/// references are not. `None` on a syntax error (reported).
+pub(crate) fn load_literal(text: &str, file: FileId, diags: &mut Diagnostics) -> Option<Node> {
+    let body = match syntax::parse(text, file) {
+        Ok(b) => b,
+        Err(d) => {
+            diags.extend(d);
+            return None;
+        }
+    };
+    let scope = Scope::literal("the stack file");
+    let entries = raw_body(&body, file, &scope, diags);
+    Some(Node::map(entries, Span::new(file, 0, text.len())))
+}
+
+#[cfg(test)]
+mod tests;

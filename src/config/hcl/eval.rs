@@ -1,0 +1,865 @@
+//! Evaluating HCL expressions into spanned [`Node`]s.
+//!
+//! Owns the evaluation [`Scope`] (variables, locals, the resource index, the function library)
+//! and the walk that checks every reference before `hcl::eval` runs: `var.x`, `local.x` and
+//! resource references (`space.ml`, `template.ml.gpu`, `secret.wandb`, `user.agent-1`) are
+//! checked with their own spans and did-you-mean hints, resource references are replaced by the
+//! name they stand for, and whatever derives from a sensitive variable is marked so. Array and
+//! object literals are walked element by element so every element keeps its own span.
+//! Must not read files other than through the `file()` family of functions.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hcl::eval::{Context, Evaluate};
+use hcl_edit::expr::{
+    BinaryOp, BinaryOperator, Expression, ForExpr, FuncArgs, FuncCall, FuncName, ObjectKey,
+    Traversal, TraversalOperator,
+};
+use hcl_edit::template::ForTemplateExpr;
+use hcl_edit::visit_mut::{self, VisitMut};
+use hcl_edit::Ident;
+
+use super::funcs;
+use crate::config::tree::{Key, Node, Value};
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics, FileId, Span};
+
+/// The names an expression may start with.
+pub(super) const ROOTS: &[&str] = &["var", "local", "space", "template", "secret", "user"];
+
+/// Every resource declared in the config, for checking references.
+#[derive(Debug, Default)]
+pub(super) struct ResourceIndex {
+    pub spaces: BTreeSet<String>,
+    pub users: BTreeSet<String>,
+    /// `(space, name)`.
+    pub templates: BTreeSet<(String, String)>,
+    /// `(space, name)`.
+    pub secrets: BTreeSet<(String, String)>,
+}
+
+/// Where a local stands during evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LocalState {
+    /// Declared; evaluated later (or never, when part of a cycle).
+    Pending,
+    Done {
+        sensitive: bool,
+    },
+    /// Its evaluation failed and was reported; references to it fail silently.
+    Failed,
+}
+
+/// What an expression may see.
+pub(super) struct Scope {
+    ctx: Context<'static>,
+    /// Declared variables: name → sensitive. Variables whose value failed are in `failed_vars`.
+    vars: BTreeMap<String, bool>,
+    failed_vars: BTreeSet<String>,
+    locals: BTreeMap<String, LocalState>,
+    local_values: hcl::Map<String, hcl::Value>,
+    pub index: ResourceIndex,
+    /// A literal scope (variable defaults, var files): no references at all.
+    literal: bool,
+    /// What `literal` scopes are evaluating, for the error message.
+    literal_what: &'static str,
+}
+
+impl Scope {
+    /// A scope with variables, locals and resources, empty until filled.
+    pub fn new() -> Self {
+        let mut ctx = Context::new();
+        funcs::declare_all(&mut ctx);
+        ctx.declare_var("var", hcl::Value::Object(hcl::Map::new()));
+        ctx.declare_var("local", hcl::Value::Object(hcl::Map::new()));
+        Scope {
+            ctx,
+            vars: BTreeMap::new(),
+            failed_vars: BTreeSet::new(),
+            locals: BTreeMap::new(),
+            local_values: hcl::Map::new(),
+            index: ResourceIndex::default(),
+            literal: false,
+            literal_what: "",
+        }
+    }
+
+    /// A scope for values that may use functions but no references (`what`: "a variable default").
+    pub fn literal(what: &'static str) -> Self {
+        Scope { literal: true, literal_what: what, ..Scope::new() }
+    }
+
+    /// Sets the variables: name → (value, sensitive); `failed`: declared without a usable value.
+    pub fn set_vars(&mut self, values: Vec<(String, hcl::Value, bool)>, failed: BTreeSet<String>) {
+        let mut object = hcl::Map::new();
+        for (name, value, sensitive) in values {
+            self.vars.insert(name.clone(), sensitive);
+            object.insert(name, value);
+        }
+        for name in &failed {
+            self.vars.entry(name.clone()).or_insert(false);
+        }
+        self.failed_vars = failed;
+        self.ctx.declare_var("var", hcl::Value::Object(object));
+    }
+
+    pub fn declare_local(&mut self, name: &str) {
+        self.locals.insert(name.to_string(), LocalState::Pending);
+    }
+
+    /// Records a local's value (`None`: it failed).
+    pub fn set_local(&mut self, name: &str, node: Option<&Node>) {
+        let state = match node {
+            Some(n) => {
+                self.local_values.insert(name.to_string(), node_to_value(n));
+                LocalState::Done { sensitive: any_sensitive(n) }
+            }
+            None => LocalState::Failed,
+        };
+        self.locals.insert(name.to_string(), state);
+        self.ctx.declare_var("local", hcl::Value::Object(self.local_values.clone()));
+    }
+
+    /// Evaluates an expression to a node. Problems are pushed to `diags`; `None` when it failed.
+    pub fn eval(&self, expr: &Expression, file: FileId, diags: &mut Diagnostics) -> Option<Node> {
+        let span = span_of(expr, file).unwrap_or(Span::file_start(file));
+        self.eval_at(expr, file, span, diags)
+    }
+
+    fn eval_at(
+        &self,
+        expr: &Expression,
+        file: FileId,
+        span: Span,
+        diags: &mut Diagnostics,
+    ) -> Option<Node> {
+        match expr {
+            Expression::Parenthesis(p) => self.eval_at(p.inner(), file, span, diags),
+            Expression::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                let mut ok = true;
+                for item in items.iter() {
+                    let item_span = span_of(item, file).unwrap_or(span);
+                    match self.eval_at(item, file, item_span, diags) {
+                        Some(n) => out.push(n),
+                        None => ok = false,
+                    }
+                }
+                ok.then(|| Node::new(Value::List(out), span))
+            }
+            Expression::Object(object) => {
+                let mut entries: Vec<(Key, Node)> = Vec::with_capacity(object.len());
+                let mut ok = true;
+                for (key, value) in object.iter() {
+                    let value_expr = value.expr();
+                    let key_span = match key {
+                        ObjectKey::Ident(id) => hcl_span(id.span(), file),
+                        ObjectKey::Expression(e) => span_of(e, file),
+                    }
+                    .unwrap_or(span);
+                    let name = match key {
+                        ObjectKey::Ident(id) => Some(id.as_str().to_string()),
+                        ObjectKey::Expression(e) => self.eval_key(e, file, key_span, diags),
+                    };
+                    let value_span = span_of(value_expr, file).unwrap_or(span);
+                    let node = self.eval_at(value_expr, file, value_span, diags);
+                    match (name, node) {
+                        (Some(name), Some(node)) => {
+                            if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name) {
+                                diags.push(
+                                    Diagnostic::error(
+                                        "duplicate-key",
+                                        format!("The key `{name}` is set twice in this object."),
+                                    )
+                                    .at(key_span)
+                                    .related(first.span, "first set here")
+                                    .help("Remove one of the two entries."),
+                                );
+                                ok = false;
+                                continue;
+                            }
+                            entries.push((Key { name, span: key_span }, node));
+                        }
+                        _ => ok = false,
+                    }
+                }
+                ok.then(|| Node::map(entries, span))
+            }
+            leaf => self.eval_leaf(leaf, file, span, diags),
+        }
+    }
+
+    /// An object key written as an expression: must give a string (numbers and bools print).
+    fn eval_key(
+        &self,
+        expr: &Expression,
+        file: FileId,
+        span: Span,
+        diags: &mut Diagnostics,
+    ) -> Option<String> {
+        let node = self.eval_at(expr, file, span, diags)?;
+        match &node.value {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => {
+                diags.push(
+                    Diagnostic::error(
+                        "invalid-key",
+                        format!("An object key must be a string, not {}.", node.type_name()),
+                    )
+                    .at(span),
+                );
+                None
+            }
+        }
+    }
+
+    fn eval_leaf(
+        &self,
+        expr: &Expression,
+        file: FileId,
+        span: Span,
+        diags: &mut Diagnostics,
+    ) -> Option<Node> {
+        let mut expr = expr.clone();
+        let mut refs = Refs {
+            scope: self,
+            file,
+            errors: Vec::new(),
+            sensitive: false,
+            failed_dep: false,
+            bound: Vec::new(),
+        };
+        refs.visit_expr_mut(&mut expr);
+        let (sensitive, failed_dep) = (refs.sensitive, refs.failed_dep);
+        if !refs.errors.is_empty() {
+            refs.errors.into_iter().for_each(|d| diags.push(d));
+            return None;
+        }
+        if failed_dep {
+            // A variable or local it uses already failed and was reported.
+            return None;
+        }
+        let expr: hcl::Expression = expr.into();
+        match expr.evaluate(&self.ctx) {
+            Ok(value) => Some(value_to_node(value, span, sensitive)),
+            Err(e) => {
+                diags.push(eval_error(&e, sensitive).at(span));
+                None
+            }
+        }
+    }
+}
+
+/// The diagnostic for a failed evaluation; no value is shown when the expression is sensitive.
+fn eval_error(err: &hcl::eval::Error, sensitive: bool) -> Diagnostic {
+    use hcl::eval::ErrorKind as K;
+    let hidden = "(details hidden: it derives from a sensitive variable)";
+    match err.kind() {
+        K::UndefinedFunc(name) => {
+            let name = name.to_string();
+            let names: Vec<&str> = funcs::catalogue().into_iter().map(|(n, _)| n).collect();
+            let help = match did_you_mean(&name, names.iter().copied()) {
+                Some(s) => format!(
+                    "Did you mean `{s}`? The functions are listed in docs/hcl-functions.md."
+                ),
+                None => "The functions are listed in docs/hcl-functions.md.".into(),
+            };
+            Diagnostic::error("unknown-function", format!("There is no function named `{name}`."))
+                .help(help)
+        }
+        K::FuncCall(name, msg) if name.to_string().starts_with("__") => {
+            let name = name.to_string();
+            let op = funcs::arith::OPERATORS
+                .iter()
+                .find(|(f, _)| *f == name)
+                .map(|(_, o)| *o)
+                .unwrap_or("arithmetic");
+            let detail = if sensitive { hidden.to_string() } else { funcs::humanize(msg) };
+            Diagnostic::error(
+                "invalid-expression",
+                format!("The `{op}` operation failed: {}.", detail.trim_end_matches('.')),
+            )
+        }
+        K::FuncCall(name, _) if sensitive => {
+            Diagnostic::error("function-failed", format!("The call to `{name}()` failed {hidden}."))
+        }
+        K::FuncCall(name, msg) => Diagnostic::error(
+            "function-failed",
+            format!(
+                "The call to `{name}()` failed: {}.",
+                funcs::humanize(msg).trim_end_matches('.')
+            ),
+        )
+        .help(format!("See `{name}` in docs/hcl-functions.md.")),
+        K::Unexpected(_, expected) if sensitive => Diagnostic::error(
+            "invalid-expression",
+            format!("This expression has the wrong type: expected {expected} {hidden}."),
+        ),
+        _ if sensitive => {
+            Diagnostic::error("invalid-expression", format!("This expression failed {hidden}."))
+        }
+        other => Diagnostic::error(
+            "invalid-expression",
+            format!(
+                "This expression cannot be evaluated: {}.",
+                funcs::humanize(&other.to_string()).trim_end_matches('.')
+            ),
+        ),
+    }
+}
+
+/// Checks and rewrites the references of one leaf expression.
+struct Refs<'a> {
+    scope: &'a Scope,
+    file: FileId,
+    errors: Vec<Diagnostic>,
+    sensitive: bool,
+    failed_dep: bool,
+    /// Names bound by enclosing `for` expressions and directives.
+    bound: Vec<String>,
+}
+
+impl Refs<'_> {
+    fn span(&self, r: Option<std::ops::Range<usize>>) -> Span {
+        hcl_span(r, self.file).unwrap_or(Span::file_start(self.file))
+    }
+
+    fn error(&mut self, span: Span, message: String, help: Option<String>) {
+        let mut d = Diagnostic::error("invalid-reference", message).at(span);
+        if let Some(h) = help {
+            d = d.help(h);
+        }
+        self.errors.push(d);
+    }
+
+    fn literal_error(&mut self, span: Span) {
+        let what = self.scope.literal_what;
+        self.error(
+            span,
+            format!("References are not allowed in {what}."),
+            Some("Write a literal value; functions are allowed.".into()),
+        );
+    }
+
+    /// A bare root name used as a value (`var`, `space`, or an unknown name).
+    fn bare(&mut self, name: &str, span: Span) {
+        if self.scope.literal {
+            return self.literal_error(span);
+        }
+        if ROOTS.contains(&name) {
+            let what = if name == "var" || name == "local" { "name" } else { "resource name" };
+            self.error(
+                span,
+                format!("`{name}` cannot be used on its own."),
+                Some(format!("Write `{name}.<{what}>`.")),
+            );
+        } else {
+            let help = match did_you_mean(name, ROOTS.iter().copied()) {
+                Some(s) => format!(
+                    "Did you mean `{s}`? References start with one of: {}.",
+                    ROOTS.join(", ")
+                ),
+                None => format!("References start with one of: {}.", ROOTS.join(", ")),
+            };
+            self.error(span, format!("Unknown name `{name}`."), Some(help));
+        }
+    }
+
+    /// Handles a traversal rooted at a free name. Returns the literal that replaces it, if it is
+    /// a resource reference.
+    fn traversal(&mut self, root: &str, t: &Traversal) -> Option<Expression> {
+        let root_span = self.span(t.expr.span());
+        let whole = self.span(t.span()).to(root_span);
+        if self.scope.literal {
+            self.literal_error(whole);
+            return None;
+        }
+        let attrs: Vec<(&str, Span)> = t
+            .operators
+            .iter()
+            .map_while(|op| match op.value() {
+                TraversalOperator::GetAttr(id) => Some((id.as_str(), self.span(id.span()))),
+                _ => None,
+            })
+            .collect();
+        let Some(&(first, first_span)) = attrs.first() else {
+            self.bare(root, root_span);
+            return None;
+        };
+        match root {
+            "var" => {
+                match self.scope.vars.get(first) {
+                    Some(sensitive) => {
+                        self.sensitive |= sensitive;
+                        self.failed_dep |= self.scope.failed_vars.contains(first);
+                    }
+                    None => {
+                        let help =
+                            hint(first, self.scope.vars.keys().map(String::as_str), "variable")
+                                .unwrap_or_else(|| {
+                                    format!(
+                                        "Declare it: `variable \"{first}\" {{ type = string }}`."
+                                    )
+                                });
+                        self.error(
+                            first_span,
+                            format!("There is no variable named `{first}`."),
+                            Some(help),
+                        );
+                    }
+                }
+                None
+            }
+            "local" => {
+                match self.scope.locals.get(first) {
+                    Some(LocalState::Done { sensitive }) => self.sensitive |= sensitive,
+                    Some(LocalState::Failed | LocalState::Pending) => self.failed_dep = true,
+                    None => {
+                        let help =
+                            hint(first, self.scope.locals.keys().map(String::as_str), "local")
+                                .unwrap_or_else(|| {
+                                    format!("Declare it in a `locals {{ {first} = ... }}` block.")
+                                });
+                        self.error(
+                            first_span,
+                            format!("There is no local named `{first}`."),
+                            Some(help),
+                        );
+                    }
+                }
+                None
+            }
+            "space" | "user" => {
+                let names = if root == "space" {
+                    &self.scope.index.spaces
+                } else {
+                    &self.scope.index.users
+                };
+                if !names.contains(first) {
+                    let help = hint(first, names.iter().map(String::as_str), root)
+                        .unwrap_or_else(|| format!("Declare it: `{root} \"{first}\" {{ }}`."));
+                    self.error(
+                        first_span,
+                        format!("There is no {root} named `{first}`."),
+                        Some(help),
+                    );
+                    return None;
+                }
+                self.end_of_reference(t, 1, whole)?;
+                Some(Expression::from(first))
+            }
+            "template" | "secret" => {
+                let items = if root == "template" {
+                    &self.scope.index.templates
+                } else {
+                    &self.scope.index.secrets
+                };
+                // `template.<space>.<name>`
+                if let Some(&(second, second_span)) = attrs.get(1) {
+                    if self.scope.index.spaces.contains(first) {
+                        if items.contains(&(first.to_string(), second.to_string())) {
+                            self.end_of_reference(t, 2, whole)?;
+                            return Some(Expression::from(second));
+                        }
+                        let in_space =
+                            items.iter().filter(|(s, _)| s == first).map(|(_, n)| n.as_str());
+                        let help = hint(second, in_space, root).unwrap_or_else(|| {
+                            format!(
+                                "Declare it: `{root} \"{second}\" {{ space = space.{first} }}`."
+                            )
+                        });
+                        self.error(
+                            second_span,
+                            format!("There is no {root} named `{second}` in space `{first}`."),
+                            Some(help),
+                        );
+                        return None;
+                    }
+                }
+                // `template.<name>`, unique across spaces.
+                let spaces: Vec<&str> =
+                    items.iter().filter(|(_, n)| n == first).map(|(s, _)| s.as_str()).collect();
+                match spaces.as_slice() {
+                    [_] => {
+                        self.end_of_reference(t, 1, whole)?;
+                        Some(Expression::from(first))
+                    }
+                    [] => {
+                        let help = if self.scope.index.spaces.contains(first) {
+                            Some(format!("`{first}` is a space: write `{root}.{first}.<name>`."))
+                        } else {
+                            hint(first, items.iter().map(|(_, n)| n.as_str()), root)
+                        };
+                        self.error(
+                            first_span,
+                            format!("There is no {root} named `{first}`."),
+                            Some(help.unwrap_or_else(|| {
+                                format!(
+                                    "Declare it: `{root} \"{first}\" {{ space = space.<name> }}`."
+                                )
+                            })),
+                        );
+                        None
+                    }
+                    many => {
+                        let list: Vec<String> = many.iter().map(|s| format!("`{s}`")).collect();
+                        self.error(
+                            whole,
+                            format!(
+                                "The reference `{root}.{first}` is ambiguous: spaces {} each have a {root} named `{first}`.",
+                                list.join(" and ")
+                            ),
+                            Some(format!("Name the space: `{root}.{}.{first}`.", many[0])),
+                        );
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.bare(root, root_span);
+                None
+            }
+        }
+    }
+
+    /// A resource reference must end at the name: `space.ml`, not `space.ml.x` or `space.ml[0]`.
+    fn end_of_reference(&mut self, t: &Traversal, used: usize, whole: Span) -> Option<()> {
+        if t.operators.len() > used {
+            self.error(
+                whole,
+                "A resource reference stands for the resource's name and ends there.".into(),
+                Some("Remove what follows the name.".into()),
+            );
+            return None;
+        }
+        Some(())
+    }
+}
+
+/// "Did you mean" help for a misspelt name of some kind.
+fn hint<'a>(name: &str, candidates: impl Iterator<Item = &'a str>, kind: &str) -> Option<String> {
+    let candidates: Vec<&str> = candidates.collect();
+    did_you_mean(name, candidates.iter().copied())
+        .map(|s| format!("Did you mean the {kind} `{s}`?"))
+}
+
+impl VisitMut for Refs<'_> {
+    fn visit_expr_mut(&mut self, expr: &mut Expression) {
+        if let Expression::BinaryOp(op) = &*expr {
+            if let Some(func) = arith_func(*op.operator.value()) {
+                let taken = std::mem::replace(expr, Expression::null());
+                if let Expression::BinaryOp(op) = taken {
+                    let BinaryOp { mut lhs_expr, mut rhs_expr, .. } = *op;
+                    self.visit_expr_mut(&mut lhs_expr);
+                    self.visit_expr_mut(&mut rhs_expr);
+                    let name = FuncName::new(Ident::new_unchecked(func));
+                    *expr = FuncCall::new(name, FuncArgs::from(vec![lhs_expr, rhs_expr])).into();
+                }
+                return;
+            }
+        }
+        let replacement = match &*expr {
+            Expression::Variable(v) if !self.bound.iter().any(|b| b == v.as_str()) => {
+                let span = self.span(v.span());
+                let name = v.as_str().to_string();
+                self.bare(&name, span);
+                return;
+            }
+            Expression::Traversal(t) => match &t.expr {
+                Expression::Variable(root) if !self.bound.iter().any(|b| b == root.as_str()) => {
+                    let root = root.as_str().to_string();
+                    Some(self.traversal(&root, t))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        match replacement {
+            Some(Some(literal)) => *expr = literal,
+            Some(None) => {
+                // A var/local reference (kept for hcl::eval) or an error: check index expressions.
+                if let Expression::Traversal(t) = expr {
+                    for op in t.operators.iter_mut() {
+                        if let TraversalOperator::Index(e) = op.value_mut() {
+                            self.visit_expr_mut(e);
+                        }
+                    }
+                }
+            }
+            None => visit_mut::visit_expr_mut(self, expr),
+        }
+    }
+
+    fn visit_for_expr_mut(&mut self, node: &mut ForExpr) {
+        self.visit_expr_mut(&mut node.intro.collection_expr);
+        let before = self.bound.len();
+        if let Some(k) = &node.intro.key_var {
+            self.bound.push(k.as_str().to_string());
+        }
+        self.bound.push(node.intro.value_var.as_str().to_string());
+        if let Some(k) = &mut node.key_expr {
+            self.visit_expr_mut(k);
+        }
+        self.visit_expr_mut(&mut node.value_expr);
+        if let Some(c) = &mut node.cond {
+            self.visit_expr_mut(&mut c.expr);
+        }
+        self.bound.truncate(before);
+    }
+
+    fn visit_for_template_expr_mut(&mut self, node: &mut ForTemplateExpr) {
+        self.visit_expr_mut(&mut node.collection_expr);
+        let before = self.bound.len();
+        if let Some(k) = &node.key_var {
+            self.bound.push(k.as_str().to_string());
+        }
+        self.bound.push(node.value_var.as_str().to_string());
+        self.visit_template_mut(&mut node.template);
+        self.bound.truncate(before);
+    }
+}
+
+/// The checked function standing for an arithmetic operator (see `funcs::arith`).
+fn arith_func(op: BinaryOperator) -> Option<&'static str> {
+    match op {
+        BinaryOperator::Plus => Some("__add"),
+        BinaryOperator::Minus => Some("__sub"),
+        BinaryOperator::Mul => Some("__mul"),
+        BinaryOperator::Div => Some("__div"),
+        BinaryOperator::Mod => Some("__mod"),
+        _ => None,
+    }
+}
+
+/// The names of locals an expression refers to, with spans (for ordering locals and cycles).
+pub(super) fn local_refs(expr: &Expression, file: FileId) -> Vec<(String, Span)> {
+    struct Collect {
+        file: FileId,
+        out: Vec<(String, Span)>,
+    }
+    impl hcl_edit::visit::Visit for Collect {
+        fn visit_traversal(&mut self, t: &Traversal) {
+            if let Expression::Variable(root) = &t.expr {
+                if root.as_str() == "local" {
+                    if let Some(TraversalOperator::GetAttr(id)) =
+                        t.operators.first().map(|o| o.value())
+                    {
+                        let span =
+                            hcl_span(id.span(), self.file).unwrap_or(Span::file_start(self.file));
+                        self.out.push((id.as_str().to_string(), span));
+                    }
+                }
+            }
+            hcl_edit::visit::visit_traversal(self, t);
+        }
+    }
+    let mut c = Collect { file, out: Vec::new() };
+    hcl_edit::visit::Visit::visit_expr(&mut c, expr);
+    c.out
+}
+
+use hcl_edit::Span as _;
+
+pub(super) fn hcl_span(r: Option<std::ops::Range<usize>>, file: FileId) -> Option<Span> {
+    r.map(|r| Span::new(file, r.start, r.end))
+}
+
+pub(super) fn span_of(expr: &Expression, file: FileId) -> Option<Span> {
+    hcl_span(expr.span(), file)
+}
+
+/// An hcl value as a node: every node gets `span`, and `sensitive` when it derives from one.
+pub(super) fn value_to_node(value: hcl::Value, span: Span, sensitive: bool) -> Node {
+    let value = match value {
+        hcl::Value::Null => Value::Null,
+        hcl::Value::Bool(b) => Value::Bool(b),
+        hcl::Value::Number(n) => match to_json_number(&n) {
+            Some(n) => Value::Number(n),
+            None => Value::Null,
+        },
+        hcl::Value::String(s) => Value::String(s),
+        hcl::Value::Array(items) => {
+            Value::List(items.into_iter().map(|v| value_to_node(v, span, sensitive)).collect())
+        }
+        hcl::Value::Object(m) => Value::Map(
+            m.into_iter()
+                .map(|(k, v)| (Key { name: k, span }, value_to_node(v, span, sensitive)))
+                .collect(),
+        ),
+    };
+    Node { value, span, sensitive }
+}
+
+fn to_json_number(n: &hcl::Number) -> Option<serde_json::Number> {
+    if let Some(i) = n.as_i64() {
+        return Some(i.into());
+    }
+    if let Some(u) = n.as_u64() {
+        return Some(u.into());
+    }
+    let f = n.as_f64()?;
+    if f.fract() == 0.0 && f.abs() < 9.0e15 {
+        return Some((f as i64).into());
+    }
+    serde_json::Number::from_f64(f)
+}
+
+/// A node back to an hcl value (for locals and var values used in later expressions).
+pub(super) fn node_to_value(node: &Node) -> hcl::Value {
+    match &node.value {
+        Value::Null => hcl::Value::Null,
+        Value::Bool(b) => hcl::Value::Bool(*b),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                hcl::Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                hcl::Value::from(u)
+            } else {
+                hcl::Value::from(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        Value::String(s) => hcl::Value::String(s.clone()),
+        Value::List(items) => hcl::Value::Array(items.iter().map(node_to_value).collect()),
+        Value::Map(entries) => hcl::Value::Object(
+            entries.iter().map(|(k, v)| (k.name.clone(), node_to_value(v))).collect(),
+        ),
+    }
+}
+
+/// Whether a node or anything under it is sensitive.
+pub(super) fn any_sensitive(node: &Node) -> bool {
+    node.sensitive
+        || match &node.value {
+            Value::List(items) => items.iter().any(any_sensitive),
+            Value::Map(entries) => entries.iter().any(|(_, v)| any_sensitive(v)),
+            _ => false,
+        }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expr(src: &str) -> Expression {
+        hcl_edit::parser::parse_expr(src).expect("parses")
+    }
+
+    fn scope() -> Scope {
+        let mut s = Scope::new();
+        s.set_vars(
+            vec![
+                ("branch".into(), hcl::Value::from("main"), false),
+                ("token".into(), hcl::Value::from("s3cret"), true),
+            ],
+            BTreeSet::new(),
+        );
+        s.index.spaces.extend(["ml".to_string(), "web".to_string()]);
+        s.index.users.insert("agent-1".into());
+        s.index.templates.insert(("ml".into(), "gpu".into()));
+        s.index.templates.insert(("ml".into(), "cpu".into()));
+        s.index.templates.insert(("web".into(), "cpu".into()));
+        s.index.secrets.insert(("ml".into(), "wandb".into()));
+        s
+    }
+
+    fn eval(src: &str) -> (Option<Node>, Diagnostics) {
+        let mut d = Diagnostics::new();
+        let n = scope().eval(&expr(src), FileId(0), &mut d);
+        (n, d)
+    }
+
+    fn ok(src: &str) -> serde_json::Value {
+        let (n, d) = eval(src);
+        assert!(d.is_empty(), "{src}: {d:?}");
+        n.expect("value").to_json()
+    }
+
+    fn err(src: &str) -> Diagnostic {
+        let (n, d) = eval(src);
+        assert!(n.is_none(), "{src}: expected failure");
+        d.into_iter().next().expect("a diagnostic")
+    }
+
+    #[test]
+    fn resource_references_become_names() {
+        assert_eq!(ok("space.ml"), "ml");
+        assert_eq!(ok("template.ml.gpu"), "gpu");
+        assert_eq!(ok("template.gpu"), "gpu");
+        assert_eq!(ok("secret.wandb"), "wandb");
+        assert_eq!(ok("user.agent-1"), "agent-1");
+        assert_eq!(ok("\"${space.ml}-x\""), "ml-x");
+        assert_eq!(ok("[for s in [\"a\"]: \"${s}-${space.web}\"]"), serde_json::json!(["a-web"]));
+    }
+
+    #[test]
+    fn bad_references_are_diagnosed_with_spans_and_hints() {
+        let d = err("space.mll");
+        assert_eq!(
+            (d.span.map(|s| s.start), d.help.as_deref()),
+            (Some(6), Some("Did you mean the space `ml`?"))
+        );
+        let d = err("template.cpu");
+        assert!(d.message.contains("ambiguous"), "{}", d.message);
+        assert!(d.help.as_deref().unwrap_or("").contains("template.ml.cpu"));
+        let d = err("template.ml");
+        assert!(d.help.as_deref().unwrap_or("").contains("is a space"));
+        let d = err("template.ml.gppu");
+        assert!(d.message.contains("in space `ml`"));
+        assert_eq!(err("var.brnch").help.as_deref(), Some("Did you mean the variable `branch`?"));
+        assert!(err("vars.X").message.contains("Unknown name `vars`"));
+        assert!(err("space.ml.name").message.contains("ends there"));
+        assert!(err("local.nope").message.contains("no local"));
+        assert!(err("space").help.as_deref().unwrap_or("").contains("space.<resource name>"));
+    }
+
+    #[test]
+    fn sensitive_values_taint_and_hide_errors() {
+        let (n, _) = eval("\"Bearer ${var.token}\"");
+        assert!(n.expect("value").sensitive);
+        let (n, _) = eval("upper(var.branch)");
+        assert!(!n.expect("value").sensitive);
+        let (n, _) = eval("{ a = var.token, b = \"x\" }");
+        let n = n.expect("value");
+        assert!(!n.sensitive);
+        assert_eq!(n.sensitive_paths(), vec!["a".to_string()]);
+        let d = err("tonumber(var.token)");
+        assert!(!d.message.contains("s3cret"), "{}", d.message);
+    }
+
+    #[test]
+    fn literals_keep_element_spans() {
+        let (n, _) = eval("[\"a\", \"b\"]");
+        let n = n.expect("value");
+        let Value::List(items) = &n.value else { panic!("a list") };
+        assert_eq!((items[1].span.start, items[1].span.end), (6, 9));
+    }
+
+    #[test]
+    fn function_errors_name_the_function() {
+        let d = err("uper(\"a\")");
+        assert_eq!(d.help.as_deref().map(|h| h.starts_with("Did you mean `upper`")), Some(true));
+        let d = err("file(\"/nonexistent/x\")");
+        assert!(d.message.contains("`file()` failed"), "{}", d.message);
+    }
+
+    #[test]
+    fn arithmetic_never_panics_and_keeps_whole_numbers() {
+        assert_eq!(ok("4 / 2"), 2);
+        assert_eq!(ok("\"n=${1 + 2 * 3}\""), "n=7");
+        assert_eq!(ok("9223372036854775807 * 2"), serde_json::json!(18446744073709551614u64));
+        let d = err("1 % 0");
+        assert_eq!(d.message, "The `%` operation failed: modulo by zero.");
+        let d = err("var.token * 2");
+        assert!(!d.message.contains("s3cret"), "{}", d.message);
+    }
+
+    #[test]
+    fn literal_scopes_refuse_references() {
+        let mut d = Diagnostics::new();
+        let s = Scope::literal("a variable default");
+        assert!(s.eval(&expr("var.x"), FileId(0), &mut d).is_none());
+        assert!(d.iter().next().expect("diag").message.contains("a variable default"));
+        assert!(s.eval(&expr("upper(\"a\")"), FileId(0), &mut d).is_some());
+    }
+}

@@ -1,0 +1,130 @@
+//! File functions: `file`, `fileexists`, `basename`, `dirname`, `abspath`. Relative paths are
+//! resolved against the config root, which the loader sets for the duration of a load with
+//! [`with_root`] (hcl-rs functions are plain `fn`s and cannot capture it). Reads files; never
+//! writes.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+
+use hcl::eval::FuncArgs;
+use hcl::Value;
+
+use super::{def, str_at, Def, S};
+
+/// Files larger than this are refused by `file()`.
+const MAX_FILE_BYTES: u64 = 4 << 20;
+
+thread_local! {
+    static ROOT: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `root` as the base of relative paths in file functions on this thread.
+pub fn with_root<T>(root: &Path, f: impl FnOnce() -> T) -> T {
+    let previous = ROOT.with(|r| r.replace(Some(root.to_path_buf())));
+    let out = f();
+    ROOT.with(|r| *r.borrow_mut() = previous);
+    out
+}
+
+fn resolve(path: &str) -> PathBuf {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    ROOT.with(|r| r.borrow().as_ref().map(|root| root.join(p))).unwrap_or_else(|| p.to_path_buf())
+}
+
+pub(super) fn definitions() -> Vec<Def> {
+    vec![
+        (
+            "file",
+            "The contents of a UTF-8 file (path relative to the config root).",
+            def(&[S], file),
+        ),
+        (
+            "fileexists",
+            "Whether a file exists (path relative to the config root).",
+            def(&[S], fileexists),
+        ),
+        ("basename", "The last element of a path.", def(&[S], basename)),
+        ("dirname", "A path without its last element.", def(&[S], dirname)),
+        ("abspath", "A path made absolute against the config root.", def(&[S], abspath)),
+    ]
+}
+
+fn file(a: FuncArgs) -> Result<Value, String> {
+    let path = str_at(&a, 0)?;
+    let full = resolve(path);
+    let meta = std::fs::metadata(&full).map_err(|e| format!("cannot read file {path:?}: {e}"))?;
+    if meta.is_dir() {
+        return Err(format!("{path:?} is a directory, not a file"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!("{path:?} is larger than {} MiB", MAX_FILE_BYTES >> 20));
+    }
+    let bytes = std::fs::read(&full).map_err(|e| format!("cannot read file {path:?}: {e}"))?;
+    String::from_utf8(bytes).map(Value::from).map_err(|_| format!("{path:?} is not UTF-8 text"))
+}
+
+fn fileexists(a: FuncArgs) -> Result<Value, String> {
+    Ok(resolve(str_at(&a, 0)?).is_file().into())
+}
+
+fn basename(a: FuncArgs) -> Result<Value, String> {
+    let p = str_at(&a, 0)?;
+    Ok(Path::new(p)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .into())
+}
+
+fn dirname(a: FuncArgs) -> Result<Value, String> {
+    let p = str_at(&a, 0)?;
+    let parent =
+        Path::new(p).parent().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(if parent.is_empty() { ".".to_string() } else { parent }.into())
+}
+
+fn abspath(a: FuncArgs) -> Result<Value, String> {
+    let full = resolve(str_at(&a, 0)?);
+    let full = if full.is_absolute() {
+        full
+    } else {
+        std::env::current_dir().map_err(|e| e.to_string())?.join(full)
+    };
+    Ok(full.to_string_lossy().into_owned().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{err, eval, ok};
+    use super::with_root;
+
+    #[test]
+    fn files_are_read_relative_to_the_root() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("a.txt"), "hello\n").expect("write");
+        with_root(dir.path(), || {
+            ok(r#"file("a.txt")"#, r#""hello\n""#);
+            ok(r#"fileexists("a.txt")"#, "true");
+            ok(r#"fileexists("b.txt")"#, "false");
+            err(r#"file("b.txt")"#, "cannot read file \"b.txt\"");
+            err(r#"file(".")"#, "directory");
+            let abs = eval(r#"abspath("a.txt")"#).expect("abspath");
+            assert_eq!(abs.as_str().map(std::path::PathBuf::from), Some(dir.path().join("a.txt")));
+        });
+        err("file(1)", "string");
+        err("fileexists([])", "string");
+        err("abspath(1)", "string");
+    }
+
+    #[test]
+    fn path_parts() {
+        ok(r#"basename("a/b/c.txt")"#, r#""c.txt""#);
+        ok(r#"dirname("a/b/c.txt")"#, r#""a/b""#);
+        ok(r#"dirname("c.txt")"#, r#"".""#);
+        err("basename(1)", "string");
+        err("dirname(true)", "string");
+    }
+}
