@@ -30,12 +30,15 @@ pub trait SecretValues: Send + Sync {
     fn read(&self, address: &Address, source: &SecretSource) -> Result<String, String>;
 }
 
-/// How a build is watched: the first interval between reads, growing by `factor` up to `max`.
+/// How a build is watched: reads back off from `initial` to `max` in proportion to the time
+/// already waited (a tenth of it by default), so a build is seen finished at most ~10% late
+/// while a long one costs few reads.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PollPolicy {
     pub initial: Duration,
     pub max: Duration,
-    pub factor: f64,
+    /// The interval as a fraction of the time waited so far.
+    pub fraction: f64,
     /// Consecutive transient read failures tolerated while watching.
     pub max_read_failures: u32,
 }
@@ -45,16 +48,18 @@ impl Default for PollPolicy {
         PollPolicy {
             initial: Duration::from_millis(500),
             max: Duration::from_secs(5),
-            factor: 1.5,
+            fraction: 0.1,
             max_read_failures: 10,
         }
     }
 }
 
 impl PollPolicy {
-    /// The interval after `current`.
-    pub fn next(&self, current: Duration) -> Duration {
-        current.mul_f64(self.factor.max(1.0)).min(self.max)
+    /// The wait before the next read, after `waited`.
+    pub fn interval(&self, waited: Duration) -> Duration {
+        waited
+            .mul_f64(self.fraction.clamp(0.0, 1.0))
+            .clamp(self.initial, self.max.max(self.initial))
     }
 }
 
@@ -568,7 +573,6 @@ impl Executor {
         let timeout = Duration::from_secs(planned.timeout_secs);
         let estimate = planned.estimate_secs.map(Duration::from_secs);
         let began = Instant::now();
-        let mut interval = self.poll.initial;
         let mut read_failures = 0u32;
         loop {
             if self.stopped() {
@@ -624,8 +628,7 @@ impl Executor {
                 Err(e) => return Err(ApplyError::live(address, e)),
             }
             let left = timeout.saturating_sub(began.elapsed());
-            self.sleep(interval.min(left)).await;
-            interval = self.poll.next(interval);
+            self.sleep(self.poll.interval(began.elapsed()).min(left)).await;
         }
     }
 

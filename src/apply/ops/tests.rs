@@ -244,16 +244,10 @@ fn taken_names_are_recognised_per_kind() {
 }
 
 #[test]
-fn poll_intervals_grow_to_the_cap() {
+fn poll_intervals_grow_with_the_wait_up_to_the_cap() {
     let p = PollPolicy::default();
-    let mut d = p.initial;
-    let mut seen = vec![];
-    for _ in 0..8 {
-        seen.push(d.as_millis());
-        d = p.next(d);
-    }
-    assert_eq!(seen[..3], [500, 750, 1125]);
-    assert_eq!(*seen.last().unwrap(), 5000);
+    let ms = |s: u64| p.interval(Duration::from_secs(s)).as_millis();
+    assert_eq!([ms(0), ms(4), ms(10), ms(30), ms(3600)], [500, 500, 1000, 3000, 5000]);
 }
 
 #[tokio::test]
