@@ -316,3 +316,40 @@ async fn a_held_lock_refuses_names_its_holder_waits_and_expires() {
     let left = c.get_group(&cordium::live::ObjectKey::Name(group_name(STACK))).await;
     assert!(left.is_err(), "the lock Group is deleted on release");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_apply_is_completed_by_the_next_one_without_duplicates() {
+    use std::io::BufRead;
+    let serve = Serve::start(&["--build-duration", "3s", "--latency", "5ms"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    small_stack(dir.path());
+    let d = dir.path().to_str().expect("utf-8").to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cordium"))
+        .args(["apply", &d, "--endpoint", &serve.url, "--auto-approve", "--output", "json"])
+        .env("OCTELIUM_AUTH_TOKEN", ADMIN_TOKEN)
+        .env("CORDIUM_USERNAME", "admin")
+        .env_remove("CORDIUM_ENDPOINT")
+        .env_remove("CI")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("apply starts");
+    let stdout = child.stdout.take().expect("stdout");
+    // SIGKILL as soon as the build is running (other steps are done or in flight).
+    for line in std::io::BufReader::new(stdout).lines() {
+        if line.expect("line").contains("\"event\":\"progress\"") {
+            break;
+        }
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+
+    let again =
+        cordium(&["apply", &d, "--endpoint", &serve.url, "--auto-approve", "--output", "json"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let c = client(&serve).await;
+    let counts = assert_no_duplicates(c.as_ref()).await;
+    assert_eq!(counts[&Kind::Workspace], 3, "{counts:?}");
+    let plan = cordium(&["plan", &d, "--endpoint", &serve.url, "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+}

@@ -81,6 +81,16 @@ impl Holder {
     fn expired(&self, now: SystemTime) -> bool {
         self.expires.is_some_and(|e| e <= now)
     }
+
+    /// True when this holder is provably gone: it ran as `who` (the same user on the same
+    /// host as us) and its process no longer exists. Only decidable where `/proc` exists.
+    fn dead(&self, who: &str) -> bool {
+        let proc = Path::new("/proc");
+        self.who == who
+            && self.pid != std::process::id()
+            && proc.join("self").exists()
+            && !proc.join(self.pid.to_string()).exists()
+    }
 }
 
 impl std::fmt::Display for Holder {
@@ -340,7 +350,7 @@ impl RemoteLock {
                     // Our create landed although its answer was lost.
                     return Ok(Self::held(cluster, name, uid_of(&current), me, opts.ttl));
                 }
-                if h.expired(SystemTime::now()) {
+                if h.expired(SystemTime::now()) || h.dead(&opts.who) {
                     // A crashed holder: delete exactly that Group (by uid) and take over.
                     tracing::info!(lock = %name, holder = %h, "taking over an expired apply lock");
                     match cluster.delete_group(&ObjectKey::Uid(uid_of(&current))).await {
