@@ -353,3 +353,42 @@ async fn a_killed_apply_is_completed_by_the_next_one_without_duplicates() {
     let plan = cordium(&["plan", &d, "--endpoint", &serve.url, "--detailed-exitcode"]);
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_is_applied_exactly_and_refused_when_stale() {
+    let serve = Serve::start(&["--build-duration", "200ms"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    small_stack(dir.path());
+    let d = dir.path().to_str().expect("utf-8");
+    let file = dir.path().join("plan.json");
+    let f = file.to_str().expect("utf-8");
+    let planned = cordium(&["plan", d, "--endpoint", &serve.url, "--out", f]);
+    assert_eq!(planned.status.code(), Some(0), "{}", text(&planned));
+    let applied = cordium(&["apply", f, "--config-dir", d, "--endpoint", &serve.url]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    let plan = cordium(&["plan", d, "--endpoint", &serve.url, "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+
+    // A plan that updates Template `good`; then someone changes it on the cluster.
+    let main = dir.path().join("main.yaml");
+    let text_now = std::fs::read_to_string(&main).expect("read");
+    std::fs::write(&main, text_now.replace("node:22", "node:24")).expect("write");
+    let planned = cordium(&["plan", d, "--endpoint", &serve.url, "--out", f]);
+    assert_eq!(planned.status.code(), Some(0), "{}", text(&planned));
+    let c = client(&serve).await;
+    let key = cordium::live::ObjectKey::Name("good.lab.admin".into());
+    let mut live = c.get(Kind::Template, &key).await.expect("get");
+    live.metadata_mut().description = "changed by hand".into();
+    c.update(live).await.expect("update by hand");
+    let refused = cordium(&["apply", f, "--config-dir", d, "--endpoint", &serve.url]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("stale"), "{err}");
+    assert!(err.contains("template.lab.good: resourceVersion"), "{err}");
+
+    // A plan made from another configuration is refused too.
+    std::fs::write(&main, text_now).expect("write");
+    let other = cordium(&["apply", f, "--config-dir", d, "--endpoint", &serve.url]);
+    assert_eq!(other.status.code(), Some(1), "{}", text(&other));
+    assert!(String::from_utf8_lossy(&other.stderr).contains("not the one"), "{}", text(&other));
+}

@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod event;
+pub mod fresh;
 pub mod lock;
 pub mod ops;
 pub mod walk;

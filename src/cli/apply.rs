@@ -3,7 +3,7 @@
 //! file wires flags, the lock, Ctrl-C and the view.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +17,11 @@ use super::target::{read_env, TargetArgs};
 use super::vars::VarFlags;
 use crate::apply::lock::{ApplyLock, FileLock, LockOptions, RemoteLock};
 use crate::apply::{self, ApplyContext, SecretValues};
+use crate::live::convert::Naming;
 use crate::live::target::Target;
-use crate::model::{Address, SecretSource};
+use crate::live::Cluster;
+use crate::model::{Address, Model, SecretSource};
+use crate::plan::Plan;
 use crate::render::events::{EventView, ViewMode};
 use crate::render::{self, PlanDoc};
 
@@ -42,9 +45,13 @@ pub enum ApplyFormat {
 /// Exit codes: 0 = applied (or nothing to do), 1 = error or any operation failed.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The config directory.
-    #[arg(default_value = ".", value_name = "DIR")]
-    pub dir: PathBuf,
+    /// The config directory, or a plan saved with `cordium plan --out FILE` (applied exactly,
+    /// without confirmation, after checking that nothing it touches changed since).
+    #[arg(default_value = ".", value_name = "DIR|PLANFILE")]
+    pub path: PathBuf,
+    /// With a saved plan: the config directory it was made from.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub config_dir: PathBuf,
     #[command(flatten)]
     pub vars: VarFlags,
     #[command(flatten)]
@@ -131,8 +138,15 @@ fn json_line(v: serde_json::Value) {
 
 pub fn run(args: Args, matches: Option<&ArgMatches>, destroy: bool) -> Exit {
     let json = args.output == ApplyFormat::Json;
+    let saved = args.path.is_file();
+    if saved && destroy {
+        return output::failure(
+            Failure::Message("destroy takes a config directory, not a saved plan".into()),
+            json,
+        );
+    }
     let req = PlanRequest {
-        dir: args.dir.clone(),
+        dir: if saved { args.config_dir.clone() } else { args.path.clone() },
         load: args.vars.load_options(matches),
         target: args.cluster.flags(),
         env: read_env(),
@@ -141,28 +155,99 @@ pub fn run(args: Args, matches: Option<&ArgMatches>, destroy: bool) -> Exit {
         excludes: args.excludes.clone(),
         destroy,
     };
-    super::block_on(run_async(args, req, destroy, json))
+    super::block_on(async {
+        let ready = if saved {
+            saved_plan(&args.path, &req).await
+        } else {
+            fresh_plan(&req).await.map(|r| (r, false))
+        };
+        match ready {
+            Ok((ready, confirmed)) => execute(&args, &req, ready, destroy, confirmed, json).await,
+            Err(f) => output::failure(f, json),
+        }
+    })
 }
 
-async fn run_async(args: Args, req: PlanRequest, destroy: bool, json: bool) -> Exit {
-    let mut planned = match pipeline::make_plan(&req).await {
-        Ok(p) => p,
-        Err(f) => return output::failure(f, json),
-    };
+/// A plan ready to apply, and what applying it needs.
+struct Ready {
+    plan: Plan,
+    model: Model,
+    naming: Naming,
+    cluster: Arc<dyn Cluster>,
+    target: Target,
+}
+
+async fn fresh_plan(req: &PlanRequest) -> Result<Ready, Failure> {
+    let planned = pipeline::make_plan(req).await?;
     output::warnings(&planned.warnings, &planned.loaded);
+    Ok(Ready {
+        plan: planned.plan,
+        model: planned.model,
+        naming: planned.naming,
+        cluster: planned.cluster,
+        target: planned.target,
+    })
+}
+
+/// Reads a saved plan and checks it still holds: same configuration, same target, and every
+/// object it touches unchanged since. A saved plan counts as confirmed.
+async fn saved_plan(path: &Path, req: &PlanRequest) -> Result<(Ready, bool), Failure> {
+    let plan = crate::plan::file::read(path).map_err(|e| Failure::Message(error_chain(&e)))?;
+    let (loaded, model, warnings) = pipeline::load(&req.dir, &req.load)?;
+    output::warnings(&warnings, &loaded);
+    if pipeline::config_digest(&model, &plan.stack) != plan.config_digest {
+        return Err(Failure::Message(format!(
+            "the configuration in {} is not the one {} was made from (it changed, or --env/--var \
+             differ); plan again, or pass the right --config-dir",
+            req.dir.display(),
+            path.display()
+        )));
+    }
+    let (target, cluster) = pipeline::connect(req, &loaded).await?;
+    if target.display() != plan.target.display {
+        return Err(Failure::Message(format!(
+            "{} was made for {}, but the target is {}; choose the same target",
+            path.display(),
+            plan.target.display,
+            target.display()
+        )));
+    }
+    let identity = cluster.identity().await?;
+    let naming = Naming::for_model(identity.username, &model);
+    let stale = apply::fresh::check(&plan, cluster.as_ref(), &naming).await?;
+    if !stale.is_empty() {
+        let list: Vec<String> = stale.iter().map(|s| format!("  {s}")).collect();
+        return Err(Failure::Message(format!(
+            "{} is stale: {} object(s) changed since it was made; plan again:\n{}",
+            path.display(),
+            stale.len(),
+            list.join("\n")
+        )));
+    }
+    Ok((Ready { plan, model, naming, cluster, target }, true))
+}
+
+async fn execute(
+    args: &Args,
+    req: &PlanRequest,
+    ready: Ready,
+    destroy: bool,
+    confirmed: bool,
+    json: bool,
+) -> Exit {
+    let Ready { mut plan, model, naming, cluster, target } = ready;
     if let Some(t) = args.build_timeout {
-        for b in &mut planned.plan.builds {
+        for b in &mut plan.builds {
             b.timeout_secs = t.as_secs().max(1);
         }
     }
-    let plan = &planned.plan;
     if json {
         let doc: serde_json::Value =
-            serde_json::from_str(&PlanDoc::from_plan(plan).to_json()).unwrap_or_default();
+            serde_json::from_str(&PlanDoc::from_plan(&plan).to_json()).unwrap_or_default();
         json_line(serde_json::json!({"event": "plan", "plan": doc}));
     } else {
         output::print_stdout(&render::human::plan(
-            &PlanDoc::from_plan(plan),
+            &PlanDoc::from_plan(&plan),
             output::stdout_style(),
         ));
     }
@@ -173,7 +258,7 @@ async fn run_async(args: Args, req: PlanRequest, destroy: bool, json: bool) -> E
         }
         return Exit::Ok;
     }
-    if !args.auto_approve {
+    if !args.auto_approve && !confirmed {
         if !std::io::stdin().is_terminal() {
             return output::failure(
                 Failure::Message(
@@ -192,12 +277,12 @@ async fn run_async(args: Args, req: PlanRequest, destroy: bool, json: bool) -> E
 
     let mut lock_opts = LockOptions::new(plan.stack.clone(), who());
     lock_opts.wait = args.lock_timeout;
-    let lock = match &planned.target {
+    let lock = match &target {
         Target::Local { path, .. } => {
             FileLock::acquire(path, &lock_opts).await.map(ApplyLock::File)
         }
         Target::Remote { .. } => {
-            RemoteLock::acquire(planned.cluster.clone(), &planned.target.display(), &lock_opts)
+            RemoteLock::acquire(cluster.clone(), &target.display(), &lock_opts)
                 .await
                 .map(ApplyLock::Remote)
         }
@@ -208,9 +293,9 @@ async fn run_async(args: Args, req: PlanRequest, destroy: bool, json: bool) -> E
     };
 
     let mut ctx = ApplyContext::new(
-        planned.cluster.clone(),
-        Arc::new(std::mem::take(&mut planned.model)),
-        planned.naming.clone(),
+        cluster,
+        Arc::new(model),
+        naming,
         Arc::new(SourceValues { root: req.dir.clone() }),
     );
     ctx.parallelism = args.parallelism.max(1);
@@ -233,9 +318,9 @@ async fn run_async(args: Args, req: PlanRequest, destroy: bool, json: bool) -> E
     };
     let view = EventView::new(mode, output::stdout_style());
     if !json {
-        output::print_stdout(&format!("\nApplying to {}...\n", planned.target.display()));
+        output::print_stdout(&format!("\nApplying to {}...\n", target.display()));
     }
-    let outcome = apply::apply(&planned.plan, ctx, &view).await;
+    let outcome = apply::apply(&plan, ctx, &view).await;
     signals.abort();
     output::print_stdout(&view.summary(&outcome));
     if let Err(e) = lock.release().await {
