@@ -11,7 +11,7 @@ fn root() -> PathBuf {
 }
 
 fn rendered(kind: Kind) -> String {
-    let mut text = serde_json::to_string_pretty(&schema::for_kind(kind)).expect("schema is JSON");
+    let mut text = serde_json::to_string_pretty(schema::for_kind(kind)).expect("schema is JSON");
     text.push('\n');
     text
 }
@@ -65,7 +65,7 @@ fn every_example_yaml_document_matches_its_schema() {
             let kind = doc.get("kind").and_then(|k| k.as_str()).unwrap_or_default();
             let kind = Kind::from_api_kind(kind)
                 .unwrap_or_else(|| panic!("{}: unknown kind {kind:?}", file.display()));
-            let validator = jsonschema::validator_for(&schema::for_kind(kind)).expect("schema");
+            let validator = jsonschema::validator_for(schema::for_kind(kind)).expect("schema");
             for err in validator.iter_errors(&doc) {
                 problems.push(format!("{}: {} at {}", file.display(), err, err.instance_path()));
             }
@@ -87,7 +87,7 @@ fn the_schemas_reject_what_the_decoder_rejects() {
         serde_json::json!({"kind": "Template", "spec": {}}),
     ];
     for doc in bad {
-        assert!(!jsonschema::is_valid(&template, &doc), "accepted {doc}");
+        assert!(!jsonschema::is_valid(template, &doc), "accepted {doc}");
     }
 }
 

@@ -106,7 +106,7 @@ fn decode_inner(node: &mut Node, span: Span, diags: &mut Diagnostics) -> Option<
         }
     }
     let errors_before = diags.error_count();
-    shape::conform(node, &schema::for_kind(kind), diags);
+    shape::conform(node, schema::for_kind(kind), diags);
     check_api_version(node, kind, diags);
     if diags.error_count() > errors_before {
         return None;

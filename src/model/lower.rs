@@ -56,11 +56,11 @@ pub fn lower(doc: &RawDoc, diags: &mut Diagnostics) -> Option<Node> {
     let name_span = name_node.map(|n| n.span).unwrap_or(doc.span);
 
     let root = schema::for_kind(kind);
-    let ctx = Ctx { root: &root };
+    let ctx = Ctx { root };
     let doc_props = root.get("properties").and_then(Json::as_object);
     let has_prop = |p: &str| doc_props.is_some_and(|m| m.contains_key(p));
-    let metadata_schema = ctx.prop_schema(&root, "metadata");
-    let spec_schema = ctx.prop_schema(&root, "spec");
+    let metadata_schema = ctx.prop_schema(root, "metadata");
+    let spec_schema = ctx.prop_schema(root, "spec");
 
     let mut meta: Vec<(Key, Node)> = Vec::new();
     let mut top: Vec<(Key, Node)> = Vec::new();
@@ -126,7 +126,7 @@ pub fn lower(doc: &RawDoc, diags: &mut Diagnostics) -> Option<Node> {
         metadata.extend(ctx.object(&meta, ms, diags));
     }
     out.push((Key { name: "metadata".into(), span: name_span }, Node::map(metadata, name_span)));
-    let lowered_top = ctx.object(&top, &root, diags);
+    let lowered_top = ctx.object(&top, root, diags);
     // `template` sits before `spec`, the rest after, as in a hand-written YAML document.
     let (before, after): (Vec<_>, Vec<_>) =
         lowered_top.into_iter().partition(|(k, _)| k.name == "template");

@@ -50,15 +50,20 @@ fn drop_null(v: &mut Value) {
     }
 }
 
-/// The JSON Schema of one kind's document.
-pub fn for_kind(kind: Kind) -> Value {
-    match kind {
-        Kind::Space => generate::<SpaceDoc>(),
-        Kind::Template => generate::<TemplateDoc>(),
-        Kind::User => generate::<UserDoc>(),
-        Kind::Workspace => generate::<WorkspaceDoc>(),
-        Kind::Secret => generate::<SecretDoc>(),
-    }
+/// The JSON Schema of one kind's document. Generated once per process and shared: the decoder
+/// and the HCL lowering consult it for every document.
+pub fn for_kind(kind: Kind) -> &'static Value {
+    use std::sync::OnceLock;
+    static SCHEMAS: [OnceLock<Value>; 5] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let (slot, make): (usize, fn() -> Value) = match kind {
+        Kind::Space => (0, generate::<SpaceDoc>),
+        Kind::Template => (1, generate::<TemplateDoc>),
+        Kind::User => (2, generate::<UserDoc>),
+        Kind::Workspace => (3, generate::<WorkspaceDoc>),
+        Kind::Secret => (4, generate::<SecretDoc>),
+    };
+    SCHEMAS[slot].get_or_init(make)
 }
 
 /// The file name of a kind's schema under `schemas/`, e.g. `template.schema.json`.

@@ -386,7 +386,7 @@ mod tests {
         let mut docs = yaml::parse(id, text, &mut d);
         assert!(d.is_empty(), "{d:?}");
         let mut node = docs.remove(0).node;
-        conform(&mut node, &schema::for_kind(kind), &mut d);
+        conform(&mut node, schema::for_kind(kind), &mut d);
         (node, d.into_vec())
     }
 

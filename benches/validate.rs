@@ -1,0 +1,127 @@
+//! Load + validate speed (issue: foundation). Generates a 10,000-resource repository (half HCL,
+//! half YAML: Spaces, Templates, Users, Workspaces, Secrets), then times `config::load` +
+//! `model::build`, and, as the baseline in the same run, reading the same files and parsing the
+//! YAML half with plain serde-saphyr into JSON values (no spans, no checks, no HCL).
+//!
+//! Run: `cargo bench --bench validate`. Prints figures; asserts nothing.
+
+// A bench prints its figures.
+#![allow(clippy::print_stdout, clippy::unwrap_used)]
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use cordium::config::{load, LoadOptions};
+
+const RESOURCES: usize = 10_000;
+const RUNS: usize = 5;
+
+fn generate(root: &Path) -> usize {
+    // Per Space: 1 space + 5 templates + 5 workspaces + 2 secrets + 7 users = 20 resources.
+    let spaces = RESOURCES / 20;
+    let mut count = 0;
+    for s in 0..spaces {
+        let hcl = s % 2 == 0;
+        let mut text = String::new();
+        let space = format!("sp{s}");
+        if hcl {
+            let _ = writeln!(text, "space \"{space}\" {{\n  display_name = \"Space {s}\"\n  labels = {{ team = \"t{}\" }}\n}}\n", s % 7);
+            for t in 0..5 {
+                let _ = writeln!(
+                    text,
+                    "template \"t{t}\" {{\n  space = space.{space}\n  image {{\n    registry {{\n      url = \"python:3.{t}\"\n    }}\n  }}\n  runtime {{\n    env_var {{\n      key         = \"TOKEN\"\n      from_secret = secret.{space}.s0\n    }}\n    task \"install\" {{\n      type = \"ON_CREATE\"\n      run  = \"pip install -r requirements.txt\"\n    }}\n  }}\n  limit {{\n    cpu_millicores   = 2000\n    memory_megabytes = 4096\n  }}\n  prebuild {{}}\n}}\n"
+                );
+                let _ = writeln!(text, "workspace \"w{t}\" {{\n  space    = space.{space}\n  template = template.{space}.t{t}\n}}\n");
+            }
+            for k in 0..2 {
+                let _ = writeln!(
+                    text,
+                    "secret \"s{k}\" {{\n  space    = space.{space}\n  from_env = \"S{k}\"\n}}\n"
+                );
+            }
+            for u in 0..7 {
+                let _ = writeln!(
+                    text,
+                    "user \"u{s}-{u}\" {{\n  type   = \"WORKLOAD\"\n  groups = [\"agents\"]\n}}\n"
+                );
+            }
+            std::fs::write(root.join(format!("{space}.hcl")), text).expect("write");
+        } else {
+            let _ = writeln!(text, "kind: Space\nmetadata:\n  name: {space}\n  displayName: Space {s}\n  labels: {{team: t{}}}\n---", s % 7);
+            for t in 0..5 {
+                let _ = writeln!(
+                    text,
+                    "kind: Template\nmetadata:\n  name: t{t}.{space}\nspec:\n  image:\n    registry:\n      url: python:3.{t}\n  runtime:\n    envVars:\n      - key: TOKEN\n        fromSecret: s0\n    tasks:\n      - name: install\n        type: ON_CREATE\n        run: pip install -r requirements.txt\n  limit:\n    cpu: {{millicores: 2000}}\n    memory: {{megabytes: 4096}}\nprebuild: {{}}\n---\nkind: Workspace\nmetadata:\n  name: w{t}.{space}\ntemplate: t{t}\n---"
+                );
+            }
+            for k in 0..2 {
+                let _ = writeln!(
+                    text,
+                    "kind: Secret\nmetadata:\n  name: s{k}.{space}\nfromEnv: S{k}\n---"
+                );
+            }
+            for u in 0..7 {
+                let _ = writeln!(text, "kind: User\nmetadata:\n  name: u{s}-{u}\nspec:\n  type: WORKLOAD\n  groups: [agents]\n---");
+            }
+            std::fs::write(root.join(format!("{space}.yaml")), text).expect("write");
+        }
+        count += 20;
+    }
+    count
+}
+
+fn baseline(root: &Path) -> usize {
+    let mut docs = 0;
+    for entry in std::fs::read_dir(root).expect("dir") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("read");
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let values: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).expect("yaml");
+            docs += values.len();
+        }
+    }
+    docs
+}
+
+fn best(mut f: impl FnMut() -> usize) -> (Duration, usize) {
+    let mut best = Duration::MAX;
+    let mut n = 0;
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        n = f();
+        best = best.min(t.elapsed());
+    }
+    (best, n)
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let generated = generate(dir.path());
+    let (ours, resources) = best(|| {
+        let loaded = load(dir.path(), &LoadOptions::default());
+        let (model, diags) = cordium::model::build(&loaded);
+        assert!(
+            !loaded.diagnostics.has_errors() && !diags.has_errors(),
+            "generated config is valid"
+        );
+        model.len()
+    });
+    let (base, _) = best(|| baseline(dir.path()));
+    assert_eq!(resources, generated);
+    let rate = resources as f64 / ours.as_secs_f64();
+    println!("validate bench: {resources} resources (half HCL, half YAML), best of {RUNS}");
+    println!(
+        "  load + validate (cordium)         {:>9.1} ms   {:>9.0} resources/s",
+        ours.as_secs_f64() * 1e3,
+        rate
+    );
+    println!(
+        "  baseline: read + plain YAML parse {:>9.1} ms   (YAML half only, no spans, no checks)",
+        base.as_secs_f64() * 1e3
+    );
+    println!(
+        "  ratio cordium / baseline          {:>9.2}x",
+        ours.as_secs_f64() / base.as_secs_f64()
+    );
+}
