@@ -4,6 +4,7 @@
 // Tests read BLESS (refresh goldens) from the environment.
 #![allow(clippy::disallowed_methods)]
 
+mod apply;
 mod architecture;
 mod equivalence;
 mod hcl;

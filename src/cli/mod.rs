@@ -2,6 +2,7 @@
 //! Turns arguments into options and calls library functions; holds no logic another command could
 //! need. With `render`, the only place that prints or reads the environment.
 
+pub mod apply;
 pub mod exit;
 pub mod fmt;
 pub mod graph;
@@ -32,6 +33,10 @@ pub enum Command {
     Validate(validate::Args),
     /// Show what apply would change on the cluster, and why.
     Plan(Box<plan::Args>),
+    /// Make the cluster match the config: plan, confirm, apply with progress.
+    Apply(Box<apply::Args>),
+    /// Delete every object of the stack: plan the deletion, confirm, apply it.
+    Destroy(Box<apply::Args>),
     /// Render a saved plan.
     Show(show::Args),
     /// Print the config's dependency graph as DOT.
@@ -62,6 +67,8 @@ pub fn run() -> ExitCode {
     let code = match cli.command {
         Command::Validate(args) => validate::run(args, matches.subcommand_matches("validate")),
         Command::Plan(args) => plan::run(*args, matches.subcommand_matches("plan")),
+        Command::Apply(args) => apply::run(*args, matches.subcommand_matches("apply"), false),
+        Command::Destroy(args) => apply::run(*args, matches.subcommand_matches("destroy"), true),
         Command::Show(args) => show::run(args),
         Command::Graph(args) => graph::run(args, matches.subcommand_matches("graph")),
         Command::Fmt(args) => fmt::run(args),

@@ -692,4 +692,41 @@ impl Cluster for GrpcCluster {
     fn calls(&self) -> u64 {
         self.transport.calls()
     }
+
+    async fn create_group(&self, group: core::Group) -> Result<core::Group, LiveError> {
+        let op = format!("CreateGroup {}", group_name(&group));
+        self.call(&op, false, group, |ch, r| async move { core_client(ch).create_group(r).await })
+            .await
+    }
+
+    async fn get_group(&self, key: &ObjectKey) -> Result<core::Group, LiveError> {
+        let op = format!("GetGroup {}", key_text(key));
+        self.call(
+            &op,
+            true,
+            get_options(key),
+            |ch, r| async move { core_client(ch).get_group(r).await },
+        )
+        .await
+    }
+
+    async fn update_group(&self, group: core::Group) -> Result<core::Group, LiveError> {
+        let op = format!("UpdateGroup {}", group_name(&group));
+        self.call(&op, false, group, |ch, r| async move { core_client(ch).update_group(r).await })
+            .await
+    }
+
+    async fn delete_group(&self, key: &ObjectKey) -> Result<(), LiveError> {
+        let op = format!("DeleteGroup {}", key_text(key));
+        let _: meta::OperationResult = self
+            .call(&op, false, delete_options(key), |ch, r| async move {
+                core_client(ch).delete_group(r).await
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+fn group_name(group: &core::Group) -> &str {
+    group.metadata.as_ref().map(|m| m.name.as_str()).unwrap_or_default()
 }

@@ -127,6 +127,12 @@ impl LiveError {
     pub fn is_transient(&self) -> bool {
         self.code == ErrorCode::Transient
     }
+
+    fn with_key(mut self, key: &ObjectKey) -> Self {
+        let (ObjectKey::Uid(k) | ObjectKey::Name(k)) = key;
+        self.operation = format!("{} {k}", self.operation);
+        self
+    }
 }
 
 /// Where a List looks.
@@ -171,4 +177,30 @@ pub trait Cluster: Send + Sync {
 
     /// How many RPCs (or, in-process, calls) this client has made: for benchmarks and tests.
     fn calls(&self) -> u64;
+
+    /// Creates an Octelium core Group (apply keeps its remote lock in one). A taken name is
+    /// ALREADY_EXISTS. Clusters without core Groups refuse.
+    async fn create_group(&self, group: core::Group) -> Result<core::Group, LiveError> {
+        Err(no_groups("CreateGroup", &group))
+    }
+
+    async fn get_group(&self, key: &ObjectKey) -> Result<core::Group, LiveError> {
+        Err(LiveError::new(ErrorCode::Other, "GetGroup", GROUPS_UNSUPPORTED).with_key(key))
+    }
+
+    /// Replaces a Group's spec and mutable metadata (found by uid, else by name).
+    async fn update_group(&self, group: core::Group) -> Result<core::Group, LiveError> {
+        Err(no_groups("UpdateGroup", &group))
+    }
+
+    async fn delete_group(&self, key: &ObjectKey) -> Result<(), LiveError> {
+        Err(LiveError::new(ErrorCode::Other, "DeleteGroup", GROUPS_UNSUPPORTED).with_key(key))
+    }
+}
+
+const GROUPS_UNSUPPORTED: &str = "this cluster client does not support core Groups";
+
+fn no_groups(op: &str, group: &core::Group) -> LiveError {
+    let name = group.metadata.as_ref().map(|m| m.name.as_str()).unwrap_or_default();
+    LiveError::new(ErrorCode::Other, format!("{op} {name}"), GROUPS_UNSUPPORTED)
 }

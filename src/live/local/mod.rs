@@ -360,6 +360,46 @@ impl Cluster for LocalCluster {
     fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
     }
+
+    async fn create_group(&self, group: core::Group) -> Result<core::Group, LiveError> {
+        self.count();
+        let op = format!(
+            "CreateGroup {}",
+            group.metadata.as_ref().map(|m| m.name.as_str()).unwrap_or_default()
+        );
+        self.engine.create_core(LOCAL_USER, group).map_err(|e| e.into_live(op))
+    }
+
+    async fn get_group(&self, key: &ObjectKey) -> Result<core::Group, LiveError> {
+        self.count();
+        let opts = match key {
+            ObjectKey::Uid(u) => meta::GetOptions { uid: u.clone(), name: String::new() },
+            ObjectKey::Name(n) => meta::GetOptions { uid: String::new(), name: n.clone() },
+        };
+        self.engine
+            .get_core(LOCAL_USER, opts)
+            .map_err(|e| e.into_live(format!("GetGroup {}", key_text(key))))
+    }
+
+    async fn update_group(&self, group: core::Group) -> Result<core::Group, LiveError> {
+        self.count();
+        let op = format!(
+            "UpdateGroup {}",
+            group.metadata.as_ref().map(|m| m.name.as_str()).unwrap_or_default()
+        );
+        self.engine.update_core(LOCAL_USER, group).map_err(|e| e.into_live(op))
+    }
+
+    async fn delete_group(&self, key: &ObjectKey) -> Result<(), LiveError> {
+        self.count();
+        let opts = match key {
+            ObjectKey::Uid(u) => meta::DeleteOptions { uid: u.clone(), name: String::new() },
+            ObjectKey::Name(n) => meta::DeleteOptions { uid: String::new(), name: n.clone() },
+        };
+        self.engine
+            .delete_core::<core::Group>(LOCAL_USER, opts)
+            .map_err(|e| e.into_live(format!("DeleteGroup {}", key_text(key))))
+    }
 }
 
 #[cfg(test)]

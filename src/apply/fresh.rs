@@ -1,0 +1,96 @@
+//! Is a saved plan still true? Before a saved plan is applied, every object it touches is read
+//! again: an object it updates or deletes must still have the `resourceVersion` the plan saw,
+//! and an object it creates must still be absent. Reads only; decides nothing else.
+
+use std::collections::BTreeMap;
+
+use crate::live::convert::{from_wire, Naming};
+use crate::live::{Cluster, ErrorCode, LiveError, ObjectKey, Scope};
+use crate::model::{Address, Kind};
+use crate::plan::{ActionName, Plan};
+
+/// An object that changed since the plan was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stale {
+    pub address: Address,
+    /// What changed, one phrase: "resourceVersion 12 is now 14", "was deleted", "now exists".
+    pub what: String,
+}
+
+impl std::fmt::Display for Stale {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.address, self.what)
+    }
+}
+
+/// Reads every object `plan` touches and lists those that changed since it was made.
+pub async fn check(
+    plan: &Plan,
+    cluster: &dyn Cluster,
+    naming: &Naming,
+) -> Result<Vec<Stale>, LiveError> {
+    let mut stale = Vec::new();
+    // Workspace displayNames per Space, listed once.
+    let mut spaces: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for change in plan.changes.iter().filter(|c| c.action.is_change()) {
+        let address = &change.address;
+        match (&change.live, change.action) {
+            (Some(live), _) => {
+                let key = ObjectKey::Uid(live.uid.clone());
+                match cluster.get(address.kind, &key).await {
+                    Ok(o) if o.resource_version() == live.resource_version => {}
+                    Ok(o) => stale.push(Stale {
+                        address: address.clone(),
+                        what: format!(
+                            "resourceVersion {} is now {}",
+                            live.resource_version,
+                            o.resource_version()
+                        ),
+                    }),
+                    Err(e) if e.code == ErrorCode::NotFound => stale.push(Stale {
+                        address: address.clone(),
+                        what: format!("{} was deleted", live.name),
+                    }),
+                    Err(e) => return Err(e),
+                }
+            }
+            (None, ActionName::Create) if address.kind == Kind::Workspace => {
+                let space = naming.space_name(address.space.as_deref().unwrap_or_default());
+                if !spaces.contains_key(&space) {
+                    let names =
+                        match cluster.list(Kind::Workspace, &Scope::Space(space.clone())).await {
+                            Ok(all) => all
+                                .iter()
+                                .map(from_wire)
+                                .filter(|w| !w.system)
+                                .map(|w| w.metadata.display_name)
+                                .collect(),
+                            // The Space itself is still to be created.
+                            Err(e) if e.code == ErrorCode::NotFound => Vec::new(),
+                            Err(e) => return Err(e),
+                        };
+                    spaces.insert(space.clone(), names);
+                }
+                if spaces.get(&space).is_some_and(|n| n.contains(&address.name)) {
+                    stale.push(Stale {
+                        address: address.clone(),
+                        what: "a Workspace of that name now exists".into(),
+                    });
+                }
+            }
+            (None, ActionName::Create) => {
+                let Some(name) = naming.stored_name(address) else { continue };
+                match cluster.get(address.kind, &ObjectKey::Name(name.clone())).await {
+                    Ok(_) => stale.push(Stale {
+                        address: address.clone(),
+                        what: format!("{name} now exists"),
+                    }),
+                    Err(e) if e.code == ErrorCode::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            (None, _) => {}
+        }
+    }
+    Ok(stale)
+}

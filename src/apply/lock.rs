@@ -1,0 +1,496 @@
+//! The apply lock: one apply per stack and target at a time (docs/locking.md).
+//!
+//! - Embedded local cluster: an exclusive file lock (`fs4`) on `<db>.lock` beside the store. The
+//!   file names the holder (user@host, pid) and since when. The operating system drops the lock
+//!   when the holder dies, so a crashed apply never leaves it behind.
+//! - A cluster reached over gRPC: a core `Group` named `cordium-lock-<stack>`, created
+//!   atomically (ALREADY_EXISTS = busy), whose `spec.attrs` say who holds it, since when and
+//!   until when. The holder renews it (UpdateGroup) while it runs and deletes it by uid at the
+//!   end; an expired one (a crashed holder) is deleted by uid and taken over.
+//!
+//! A busy lock names its holder; waiting for it (`--lock-timeout`) polls. Must not print.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::live::convert::{from_struct, to_struct};
+use crate::live::wire::{core, meta};
+use crate::live::{Cluster, ErrorCode, LiveError, ObjectKey};
+
+/// The prefix of lock Group names.
+pub const GROUP_PREFIX: &str = "cordium-lock-";
+/// The longest name a core object may have (one segment).
+const MAX_NAME: usize = 40;
+
+/// Who holds a lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    /// `user@host`.
+    pub who: String,
+    pub pid: u32,
+    pub since: SystemTime,
+    /// When a remote lock lapses unless renewed (file locks do not expire: the OS releases them).
+    pub expires: Option<SystemTime>,
+    /// Tells this holder's lock from another's with the same `who` and pid.
+    pub id: String,
+}
+
+impl Holder {
+    /// A new holder: `who` (user@host, from the cli) and this process.
+    pub fn me(who: impl Into<String>) -> Self {
+        Holder {
+            who: who.into(),
+            pid: std::process::id(),
+            since: SystemTime::now(),
+            expires: None,
+            id: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+
+    fn to_json(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("holder".into(), self.who.clone().into());
+        m.insert("pid".into(), self.pid.into());
+        m.insert("since".into(), rfc3339(self.since).into());
+        if let Some(e) = self.expires {
+            m.insert("expires".into(), rfc3339(e).into());
+        }
+        m.insert("id".into(), self.id.clone().into());
+        m
+    }
+
+    fn from_json(m: &Map<String, Value>) -> Option<Holder> {
+        let text = |k: &str| m.get(k).and_then(Value::as_str);
+        let time = |k: &str| text(k).and_then(|t| humantime::parse_rfc3339_weak(t).ok());
+        Some(Holder {
+            who: text("holder")?.to_string(),
+            pid: m.get("pid").and_then(Value::as_u64).and_then(|p| u32::try_from(p).ok())?,
+            since: time("since")?,
+            expires: time("expires"),
+            id: text("id").unwrap_or_default().to_string(),
+        })
+    }
+
+    fn expired(&self, now: SystemTime) -> bool {
+        self.expires.is_some_and(|e| e <= now)
+    }
+
+    /// True when this holder is provably gone: it ran as `who` (the same user on the same
+    /// host as us) and its process no longer exists. Only decidable where `/proc` exists.
+    fn dead(&self, who: &str) -> bool {
+        let proc = Path::new("/proc");
+        self.who == who
+            && self.pid != std::process::id()
+            && proc.join("self").exists()
+            && !proc.join(self.pid.to_string()).exists()
+    }
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ago = SystemTime::now().duration_since(self.since).unwrap_or_default();
+        write!(
+            f,
+            "{} (pid {}) since {} ({} ago)",
+            self.who,
+            self.pid,
+            rfc3339(self.since),
+            humantime::format_duration(Duration::from_secs(ago.as_secs()))
+        )
+    }
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// Why the lock was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("another apply holds the lock of stack `{stack}` on {target}: {holder}{}",
+        if *.waited > Duration::ZERO { format!(" (waited {})", humantime::format_duration(Duration::from_secs(.waited.as_secs()))) } else { String::new() })]
+    Busy { stack: String, target: String, holder: String, waited: Duration },
+    #[error("cannot use the lock file {path}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot take or release the apply lock on the cluster")]
+    Live {
+        #[source]
+        source: LiveError,
+    },
+}
+
+/// How to take a lock.
+#[derive(Debug, Clone)]
+pub struct LockOptions {
+    pub stack: String,
+    /// `user@host` (the cli knows it).
+    pub who: String,
+    /// How long to wait for a busy lock (`--lock-timeout`; zero: refuse at once).
+    pub wait: Duration,
+    /// How often a busy lock is looked at again.
+    pub poll: Duration,
+    /// A remote lock lapses this long after its last renewal.
+    pub ttl: Duration,
+}
+
+impl LockOptions {
+    pub fn new(stack: impl Into<String>, who: impl Into<String>) -> Self {
+        LockOptions {
+            stack: stack.into(),
+            who: who.into(),
+            wait: Duration::ZERO,
+            poll: Duration::from_secs(1),
+            ttl: Duration::from_secs(120),
+        }
+    }
+}
+
+/// A held apply lock; release it at the end (dropping it releases a file lock, and leaves a
+/// remote one to expire).
+#[derive(Debug)]
+pub enum ApplyLock {
+    File(FileLock),
+    Remote(RemoteLock),
+}
+
+impl ApplyLock {
+    pub async fn release(self) -> Result<(), LockError> {
+        match self {
+            ApplyLock::File(l) => l.release(),
+            ApplyLock::Remote(l) => l.release().await,
+        }
+    }
+
+    /// False once a remote lock was found taken over or gone (a renewal failed for good).
+    pub fn held(&self) -> bool {
+        match self {
+            ApplyLock::File(_) => true,
+            ApplyLock::Remote(l) => !l.lost.load(Ordering::SeqCst),
+        }
+    }
+}
+
+/// The lock file of a local store: `<db>.lock`.
+pub fn lock_path(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(".lock");
+    PathBuf::from(p)
+}
+
+/// An exclusive lock on `<db>.lock`.
+#[derive(Debug)]
+pub struct FileLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl FileLock {
+    /// Takes the lock of the local store at `db`, waiting up to `opts.wait`.
+    pub async fn acquire(db: &Path, opts: &LockOptions) -> Result<FileLock, LockError> {
+        let path = lock_path(db);
+        let io = |source| LockError::Io { path: path.display().to_string(), source };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let began = Instant::now();
+        loop {
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(io)?;
+            match fs4::FileExt::try_lock(&file) {
+                Ok(()) => {
+                    let holder = Holder::me(opts.who.clone());
+                    let text =
+                        serde_json::to_string(&Value::Object(holder.to_json())).unwrap_or_default();
+                    file.set_len(0).map_err(io)?;
+                    file.seek(SeekFrom::Start(0)).map_err(io)?;
+                    file.write_all(format!("{text}\n").as_bytes()).map_err(io)?;
+                    file.flush().map_err(io)?;
+                    return Ok(FileLock { file, path });
+                }
+                Err(fs4::TryLockError::WouldBlock) => {
+                    let mut text = String::new();
+                    let _ = file.read_to_string(&mut text);
+                    let holder = serde_json::from_str::<Map<String, Value>>(text.trim())
+                        .ok()
+                        .and_then(|m| Holder::from_json(&m))
+                        .map(|h| h.to_string())
+                        .unwrap_or_else(|| "an unknown process".to_string());
+                    if began.elapsed() + opts.poll > opts.wait {
+                        return Err(LockError::Busy {
+                            stack: opts.stack.clone(),
+                            target: format!("local:{}", db.display()),
+                            holder,
+                            waited: began.elapsed(),
+                        });
+                    }
+                    drop(file);
+                    tokio::time::sleep(opts.poll).await;
+                }
+                Err(fs4::TryLockError::Error(e)) => return Err(io(e)),
+            }
+        }
+    }
+
+    pub fn release(self) -> Result<(), LockError> {
+        let io = |source| LockError::Io { path: self.path.display().to_string(), source };
+        self.file.set_len(0).map_err(io)?;
+        fs4::FileExt::unlock(&self.file).map_err(io)
+    }
+}
+
+/// The name of a stack's lock Group: `cordium-lock-<stack>`, shortened with a hash when it
+/// would pass the 40-character name limit.
+pub fn group_name(stack: &str) -> String {
+    let name = format!("{GROUP_PREFIX}{stack}");
+    if name.len() <= MAX_NAME {
+        return name;
+    }
+    let hash = hex::encode(Sha256::digest(stack.as_bytes()));
+    let room = MAX_NAME - GROUP_PREFIX.len() - 9;
+    let keep: String = stack.chars().take(room).collect();
+    format!("{GROUP_PREFIX}{}-{}", keep.trim_end_matches('-'), &hash[..8])
+}
+
+/// A lock Group held on a cluster, renewed in the background until released.
+pub struct RemoteLock {
+    cluster: Arc<dyn Cluster>,
+    uid: String,
+    name: String,
+    renewal: tokio::task::JoinHandle<()>,
+    lost: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for RemoteLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteLock").field("name", &self.name).field("uid", &self.uid).finish()
+    }
+}
+
+fn group(name: &str, uid: &str, holder: &Holder) -> core::Group {
+    core::Group {
+        api_version: "core/v1".into(),
+        kind: "Group".into(),
+        metadata: Some(meta::Metadata {
+            name: name.to_string(),
+            uid: uid.to_string(),
+            description: "cordium apply lock".into(),
+            ..Default::default()
+        }),
+        spec: Some(core::group::Spec {
+            authorization: None,
+            attrs: Some(to_struct(&holder.to_json())),
+        }),
+        status: Some(Default::default()),
+    }
+}
+
+fn holder_of(g: &core::Group) -> Option<Holder> {
+    let attrs = g.spec.as_ref()?.attrs.as_ref()?;
+    Holder::from_json(&from_struct(attrs))
+}
+
+fn uid_of(g: &core::Group) -> String {
+    g.metadata.as_ref().map(|m| m.uid.clone()).unwrap_or_default()
+}
+
+impl RemoteLock {
+    /// Takes the stack's lock Group on `cluster` (`target` is its display form, for messages),
+    /// waiting up to `opts.wait`.
+    pub async fn acquire(
+        cluster: Arc<dyn Cluster>,
+        target: &str,
+        opts: &LockOptions,
+    ) -> Result<RemoteLock, LockError> {
+        let name = group_name(&opts.stack);
+        let mut me = Holder::me(opts.who.clone());
+        let began = Instant::now();
+        let mut transient = 0u32;
+        loop {
+            me.since = SystemTime::now();
+            me.expires = Some(me.since + opts.ttl);
+            let err = match cluster.create_group(group(&name, "", &me)).await {
+                Ok(g) => return Ok(Self::held(cluster, name, uid_of(&g), me, opts.ttl)),
+                Err(e) => e,
+            };
+            let live = |source| LockError::Live { source };
+            match err.code {
+                ErrorCode::Transient | ErrorCode::AlreadyExists => {}
+                _ => return Err(live(err)),
+            }
+            let current = match cluster.get_group(&ObjectKey::Name(name.clone())).await {
+                Ok(g) => g,
+                // Gone between our create and read: try again.
+                Err(e) if e.code == ErrorCode::NotFound => continue,
+                Err(e) if e.is_transient() && transient < 10 => {
+                    transient += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+                Err(e) => return Err(live(e)),
+            };
+            let holder = holder_of(&current);
+            if let Some(h) = &holder {
+                if h.id == me.id {
+                    // Our create landed although its answer was lost.
+                    return Ok(Self::held(cluster, name, uid_of(&current), me, opts.ttl));
+                }
+                if h.expired(SystemTime::now()) || h.dead(&opts.who) {
+                    // A crashed holder: delete exactly that Group (by uid) and take over.
+                    tracing::info!(lock = %name, holder = %h, "taking over an expired apply lock");
+                    match cluster.delete_group(&ObjectKey::Uid(uid_of(&current))).await {
+                        Ok(()) => {}
+                        Err(e) if e.code == ErrorCode::NotFound || e.is_transient() => {}
+                        Err(e) => return Err(live(e)),
+                    }
+                    continue;
+                }
+            }
+            if err.is_transient() && transient < 10 {
+                transient += 1;
+                continue;
+            }
+            let holder_text =
+                holder.map(|h| h.to_string()).unwrap_or_else(|| format!("Group {name}"));
+            if began.elapsed() + opts.poll > opts.wait {
+                return Err(LockError::Busy {
+                    stack: opts.stack.clone(),
+                    target: target.to_string(),
+                    holder: holder_text,
+                    waited: began.elapsed(),
+                });
+            }
+            tokio::time::sleep(opts.poll).await;
+        }
+    }
+
+    fn held(
+        cluster: Arc<dyn Cluster>,
+        name: String,
+        uid: String,
+        me: Holder,
+        ttl: Duration,
+    ) -> RemoteLock {
+        let lost = Arc::new(AtomicBool::new(false));
+        let renewal =
+            tokio::spawn(renew(cluster.clone(), name.clone(), uid.clone(), me, ttl, lost.clone()));
+        RemoteLock { cluster, uid, name, renewal, lost }
+    }
+
+    /// The lock Group's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Stops renewing and deletes the Group (by uid, so a lock taken over meanwhile is left
+    /// alone).
+    pub async fn release(self) -> Result<(), LockError> {
+        self.renewal.abort();
+        let key = ObjectKey::Uid(self.uid.clone());
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self.cluster.delete_group(&key).await {
+                Ok(()) => return Ok(()),
+                Err(e) if e.code == ErrorCode::NotFound => return Ok(()),
+                Err(e) if e.is_transient() && attempts < 6 => {
+                    tokio::time::sleep(Duration::from_millis(200 * attempts)).await;
+                }
+                Err(source) => return Err(LockError::Live { source }),
+            }
+        }
+    }
+}
+
+/// Pushes the lock's expiry forward every third of its lifetime, until aborted or lost.
+async fn renew(
+    cluster: Arc<dyn Cluster>,
+    name: String,
+    uid: String,
+    mut me: Holder,
+    ttl: Duration,
+    lost: Arc<AtomicBool>,
+) {
+    let every = (ttl / 3).max(Duration::from_millis(100));
+    loop {
+        tokio::time::sleep(every).await;
+        me.expires = Some(SystemTime::now() + ttl);
+        match cluster.update_group(group(&name, &uid, &me)).await {
+            Ok(_) => {}
+            Err(e) if e.is_transient() => {
+                tracing::debug!(lock = %name, error = %e, "renewing the apply lock failed; will retry");
+            }
+            Err(e) => {
+                tracing::warn!(lock = %name, error = %e, "the apply lock was lost");
+                lost.store(true, Ordering::SeqCst);
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_names_fit_the_name_rules() {
+        assert_eq!(group_name("platform"), "cordium-lock-platform");
+        let long = group_name("a-very-long-stack-name-that-goes-past-forty");
+        assert!(long.len() <= MAX_NAME, "{long}");
+        assert!(long.starts_with(GROUP_PREFIX));
+        assert!(!long.contains("--"));
+        assert_ne!(long, group_name("a-very-long-stack-name-that-goes-past-fortz"));
+    }
+
+    #[test]
+    fn holders_round_trip_and_expire() {
+        let mut h = Holder::me("alice@box");
+        h.expires = Some(h.since + Duration::from_secs(60));
+        let back = Holder::from_json(&h.to_json()).expect("parses");
+        assert_eq!(back.who, "alice@box");
+        assert_eq!(back.id, h.id);
+        assert!(!back.expired(h.since));
+        assert!(back.expired(h.since + Duration::from_secs(61)));
+        assert!(back.to_string().starts_with("alice@box (pid "), "{back}");
+    }
+
+    #[tokio::test]
+    async fn a_second_file_lock_is_refused_naming_the_first_and_waits_for_release() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("local.db");
+        let mut opts = LockOptions::new("s", "alice@box");
+        opts.poll = Duration::from_millis(20);
+        let first = FileLock::acquire(&db, &opts).await.expect("first");
+        let busy = FileLock::acquire(&db, &LockOptions { who: "bob@b".into(), ..opts.clone() })
+            .await
+            .expect_err("busy");
+        let text = busy.to_string();
+        assert!(text.contains("alice@box (pid"), "{text}");
+        assert!(text.contains("since"), "{text}");
+        let waiting = tokio::spawn({
+            let db = db.clone();
+            let opts = LockOptions { wait: Duration::from_secs(5), ..opts.clone() };
+            async move { FileLock::acquire(&db, &opts).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        first.release().expect("release");
+        let second = waiting.await.expect("joined").expect("taken after the wait");
+        second.release().expect("release");
+    }
+}

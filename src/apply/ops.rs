@@ -1,0 +1,656 @@
+//! Carrying out one plan step against a [`Cluster`]: create, update, delete, build, wait for a
+//! build. Owns the retry rules of writes (ARCHITECTURE.md §5): transient failures are retried
+//! with jittered exponential backoff, bounded in attempts and time; a write whose outcome is
+//! unknown is *read back before it is sent again* (by stored name; Workspaces by `displayName`
+//! in their Space), so nothing is ever created twice.
+//!
+//! Must not decide new changes (it does what the step says) and must not print: it reports
+//! through the `emit` callback. A Secret's value is read through [`SecretValues`] at the last
+//! moment and goes into the request only, never into an event, an error or a log.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::event::{Event, StepRef};
+use super::ApplyError;
+use crate::diff::LiveRef;
+use crate::live::convert::{
+    bind_to_live, from_wire, set_secret_value, to_wire, BuildState, LiveResource, Naming,
+};
+use crate::live::retry::RetryPolicy;
+use crate::live::wire::cordium;
+use crate::live::{Cluster, ErrorCode, LiveError, Object, ObjectKey, Scope};
+use crate::model::{Address, Body, Kind, Resource, SecretSource};
+use crate::plan::{PlannedBuild, StepKind};
+
+/// Reads a Secret's value from its source (environment variable or file) at apply time. The
+/// cli provides it; an error message names the source and never holds a value.
+pub trait SecretValues: Send + Sync {
+    fn read(&self, address: &Address, source: &SecretSource) -> Result<String, String>;
+}
+
+/// How a build is watched: reads back off from `initial` to `max` in proportion to the time
+/// already waited (a tenth of it by default), so a build is seen finished at most ~10% late
+/// while a long one costs few reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PollPolicy {
+    pub initial: Duration,
+    pub max: Duration,
+    /// The interval as a fraction of the time waited so far.
+    pub fraction: f64,
+    /// Consecutive transient read failures tolerated while watching.
+    pub max_read_failures: u32,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        PollPolicy {
+            initial: Duration::from_millis(500),
+            max: Duration::from_secs(5),
+            fraction: 0.1,
+            max_read_failures: 10,
+        }
+    }
+}
+
+impl PollPolicy {
+    /// The wait before the next read, after `waited`.
+    pub fn interval(&self, waited: Duration) -> Duration {
+        waited
+            .mul_f64(self.fraction.clamp(0.0, 1.0))
+            .clamp(self.initial, self.max.max(self.initial))
+    }
+}
+
+/// What every step shares: the cluster and how names and values are made.
+pub struct Executor {
+    pub cluster: Arc<dyn Cluster>,
+    pub naming: Naming,
+    pub stack: String,
+    pub secrets: Arc<dyn SecretValues>,
+    pub retry: RetryPolicy,
+    pub poll: PollPolicy,
+    /// Set on Ctrl-C: running builds are cancelled; writes in flight finish.
+    pub stop: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor").field("stack", &self.stack).finish_non_exhaustive()
+    }
+}
+
+/// Everything one step needs from the plan and the configuration.
+#[derive(Debug, Clone)]
+pub struct StepInput {
+    pub step: StepRef,
+    /// The declared resource (creates and updates).
+    pub resource: Option<Resource>,
+    /// The live object the plan saw (updates, deletes).
+    pub live: Option<LiveRef>,
+    /// The planned build (build and wait steps).
+    pub build: Option<PlannedBuild>,
+}
+
+/// The callback events go through.
+pub type Emit<'a> = &'a (dyn Fn(Event) + Send + Sync);
+
+/// Counts attempts of one operation against a [`RetryPolicy`].
+struct Attempts {
+    policy: RetryPolicy,
+    started: Instant,
+    made: u32,
+}
+
+impl Attempts {
+    fn new(policy: RetryPolicy) -> Self {
+        Attempts { policy, started: Instant::now(), made: 0 }
+    }
+
+    /// Records a failed attempt; the wait before the next one, or `None` when the budget is
+    /// spent (or the error is not transient).
+    fn failed(&mut self, error: &LiveError) -> Option<Duration> {
+        self.made += 1;
+        let delay = self.policy.delay(self.made - 1);
+        self.policy.may_retry(error.code, self.made, self.started.elapsed(), delay).then_some(delay)
+    }
+
+    fn gave_up(&self, address: &Address, source: LiveError) -> ApplyError {
+        if source.is_transient() {
+            ApplyError::GaveUp {
+                address: address.clone(),
+                attempts: self.made,
+                elapsed: self.started.elapsed(),
+                source: Box::new(source),
+            }
+        } else {
+            ApplyError::live(address, source)
+        }
+    }
+}
+
+/// True when a create failed because the name is taken: ALREADY_EXISTS, or INVALID_ARGUMENT
+/// "already exists" for Templates and Secrets (the server's own wording for those kinds).
+pub fn name_taken(kind: Kind, error: &LiveError) -> bool {
+    match error.code {
+        ErrorCode::AlreadyExists => true,
+        ErrorCode::InvalidArgument => {
+            matches!(kind, Kind::Template | Kind::Secret)
+                && error.message.to_ascii_lowercase().contains("already exists")
+        }
+        _ => false,
+    }
+}
+
+/// What reading back a create found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    /// Nothing by that name (Workspaces: no such displayName in the Space).
+    Absent,
+    /// It exists and is ours: the create happened.
+    Ours(Box<LiveResource>),
+    /// Something by that name exists that this stack did not create.
+    Foreign(Box<LiveResource>),
+}
+
+/// Decides whether a live object read back after a create is the one we sent. Named kinds
+/// carry our stack label; Workspaces are matched by `displayName` in their Space (servers drop
+/// their labels), so any match is ours.
+pub fn judge(live: LiveResource, stack: &str) -> Found {
+    if live.kind == Kind::Workspace || live.stack() == Some(stack) {
+        Found::Ours(Box::new(live))
+    } else {
+        Found::Foreign(Box::new(live))
+    }
+}
+
+/// The Workspace among `objects` that is `address` (same Space, same displayName), if any; two
+/// or more is an error naming them all.
+pub fn pick_workspace(
+    objects: &[Object],
+    address: &Address,
+    space: &str,
+) -> Result<Option<LiveResource>, ApplyError> {
+    let matches: Vec<LiveResource> = objects
+        .iter()
+        .map(from_wire)
+        .filter(|w| {
+            w.kind == Kind::Workspace
+                && !w.system
+                && w.space.as_deref() == Some(space)
+                && w.metadata.display_name == address.name
+        })
+        .collect();
+    match matches.len() {
+        0 => Ok(None),
+        1 => Ok(matches.into_iter().next()),
+        count => Err(ApplyError::Duplicate {
+            address: address.clone(),
+            space: space.to_string(),
+            count,
+            names: matches.iter().map(|w| w.wire_name.as_str()).collect::<Vec<_>>().join(", "),
+        }),
+    }
+}
+
+/// Where a build stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildStatus {
+    Running {
+        started_at: Option<SystemTime>,
+    },
+    Ready,
+    Failed(String),
+    /// The Template no longer lists it.
+    Missing,
+}
+
+/// Reads the state of build `id` from a Template. READY means the build finished and is the
+/// Template's current ready build.
+pub fn build_status(template: &cordium::Template, id: &str) -> BuildStatus {
+    let live = from_wire(&Object::Template(template.clone()));
+    let info = live.build_info.unwrap_or_default();
+    let Some(build) = info.build(id) else { return BuildStatus::Missing };
+    match build.state {
+        BuildState::Running | BuildState::Unknown => {
+            BuildStatus::Running { started_at: build.started_at }
+        }
+        BuildState::Ready if info.current_ready_build_id == id => BuildStatus::Ready,
+        BuildState::Ready => BuildStatus::Failed(format!(
+            "it finished, but build {} is now the Template's ready build",
+            if info.current_ready_build_id.is_empty() {
+                "(none)"
+            } else {
+                &info.current_ready_build_id
+            }
+        )),
+        BuildState::Failed if build.is_canceled => BuildStatus::Failed(
+            "it was cancelled (another build of this Template was started, or it was cancelled \
+             by hand)"
+                .to_string(),
+        ),
+        BuildState::Failed => {
+            BuildStatus::Failed(build.failure.clone().unwrap_or_else(|| "no reason given".into()))
+        }
+    }
+}
+
+/// The id of the running build of a Template that carries `tag`, if any (how a BuildTemplate
+/// whose outcome is unknown is recognised).
+pub fn running_build_with_tag(template: &cordium::Template, tag: &str) -> Option<String> {
+    let live = from_wire(&Object::Template(template.clone()));
+    let info = live.build_info?;
+    let running = info.build(&info.current_running_build_id)?;
+    (running.state == BuildState::Running && running.tags.iter().any(|t| t == tag))
+        .then(|| running.id.clone())
+}
+
+impl Executor {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps `d`, waking early when apply is stopped.
+    async fn sleep(&self, d: Duration) {
+        let until = Instant::now() + d;
+        while !self.stopped() {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            tokio::time::sleep(left.min(Duration::from_millis(100))).await;
+        }
+    }
+
+    /// Performs one step.
+    pub async fn run(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
+        match input.step.kind {
+            StepKind::Create => self.create(input, emit).await,
+            StepKind::Update => self.update(input, emit).await,
+            StepKind::Delete => self.delete(input, emit).await,
+            StepKind::Build => self.build(input, emit).await,
+            StepKind::WaitBuild => self.wait_build(input, emit).await,
+        }
+    }
+
+    fn resource<'a>(&self, input: &'a StepInput) -> Result<&'a Resource, ApplyError> {
+        input.resource.as_ref().ok_or_else(|| ApplyError::Plan {
+            address: input.step.address.clone(),
+            message: "the plan changes it, but the configuration does not declare it; plan again"
+                .into(),
+        })
+    }
+
+    fn retrying(
+        &self,
+        input: &StepInput,
+        emit: Emit<'_>,
+        attempt: u32,
+        delay: Duration,
+        e: &LiveError,
+    ) {
+        emit(Event::Retrying { step: input.step.clone(), attempt, delay, reason: e.to_string() });
+    }
+
+    async fn create(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
+        let address = &input.step.address;
+        let resource = self.resource(input)?;
+        let mut object = to_wire(resource, &self.naming, &self.stack);
+        if let Body::Secret { source } = &resource.body {
+            let value = self
+                .secrets
+                .read(address, source)
+                .map_err(|message| ApplyError::SecretValue { address: address.clone(), message })?;
+            set_secret_value(&mut object, value);
+        }
+        let mut tries = Attempts::new(self.retry);
+        // An earlier attempt failed in a way that leaves its outcome unknown.
+        let mut unknown = false;
+        loop {
+            let err = match self.cluster.create(object.clone()).await {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            if err.is_transient() || (unknown && name_taken(address.kind, &err)) {
+                unknown = true;
+                match self.read_back(resource, emit, input).await? {
+                    Found::Ours(_) => return Ok(()),
+                    Found::Foreign(live) => {
+                        return Err(ApplyError::Exists {
+                            address: address.clone(),
+                            name: live.wire_name,
+                        })
+                    }
+                    Found::Absent if err.is_transient() => {}
+                    // Taken, yet not there when read: deleted meanwhile. Try again.
+                    Found::Absent => {}
+                }
+                let Some(delay) = tries.failed(&err) else {
+                    return Err(tries.gave_up(address, err));
+                };
+                self.retrying(input, emit, tries.made, delay, &err);
+                self.sleep(delay).await;
+                continue;
+            }
+            if name_taken(address.kind, &err) {
+                let name = self.naming.stored_name(address).unwrap_or_default();
+                return Err(ApplyError::Exists { address: address.clone(), name });
+            }
+            return Err(ApplyError::live(address, err));
+        }
+    }
+
+    /// Reads back what a create may have made, retrying transient read failures within the
+    /// retry budget. Fails (outcome unknown) rather than guess.
+    async fn read_back(
+        &self,
+        resource: &Resource,
+        emit: Emit<'_>,
+        input: &StepInput,
+    ) -> Result<Found, ApplyError> {
+        let address = &resource.address;
+        let mut tries = Attempts::new(self.retry);
+        loop {
+            let err = match self.find(resource).await {
+                Ok(found) => return Ok(found),
+                Err(ApplyError::Live { source, .. }) => *source,
+                Err(other) => return Err(other),
+            };
+            match tries.failed(&err) {
+                Some(delay) => {
+                    self.retrying(input, emit, tries.made, delay, &err);
+                    self.sleep(delay).await;
+                }
+                None => {
+                    return Err(ApplyError::Unknown {
+                        address: address.clone(),
+                        source: Box::new(err),
+                    })
+                }
+            }
+        }
+    }
+
+    /// One read of the live object a declared resource corresponds to.
+    async fn find(&self, resource: &Resource) -> Result<Found, ApplyError> {
+        let address = &resource.address;
+        if address.kind == Kind::Workspace {
+            let space = self.naming.space_name(address.space.as_deref().unwrap_or_default());
+            let all = self
+                .cluster
+                .list(Kind::Workspace, &Scope::Space(space.clone()))
+                .await
+                .map_err(|e| ApplyError::live(address, e))?;
+            return Ok(match pick_workspace(&all, address, &space)? {
+                Some(live) => judge(live, &self.stack),
+                None => Found::Absent,
+            });
+        }
+        let name = self.naming.stored_name(address).unwrap_or_default();
+        match self.cluster.get(address.kind, &ObjectKey::Name(name)).await {
+            Ok(o) => Ok(judge(from_wire(&o), &self.stack)),
+            Err(e) if e.code == ErrorCode::NotFound => Ok(Found::Absent),
+            Err(e) => Err(ApplyError::live(address, e)),
+        }
+    }
+
+    /// The key of the live object a step acts on: its uid as planned, else its stored name.
+    fn live_key(&self, input: &StepInput) -> Result<ObjectKey, ApplyError> {
+        let address = &input.step.address;
+        if let Some(uid) = input.live.as_ref().map(|l| l.uid.clone()).filter(|u| !u.is_empty()) {
+            return Ok(ObjectKey::Uid(uid));
+        }
+        match self.naming.stored_name(address) {
+            Some(name) => Ok(ObjectKey::Name(name)),
+            None => Err(ApplyError::Plan {
+                address: address.clone(),
+                message: "the plan does not say which live Workspace this is; plan again".into(),
+            }),
+        }
+    }
+
+    /// Reads a live object, retrying transient failures.
+    async fn read_live(
+        &self,
+        input: &StepInput,
+        key: &ObjectKey,
+        emit: Emit<'_>,
+    ) -> Result<Object, ApplyError> {
+        let address = &input.step.address;
+        let mut tries = Attempts::new(self.retry);
+        loop {
+            match self.cluster.get(address.kind, key).await {
+                Ok(o) => return Ok(o),
+                Err(e) => match tries.failed(&e) {
+                    Some(delay) => {
+                        self.retrying(input, emit, tries.made, delay, &e);
+                        self.sleep(delay).await;
+                    }
+                    None => return Err(tries.gave_up(address, e)),
+                },
+            }
+        }
+    }
+
+    async fn update(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
+        let address = &input.step.address;
+        let resource = self.resource(input)?;
+        if address.kind == Kind::Secret {
+            return Err(ApplyError::Plan {
+                address: address.clone(),
+                message: "Secrets cannot be updated, only replaced; plan again".into(),
+            });
+        }
+        let key = self.live_key(input)?;
+        let live = from_wire(&self.read_live(input, &key, emit).await?);
+        let mut object = to_wire(resource, &self.naming, &self.stack);
+        bind_to_live(&mut object, &live);
+        let desired = resource.spec_json();
+        let key = ObjectKey::Uid(live.uid.clone());
+        let mut tries = Attempts::new(self.retry);
+        loop {
+            let err = match self.cluster.update(object.clone()).await {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            if !err.is_transient() {
+                return Err(ApplyError::live(address, err));
+            }
+            // The update may have landed: compare before sending it again.
+            let now = from_wire(&self.read_live(input, &key, emit).await?);
+            if now.spec_json == desired {
+                return Ok(());
+            }
+            let Some(delay) = tries.failed(&err) else {
+                return Err(tries.gave_up(address, err));
+            };
+            self.retrying(input, emit, tries.made, delay, &err);
+            self.sleep(delay).await;
+        }
+    }
+
+    async fn delete(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
+        let address = &input.step.address;
+        let key = self.live_key(input)?;
+        let mut tries = Attempts::new(self.retry);
+        loop {
+            let err = match self.cluster.delete(address.kind, &key).await {
+                Ok(()) => return Ok(()),
+                // Gone already (an earlier attempt whose answer was lost, or someone else).
+                Err(e) if e.code == ErrorCode::NotFound => return Ok(()),
+                Err(e) => e,
+            };
+            let Some(delay) = tries.failed(&err) else {
+                return Err(tries.gave_up(address, err));
+            };
+            self.retrying(input, emit, tries.made, delay, &err);
+            self.sleep(delay).await;
+        }
+    }
+
+    fn planned_build<'a>(&self, input: &'a StepInput) -> Result<&'a PlannedBuild, ApplyError> {
+        input.build.as_ref().ok_or_else(|| ApplyError::Plan {
+            address: input.step.address.clone(),
+            message: "the plan has a build step but no build for it".into(),
+        })
+    }
+
+    fn template_key(&self, address: &Address) -> ObjectKey {
+        ObjectKey::Name(self.naming.stored_name(address).unwrap_or_default())
+    }
+
+    async fn build(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
+        let address = &input.step.address;
+        let planned = self.planned_build(input)?;
+        let key = self.template_key(address);
+        let tags = vec![planned.tag.clone()];
+        let mut tries = Attempts::new(self.retry);
+        let id = loop {
+            if self.stopped() {
+                return Err(ApplyError::Interrupted {
+                    address: address.clone(),
+                    outcome: "the build was not started".into(),
+                });
+            }
+            let err = match self.cluster.build_template(&key, &tags).await {
+                Ok(t) => match t
+                    .status
+                    .and_then(|s| s.build_info)
+                    .and_then(|b| b.builds.first().cloned())
+                {
+                    Some(b) => break b.id,
+                    None => {
+                        return Err(ApplyError::Plan {
+                            address: address.clone(),
+                            message: "BuildTemplate answered without the new build".into(),
+                        })
+                    }
+                },
+                Err(e) => e,
+            };
+            if !err.is_transient() {
+                return Err(ApplyError::live(address, err));
+            }
+            // It may have started: a running build with our tag is ours (starting another
+            // would cancel it).
+            if let Object::Template(t) = self.read_live(input, &key, emit).await? {
+                if let Some(id) = running_build_with_tag(&t, &planned.tag) {
+                    break id;
+                }
+            }
+            let Some(delay) = tries.failed(&err) else {
+                return Err(tries.gave_up(address, err));
+            };
+            self.retrying(input, emit, tries.made, delay, &err);
+            self.sleep(delay).await;
+        };
+        self.watch(input, planned, &key, &id, emit).await
+    }
+
+    async fn wait_build(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
+        let planned = self.planned_build(input)?;
+        let Some(id) = planned.build_id.clone() else {
+            return Err(ApplyError::Plan {
+                address: input.step.address.clone(),
+                message: "the plan waits for a build but does not say which".into(),
+            });
+        };
+        let key = self.template_key(&input.step.address);
+        self.watch(input, planned, &key, &id, emit).await
+    }
+
+    /// Polls the Template until build `id` leaves RUNNING; cancels it on timeout or stop.
+    async fn watch(
+        &self,
+        input: &StepInput,
+        planned: &PlannedBuild,
+        key: &ObjectKey,
+        id: &str,
+        emit: Emit<'_>,
+    ) -> Result<(), ApplyError> {
+        let address = &input.step.address;
+        let timeout = Duration::from_secs(planned.timeout_secs);
+        let estimate = planned.estimate_secs.map(Duration::from_secs);
+        let began = Instant::now();
+        let mut read_failures = 0u32;
+        loop {
+            if self.stopped() {
+                let outcome = self.cancel(key, id).await;
+                return Err(ApplyError::Interrupted { address: address.clone(), outcome });
+            }
+            if began.elapsed() >= timeout {
+                let outcome = self.cancel(key, id).await;
+                return Err(ApplyError::BuildTimeout {
+                    address: address.clone(),
+                    build_id: id.to_string(),
+                    timeout,
+                    outcome,
+                });
+            }
+            match self.cluster.get(Kind::Template, key).await {
+                Ok(Object::Template(t)) => {
+                    read_failures = 0;
+                    match build_status(&t, id) {
+                        BuildStatus::Ready => return Ok(()),
+                        BuildStatus::Failed(message) => {
+                            return Err(ApplyError::BuildFailed {
+                                address: address.clone(),
+                                build_id: id.to_string(),
+                                message,
+                            })
+                        }
+                        BuildStatus::Missing => {
+                            return Err(ApplyError::BuildFailed {
+                                address: address.clone(),
+                                build_id: id.to_string(),
+                                message: "the Template no longer lists it".into(),
+                            })
+                        }
+                        BuildStatus::Running { started_at } => {
+                            let elapsed = started_at
+                                .and_then(|s| SystemTime::now().duration_since(s).ok())
+                                .unwrap_or_else(|| began.elapsed());
+                            emit(Event::Progress {
+                                step: input.step.clone(),
+                                build_id: id.to_string(),
+                                elapsed,
+                                estimate,
+                                timeout,
+                            });
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) if e.is_transient() && read_failures < self.poll.max_read_failures => {
+                    read_failures += 1;
+                }
+                Err(e) => return Err(ApplyError::live(address, e)),
+            }
+            let left = timeout.saturating_sub(began.elapsed());
+            self.sleep(self.poll.interval(began.elapsed()).min(left)).await;
+        }
+    }
+
+    /// Cancels build `id` if it is still the running one; says what happened.
+    async fn cancel(&self, key: &ObjectKey, id: &str) -> String {
+        let running = match self.cluster.get(Kind::Template, key).await {
+            Ok(Object::Template(t)) => matches!(build_status(&t, id), BuildStatus::Running { .. }),
+            _ => true,
+        };
+        if !running {
+            return format!("build {id} had already finished");
+        }
+        for _ in 0..3 {
+            match self.cluster.cancel_build(key).await {
+                Ok(_) => return format!("build {id} was cancelled"),
+                Err(e) if e.is_transient() => continue,
+                Err(e) => return format!("cancelling build {id} failed: {e}"),
+            }
+        }
+        format!("cancelling build {id} failed: the cluster did not answer")
+    }
+}
+
+#[cfg(test)]
+mod tests;

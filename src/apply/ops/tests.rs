@@ -1,0 +1,525 @@
+//! Unit tests of the step operations and of `apply` over the in-process local cluster, with a
+//! wrapper that injects transient failures before or after an operation runs (the latter is a
+//! write that happened although the client was told it failed).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::*;
+use crate::apply::{apply, ApplyContext, ErrorKind, Event, Observer, StepStatus};
+use crate::diff::LiveRef;
+use crate::live::local::{BuildSettings, EngineOptions, LocalCluster};
+use crate::live::wire::core;
+use crate::live::Identity;
+use crate::model::{Metadata, Model, Prebuild};
+use crate::plan::{BuildAction, Plan, Step, TargetInfo};
+
+/// When an injected failure happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// UNAVAILABLE; nothing happened.
+    Before,
+    /// The operation happened; UNAVAILABLE anyway.
+    After,
+}
+
+/// A local cluster that fails the next calls of an operation as scripted.
+struct Flaky {
+    inner: LocalCluster,
+    script: Mutex<HashMap<&'static str, VecDeque<Fault>>>,
+}
+
+impl Flaky {
+    fn new(inner: LocalCluster) -> Arc<Self> {
+        Arc::new(Flaky { inner, script: Mutex::new(HashMap::new()) })
+    }
+
+    fn fail(&self, op: &'static str, faults: &[Fault]) {
+        self.script.lock().unwrap().entry(op).or_default().extend(faults.iter().copied());
+    }
+
+    fn next(&self, op: &'static str) -> Option<Fault> {
+        self.script.lock().unwrap().get_mut(op).and_then(VecDeque::pop_front)
+    }
+
+    async fn wrap<T>(
+        &self,
+        op: &'static str,
+        f: impl std::future::Future<Output = Result<T, LiveError>>,
+    ) -> Result<T, LiveError> {
+        let unavailable = || LiveError::new(ErrorCode::Transient, op, "injected");
+        match self.next(op) {
+            Some(Fault::Before) => Err(unavailable()),
+            Some(Fault::After) => {
+                f.await?;
+                Err(unavailable())
+            }
+            None => f.await,
+        }
+    }
+}
+
+#[async_trait]
+impl Cluster for Flaky {
+    async fn identity(&self) -> Result<Identity, LiveError> {
+        self.inner.identity().await
+    }
+    async fn list(&self, kind: Kind, scope: &Scope) -> Result<Vec<Object>, LiveError> {
+        self.wrap("list", self.inner.list(kind, scope)).await
+    }
+    async fn get(&self, kind: Kind, key: &ObjectKey) -> Result<Object, LiveError> {
+        self.wrap("get", self.inner.get(kind, key)).await
+    }
+    async fn create(&self, object: Object) -> Result<Object, LiveError> {
+        self.wrap("create", self.inner.create(object)).await
+    }
+    async fn update(&self, object: Object) -> Result<Object, LiveError> {
+        self.wrap("update", self.inner.update(object)).await
+    }
+    async fn delete(&self, kind: Kind, key: &ObjectKey) -> Result<(), LiveError> {
+        self.wrap("delete", self.inner.delete(kind, key)).await
+    }
+    async fn build_template(
+        &self,
+        template: &ObjectKey,
+        tags: &[String],
+    ) -> Result<cordium::Template, LiveError> {
+        self.wrap("build", self.inner.build_template(template, tags)).await
+    }
+    async fn cancel_build(&self, template: &ObjectKey) -> Result<cordium::Template, LiveError> {
+        self.wrap("cancel", self.inner.cancel_build(template)).await
+    }
+    fn calls(&self) -> u64 {
+        self.inner.calls()
+    }
+    async fn create_group(&self, g: core::Group) -> Result<core::Group, LiveError> {
+        self.wrap("create_group", self.inner.create_group(g)).await
+    }
+    async fn get_group(&self, key: &ObjectKey) -> Result<core::Group, LiveError> {
+        self.inner.get_group(key).await
+    }
+    async fn update_group(&self, g: core::Group) -> Result<core::Group, LiveError> {
+        self.inner.update_group(g).await
+    }
+    async fn delete_group(&self, key: &ObjectKey) -> Result<(), LiveError> {
+        self.inner.delete_group(key).await
+    }
+}
+
+fn local(build: Duration, fail_rate: f64) -> LocalCluster {
+    LocalCluster::in_memory_with(EngineOptions {
+        builds: BuildSettings { duration: build, fail_rate, seed: 3 },
+        seed: Some(5),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+fn resource(address: &str, body: Body) -> Resource {
+    let span = crate::diag::Span::new(crate::diag::FileId(0), 0, 0);
+    let null = crate::config::tree::Node::new(crate::config::tree::Value::Null, span);
+    Resource {
+        address: address.parse().unwrap(),
+        metadata: Metadata::default(),
+        body,
+        lifecycle: Default::default(),
+        origin: crate::model::Origin { span, doc: Arc::new(null), sensitive: vec![] },
+    }
+}
+
+fn space(name: &str) -> Resource {
+    resource(
+        &format!("space.{name}"),
+        Body::Space { organization: false, spec: Default::default() },
+    )
+}
+
+fn template(space: &str, name: &str, prebuild: bool) -> Resource {
+    resource(
+        &format!("template.{space}.{name}"),
+        Body::Template {
+            spec: Default::default(),
+            prebuild: prebuild.then_some(Prebuild { timeout: None }),
+        },
+    )
+}
+
+fn workspace(space: &str, name: &str, template: Option<&str>) -> Resource {
+    resource(
+        &format!("workspace.{space}.{name}"),
+        Body::Workspace { template: template.map(String::from), spec: Default::default() },
+    )
+}
+
+fn secret(space: &str, name: &str) -> Resource {
+    resource(
+        &format!("secret.{space}.{name}"),
+        Body::Secret { source: SecretSource::Env("TOKEN".into()) },
+    )
+}
+
+struct Values;
+
+impl SecretValues for Values {
+    fn read(&self, _: &Address, source: &SecretSource) -> Result<String, String> {
+        match source {
+            SecretSource::Env(n) if n == "TOKEN" => Ok("s3cr3t-value".into()),
+            SecretSource::Env(n) => Err(format!("environment variable {n} is not set")),
+            SecretSource::File(f) => Err(format!("cannot read {f}")),
+        }
+    }
+}
+
+fn executor(cluster: Arc<dyn Cluster>) -> Executor {
+    Executor {
+        cluster,
+        naming: Naming::new("admin"),
+        stack: "test".into(),
+        secrets: Arc::new(Values),
+        retry: RetryPolicy {
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+            ..RetryPolicy::default()
+        },
+        poll: PollPolicy {
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(50),
+            ..PollPolicy::default()
+        },
+        stop: Arc::new(AtomicBool::new(false)),
+    }
+}
+
+fn input(kind: StepKind, r: &Resource) -> StepInput {
+    StepInput {
+        step: StepRef { index: 0, kind, address: r.address.clone() },
+        resource: Some(r.clone()),
+        live: None,
+        build: None,
+    }
+}
+
+fn planned(r: &Resource, timeout_secs: u64) -> PlannedBuild {
+    PlannedBuild {
+        template: r.address.clone(),
+        tag: "cabc".into(),
+        action: BuildAction::Build,
+        reason: None,
+        build_id: None,
+        estimate_secs: Some(1),
+        timeout_secs,
+    }
+}
+
+fn no_events(_: Event) {}
+
+async fn run(ex: &Executor, i: &StepInput) -> Result<(), ApplyError> {
+    ex.run(i, &no_events).await
+}
+
+async fn workspaces(c: &dyn Cluster) -> Vec<LiveResource> {
+    c.list(Kind::Workspace, &Scope::All).await.unwrap().iter().map(from_wire).collect()
+}
+
+#[test]
+fn taken_names_are_recognised_per_kind() {
+    let e = |code, msg: &str| LiveError::new(code, "op", msg);
+    assert!(name_taken(Kind::Space, &e(ErrorCode::AlreadyExists, "")));
+    assert!(name_taken(
+        Kind::Template,
+        &e(ErrorCode::InvalidArgument, "Template name already exists for this Environment")
+    ));
+    assert!(name_taken(
+        Kind::Secret,
+        &e(ErrorCode::InvalidArgument, "This Secret name already exists")
+    ));
+    assert!(!name_taken(Kind::Space, &e(ErrorCode::InvalidArgument, "already exists")));
+    assert!(!name_taken(Kind::Template, &e(ErrorCode::InvalidArgument, "bad name")));
+}
+
+#[test]
+fn poll_intervals_grow_with_the_wait_up_to_the_cap() {
+    let p = PollPolicy::default();
+    let ms = |s: u64| p.interval(Duration::from_secs(s)).as_millis();
+    assert_eq!([ms(0), ms(4), ms(10), ms(30), ms(3600)], [500, 500, 1000, 3000, 5000]);
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_read_back_not_repeated() {
+    for r in [space("ml"), secret("ml", "key")] {
+        let c = Flaky::new(local(Duration::from_secs(1), 0.0));
+        let ex = executor(c.clone());
+        if r.kind() != Kind::Space {
+            run(&ex, &input(StepKind::Create, &space("ml"))).await.unwrap();
+        }
+        c.fail("create", &[Fault::After]);
+        run(&ex, &input(StepKind::Create, &r)).await.unwrap();
+        let live = c.list(r.kind(), &Scope::All).await.unwrap();
+        let ours: Vec<_> =
+            live.iter().map(from_wire).filter(|l| l.stack() == Some("test")).collect();
+        assert_eq!(ours.len(), 1, "{}", r.address);
+    }
+}
+
+#[tokio::test]
+async fn workspaces_are_never_duplicated_whatever_fails() {
+    let scripts: &[(&[Fault], &[Fault])] = &[
+        (&[Fault::After], &[]),
+        (&[Fault::Before], &[]),
+        (&[Fault::After, Fault::After], &[]),
+        (&[Fault::Before, Fault::After], &[Fault::Before, Fault::Before]),
+        (&[Fault::After], &[Fault::After, Fault::Before]),
+    ];
+    for (creates, lists) in scripts {
+        let c = Flaky::new(local(Duration::from_secs(1), 0.0));
+        let ex = executor(c.clone());
+        run(&ex, &input(StepKind::Create, &space("ml"))).await.unwrap();
+        c.fail("create", creates);
+        c.fail("list", lists);
+        run(&ex, &input(StepKind::Create, &workspace("ml", "box", None))).await.unwrap();
+        let ws = workspaces(c.as_ref()).await;
+        let named: Vec<_> = ws.iter().filter(|w| w.metadata.display_name == "box").collect();
+        assert_eq!(named.len(), 1, "creates {creates:?} lists {lists:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_create_that_finds_a_foreign_object_is_a_conflict() {
+    let c = Flaky::new(local(Duration::from_secs(1), 0.0));
+    let ex = executor(c.clone());
+    let mut other = executor(c.clone());
+    other.stack = "other".into();
+    run(&other, &input(StepKind::Create, &space("ml"))).await.unwrap();
+    let e = run(&ex, &input(StepKind::Create, &space("ml"))).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    assert!(e.to_string().contains("ml.admin"), "{e}");
+}
+
+#[tokio::test]
+async fn secret_values_reach_the_request_but_never_an_error() {
+    let c = Flaky::new(local(Duration::from_secs(1), 0.0));
+    let ex = executor(c.clone());
+    run(&ex, &input(StepKind::Create, &space("ml"))).await.unwrap();
+    let mut bad = secret("ml", "key");
+    bad.body = Body::Secret { source: SecretSource::Env("MISSING".into()) };
+    let e = run(&ex, &input(StepKind::Create, &bad)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Invalid);
+    assert!(e.report().contains("MISSING"), "{}", e.report());
+    // A create refused for another reason does not echo the value either.
+    run(&ex, &input(StepKind::Create, &secret("ml", "key"))).await.unwrap();
+    let mut again = executor(c.clone());
+    again.stack = "other".into();
+    let e = run(&again, &input(StepKind::Create, &secret("ml", "key"))).await.unwrap_err();
+    assert!(!e.report().contains("s3cr3t"), "{}", e.report());
+}
+
+#[tokio::test]
+async fn updates_are_compared_after_an_unknown_outcome_and_deletes_tolerate_not_found() {
+    let c = Flaky::new(local(Duration::from_secs(1), 0.0));
+    let ex = executor(c.clone());
+    run(&ex, &input(StepKind::Create, &space("ml"))).await.unwrap();
+    run(&ex, &input(StepKind::Create, &workspace("ml", "box", None))).await.unwrap();
+    let mut changed = workspace("ml", "box", None);
+    if let Body::Workspace { spec, .. } = &mut changed.body {
+        spec.is_ephemeral = true;
+    }
+    let live = workspaces(c.as_ref()).await.remove(0);
+    let mut i = input(StepKind::Update, &changed);
+    i.live = Some(LiveRef {
+        name: live.wire_name.clone(),
+        uid: live.uid.clone(),
+        resource_version: String::new(),
+    });
+    c.fail("update", &[Fault::After]);
+    let before = c.calls();
+    run(&ex, &i).await.unwrap();
+    // get (live) + update + get (compare): not a second update.
+    assert_eq!(c.calls() - before, 3);
+    assert_eq!(workspaces(c.as_ref()).await[0].spec_json["isEphemeral"], true);
+
+    c.fail("delete", &[Fault::After]);
+    let mut d = i.clone();
+    d.step.kind = StepKind::Delete;
+    run(&ex, &d).await.unwrap();
+    assert!(workspaces(c.as_ref()).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_build_started_behind_a_lost_answer_is_adopted_not_restarted() {
+    let c = Flaky::new(local(Duration::from_millis(150), 0.0));
+    let ex = executor(c.clone());
+    let t = template("ml", "gpu", true);
+    run(&ex, &input(StepKind::Create, &space("ml"))).await.unwrap();
+    run(&ex, &input(StepKind::Create, &t)).await.unwrap();
+    c.fail("build", &[Fault::After]);
+    let mut i = input(StepKind::Build, &t);
+    i.build = Some(planned(&t, 30));
+    let events = Mutex::new(Vec::new());
+    ex.run(&i, &|e| events.lock().unwrap().push(e)).await.unwrap();
+    let Object::Template(got) =
+        c.get(Kind::Template, &ObjectKey::Name("gpu.ml.admin".into())).await.unwrap()
+    else {
+        panic!("template")
+    };
+    let info = from_wire(&Object::Template(got)).build_info.unwrap();
+    assert_eq!(info.builds.len(), 1, "one build, not two");
+    assert_eq!(info.current_ready_build_id, info.builds[0].id);
+    assert_eq!(info.builds[0].tags, ["cabc"]);
+    let events = events.lock().unwrap();
+    assert!(events.iter().any(|e| matches!(e, Event::Progress { .. })), "{events:?}");
+}
+
+#[tokio::test]
+async fn failed_and_overdue_builds_fail_their_step() {
+    let c = Flaky::new(local(Duration::from_millis(50), 1.0));
+    let ex = executor(c.clone());
+    let t = template("ml", "gpu", true);
+    run(&ex, &input(StepKind::Create, &space("ml"))).await.unwrap();
+    run(&ex, &input(StepKind::Create, &t)).await.unwrap();
+    let mut i = input(StepKind::Build, &t);
+    i.build = Some(planned(&t, 30));
+    let e = run(&ex, &i).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Failed);
+    assert!(e.to_string().contains("failed"), "{e}");
+
+    let slow = Flaky::new(local(Duration::from_secs(60), 0.0));
+    let ex = executor(slow.clone());
+    run(&ex, &input(StepKind::Create, &space("ml"))).await.unwrap();
+    run(&ex, &input(StepKind::Create, &t)).await.unwrap();
+    i.build = Some(planned(&t, 0));
+    let e = run(&ex, &i).await.unwrap_err();
+    assert!(matches!(e, ApplyError::BuildTimeout { .. }), "{e}");
+    assert!(e.to_string().contains("was cancelled"), "{e}");
+}
+
+#[test]
+fn duplicate_workspaces_are_reported_by_name() {
+    let w = |name: &str| {
+        let r = workspace("ml", "box", None);
+        let mut o = to_wire(&r, &Naming::new("admin"), "s");
+        o.metadata_mut().name = name.into();
+        o
+    };
+    let a: Address = "workspace.ml.box".parse().unwrap();
+    assert!(pick_workspace(&[w("abc")], &a, "ml.admin").unwrap().is_some());
+    assert!(pick_workspace(&[w("abc")], &a, "ml.cordium").unwrap().is_none());
+    let e = pick_workspace(&[w("abc"), w("xyz")], &a, "ml.admin").unwrap_err();
+    assert!(e.to_string().contains("abc, xyz"), "{e}");
+}
+
+/// Collects events.
+#[derive(Default)]
+struct Record(Mutex<Vec<Event>>);
+
+impl Observer for Record {
+    fn event(&self, e: &Event) {
+        self.0.lock().unwrap().push(e.clone());
+    }
+}
+
+fn plan(steps: Vec<Step>, builds: Vec<PlannedBuild>) -> Plan {
+    Plan {
+        format_version: crate::plan::file::FORMAT_VERSION,
+        tool_version: "test".into(),
+        stack: "test".into(),
+        target: TargetInfo::default(),
+        config_digest: String::new(),
+        prune: false,
+        changes: vec![],
+        builds,
+        steps,
+        live: vec![],
+        excluded: vec![],
+    }
+}
+
+fn step(kind: StepKind, r: &Resource, deps: &[usize]) -> Step {
+    Step { kind, address: r.address.clone(), depends_on: deps.to_vec() }
+}
+
+#[tokio::test]
+async fn apply_skips_exactly_the_dependents_of_a_failed_build() {
+    let c = Flaky::new(local(Duration::from_millis(50), 1.0));
+    let (s, bad, good) = (space("ml"), template("ml", "bad", true), template("ml", "good", false));
+    let (w1, w2, w3) = (
+        workspace("ml", "one", Some("bad")),
+        workspace("ml", "two", Some("bad")),
+        workspace("ml", "three", Some("good")),
+    );
+    let mut resources =
+        vec![s.clone(), bad.clone(), good.clone(), w1.clone(), w2.clone(), w3.clone()];
+    resources.sort_by(|a, b| a.address.cmp(&b.address));
+    let model = Model { resources };
+    let p = plan(
+        vec![
+            step(StepKind::Create, &s, &[]),
+            step(StepKind::Create, &bad, &[0]),
+            step(StepKind::Create, &good, &[0]),
+            step(StepKind::Build, &bad, &[1]),
+            step(StepKind::Create, &w1, &[0, 1, 3]),
+            step(StepKind::Create, &w2, &[0, 1, 3]),
+            step(StepKind::Create, &w3, &[0, 2]),
+        ],
+        vec![planned(&bad, 30)],
+    );
+    let mut ctx =
+        ApplyContext::new(c.clone(), Arc::new(model), Naming::new("admin"), Arc::new(Values));
+    ctx.poll = PollPolicy { initial: Duration::from_millis(20), ..PollPolicy::default() };
+    let record = Record::default();
+    let out = apply(&p, ctx, &record).await;
+    let status: Vec<&str> = out.steps.iter().map(|s| s.status.name()).collect();
+    assert_eq!(status, ["done", "done", "done", "failed", "skipped", "skipped", "done"]);
+    assert!(!out.success());
+    let StepStatus::Failed { kind, .. } = &out.steps[3].status else { panic!() };
+    assert_eq!(*kind, Some(ErrorKind::Failed));
+    let ended = record
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| !matches!(e, Event::Started { .. } | Event::Progress { .. }))
+        .count();
+    assert_eq!(ended, 7, "one end event per step");
+    assert_eq!(workspaces(c.as_ref()).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_stop_cancels_running_builds_and_starts_nothing_new() {
+    let c = Flaky::new(local(Duration::from_secs(60), 0.0));
+    let (s, t, w) = (space("ml"), template("ml", "gpu", true), workspace("ml", "box", Some("gpu")));
+    let model = Model { resources: vec![s.clone(), t.clone(), w.clone()] };
+    let p = plan(
+        vec![
+            step(StepKind::Create, &s, &[]),
+            step(StepKind::Create, &t, &[0]),
+            step(StepKind::Build, &t, &[1]),
+            step(StepKind::Create, &w, &[2]),
+        ],
+        vec![planned(&t, 600)],
+    );
+    let mut ctx =
+        ApplyContext::new(c.clone(), Arc::new(model), Naming::new("admin"), Arc::new(Values));
+    ctx.poll = PollPolicy { initial: Duration::from_millis(20), ..PollPolicy::default() };
+    let stop = ctx.stop.clone();
+    struct StopOnProgress(Arc<AtomicBool>);
+    impl Observer for StopOnProgress {
+        fn event(&self, e: &Event) {
+            if matches!(e, Event::Progress { .. }) {
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    }
+    let out = apply(&p, ctx, &StopOnProgress(stop)).await;
+    assert!(out.interrupted);
+    let status: Vec<&str> = out.steps.iter().map(|s| s.status.name()).collect();
+    assert_eq!(status, ["done", "done", "failed", "skipped"]);
+    let StepStatus::Failed { error, kind, .. } = &out.steps[2].status else { panic!() };
+    assert_eq!(*kind, Some(ErrorKind::Interrupted));
+    assert!(error.contains("was cancelled"), "{error}");
+}

@@ -1,0 +1,455 @@
+//! The apply progress view: turns apply [`Event`]s and the final [`ApplyOutcome`] into text.
+//!
+//! Three modes, chosen by `cli` (render never looks at the terminal itself):
+//! - [`ViewMode::Bars`] (a TTY): an indicatif progress bar per running build with its elapsed
+//!   time against the estimate from past builds, and one line per finished step;
+//! - [`ViewMode::Lines`]: one plain line per event (build progress at most every 10 s);
+//! - [`ViewMode::Json`]: one JSON object per line per event, then a summary object.
+//!
+//! Changes nothing; events carry no secret values, so nothing here can leak one.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{json, Value};
+
+use super::Style;
+use crate::apply::{ApplyOutcome, Event, Observer, StepRef, StepReport, StepStatus};
+use crate::plan::StepKind;
+
+/// How events are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewMode {
+    Bars,
+    Lines,
+    Json,
+}
+
+/// How often a build's progress is written as a plain line.
+const LINE_PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+/// The progress view: an [`Observer`] writing to stdout (bars on stderr).
+pub struct EventView {
+    mode: ViewMode,
+    style: Style,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    multi: Option<MultiProgress>,
+    bars: HashMap<usize, ProgressBar>,
+    last_progress_line: HashMap<usize, Instant>,
+}
+
+impl std::fmt::Debug for EventView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventView").field("mode", &self.mode).finish_non_exhaustive()
+    }
+}
+
+impl EventView {
+    pub fn new(mode: ViewMode, style: Style) -> Self {
+        let mut state = State::default();
+        if mode == ViewMode::Bars {
+            state.multi = Some(MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        }
+        EventView { mode, style, state: Mutex::new(state) }
+    }
+
+    /// The closing summary, in this view's format.
+    pub fn summary(&self, outcome: &ApplyOutcome) -> String {
+        match self.mode {
+            ViewMode::Json => format!("{}\n", summary_json(outcome)),
+            _ => summary_text(outcome, self.style),
+        }
+    }
+
+    fn print(&self, state: &State, line: &str) {
+        let write = || {
+            let mut out = anstream::stdout();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        };
+        match &state.multi {
+            Some(m) => m.suspend(write),
+            None => write(),
+        }
+    }
+}
+
+impl Observer for EventView {
+    fn event(&self, event: &Event) {
+        let Ok(mut state) = self.state.lock() else { return };
+        match self.mode {
+            ViewMode::Json => self.print(&state, &event_json(event).to_string()),
+            ViewMode::Lines => {
+                if let Event::Progress { step, .. } = event {
+                    let now = Instant::now();
+                    let last = state.last_progress_line.get(&step.index).copied();
+                    if last.is_some_and(|t| now.duration_since(t) < LINE_PROGRESS_EVERY) {
+                        return;
+                    }
+                    state.last_progress_line.insert(step.index, now);
+                }
+                let line = event_line(event, self.style);
+                self.print(&state, &line);
+            }
+            ViewMode::Bars => self.bars(&mut state, event),
+        }
+    }
+}
+
+impl EventView {
+    fn bars(&self, state: &mut State, event: &Event) {
+        let is_build = matches!(event.step().kind, StepKind::Build | StepKind::WaitBuild);
+        match event {
+            Event::Started { step } if is_build => {
+                if let Some(multi) = &state.multi {
+                    let bar = multi.add(ProgressBar::new(0));
+                    bar.set_style(bar_style(false));
+                    bar.set_message(format!("{} {}", verb(step.kind).0, step.address));
+                    bar.enable_steady_tick(Duration::from_millis(200));
+                    state.bars.insert(step.index, bar);
+                }
+            }
+            Event::Started { .. } => {}
+            Event::Progress { step, elapsed, estimate, build_id, .. } => {
+                if let Some(bar) = state.bars.get(&step.index) {
+                    match estimate {
+                        Some(est) => {
+                            bar.set_style(bar_style(true));
+                            bar.set_length(est.as_secs().max(1));
+                            bar.set_position(elapsed.as_secs().min(est.as_secs()));
+                        }
+                        None => bar.set_position(elapsed.as_secs()),
+                    }
+                    bar.set_message(format!(
+                        "{} {} (build {build_id}, {} elapsed{})",
+                        verb(step.kind).0,
+                        step.address,
+                        clock(*elapsed),
+                        estimate.map(|e| format!(", estimate {}", clock(e))).unwrap_or_default()
+                    ));
+                }
+            }
+            _ => {
+                if let Some(bar) = state.bars.remove(&event.step().index) {
+                    bar.finish_and_clear();
+                    if let Some(m) = &state.multi {
+                        m.remove(&bar);
+                    }
+                }
+                let line = event_line(event, self.style);
+                self.print(state, &line);
+            }
+        }
+    }
+}
+
+fn bar_style(with_estimate: bool) -> ProgressStyle {
+    let template = if with_estimate { "{spinner} [{bar:24}] {msg}" } else { "{spinner} {msg}" };
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+        .progress_chars("=> ")
+}
+
+/// The verb of a step kind: while running, and done.
+fn verb(kind: StepKind) -> (&'static str, &'static str) {
+    match kind {
+        StepKind::Create => ("creating", "created"),
+        StepKind::Update => ("updating", "updated"),
+        StepKind::Delete => ("destroying", "destroyed"),
+        StepKind::Build => ("building", "built"),
+        StepKind::WaitBuild => ("waiting for the build of", "build finished for"),
+    }
+}
+
+/// The name of a step kind in JSON and summaries.
+pub fn kind_name(kind: StepKind) -> &'static str {
+    match kind {
+        StepKind::Create => "create",
+        StepKind::Update => "update",
+        StepKind::Delete => "delete",
+        StepKind::Build => "build",
+        StepKind::WaitBuild => "wait_build",
+    }
+}
+
+/// `1m05s`, `12s`, `0.4s`.
+fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else if s >= 10 {
+        format!("{s}s")
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// An error without the address it starts with (the line names it already).
+fn without_address(error: &str, step: &StepRef) -> String {
+    let prefix = format!("{}: ", step.address);
+    error.strip_prefix(&prefix).unwrap_or(error).to_string()
+}
+
+/// One plain line for an event.
+pub fn event_line(event: &Event, style: Style) -> String {
+    match event {
+        Event::Started { step } => format!("{}: {}...", step.address, verb(step.kind).0),
+        Event::Progress { step, build_id, elapsed, estimate, .. } => format!(
+            "{}: still {} (build {build_id}, {} elapsed{})",
+            step.address,
+            verb(step.kind).0,
+            clock(*elapsed),
+            estimate.map(|e| format!(", estimate {}", clock(e))).unwrap_or_default()
+        ),
+        Event::Retrying { step, attempt, delay, reason } => style.dim(&format!(
+            "{}: attempt {attempt} failed ({reason}); retrying in {}",
+            step.address,
+            clock(*delay)
+        )),
+        Event::Finished { step, elapsed } => format!(
+            "{} {}: {} after {}",
+            style.green("✓"),
+            step.address,
+            verb(step.kind).1,
+            clock(*elapsed)
+        ),
+        Event::Failed { step, error, .. } => format!(
+            "{} {}: {} failed: {}",
+            style.red("✗"),
+            step.address,
+            kind_name(step.kind),
+            without_address(error, step)
+        ),
+        Event::Skipped { step, reason } => format!(
+            "{} {}: {} skipped ({reason})",
+            style.yellow("-"),
+            step.address,
+            kind_name(step.kind)
+        ),
+        Event::NotStarted { step } => format!(
+            "{} {}: {} not started (apply was stopped)",
+            style.yellow("-"),
+            step.address,
+            kind_name(step.kind)
+        ),
+    }
+}
+
+fn step_json(step: &StepRef) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("step".into(), step.index.into());
+    m.insert("kind".into(), kind_name(step.kind).into());
+    m.insert("address".into(), step.address.to_string().into());
+    m
+}
+
+fn secs(d: Duration) -> Value {
+    json!((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+/// One JSON object for an event: `{"event": "...", "step", "kind", "address", ...}`.
+pub fn event_json(event: &Event) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("event".into(), event.name().into());
+    m.extend(step_json(event.step()));
+    match event {
+        Event::Started { .. } | Event::NotStarted { .. } => {}
+        Event::Progress { build_id, elapsed, estimate, timeout, .. } => {
+            m.insert("build_id".into(), build_id.clone().into());
+            m.insert("elapsed_secs".into(), secs(*elapsed));
+            if let Some(e) = estimate {
+                m.insert("estimate_secs".into(), secs(*e));
+            }
+            m.insert("timeout_secs".into(), secs(*timeout));
+        }
+        Event::Retrying { attempt, delay, reason, .. } => {
+            m.insert("attempt".into(), (*attempt).into());
+            m.insert("delay_secs".into(), secs(*delay));
+            m.insert("reason".into(), reason.clone().into());
+        }
+        Event::Finished { elapsed, .. } => {
+            m.insert("elapsed_secs".into(), secs(*elapsed));
+        }
+        Event::Failed { error, kind, elapsed, .. } => {
+            m.insert("error".into(), error.clone().into());
+            if let Some(k) = kind {
+                m.insert("error_kind".into(), k.as_str().into());
+            }
+            m.insert("elapsed_secs".into(), secs(*elapsed));
+        }
+        Event::Skipped { reason, .. } => {
+            m.insert("reason".into(), reason.clone().into());
+        }
+    }
+    Value::Object(m)
+}
+
+fn report_json(r: &StepReport) -> Value {
+    let mut m = step_json(&r.step);
+    match &r.status {
+        StepStatus::Failed { error, .. } => {
+            m.insert("error".into(), error.clone().into());
+        }
+        StepStatus::Skipped { reason } => {
+            m.insert("reason".into(), reason.clone().into());
+        }
+        _ => {}
+    }
+    Value::Object(m)
+}
+
+/// The final summary object: `{"event": "summary", "done": [...], "failed": [...], ...}`.
+pub fn summary_json(o: &ApplyOutcome) -> Value {
+    let list = |it: &mut dyn Iterator<Item = &StepReport>| -> Value {
+        Value::Array(it.map(report_json).collect())
+    };
+    json!({
+        "event": "summary",
+        "success": o.success(),
+        "interrupted": o.interrupted,
+        "elapsed_secs": secs(o.elapsed),
+        "done": list(&mut o.done()),
+        "failed": list(&mut o.failed()),
+        "skipped": list(&mut o.skipped()),
+        "not_started": list(&mut o.not_started()),
+    })
+}
+
+/// The closing summary for humans: counts, then what failed, was skipped or did not start.
+pub fn summary_text(o: &ApplyOutcome, style: Style) -> String {
+    let (done, failed, skipped, not_started) =
+        (o.done().count(), o.failed().count(), o.skipped().count(), o.not_started().count());
+    let mut out = String::from("\n");
+    let head = if o.interrupted {
+        style.yellow("Apply interrupted")
+    } else if !o.success() {
+        style.red("Apply failed")
+    } else {
+        style.green("Apply complete")
+    };
+    out.push_str(&format!(
+        "{head}: {done} done, {failed} failed, {skipped} skipped, {not_started} not started ({}).\n",
+        clock(o.elapsed)
+    ));
+    let mut section = |title: &str, items: Vec<String>| {
+        if !items.is_empty() {
+            out.push_str(&format!("{title}:\n"));
+            for i in items {
+                out.push_str(&format!("  {i}\n"));
+            }
+        }
+    };
+    section(
+        "Failed",
+        o.failed()
+            .map(|r| {
+                let error = match &r.status {
+                    StepStatus::Failed { error, .. } => without_address(error, &r.step),
+                    _ => String::new(),
+                };
+                format!("{} {}: {error}", kind_name(r.step.kind), r.step.address)
+            })
+            .collect(),
+    );
+    section(
+        "Skipped",
+        o.skipped()
+            .map(|r| {
+                let reason = match &r.status {
+                    StepStatus::Skipped { reason } => reason.as_str(),
+                    _ => "",
+                };
+                format!("{} {} ({reason})", kind_name(r.step.kind), r.step.address)
+            })
+            .collect(),
+    );
+    section(
+        "Not started",
+        o.not_started().map(|r| format!("{} {}", kind_name(r.step.kind), r.step.address)).collect(),
+    );
+    if failed + skipped + not_started > 0 {
+        out.push_str("Run plan again to see what is left.\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::ErrorKind;
+    use crate::model::Address;
+
+    fn step(kind: StepKind, a: &str) -> StepRef {
+        StepRef { index: 2, kind, address: a.parse::<Address>().expect("address") }
+    }
+
+    #[test]
+    fn lines_name_the_step_and_drop_a_repeated_address() {
+        let s = step(StepKind::Build, "template.ml.gpu");
+        let failed = Event::Failed {
+            step: s.clone(),
+            error: "template.ml.gpu: build ab12 failed: task `x` failed".into(),
+            kind: Some(ErrorKind::Failed),
+            elapsed: Duration::from_secs(3),
+        };
+        assert_eq!(
+            event_line(&failed, Style::default()),
+            "✗ template.ml.gpu: build failed: build ab12 failed: task `x` failed"
+        );
+        let progress = Event::Progress {
+            step: s.clone(),
+            build_id: "ab12".into(),
+            elapsed: Duration::from_secs(65),
+            estimate: Some(Duration::from_secs(120)),
+            timeout: Duration::from_secs(1800),
+        };
+        assert_eq!(
+            event_line(&progress, Style::default()),
+            "template.ml.gpu: still building (build ab12, 1m05s elapsed, estimate 2m00s)"
+        );
+        let done = Event::Finished {
+            step: step(StepKind::Create, "space.ml"),
+            elapsed: Duration::from_millis(250),
+        };
+        assert_eq!(event_line(&done, Style::default()), "✓ space.ml: created after 0.2s");
+    }
+
+    #[test]
+    fn json_events_and_the_summary_carry_addresses_and_kinds() {
+        let s = step(StepKind::Create, "workspace.ml.box");
+        let v = event_json(&Event::Skipped { step: s.clone(), reason: "upstream failed".into() });
+        assert_eq!(
+            v,
+            json!({"event": "skipped", "step": 2, "kind": "create",
+                   "address": "workspace.ml.box", "reason": "upstream failed"})
+        );
+        let o = ApplyOutcome {
+            steps: vec![
+                StepReport {
+                    step: step(StepKind::Create, "space.ml"),
+                    status: StepStatus::Done { elapsed: Duration::ZERO },
+                },
+                StepReport {
+                    step: s,
+                    status: StepStatus::Skipped { reason: "upstream failed".into() },
+                },
+            ],
+            interrupted: false,
+            elapsed: Duration::from_secs(1),
+        };
+        let sum = summary_json(&o);
+        assert_eq!(sum["success"], false);
+        assert_eq!(sum["done"][0]["address"], "space.ml");
+        assert_eq!(sum["skipped"][0]["address"], "workspace.ml.box");
+        let text = summary_text(&o, Style::default());
+        assert!(text.contains("Apply failed: 1 done, 0 failed, 1 skipped"), "{text}");
+        assert!(text.contains("create workspace.ml.box (upstream failed)"), "{text}");
+    }
+}

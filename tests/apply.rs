@@ -1,0 +1,394 @@
+//! `cordium apply` / `destroy` through the real binary against `cordium serve` over gRPC:
+//! convergence under injected faults (no duplicates, a second plan is empty) across seeds, a
+//! failing build skipping exactly its dependents, and the apply lock (refused naming the
+//! holder, `--lock-timeout` waiting, an expired lock taken over).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use cordium::apply::lock::{group_name, LockOptions, RemoteLock};
+use cordium::live::auth::{Credentials, Token};
+use cordium::live::convert::{from_wire, to_struct};
+use cordium::live::grpc::{GrpcCluster, GrpcOptions};
+use cordium::live::wire::{core, meta};
+use cordium::live::{Cluster, Scope};
+use cordium::model::Kind;
+use serde_json::Value;
+
+use crate::support::{Serve, ADMIN_TOKEN};
+
+/// Runs the binary with the admin token and secret values in its environment.
+fn cordium(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cordium"))
+        .args(args)
+        .env_remove("CORDIUM_ENDPOINT")
+        .env_remove("OCTELIUM_DOMAIN")
+        .env_remove("OCTELIUM_ACCESS_TOKEN")
+        .env_remove("CI")
+        .env("OCTELIUM_AUTH_TOKEN", ADMIN_TOKEN)
+        .env("CORDIUM_USERNAME", "admin")
+        .env("WANDB_API_KEY", "wandb-value")
+        .env("ANTHROPIC_API_KEY", "anthropic-value")
+        .env("WEB_GIT_TOKEN", "git-value")
+        .output()
+        .expect("cordium runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The JSON lines of `--output json`.
+fn lines(o: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn summary(o: &Output) -> Value {
+    lines(o).into_iter().rfind(|v| v["event"] == "summary").unwrap_or_else(|| panic!("{}", text(o)))
+}
+
+fn addresses(summary: &Value, list: &str) -> Vec<String> {
+    let mut out: Vec<String> = summary[list]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    format!(
+                        "{} {}",
+                        s["kind"].as_str().unwrap_or(""),
+                        s["address"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// Copies an example into a temporary directory, with the secret file it reads.
+fn example(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name);
+    for entry in std::fs::read_dir(src).expect("example") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    std::fs::create_dir_all(dir.path().join("secrets")).expect("mkdir");
+    std::fs::write(dir.path().join("secrets/github-token"), "ghp-value\n").expect("write");
+    dir
+}
+
+async fn client(serve: &Serve) -> Arc<dyn Cluster> {
+    let mut o =
+        GrpcOptions::new(serve.url.clone(), Credentials::AuthToken(Token::new(ADMIN_TOKEN)));
+    o.call_timeout = Duration::from_secs(10);
+    Arc::new(GrpcCluster::connect(o).await.expect("client"))
+}
+
+/// Every object of every kind on the cluster: exactly one per name, and one Workspace per
+/// displayName in each Space. Returns the counts per kind.
+async fn assert_no_duplicates(c: &dyn Cluster) -> BTreeMap<Kind, usize> {
+    let mut counts = BTreeMap::new();
+    let spaces: Vec<String> = c
+        .list(Kind::Space, &Scope::All)
+        .await
+        .expect("list Spaces")
+        .iter()
+        .map(|o| o.name().to_string())
+        .collect();
+    for kind in Kind::ALL {
+        let objects = if kind.in_space() {
+            let mut all = Vec::new();
+            for s in &spaces {
+                all.extend(c.list(kind, &Scope::Space(s.clone())).await.expect("list"));
+            }
+            all
+        } else {
+            c.list(kind, &Scope::All).await.expect("list")
+        };
+        let mut seen = BTreeMap::new();
+        for o in &objects {
+            let live = from_wire(o);
+            if live.system {
+                continue;
+            }
+            let key = match kind {
+                Kind::Workspace => format!("{:?}/{}", live.space, live.metadata.display_name),
+                _ => live.wire_name.clone(),
+            };
+            *seen.entry(key).or_insert(0usize) += 1;
+        }
+        let dups: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(dups.is_empty(), "duplicate {kind:?}: {dups:?}");
+        counts.insert(kind, seen.len());
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applying_under_injected_faults_converges_without_duplicates() {
+    let mut retries = 0;
+    for seed in ["3", "7", "11"] {
+        let serve = Serve::start(&[
+            "--error-rate",
+            "0.1",
+            "--error-mode",
+            "both",
+            "--latency",
+            "5ms",
+            "--seed",
+            seed,
+            "--build-duration",
+            "1s",
+        ]);
+        let dir = example("platform-yaml");
+        let d = dir.path().to_str().expect("utf-8");
+        let applied =
+            cordium(&["apply", d, "--endpoint", &serve.url, "--auto-approve", "--output", "json"]);
+        let s = summary(&applied);
+        assert_eq!(s["success"], true, "seed {seed}: {}", text(&applied));
+        assert_eq!(applied.status.code(), Some(0), "seed {seed}: {}", text(&applied));
+        // Every event line is an object with an event name; secrets never appear.
+        let out = String::from_utf8_lossy(&applied.stdout);
+        for secret in ["wandb-value", "anthropic-value", "git-value", "ghp-value"] {
+            assert!(!out.contains(secret), "seed {seed}: a secret value was printed");
+        }
+        retries += lines(&applied).iter().filter(|v| v["event"] == "retrying").count();
+        let c = client(&serve).await;
+        let counts = assert_no_duplicates(c.as_ref()).await;
+        assert_eq!(counts[&Kind::Workspace], 5, "seed {seed}: {counts:?}");
+        let plan = cordium(&["plan", d, "--endpoint", &serve.url, "--detailed-exitcode"]);
+        assert_eq!(plan.status.code(), Some(0), "seed {seed}: second plan: {}", text(&plan));
+    }
+    assert!(retries > 0, "the injected faults were met and retried");
+}
+
+/// A small stack: Template `bad` (pre-built; every build fails here) used by two Workspaces,
+/// Template `good` (no build) used by one.
+fn small_stack(dir: &Path) {
+    let doc = |kind: &str, name: &str, extra: &str| {
+        format!("apiVersion: cordium/v1\nkind: {kind}\nmetadata:\n  name: {name}\n{extra}---\n")
+    };
+    let mut y = String::new();
+    y += &doc("Space", "lab", "spec: {}\n");
+    y += &doc(
+        "Template",
+        "bad.lab",
+        "spec:\n  image:\n    registry:\n      url: python:3.12\nprebuild: {}\n",
+    );
+    y += &doc("Template", "good.lab", "spec:\n  image:\n    registry:\n      url: node:22\n");
+    y += &doc("Workspace", "one.lab", "template: bad\n");
+    y += &doc("Workspace", "two.lab", "template: bad\n");
+    y += &doc("Workspace", "three.lab", "template: good\n");
+    // No stack file: the stack is `default` (what the lock below is named after).
+    std::fs::write(dir.join("main.yaml"), y).expect("write");
+}
+
+/// The stack of a config without a stack file.
+const STACK: &str = "default";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_build_skips_exactly_its_workspaces() {
+    let serve = Serve::start(&["--build-duration", "300ms", "--build-fail-rate", "1"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    small_stack(dir.path());
+    let d = dir.path().to_str().expect("utf-8");
+    let o = cordium(&["apply", d, "--endpoint", &serve.url, "--auto-approve", "--output", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let s = summary(&o);
+    assert_eq!(addresses(&s, "failed"), ["build template.lab.bad"], "{}", text(&o));
+    assert_eq!(
+        addresses(&s, "skipped"),
+        ["create workspace.lab.one", "create workspace.lab.two"],
+        "{}",
+        text(&o)
+    );
+    assert!(addresses(&s, "done").contains(&"create workspace.lab.three".to_string()));
+    let failed = lines(&o).into_iter().find(|v| v["event"] == "failed").expect("failed event");
+    assert_eq!(failed["error_kind"], "failed");
+
+    // Human output: the summary names what failed and what was skipped.
+    let again = cordium(&["apply", d, "--endpoint", &serve.url, "--auto-approve"]);
+    let out = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(out.contains("Apply failed"), "{out}");
+    assert!(out.contains("build template.lab.bad"), "{out}");
+    assert!(out.contains("create workspace.lab.one (upstream failed"), "{out}");
+
+    // Destroy removes everything of the stack, Workspaces before their Space.
+    let gone = cordium(&["destroy", d, "--endpoint", &serve.url, "--auto-approve"]);
+    assert_eq!(gone.status.code(), Some(0), "{}", text(&gone));
+    let c = client(&serve).await;
+    let counts = assert_no_duplicates(c.as_ref()).await;
+    assert_eq!(counts[&Kind::Workspace], 0, "{counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_refuses_without_confirmation_when_not_on_a_terminal() {
+    let serve = Serve::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    small_stack(dir.path());
+    let o = cordium(&["apply", dir.path().to_str().expect("utf-8"), "--endpoint", &serve.url]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--auto-approve"), "{}", text(&o));
+    let c = client(&serve).await;
+    assert_eq!(assert_no_duplicates(c.as_ref()).await[&Kind::Space], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_lock_refuses_names_its_holder_waits_and_expires() {
+    let serve = Serve::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    small_stack(dir.path());
+    let d = dir.path().to_str().expect("utf-8").to_string();
+    let c = client(&serve).await;
+
+    // Held by someone else: refused at once, naming them.
+    let held = RemoteLock::acquire(c.clone(), "test", &LockOptions::new(STACK, "tester@box"))
+        .await
+        .expect("lock");
+    let o = cordium(&["apply", &d, "--endpoint", &serve.url, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("tester@box (pid"), "{err}");
+    assert!(err.contains("since"), "{err}");
+    // A second library holder is refused too.
+    let busy = RemoteLock::acquire(c.clone(), "test", &LockOptions::new(STACK, "other@x"))
+        .await
+        .expect_err("busy");
+    assert!(busy.to_string().contains("tester@box"), "{busy}");
+
+    // --lock-timeout waits for the holder to finish.
+    let releaser = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        held.release().await.expect("release");
+    });
+    let url = serve.url.clone();
+    let waited = tokio::task::spawn_blocking(move || {
+        cordium(&["apply", &d, "--endpoint", &url, "--auto-approve", "--lock-timeout", "20s"])
+    })
+    .await
+    .expect("joined");
+    releaser.await.expect("released");
+    assert_eq!(waited.status.code(), Some(0), "{}", text(&waited));
+
+    // A crashed holder's lock (expired, never renewed) is taken over.
+    let mut core_client = serve.core().await;
+    let past = SystemTime::now() - Duration::from_secs(3600);
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("holder".into(), "crashed@box".into());
+    attrs.insert("pid".into(), 4242.into());
+    attrs.insert("since".into(), humantime::format_rfc3339_seconds(past).to_string().into());
+    attrs.insert(
+        "expires".into(),
+        humantime::format_rfc3339_seconds(past + Duration::from_secs(60)).to_string().into(),
+    );
+    attrs.insert("id".into(), "dead".into());
+    core_client
+        .create_group(core::Group {
+            api_version: "core/v1".into(),
+            kind: "Group".into(),
+            metadata: Some(meta::Metadata { name: group_name(STACK), ..Default::default() }),
+            spec: Some(core::group::Spec { authorization: None, attrs: Some(to_struct(&attrs)) }),
+            status: None,
+        })
+        .await
+        .expect("stale lock");
+    let taken = RemoteLock::acquire(c.clone(), "test", &LockOptions::new(STACK, "new@box"))
+        .await
+        .expect("an expired lock is taken over");
+    taken.release().await.expect("release");
+    // Released: nothing is left behind.
+    let left = c.get_group(&cordium::live::ObjectKey::Name(group_name(STACK))).await;
+    assert!(left.is_err(), "the lock Group is deleted on release");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_apply_is_completed_by_the_next_one_without_duplicates() {
+    use std::io::BufRead;
+    let serve = Serve::start(&["--build-duration", "3s", "--latency", "5ms"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    small_stack(dir.path());
+    let d = dir.path().to_str().expect("utf-8").to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cordium"))
+        .args(["apply", &d, "--endpoint", &serve.url, "--auto-approve", "--output", "json"])
+        .env("OCTELIUM_AUTH_TOKEN", ADMIN_TOKEN)
+        .env("CORDIUM_USERNAME", "admin")
+        .env_remove("CORDIUM_ENDPOINT")
+        .env_remove("CI")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("apply starts");
+    let stdout = child.stdout.take().expect("stdout");
+    // SIGKILL as soon as the build is running (other steps are done or in flight).
+    for line in std::io::BufReader::new(stdout).lines() {
+        if line.expect("line").contains("\"event\":\"progress\"") {
+            break;
+        }
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+
+    let again =
+        cordium(&["apply", &d, "--endpoint", &serve.url, "--auto-approve", "--output", "json"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let c = client(&serve).await;
+    let counts = assert_no_duplicates(c.as_ref()).await;
+    assert_eq!(counts[&Kind::Workspace], 3, "{counts:?}");
+    let plan = cordium(&["plan", &d, "--endpoint", &serve.url, "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_is_applied_exactly_and_refused_when_stale() {
+    let serve = Serve::start(&["--build-duration", "200ms"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    small_stack(dir.path());
+    let d = dir.path().to_str().expect("utf-8");
+    let file = dir.path().join("plan.json");
+    let f = file.to_str().expect("utf-8");
+    let planned = cordium(&["plan", d, "--endpoint", &serve.url, "--out", f]);
+    assert_eq!(planned.status.code(), Some(0), "{}", text(&planned));
+    let applied = cordium(&["apply", f, "--config-dir", d, "--endpoint", &serve.url]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    let plan = cordium(&["plan", d, "--endpoint", &serve.url, "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+
+    // A plan that updates Template `good`; then someone changes it on the cluster.
+    let main = dir.path().join("main.yaml");
+    let text_now = std::fs::read_to_string(&main).expect("read");
+    std::fs::write(&main, text_now.replace("node:22", "node:24")).expect("write");
+    let planned = cordium(&["plan", d, "--endpoint", &serve.url, "--out", f]);
+    assert_eq!(planned.status.code(), Some(0), "{}", text(&planned));
+    let c = client(&serve).await;
+    let key = cordium::live::ObjectKey::Name("good.lab.admin".into());
+    let mut live = c.get(Kind::Template, &key).await.expect("get");
+    live.metadata_mut().description = "changed by hand".into();
+    c.update(live).await.expect("update by hand");
+    let refused = cordium(&["apply", f, "--config-dir", d, "--endpoint", &serve.url]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("stale"), "{err}");
+    assert!(err.contains("template.lab.good: resourceVersion"), "{err}");
+
+    // A plan made from another configuration is refused too.
+    std::fs::write(&main, text_now).expect("write");
+    let other = cordium(&["apply", f, "--config-dir", d, "--endpoint", &serve.url]);
+    assert_eq!(other.status.code(), Some(1), "{}", text(&other));
+    assert!(String::from_utf8_lossy(&other.stderr).contains("not the one"), "{}", text(&other));
+}
