@@ -10,6 +10,7 @@ mod equivalence;
 mod hcl;
 mod invalid;
 mod live_grpc;
+mod plan_cases;
 mod robustness;
 mod schemas;
 mod serve;

@@ -120,7 +120,10 @@ pub async fn make_plan(req: &PlanRequest) -> Result<Planned, Failure> {
     let identity = cluster.identity().await?;
     let naming = Naming::for_model(identity.username.clone(), &model);
     let live = state::read(&cluster, &model, &naming, &stack).await?;
-    let mut warnings = warnings;
+    // The cluster now answers what validate could only guess: an undeclared Secret that exists
+    // is fine, one that does not gets a sharper warning.
+    let mut warnings: Diagnostics =
+        warnings.into_iter().filter(|d| d.code != "unknown-secret").collect();
     for w in missing_secrets(&model, &naming, &live) {
         warnings.push(w);
     }

@@ -247,13 +247,43 @@ pub fn diff(model: &Model, live: &[LiveDoc], opts: &DiffOptions) -> Diff {
         }
     }
 
+    // Spaces this plan deletes: their Workspaces go first (the server does not cascade to them),
+    // declared or not, since they cannot outlive the Space.
+    let doomed_spaces: Vec<String> = out
+        .changes
+        .iter()
+        .filter(|c| c.address.kind == Kind::Space && c.action == Action::Delete)
+        .map(|c| c.address.name.clone())
+        .collect();
+    let doomed_spaces: Vec<String> = doomed_spaces
+        .into_iter()
+        .chain(by_address.iter().filter_map(|(a, lives)| {
+            let labelled = lives.iter().any(|l| l.stack.as_deref() == Some(opts.stack.as_str()));
+            (opts.prune && a.kind == Kind::Space && labelled && !opts.stack.is_empty())
+                .then(|| a.name.clone())
+        }))
+        .collect();
     for (address, lives) in by_address {
         for l in lives {
+            if address.kind == Kind::Workspace
+                && address.space.as_ref().is_some_and(|s| doomed_spaces.contains(s))
+            {
+                out.changes.push(ResourceChange {
+                    address: address.clone(),
+                    action: Action::Delete,
+                    reason: "its Space is being destroyed".into(),
+                    fields: Vec::new(),
+                    forced_by: Vec::new(),
+                    live: Some(live_ref(l)),
+                    sensitive: Vec::new(),
+                });
+                continue;
+            }
             if l.stack.as_deref() != Some(opts.stack.as_str()) || opts.stack.is_empty() {
                 continue; // not ours: never touched
             }
             let (action, reason) = if opts.prune {
-                (Action::Delete, "no longer in the config (prune)".to_string())
+                (Action::Delete, "no longer in the config; prune is on".to_string())
             } else {
                 (Action::NoOp, "no longer in the config; kept (prune is off)".to_string())
             };
@@ -282,16 +312,32 @@ fn live_ref(l: &LiveDoc) -> LiveRef {
 
 fn create(resource: &Resource, opts: &DiffOptions) -> ResourceChange {
     let desired = desired_doc(resource, &opts.stack);
-    let fields = value::diff(&Value::Object(Map::new()), &desired, &[]);
+    let mut fields = value::diff(&Value::Object(Map::new()), &desired, &[]);
+    // An empty message on a new object says nothing (`spec = {}`).
+    fields.retain(|f| !matches!(&f.new, Some(Value::Object(m)) if m.is_empty()));
+    let reason = match &resource.body {
+        Body::Secret { source: crate::model::SecretSource::Env(var) } => {
+            format!("not on the cluster; its value is read from ${var} at apply time")
+        }
+        Body::Secret { source: crate::model::SecretSource::File(path) } => {
+            format!("not on the cluster; its value is read from the file {path} at apply time")
+        }
+        _ => "not on the cluster".into(),
+    };
     ResourceChange {
         address: resource.address.clone(),
         action: Action::Create,
-        reason: "not on the cluster".into(),
+        reason,
         fields,
         forced_by: Vec::new(),
         live: None,
-        sensitive: resource.origin.sensitive.clone(),
+        sensitive: sensitive_paths(resource, &desired),
     }
+}
+
+/// The resource's sensitive paths, in the form diff reports fields.
+fn sensitive_paths(resource: &Resource, desired: &Value) -> Vec<String> {
+    resource.origin.sensitive.iter().map(|p| value::identity_path(desired, p)).collect()
 }
 
 fn compare(resource: &Resource, live: &LiveDoc, opts: &DiffOptions) -> ResourceChange {
@@ -318,6 +364,6 @@ fn compare(resource: &Resource, live: &LiveDoc, opts: &DiffOptions) -> ResourceC
         fields,
         forced_by,
         live: Some(live_ref(live)),
-        sensitive: resource.origin.sensitive.clone(),
+        sensitive: sensitive_paths(resource, &desired),
     }
 }

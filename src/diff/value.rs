@@ -142,13 +142,41 @@ fn expand(path: String, v: &Value, removed: bool, ignore: &[String], out: &mut V
     }
 }
 
+/// Rewrites a source path (`spec.runtime.envVars[1].value`, list positions as in the config)
+/// into the path diff reports for it (`spec.runtime.envVars[API_KEY].value`), using the
+/// document to find each list item's identity.
+pub fn identity_path(doc: &Value, source_path: &str) -> String {
+    use crate::config::tree::{parse_path, PathSeg};
+    let mut out = String::new();
+    let mut node = Some(doc);
+    for seg in parse_path(source_path) {
+        match seg {
+            PathSeg::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&k);
+                node = node.and_then(|n| n.get(&k));
+            }
+            PathSeg::Index(i) => {
+                let id = node
+                    .and_then(Value::as_array)
+                    .and_then(|items| identities(items).and_then(|ids| ids.get(i).cloned()));
+                out.push_str(&format!("[{}]", id.unwrap_or_else(|| i.to_string())));
+                node = node.and_then(|n| n.get(i));
+            }
+        }
+    }
+    out
+}
+
 fn is_scalar(v: &Value) -> bool {
     !matches!(v, Value::Array(_) | Value::Object(_))
 }
 
 /// The identities of a list's items, when every item is an object with a unique, non-empty
 /// `name` (or, failing that, `key`), and the identity contains no path punctuation.
-fn identities(items: &[Value]) -> Option<Vec<String>> {
+pub(crate) fn identities(items: &[Value]) -> Option<Vec<String>> {
     if items.is_empty() {
         return Some(Vec::new());
     }
@@ -219,6 +247,14 @@ mod tests {
         let back = diff(&b, &a, &[]);
         assert_eq!(paths(&back), ["spec.image.registry.url", "spec.tags", "spec.m"]);
         assert!(back.iter().all(|f| f.new.is_none()));
+    }
+
+    #[test]
+    fn source_paths_become_identity_paths() {
+        let doc = json!({"spec": {"envVars": [{"key": "A", "value": "1"}, {"key": "B", "value": "2"}], "xs": [[1]]}});
+        assert_eq!(identity_path(&doc, "spec.envVars[1].value"), "spec.envVars[B].value");
+        assert_eq!(identity_path(&doc, "spec.xs[0][0]"), "spec.xs[0][0]");
+        assert_eq!(identity_path(&doc, "spec.missing[3]"), "spec.missing[3]");
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub fn plan(doc: &PlanDoc, style: Style) -> String {
     if changes.is_empty() && builds.is_empty() {
         let _ = writeln!(
             out,
-            "{} The cluster matches the configuration ({} resources).",
+            "{} The cluster matches the configuration ({} resources checked).",
             style.green("No changes."),
             doc.summary.no_op
         );
@@ -80,6 +80,9 @@ fn colored(action: &str, s: &str, style: Style) -> String {
 
 fn headline(c: &ChangeDoc) -> String {
     match c.action.as_str() {
+        "create" if c.reason != "not on the cluster" => {
+            format!("{} will be created ({})", c.address, c.reason)
+        }
         "create" => format!("{} will be created", c.address),
         "update" => format!("{} will be updated in place ({})", c.address, c.reason),
         "replace" => format!("{} must be replaced ({})", c.address, c.reason),
@@ -277,7 +280,11 @@ fn summary(doc: &PlanDoc, out: &mut String, style: Style) {
         tabled::builder::Builder::from(rows.into_iter().map(|r| r.to_vec()).collect::<Vec<_>>())
             .build();
     t.with(TableStyle::rounded());
-    let _ = writeln!(out, "\n{t}");
+    if table.is_empty() {
+        // Only builds: no resource rows to count.
+    } else {
+        let _ = writeln!(out, "\n{t}");
+    }
 
     let destroys: Vec<&str> = doc
         .resource_changes

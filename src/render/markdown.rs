@@ -29,7 +29,7 @@ pub fn plan_with_limit(doc: &PlanDoc, limit: usize) -> String {
     if !s.has_changes {
         let _ = writeln!(
             out,
-            "**No changes.** The cluster matches the configuration ({} resources).",
+            "**No changes.** The cluster matches the configuration ({} resources checked).",
             s.no_op
         );
         return out;

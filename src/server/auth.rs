@@ -108,6 +108,17 @@ impl AuthState {
     }
 }
 
+/// A session answer that also tells the client who it is (`x-octelium-username`): our own
+/// extension, so `cordium` needs no `CORDIUM_USERNAME` against `cordium serve`. A real cluster
+/// does not send it and the client falls back to reading the objects it owns.
+fn with_username(token: auth::SessionToken, username: &str) -> Response<auth::SessionToken> {
+    let mut response = Response::new(token);
+    if let Ok(value) = username.parse() {
+        response.metadata_mut().insert(crate::live::grpc::USERNAME_HEADER, value);
+    }
+    response
+}
+
 /// auth.v1 MainService.
 #[derive(Debug)]
 pub struct AuthService(pub std::sync::Arc<AuthState>);
@@ -122,7 +133,7 @@ impl auth::main_service_server::MainService for AuthService {
         let Some(username) = self.0.credentials.get(token).cloned() else {
             return Err(unauthenticated());
         };
-        Ok(Response::new(self.0.issue(&username)))
+        Ok(with_username(self.0.issue(&username), &username))
     }
 
     async fn authenticate_with_assertion(
@@ -149,7 +160,9 @@ impl auth::main_service_server::MainService for AuthService {
             r.remove(token)
         };
         match grant {
-            Some(g) if g.expires > Instant::now() => Ok(Response::new(self.0.issue(&g.username))),
+            Some(g) if g.expires > Instant::now() => {
+                Ok(with_username(self.0.issue(&g.username), &g.username))
+            }
             _ => Err(unauthenticated()),
         }
     }
