@@ -81,15 +81,27 @@ fn addresses(summary: &Value, list: &str) -> Vec<String> {
 fn example(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name);
-    for entry in std::fs::read_dir(src).expect("example") {
-        let path = entry.expect("entry").path();
-        if path.is_file() {
-            std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
-        }
-    }
+    copy_tree(&src, dir.path());
     std::fs::create_dir_all(dir.path().join("secrets")).expect("mkdir");
     std::fs::write(dir.path().join("secrets/github-token"), "ghp-value\n").expect("write");
     dir
+}
+
+/// Copies a config folder (files and subfolders; not `.cordium/`).
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("readable folder") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("name"));
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n == ".cordium") {
+                continue;
+            }
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
 }
 
 async fn client(serve: &Serve) -> Arc<dyn Cluster> {
@@ -391,4 +403,40 @@ async fn a_saved_plan_is_applied_exactly_and_refused_when_stale() {
     let other = cordium(&["apply", f, "--config-dir", d, "--endpoint", &serve.url]);
     assert_eq!(other.status.code(), Some(1), "{}", text(&other));
     assert!(String::from_utf8_lossy(&other.stderr).contains("not the one"), "{}", text(&other));
+}
+
+/// Every example applies, then plans with no changes, then destroys to empty (issue 5).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_example_applies_plans_clean_and_destroys_to_empty() {
+    for name in ["quickstart", "platform", "platform-yaml"] {
+        let serve = Serve::start(&["--build-duration", "200ms"]);
+        let dir = example(name);
+        let d = dir.path().to_string_lossy().to_string();
+        let url = serve.url.as_str();
+
+        let applied =
+            cordium(&["apply", &d, "--endpoint", url, "--auto-approve", "--output", "json"]);
+        assert_eq!(applied.status.code(), Some(0), "{name}: apply\n{}", text(&applied));
+
+        let plan = cordium(&["plan", &d, "--endpoint", url, "--detailed-exitcode"]);
+        assert_eq!(plan.status.code(), Some(0), "{name}: plan after apply\n{}", text(&plan));
+        assert!(String::from_utf8_lossy(&plan.stdout).contains("No changes."), "{}", text(&plan));
+
+        let c = client(&serve).await;
+        let counts = assert_no_duplicates(c.as_ref()).await;
+        assert!(counts.values().sum::<usize>() > 0, "{name}: nothing was created");
+
+        let destroyed = cordium(&["destroy", &d, "--endpoint", url, "--auto-approve"]);
+        assert_eq!(destroyed.status.code(), Some(0), "{name}: destroy\n{}", text(&destroyed));
+        let after = cordium(&["plan", &d, "--endpoint", url, "--output", "json"]);
+        let doc: Value = serde_json::from_slice(&after.stdout).expect("plan JSON");
+        let creates = doc["summary"]["create"].as_u64().unwrap_or(0);
+        let declared = doc["resource_changes"].as_array().map(Vec::len).unwrap_or(0) as u64;
+        assert_eq!(creates, declared, "{name}: after destroy every resource is a create again");
+        let spaces = c.list(Kind::Space, &Scope::All).await.expect("list Spaces");
+        let ours: Vec<_> = spaces.iter().map(from_wire).filter(|s| s.stack().is_some()).collect();
+        assert!(ours.is_empty(), "{name}: labelled Spaces left: {ours:?}");
+        let workspaces = c.list(Kind::Workspace, &Scope::All).await.expect("list Workspaces");
+        assert!(workspaces.iter().all(|w| from_wire(w).system), "{name}: Workspaces left");
+    }
 }

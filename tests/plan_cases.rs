@@ -116,6 +116,25 @@ async fn raw(serve: &Serve, op: &Raw) {
     }
 }
 
+/// Every emitted JSON plan must validate against `schemas/plan.v1.json`.
+fn check_plan_schema(name: &str, stdout: &[u8]) -> Vec<String> {
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/plan.v1.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).expect("plan schema"))
+            .expect("JSON");
+    let doc: serde_json::Value = match serde_json::from_slice(stdout) {
+        Ok(d) => d,
+        Err(e) => return vec![format!("{name}: plan --output json is not JSON: {e}")],
+    };
+    let validator = jsonschema::validator_for(&schema).expect("valid schema");
+    validator
+        .iter_errors(&doc)
+        .map(|e| {
+            format!("{name}: plan JSON breaks schemas/plan.v1.json: {e} at {}", e.instance_path())
+        })
+        .collect()
+}
+
 fn run_case(dir: &Path, bless: bool) -> Vec<String> {
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
     let case: Case = match std::fs::read_to_string(dir.join("case.yaml")) {
@@ -173,6 +192,9 @@ fn run_case(dir: &Path, bless: bool) -> Vec<String> {
                     problems.push(format!("{name} ({format}): `{bad}` leaked to {stream}"));
                 }
             }
+        }
+        if format == "json" && out.status.code() != Some(1) {
+            problems.extend(check_plan_schema(&name, &out.stdout));
         }
         let root = dir.to_string_lossy().to_string();
         let stdout =

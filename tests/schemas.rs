@@ -103,3 +103,13 @@ fn plan_schema_is_up_to_date() {
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(have == want, "stale schemas/plan.v1.json (run `BLESS=1 cargo test schemas`)");
 }
+
+#[test]
+fn the_plan_schema_rejects_a_document_missing_its_parts() {
+    let schema = cordium::render::plan_doc::schema();
+    assert!(!jsonschema::is_valid(&schema, &serde_json::json!({})));
+    assert!(!jsonschema::is_valid(
+        &schema,
+        &serde_json::json!({"format_version": "1.0", "summary": {"create": "many"}})
+    ));
+}
