@@ -13,8 +13,7 @@ use clap::ArgMatches;
 use super::exit::Exit;
 use super::output;
 use super::pipeline::{self, Failure, PlanRequest};
-use super::target::{read_env, TargetArgs};
-use super::vars::VarFlags;
+use super::plan::PlanFlags;
 use crate::apply::lock::{ApplyLock, FileLock, LockOptions, RemoteLock};
 use crate::apply::{self, ApplyContext, SecretValues};
 use crate::live::convert::Naming;
@@ -53,18 +52,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub config_dir: PathBuf,
     #[command(flatten)]
-    pub vars: VarFlags,
-    #[command(flatten)]
-    pub cluster: TargetArgs,
-    /// Apply only this resource and what it depends on, e.g. `template.ml.gpu`. Repeatable.
-    #[arg(long = "target", value_name = "ADDR")]
-    pub targets: Vec<Address>,
-    /// Leave this resource, and what depends on it, out. Repeatable.
-    #[arg(long = "exclude", value_name = "ADDR")]
-    pub excludes: Vec<Address>,
-    /// Destroy objects labelled with this stack that are no longer in the config.
-    #[arg(long)]
-    pub prune: bool,
+    pub flags: PlanFlags,
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
@@ -145,16 +133,8 @@ pub fn run(args: Args, matches: Option<&ArgMatches>, destroy: bool) -> Exit {
             json,
         );
     }
-    let req = PlanRequest {
-        dir: if saved { args.config_dir.clone() } else { args.path.clone() },
-        load: args.vars.load_options(matches),
-        target: args.cluster.flags(),
-        env: read_env(),
-        prune: args.prune,
-        targets: args.targets.clone(),
-        excludes: args.excludes.clone(),
-        destroy,
-    };
+    let dir = if saved { args.config_dir.clone() } else { args.path.clone() };
+    let req = args.flags.request(dir, matches, destroy);
     super::block_on(async {
         let ready = if saved {
             saved_plan(&args.path, &req).await

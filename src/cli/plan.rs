@@ -26,19 +26,7 @@ pub struct Args {
     #[arg(default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
     #[command(flatten)]
-    pub vars: VarFlags,
-    #[command(flatten)]
-    pub cluster: TargetArgs,
-    /// Plan only this resource and what it depends on, e.g. `template.ml.gpu`. Repeatable.
-    #[arg(long = "target", value_name = "ADDR")]
-    pub targets: Vec<Address>,
-    /// Leave this resource, and what depends on it, out of the plan. Repeatable.
-    #[arg(long = "exclude", value_name = "ADDR")]
-    pub excludes: Vec<Address>,
-    /// Destroy objects labelled with this stack that are no longer in the config (also set by
-    /// `prune = true` in the stack file).
-    #[arg(long)]
-    pub prune: bool,
+    pub flags: PlanFlags,
     /// Save the plan to FILE, for `cordium apply FILE` and `cordium show FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -50,11 +38,35 @@ pub struct Args {
     pub detailed_exitcode: bool,
 }
 
-impl Args {
-    /// The pipeline request these arguments mean.
-    pub fn request(&self, matches: Option<&ArgMatches>, destroy: bool) -> PlanRequest {
+/// The flags `plan` and `apply` share: variables, the cluster, the selection, prune.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlanFlags {
+    #[command(flatten)]
+    pub vars: VarFlags,
+    #[command(flatten)]
+    pub cluster: TargetArgs,
+    /// Only this resource and what it depends on, e.g. `template.ml.gpu`. Repeatable.
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<Address>,
+    /// Leave this resource, and what depends on it, out. Repeatable.
+    #[arg(long = "exclude", value_name = "ADDR")]
+    pub excludes: Vec<Address>,
+    /// Destroy objects labelled with this stack that are no longer in the config (also set by
+    /// `prune = true` in the stack file).
+    #[arg(long)]
+    pub prune: bool,
+}
+
+impl PlanFlags {
+    /// The pipeline request these flags mean for the config in `dir`.
+    pub fn request(
+        &self,
+        dir: PathBuf,
+        matches: Option<&ArgMatches>,
+        destroy: bool,
+    ) -> PlanRequest {
         PlanRequest {
-            dir: self.dir.clone(),
+            dir,
             load: self.vars.load_options(matches),
             target: self.cluster.flags(),
             env: read_env(),
@@ -67,7 +79,7 @@ impl Args {
 }
 
 pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
-    let req = args.request(matches, false);
+    let req = args.flags.request(args.dir.clone(), matches, false);
     let json = args.output == PlanFormat::Json;
     let planned = match super::block_on(pipeline::make_plan(&req)) {
         Ok(p) => p,

@@ -2,7 +2,6 @@
 //! `~ update`, `-/+ replace`, `- destroy`, multi-line strings diffed line by line, and a summary
 //! table of counts by kind and action.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use serde_json::Value;
@@ -222,44 +221,8 @@ fn kept_notes(doc: &PlanDoc, out: &mut String, style: Style) {
 }
 
 fn summary(doc: &PlanDoc, out: &mut String, style: Style) {
-    let s = &doc.summary;
-    let mut builds = String::new();
-    if s.build > 0 {
-        builds.push_str(&format!(
-            ", {} snapshot build{}",
-            s.build,
-            if s.build == 1 { "" } else { "s" }
-        ));
-    }
-    if s.wait > 0 {
-        builds.push_str(&format!(
-            ", {} running build{} to wait for",
-            s.wait,
-            if s.wait == 1 { "" } else { "s" }
-        ));
-    }
-    let _ = writeln!(
-        out,
-        "{} {} to create, {} to update, {} to replace, {} to destroy{builds}.",
-        style.bold("Plan:"),
-        s.create,
-        s.update,
-        s.replace,
-        s.delete
-    );
-
-    // Counts by kind and action.
-    let mut table: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
-    for c in &doc.resource_changes {
-        let col = match c.action.as_str() {
-            "create" => 0,
-            "update" => 1,
-            "replace" => 2,
-            "delete" => 3,
-            _ => continue,
-        };
-        table.entry(c.kind.as_str()).or_default()[col] += 1;
-    }
+    let _ = writeln!(out, "{} {}.", style.bold("Plan:"), doc.summary_sentence());
+    let table = doc.counts_by_kind();
     let mut rows = vec![[
         "kind".to_string(),
         "create".into(),

@@ -34,26 +34,7 @@ pub fn plan_with_limit(doc: &PlanDoc, limit: usize) -> String {
         );
         return out;
     }
-    let mut builds = String::new();
-    if s.build > 0 {
-        builds.push_str(&format!(
-            ", {} snapshot build{}",
-            s.build,
-            if s.build == 1 { "" } else { "s" }
-        ));
-    }
-    if s.wait > 0 {
-        builds.push_str(&format!(
-            ", {} running build{} to wait for",
-            s.wait,
-            if s.wait == 1 { "" } else { "s" }
-        ));
-    }
-    let _ = writeln!(
-        out,
-        "**Plan: {} to create, {} to update, {} to replace, {} to destroy{builds}.**\n",
-        s.create, s.update, s.replace, s.delete
-    );
+    let _ = writeln!(out, "**Plan: {}.**\n", doc.summary_sentence());
     summary_table(doc, &mut out);
 
     let destroys: Vec<&ChangeDoc> =
@@ -132,17 +113,7 @@ pub fn plan_with_limit(doc: &PlanDoc, limit: usize) -> String {
 }
 
 fn summary_table(doc: &PlanDoc, out: &mut String) {
-    let mut table: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
-    for c in &doc.resource_changes {
-        let col = match c.action.as_str() {
-            "create" => 0,
-            "update" => 1,
-            "replace" => 2,
-            "delete" => 3,
-            _ => continue,
-        };
-        table.entry(c.kind.as_str()).or_default()[col] += 1;
-    }
+    let table = doc.counts_by_kind();
     out.push_str("| kind | create | update | replace | destroy |\n|---|---:|---:|---:|---:|\n");
     for (kind, n) in table {
         let _ = writeln!(out, "| {kind} | {} | {} | {} | {} |", n[0], n[1], n[2], n[3]);

@@ -175,6 +175,40 @@ impl PlanDoc {
         }
     }
 
+    /// "3 to create, 1 to update, 0 to replace, 0 to destroy, 1 snapshot build" (no period).
+    pub fn summary_sentence(&self) -> String {
+        let s = &self.summary;
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let mut text = format!(
+            "{} to create, {} to update, {} to replace, {} to destroy",
+            s.create, s.update, s.replace, s.delete
+        );
+        if s.build > 0 {
+            text.push_str(&format!(", {} snapshot build{}", s.build, plural(s.build)));
+        }
+        if s.wait > 0 {
+            text.push_str(&format!(", {} running build{} to wait for", s.wait, plural(s.wait)));
+        }
+        text
+    }
+
+    /// Counts of changes per kind: [create, update, replace, delete]; kinds without changes
+    /// are left out.
+    pub fn counts_by_kind(&self) -> std::collections::BTreeMap<&str, [usize; 4]> {
+        let mut table: std::collections::BTreeMap<&str, [usize; 4]> = Default::default();
+        for c in &self.resource_changes {
+            let col = match c.action.as_str() {
+                "create" => 0,
+                "update" => 1,
+                "replace" => 2,
+                "delete" => 3,
+                _ => continue,
+            };
+            table.entry(c.kind.as_str()).or_default()[col] += 1;
+        }
+        table
+    }
+
     /// The JSON text (pretty, with a trailing newline).
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
