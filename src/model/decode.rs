@@ -37,7 +37,54 @@ pub fn build(loaded: &Loaded) -> (Model, Diagnostics) {
         }
     }
     let model = validate::validate(resources, &mut diags);
+    // A check may quote a value it rejects; a value from a sensitive variable is never quoted.
+    let secrets = sensitive_strings(loaded);
+    let diags = if secrets.is_empty() {
+        diags
+    } else {
+        diags.into_iter().map(|d| scrub(d, &secrets)).collect()
+    };
     (model, diags)
+}
+
+/// Every string value marked sensitive in the loaded documents (longest first, so a value that
+/// contains another is replaced whole).
+fn sensitive_strings(loaded: &Loaded) -> Vec<String> {
+    fn walk(node: &Node, inherited: bool, out: &mut Vec<String>) {
+        let sensitive = inherited || node.sensitive;
+        match &node.value {
+            crate::config::tree::Value::String(s) if sensitive && !s.is_empty() => {
+                out.push(s.clone())
+            }
+            crate::config::tree::Value::Number(n) if sensitive => out.push(n.to_string()),
+            crate::config::tree::Value::List(items) => {
+                items.iter().for_each(|i| walk(i, sensitive, out))
+            }
+            crate::config::tree::Value::Map(entries) => {
+                entries.iter().for_each(|(_, v)| walk(v, sensitive, out))
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for doc in &loaded.docs {
+        walk(&doc.node, false, &mut out);
+    }
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out.dedup();
+    out
+}
+
+fn scrub(mut d: crate::diag::Diagnostic, secrets: &[String]) -> crate::diag::Diagnostic {
+    let clean = |text: &str| {
+        secrets.iter().fold(text.to_string(), |t, s| t.replace(s.as_str(), "(sensitive)"))
+    };
+    d.message = clean(&d.message);
+    d.help = d.help.as_deref().map(clean);
+    for r in &mut d.related {
+        r.message = clean(&r.message);
+    }
+    d
 }
 
 /// Decodes one canonical document. `None` when it has errors (pushed to `diags`).

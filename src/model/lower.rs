@@ -104,7 +104,25 @@ pub fn lower(doc: &RawDoc, diags: &mut Diagnostics) -> Option<Node> {
         {
             top.push((key.clone(), value.clone()));
         } else if has_prop("spec") {
-            spec.push((key.clone(), value.clone()));
+            let in_spec = spec_schema.as_ref().and_then(|ss| ss.get("properties")?.as_object());
+            let known = in_spec.is_some_and(|props| {
+                props
+                    .keys()
+                    .map(|p| squash(p))
+                    .any(|p| p == squashed || p == plural(&squashed) || squashed.starts_with(&p))
+            });
+            if known {
+                spec.push((key.clone(), value.clone()));
+            } else {
+                diags.push(unknown_attribute(
+                    kind,
+                    k,
+                    key.span,
+                    &metadata_schema,
+                    doc_props,
+                    in_spec,
+                ));
+            }
         } else {
             top.push((key.clone(), value.clone()));
         }
@@ -142,6 +160,69 @@ pub fn lower(doc: &RawDoc, diags: &mut Diagnostics) -> Option<Node> {
 }
 
 /// `display_name`, `displayName` and `DISPLAYNAME` all squash to `displayname`.
+/// `displayName` → `display_name`: how HCL users write a field.
+fn snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            if prev_lower {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+            prev_lower = false;
+        } else {
+            out.push(c);
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        }
+    }
+    out
+}
+
+/// An attribute or block at the top of a resource block that is nothing this kind has: named
+/// as written, with a did-you-mean over every name the block may hold, in HCL spelling.
+fn unknown_attribute(
+    kind: Kind,
+    written: &str,
+    span: crate::diag::Span,
+    metadata: &Option<Json>,
+    doc_props: Option<&serde_json::Map<String, Json>>,
+    spec_props: Option<&serde_json::Map<String, Json>>,
+) -> Diagnostic {
+    let mut names: Vec<String> = Vec::new();
+    if kind.in_space() {
+        names.push("space".into());
+    }
+    if kind == Kind::Space {
+        names.push("organization".into());
+    }
+    let keys = |m: Option<&serde_json::Map<String, Json>>| {
+        m.map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default()
+    };
+    let meta_props = metadata.as_ref().and_then(|m| m.get("properties")?.as_object());
+    for p in keys(meta_props).into_iter().filter(|p| p != "name") {
+        names.push(snake(&p));
+    }
+    for p in keys(doc_props) {
+        if !matches!(p.as_str(), "kind" | "metadata" | "spec" | "apiVersion") {
+            names.push(snake(&p));
+        }
+    }
+    names.extend(keys(spec_props).iter().map(|p| snake(p)));
+    names.sort();
+    names.dedup();
+    let help = match crate::diag::did_you_mean(written, names.iter().map(String::as_str)) {
+        Some(best) => format!("did you mean `{best}`?"),
+        None => format!("a {} block may hold: {}", kind.keyword(), names.join(", ")),
+    };
+    Diagnostic::error(
+        "unknown-field",
+        format!("unknown attribute or block `{written}` in {} block", kind.keyword()),
+    )
+    .at(span)
+    .help(help)
+}
+
 fn squash(name: &str) -> String {
     name.chars().filter(|c| *c != '_').flat_map(char::to_lowercase).collect()
 }
@@ -730,6 +811,14 @@ user "agent-1" {
         );
         let _: crate::model::doc::SecretDoc =
             serde_json::from_value(got).expect("a valid SecretDoc");
+    }
+
+    #[test]
+    fn snake_case_follows_hcl_spelling() {
+        assert_eq!(snake("displayName"), "display_name");
+        assert_eq!(snake("picURL"), "pic_url");
+        assert_eq!(snake("disableSSH"), "disable_ssh");
+        assert_eq!(snake("additionalRepositories"), "additional_repositories");
     }
 
     #[test]
