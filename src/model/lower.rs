@@ -822,24 +822,37 @@ user "agent-1" {
     }
 
     #[test]
-    fn unknown_names_are_kept_camel_cased_with_their_spans() {
-        let l = lower_text("template \"t\" {\n  space = \"ml\"\n  runtime {\n    comand = \"x\"\n  }\n  colour = 1\n}\n");
+    fn nested_unknown_names_are_kept_for_the_decoder_with_their_spans() {
+        let l = lower_text(
+            "template \"t\" {\n  space = \"ml\"\n  runtime {\n    comand = \"x\"\n  }\n}\n",
+        );
         assert!(l.diags.is_empty(), "{:?}", l.diags);
         let doc = &l.docs[0];
-        let json = doc.to_json();
-        assert_eq!(json["spec"]["runtime"]["comand"], "x");
-        assert_eq!(json["spec"]["colour"], 1);
+        assert_eq!(doc.to_json()["spec"]["runtime"]["comand"], "x");
         let (k, _) = doc
             .get("spec")
             .and_then(|s| s.get("runtime"))
             .and_then(|r| r.entry("comand"))
             .expect("kept");
         assert_eq!(l.sources.snippet(k.span), "comand");
-        let l = lower_text("template \"t\" {\n  foo {}\n  foo {}\n}\n");
-        assert!(l.diags.is_empty(), "{:?}", l.diags);
-        assert_eq!(l.docs[0].to_json()["spec"]["foo"], serde_json::json!([{}, {}]));
         let l = lower_text("secret \"s\" {\n  space = \"ml\"\n  from_envv = \"X\"\n}\n");
         assert_eq!(l.docs[0].to_json()["fromEnvv"], "X");
+    }
+
+    #[test]
+    fn unknown_top_level_names_are_reported_as_written_with_a_did_you_mean() {
+        let l = lower_text("template \"t\" {\n  space = \"ml\"\n  colour = 1\n  imag {}\n}\n");
+        let msgs: Vec<String> =
+            l.diags.iter().map(|d| format!("{} / {:?}", d.message, d.help)).collect();
+        assert_eq!(msgs.len(), 2, "{msgs:?}");
+        assert!(msgs[0].contains("`colour`") && msgs[0].contains("may hold"), "{msgs:?}");
+        assert!(
+            msgs[1].contains("`imag`") && msgs[1].contains("did you mean `image`?"),
+            "{msgs:?}"
+        );
+        let span = l.diags.iter().next().and_then(|d| d.span).expect("span");
+        assert_eq!(l.sources.snippet(span), "colour");
+        assert!(l.docs[0].to_json()["spec"].get("colour").is_none(), "dropped, not reported twice");
     }
 
     #[test]
