@@ -44,6 +44,8 @@ enum Raw {
     CreateWorkspace { space: String, display_name: String, template: String },
     /// CreateSpace with no labels.
     CreateSpace { name: String },
+    /// DeleteSecret by stored name (`tok.ml.admin`): drift made outside cordium.
+    DeleteSecret { name: String },
 }
 
 fn cases_dir() -> PathBuf {
@@ -113,6 +115,11 @@ async fn raw(serve: &Serve, op: &Raw) {
             };
             c.create_space(space).await.expect("raw CreateSpace");
         }
+        Raw::DeleteSecret { name } => {
+            c.delete_secret(meta::DeleteOptions { name: name.clone(), ..Default::default() })
+                .await
+                .expect("raw DeleteSecret");
+        }
     }
 }
 
@@ -173,6 +180,31 @@ fn run_case(dir: &Path, bless: bool) -> Vec<String> {
 
     let input = dir.join("in").to_string_lossy().to_string();
     let mut problems = Vec::new();
+
+    // The saved plan holds no secret either, and `show` renders it exactly as plan did.
+    let saved = tempfile::tempdir().expect("tempdir");
+    let file = saved.path().join("plan.json");
+    let file_arg = file.to_string_lossy().to_string();
+    let mut args = vec!["plan", input.as_str(), "--output", "json", "--out", file_arg.as_str()];
+    args.extend(case.plan.iter().map(String::as_str));
+    let planned = cordium(&args, &serve.url, &case.env);
+    if planned.status.success() {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        for bad in std::iter::once(SENTINEL).chain(case.forbid.iter().map(String::as_str)) {
+            if text.contains(bad) {
+                problems.push(format!("{name}: `{bad}` leaked into the saved plan file"));
+            }
+        }
+        let shown = Command::new(env!("CARGO_BIN_EXE_cordium"))
+            .args(["show", file_arg.as_str(), "--output", "json"])
+            .output()
+            .expect("cordium show runs");
+        if shown.stdout != planned.stdout {
+            problems.push(format!(
+                "{name}: `cordium show --output json` differs from the plan it saved"
+            ));
+        }
+    }
     for (format, file) in [("human", "plan.txt"), ("json", "plan.json"), ("markdown", "plan.md")] {
         let mut args = vec!["plan", input.as_str(), "--detailed-exitcode", "--output", format];
         args.extend(case.plan.iter().map(String::as_str));
