@@ -1,0 +1,106 @@
+//! What the bench binaries share: starting the real `cordium serve` binary on an ephemeral
+//! loopback port (as `tests/support` does), the client options that reach it, and reading a
+//! process's own peak memory.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use cordium::cli::pipeline::PlanRequest;
+use cordium::cli::target::EnvSettings;
+use cordium::config::LoadOptions;
+use cordium::live::auth::{AuthEnv, Token};
+use cordium::live::target::{TargetEnv, TargetFlags};
+
+/// The authentication token provisioned for `admin`.
+pub const TOKEN: &str = "T";
+
+/// A running `cordium serve --in-memory` child process; killed on drop.
+pub struct Serve {
+    child: Child,
+    _stdout: BufReader<ChildStdout>,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Serve {
+    /// `serve --listen 127.0.0.1:0 --in-memory --auth-token admin:T` plus `extra`.
+    pub fn start(extra: &[&str]) -> Serve {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cordium"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--in-memory", "--auth-token"])
+            .arg(format!("admin:{TOKEN}"))
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cordium serve starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read the first line");
+        if line.is_empty() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            let _ = child.wait();
+            panic!("cordium serve exited before listening: {err}");
+        }
+        let url = line
+            .trim_end()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Serve { child, _stdout: stdout, url }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plan request for the config in `dir` against the server at `url`, as admin.
+pub fn request(dir: PathBuf, url: &str) -> PlanRequest {
+    PlanRequest {
+        dir,
+        load: LoadOptions::default(),
+        target: TargetFlags { endpoint: Some(url.to_string()), ..Default::default() },
+        env: EnvSettings {
+            target: TargetEnv::default(),
+            auth: AuthEnv { auth_token: Some(Token::new(TOKEN)), ..Default::default() },
+            ci: false,
+        },
+        prune: false,
+        targets: Vec::new(),
+        excludes: Vec::new(),
+        destroy: false,
+    }
+}
+
+/// This process's peak resident set (VmHWM), in KiB.
+pub fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("VmHWM:")
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+        })
+        .unwrap_or(0)
+}
+
+/// `Failure` as text.
+pub fn failure_text(f: &cordium::cli::pipeline::Failure) -> String {
+    match f {
+        cordium::cli::pipeline::Failure::Message(m) => m.clone(),
+        cordium::cli::pipeline::Failure::Diagnostics { diags, .. } => {
+            diags.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>().join("\n")
+        }
+    }
+}
