@@ -35,6 +35,31 @@ impl Ctx<'_> {
         self
     }
 
+    /// The item at `at` must have a name (`what` is "a task", "an application"...) that no
+    /// earlier item in `seen` had. Returns false when it had none or a repeated one.
+    fn unique_name<'n>(
+        &mut self,
+        seen: &mut BTreeSet<&'n str>,
+        name: &'n str,
+        at: &str,
+        what: &str,
+    ) -> bool {
+        if name.trim().is_empty() {
+            self.error("required", at, format!("{what} needs a `name`"));
+            false
+        } else if !seen.insert(name) {
+            let noun = what.split_once(' ').map(|(_, n)| n).unwrap_or(what);
+            self.error(
+                "duplicate-name",
+                &format!("{at}.name"),
+                format!("the {noun} `{name}` is listed twice"),
+            );
+            false
+        } else {
+            true
+        }
+    }
+
     /// Adds a hint to the diagnostic just pushed.
     fn help(&mut self, help: impl Into<String>) {
         if let Some(last) = self.out.last_mut() {
@@ -189,15 +214,7 @@ fn workload(
     let mut names = BTreeSet::new();
     for (i, a) in additional.iter().enumerate() {
         let base = format!("spec.additionalRepositories[{i}]");
-        if a.name.is_empty() {
-            c.error("required", &base, "an additional repository needs a `name`");
-        } else if !names.insert(a.name.as_str()) {
-            c.error(
-                "duplicate-name",
-                &format!("{base}.name"),
-                format!("the additional repository `{}` is listed twice", a.name),
-            );
-        }
+        c.unique_name(&mut names, &a.name, &base, "an additional repository");
         if !a.clone_path.is_empty() && !a.clone_path.starts_with('/') {
             c.error(
                 "path",
@@ -222,16 +239,7 @@ fn workload(
     }
     let mut names = BTreeSet::new();
     for (i, v) in vars.iter().enumerate() {
-        let base = format!("spec.vars[{i}]");
-        if v.name.is_empty() {
-            c.error("required", &base, "a var needs a `name`");
-        } else if !names.insert(v.name.as_str()) {
-            c.error(
-                "duplicate-name",
-                &format!("{base}.name"),
-                format!("the var `{}` is listed twice", v.name),
-            );
-        }
+        c.unique_name(&mut names, &v.name, &format!("spec.vars[{i}]"), "a var");
     }
 }
 
@@ -389,15 +397,8 @@ fn tasks(c: &mut Ctx<'_>, tasks: &[Task], base: &str) {
     let mut names = BTreeSet::new();
     for (i, t) in tasks.iter().enumerate() {
         let at = format!("{base}[{i}]");
-        if t.name.trim().is_empty() {
-            c.error("required", &at, "a task needs a `name`");
-        } else if !names.insert(t.name.as_str()) {
-            c.error(
-                "duplicate-name",
-                &format!("{at}.name"),
-                format!("the task `{}` is listed twice", t.name),
-            )
-            .help("task names are unique within a runtime");
+        if !c.unique_name(&mut names, &t.name, &at, "a task") && !t.name.trim().is_empty() {
+            c.help("task names are unique within a runtime");
         }
         let which = if t.name.is_empty() {
             "this task".to_string()
@@ -481,15 +482,7 @@ fn applications(c: &mut Ctx<'_>, apps: &[Application]) {
     let mut default: Option<usize> = None;
     for (i, a) in apps.iter().enumerate() {
         let at = format!("spec.applications[{i}]");
-        if a.name.is_empty() {
-            c.error("required", &at, "an application needs a `name`");
-        } else if !names.insert(a.name.as_str()) {
-            c.error(
-                "duplicate-name",
-                &format!("{at}.name"),
-                format!("the application `{}` is listed twice", a.name),
-            );
-        }
+        c.unique_name(&mut names, &a.name, &at, "an application");
         if !(1..=65535).contains(&a.port) {
             c.error(
                 "out-of-range",
