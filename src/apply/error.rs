@@ -153,7 +153,7 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Denied);
         assert_eq!(
             e.report(),
-            "space.ml: the cluster refused the request: CreateSpace ml: PermissionDenied: no"
+            "space.ml: the cluster refused the request: CreateSpace ml failed (permission denied): no"
         );
         let t = LiveError::new(ErrorCode::Transient, "op", "down");
         assert_eq!(ApplyError::live(&a, t.clone()).kind(), ErrorKind::Retry);

@@ -95,7 +95,7 @@ pub struct Identity {
 
 /// What went wrong talking to the cluster, classified so the executor can decide.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{operation}: {code:?}: {message}")]
+#[error("{operation} failed ({}): {message}", code.describe())]
 pub struct LiveError {
     pub code: ErrorCode,
     /// The operation, e.g. `CreateTemplate ml-env.ml.alice`.
@@ -117,6 +117,22 @@ pub enum ErrorCode {
     /// write, the outcome is unknown: it may have been committed.
     Transient,
     Other,
+}
+
+impl ErrorCode {
+    /// How messages name the code.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ErrorCode::NotFound => "not found",
+            ErrorCode::AlreadyExists => "already exists",
+            ErrorCode::InvalidArgument => "invalid argument",
+            ErrorCode::PermissionDenied => "permission denied",
+            ErrorCode::Unauthenticated => "not authenticated",
+            ErrorCode::FailedPrecondition => "failed precondition",
+            ErrorCode::Transient => "unavailable, may succeed if retried",
+            ErrorCode::Other => "error",
+        }
+    }
 }
 
 impl LiveError {
