@@ -32,8 +32,12 @@ pub fn build(loaded: &Loaded) -> (Model, Diagnostics) {
             Format::Hcl => super::lower::lower(doc, &mut diags),
         };
         let Some(node) = node else { continue };
-        if let Some(r) = decode(node, doc.span, &mut diags) {
+        let mut local = Diagnostics::new();
+        if let Some(r) = decode(node, doc.span, &mut local) {
             resources.push(r);
+        }
+        for d in local {
+            diags.push(if doc.format == Format::Hcl { hcl_spelling(d) } else { d });
         }
     }
     let model = validate::validate(resources, &mut diags);
@@ -45,6 +49,37 @@ pub fn build(loaded: &Loaded) -> (Model, Diagnostics) {
         diags.into_iter().map(|d| scrub(d, &secrets)).collect()
     };
     (model, diags)
+}
+
+/// An unknown-field diagnostic about an HCL block names fields as HCL writes them
+/// (`run_as_root`, not `runAsRoot`); paths stay in document form, as plan shows them.
+fn hcl_spelling(mut d: crate::diag::Diagnostic) -> crate::diag::Diagnostic {
+    if d.code != "unknown-field" {
+        return d;
+    }
+    let snake_ticks = |text: &str| {
+        let mut out = String::new();
+        for (i, part) in text.split('`').enumerate() {
+            // Odd parts are between backticks: single names become snake_case; paths stay.
+            if i % 2 == 1 && !part.contains(['.', '[']) {
+                out.push_str(&super::lower::snake(part));
+            } else {
+                out.push_str(part);
+            }
+            out.push('`');
+        }
+        out.pop();
+        out
+    };
+    d.message = snake_ticks(&d.message);
+    d.help = d.help.map(|h| match h.strip_prefix("known fields here: ") {
+        Some(list) => {
+            let names: Vec<String> = list.split(", ").map(super::lower::snake).collect();
+            format!("known fields here: {}", names.join(", "))
+        }
+        None => snake_ticks(&h),
+    });
+    d
 }
 
 /// Every string value marked sensitive in the loaded documents (longest first, so a value that

@@ -161,7 +161,7 @@ pub fn lower(doc: &RawDoc, diags: &mut Diagnostics) -> Option<Node> {
 
 /// `display_name`, `displayName` and `DISPLAYNAME` all squash to `displayname`.
 /// `displayName` → `display_name`: how HCL users write a field.
-fn snake(name: &str) -> String {
+pub(crate) fn snake(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);
     let mut prev_lower = false;
     for c in name.chars() {
