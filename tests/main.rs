@@ -6,6 +6,7 @@
 
 mod apply;
 mod architecture;
+mod cli;
 mod equivalence;
 mod hcl;
 mod invalid;

@@ -3,6 +3,7 @@
 //! need. With `render`, the only place that prints or reads the environment.
 
 pub mod apply;
+pub mod completions;
 pub mod exit;
 pub mod fmt;
 pub mod graph;
@@ -45,6 +46,8 @@ pub enum Command {
     Fmt(fmt::Args),
     /// Serve the local cluster over gRPC (the same services as a real cluster).
     Serve(Box<serve::Args>),
+    /// Print a shell completion script.
+    Completions(completions::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -73,6 +76,7 @@ pub fn run() -> ExitCode {
         Command::Graph(args) => graph::run(args, matches.subcommand_matches("graph")),
         Command::Fmt(args) => fmt::run(args),
         Command::Serve(args) => serve::run(*args),
+        Command::Completions(args) => completions::run(args),
     };
     code.into()
 }
