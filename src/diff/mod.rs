@@ -247,50 +247,32 @@ pub fn diff(model: &Model, live: &[LiveDoc], opts: &DiffOptions) -> Diff {
         }
     }
 
-    // Spaces this plan deletes: their Workspaces go first (the server does not cascade to them),
-    // declared or not, since they cannot outlive the Space.
-    let doomed_spaces: Vec<String> = out
-        .changes
+    // Labelled Spaces left out of the config are pruned; their Workspaces go first (the server
+    // does not cascade to them), declared or not, since they cannot outlive the Space.
+    let ours =
+        |l: &LiveDoc| !opts.stack.is_empty() && l.stack.as_deref() == Some(opts.stack.as_str());
+    let doomed_spaces: Vec<String> = by_address
         .iter()
-        .filter(|c| c.address.kind == Kind::Space && c.action == Action::Delete)
-        .map(|c| c.address.name.clone())
-        .collect();
-    let doomed_spaces: Vec<String> = doomed_spaces
-        .into_iter()
-        .chain(by_address.iter().filter_map(|(a, lives)| {
-            let labelled = lives.iter().any(|l| l.stack.as_deref() == Some(opts.stack.as_str()));
-            (opts.prune && a.kind == Kind::Space && labelled && !opts.stack.is_empty())
-                .then(|| a.name.clone())
-        }))
+        .filter(|(a, lives)| opts.prune && a.kind == Kind::Space && lives.iter().any(|l| ours(l)))
+        .map(|(a, _)| a.name.clone())
         .collect();
     for (address, lives) in by_address {
         for l in lives {
-            if address.kind == Kind::Workspace
-                && address.space.as_ref().is_some_and(|s| doomed_spaces.contains(s))
-            {
-                out.changes.push(ResourceChange {
-                    address: address.clone(),
-                    action: Action::Delete,
-                    reason: "its Space is being destroyed".into(),
-                    fields: Vec::new(),
-                    forced_by: Vec::new(),
-                    live: Some(live_ref(l)),
-                    sensitive: Vec::new(),
-                });
-                continue;
-            }
-            if l.stack.as_deref() != Some(opts.stack.as_str()) || opts.stack.is_empty() {
+            let in_doomed_space = address.kind == Kind::Workspace
+                && address.space.as_ref().is_some_and(|s| doomed_spaces.contains(s));
+            let (action, reason) = if in_doomed_space {
+                (Action::Delete, "its Space is being destroyed")
+            } else if !ours(l) {
                 continue; // not ours: never touched
-            }
-            let (action, reason) = if opts.prune {
-                (Action::Delete, "no longer in the config; prune is on".to_string())
+            } else if opts.prune {
+                (Action::Delete, "no longer in the config; prune is on")
             } else {
-                (Action::NoOp, "no longer in the config; kept (prune is off)".to_string())
+                (Action::NoOp, "no longer in the config; kept (prune is off)")
             };
             out.changes.push(ResourceChange {
                 address: address.clone(),
                 action,
-                reason,
+                reason: reason.to_string(),
                 fields: Vec::new(),
                 forced_by: Vec::new(),
                 live: Some(live_ref(l)),
