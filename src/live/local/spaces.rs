@@ -28,6 +28,26 @@ pub const MAX_SECRETS_PER_SPACE: u64 = 1000;
 pub const MAX_SECRET_BYTES: usize = 1500;
 
 /// Only the creator of a Space is its member (and OWNER).
+/// The common start of creating a Space child (Template, Secret): the name expanded to
+/// `<name>.<space>.<owner>` and checked, the spec present, and the parent Space loaded.
+fn new_space_child<S>(
+    c: &Connection,
+    caller: &str,
+    metadata: Option<meta::Metadata>,
+    spec: Option<S>,
+) -> ApiResult<(meta::Metadata, S, cordium::Space)> {
+    let mut metadata = metadata;
+    if let Some(m) = metadata.as_mut() {
+        m.name = names::expand_space_child(&m.name, caller);
+    }
+    names::validate_metadata(metadata.as_ref(), MetaRules { require_name: true, parents: 2 })?;
+    let spec = require(spec, "spec")?;
+    let m = metadata.unwrap_or_default();
+    let space_name = m.name.split_once('.').map(|x| x.1).unwrap_or_default().to_string();
+    let space: cordium::Space = load(c, "", &space_name)?;
+    Ok((m, spec, space))
+}
+
 pub(super) fn require_member(
     space_owner: Option<&meta::ObjectReference>,
     user: &core::User,
@@ -249,17 +269,8 @@ impl Engine {
     ) -> ApiResult<cordium::Template> {
         self.tx(|c, now| {
             let user = self.caller(c, now, caller)?;
-            if let Some(m) = req.metadata.as_mut() {
-                m.name = names::expand_space_child(&m.name, caller);
-            }
-            names::validate_metadata(
-                req.metadata.as_ref(),
-                MetaRules { require_name: true, parents: 2 },
-            )?;
-            let spec = require(req.spec.take(), "spec")?;
-            let m = req.metadata.unwrap_or_default();
-            let space_name = m.name.split_once('.').map(|x| x.1).unwrap_or_default().to_string();
-            let space: cordium::Space = load(c, "", &space_name)?;
+            let (m, spec, space) =
+                new_space_child(c, caller, req.metadata.take(), req.spec.take())?;
             require_member(space_owner(&space), &user)?;
             let in_space = Filter { space_uid: Some(uid_of(&space)), ..Default::default() };
             if store::count::<cordium::Template>(c, &in_space)? >= MAX_TEMPLATES_PER_SPACE {
@@ -477,18 +488,9 @@ impl Engine {
     ) -> ApiResult<cordium::Secret> {
         self.tx(|c, now| {
             let user = self.caller(c, now, caller)?;
-            if let Some(m) = req.metadata.as_mut() {
-                m.name = names::expand_space_child(&m.name, caller);
-            }
-            names::validate_metadata(
-                req.metadata.as_ref(),
-                MetaRules { require_name: true, parents: 2 },
-            )?;
-            let spec = require(req.spec.take(), "spec")?;
             let data = require(req.data.take(), "data")?;
-            let m = req.metadata.unwrap_or_default();
-            let space_name = m.name.split_once('.').map(|x| x.1).unwrap_or_default().to_string();
-            let space: cordium::Space = load(c, "", &space_name)?;
+            let (m, spec, space) =
+                new_space_child(c, caller, req.metadata.take(), req.spec.take())?;
             let in_space = Filter { space_uid: Some(uid_of(&space)), ..Default::default() };
             if store::count::<cordium::Secret>(c, &in_space)? >= MAX_SECRETS_PER_SPACE {
                 return Err(ApiError::denied("Number of Secrets per Space has been exceeded"));
