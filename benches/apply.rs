@@ -1,6 +1,6 @@
 //! Apply speed (issue 5): 2,000 creates with Template builds against the real
 //! `cordium serve --in-memory --latency 10ms --build-duration 2s` on loopback, at parallelism 1,
-//! 10 and 32, a fresh server each run, through the library (`pipeline::make_plan`, then
+//! 10 and 32, a fresh server each run, through the library (`ops::plan::plan`, then
 //! `apply::apply`, which is what `cordium apply` runs after confirming; only `apply::apply` is
 //! timed).
 //!
@@ -33,10 +33,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cordium::apply::{self, ApplyContext, Ignore, PollPolicy, SecretValues};
-use cordium::cli::pipeline::{self, Planned};
 use cordium::live::wire::{core, meta};
 use cordium::live::Object;
 use cordium::model::{Address, SecretSource};
+use cordium::ops::plan::{self as ops_plan, Planned};
 use cordium::plan::StepKind;
 use support::{failure_text, request, Serve};
 
@@ -192,7 +192,7 @@ async fn run(shape: Shape, parallelism: usize) -> Run {
     let build = format!("{}ms", BUILD.as_millis());
     let serve = Serve::start(&["--latency", LATENCY, "--build-duration", &build]);
     let t = Instant::now();
-    let planned = match pipeline::make_plan(&request(dir.path().to_path_buf(), &serve.url)).await {
+    let planned = match ops_plan::plan(&request(dir.path().to_path_buf(), &serve.url)).await {
         Ok(p) => p,
         Err(f) => panic!("plan failed: {}", failure_text(&f)),
     };
@@ -228,7 +228,7 @@ fn main() {
         return;
     }
     let started = Instant::now();
-    let runs = cordium::cli::block_on(async {
+    let runs = cordium::ops::block_on(async {
         vec![run(Shape::TENTH, 1).await, run(Shape::FULL, 10).await, run(Shape::FULL, 32).await]
     });
     let s = |d: Duration| d.as_secs_f64();

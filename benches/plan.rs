@@ -8,7 +8,7 @@
 //! is that process's own:
 //!
 //! - the floor: load the config, connect, list everything (`live::state::read`), no diff;
-//! - the plan: `pipeline::make_plan` and rendering the human text to a String.
+//! - the plan: `ops::plan::plan` and rendering the human text to a String.
 //!
 //! Prints wall time (best of a few runs), RPCs (auth included), peak memory (VmHWM), the ratio
 //! plan / floor, and the RPCs expected: one List page per kind, per Space for Templates and
@@ -31,10 +31,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cordium::apply::{self, ApplyContext, Ignore, SecretValues};
-use cordium::cli::pipeline::{self, Planned};
 use cordium::live::convert::Naming;
 use cordium::live::state;
 use cordium::model::{Address, SecretSource};
+use cordium::ops::plan::{self as ops_plan, Planned};
 use cordium::render::{self, PlanDoc, Style};
 use support::{failure_text, peak_rss_kib, request, Serve};
 
@@ -153,7 +153,7 @@ impl SecretValues for NoSecrets {
 }
 
 async fn plan(dir: &Path, url: &str) -> Planned {
-    match pipeline::make_plan(&request(dir.to_path_buf(), url)).await {
+    match ops_plan::plan(&request(dir.to_path_buf(), url)).await {
         Ok(p) => p,
         Err(f) => panic!("plan failed: {}", failure_text(&f)),
     }
@@ -184,13 +184,18 @@ async fn child(mode: &str, dir: PathBuf, url: &str) {
     let (rpcs, detail) = match mode {
         "floor" => {
             let req = request(dir, url);
-            let (loaded, model, _) = match pipeline::load(&req.dir, &req.load) {
+            let v = match cordium::ops::validate::load(&req.dir, &req.load) {
                 Ok(v) => v,
                 Err(f) => panic!("load failed: {}", failure_text(&f)),
             };
+            let (loaded, model) = (v.loaded, v.model);
             let loaded_at = t.elapsed();
-            let stack = pipeline::stack_name(&loaded);
-            let (_, cluster) = match pipeline::connect(&req, &loaded).await {
+            let settings = match cordium::ops::Settings::resolve(&req, &loaded) {
+                Ok(s) => s,
+                Err(f) => panic!("settings: {}", failure_text(&f)),
+            };
+            let stack = settings.stack.clone();
+            let cluster = match ops_plan::connect(&settings, &req.env.auth).await {
                 Ok(v) => v,
                 Err(f) => panic!("connect failed: {}", failure_text(&f)),
             };
@@ -272,7 +277,7 @@ fn main() {
     if let Ok(mode) = std::env::var(MODE_VAR) {
         let dir = PathBuf::from(std::env::var(DIR_VAR).expect("dir"));
         let url = std::env::var(URL_VAR).expect("url");
-        cordium::cli::block_on(child(&mode, dir, &url));
+        cordium::ops::block_on(child(&mode, dir, &url));
         return;
     }
     if !std::env::args().any(|a| a == "--bench") {
@@ -286,7 +291,7 @@ fn main() {
     let generated = generate(dir.path(), false);
     assert_eq!(generated, RESOURCES);
     let serve = Serve::start(&[]);
-    let (steps, seeding) = cordium::cli::block_on(seed(dir.path(), &serve.url));
+    let (steps, seeding) = cordium::ops::block_on(seed(dir.path(), &serve.url));
     let edited = (0..RESOURCES).filter(|&i| changed(i)).count();
     generate(dir.path(), true);
 

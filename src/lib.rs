@@ -11,15 +11,19 @@
 //! - [`apply`]: walks a plan against a `Cluster`, concurrently, with retries; emits events.
 //! - [`render`]: plans, diagnostics and events → human text, JSON, Markdown.
 //! - [`server`]: `cordium serve`: the local cluster over real gRPC, with fault injection.
+//! - [`ops`]: each command as a library call: settings resolved once, typed errors, no printing.
 //! - [`cli`]: argument parsing, picking the target and the view, exit codes.
 
 pub mod apply;
+// The command line reads the environment and holds the terminal (clippy.toml).
+#[allow(clippy::disallowed_methods)]
 pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod diff;
 pub mod live;
 pub mod model;
+pub mod ops;
 pub mod plan;
 pub mod render;
 pub mod server;

@@ -8,11 +8,9 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 
-use cordium::cli::pipeline::PlanRequest;
-use cordium::cli::target::EnvSettings;
-use cordium::config::LoadOptions;
 use cordium::live::auth::{AuthEnv, Token};
 use cordium::live::target::{TargetEnv, TargetFlags};
+use cordium::ops::{EnvSettings, OpsError, Request};
 
 /// The authentication token provisioned for `admin`.
 pub const TOKEN: &str = "T";
@@ -65,20 +63,16 @@ impl Drop for Serve {
 }
 
 /// A plan request for the config in `dir` against the server at `url`, as admin.
-pub fn request(dir: PathBuf, url: &str) -> PlanRequest {
-    PlanRequest {
-        dir,
-        load: LoadOptions::default(),
+pub fn request(dir: PathBuf, url: &str) -> Request {
+    Request {
         target: TargetFlags { endpoint: Some(url.to_string()), ..Default::default() },
         env: EnvSettings {
             target: TargetEnv::default(),
             auth: AuthEnv { auth_token: Some(Token::new(TOKEN)), ..Default::default() },
             ci: false,
+            holder: "bench@localhost".into(),
         },
-        prune: false,
-        targets: Vec::new(),
-        excludes: Vec::new(),
-        destroy: false,
+        ..Request::new(dir)
     }
 }
 
@@ -95,12 +89,12 @@ pub fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// `Failure` as text.
-pub fn failure_text(f: &cordium::cli::pipeline::Failure) -> String {
-    match f {
-        cordium::cli::pipeline::Failure::Message(m) => m.clone(),
-        cordium::cli::pipeline::Failure::Diagnostics { diags, .. } => {
+/// An operation's error as text (diagnostics one per line).
+pub fn failure_text(e: &OpsError) -> String {
+    match e {
+        OpsError::Invalid { diags, .. } => {
             diags.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>().join("\n")
         }
+        other => other.to_string(),
     }
 }

@@ -1,10 +1,8 @@
-//! `cordium apply` and `cordium destroy`: plan, show the plan, confirm, take the stack's apply
-//! lock, carry the plan out with progress, print a summary. The work is `apply::apply`; this
-//! file wires flags, the lock, Ctrl-C and the view.
+//! `cordium apply` and `cordium destroy`: flags → [`ApplyRequest`] → `ops::apply::apply` → the
+//! view. The terminal's side of confirmation and progress lives here; the work is in `ops`.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,16 +10,12 @@ use clap::ArgMatches;
 
 use super::exit::Exit;
 use super::output;
-use super::pipeline::{self, Failure, PlanRequest};
 use super::plan::PlanFlags;
-use crate::apply::lock::{ApplyLock, FileLock, LockOptions, RemoteLock};
-use crate::apply::{self, ApplyContext, SecretValues};
-use crate::live::convert::Naming;
-use crate::live::target::Target;
-use crate::live::Cluster;
-use crate::model::{Address, Model, SecretSource};
-use crate::plan::Plan;
-use crate::render::events::{EventView, ViewMode};
+use crate::apply::{self, Event, Observer, SecretValues};
+use crate::model::{Address, SecretSource};
+use crate::ops::apply::ApplyResult;
+use crate::ops::{ApplyRequest, Confirm, Notice, Progress};
+use crate::render::events::{summary_json, EventView};
 use crate::render::{self, PlanDoc};
 
 /// How apply reports.
@@ -72,6 +66,24 @@ pub struct Args {
     pub output: ApplyFormat,
 }
 
+impl Args {
+    /// The request these flags mean.
+    fn request(&self, matches: Option<&ArgMatches>, destroy: bool) -> ApplyRequest {
+        let saved = self.path.is_file().then(|| self.path.clone());
+        let dir = if saved.is_some() { self.config_dir.clone() } else { self.path.clone() };
+        let mut plan = self.flags.request(dir.clone(), matches, destroy);
+        plan.build_timeout = self.build_timeout;
+        ApplyRequest {
+            plan,
+            saved,
+            auto_approve: self.auto_approve,
+            parallelism: self.parallelism,
+            lock_timeout: self.lock_timeout,
+            secrets: Arc::new(SourceValues { root: dir }),
+        }
+    }
+}
+
 /// Reads Secret values at apply time: environment variables, and files relative to the config
 /// root. Errors name the source, never a value.
 struct SourceValues {
@@ -79,7 +91,6 @@ struct SourceValues {
 }
 
 impl SecretValues for SourceValues {
-    #[allow(clippy::disallowed_methods)] // cli reads the environment
     fn read(&self, _: &Address, source: &SecretSource) -> Result<String, String> {
         match source {
             SecretSource::Env(name) => std::env::var(name)
@@ -94,30 +105,63 @@ impl SecretValues for SourceValues {
     }
 }
 
-/// `user@host` for lock holders.
-#[allow(clippy::disallowed_methods)] // cli reads the environment
-fn who() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into());
-    format!("{user}@{host}")
+/// Confirmation on the terminal: `yes` or nothing.
+struct Terminal;
+
+impl Confirm for Terminal {
+    fn can_ask(&self) -> bool {
+        std::io::stdin().is_terminal()
+    }
+
+    fn confirm(&self, destroy: bool) -> bool {
+        output::print_stderr(&format!(
+            "\nDo you want to {}? Only 'yes' will be accepted: ",
+            if destroy { "destroy these objects" } else { "apply these changes" }
+        ));
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).is_ok() && line.trim() == "yes"
+    }
 }
 
-/// Asks for `yes` on the terminal.
-fn confirm(destroy: bool) -> bool {
-    output::print_stderr(&format!(
-        "\nDo you want to {}? Only 'yes' will be accepted: ",
-        if destroy { "destroy these objects" } else { "apply these changes" }
-    ));
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).is_ok() && line.trim() == "yes"
+/// The view of an apply: the plan, notices and events, in the chosen format.
+struct View {
+    json: bool,
+    events: EventView,
+}
+
+impl Observer for View {
+    fn event(&self, event: &Event) {
+        self.events.event(event);
+    }
+}
+
+impl Progress for View {
+    fn notice(&self, notice: Notice<'_>) {
+        match notice {
+            Notice::Warnings { diags, loaded } => output::warnings(diags, loaded),
+            Notice::Plan(plan) if self.json => {
+                let doc: serde_json::Value =
+                    serde_json::from_str(&PlanDoc::from_plan(plan).to_json()).unwrap_or_default();
+                json_line(serde_json::json!({"event": "plan", "plan": doc}));
+            }
+            Notice::Plan(plan) => output::print_stdout(&render::human::plan(
+                &PlanDoc::from_plan(plan),
+                output::stdout_style(),
+            )),
+            Notice::Applying { target } if !self.json => {
+                output::print_stdout(&format!("\nApplying to {target}...\n"));
+            }
+            Notice::Applying { .. } => {}
+            Notice::Stopping => output::print_stderr(
+                "\nStopping: no new operations start; running builds are cancelled; writes in \
+                 flight finish.\n",
+            ),
+            Notice::LockNotReleased(e) => {
+                output::print_stderr(&format!("Warning: {}\n", crate::ops::error::chain(e)));
+            }
+        }
+    }
 }
 
 fn json_line(v: serde_json::Value) {
@@ -126,200 +170,28 @@ fn json_line(v: serde_json::Value) {
 
 pub fn run(args: Args, matches: Option<&ArgMatches>, destroy: bool) -> Exit {
     let json = args.output == ApplyFormat::Json;
-    let saved = args.path.is_file();
-    if saved && destroy {
-        return output::failure(
-            Failure::Message("destroy takes a config directory, not a saved plan".into()),
-            json,
-        );
-    }
-    let dir = if saved { args.config_dir.clone() } else { args.path.clone() };
-    let req = args.flags.request(dir, matches, destroy);
-    super::block_on(async {
-        let ready = if saved {
-            saved_plan(&args.path, &req).await
-        } else {
-            fresh_plan(&req).await.map(|r| (r, false))
-        };
-        match ready {
-            Ok((ready, confirmed)) => execute(&args, &req, ready, destroy, confirmed, json).await,
-            Err(f) => output::failure(f, json),
+    let req = args.request(matches, destroy);
+    let view =
+        View { json, events: EventView::new(output::view_mode(json), output::stdout_style()) };
+    match super::block_on(crate::ops::apply::apply(&req, &Terminal, &view)) {
+        Ok(ApplyResult::NoChanges) => {
+            if json {
+                json_line(summary_json(&Default::default()));
+            }
+            Exit::Ok
         }
-    })
-}
-
-/// A plan ready to apply, and what applying it needs.
-struct Ready {
-    plan: Plan,
-    model: Model,
-    naming: Naming,
-    cluster: Arc<dyn Cluster>,
-    target: Target,
-}
-
-async fn fresh_plan(req: &PlanRequest) -> Result<Ready, Failure> {
-    let planned = pipeline::make_plan(req).await?;
-    output::warnings(&planned.warnings, &planned.loaded);
-    Ok(Ready {
-        plan: planned.plan,
-        model: planned.model,
-        naming: planned.naming,
-        cluster: planned.cluster,
-        target: planned.target,
-    })
-}
-
-/// Reads a saved plan and checks it still holds: same configuration, same target, and every
-/// object it touches unchanged since. A saved plan counts as confirmed.
-async fn saved_plan(path: &Path, req: &PlanRequest) -> Result<(Ready, bool), Failure> {
-    let plan = crate::plan::file::read(path).map_err(|e| Failure::Message(error_chain(&e)))?;
-    let (loaded, model, warnings) = pipeline::load(&req.dir, &req.load)?;
-    output::warnings(&warnings, &loaded);
-    if pipeline::config_digest(&model, &plan.stack) != plan.config_digest {
-        return Err(Failure::Message(format!(
-            "the configuration in {} is not the one {} was made from (it changed, or --env/--var \
-             differ); plan again, or pass the right --config-dir",
-            req.dir.display(),
-            path.display()
-        )));
-    }
-    let (target, cluster) = pipeline::connect(req, &loaded).await?;
-    if target.display() != plan.target.display {
-        return Err(Failure::Message(format!(
-            "{} was made for {}, but the target is {}; choose the same target",
-            path.display(),
-            plan.target.display,
-            target.display()
-        )));
-    }
-    let identity = cluster.identity().await?;
-    let naming = Naming::for_model(identity.username, &model);
-    let stale = apply::fresh::check(&plan, cluster.as_ref(), &naming).await?;
-    if !stale.is_empty() {
-        let list: Vec<String> = stale.iter().map(|s| format!("  {s}")).collect();
-        return Err(Failure::Message(format!(
-            "{} is stale: {} object(s) changed since it was made; plan again:\n{}",
-            path.display(),
-            stale.len(),
-            list.join("\n")
-        )));
-    }
-    Ok((Ready { plan, model, naming, cluster, target }, true))
-}
-
-async fn execute(
-    args: &Args,
-    req: &PlanRequest,
-    ready: Ready,
-    destroy: bool,
-    confirmed: bool,
-    json: bool,
-) -> Exit {
-    let Ready { mut plan, model, naming, cluster, target } = ready;
-    if let Some(t) = args.build_timeout {
-        for b in &mut plan.builds {
-            b.timeout_secs = t.as_secs().max(1);
-        }
-    }
-    if json {
-        let doc: serde_json::Value =
-            serde_json::from_str(&PlanDoc::from_plan(&plan).to_json()).unwrap_or_default();
-        json_line(serde_json::json!({"event": "plan", "plan": doc}));
-    } else {
-        output::print_stdout(&render::human::plan(
-            &PlanDoc::from_plan(&plan),
-            output::stdout_style(),
-        ));
-    }
-    if !plan.has_changes() || plan.steps.is_empty() {
-        if json {
-            json_line(serde_json::json!({"event": "summary", "success": true, "done": [],
-                "failed": [], "skipped": [], "not_started": [], "interrupted": false}));
-        }
-        return Exit::Ok;
-    }
-    if !args.auto_approve && !confirmed {
-        if !std::io::stdin().is_terminal() {
-            return output::failure(
-                Failure::Message(
-                    "refusing to change the cluster without confirmation: stdin is not a \
-                     terminal; pass --auto-approve"
-                        .into(),
-                ),
-                json,
-            );
-        }
-        if !confirm(destroy) {
+        Ok(ApplyResult::Cancelled) => {
             output::print_stderr("Apply cancelled.\n");
-            return Exit::Error;
+            Exit::Error
         }
-    }
-
-    let mut lock_opts = LockOptions::new(plan.stack.clone(), who());
-    lock_opts.wait = args.lock_timeout;
-    let lock = match &target {
-        Target::Local { path, .. } => {
-            FileLock::acquire(path, &lock_opts).await.map(ApplyLock::File)
+        Ok(ApplyResult::Applied(outcome)) => {
+            output::print_stdout(&view.events.summary(&outcome));
+            if outcome.success() {
+                Exit::Ok
+            } else {
+                Exit::Error
+            }
         }
-        Target::Remote { .. } => {
-            RemoteLock::acquire(cluster.clone(), &target.display(), &lock_opts)
-                .await
-                .map(ApplyLock::Remote)
-        }
-    };
-    let lock = match lock {
-        Ok(l) => l,
-        Err(e) => return output::failure(Failure::Message(error_chain(&e)), json),
-    };
-
-    let mut ctx = ApplyContext::new(
-        cluster,
-        Arc::new(model),
-        naming,
-        Arc::new(SourceValues { root: req.dir.clone() }),
-    );
-    ctx.parallelism = args.parallelism.max(1);
-    let stop = ctx.stop.clone();
-    let signals = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            stop.store(true, Ordering::SeqCst);
-            output::print_stderr(
-                "\nStopping: no new operations start; running builds are cancelled; \
-                 writes in flight finish.\n",
-            );
-        }
-    });
-    let mode = if json {
-        ViewMode::Json
-    } else if std::io::stderr().is_terminal() && std::io::stdout().is_terminal() {
-        ViewMode::Bars
-    } else {
-        ViewMode::Lines
-    };
-    let view = EventView::new(mode, output::stdout_style());
-    if !json {
-        output::print_stdout(&format!("\nApplying to {}...\n", target.display()));
+        Err(e) => output::failure(e, json),
     }
-    let outcome = apply::apply(&plan, ctx, &view).await;
-    signals.abort();
-    output::print_stdout(&view.summary(&outcome));
-    if let Err(e) = lock.release().await {
-        output::print_stderr(&format!("Warning: {}\n", error_chain(&e)));
-    }
-    if outcome.success() {
-        Exit::Ok
-    } else {
-        Exit::Error
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

@@ -1,6 +1,6 @@
-//! The command line: clap commands (one file each), picking the target and the view, exit codes.
-//! Turns arguments into options and calls library functions; holds no logic another command could
-//! need. With `render`, the only place that prints or reads the environment.
+//! The command line: clap commands (one file each), exit codes, the terminal. Each command is
+//! Args → [`crate::ops::Request`] → `ops::x` → render, and nothing else. With `render`, the only
+//! place that prints; the only place that reads the environment.
 
 pub mod apply;
 pub mod completions;
@@ -8,7 +8,6 @@ pub mod exit;
 pub mod fmt;
 pub mod graph;
 pub mod output;
-pub mod pipeline;
 pub mod plan;
 pub mod serve;
 pub mod show;
@@ -81,11 +80,4 @@ pub fn run() -> ExitCode {
     code.into()
 }
 
-/// Runs an async pipeline on a fresh runtime (commands are one-shot).
-pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt.block_on(f),
-        // Without a runtime nothing can run; this only fails when the OS refuses threads.
-        Err(e) => panic!("cannot start the async runtime: {e}"),
-    }
-}
+pub use crate::ops::block_on;

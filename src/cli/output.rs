@@ -1,10 +1,11 @@
 //! Printing shared by commands: plans in each format, diagnostics, one-line errors, colour.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use super::exit::Exit;
-use super::pipeline::Failure;
+use crate::ops::OpsError;
 use crate::plan::Plan;
+use crate::render::events::ViewMode;
 use crate::render::{self, PlanDoc, Style};
 
 /// How a plan is printed.
@@ -25,7 +26,20 @@ pub fn stdout_style() -> Style {
     }
 }
 
-fn stderr_color() -> bool {
+/// How apply shows progress: JSON lines, bars when both stdout and stderr are terminals, else
+/// plain lines.
+pub fn view_mode(json: bool) -> ViewMode {
+    if json {
+        ViewMode::Json
+    } else if std::io::stderr().is_terminal() && std::io::stdout().is_terminal() {
+        ViewMode::Bars
+    } else {
+        ViewMode::Lines
+    }
+}
+
+/// Colour on stderr, as the terminal and NO_COLOR allow.
+pub fn stderr_color() -> bool {
     anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
 }
 
@@ -50,10 +64,10 @@ pub fn print_stderr(text: &str) {
     let _ = err.write_all(text.as_bytes());
 }
 
-/// Prints why there is no plan (diagnostics as JSON on stdout when `json`), and returns exit 1.
-pub fn failure(f: Failure, json: bool) -> Exit {
-    match f {
-        Failure::Diagnostics { diags, loaded } => {
+/// Prints why an operation did not happen (as JSON on stdout when `json`), and returns exit 1.
+pub fn failure(e: OpsError, json: bool) -> Exit {
+    match e {
+        OpsError::Invalid { diags, loaded } => {
             if json {
                 let doc = render::diagnostics::json(&diags, &loaded.sources);
                 print_stdout(&format!(
@@ -65,7 +79,8 @@ pub fn failure(f: Failure, json: bool) -> Exit {
                 print_stderr(&format!("Error: {}.\n", render::diagnostics::counts(&diags)));
             }
         }
-        Failure::Message(m) => {
+        other => {
+            let m = other.to_string();
             if json {
                 let doc = serde_json::json!({"error": m});
                 print_stdout(&format!(

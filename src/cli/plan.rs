@@ -6,10 +6,10 @@ use clap::ArgMatches;
 
 use super::exit::Exit;
 use super::output::{self, PlanFormat};
-use super::pipeline::{self, PlanRequest};
 use super::target::{read_env, TargetArgs};
 use super::vars::VarFlags;
 use crate::model::Address;
+use crate::ops::Request;
 
 /// Show what `apply` would change on the cluster, and why.
 ///
@@ -58,15 +58,9 @@ pub struct PlanFlags {
 }
 
 impl PlanFlags {
-    /// The pipeline request these flags mean for the config in `dir`.
-    pub fn request(
-        &self,
-        dir: PathBuf,
-        matches: Option<&ArgMatches>,
-        destroy: bool,
-    ) -> PlanRequest {
-        PlanRequest {
-            dir,
+    /// The request these flags mean for the config in `dir`.
+    pub fn request(&self, dir: PathBuf, matches: Option<&ArgMatches>, destroy: bool) -> Request {
+        Request {
             load: self.vars.load_options(matches),
             target: self.cluster.flags(),
             env: read_env(),
@@ -74,6 +68,7 @@ impl PlanFlags {
             targets: self.targets.clone(),
             excludes: self.excludes.clone(),
             destroy,
+            ..Request::new(dir)
         }
     }
 }
@@ -81,14 +76,14 @@ impl PlanFlags {
 pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
     let req = args.flags.request(args.dir.clone(), matches, false);
     let json = args.output == PlanFormat::Json;
-    let planned = match super::block_on(pipeline::make_plan(&req)) {
+    let planned = match super::block_on(crate::ops::plan::plan(&req)) {
         Ok(p) => p,
-        Err(f) => return output::failure(f, json),
+        Err(e) => return output::failure(e, json),
     };
     output::warnings(&planned.warnings, &planned.loaded);
     if let Some(path) = &args.out {
         if let Err(e) = crate::plan::file::write(&planned.plan, path) {
-            return output::failure(pipeline::Failure::Message(e.to_string()), json);
+            return output::failure(e.into(), json);
         }
     }
     output::print_stdout(&output::plan_text(&planned.plan, args.output, output::stdout_style()));

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use super::exit::Exit;
 use super::output::{self, PlanFormat};
-use super::pipeline::Failure;
 
 /// Render a plan saved by `cordium plan --out FILE`, in any format.
 #[derive(Debug, clap::Args)]
@@ -23,6 +22,6 @@ pub fn run(args: Args) -> Exit {
             output::print_stdout(&output::plan_text(&plan, args.output, output::stdout_style()));
             Exit::Ok
         }
-        Err(e) => output::failure(Failure::Message(e.to_string()), args.output == PlanFormat::Json),
+        Err(e) => output::failure(e.into(), args.output == PlanFormat::Json),
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::live::auth::{AuthEnv, Token};
 use crate::live::target::{TargetEnv, TargetFlags};
+use crate::ops::EnvSettings;
 
 /// Which cluster to talk to. With none of these, `CORDIUM_ENDPOINT`, `OCTELIUM_DOMAIN` or the
 /// stack file's environment decides; failing that, the embedded local cluster
@@ -37,18 +38,9 @@ impl TargetArgs {
     }
 }
 
-/// What the environment says about the target, auth, and CI.
-#[derive(Debug, Clone, Default)]
-pub struct EnvSettings {
-    pub target: TargetEnv,
-    pub auth: AuthEnv,
-    /// `CI=true` (or `1`).
-    pub ci: bool,
-}
-
 /// Reads `CORDIUM_ENDPOINT`, `OCTELIUM_DOMAIN`, `OCTELIUM_AUTH_TOKEN`, `OCTELIUM_ACCESS_TOKEN`,
-/// `CORDIUM_USERNAME` and `CI`. Empty values count as unset.
-#[allow(clippy::disallowed_methods)] // cli is where the environment is read
+/// `CORDIUM_USERNAME`, `CI`, and who is running (`USER`/`USERNAME` at the host name, for lock
+/// holders). Empty values count as unset.
 pub fn read_env() -> EnvSettings {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     EnvSettings {
@@ -59,7 +51,20 @@ pub fn read_env() -> EnvSettings {
             username: var("CORDIUM_USERNAME"),
         },
         ci: var("CI").is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
+        holder: holder(var("USER").or_else(|| var("USERNAME")), var("HOSTNAME")),
     }
+}
+
+/// `user@host`: the host name from the kernel, else `$HOSTNAME`, else `localhost`.
+fn holder(user: Option<String>, hostname: Option<String>) -> String {
+    let user = user.unwrap_or_else(|| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or(hostname)
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{user}@{host}")
 }
 
 #[cfg(test)]

@@ -37,11 +37,8 @@ pub struct Args {
 
 pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
     let opts = args.vars.load_options(matches);
-    let loaded = crate::config::load(&args.dir, &opts);
-    let (model, model_diags) = crate::model::build(&loaded);
-    let mut diags = loaded.diagnostics.clone();
-    diags.extend(model_diags);
-    diags.sort();
+    let crate::ops::validate::Validated { loaded, model, diags } =
+        crate::ops::validate::validate(&args.dir, &opts);
     let exit = if diags.has_errors() { Exit::Error } else { Exit::Ok };
     match args.format {
         OutputFormat::Json => {
@@ -50,8 +47,7 @@ pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
             let _ = writeln!(anstream::stdout(), "{text}");
         }
         OutputFormat::Human => {
-            let color =
-                anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
+            let color = super::output::stderr_color();
             let mut err = anstream::stderr();
             let _ = write!(err, "{}", view::human(&diags, &loaded.sources, color));
             if diags.has_errors() {

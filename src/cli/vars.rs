@@ -61,7 +61,6 @@ impl VarFlags {
 }
 
 /// `CORDIUM_VAR_<name>` variables, sorted by name.
-#[allow(clippy::disallowed_methods)] // cli reads the environment (STYLE.md).
 fn env_vars() -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = std::env::vars_os()
         .filter_map(|(k, v)| {

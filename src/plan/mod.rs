@@ -6,6 +6,7 @@
 //! No I/O beyond reading and writing the plan file.
 
 pub mod build;
+pub mod digest;
 pub mod file;
 pub mod graph;
 
@@ -174,6 +175,15 @@ impl Plan {
         }
         out
     }
+
+    /// The plan with every build given `secs` to finish (`--build-timeout` on a saved plan: the
+    /// one setting a saved plan does not fix, as it changes nothing on the cluster).
+    pub fn with_build_timeout(mut self, secs: u64) -> Plan {
+        for b in &mut self.builds {
+            b.timeout_secs = secs.max(1);
+        }
+        self
+    }
 }
 
 /// Everything besides the model and the diff that a plan needs.
@@ -194,6 +204,8 @@ pub struct PlanInputs {
     pub excludes: Vec<Address>,
     /// Default per-build timeout, seconds.
     pub build_timeout_secs: u64,
+    /// `--build-timeout`, seconds: overrides every Template's own timeout.
+    pub build_timeout_override: Option<u64>,
 }
 
 /// Makes the plan. Problems (a protected resource to be destroyed, a cycle) are diagnostics;
@@ -253,12 +265,13 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
         let replaced =
             changes.iter().any(|c| c.address == r.address && c.action == Action::Replace);
         let decision = build::decide(&tag, if replaced { None } else { history }, changed);
-        let timeout_secs = prebuild
+        let own = prebuild
             .timeout
             .as_deref()
             .and_then(|t| humantime::parse_duration(t).ok())
-            .map(|d| d.as_secs())
-            .unwrap_or(inputs.build_timeout_secs);
+            .map(|d| d.as_secs());
+        let timeout_secs =
+            inputs.build_timeout_override.or(own).unwrap_or(inputs.build_timeout_secs);
         let estimate_secs = build::estimate_secs(history);
         let (action, reason, build_id) = match decision {
             BuildDecision::UpToDate { build_id } => (BuildAction::UpToDate, None, Some(build_id)),

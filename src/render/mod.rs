@@ -2,6 +2,7 @@
 //! Changes nothing; with `cli`, the only place that prints.
 
 pub mod diagnostics;
+pub mod dot;
 pub mod events;
 pub mod human;
 pub mod markdown;

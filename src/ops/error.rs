@@ -1,0 +1,63 @@
+//! Why an operation did not happen: one typed error per cause, each with the sentence the person
+//! reads. Diagnostics come back whole, with the sources to show them against.
+
+use std::path::PathBuf;
+
+use crate::apply::fresh::Stale;
+use crate::apply::lock::LockError;
+use crate::config::Loaded;
+use crate::diag::Diagnostics;
+use crate::live::target::TargetError;
+use crate::live::LiveError;
+use crate::plan::file::PlanFileError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    /// The config (or the plan made from it) has errors; show them with their sources.
+    #[error("the configuration is invalid: {} error(s)", .diags.error_count())]
+    Invalid { diags: Diagnostics, loaded: Box<Loaded> },
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error("cannot read the cluster: {0}")]
+    Cluster(#[from] LiveError),
+    #[error("{}", chain(.0))]
+    PlanFile(#[from] PlanFileError),
+    #[error("destroy takes a config directory, not a saved plan")]
+    DestroySavedPlan,
+    #[error(
+        "the configuration in {} is not the one {} was made from (it changed, or --env/--var \
+         differ); plan again, or pass the right --config-dir",
+        .dir.display(), .plan.display()
+    )]
+    ConfigChanged { dir: PathBuf, plan: PathBuf },
+    #[error(
+        "{} was made for {made_for}, but the target is {target}; choose the same target",
+        .plan.display()
+    )]
+    TargetChanged { plan: PathBuf, made_for: String, target: String },
+    #[error(
+        "{} is stale: {} object(s) changed since it was made; plan again:\n{}",
+        .plan.display(), .objects.len(),
+        .objects.iter().map(|s| format!("  {s}")).collect::<Vec<_>>().join("\n")
+    )]
+    Stale { plan: PathBuf, objects: Vec<Stale> },
+    #[error(
+        "refusing to change the cluster without confirmation: stdin is not a terminal; pass \
+         --auto-approve"
+    )]
+    NotConfirmed,
+    #[error("{}", chain(.0))]
+    Lock(#[from] LockError),
+}
+
+/// An error and its sources, `: `-separated.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,76 @@
+//! The operations: what each command does, as library calls. `cli` turns arguments into a
+//! [`Request`] and renders what comes back; benches and tests call these directly.
+//!
+//! - [`settings`]: every default and environment fact, resolved once: the [`Request`] a command
+//!   gathers (flags and environment), and the [`Settings`] it means once the stack file is read.
+//! - [`validate`]: load a config and build the model, with every problem.
+//! - [`plan`]: the plan pipeline (load, model, target, live state, diff, plan).
+//! - [`apply`]: apply and destroy: a fresh or saved plan, confirmation, the lock, the walk,
+//!   Ctrl-C.
+//!
+//! Ops never print and never read the environment: they return data and typed [`OpsError`]s,
+//! and talk to the person through [`Confirm`] and [`Progress`].
+
+pub mod apply;
+pub mod error;
+pub mod plan;
+pub mod settings;
+pub mod validate;
+
+pub use error::OpsError;
+pub use settings::{ApplyRequest, EnvSettings, Request, Settings};
+
+use crate::apply::Observer;
+use crate::config::Loaded;
+use crate::diag::Diagnostics;
+use crate::plan::Plan;
+
+/// Asks the person whether to go ahead.
+pub trait Confirm: Send + Sync {
+    /// Whether anyone can be asked (false when stdin is not a terminal).
+    fn can_ask(&self) -> bool;
+    /// Asks; true only for an explicit yes. `destroy`: the question is about destroying.
+    fn confirm(&self, destroy: bool) -> bool;
+}
+
+/// Never asks; everything needs `--auto-approve` (or a saved plan).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoConfirm;
+
+impl Confirm for NoConfirm {
+    fn can_ask(&self) -> bool {
+        false
+    }
+    fn confirm(&self, _: bool) -> bool {
+        false
+    }
+}
+
+/// Something an operation has to say, besides apply's per-step events.
+#[derive(Debug, Clone, Copy)]
+pub enum Notice<'a> {
+    /// Warnings from loading the config or reading the cluster (never fatal).
+    Warnings { diags: &'a Diagnostics, loaded: &'a Loaded },
+    /// The plan that is about to be confirmed and applied.
+    Plan(&'a Plan),
+    /// Confirmed and locked; the walk starts on this target.
+    Applying { target: &'a str },
+    /// Ctrl-C: no new operations start, running builds are cancelled, writes in flight finish.
+    Stopping,
+    /// The apply ran, but the lock could not be released (it expires by itself).
+    LockNotReleased(&'a crate::apply::lock::LockError),
+}
+
+/// Reports progress: the notices above and apply's events.
+pub trait Progress: Observer {
+    fn notice(&self, notice: Notice<'_>);
+}
+
+/// Runs an operation on a fresh runtime (commands are one-shot).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt.block_on(f),
+        // Without a runtime nothing can run; this only fails when the OS refuses threads.
+        Err(e) => panic!("cannot start the async runtime: {e}"),
+    }
+}

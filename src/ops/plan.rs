@@ -1,0 +1,174 @@
+//! The plan pipeline shared by `plan`, `apply` and `destroy`: load the config, resolve the
+//! settings, connect to the target, read the live state, diff, plan. Each stage is a library
+//! call; this wires them.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::settings::{Request, Settings};
+use super::validate::{self, Validated};
+use super::OpsError;
+use crate::config::Loaded;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::diff::{self, DiffOptions, LiveDoc};
+use crate::live::auth::AuthEnv;
+use crate::live::convert::{self, LiveResource, Naming};
+use crate::live::{state, target, Cluster};
+use crate::model::{Address, Kind, Model};
+use crate::plan::{self, build, BuildHistory, LiveVersion, Plan, PlanInputs, TargetInfo};
+
+/// A plan and everything apply needs besides it.
+pub struct Planned {
+    pub plan: Plan,
+    /// The desired state the plan was made from (empty for destroy).
+    pub model: Model,
+    pub loaded: Loaded,
+    pub naming: Naming,
+    pub cluster: Arc<dyn Cluster>,
+    pub settings: Settings,
+    /// Warnings from loading and from reading the cluster (never fatal).
+    pub warnings: Diagnostics,
+    /// RPCs (or in-process calls) spent reading the live state.
+    pub read_calls: u64,
+}
+
+/// Connects to the resolved target.
+pub async fn connect(settings: &Settings, auth: &AuthEnv) -> Result<Arc<dyn Cluster>, OpsError> {
+    Ok(target::connect(&settings.target, auth).await?)
+}
+
+/// Runs the whole pipeline up to a plan. Plan problems (prevent_destroy, ambiguous matches)
+/// come back as [`OpsError::Invalid`] with the plan dropped.
+pub async fn plan(req: &Request) -> Result<Planned, OpsError> {
+    let Validated { loaded, mut model, diags: warnings } = validate::load(&req.dir, &req.load)?;
+    let settings = Settings::resolve(req, &loaded)?;
+    let stack = settings.stack.clone();
+    let cluster = connect(&settings, &req.env.auth).await?;
+    let identity = cluster.identity().await?;
+    let naming = Naming::for_model(identity.username.clone(), &model);
+    let live = state::read(&cluster, &model, &naming, &stack).await?;
+    // The cluster now answers what validate could only guess: an undeclared Secret that exists
+    // is fine, one that does not gets a sharper warning.
+    let mut warnings: Diagnostics =
+        warnings.into_iter().filter(|d| d.code != "unknown-secret").collect();
+    for w in missing_secrets(&model, &naming, &live) {
+        warnings.push(w);
+    }
+
+    let digest = plan::digest::config_digest(&model, &stack);
+    if req.destroy {
+        // Destroy: the desired state is empty; everything labelled with the stack goes.
+        model = Model::default();
+    }
+    let docs: Vec<LiveDoc> = live.objects.iter().map(LiveDoc::from_live).collect();
+    let diff =
+        diff::diff(&model, &docs, &DiffOptions { stack: stack.clone(), prune: settings.prune });
+    let inputs = PlanInputs {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        stack,
+        target: TargetInfo {
+            display: settings.target.display(),
+            username: identity.username.clone(),
+            implicit_local: settings.target.is_implicit(),
+        },
+        config_digest: digest,
+        prune: settings.prune,
+        histories: histories(&live.objects),
+        live: live
+            .objects
+            .iter()
+            .map(|l| LiveVersion {
+                address: l.address.clone(),
+                live: diff::LiveRef {
+                    name: l.wire_name.clone(),
+                    uid: l.uid.clone(),
+                    resource_version: l.resource_version.clone(),
+                },
+            })
+            .collect(),
+        targets: req.targets.clone(),
+        excludes: req.excludes.clone(),
+        build_timeout_secs: settings.build_timeout_secs,
+        build_timeout_override: settings.build_timeout_override,
+    };
+    let (plan, problems) = plan::make(&model, diff, inputs);
+    if !problems.is_empty() {
+        let mut diags = warnings;
+        problems.into_iter().for_each(|d| diags.push(d));
+        diags.sort();
+        return Err(OpsError::Invalid { diags, loaded: Box::new(loaded) });
+    }
+    Ok(Planned { plan, model, loaded, naming, cluster, settings, warnings, read_calls: live.calls })
+}
+
+/// A `fromSecret` naming a Secret that is neither declared nor on the cluster: the Workspace
+/// would fail to start. A warning: the Secret may yet be created out of band.
+fn missing_secrets(model: &Model, naming: &Naming, live: &state::LiveState) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for r in &model.resources {
+        let Some(space) = r
+            .address
+            .space
+            .clone()
+            .or_else(|| (r.address.kind == Kind::Space).then(|| r.address.name.clone()))
+        else {
+            continue;
+        };
+        for node in crate::model::graph::secret_refs(&r.origin.doc) {
+            let Some(name) = node.as_str() else { continue };
+            let declared = Address::in_space(Kind::Secret, space.clone(), name);
+            if model.get(&declared).is_some() {
+                continue;
+            }
+            let stored = format!("{name}.{}", naming.space_name(&space));
+            if !live.secret_names.contains(&stored) {
+                out.push(
+                    Diagnostic::warning(
+                        "missing-secret",
+                        format!("Secret `{name}` does not exist in Space `{space}` on the cluster"),
+                    )
+                    .at(node.span)
+                    .address(r.address.to_string())
+                    .help(format!(
+                        "declare `secret \"{name}\"` in the config or create it on the cluster; Workspaces that use it fail to start until it exists"
+                    )),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Build histories of the live Templates, by address.
+fn histories(objects: &[LiveResource]) -> BTreeMap<Address, BuildHistory> {
+    objects
+        .iter()
+        .filter_map(|l| {
+            let info = l.build_info.as_ref()?;
+            let builds = info
+                .builds
+                .iter()
+                .map(|b| build::PastBuild {
+                    id: b.id.clone(),
+                    tags: b.tags.clone(),
+                    state: match b.state {
+                        convert::BuildState::Running => build::BuildState::Running,
+                        convert::BuildState::Ready => build::BuildState::Ready,
+                        convert::BuildState::Failed => build::BuildState::Failed,
+                        convert::BuildState::Unknown => build::BuildState::Unknown,
+                    },
+                    duration_secs: b.duration().map(|d| d.as_secs()),
+                })
+                .collect();
+            let nonempty = |s: &String| (!s.is_empty()).then(|| s.clone());
+            Some((
+                l.address.clone(),
+                BuildHistory {
+                    builds,
+                    current_ready: nonempty(&info.current_ready_build_id),
+                    current_running: nonempty(&info.current_running_build_id),
+                },
+            ))
+        })
+        .collect()
+}

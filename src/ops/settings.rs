@@ -1,0 +1,154 @@
+//! Settings, resolved in one place (ripgrep's low/high arguments). A command gathers a
+//! [`Request`]: its flags and what the environment says, unresolved. Once the config is loaded,
+//! [`Settings::resolve`] turns it and the stack file into the values every stage uses: the stack
+//! name, the target, prune, build timeouts. No other module picks a default or reads a fact of
+//! the environment.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::OpsError;
+use crate::apply::SecretValues;
+use crate::config::{LoadOptions, Loaded};
+use crate::live::auth::AuthEnv;
+use crate::live::target::{self, Target, TargetEnv, TargetFlags, TargetSource};
+use crate::model::Address;
+
+/// The stack name used when the config has no stack file.
+pub const DEFAULT_STACK: &str = "default";
+
+/// Default per-build timeout when neither the Template nor the stack file sets one.
+pub const DEFAULT_BUILD_TIMEOUT_SECS: u64 = 30 * 60;
+
+/// What the environment says about the target, auth, CI and who is running (read by `cli`).
+#[derive(Debug, Clone, Default)]
+pub struct EnvSettings {
+    pub target: TargetEnv,
+    pub auth: AuthEnv,
+    /// `CI=true` (or `1`).
+    pub ci: bool,
+    /// `user@host`, for lock holders.
+    pub holder: String,
+}
+
+/// What a command was asked, from its flags and the environment, before the config is read.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The config directory.
+    pub dir: PathBuf,
+    pub load: LoadOptions,
+    pub target: TargetFlags,
+    pub env: EnvSettings,
+    /// `--prune` (the stack file's `prune` also turns it on).
+    pub prune: bool,
+    /// `--target`: only these and what they depend on.
+    pub targets: Vec<Address>,
+    /// `--exclude`: not these, nor what depends on them.
+    pub excludes: Vec<Address>,
+    /// `destroy`: plan the deletion of every object of the stack.
+    pub destroy: bool,
+    /// `--build-timeout`: overrides the Templates' and the stack file's build timeouts.
+    pub build_timeout: Option<Duration>,
+}
+
+impl Request {
+    /// A request for the config in `dir` with nothing else set.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Request {
+            dir: dir.into(),
+            load: LoadOptions::default(),
+            target: TargetFlags::default(),
+            env: EnvSettings::default(),
+            prune: false,
+            targets: Vec::new(),
+            excludes: Vec::new(),
+            destroy: false,
+            build_timeout: None,
+        }
+    }
+}
+
+/// What `apply` and `destroy` are asked besides the plan request.
+#[derive(Clone)]
+pub struct ApplyRequest {
+    pub plan: Request,
+    /// A plan saved with `plan --out FILE`, applied exactly (with `plan.dir` its config).
+    pub saved: Option<PathBuf>,
+    /// `--auto-approve`.
+    pub auto_approve: bool,
+    /// At most this many operations in flight (at least 1).
+    pub parallelism: usize,
+    /// How long to wait for another apply of the stack (zero: refuse at once).
+    pub lock_timeout: Duration,
+    /// Reads Secret values at apply time (the environment and files: `cli` supplies it).
+    pub secrets: Arc<dyn SecretValues>,
+}
+
+impl std::fmt::Debug for ApplyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplyRequest")
+            .field("plan", &self.plan)
+            .field("saved", &self.saved)
+            .field("auto_approve", &self.auto_approve)
+            .field("parallelism", &self.parallelism)
+            .field("lock_timeout", &self.lock_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The request resolved against the loaded config: the values the stages use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The stack name (the stack file's, else [`DEFAULT_STACK`]).
+    pub stack: String,
+    /// The chosen cluster (a relative local store is under the config root).
+    pub target: Target,
+    /// Prune unlisted stack objects: `--prune`, the stack file's `prune`, or destroy.
+    pub prune: bool,
+    /// Per-build timeout for Templates that set none (the stack file's, else the default).
+    pub build_timeout_secs: u64,
+    /// `--build-timeout`, in seconds (at least 1): overrides every build's timeout.
+    pub build_timeout_override: Option<u64>,
+}
+
+impl Settings {
+    /// Resolves `req` with the stack file of `loaded`: flags beat the environment, which beats
+    /// the stack file's environment, which beats the defaults.
+    pub fn resolve(req: &Request, loaded: &Loaded) -> Result<Settings, OpsError> {
+        let stack_file = loaded.stack.as_ref();
+        let environment = match (&req.load.env, stack_file) {
+            (Some(name), Some(stack)) => stack.environments.get(name),
+            _ => None,
+        };
+        let mut target = target::resolve(&req.target, &req.env.target, environment, req.env.ci)?;
+        // A local store named in the stack file, or the default, lives under the config root.
+        if let Target::Local { path, source } = &target {
+            if path.is_relative() && *source != TargetSource::Flag {
+                target = Target::Local { path: req.dir.join(path), source: *source };
+            }
+        }
+        let build_timeout_secs = stack_file
+            .and_then(|s| s.build_timeout.as_deref())
+            .and_then(|t| humantime::parse_duration(t).ok())
+            .map(|d| d.as_secs())
+            .unwrap_or(DEFAULT_BUILD_TIMEOUT_SECS);
+        Ok(Settings {
+            stack: stack_name(loaded),
+            target,
+            prune: req.prune || req.destroy || stack_file.is_some_and(|s| s.prune),
+            build_timeout_secs,
+            build_timeout_override: req.build_timeout.map(|t| t.as_secs().max(1)),
+        })
+    }
+}
+
+/// The stack name of a loaded config: the stack file's, else [`DEFAULT_STACK`].
+pub fn stack_name(loaded: &Loaded) -> String {
+    loaded
+        .stack
+        .as_ref()
+        .map(|s| s.name.clone())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| DEFAULT_STACK.to_string())
+}
