@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::live::convert::{from_wire, Naming};
 use crate::live::{Cluster, ErrorCode, LiveError, ObjectKey, Scope};
 use crate::model::{Address, Kind};
-use crate::plan::{ActionName, Plan};
+use crate::plan::{Action, Plan};
 
 /// An object that changed since the plan was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ pub async fn check(
                     Err(e) => return Err(e),
                 }
             }
-            (None, ActionName::Create) if address.kind == Kind::Workspace => {
+            (None, Action::Create) if address.kind == Kind::Workspace => {
                 let space = naming.space_name(address.space.as_deref().unwrap_or_default());
                 if !spaces.contains_key(&space) {
                     let names =
@@ -78,7 +78,7 @@ pub async fn check(
                     });
                 }
             }
-            (None, ActionName::Create) => {
+            (None, Action::Create) => {
                 let Some(name) = naming.stored_name(address) else { continue };
                 match cluster.get(address.kind, &ObjectKey::Name(name.clone())).await {
                     Ok(_) => stale.push(Stale {

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use crate::diag::Diagnostic;
-pub use crate::live::convert::STACK_LABEL;
 use crate::live::convert::{self, LiveResource};
+pub use crate::model::STACK_LABEL;
 use crate::model::{Address, Body, Kind, Metadata, Model, Resource};
 pub use value::FieldChange;
 
@@ -32,8 +32,21 @@ pub struct LiveDoc {
     pub stack: Option<String>,
 }
 
-/// What plan will do to one resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+/// What plan will do to one resource. Serialised (in plans, plan files and the JSON plan) as
+/// `no-op`, `create`, `update`, `replace`, `delete`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     #[serde(rename = "no-op")]
@@ -47,6 +60,28 @@ pub enum Action {
 impl Action {
     pub fn is_change(self) -> bool {
         self != Action::NoOp
+    }
+
+    /// The serialised name: `no-op`, `create`, `update`, `replace`, `delete`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::NoOp => "no-op",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+        }
+    }
+
+    /// The sign plans show it with: `+`, `~`, `-/+`, `-`, and a space for a no-op.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::NoOp => " ",
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+        }
     }
 }
 

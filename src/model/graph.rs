@@ -110,56 +110,12 @@ pub fn find_cycle<N: Ord + Clone>(edges: &BTreeMap<N, Vec<N>>) -> Option<Vec<N>>
     None
 }
 
-/// Every node, dependencies first; ties broken by order. `Err` holds a cycle.
-pub fn topo_order<N: Ord + Clone>(edges: &BTreeMap<N, Vec<N>>) -> Result<Vec<N>, Vec<N>> {
-    if let Some(cycle) = find_cycle(edges) {
-        return Err(cycle);
-    }
-    let mut nodes: BTreeSet<&N> = edges.keys().collect();
-    nodes.extend(edges.values().flatten());
-    let mut waiting: BTreeMap<&N, usize> = nodes.iter().map(|n| (*n, 0)).collect();
-    let mut dependents: BTreeMap<&N, Vec<&N>> = BTreeMap::new();
-    for (n, deps) in edges {
-        let unique: BTreeSet<&N> = deps.iter().collect();
-        for d in unique {
-            *waiting.entry(n).or_default() += 1;
-            dependents.entry(d).or_default().push(n);
-        }
-    }
-    let mut ready: BTreeSet<&N> =
-        waiting.iter().filter(|(_, c)| **c == 0).map(|(n, _)| *n).collect();
-    let mut out = Vec::with_capacity(nodes.len());
-    while let Some(n) = ready.pop_first() {
-        out.push(n.clone());
-        for d in dependents.get(n).into_iter().flatten() {
-            if let Some(c) = waiting.get_mut(d) {
-                *c -= 1;
-                if *c == 0 {
-                    ready.insert(d);
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn g(pairs: &[(&'static str, &[&'static str])]) -> BTreeMap<&'static str, Vec<&'static str>> {
         pairs.iter().map(|(n, d)| (*n, d.to_vec())).collect()
-    }
-
-    #[test]
-    fn topo_order_puts_dependencies_first() {
-        let e = g(&[
-            ("ws", &["tmpl", "space"]),
-            ("tmpl", &["space", "secret"]),
-            ("secret", &["space"]),
-            ("space", &[]),
-        ]);
-        assert_eq!(topo_order(&e), Ok(vec!["space", "secret", "tmpl", "ws"]));
     }
 
     #[test]
@@ -177,19 +133,23 @@ mod tests {
         }
         let (model, diags) = crate::model::build(&loaded);
         assert!(diags.is_empty(), "{diags:?}");
-        let order: Vec<String> =
-            topo_order(&edges(&model)).expect("acyclic").iter().map(|a| a.to_string()).collect();
-        assert_eq!(order, ["space.ml", "secret.ml.kk", "template.ml.gpu", "workspace.ml.box"]);
         let e = edges(&model);
-        let ws: Address = "workspace.ml.box".parse().expect("address");
-        assert_eq!(e[&ws].len(), 2, "space and template");
+        let deps = |a: &str| -> Vec<String> {
+            let a: Address = a.parse().expect("address");
+            let mut d: Vec<String> = e[&a].iter().map(ToString::to_string).collect();
+            d.sort();
+            d
+        };
+        assert!(deps("space.ml").is_empty(), "the Space's own secret ref names a child");
+        assert_eq!(deps("secret.ml.kk"), ["space.ml"]);
+        assert_eq!(deps("template.ml.gpu"), ["secret.ml.kk", "space.ml"]);
+        assert_eq!(deps("workspace.ml.box"), ["space.ml", "template.ml.gpu"]);
     }
 
     #[test]
     fn cycles_are_reported_as_paths() {
         let e = g(&[("a", &["b"]), ("b", &["c"]), ("c", &["a"]), ("d", &[])]);
         assert_eq!(find_cycle(&e), Some(vec!["a", "b", "c", "a"]));
-        assert!(topo_order(&e).is_err());
         assert_eq!(find_cycle(&g(&[("a", &["a"])])), Some(vec!["a", "a"]));
     }
 }

@@ -22,6 +22,7 @@ use std::sync::Arc;
 pub use address::{Address, AddressError, Kind};
 pub use decode::build;
 pub use doc::{Lifecycle, Prebuild};
+pub use validate::STACK_LABEL;
 
 use crate::config::tree::{parse_path, Node};
 use crate::diag::Span;

@@ -12,10 +12,10 @@ use crate::config::Loaded;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::diff::{self, DiffOptions, LiveDoc};
 use crate::live::auth::AuthEnv;
-use crate::live::convert::{self, LiveResource, Naming};
+use crate::live::convert::{LiveResource, Naming};
 use crate::live::{state, target, Cluster};
 use crate::model::{Address, Kind, Model};
-use crate::plan::{self, build, BuildHistory, LiveVersion, Plan, PlanInputs, TargetInfo};
+use crate::plan::{self, build, BuildHistory, Plan, PlanInputs, TargetInfo};
 
 /// A plan and everything apply needs besides it.
 pub struct Planned {
@@ -72,20 +72,7 @@ pub async fn plan(req: &Request) -> Result<Planned, OpsError> {
             implicit_local: settings.target.is_implicit(),
         },
         config_digest: digest,
-        prune: settings.prune,
         histories: histories(&live.objects),
-        live: live
-            .objects
-            .iter()
-            .map(|l| LiveVersion {
-                address: l.address.clone(),
-                live: diff::LiveRef {
-                    name: l.wire_name.clone(),
-                    uid: l.uid.clone(),
-                    resource_version: l.resource_version.clone(),
-                },
-            })
-            .collect(),
         targets: req.targets.clone(),
         excludes: req.excludes.clone(),
         build_timeout_secs: settings.build_timeout_secs,
@@ -151,12 +138,7 @@ fn histories(objects: &[LiveResource]) -> BTreeMap<Address, BuildHistory> {
                 .map(|b| build::PastBuild {
                     id: b.id.clone(),
                     tags: b.tags.clone(),
-                    state: match b.state {
-                        convert::BuildState::Running => build::BuildState::Running,
-                        convert::BuildState::Ready => build::BuildState::Ready,
-                        convert::BuildState::Failed => build::BuildState::Failed,
-                        convert::BuildState::Unknown => build::BuildState::Unknown,
-                    },
+                    state: b.state,
                     duration_secs: b.duration().map(|d| d.as_secs()),
                 })
                 .collect();

@@ -42,15 +42,7 @@ pub fn input_tag(spec: &TemplateSpec) -> String {
     format!("{TAG_PREFIX}{}", &hex::encode(digest)[..15])
 }
 
-/// The state of a past build, as read from the cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BuildState {
-    Running,
-    Ready,
-    Failed,
-    Unknown,
-}
+pub use crate::live::convert::BuildState;
 
 /// One past build of a Template.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

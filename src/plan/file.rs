@@ -6,7 +6,7 @@ use std::path::Path;
 use super::Plan;
 
 /// Bumped on any incompatible change to the plan file.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FILE_FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
@@ -28,7 +28,7 @@ pub enum PlanFileError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("{path} has plan format {found}; this cordium reads format {FORMAT_VERSION}")]
+    #[error("{path} has plan format {found}; this cordium reads format {FILE_FORMAT_VERSION}")]
     Version { path: String, found: u64 },
 }
 
@@ -46,7 +46,7 @@ pub fn read(path: &Path) -> Result<Plan, PlanFileError> {
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|source| PlanFileError::Parse { path: p.clone(), source })?;
     let found = value.get("format_version").and_then(serde_json::Value::as_u64).unwrap_or(0);
-    if found != u64::from(FORMAT_VERSION) {
+    if found != u64::from(FILE_FORMAT_VERSION) {
         return Err(PlanFileError::Version { path: p, found });
     }
     serde_json::from_value(value).map_err(|source| PlanFileError::Parse { path: p, source })

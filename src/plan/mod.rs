@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::diag::Diagnostic;
-use crate::diff::{Action, Diff, LiveRef, ResourceChange};
+pub use crate::diff::Action;
+use crate::diff::{Diff, LiveRef, ResourceChange};
 use crate::model::{Address, Body, Kind, Model};
 pub use build::{BuildDecision, BuildHistory, BuildReason};
 pub use graph::{Step, StepKind};
@@ -51,7 +52,7 @@ pub struct PlannedField {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedChange {
     pub address: Address,
-    pub action: ActionName,
+    pub action: Action,
     pub reason: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<PlannedField>,
@@ -59,46 +60,6 @@ pub struct PlannedChange {
     pub forced_by: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveRef>,
-}
-
-/// [`Action`] in a form that deserialises too (the plan file is read back).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ActionName {
-    #[serde(rename = "no-op")]
-    NoOp,
-    Create,
-    Update,
-    Replace,
-    Delete,
-}
-
-impl From<Action> for ActionName {
-    fn from(a: Action) -> Self {
-        match a {
-            Action::NoOp => ActionName::NoOp,
-            Action::Create => ActionName::Create,
-            Action::Update => ActionName::Update,
-            Action::Replace => ActionName::Replace,
-            Action::Delete => ActionName::Delete,
-        }
-    }
-}
-
-impl ActionName {
-    pub fn is_change(self) -> bool {
-        self != ActionName::NoOp
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActionName::NoOp => "no-op",
-            ActionName::Create => "create",
-            ActionName::Update => "update",
-            ActionName::Replace => "replace",
-            ActionName::Delete => "delete",
-        }
-    }
 }
 
 /// A Template pre-build decision.
@@ -121,7 +82,8 @@ pub struct PlannedBuild {
     pub timeout_secs: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What apply does about a Template's snapshot: `build`, `wait` or `up-to-date`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum BuildAction {
     Build,
@@ -129,33 +91,30 @@ pub enum BuildAction {
     UpToDate,
 }
 
-/// The resourceVersion of one live object read while planning (for staleness checks).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LiveVersion {
-    pub address: Address,
-    #[serde(flatten)]
-    pub live: LiveRef,
-}
-
-/// A plan: inert data. Apply reads only this; render reads only this.
+/// A plan: inert data. Apply reads only this; render reads only this. Each field says who
+/// reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
-    /// The plan file format (see [`file::FORMAT_VERSION`]).
+    /// The plan file format (see [`file::FILE_FORMAT_VERSION`]). Read by `plan::file::read`.
     pub format_version: u32,
+    /// The cordium that made it. Display only (render).
     pub tool_version: String,
+    /// The stack: apply labels what it creates with it and locks it; render shows it.
     pub stack: String,
+    /// The cluster it was made against: `ops::apply` refuses a saved plan for another target;
+    /// render shows it.
     pub target: TargetInfo,
-    /// SHA-256 of the configuration (sensitive values excluded).
+    /// SHA-256 of the configuration (sensitive values masked): `ops::apply` refuses a saved
+    /// plan whose configuration changed.
     pub config_digest: String,
-    pub prune: bool,
-    /// Every declared or labelled resource, sorted by address, no-ops included.
+    /// Every declared or labelled resource, sorted by address, no-ops included. Apply reads each
+    /// step's live object (`live`); the staleness check reads every change; render shows them.
     pub changes: Vec<PlannedChange>,
+    /// Snapshot build decisions: apply runs and waits for them; render shows them.
     pub builds: Vec<PlannedBuild>,
-    /// The apply graph, in a valid order (dependencies first).
+    /// The apply graph, in a valid order (dependencies first). Read by apply only.
     pub steps: Vec<Step>,
-    /// Every live object read.
-    pub live: Vec<LiveVersion>,
-    /// Addresses left out by `--target`/`--exclude` (display only).
+    /// Addresses left out by `--target`/`--exclude`. Display only (render).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub excluded: Vec<Address>,
 }
@@ -168,7 +127,7 @@ impl Plan {
     }
 
     /// Counts of changes by action (no-ops excluded).
-    pub fn counts(&self) -> BTreeMap<ActionName, usize> {
+    pub fn counts(&self) -> BTreeMap<Action, usize> {
         let mut out = BTreeMap::new();
         for c in self.changes.iter().filter(|c| c.action.is_change()) {
             *out.entry(c.action).or_insert(0) += 1;
@@ -193,11 +152,8 @@ pub struct PlanInputs {
     pub stack: String,
     pub target: TargetInfo,
     pub config_digest: String,
-    pub prune: bool,
     /// Build histories of the Templates found on the cluster.
     pub histories: BTreeMap<Address, BuildHistory>,
-    /// Every live object read.
-    pub live: Vec<LiveVersion>,
     /// `--target`: only these (and what they depend on). Empty = everything.
     pub targets: Vec<Address>,
     /// `--exclude`: not these (nor what depends on them).
@@ -319,16 +275,14 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
 
     let planned = changes.iter().map(|c| mask(c)).collect();
     let plan = Plan {
-        format_version: file::FORMAT_VERSION,
+        format_version: file::FILE_FORMAT_VERSION,
         tool_version: inputs.tool_version,
         stack: inputs.stack,
         target: inputs.target,
         config_digest: inputs.config_digest,
-        prune: inputs.prune,
         changes: planned,
         builds,
         steps,
-        live: inputs.live,
         excluded,
     };
     (plan, problems)
@@ -416,7 +370,7 @@ fn mask(c: &ResourceChange) -> PlannedChange {
         .collect();
     PlannedChange {
         address: c.address.clone(),
-        action: c.action.into(),
+        action: c.action,
         reason: c.reason.clone(),
         fields,
         forced_by: c.forced_by.clone(),

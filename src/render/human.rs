@@ -10,6 +10,7 @@ use tabled::settings::Style as TableStyle;
 
 use super::plan_doc::{BuildDoc, ChangeDoc, FieldDoc, PlanDoc};
 use super::style::Style;
+use crate::plan::{Action, BuildAction};
 
 /// Lines of context kept around each change in a multi-line diff.
 const CONTEXT: usize = 2;
@@ -21,8 +22,9 @@ pub fn plan(doc: &PlanDoc, style: Style) -> String {
     out.push('\n');
 
     let changes: Vec<&ChangeDoc> =
-        doc.resource_changes.iter().filter(|c| c.action != "no-op").collect();
-    let builds: Vec<&BuildDoc> = doc.builds.iter().filter(|b| b.action != "up-to-date").collect();
+        doc.resource_changes.iter().filter(|c| c.action.is_change()).collect();
+    let builds: Vec<&BuildDoc> =
+        doc.builds.iter().filter(|b| b.action != BuildAction::UpToDate).collect();
     if changes.is_empty() && builds.is_empty() {
         let _ = writeln!(
             out,
@@ -58,51 +60,41 @@ pub fn target_line(doc: &PlanDoc) -> String {
     }
 }
 
-fn symbol(action: &str) -> &'static str {
+fn colored(action: Action, s: &str, style: Style) -> String {
     match action {
-        "create" => "+",
-        "update" => "~",
-        "replace" => "-/+",
-        "delete" => "-",
-        _ => " ",
-    }
-}
-
-fn colored(action: &str, s: &str, style: Style) -> String {
-    match action {
-        "create" => style.green(s),
-        "update" => style.yellow(s),
-        "replace" | "delete" => style.red(s),
-        _ => s.to_string(),
+        Action::Create => style.green(s),
+        Action::Update => style.yellow(s),
+        Action::Replace | Action::Delete => style.red(s),
+        Action::NoOp => s.to_string(),
     }
 }
 
 fn headline(c: &ChangeDoc) -> String {
-    match c.action.as_str() {
-        "create" if c.reason != "not on the cluster" => {
+    match c.action {
+        Action::Create if c.reason != "not on the cluster" => {
             format!("{} will be created ({})", c.address, c.reason)
         }
-        "create" => format!("{} will be created", c.address),
-        "update" => format!("{} will be updated in place ({})", c.address, c.reason),
-        "replace" => format!("{} must be replaced ({})", c.address, c.reason),
-        "delete" => format!("{} will be destroyed ({})", c.address, c.reason),
-        _ => format!("{} ({})", c.address, c.reason),
+        Action::Create => format!("{} will be created", c.address),
+        Action::Update => format!("{} will be updated in place ({})", c.address, c.reason),
+        Action::Replace => format!("{} must be replaced ({})", c.address, c.reason),
+        Action::Delete => format!("{} will be destroyed ({})", c.address, c.reason),
+        Action::NoOp => format!("{} ({})", c.address, c.reason),
     }
 }
 
 fn resource(c: &ChangeDoc, out: &mut String, style: Style) {
     let _ = writeln!(out, "  {}", style.bold(&format!("# {}", headline(c))));
-    let sym = symbol(&c.action);
+    let sym = c.action.symbol();
     let live = c.live_name.as_deref().map(|n| format!(" (live: {n})")).unwrap_or_default();
     let _ = writeln!(
         out,
         "{} {}{} {{",
-        colored(&c.action, &format!("{sym:>3}"), style),
+        colored(c.action, &format!("{sym:>3}"), style),
         c.address,
         style.dim(&live)
     );
     for f in &c.fields {
-        field(f, &c.action, c.forced_by.contains(&f.path), out, style);
+        field(f, c.action, c.forced_by.contains(&f.path), out, style);
     }
     out.push_str("    }\n\n");
 }
@@ -119,14 +111,15 @@ fn is_multiline(v: &Option<Value>) -> bool {
     matches!(v, Some(Value::String(s)) if s.contains('\n'))
 }
 
-fn field(f: &FieldDoc, action: &str, forces: bool, out: &mut String, style: Style) {
+fn field(f: &FieldDoc, action: Action, forces: bool, out: &mut String, style: Style) {
     let note = if forces { style.red(" # forces replacement") } else { String::new() };
-    let (sym, act) = match (&f.old, &f.new) {
-        (None, Some(_)) => ("+", "create"),
-        (Some(_), None) => ("-", "delete"),
-        _ => ("~", "update"),
+    let act = match (&f.old, &f.new) {
+        (None, Some(_)) => Action::Create,
+        (Some(_), None) => Action::Delete,
+        _ => Action::Update,
     };
-    let sym = if action == "create" { "+" } else { sym };
+    let sym = act.symbol();
+    let sym = if action == Action::Create { "+" } else { sym };
     let mark = colored(act, sym, style);
     if !f.sensitive && (is_multiline(&f.old) || is_multiline(&f.new)) {
         let old = f.old.as_ref().and_then(Value::as_str).unwrap_or("");
@@ -184,8 +177,8 @@ fn build(b: &BuildDoc, out: &mut String, style: Style) {
         .estimate_secs
         .map(|s| format!("est. {}", duration(s)))
         .unwrap_or_else(|| "no estimate yet".into());
-    let line = match b.action.as_str() {
-        "wait" => format!(
+    let line = match b.action {
+        BuildAction::Wait => format!(
             "# {} snapshot build {} is running with these inputs: wait for it ({estimate}, timeout {})",
             b.template,
             b.build_id.as_deref().unwrap_or("?"),
@@ -203,8 +196,10 @@ fn build(b: &BuildDoc, out: &mut String, style: Style) {
 }
 
 fn kept_notes(doc: &PlanDoc, out: &mut String, style: Style) {
-    for c in
-        doc.resource_changes.iter().filter(|c| c.action == "no-op" && c.reason.contains("prune"))
+    for c in doc
+        .resource_changes
+        .iter()
+        .filter(|c| c.action == Action::NoOp && c.reason.contains("prune"))
     {
         let _ = writeln!(out, "{}", style.dim(&format!("Note: {} {}.", c.address, c.reason)));
     }
@@ -252,13 +247,13 @@ fn summary(doc: &PlanDoc, out: &mut String, style: Style) {
     let destroys: Vec<&str> = doc
         .resource_changes
         .iter()
-        .filter(|c| c.action == "delete")
+        .filter(|c| c.action == Action::Delete)
         .map(|c| c.address.as_str())
         .collect();
     let replaces: Vec<&str> = doc
         .resource_changes
         .iter()
-        .filter(|c| c.action == "replace")
+        .filter(|c| c.action == Action::Replace)
         .map(|c| c.address.as_str())
         .collect();
     if !destroys.is_empty() {

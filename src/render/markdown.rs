@@ -9,6 +9,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::plan_doc::{ChangeDoc, PlanDoc};
+use crate::plan::{Action, BuildAction};
 
 /// GitHub's comment limit is 65,536 characters; stay under it.
 pub const LIMIT: usize = 65_000;
@@ -38,9 +39,9 @@ pub fn plan_with_limit(doc: &PlanDoc, limit: usize) -> String {
     summary_table(doc, &mut out);
 
     let destroys: Vec<&ChangeDoc> =
-        doc.resource_changes.iter().filter(|c| c.action == "delete").collect();
+        doc.resource_changes.iter().filter(|c| c.action == Action::Delete).collect();
     let replaces: Vec<&ChangeDoc> =
-        doc.resource_changes.iter().filter(|c| c.action == "replace").collect();
+        doc.resource_changes.iter().filter(|c| c.action == Action::Replace).collect();
     if !destroys.is_empty() || !replaces.is_empty() {
         out.push_str("> [!CAUTION]\n");
         if !destroys.is_empty() {
@@ -58,9 +59,9 @@ pub fn plan_with_limit(doc: &PlanDoc, limit: usize) -> String {
     let builds: Vec<String> = doc
         .builds
         .iter()
-        .filter(|b| b.action != "up-to-date")
-        .map(|b| match b.action.as_str() {
-            "wait" => format!(
+        .filter(|b| b.action != BuildAction::UpToDate)
+        .map(|b| match b.action {
+            BuildAction::Wait => format!(
                 "- `{}`: wait for running build `{}`",
                 b.template,
                 b.build_id.as_deref().unwrap_or("?")
@@ -87,7 +88,7 @@ pub fn plan_with_limit(doc: &PlanDoc, limit: usize) -> String {
     ordered.extend(destroys.iter().copied());
     ordered.extend(replaces.iter().copied());
     ordered.extend(
-        doc.resource_changes.iter().filter(|c| matches!(c.action.as_str(), "create" | "update")),
+        doc.resource_changes.iter().filter(|c| matches!(c.action, Action::Create | Action::Update)),
     );
     let mut cut: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, c) in ordered.iter().enumerate() {
@@ -121,24 +122,14 @@ fn summary_table(doc: &PlanDoc, out: &mut String) {
     out.push('\n');
 }
 
-fn symbol(action: &str) -> &'static str {
-    match action {
-        "create" => "+",
-        "update" => "~",
-        "replace" => "-/+",
-        "delete" => "-",
-        _ => " ",
-    }
-}
-
 fn details(c: &ChangeDoc) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
         "<details><summary><code>{} {}</code> — {}: {}</summary>\n",
-        symbol(&c.action),
+        c.action.symbol(),
         escape(&c.address),
-        c.action,
+        c.action.as_str(),
         escape(&c.reason)
     );
     if !c.fields.is_empty() {

@@ -6,10 +6,10 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::plan::{ActionName, BuildAction, Plan};
+use crate::plan::{Action, BuildAction, Plan};
 
 /// Version of the JSON plan format (semver: minor for additions, major for breaking changes).
-pub const FORMAT_VERSION: &str = "1.0";
+pub const JSON_FORMAT_VERSION: &str = "1.0";
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PlanDoc {
@@ -53,7 +53,7 @@ pub struct ChangeDoc {
     pub address: String,
     pub kind: String,
     /// `create`, `update`, `replace`, `delete` or `no-op`.
-    pub action: String,
+    pub action: Action,
     pub reason: String,
     /// For a replace: the fields that force it.
     pub forced_by: Vec<String>,
@@ -80,7 +80,7 @@ pub struct FieldDoc {
 pub struct BuildDoc {
     pub template: String,
     /// `build`, `wait` or `up-to-date`.
-    pub action: String,
+    pub action: BuildAction,
     /// The input-hash tag.
     pub tag: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -103,16 +103,16 @@ impl PlanDoc {
             .iter()
             .map(|c| {
                 match c.action {
-                    ActionName::Create => summary.create += 1,
-                    ActionName::Update => summary.update += 1,
-                    ActionName::Replace => summary.replace += 1,
-                    ActionName::Delete => summary.delete += 1,
-                    ActionName::NoOp => summary.no_op += 1,
+                    Action::Create => summary.create += 1,
+                    Action::Update => summary.update += 1,
+                    Action::Replace => summary.replace += 1,
+                    Action::Delete => summary.delete += 1,
+                    Action::NoOp => summary.no_op += 1,
                 }
                 ChangeDoc {
                     address: c.address.to_string(),
                     kind: c.address.kind.to_string(),
-                    action: c.action.as_str().to_string(),
+                    action: c.action,
                     reason: c.reason.clone(),
                     forced_by: c.forced_by.clone(),
                     fields: c
@@ -140,12 +140,7 @@ impl PlanDoc {
                 }
                 BuildDoc {
                     template: b.template.to_string(),
-                    action: match b.action {
-                        BuildAction::Build => "build",
-                        BuildAction::Wait => "wait",
-                        BuildAction::UpToDate => "up-to-date",
-                    }
-                    .to_string(),
+                    action: b.action,
                     tag: b.tag.clone(),
                     reason: b.reason.as_ref().map(|r| r.describe()),
                     reason_kind: b.reason.as_ref().and_then(|r| {
@@ -160,7 +155,7 @@ impl PlanDoc {
             })
             .collect();
         PlanDoc {
-            format_version: FORMAT_VERSION.to_string(),
+            format_version: JSON_FORMAT_VERSION.to_string(),
             tool_version: plan.tool_version.clone(),
             stack: plan.stack.clone(),
             target: TargetDoc {
@@ -197,12 +192,12 @@ impl PlanDoc {
     pub fn counts_by_kind(&self) -> std::collections::BTreeMap<&str, [usize; 4]> {
         let mut table: std::collections::BTreeMap<&str, [usize; 4]> = Default::default();
         for c in &self.resource_changes {
-            let col = match c.action.as_str() {
-                "create" => 0,
-                "update" => 1,
-                "replace" => 2,
-                "delete" => 3,
-                _ => continue,
+            let col = match c.action {
+                Action::Create => 0,
+                Action::Update => 1,
+                Action::Replace => 2,
+                Action::Delete => 3,
+                Action::NoOp => continue,
             };
             table.entry(c.kind.as_str()).or_default()[col] += 1;
         }

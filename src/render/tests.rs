@@ -7,22 +7,21 @@ use super::{human, markdown, PlanDoc, Style};
 use crate::diff::LiveRef;
 use crate::model::Address;
 use crate::plan::{
-    ActionName, BuildAction, BuildReason, Plan, PlannedBuild, PlannedChange, PlannedField,
-    TargetInfo,
+    Action, BuildAction, BuildReason, Plan, PlannedBuild, PlannedChange, PlannedField, TargetInfo,
 };
 
-fn change(addr: &str, action: ActionName, fields: Vec<PlannedField>) -> PlannedChange {
+fn change(addr: &str, action: Action, fields: Vec<PlannedField>) -> PlannedChange {
     PlannedChange {
         address: addr.parse::<Address>().expect("address"),
         action,
         reason: match action {
-            ActionName::Replace => "template cannot change in place".into(),
-            ActionName::Delete => "no longer in the config (prune)".into(),
+            Action::Replace => "template cannot change in place".into(),
+            Action::Delete => "no longer in the config (prune)".into(),
             _ => "because".into(),
         },
         fields,
-        forced_by: if action == ActionName::Replace { vec!["template".into()] } else { vec![] },
-        live: (action != ActionName::Create).then(|| LiveRef {
+        forced_by: if action == Action::Replace { vec!["template".into()] } else { vec![] },
+        live: (action != Action::Create).then(|| LiveRef {
             name: "abc".into(),
             uid: "u".into(),
             resource_version: "1".into(),
@@ -50,7 +49,6 @@ fn plan(changes: Vec<PlannedChange>) -> Plan {
             implicit_local: true,
         },
         config_digest: "d".into(),
-        prune: true,
         changes,
         builds: vec![PlannedBuild {
             template: "template.ml.gpu".parse().expect("address"),
@@ -62,7 +60,6 @@ fn plan(changes: Vec<PlannedChange>) -> Plan {
             timeout_secs: 1800,
         }],
         steps: vec![],
-        live: vec![],
         excluded: vec![],
     }
 }
@@ -71,12 +68,12 @@ fn sample() -> Plan {
     plan(vec![
         change(
             "space.ml",
-            ActionName::Create,
+            Action::Create,
             vec![field("metadata.displayName", None, Some(json!("ML")), false)],
         ),
         change(
             "template.ml.gpu",
-            ActionName::Update,
+            Action::Update,
             vec![
                 field(
                     "spec.image.dockerfile.inline",
@@ -94,10 +91,10 @@ fn sample() -> Plan {
         ),
         change(
             "workspace.ml.box",
-            ActionName::Replace,
+            Action::Replace,
             vec![field("template", Some(json!("a")), Some(json!("b")), false)],
         ),
-        change("space.old", ActionName::Delete, vec![]),
+        change("space.old", Action::Delete, vec![]),
     ])
 }
 
@@ -134,7 +131,7 @@ fn markdown_truncation_never_hides_destroys_or_replaces() {
     for i in 0..2000 {
         changes.push(change(
             &format!("template.ml.t{i}"),
-            ActionName::Update,
+            Action::Update,
             vec![field(
                 "spec.runtime.cmd",
                 Some(json!("a".repeat(50))),
@@ -143,10 +140,10 @@ fn markdown_truncation_never_hides_destroys_or_replaces() {
             )],
         ));
     }
-    changes.push(change("space.zz-doomed", ActionName::Delete, vec![]));
+    changes.push(change("space.zz-doomed", Action::Delete, vec![]));
     changes.push(change(
         "workspace.zz.replaced",
-        ActionName::Replace,
+        Action::Replace,
         vec![field("template", Some(json!("a")), Some(json!("b")), false)],
     ));
     let md = markdown::plan(&PlanDoc::from_plan(&plan(changes)));
@@ -160,7 +157,7 @@ fn markdown_truncation_never_hides_destroys_or_replaces() {
 
 #[test]
 fn markdown_without_changes_says_so() {
-    let mut p = plan(vec![change("space.ml", ActionName::NoOp, vec![])]);
+    let mut p = plan(vec![change("space.ml", Action::NoOp, vec![])]);
     p.builds.clear();
     let md = markdown::plan(&PlanDoc::from_plan(&p));
     assert!(md.contains("**No changes.**"), "{md}");

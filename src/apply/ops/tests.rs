@@ -425,16 +425,14 @@ impl Observer for Record {
 
 fn plan(steps: Vec<Step>, builds: Vec<PlannedBuild>) -> Plan {
     Plan {
-        format_version: crate::plan::file::FORMAT_VERSION,
+        format_version: crate::plan::file::FILE_FORMAT_VERSION,
         tool_version: "test".into(),
         stack: "test".into(),
         target: TargetInfo::default(),
         config_digest: String::new(),
-        prune: false,
         changes: vec![],
         builds,
         steps,
-        live: vec![],
         excluded: vec![],
     }
 }

@@ -29,8 +29,7 @@ use crate::live::wire::meta;
 use crate::live::Object;
 use crate::model::{Address, Body, Kind, Metadata, Model, Resource};
 
-/// The label apply puts on every object it creates; prune touches only objects carrying it.
-pub const STACK_LABEL: &str = "cordium-stack";
+pub use crate::model::STACK_LABEL;
 /// The owner part of organisation Space names (`ml.cordium`).
 pub const ORGANIZATION_OWNER: &str = "cordium";
 /// The Template every Space gets on creation, used by Workspaces that name none.
@@ -303,8 +302,9 @@ impl Build {
     }
 }
 
-/// `Template.Status.BuildInfo.Build.State`
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// `Template.Status.BuildInfo.Build.State`: what live reads and what plan decides builds on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BuildState {
     Unknown,
     Running,
