@@ -14,6 +14,8 @@ pub mod rules;
 pub mod schema;
 pub mod shape;
 pub mod spec;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod validate;
 
 use std::collections::BTreeMap;
