@@ -397,3 +397,29 @@ fn changes_are_sorted_by_address() {
     assert_eq!(addresses, sorted);
     assert_eq!(addresses.len(), model.len() + 1);
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::model::testing::arb;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// What apply writes, read back, is what the config says: a model diffed against its
+        /// own live form has only no-ops (and no problems).
+        #[test]
+        fn a_model_against_its_own_live_form_is_all_no_ops(docs in arb::docs()) {
+            let model = yaml(&arb::to_yaml(&docs));
+            prop_assert_eq!(model.len(), docs.len(), "every generated document is a resource");
+            let live = live_form(&model, STACK);
+            let d = diff(&model, &live, &opts(true));
+            prop_assert!(d.problems.is_empty(), "{:?}", d.problems);
+            prop_assert_eq!(d.changes.len(), model.len());
+            for c in &d.changes {
+                prop_assert_eq!(c.action, Action::NoOp, "{}: {:?}", c.address, c.fields);
+            }
+        }
+    }
+}
