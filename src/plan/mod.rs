@@ -9,6 +9,9 @@ pub mod build;
 pub mod file;
 pub mod graph;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
