@@ -10,6 +10,8 @@ pub mod decode;
 pub mod doc;
 pub mod graph;
 pub mod lower;
+#[cfg(test)]
+mod properties;
 pub mod rules;
 pub mod schema;
 pub mod shape;

@@ -539,3 +539,147 @@ fn pruned_children_are_deleted_before_their_space() {
     assert_eq!(plan.steps[1].depends_on, [0]);
     assert!(plan.prune);
 }
+
+mod properties {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::model::testing::arb;
+
+    /// What a test does to each resource's live object.
+    #[derive(Debug, Clone, Copy)]
+    enum Fate {
+        Absent,
+        Same,
+        Drift,
+        /// Workspaces: another Template; Spaces: the other type; others: drift.
+        Replace,
+    }
+
+    fn fate() -> impl Strategy<Value = Fate> {
+        prop_oneof![Just(Fate::Absent), Just(Fate::Same), Just(Fate::Drift), Just(Fate::Replace)]
+    }
+
+    fn drift(l: &mut LiveDoc) {
+        match l.address.kind {
+            Kind::Workspace => {
+                let e = l.doc["spec"]["isEphemeral"].as_bool().unwrap_or(false);
+                l.doc["spec"]["isEphemeral"] = json!(!e);
+            }
+            _ => l.doc["metadata"]["description"] = json!("drifted"),
+        }
+    }
+
+    /// Random live state for `model`: each object absent, identical, drifted or replaced, plus
+    /// stack-labelled leftovers (a Space with a Template and a Workspace) for prune.
+    fn live_for(model: &Model, fates: &[Fate], strays: usize) -> Vec<LiveDoc> {
+        let mut live = Vec::new();
+        for (l, fate) in live_form(model, STACK).into_iter().zip(fates.iter().cycle()) {
+            let mut l = l;
+            match fate {
+                Fate::Absent => continue,
+                Fate::Same => {}
+                Fate::Drift => drift(&mut l),
+                Fate::Replace => match l.address.kind {
+                    Kind::Workspace => l.doc["template"] = json!("other"),
+                    Kind::Space => {
+                        let org = l.doc["organization"].as_bool().unwrap_or(false);
+                        l.doc["organization"] = json!(!org);
+                    }
+                    _ => drift(&mut l),
+                },
+            }
+            live.push(l);
+        }
+        for s in 0..strays {
+            let old = yaml(&format!(
+                "kind: Space\nmetadata: {{name: old{s}}}\n---\nkind: Template\nmetadata: {{name: tx.old{s}}}\nspec: {{}}\n---\nkind: Workspace\nmetadata: {{name: wx.old{s}}}\ntemplate: tx\n"
+            ));
+            live.extend(live_form(&old, STACK));
+        }
+        live
+    }
+
+    fn pos(plan: &Plan, kinds: &[StepKind], address: &Address) -> Vec<usize> {
+        (0..plan.steps.len())
+            .filter(|&i| kinds.contains(&plan.steps[i].kind) && plan.steps[i].address == *address)
+            .collect()
+    }
+
+    const WRITES: &[StepKind] = &[StepKind::Create, StepKind::Update];
+    const BUILDS: &[StepKind] = &[StepKind::Build, StepKind::WaitBuild];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Every plan's steps respect the dependency graph: each step comes after the steps it
+        /// depends on; writes come after the writes of what they depend on; a Workspace after
+        /// its Template's build; a build after its Template's write; a replace deletes before it
+        /// creates; a delete comes after the deletes of what depends on it.
+        #[test]
+        fn every_plan_respects_the_dependency_graph(
+            docs in arb::docs(),
+            fates in proptest::collection::vec(fate(), 1..8),
+            strays in 0usize..3,
+            prune in any::<bool>(),
+            target in proptest::option::of(any::<proptest::sample::Index>()),
+            exclude in proptest::option::of(any::<proptest::sample::Index>()),
+        ) {
+            let model = yaml(&arb::to_yaml(&docs));
+            let live = live_for(&model, &fates, strays);
+            let pick = |i: &proptest::sample::Index| model.resources[i.index(model.len())].address.clone();
+            let inputs = PlanInputs {
+                prune,
+                targets: target.iter().map(pick).collect(),
+                excludes: exclude.iter().map(pick).collect(),
+                ..inputs()
+            };
+            let (plan, problems) = plan_with(&model, &live, inputs);
+            prop_assert!(
+                problems.iter().all(|p| p.code != "dependency-cycle"),
+                "{:?}", problems
+            );
+            for (i, s) in plan.steps.iter().enumerate() {
+                for &d in &s.depends_on {
+                    prop_assert!(d < i, "step {} ({:?} {}) depends on later step {}", i, s.kind, s.address, d);
+                }
+            }
+            let edges = crate::model::graph::edges(&model);
+            let before = |a: &[usize], b: &[usize]| a.iter().all(|x| b.iter().all(|y| x < y));
+            for s in &plan.steps {
+                let x = &s.address;
+                let deps = edges.get(x).cloned().unwrap_or_default();
+                for d in &deps {
+                    prop_assert!(
+                        before(&pos(&plan, WRITES, d), &pos(&plan, WRITES, x)),
+                        "{} is written before {}", x, d
+                    );
+                    if d.kind == Kind::Template && x.kind == Kind::Workspace {
+                        prop_assert!(before(&pos(&plan, BUILDS, d), &pos(&plan, WRITES, x)));
+                    }
+                }
+                prop_assert!(before(&pos(&plan, WRITES, x), &pos(&plan, BUILDS, x)));
+                prop_assert!(before(&pos(&plan, &[StepKind::Delete], x), &pos(&plan, WRITES, x)));
+                if s.kind == StepKind::Delete {
+                    let mut parents: BTreeSet<Address> = deps.into_iter().collect();
+                    parents.extend(x.space_address().filter(|sp| sp != x));
+                    for p in &parents {
+                        prop_assert!(
+                            before(&pos(&plan, &[StepKind::Delete], x), &pos(&plan, &[StepKind::Delete], p)),
+                            "{} is deleted before {}", p, x
+                        );
+                    }
+                }
+            }
+            // One step per operation: nothing planned is left out of the graph.
+            let ops: usize = plan.changes.iter().map(|c| match c.action {
+                ActionName::NoOp => 0,
+                ActionName::Replace => 2,
+                _ => 1,
+            }).sum::<usize>() + plan.builds.iter().filter(|b| b.action != BuildAction::UpToDate).count();
+            prop_assert_eq!(plan.steps.len(), ops);
+        }
+    }
+}
