@@ -328,7 +328,7 @@ mod tests {
                         continue;
                     }
                     for d in &steps[*i].depends_on {
-                        let ended = log[..k].iter().any(|x| *x == ("end", *d));
+                        let ended = log[..k].contains(&("end", *d));
                         prop_assert!(ended, "step {} started before step {} ended", i, d);
                     }
                 }
