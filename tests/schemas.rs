@@ -76,18 +76,57 @@ fn every_example_yaml_document_matches_its_schema() {
     assert!(checked >= 28, "expected every platform-yaml document, checked {checked}");
 }
 
+/// Runs one YAML document through the real decoder (`model::decode::decode`): the error codes.
+fn decoder_errors(text: &str) -> Vec<&'static str> {
+    let mut sources = cordium::diag::Sources::new();
+    let file = sources.add("doc.yaml", text);
+    let mut diags = cordium::diag::Diagnostics::new();
+    let mut docs = cordium::config::yaml::parse(file, text, &mut diags);
+    assert_eq!(docs.len(), 1, "one document: {text}");
+    let doc = docs.remove(0);
+    let decoded = cordium::model::decode::decode(doc.node, doc.span, &mut diags);
+    let errors: Vec<&'static str> = diags.iter().filter(|d| d.is_error()).map(|d| d.code).collect();
+    assert_eq!(decoded.is_none(), !errors.is_empty(), "{text}: {errors:?}");
+    errors
+}
+
+/// The schema of a document's own kind, as a validator.
+fn schema_accepts(text: &str) -> bool {
+    let doc: serde_json::Value = serde_saphyr::from_str(text).expect("YAML");
+    let kind = doc.get("kind").and_then(|k| k.as_str()).and_then(Kind::from_api_kind);
+    let kind = kind.expect("a known kind");
+    jsonschema::is_valid(schema::for_kind(kind), &doc)
+}
+
 #[test]
 fn the_schemas_reject_what_the_decoder_rejects() {
-    let template = schema::for_kind(Kind::Template);
+    // (document, the decoder's error code)
     let bad = [
-        serde_json::json!({"kind": "Template", "metadata": {"name": "a.b"}, "spec": {"imag": {}}}),
-        serde_json::json!({"kind": "Template", "metadata": {"name": "a.b"},
-            "spec": {"runtime": {"tasks": [{"name": "t", "type": "ON_CRATE"}]}}}),
-        serde_json::json!({"kind": "Space", "metadata": {"name": "a"}}),
-        serde_json::json!({"kind": "Template", "spec": {}}),
+        ("kind: Template\nmetadata: {name: gpu.ml}\nspec: {imag: {}}\n", "unknown-field"),
+        (
+            "kind: Template\nmetadata: {name: gpu.ml}\nspec:\n  runtime:\n    tasks:\n      - {name: t, type: ON_CRATE, run: make}\n",
+            "bad-enum",
+        ),
+        ("kind: Space\nmetadata: {name: ml}\nspec: {limit: big}\n", "wrong-type"),
+        ("kind: Template\nspec: {}\n", "missing-field"),
+        ("kind: User\nmetadata: {name: agent}\nspec: {groups: agents}\n", "wrong-type"),
     ];
-    for doc in bad {
-        assert!(!jsonschema::is_valid(template, &doc), "accepted {doc}");
+    for (doc, code) in bad {
+        let errors = decoder_errors(doc);
+        assert!(errors.contains(&code), "decoder on {doc}: {errors:?}");
+        assert!(!schema_accepts(doc), "the schema accepted what the decoder rejects: {doc}");
+    }
+    // And both accept a good document of each kind, so the rejections above mean something.
+    let good = [
+        "kind: Template\nmetadata: {name: gpu.ml}\nspec:\n  image: {registry: {url: 'python:3.12'}}\n  runtime:\n    tasks:\n      - {name: t, type: ON_CREATE, run: make}\n",
+        "kind: Space\nmetadata: {name: ml}\nspec: {limit: {maxLimit: {cpu: {millicores: 100}}}}\n",
+        "kind: User\nmetadata: {name: agent}\nspec: {type: WORKLOAD, groups: [agents]}\n",
+        "kind: Workspace\nmetadata: {name: box.ml}\ntemplate: gpu\n",
+        "kind: Secret\nmetadata: {name: tok.ml}\nfromEnv: TOKEN\n",
+    ];
+    for doc in good {
+        assert_eq!(decoder_errors(doc), Vec::<&str>::new(), "decoder on {doc}");
+        assert!(schema_accepts(doc), "the schema rejected {doc}");
     }
 }
 

@@ -221,4 +221,118 @@ mod tests {
         assert!(matches!(outcomes[0], StepOutcome::Done { .. }));
         assert!(outcomes[1..].iter().all(|o| *o == StepOutcome::NotStarted));
     }
+
+    mod properties {
+        use std::collections::BTreeSet;
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// A random DAG of `n` steps: each step depends on some steps earlier in a hidden
+        /// topological order, then the steps are shuffled (the walker must not rely on index
+        /// order). Returns the steps and the topological order (as step indexes).
+        fn dag() -> impl Strategy<Value = (Vec<Step>, Vec<usize>)> {
+            (1usize..14)
+                .prop_flat_map(|n| {
+                    let deps = proptest::collection::vec(
+                        proptest::collection::vec(any::<proptest::sample::Index>(), 0..3),
+                        n,
+                    );
+                    (deps, Just((0..n).collect::<Vec<usize>>()).prop_shuffle())
+                })
+                .prop_map(|(deps, perm)| {
+                    // Topological rank r sits at index perm[r].
+                    let n = perm.len();
+                    let mut steps: Vec<Step> =
+                        (0..n).map(|i| step(&format!("s{i}"), &[])).collect();
+                    for (r, picks) in deps.iter().enumerate() {
+                        if r == 0 {
+                            continue;
+                        }
+                        let mut on: Vec<usize> = picks.iter().map(|p| perm[p.index(r)]).collect();
+                        on.sort_unstable();
+                        on.dedup();
+                        steps[perm[r]].depends_on = on;
+                    }
+                    (steps, perm)
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            /// A failed step skips exactly its dependents, transitively; everything else runs,
+            /// once, after everything it depends on.
+            #[test]
+            fn a_failure_skips_exactly_its_transitive_dependents(
+                (steps, topo) in dag(),
+                failing in proptest::collection::btree_set(0usize..14, 0..4),
+                parallelism in 1usize..4,
+            ) {
+                let n = steps.len();
+                // What should happen, in topological order.
+                let mut expect: Vec<&str> = vec![""; n];
+                for &i in &topo {
+                    expect[i] = if steps[i].depends_on.iter().any(|&d| expect[d] != "done") {
+                        "skipped"
+                    } else if failing.contains(&i) {
+                        "failed"
+                    } else {
+                        "done"
+                    };
+                }
+                let log = Arc::new(Mutex::new(Vec::new()));
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                let (l, fail) = (log.clone(), failing.clone());
+                let outcomes = runtime.block_on(walk(
+                    &steps,
+                    parallelism,
+                    Arc::new(AtomicBool::new(false)),
+                    move |i| {
+                        let (log, fail) = (l.clone(), fail.clone());
+                        async move {
+                            log.lock().expect("lock").push(("start", i));
+                            // Interleave with other steps in flight.
+                            for _ in 0..(i % 3) {
+                                tokio::task::yield_now().await;
+                            }
+                            log.lock().expect("lock").push(("end", i));
+                            if fail.contains(&i) { Err(format!("step {i} failed")) } else { Ok(()) }
+                        }
+                    },
+                    |_| {},
+                ));
+                let got: Vec<&str> = outcomes
+                    .iter()
+                    .map(|o| match o {
+                        StepOutcome::Done { .. } => "done",
+                        StepOutcome::Failed { .. } => "failed",
+                        StepOutcome::Skipped { .. } => "skipped",
+                        StepOutcome::NotStarted => "not started",
+                    })
+                    .collect();
+                prop_assert_eq!(&got, &expect);
+                let log = log.lock().expect("lock").clone();
+                let started: Vec<usize> =
+                    log.iter().filter(|(e, _)| *e == "start").map(|(_, i)| *i).collect();
+                let ran: BTreeSet<usize> = started.iter().copied().collect();
+                prop_assert_eq!(started.len(), ran.len(), "a step ran twice: {:?}", started);
+                let want: BTreeSet<usize> = (0..n).filter(|&i| expect[i] != "skipped").collect();
+                prop_assert_eq!(&ran, &want);
+                for (k, (e, i)) in log.iter().enumerate() {
+                    if *e != "start" {
+                        continue;
+                    }
+                    for d in &steps[*i].depends_on {
+                        let ended = log[..k].contains(&("end", *d));
+                        prop_assert!(ended, "step {} started before step {} ended", i, d);
+                    }
+                }
+            }
+        }
+    }
 }

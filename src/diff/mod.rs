@@ -8,6 +8,11 @@
 
 pub mod value;
 
+#[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};

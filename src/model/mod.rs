@@ -10,10 +10,14 @@ pub mod decode;
 pub mod doc;
 pub mod graph;
 pub mod lower;
+#[cfg(test)]
+mod properties;
 pub mod rules;
 pub mod schema;
 pub mod shape;
 pub mod spec;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod validate;
 
 use std::collections::BTreeMap;

@@ -534,3 +534,6 @@ fn condition(c: &mut Ctx<'_>, cond: &Condition, path: &str, depth: usize) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,6 +10,9 @@ pub mod digest;
 pub mod file;
 pub mod graph;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
