@@ -59,7 +59,17 @@ fn inputs() -> PlanInputs {
 }
 
 fn plan_with(model: &Model, live: &[LiveDoc], inputs: PlanInputs) -> (Plan, Vec<Diagnostic>) {
-    let d = diff::diff(model, live, &DiffOptions { stack: STACK.into(), prune: inputs.prune });
+    plan_pruning(model, live, inputs, false)
+}
+
+/// A plan whose diff prunes (or not) the stack's unlisted objects.
+fn plan_pruning(
+    model: &Model,
+    live: &[LiveDoc],
+    inputs: PlanInputs,
+    prune: bool,
+) -> (Plan, Vec<Diagnostic>) {
+    let d = diff::diff(model, live, &DiffOptions { stack: STACK.into(), prune });
     make(model, d, inputs)
 }
 
@@ -181,7 +191,7 @@ fn prevent_destroy_refuses_a_replace_and_names_the_forcing_field() {
     assert!(p.span.is_some(), "points at the resource");
     // The plan is still there to be shown.
     let c = plan.changes.iter().find(|c| c.address == a("workspace.ml.box")).expect("change");
-    assert_eq!(c.action, ActionName::Replace);
+    assert_eq!(c.action, Action::Replace);
 }
 
 #[test]
@@ -195,7 +205,7 @@ fn prevent_destroy_allows_updates_and_replaces_of_unprotected_resources() {
     }
     let (plan, problems) = plan_with(&model, &live, inputs());
     assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(plan.counts().get(&ActionName::Update), Some(&1));
+    assert_eq!(plan.counts().get(&Action::Update), Some(&1));
     // Same replace, protection removed: no problem.
     let unprotected = yaml(&PROTECTED.replace("lifecycle: {preventDestroy: true}\n", ""));
     let (_, problems) = plan_with(&unprotected, &retemplated(&unprotected), inputs());
@@ -533,11 +543,10 @@ fn pruned_children_are_deleted_before_their_space() {
     );
     let mut live = live_form(&model, STACK);
     live.extend(live_form(&old, STACK));
-    let (plan, problems) = plan_with(&model, &live, PlanInputs { prune: true, ..inputs() });
+    let (plan, problems) = plan_pruning(&model, &live, inputs(), true);
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(step_names(&plan), ["Delete template.old.t1", "Delete space.old"]);
     assert_eq!(plan.steps[1].depends_on, [0]);
-    assert!(plan.prune);
 }
 
 mod properties {
@@ -631,12 +640,11 @@ mod properties {
             let live = live_for(&model, &fates, strays);
             let pick = |i: &proptest::sample::Index| model.resources[i.index(model.len())].address.clone();
             let inputs = PlanInputs {
-                prune,
                 targets: target.iter().map(pick).collect(),
                 excludes: exclude.iter().map(pick).collect(),
                 ..inputs()
             };
-            let (plan, problems) = plan_with(&model, &live, inputs);
+            let (plan, problems) = plan_pruning(&model, &live, inputs, prune);
             prop_assert!(
                 problems.iter().all(|p| p.code != "dependency-cycle"),
                 "{:?}", problems
@@ -675,8 +683,8 @@ mod properties {
             }
             // One step per operation: nothing planned is left out of the graph.
             let ops: usize = plan.changes.iter().map(|c| match c.action {
-                ActionName::NoOp => 0,
-                ActionName::Replace => 2,
+                Action::NoOp => 0,
+                Action::Replace => 2,
                 _ => 1,
             }).sum::<usize>() + plan.builds.iter().filter(|b| b.action != BuildAction::UpToDate).count();
             prop_assert_eq!(plan.steps.len(), ops);
