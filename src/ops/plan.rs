@@ -15,7 +15,7 @@ use crate::live::auth::AuthEnv;
 use crate::live::convert::{LiveResource, Naming};
 use crate::live::{state, target, Cluster};
 use crate::model::{Address, Kind, Model};
-use crate::plan::{self, build, BuildHistory, Plan, PlanInputs, TargetInfo};
+use crate::plan::{self, prebuild, BuildHistory, Plan, PlanInputs, TargetInfo};
 
 /// A plan and everything apply needs besides it.
 pub struct Planned {
@@ -135,7 +135,7 @@ fn histories(objects: &[LiveResource]) -> BTreeMap<Address, BuildHistory> {
             let builds = info
                 .builds
                 .iter()
-                .map(|b| build::PastBuild {
+                .map(|b| prebuild::PastBuild {
                     id: b.id.clone(),
                     tags: b.tags.clone(),
                     state: b.state,

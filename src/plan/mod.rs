@@ -5,10 +5,10 @@
 //! sensitive values are masked here, when the plan is made, so no later stage can leak them.
 //! No I/O beyond reading and writing the plan file.
 
-pub mod build;
 pub mod digest;
 pub mod file;
 pub mod graph;
+pub mod prebuild;
 
 #[cfg(test)]
 mod tests;
@@ -22,8 +22,8 @@ use crate::diag::Diagnostic;
 pub use crate::diff::Action;
 use crate::diff::{Diff, LiveRef, ResourceChange};
 use crate::model::{Address, Body, Kind, Model};
-pub use build::{BuildDecision, BuildHistory, BuildReason};
 pub use graph::{Step, StepKind};
+pub use prebuild::{BuildDecision, BuildHistory, BuildReason};
 
 /// What a masked value is replaced with, everywhere.
 pub const MASK: &str = "(sensitive)";
@@ -213,7 +213,7 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
     let mut builds = Vec::new();
     for r in model.of_kind(Kind::Template).filter(|r| selected.contains(&r.address)) {
         let Body::Template { spec, prebuild: Some(prebuild) } = &r.body else { continue };
-        let tag = build::input_tag(spec);
+        let tag = prebuild::input_tag(spec);
         let history = inputs.histories.get(&r.address);
         let changed = changes
             .iter()
@@ -223,7 +223,7 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
         // A replaced Template is a new object with no history.
         let replaced =
             changes.iter().any(|c| c.address == r.address && c.action == Action::Replace);
-        let decision = build::decide(&tag, if replaced { None } else { history }, changed);
+        let decision = prebuild::decide(&tag, if replaced { None } else { history }, changed);
         let own = prebuild
             .timeout
             .as_deref()
@@ -231,7 +231,7 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
             .map(|d| d.as_secs());
         let timeout_secs =
             inputs.build_timeout_override.or(own).unwrap_or(inputs.build_timeout_secs);
-        let estimate_secs = build::estimate_secs(history);
+        let estimate_secs = prebuild::estimate_secs(history);
         let (action, reason, build_id) = match decision {
             BuildDecision::UpToDate { build_id } => (BuildAction::UpToDate, None, Some(build_id)),
             BuildDecision::Running { build_id } => (BuildAction::Wait, None, Some(build_id)),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::build::{input_tag, BuildState, PastBuild};
+use super::prebuild::{input_tag, BuildState, PastBuild};
 use super::*;
 use crate::diff::testing::live_form;
 use crate::diff::{self, DiffOptions, FieldChange, LiveDoc};
