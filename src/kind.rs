@@ -1,5 +1,8 @@
-//! Resource addresses: `space.ml`, `template.ml.gpu`, `user.agent-1`, `workspace.ml.box`,
-//! `secret.ml.wandb`. One display form, one parse form, used in every output and in `--target`.
+//! The managed kinds and resource addresses: `space.ml`, `template.ml.gpu`, `user.agent-1`,
+//! `workspace.ml.box`, `secret.ml.wandb`. One display form, one parse form, used in every output
+//! and in `--target`.
+//!
+//! A leaf: every stage may use it (like `diag`), and it uses no stage (std and serde only).
 
 use std::fmt;
 use std::str::FromStr;
