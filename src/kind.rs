@@ -9,7 +9,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// The managed kinds, in apply order for creates (deletes run in reverse).
+/// The managed kinds. Declaration order is apply order for creates and the order addresses
+/// sort in; every fact about a kind is a method here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
@@ -20,9 +21,45 @@ pub enum Kind {
     Workspace,
 }
 
+/// `apiVersion` of Cordium kinds.
+pub const CORDIUM_API_VERSION: &str = "cordium/v1";
+/// `apiVersion` of Octelium core kinds (User).
+pub const CORE_API_VERSION: &str = "core/v1";
+
+/// How a declared resource finds its live object (ARCHITECTURE.md §2; resolved in
+/// `live::identity`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentifiedBy {
+    /// By the stored name the client computes from the config name (`gpu.ml.alice`).
+    StoredName,
+    /// The server picks a random name: the live object in the same Space whose `displayName`
+    /// equals the config name. Two matches is an error.
+    DisplayName,
+}
+
+/// How the live objects of a kind are listed when reading the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListScope {
+    /// One list across the cluster (Users, Spaces).
+    Cluster,
+    /// One list per Space (Templates, Secrets).
+    PerSpace,
+    /// One list of the caller's own objects across every Space, filtered by Space on our side
+    /// (Workspaces: the server's Space filter takes a uid only, and a list is only ever the
+    /// caller's own).
+    Caller,
+}
+
 impl Kind {
+    /// Every kind, in apply order for creates (deletes run in reverse). Adding a kind starts
+    /// here; the facts below are `match`es the compiler makes complete.
     pub const ALL: [Kind; 5] =
         [Kind::User, Kind::Space, Kind::Secret, Kind::Template, Kind::Workspace];
+
+    /// Every kind, in the order messages and summaries list them: a Space, its children, then
+    /// the cluster-wide rest. A permutation of [`Kind::ALL`] (tested).
+    pub const LISTED: [Kind; 5] =
+        [Kind::Space, Kind::Template, Kind::Workspace, Kind::Secret, Kind::User];
 
     /// The lowercase keyword used in addresses and HCL block types.
     pub fn keyword(self) -> &'static str {
@@ -46,6 +83,14 @@ impl Kind {
         }
     }
 
+    /// The API `apiVersion`: Octelium core kinds are `core/v1`, Cordium's own `cordium/v1`.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Kind::User => CORE_API_VERSION,
+            Kind::Space | Kind::Secret | Kind::Template | Kind::Workspace => CORDIUM_API_VERSION,
+        }
+    }
+
     pub fn from_keyword(s: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.keyword() == s)
     }
@@ -56,7 +101,102 @@ impl Kind {
 
     /// Space children are addressed `<kind>.<space>.<name>`.
     pub fn in_space(self) -> bool {
-        matches!(self, Kind::Secret | Kind::Template | Kind::Workspace)
+        match self {
+            Kind::Secret | Kind::Template | Kind::Workspace => true,
+            Kind::User | Kind::Space => false,
+        }
+    }
+
+    /// How a declared resource of this kind finds its live object.
+    pub fn identified_by(self) -> IdentifiedBy {
+        match self {
+            Kind::Workspace => IdentifiedBy::DisplayName,
+            Kind::User | Kind::Space | Kind::Secret | Kind::Template => IdentifiedBy::StoredName,
+        }
+    }
+
+    /// The server names objects of this kind (randomly): there is no stored name to compute,
+    /// the request carries none, and the `displayName` is the config name.
+    pub fn server_named(self) -> bool {
+        self.identified_by() == IdentifiedBy::DisplayName
+    }
+
+    /// Other resources may refer to one by name (`space.ml`, `template.ml.gpu`). A server-named
+    /// kind has no name to refer to.
+    pub fn referenceable(self) -> bool {
+        !self.server_named()
+    }
+
+    /// The server keeps the labels (and other mutable metadata) we send, so ownership can be
+    /// read from the `cordium-stack` label. Workspaces keep only their `displayName`: any
+    /// Workspace that matches by identity is ours.
+    pub fn keeps_labels(self) -> bool {
+        match self {
+            Kind::Workspace => false,
+            Kind::User | Kind::Space | Kind::Secret | Kind::Template => true,
+        }
+    }
+
+    /// The API can change one in place. Secrets have no Update RPC: a change is delete + create.
+    pub fn updatable(self) -> bool {
+        match self {
+            Kind::Secret => false,
+            Kind::User | Kind::Space | Kind::Template | Kind::Workspace => true,
+        }
+    }
+
+    /// Every field of one is masked in every output (its value is the point of it).
+    pub fn sensitive(self) -> bool {
+        match self {
+            Kind::Secret => true,
+            Kind::User | Kind::Space | Kind::Template | Kind::Workspace => false,
+        }
+    }
+
+    /// Fields (diff paths) that cannot change in place: a difference forces delete + create.
+    pub fn immutable_fields(self) -> &'static [&'static str] {
+        match self {
+            // UpdateWorkspace takes displayName and spec only: the Template is fixed at create.
+            Kind::Workspace => &["template"],
+            // The owner part of a Space's name decides its type: a new Space.
+            Kind::Space => &["organization"],
+            Kind::User | Kind::Secret | Kind::Template => &[],
+        }
+    }
+
+    /// How the state read lists this kind.
+    pub fn list_scope(self) -> ListScope {
+        match self {
+            Kind::User | Kind::Space => ListScope::Cluster,
+            Kind::Secret | Kind::Template => ListScope::PerSpace,
+            Kind::Workspace => ListScope::Caller,
+        }
+    }
+
+    /// Deleting its Space deletes it too (the server cascades). The server does not cascade to
+    /// Workspaces: they are deleted before their Space.
+    pub fn deleted_with_space(self) -> bool {
+        match self {
+            Kind::Secret | Kind::Template => true,
+            Kind::User | Kind::Space | Kind::Workspace => false,
+        }
+    }
+
+    /// The Delete RPC takes a uid only, never a name (DeleteSpace): a name is resolved first.
+    pub fn deletes_by_uid_only(self) -> bool {
+        match self {
+            Kind::Space => true,
+            Kind::User | Kind::Secret | Kind::Template | Kind::Workspace => false,
+        }
+    }
+
+    /// The server refuses a taken name with INVALID_ARGUMENT "... already exists" instead of
+    /// ALREADY_EXISTS (its own wording for these kinds).
+    pub fn taken_name_is_invalid_argument(self) -> bool {
+        match self {
+            Kind::Secret | Kind::Template => true,
+            Kind::User | Kind::Space | Kind::Workspace => false,
+        }
     }
 }
 
@@ -159,6 +299,21 @@ mod tests {
         {
             let a: Address = s.parse().expect("parses");
             assert_eq!(a.to_string(), s);
+        }
+    }
+
+    #[test]
+    fn listed_is_every_kind_once() {
+        let mut listed = Kind::LISTED.to_vec();
+        listed.sort();
+        assert_eq!(listed, Kind::ALL.to_vec());
+    }
+
+    #[test]
+    fn the_address_error_names_every_kind() {
+        let err = "pod.x".parse::<Address>().expect_err("not a kind");
+        for kind in Kind::ALL {
+            assert!(err.reason.contains(kind.keyword()), "{kind} missing from: {}", err.reason);
         }
     }
 
