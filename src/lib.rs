@@ -3,6 +3,8 @@
 //! The stages, in pipeline order (a stage imports only stages before it; `diag` everywhere):
 //!
 //! - [`diag`]: diagnostics with source spans, collected, never thrown.
+//! - [`kind`]: the managed kinds, their facts (naming, identity, scope) and addresses; a leaf
+//!   every stage may use, like `diag`.
 //! - [`config`]: files → raw documents (HCL and YAML) with spans; variables and environments.
 //! - [`model`]: raw documents → typed desired state, addresses, references, validation.
 //! - [`live`]: the `Cluster` trait: gRPC to a real cluster, the embedded local cluster, auth.
@@ -21,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod diff;
+pub mod kind;
 pub mod live;
 pub mod model;
 pub mod ops;

@@ -10,6 +10,7 @@ mod cli;
 mod equivalence;
 mod hcl;
 mod invalid;
+mod kinds;
 mod live_grpc;
 mod plan_cases;
 mod robustness;

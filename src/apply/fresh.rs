@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::live::convert::{from_wire, Naming};
+use crate::live::convert::{from_wire, LiveResource, Naming};
+use crate::live::identity::{self, Resolved};
 use crate::live::{Cluster, ErrorCode, LiveError, ObjectKey, Scope};
 use crate::model::{Address, Kind};
 use crate::plan::{Action, Plan};
@@ -30,8 +31,8 @@ pub async fn check(
     naming: &Naming,
 ) -> Result<Vec<Stale>, LiveError> {
     let mut stale = Vec::new();
-    // Workspace displayNames per Space, listed once.
-    let mut spaces: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // The live objects of each server-named kind per Space, listed once.
+    let mut spaces: BTreeMap<(Kind, String), Vec<LiveResource>> = BTreeMap::new();
     for change in plan.changes.iter().filter(|c| c.action.is_change()) {
         let address = &change.address;
         match (&change.live, change.action) {
@@ -54,24 +55,23 @@ pub async fn check(
                     Err(e) => return Err(e),
                 }
             }
-            (None, Action::Create) if address.kind == Kind::Workspace => {
+            (None, Action::Create) if address.kind.server_named() => {
                 let space = naming.space_name(address.space.as_deref().unwrap_or_default());
-                if !spaces.contains_key(&space) {
-                    let names =
-                        match cluster.list(Kind::Workspace, &Scope::Space(space.clone())).await {
-                            Ok(all) => all
-                                .iter()
-                                .map(from_wire)
-                                .filter(|w| !w.system)
-                                .map(|w| w.metadata.display_name)
-                                .collect(),
-                            // The Space itself is still to be created.
-                            Err(e) if e.code == ErrorCode::NotFound => Vec::new(),
-                            Err(e) => return Err(e),
-                        };
-                    spaces.insert(space.clone(), names);
+                let listed = (address.kind, space.clone());
+                if !spaces.contains_key(&listed) {
+                    let live = match cluster.list(address.kind, &Scope::Space(space.clone())).await
+                    {
+                        Ok(all) => all.iter().map(from_wire).collect(),
+                        // The Space itself is still to be created.
+                        Err(e) if e.code == ErrorCode::NotFound => Vec::new(),
+                        Err(e) => return Err(e),
+                    };
+                    spaces.insert(listed.clone(), live);
                 }
-                if spaces.get(&space).is_some_and(|n| n.contains(&address.name)) {
+                let found = spaces
+                    .get(&listed)
+                    .map(|live| identity::find_by_display_name(live, address, &space));
+                if found.is_some_and(|f| f != Resolved::Absent) {
                     stale.push(Stale {
                         address: address.clone(),
                         what: "a Workspace of that name now exists".into(),

@@ -18,6 +18,7 @@ use crate::diff::LiveRef;
 use crate::live::convert::{
     bind_to_live, from_wire, set_secret_value, to_wire, BuildState, LiveResource, Naming,
 };
+use crate::live::identity::{self, Resolved};
 use crate::live::retry::RetryPolicy;
 use crate::live::wire::cordium;
 use crate::live::{Cluster, ErrorCode, LiveError, Object, ObjectKey, Scope};
@@ -131,12 +132,13 @@ impl Attempts {
 }
 
 /// True when a create failed because the name is taken: ALREADY_EXISTS, or INVALID_ARGUMENT
-/// "already exists" for Templates and Secrets (the server's own wording for those kinds).
+/// "already exists" for the kinds the server words it so for
+/// ([`Kind::taken_name_is_invalid_argument`]).
 pub fn name_taken(kind: Kind, error: &LiveError) -> bool {
     match error.code {
         ErrorCode::AlreadyExists => true,
         ErrorCode::InvalidArgument => {
-            matches!(kind, Kind::Template | Kind::Secret)
+            kind.taken_name_is_invalid_argument()
                 && error.message.to_ascii_lowercase().contains("already exists")
         }
         _ => false,
@@ -154,11 +156,11 @@ pub enum Found {
     Foreign(Box<LiveResource>),
 }
 
-/// Decides whether a live object read back after a create is the one we sent. Named kinds
-/// carry our stack label; Workspaces are matched by `displayName` in their Space (servers drop
-/// their labels), so any match is ours.
+/// Decides whether a live object read back after a create is the one we sent (see
+/// [`identity::is_ours`]: named kinds carry our stack label; Workspaces keep no labels, so any
+/// identity match is ours).
 pub fn judge(live: LiveResource, stack: &str) -> Found {
-    if live.kind == Kind::Workspace || live.stack() == Some(stack) {
+    if identity::is_ours(live.kind, live.stack(), stack) {
         Found::Ours(Box::new(live))
     } else {
         Found::Foreign(Box::new(live))
@@ -172,23 +174,14 @@ pub fn pick_workspace(
     address: &Address,
     space: &str,
 ) -> Result<Option<LiveResource>, ApplyError> {
-    let matches: Vec<LiveResource> = objects
-        .iter()
-        .map(from_wire)
-        .filter(|w| {
-            w.kind == Kind::Workspace
-                && !w.system
-                && w.space.as_deref() == Some(space)
-                && w.metadata.display_name == address.name
-        })
-        .collect();
-    match matches.len() {
-        0 => Ok(None),
-        1 => Ok(matches.into_iter().next()),
-        count => Err(ApplyError::Duplicate {
+    let live: Vec<LiveResource> = objects.iter().map(from_wire).collect();
+    match identity::find_by_display_name(&live, address, space) {
+        Resolved::Absent => Ok(None),
+        Resolved::One(w) => Ok(Some(w.clone())),
+        Resolved::Ambiguous(matches) => Err(ApplyError::Duplicate {
             address: address.clone(),
             space: space.to_string(),
-            count,
+            count: matches.len(),
             names: matches.iter().map(|w| w.wire_name.as_str()).collect::<Vec<_>>().join(", "),
         }),
     }
@@ -375,11 +368,11 @@ impl Executor {
     /// One read of the live object a declared resource corresponds to.
     async fn find(&self, resource: &Resource) -> Result<Found, ApplyError> {
         let address = &resource.address;
-        if address.kind == Kind::Workspace {
+        if address.kind.server_named() {
             let space = self.naming.space_name(address.space.as_deref().unwrap_or_default());
             let all = self
                 .cluster
-                .list(Kind::Workspace, &Scope::Space(space.clone()))
+                .list(address.kind, &Scope::Space(space.clone()))
                 .await
                 .map_err(|e| ApplyError::live(address, e))?;
             return Ok(match pick_workspace(&all, address, &space)? {
@@ -436,7 +429,7 @@ impl Executor {
     async fn update(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
         let address = &input.step.address;
         let resource = self.resource(input)?;
-        if address.kind == Kind::Secret {
+        if !address.kind.updatable() {
             return Err(ApplyError::Plan {
                 address: address.clone(),
                 message: "Secrets cannot be updated, only replaced; plan again".into(),

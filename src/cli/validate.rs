@@ -63,13 +63,12 @@ pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
 /// `Valid: 12 resources (3 spaces, 4 templates, 5 workspaces).`
 fn summary(model: &Model, diags: &Diagnostics) -> String {
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    let parts: Vec<String> =
-        [Kind::Space, Kind::Template, Kind::Workspace, Kind::Secret, Kind::User]
-            .into_iter()
-            .map(|k| (k, model.of_kind(k).count()))
-            .filter(|(_, n)| *n > 0)
-            .map(|(k, n)| plural(n, k.keyword()))
-            .collect();
+    let parts: Vec<String> = Kind::LISTED
+        .into_iter()
+        .map(|k| (k, model.of_kind(k).count()))
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| plural(n, k.keyword()))
+        .collect();
     let mut s = format!("Valid: {}", plural(model.len(), "resource"));
     if !parts.is_empty() {
         s.push_str(&format!(" ({})", parts.join(", ")));

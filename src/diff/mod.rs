@@ -19,6 +19,7 @@ use serde_json::{json, Map, Value};
 
 use crate::diag::Diagnostic;
 use crate::live::convert::{self, LiveResource};
+use crate::live::identity::{self, Resolved};
 pub use crate::model::STACK_LABEL;
 use crate::model::{Address, Body, Kind, Metadata, Model, Resource};
 pub use value::FieldChange;
@@ -218,13 +219,7 @@ fn metadata_json(m: &Metadata) -> Value {
 
 /// Fields that cannot change in place: a difference there forces delete + create.
 fn forces_replace(kind: Kind, path: &str) -> bool {
-    match kind {
-        // UpdateWorkspace takes displayName and spec only: the Template is fixed at create.
-        Kind::Workspace => path == "template",
-        // The owner part of a Space's name decides its type: a new Space.
-        Kind::Space => path == "organization",
-        _ => false,
-    }
+    kind.immutable_fields().contains(&path)
 }
 
 /// Diffs the model against the live objects read from the cluster.
@@ -236,13 +231,13 @@ pub fn diff(model: &Model, live: &[LiveDoc], opts: &DiffOptions) -> Diff {
     }
 
     for resource in &model.resources {
+        // Live objects are keyed by the address their identity gives them (`convert::from_wire`:
+        // the stored name, or a Workspace's displayName in its Space).
         let matches = by_address.remove(&resource.address).unwrap_or_default();
-        match matches.as_slice() {
-            [] => out.changes.push(create(resource, opts)),
-            [one] => {
-                if one.stack.as_deref() != Some(opts.stack.as_str())
-                    && resource.kind() != Kind::Workspace
-                {
+        match identity::resolve(matches) {
+            Resolved::Absent => out.changes.push(create(resource, opts)),
+            Resolved::One(one) => {
+                if !identity::is_ours(resource.kind(), one.stack.as_deref(), &opts.stack) {
                     let owner = match &one.stack {
                         Some(other) => format!("it belongs to stack `{other}`"),
                         None => "it is not managed by cordium".to_string(),
@@ -266,7 +261,7 @@ pub fn diff(model: &Model, live: &[LiveDoc], opts: &DiffOptions) -> Diff {
                 }
                 out.changes.push(compare(resource, one, opts));
             }
-            many => {
+            Resolved::Ambiguous(many) => {
                 let names: Vec<String> =
                     many.iter().map(|l| format!("`{}`", l.wire_name)).collect();
                 out.problems.push(
@@ -281,7 +276,7 @@ pub fn diff(model: &Model, live: &[LiveDoc], opts: &DiffOptions) -> Diff {
                     )
                     .at(resource.origin.span)
                     .address(resource.address.to_string())
-                    .help("Workspaces are matched by display name within their Space; delete or rename the extra ones on the cluster"),
+                    .help(identity::AMBIGUOUS_HELP),
                 );
             }
         }
@@ -298,7 +293,9 @@ pub fn diff(model: &Model, live: &[LiveDoc], opts: &DiffOptions) -> Diff {
         .collect();
     for (address, lives) in by_address {
         for l in lives {
-            let in_doomed_space = address.kind == Kind::Workspace
+            // Children the server does not delete with their Space.
+            let in_doomed_space = address.kind.in_space()
+                && !address.kind.deleted_with_space()
                 && address.space.as_ref().is_some_and(|s| doomed_spaces.contains(s));
             let (action, reason) = if in_doomed_space {
                 (Action::Delete, "its Space is being destroyed")

@@ -359,13 +359,179 @@ impl GrpcCluster {
         ))
     }
 
-    /// The uid of a Space named `name` (DeleteSpace wants a uid).
-    async fn space_uid(&self, key: &ObjectKey) -> Result<String, LiveError> {
+    /// The uid of the object `key` names (for Deletes that take a uid only).
+    async fn uid_of(&self, kind: Kind, key: &ObjectKey) -> Result<String, LiveError> {
         match key {
             ObjectKey::Uid(uid) => Ok(uid.clone()),
-            ObjectKey::Name(_) => Ok(self.get(Kind::Space, key).await?.uid().to_string()),
+            ObjectKey::Name(_) => Ok(self.get(kind, key).await?.uid().to_string()),
         }
     }
+}
+
+/// The refusal of an Update for a kind the API cannot update ([`Kind::updatable`]).
+fn not_updatable(op: String) -> LiveError {
+    LiveError::new(
+        ErrorCode::InvalidArgument,
+        op,
+        "Secrets cannot be updated (the API has no UpdateSecret); replace it: delete, then create",
+    )
+}
+
+/// The RPCs of every kind, one table row per kind: the client, one method per RPC (a kind
+/// without `update` has no Update RPC), and for List the response type, the request for one
+/// page of a scope, and what to keep of the answer (where the server cannot filter by scope).
+/// Generates the per-kind dispatch of [`GrpcCluster`]; adding a kind is one row.
+macro_rules! kinds {
+    ($( $kind:ident => $client:ident {
+        get: $get:ident,
+        create: $create:ident,
+        $( update: $update:ident, )?
+        delete: $delete:ident,
+        list: $list:ident($list_ty:ty, $options:expr, $keep:expr),
+    } )*) => {
+        impl GrpcCluster {
+            async fn list_kind(&self, kind: Kind, scope: &Scope) -> Result<Vec<Object>, LiveError> {
+                match kind {
+                    $( Kind::$kind => {
+                        let items = self
+                            .list_pages(
+                                concat!("List", stringify!($kind)),
+                                |c| $options(c, scope),
+                                |r: $list_ty| (r.items, r.list_response_meta),
+                                |ch, r| async move { $client(ch).$list(r).await },
+                            )
+                            .await?;
+                        Ok(items.into_iter().filter(|o| $keep(o, scope)).map(Object::$kind).collect())
+                    } )*
+                }
+            }
+
+            async fn get_kind(
+                &self,
+                kind: Kind,
+                op: &str,
+                req: meta::GetOptions,
+            ) -> Result<Object, LiveError> {
+                Ok(match kind {
+                    $( Kind::$kind => Object::$kind(
+                        self.call(op, true, req, |ch, r| async move { $client(ch).$get(r).await })
+                            .await?,
+                    ), )*
+                })
+            }
+
+            async fn create_kind(&self, op: &str, object: Object) -> Result<Object, LiveError> {
+                Ok(match object {
+                    $( Object::$kind(o) => Object::$kind(
+                        self.call(op, false, o, |ch, r| async move { $client(ch).$create(r).await })
+                            .await?,
+                    ), )*
+                })
+            }
+
+            async fn update_kind(&self, op: &str, object: Object) -> Result<Object, LiveError> {
+                Ok(match object {
+                    $( Object::$kind(o) => kinds!(@update self, op, o, $kind, $client $(, $update)?), )*
+                })
+            }
+
+            async fn delete_kind(
+                &self,
+                kind: Kind,
+                op: &str,
+                req: meta::DeleteOptions,
+            ) -> Result<(), LiveError> {
+                let _: meta::OperationResult = match kind {
+                    $( Kind::$kind => {
+                        self.call(op, false, req, |ch, r| async move { $client(ch).$delete(r).await })
+                            .await?
+                    } )*
+                };
+                Ok(())
+            }
+        }
+    };
+    (@update $s:ident, $op:ident, $o:ident, $kind:ident, $client:ident, $update:ident) => {
+        Object::$kind(
+            $s.call($op, false, $o, |ch, r| async move { $client(ch).$update(r).await }).await?,
+        )
+    };
+    (@update $s:ident, $op:ident, $o:ident, $kind:ident, $client:ident) => {{
+        let _ = $o;
+        return Err(not_updatable($op.to_string()));
+    }};
+}
+
+kinds! {
+    Space => cordium_client {
+        get: get_space,
+        create: create_space,
+        update: update_space,
+        delete: delete_space,
+        // MODE_MEMBER: every Space the caller belongs to, not only its own.
+        list: list_space(
+            cordium::SpaceList,
+            |c, _| cordium::ListSpaceOptions { common: Some(c), r#type: 0, mode: 2 },
+            |s: &cordium::Space, scope: &Scope| match scope {
+                Scope::All => true,
+                Scope::Space(n) => s.metadata.as_ref().is_some_and(|m| &m.name == n),
+            }
+        ),
+    }
+    Template => cordium_client {
+        get: get_template,
+        create: create_template,
+        update: update_template,
+        delete: delete_template,
+        list: list_template(
+            cordium::TemplateList,
+            |c, scope| cordium::ListTemplateOptions { common: Some(c), space_ref: space_ref(scope) },
+            keep_all
+        ),
+    }
+    Secret => cordium_client {
+        get: get_secret,
+        create: create_secret,
+        delete: delete_secret,
+        list: list_secret(
+            cordium::SecretList,
+            |c, scope| cordium::ListSecretOptions { common: Some(c), space_ref: space_ref(scope) },
+            keep_all
+        ),
+    }
+    // ListWorkspace's spaceRef filter matches the Space's uid only (a name finds nothing
+    // upstream), and a Workspace list is only ever the caller's own: list them all in one pass
+    // and filter by the Space's name here.
+    Workspace => cordium_client {
+        get: get_workspace,
+        create: create_workspace,
+        update: update_workspace,
+        delete: delete_workspace,
+        list: list_workspace(
+            cordium::WorkspaceList,
+            |c, _| cordium::ListWorkspaceOptions { common: Some(c), filter: None },
+            |w: &cordium::Workspace, scope: &Scope| match scope {
+                Scope::All => true,
+                Scope::Space(n) => w
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.space_ref.as_ref())
+                    .is_some_and(|r| &r.name == n),
+            }
+        ),
+    }
+    User => core_client {
+        get: get_user,
+        create: create_user,
+        update: update_user,
+        delete: delete_user,
+        list: list_user(core::UserList, |c, _| core::ListUserOptions { common: Some(c) }, keep_all),
+    }
+}
+
+/// A List `keep` for kinds the server filters by scope itself.
+fn keep_all<T>(_: &T, _: &Scope) -> bool {
+    true
 }
 
 fn get_options(key: &ObjectKey) -> meta::GetOptions {
@@ -422,243 +588,35 @@ impl Cluster for GrpcCluster {
     }
 
     async fn list(&self, kind: Kind, scope: &Scope) -> Result<Vec<Object>, LiveError> {
-        let meta_of = |m: &Option<meta::ListResponseMeta>| *m;
-        match kind {
-            Kind::Space => {
-                let items = self
-                    .list_pages(
-                        "ListSpace",
-                        // MODE_MEMBER: every Space the caller belongs to, not only its own.
-                        |c| cordium::ListSpaceOptions { common: Some(c), r#type: 0, mode: 2 },
-                        |r: cordium::SpaceList| (r.items, meta_of(&r.list_response_meta)),
-                        |ch, r| async move { cordium_client(ch).list_space(r).await },
-                    )
-                    .await?;
-                let keep = |s: &cordium::Space| match scope {
-                    Scope::All => true,
-                    Scope::Space(n) => s.metadata.as_ref().is_some_and(|m| &m.name == n),
-                };
-                Ok(items.into_iter().filter(keep).map(Object::Space).collect())
-            }
-            Kind::Template => Ok(self
-                .list_pages(
-                    "ListTemplate",
-                    |c| cordium::ListTemplateOptions {
-                        common: Some(c),
-                        space_ref: space_ref(scope),
-                    },
-                    |r: cordium::TemplateList| (r.items, meta_of(&r.list_response_meta)),
-                    |ch, r| async move { cordium_client(ch).list_template(r).await },
-                )
-                .await?
-                .into_iter()
-                .map(Object::Template)
-                .collect()),
-            Kind::Secret => Ok(self
-                .list_pages(
-                    "ListSecret",
-                    |c| cordium::ListSecretOptions { common: Some(c), space_ref: space_ref(scope) },
-                    |r: cordium::SecretList| (r.items, meta_of(&r.list_response_meta)),
-                    |ch, r| async move { cordium_client(ch).list_secret(r).await },
-                )
-                .await?
-                .into_iter()
-                .map(Object::Secret)
-                .collect()),
-            // ListWorkspace's spaceRef filter matches the Space's uid only (a name finds
-            // nothing upstream), and a Workspace list is only ever the caller's own: list them
-            // all in one pass and filter by the Space's name here.
-            Kind::Workspace => {
-                let items = self
-                    .list_pages(
-                        "ListWorkspace",
-                        |c| cordium::ListWorkspaceOptions { common: Some(c), filter: None },
-                        |r: cordium::WorkspaceList| (r.items, meta_of(&r.list_response_meta)),
-                        |ch, r| async move { cordium_client(ch).list_workspace(r).await },
-                    )
-                    .await?;
-                let keep = |w: &cordium::Workspace| match scope {
-                    Scope::All => true,
-                    Scope::Space(n) => w
-                        .status
-                        .as_ref()
-                        .and_then(|s| s.space_ref.as_ref())
-                        .is_some_and(|r| &r.name == n),
-                };
-                Ok(items.into_iter().filter(keep).map(Object::Workspace).collect())
-            }
-            Kind::User => Ok(self
-                .list_pages(
-                    "ListUser",
-                    |c| core::ListUserOptions { common: Some(c) },
-                    |r: core::UserList| (r.items, meta_of(&r.list_response_meta)),
-                    |ch, r| async move { core_client(ch).list_user(r).await },
-                )
-                .await?
-                .into_iter()
-                .map(Object::User)
-                .collect()),
-        }
+        self.list_kind(kind, scope).await
     }
 
     async fn get(&self, kind: Kind, key: &ObjectKey) -> Result<Object, LiveError> {
         let op = format!("Get{} {}", kind.api_kind(), key_text(key));
-        let req = get_options(key);
-        Ok(match kind {
-            Kind::Space => {
-                Object::Space(
-                    self.call(&op, true, req, |ch, r| async move {
-                        cordium_client(ch).get_space(r).await
-                    })
-                    .await?,
-                )
-            }
-            Kind::Template => Object::Template(
-                self.call(&op, true, req, |ch, r| async move {
-                    cordium_client(ch).get_template(r).await
-                })
-                .await?,
-            ),
-            Kind::Workspace => Object::Workspace(
-                self.call(&op, true, req, |ch, r| async move {
-                    cordium_client(ch).get_workspace(r).await
-                })
-                .await?,
-            ),
-            Kind::Secret => {
-                Object::Secret(
-                    self.call(&op, true, req, |ch, r| async move {
-                        cordium_client(ch).get_secret(r).await
-                    })
-                    .await?,
-                )
-            }
-            Kind::User => Object::User(
-                self.call(&op, true, req, |ch, r| async move { core_client(ch).get_user(r).await })
-                    .await?,
-            ),
-        })
+        self.get_kind(kind, &op, get_options(key)).await
     }
 
     async fn create(&self, object: Object) -> Result<Object, LiveError> {
         let op = op_for("Create", &object);
-        Ok(match object {
-            Object::Space(o) => Object::Space(
-                self.call(&op, false, o, |ch, r| async move {
-                    cordium_client(ch).create_space(r).await
-                })
-                .await?,
-            ),
-            Object::Template(o) => Object::Template(
-                self.call(&op, false, o, |ch, r| async move {
-                    cordium_client(ch).create_template(r).await
-                })
-                .await?,
-            ),
-            Object::Workspace(o) => Object::Workspace(
-                self.call(&op, false, o, |ch, r| async move {
-                    cordium_client(ch).create_workspace(r).await
-                })
-                .await?,
-            ),
-            Object::Secret(o) => Object::Secret(
-                self.call(&op, false, o, |ch, r| async move {
-                    cordium_client(ch).create_secret(r).await
-                })
-                .await?,
-            ),
-            Object::User(o) => {
-                Object::User(
-                    self.call(&op, false, o, |ch, r| async move {
-                        core_client(ch).create_user(r).await
-                    })
-                    .await?,
-                )
-            }
-        })
+        self.create_kind(&op, object).await
     }
 
     async fn update(&self, object: Object) -> Result<Object, LiveError> {
         let op = op_for("Update", &object);
-        Ok(match object {
-            Object::Space(o) => Object::Space(
-                self.call(&op, false, o, |ch, r| async move {
-                    cordium_client(ch).update_space(r).await
-                })
-                .await?,
-            ),
-            Object::Template(o) => Object::Template(
-                self.call(&op, false, o, |ch, r| async move {
-                    cordium_client(ch).update_template(r).await
-                })
-                .await?,
-            ),
-            Object::Workspace(o) => Object::Workspace(
-                self.call(&op, false, o, |ch, r| async move {
-                    cordium_client(ch).update_workspace(r).await
-                })
-                .await?,
-            ),
-            Object::Secret(_) => {
-                return Err(LiveError::new(
-                    ErrorCode::InvalidArgument,
-                    op,
-                    "Secrets cannot be updated (the API has no UpdateSecret); replace it: \
-                     delete, then create",
-                ))
-            }
-            Object::User(o) => {
-                Object::User(
-                    self.call(&op, false, o, |ch, r| async move {
-                        core_client(ch).update_user(r).await
-                    })
-                    .await?,
-                )
-            }
-        })
+        if !object.kind().updatable() {
+            return Err(not_updatable(op));
+        }
+        self.update_kind(&op, object).await
     }
 
     async fn delete(&self, kind: Kind, key: &ObjectKey) -> Result<(), LiveError> {
         let op = format!("Delete{} {}", kind.api_kind(), key_text(key));
-        let req = match kind {
-            // DeleteSpace requires the uid.
-            Kind::Space => delete_options(&ObjectKey::Uid(self.space_uid(key).await?)),
-            _ => delete_options(key),
+        let req = if kind.deletes_by_uid_only() {
+            delete_options(&ObjectKey::Uid(self.uid_of(kind, key).await?))
+        } else {
+            delete_options(key)
         };
-        let _: meta::OperationResult =
-            match kind {
-                Kind::Space => {
-                    self.call(&op, false, req, |ch, r| async move {
-                        cordium_client(ch).delete_space(r).await
-                    })
-                    .await?
-                }
-                Kind::Template => {
-                    self.call(&op, false, req, |ch, r| async move {
-                        cordium_client(ch).delete_template(r).await
-                    })
-                    .await?
-                }
-                Kind::Workspace => {
-                    self.call(&op, false, req, |ch, r| async move {
-                        cordium_client(ch).delete_workspace(r).await
-                    })
-                    .await?
-                }
-                Kind::Secret => {
-                    self.call(&op, false, req, |ch, r| async move {
-                        cordium_client(ch).delete_secret(r).await
-                    })
-                    .await?
-                }
-                Kind::User => {
-                    self.call(&op, false, req, |ch, r| async move {
-                        core_client(ch).delete_user(r).await
-                    })
-                    .await?
-                }
-            };
-        Ok(())
+        self.delete_kind(kind, &op, req).await
     }
 
     async fn build_template(

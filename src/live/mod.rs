@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod convert;
 pub mod grpc;
+pub mod identity;
 pub mod local;
 pub mod retry;
 pub mod state;

@@ -1,7 +1,7 @@
 //! Reading the live state a plan needs: one paginated List per kind per Space as needed, never
-//! one Get per resource. Users and Spaces are listed once; Templates and Secrets once per Space
-//! that is declared or carries our stack label; Workspaces once (a Workspace list is only ever
-//! the caller's own). Only objects that can concern this config are returned: those whose stored
+//! one Get per resource. Every kind in `Kind::ALL` is read by its [`ListScope`]: Users and
+//! Spaces are listed once; Templates and Secrets once per Space that is declared or carries our
+//! stack label; Workspaces once (a Workspace list is only ever the caller's own). Only objects that can concern this config are returned: those whose stored
 //! name is a declared resource's, those labelled with this stack, and the Workspaces of our
 //! Spaces (matched by displayName later). Decides nothing.
 
@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use super::convert::{self, LiveResource, Naming};
 use super::{Cluster, LiveError, Scope};
+use crate::kind::ListScope;
 use crate::model::{Kind, Model};
 
 /// Everything read, and how many calls it took.
@@ -40,22 +41,26 @@ pub async fn read(
             && (declared.contains(&l.wire_name) || (!stack.is_empty() && l.stack() == Some(stack)))
     };
 
-    let (users, spaces) = tokio::try_join!(
-        cluster.list(Kind::User, &Scope::All),
-        cluster.list(Kind::Space, &Scope::All)
-    )?;
-    let mut objects: Vec<LiveResource> =
-        users.iter().map(convert::from_wire).filter(|l| ours(l)).collect();
-    let spaces: Vec<LiveResource> =
-        spaces.iter().map(convert::from_wire).filter(|l| ours(l)).collect();
-    let space_names: Vec<String> = spaces.iter().map(|s| s.wire_name.clone()).collect();
-    objects.extend(spaces);
+    // Cluster-wide kinds (Users, Spaces), together.
+    let mut objects: Vec<LiveResource> = Vec::new();
+    let cluster_wide = Kind::ALL.into_iter().filter(|k| k.list_scope() == ListScope::Cluster);
+    let lists = cluster_wide.map(|kind| {
+        let cluster = cluster.clone();
+        async move { cluster.list(kind, &Scope::All).await }
+    });
+    for items in futures_join_all(lists).await {
+        objects.extend(items?.iter().map(convert::from_wire).filter(|l| ours(l)));
+    }
+    let space_names: Vec<String> =
+        objects.iter().filter(|o| o.kind == Kind::Space).map(|s| s.wire_name.clone()).collect();
 
-    // Templates and Secrets, per Space, a few Spaces at a time.
+    // Per-Space kinds (Templates, Secrets), a few Spaces at a time.
+    let per_space: Vec<Kind> =
+        Kind::ALL.into_iter().filter(|k| k.list_scope() == ListScope::PerSpace).collect();
     let mut children = Vec::new();
     for chunk in space_names.chunks(CONCURRENCY) {
         let lists = chunk.iter().flat_map(|space| {
-            [Kind::Template, Kind::Secret].map(|kind| {
+            per_space.iter().map(|&kind| {
                 let cluster = cluster.clone();
                 let scope = Scope::Space(space.clone());
                 async move { cluster.list(kind, &scope).await }
@@ -72,15 +77,18 @@ pub async fn read(
         .collect();
     objects.extend(children.iter().map(convert::from_wire).filter(|l| ours(l)));
 
-    // Workspaces: every one of the caller's in our Spaces.
+    // The caller's own (Workspaces): one list each, every one in our Spaces (matched by
+    // displayName later, see `live::identity`; they keep no stack label).
     let our_spaces: BTreeSet<&String> = space_names.iter().collect();
-    let workspaces = cluster.list(Kind::Workspace, &Scope::All).await?;
-    objects.extend(
-        workspaces
-            .iter()
-            .map(convert::from_wire)
-            .filter(|w| !w.system && w.space.as_ref().is_some_and(|s| our_spaces.contains(s))),
-    );
+    for kind in Kind::ALL.into_iter().filter(|k| k.list_scope() == ListScope::Caller) {
+        let items = cluster.list(kind, &Scope::All).await?;
+        objects.extend(
+            items
+                .iter()
+                .map(convert::from_wire)
+                .filter(|w| !w.system && w.space.as_ref().is_some_and(|s| our_spaces.contains(s))),
+        );
+    }
     objects.sort_by(|a, b| a.address.cmp(&b.address).then_with(|| a.wire_name.cmp(&b.wire_name)));
     Ok(LiveState { objects, secret_names, calls: cluster.calls().saturating_sub(before) })
 }

@@ -329,7 +329,7 @@ fn doc_kind(node: &Node, span: Span, diags: &mut Diagnostics) -> Option<Kind> {
 fn check_api_version(node: &Node, kind: Kind, diags: &mut Diagnostics) {
     let Some(value) = node.get("apiVersion") else { return };
     let Some(v) = value.as_str() else { return };
-    let want = if kind == Kind::User { "core/v1" } else { "cordium/v1" };
+    let want = kind.api_version();
     if v != want {
         diags.push(
             Diagnostic::error(

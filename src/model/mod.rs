@@ -1,11 +1,11 @@
 //! The typed desired state: every resource of the config, addressed, with its spec.
 //!
-//! Owns [`Address`], [`Resource`] and [`Model`], the spec types (wire-shaped, in [`spec`]), the
+//! Owns [`Resource`] and [`Model`] ([`Address`] and [`Kind`] live in the leaf `crate::kind` and
+//! are re-exported here), the spec types (wire-shaped, in [`spec`]), the
 //! document shapes both formats decode into ([`doc`]), decoding raw documents into resources with
 //! diagnostics ([`decode`]), and the checks that need the whole config ([`validate`]): names,
 //! labels, duplicates, references, cycles. Pure: no I/O.
 
-pub mod address;
 pub mod decode;
 pub mod doc;
 pub mod graph;
@@ -23,7 +23,7 @@ pub mod validate;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use address::{Address, AddressError, Kind};
+pub use crate::kind::{Address, AddressError, Kind};
 pub use decode::build;
 pub use doc::{Lifecycle, Prebuild};
 pub use validate::STACK_LABEL;

@@ -159,7 +159,7 @@ fn check_metadata(r: &Resource, diags: &mut Diagnostics) {
     let m = &r.metadata;
     let doc = &r.origin.doc;
     // A Workspace's display name is its config name, checked as a name already.
-    if r.kind() != Kind::Workspace && m.display_name.chars().count() > MAX_DISPLAY_NAME {
+    if !r.kind().server_named() && m.display_name.chars().count() > MAX_DISPLAY_NAME {
         diags.push(
             Diagnostic::error(
                 "metadata",

@@ -360,7 +360,7 @@ fn mask(c: &ResourceChange) -> PlannedChange {
         .fields
         .iter()
         .map(|f| {
-            let sensitive = c.address.kind == Kind::Secret
+            let sensitive = c.address.kind.sensitive()
                 || c.sensitive.iter().any(|s| covers(s, &f.path) || covers(&f.path, s));
             let hide = |v: &Option<Value>| v.as_ref().map(|_| Value::String(MASK.into()));
             PlannedField {

@@ -22,19 +22,49 @@ use hcl_edit::Ident;
 use super::funcs;
 use crate::config::tree::{Key, Node, Value};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, FileId, Span};
+use crate::kind::Kind;
 
-/// The names an expression may start with.
-pub(super) const ROOTS: &[&str] = &["var", "local", "space", "template", "secret", "user"];
+/// The names an expression may start with: `var`, `local`, then every kind another resource
+/// may refer to ([`Kind::referenceable`]).
+pub(super) fn roots() -> Vec<&'static str> {
+    let kinds = Kind::LISTED.into_iter().filter(|k| k.referenceable()).map(Kind::keyword);
+    ["var", "local"].into_iter().chain(kinds).collect()
+}
 
-/// Every resource declared in the config, for checking references.
+/// Every referenceable resource declared in the config, by kind, for checking references.
 #[derive(Debug, Default)]
 pub(super) struct ResourceIndex {
-    pub spaces: BTreeSet<String>,
-    pub users: BTreeSet<String>,
-    /// `(space, name)`.
-    pub templates: BTreeSet<(String, String)>,
-    /// `(space, name)`.
-    pub secrets: BTreeSet<(String, String)>,
+    /// Kinds outside Spaces: names.
+    named: BTreeMap<Kind, BTreeSet<String>>,
+    /// Space children: `(space, name)`.
+    children: BTreeMap<Kind, BTreeSet<(String, String)>>,
+}
+
+static NO_NAMES: BTreeSet<String> = BTreeSet::new();
+static NO_CHILDREN: BTreeSet<(String, String)> = BTreeSet::new();
+
+impl ResourceIndex {
+    /// Records a resource; `space` is for Space children ([`Kind::in_space`]).
+    pub fn add(&mut self, kind: Kind, space: Option<String>, name: impl Into<String>) {
+        match space {
+            Some(space) => self.children.entry(kind).or_default().insert((space, name.into())),
+            None => self.named.entry(kind).or_default().insert(name.into()),
+        };
+    }
+
+    /// The names of a kind outside Spaces.
+    pub fn names(&self, kind: Kind) -> &BTreeSet<String> {
+        self.named.get(&kind).unwrap_or(&NO_NAMES)
+    }
+
+    /// The `(space, name)`s of a Space child kind.
+    pub fn children(&self, kind: Kind) -> &BTreeSet<(String, String)> {
+        self.children.get(&kind).unwrap_or(&NO_CHILDREN)
+    }
+
+    fn is_space(&self, name: &str) -> bool {
+        self.names(Kind::Space).contains(name)
+    }
 }
 
 /// Where a local stands during evaluation.
@@ -347,7 +377,8 @@ impl Refs<'_> {
         if self.scope.literal {
             return self.literal_error(span);
         }
-        if ROOTS.contains(&name) {
+        let roots = roots();
+        if roots.contains(&name) {
             let what = if name == "var" || name == "local" { "name" } else { "resource name" };
             self.error(
                 span,
@@ -355,12 +386,12 @@ impl Refs<'_> {
                 Some(format!("Write `{name}.<{what}>`.")),
             );
         } else {
-            let help = match did_you_mean(name, ROOTS.iter().copied()) {
+            let help = match did_you_mean(name, roots.iter().copied()) {
                 Some(s) => format!(
                     "Did you mean `{s}`? References start with one of: {}.",
-                    ROOTS.join(", ")
+                    roots.join(", ")
                 ),
-                None => format!("References start with one of: {}.", ROOTS.join(", ")),
+                None => format!("References start with one of: {}.", roots.join(", ")),
             };
             self.error(span, format!("Unknown name `{name}`."), Some(help));
         }
@@ -387,8 +418,9 @@ impl Refs<'_> {
             self.bare(root, root_span);
             return None;
         };
-        match root {
-            "var" => {
+        let resource = Kind::from_keyword(root).filter(|k| k.referenceable());
+        match (root, resource) {
+            ("var", _) => {
                 match self.scope.vars.get(first) {
                     Some(sensitive) => {
                         self.sensitive |= sensitive;
@@ -411,7 +443,7 @@ impl Refs<'_> {
                 }
                 None
             }
-            "local" => {
+            ("local", _) => {
                 match self.scope.locals.get(first) {
                     Some(LocalState::Done { sensitive }) => self.sensitive |= sensitive,
                     Some(LocalState::Failed | LocalState::Pending) => self.failed_dep = true,
@@ -430,12 +462,8 @@ impl Refs<'_> {
                 }
                 None
             }
-            "space" | "user" => {
-                let names = if root == "space" {
-                    &self.scope.index.spaces
-                } else {
-                    &self.scope.index.users
-                };
+            (_, Some(kind)) if !kind.in_space() => {
+                let names = self.scope.index.names(kind);
                 if !names.contains(first) {
                     let help = hint(first, names.iter().map(String::as_str), root)
                         .unwrap_or_else(|| format!("Declare it: `{root} \"{first}\" {{ }}`."));
@@ -449,15 +477,11 @@ impl Refs<'_> {
                 self.end_of_reference(t, 1, whole)?;
                 Some(Expression::from(first))
             }
-            "template" | "secret" => {
-                let items = if root == "template" {
-                    &self.scope.index.templates
-                } else {
-                    &self.scope.index.secrets
-                };
+            (_, Some(kind)) => {
+                let items = self.scope.index.children(kind);
                 // `template.<space>.<name>`
                 if let Some(&(second, second_span)) = attrs.get(1) {
-                    if self.scope.index.spaces.contains(first) {
+                    if self.scope.index.is_space(first) {
                         if items.contains(&(first.to_string(), second.to_string())) {
                             self.end_of_reference(t, 2, whole)?;
                             return Some(Expression::from(second));
@@ -486,7 +510,7 @@ impl Refs<'_> {
                         Some(Expression::from(first))
                     }
                     [] => {
-                        let help = if self.scope.index.spaces.contains(first) {
+                        let help = if self.scope.index.is_space(first) {
                             Some(format!("`{first}` is a space: write `{root}.{first}.<name>`."))
                         } else {
                             hint(first, items.iter().map(|(_, n)| n.as_str()), root)
@@ -754,12 +778,13 @@ mod tests {
             ],
             BTreeSet::new(),
         );
-        s.index.spaces.extend(["ml".to_string(), "web".to_string()]);
-        s.index.users.insert("agent-1".into());
-        s.index.templates.insert(("ml".into(), "gpu".into()));
-        s.index.templates.insert(("ml".into(), "cpu".into()));
-        s.index.templates.insert(("web".into(), "cpu".into()));
-        s.index.secrets.insert(("ml".into(), "wandb".into()));
+        s.index.add(Kind::Space, None, "ml");
+        s.index.add(Kind::Space, None, "web");
+        s.index.add(Kind::User, None, "agent-1");
+        s.index.add(Kind::Template, Some("ml".into()), "gpu");
+        s.index.add(Kind::Template, Some("ml".into()), "cpu");
+        s.index.add(Kind::Template, Some("web".into()), "cpu");
+        s.index.add(Kind::Secret, Some("ml".into()), "wandb");
         s
     }
 

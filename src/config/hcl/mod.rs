@@ -46,14 +46,18 @@ use super::stack::{self, Stack};
 use super::tree::{Key, Node, Value};
 use super::{Format, LoadOptions, RawDoc};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, FileId, Sources, Span};
+use crate::kind::Kind;
 use eval::{hcl_span, Scope};
 
-/// The resource block types.
-pub const RESOURCE_KINDS: &[&str] = &["space", "template", "user", "workspace", "secret"];
+/// The resource block types: one per kind, its keyword.
+pub fn resource_kinds() -> impl Iterator<Item = &'static str> {
+    Kind::LISTED.into_iter().map(Kind::keyword)
+}
 
 /// Every top-level block type of a config file.
-const TOP_LEVEL: &[&str] =
-    &["variable", "locals", "space", "template", "user", "workspace", "secret"];
+fn top_level() -> Vec<&'static str> {
+    ["variable", "locals"].into_iter().chain(resource_kinds()).collect()
+}
 
 /// Parses and evaluates every HCL file (stack file excluded) into raw documents.
 ///
@@ -72,7 +76,7 @@ pub fn load(
 
 /// A resource block, found in the declaration pass.
 struct Resource<'a> {
-    kind: &'static str,
+    kind: Kind,
     name: String,
     block: &'a Block,
     file: FileId,
@@ -157,18 +161,16 @@ impl Loader<'_> {
         // Resource index: spaces and users by label; Space children by their `space` attribute.
         let mut pending = Vec::new();
         for r in &resources {
-            match r.kind {
-                "space" => {
-                    scope.index.spaces.insert(r.name.clone());
-                }
-                "user" => {
-                    scope.index.users.insert(r.name.clone());
-                }
-                "template" | "secret" => match static_space(r.block, r.file, &scope) {
-                    Some(space) => index_child(&mut scope, r.kind, space, &r.name),
-                    None => pending.push(r),
-                },
-                _ => {}
+            if !r.kind.referenceable() {
+                continue;
+            }
+            if !r.kind.in_space() {
+                scope.index.add(r.kind, None, r.name.clone());
+                continue;
+            }
+            match static_space(r.block, r.file, &scope) {
+                Some(space) => scope.index.add(r.kind, Some(space), r.name.clone()),
+                None => pending.push(r),
             }
         }
 
@@ -176,7 +178,7 @@ impl Loader<'_> {
         self.eval_locals(&locals, &mut scope);
         for r in pending {
             if let Some(space) = static_space(r.block, r.file, &scope) {
-                index_child(&mut scope, r.kind, space, &r.name);
+                scope.index.add(r.kind, Some(space), r.name.clone());
             }
         }
 
@@ -192,7 +194,10 @@ impl Loader<'_> {
                 .and_then(|l| hcl_span(l.span(), r.file))
                 .unwrap_or(kind_span);
             let mut entries = vec![
-                (Key { name: "@kind".into(), span: kind_span }, Node::string(r.kind, kind_span)),
+                (
+                    Key { name: "@kind".into(), span: kind_span },
+                    Node::string(r.kind.keyword(), kind_span),
+                ),
                 (
                     Key { name: "@name".into(), span: name_span },
                     Node::string(r.name.clone(), name_span),
@@ -325,11 +330,11 @@ impl Loader<'_> {
                     }
                 }
             }
-            kind if RESOURCE_KINDS.contains(&kind) => {
+            word if Kind::from_keyword(word).is_some() => {
                 let [name] = labels.as_slice() else {
-                    return self.label_error(ident, &format!("{kind} \"name\" {{ }}"), ident_span);
+                    return self.label_error(ident, &format!("{word} \"name\" {{ }}"), ident_span);
                 };
-                let kind = RESOURCE_KINDS.iter().copied().find(|k| *k == kind).unwrap_or("space");
+                let Some(kind) = Kind::from_keyword(word) else { return };
                 resources.push(Resource { kind, name: name.to_string(), block, file });
             }
             "stack" | "environment" => self.diags.push(
@@ -338,9 +343,10 @@ impl Loader<'_> {
                     .help("Move it to cordium.hcl; see docs/stack.md."),
             ),
             other => {
-                let help = match did_you_mean(other, TOP_LEVEL.iter().copied()) {
+                let top_level = top_level();
+                let help = match did_you_mean(other, top_level.iter().copied()) {
                     Some(s) => format!("Did you mean `{s}`?"),
-                    None => format!("Top-level blocks are: {}.", TOP_LEVEL.join(", ")),
+                    None => format!("Top-level blocks are: {}.", top_level.join(", ")),
                 };
                 self.diags.push(
                     Diagnostic::error("unknown-block", format!("Unknown block type `{other}`.")).at(ident_span).help(help),
@@ -537,12 +543,6 @@ fn static_space(block: &Block, file: FileId, scope: &Scope) -> Option<String> {
     }
     let mut quiet = Diagnostics::new();
     scope.eval(expr, file, &mut quiet).and_then(|n| n.as_str().map(str::to_string))
-}
-
-fn index_child(scope: &mut Scope, kind: &str, space: String, name: &str) {
-    let set =
-        if kind == "template" { &mut scope.index.templates } else { &mut scope.index.secrets };
-    set.insert((space, name.to_string()));
 }
 
 /// Parses a file of literal values (the stack file) into the raw shape of its whole body:

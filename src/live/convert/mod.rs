@@ -34,10 +34,7 @@ pub use crate::model::STACK_LABEL;
 pub const ORGANIZATION_OWNER: &str = "cordium";
 /// The Template every Space gets on creation, used by Workspaces that name none.
 pub const DEFAULT_TEMPLATE: &str = "default";
-/// `apiVersion` of Cordium kinds.
-pub const CORDIUM_API_VERSION: &str = "cordium/v1";
-/// `apiVersion` of Octelium core kinds (User).
-pub const CORE_API_VERSION: &str = "core/v1";
+pub use crate::kind::{CORDIUM_API_VERSION, CORE_API_VERSION};
 
 /// A model type that has a wire counterpart `W`: converts both ways, field by field.
 pub(crate) trait Wire<W>: Sized {
@@ -159,7 +156,7 @@ impl Naming {
 pub fn desired_metadata(resource: &Resource, stack: &str) -> Metadata {
     let mut md = resource.metadata.clone();
     md.labels.insert(STACK_LABEL.to_string(), stack.to_string());
-    if resource.kind() == Kind::Workspace {
+    if resource.kind().server_named() {
         md.display_name = resource.address.name.clone();
     }
     md
@@ -192,7 +189,7 @@ pub fn to_wire(resource: &Resource, naming: &Naming, stack: &str) -> Object {
 pub fn bind_to_live(object: &mut Object, live: &LiveResource) {
     let md = object.metadata_mut();
     md.uid = live.uid.clone();
-    if live.kind == Kind::Workspace {
+    if live.kind.server_named() {
         md.name = live.wire_name.clone();
     }
 }

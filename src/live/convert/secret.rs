@@ -2,7 +2,7 @@
 //! the value set at apply time, and the live view (presence only: values are never returned).
 //! Pure.
 
-use super::{segment, LiveResource, CORDIUM_API_VERSION};
+use super::{segment, LiveResource};
 use crate::live::wire::cordium::secret;
 use crate::live::wire::{cordium, meta};
 use crate::live::Object;
@@ -10,8 +10,8 @@ use crate::model::{Address, Kind};
 
 pub(super) fn object(metadata: meta::Metadata) -> cordium::Secret {
     cordium::Secret {
-        api_version: CORDIUM_API_VERSION.to_string(),
-        kind: "Secret".to_string(),
+        api_version: Kind::Secret.api_version().to_string(),
+        kind: Kind::Secret.api_kind().to_string(),
         metadata: Some(metadata),
         spec: Some(secret::Spec {}),
         status: None,

@@ -1,12 +1,12 @@
 //! Space ↔ wire: `Space.Spec` field by field, the object sent, and the live view (address from
 //! the stored name `<space>.<owner>`; organisation when the owner is `cordium`). Pure.
 
+use super::ORGANIZATION_OWNER;
 use super::{from_opt, from_vec, json, segment, to_opt, to_vec, LiveResource, Wire};
-use super::{CORDIUM_API_VERSION, ORGANIZATION_OWNER};
 use crate::live::wire::cordium::space;
 use crate::live::wire::{cordium, meta};
 use crate::model::spec as m;
-use crate::model::Address;
+use crate::model::{Address, Kind};
 
 impl Wire<space::Spec> for m::SpaceSpec {
     fn to_wire(&self) -> space::Spec {
@@ -48,8 +48,8 @@ impl Wire<space::Spec> for m::SpaceSpec {
 
 pub(super) fn object(metadata: meta::Metadata, spec: &m::SpaceSpec) -> cordium::Space {
     cordium::Space {
-        api_version: CORDIUM_API_VERSION.to_string(),
-        kind: "Space".to_string(),
+        api_version: Kind::Space.api_version().to_string(),
+        kind: Kind::Space.api_kind().to_string(),
         metadata: Some(metadata),
         spec: Some(spec.to_wire()),
         status: None,

@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use super::{from_opt, from_vec, json, segment, to_opt, to_vec, LiveResource, Wire};
-use super::{Build, BuildInfo, BuildState, CORDIUM_API_VERSION};
+use super::{Build, BuildInfo, BuildState};
 use crate::live::wire::cordium::template;
 use crate::live::wire::cordium::workspace::status::{failure, Failure};
 use crate::live::wire::{cordium, meta};
@@ -39,8 +39,8 @@ impl Wire<template::Spec> for m::TemplateSpec {
 
 pub(super) fn object(metadata: meta::Metadata, spec: &m::TemplateSpec) -> cordium::Template {
     cordium::Template {
-        api_version: CORDIUM_API_VERSION.to_string(),
-        kind: "Template".to_string(),
+        api_version: Kind::Template.api_version().to_string(),
+        kind: Kind::Template.api_kind().to_string(),
         metadata: Some(metadata),
         spec: Some(spec.to_wire()),
         // UpdateTemplate validation wants a status; its content is ignored (API reference §7).

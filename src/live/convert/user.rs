@@ -1,12 +1,11 @@
 //! User (Octelium `core/v1`) ↔ wire: `User.Spec` field by field (policies, conditions,
 //! durations, `attrs` as a JSON object), the object sent, and the live view. Pure.
 
-use super::CORE_API_VERSION;
 use super::{from_opt, from_struct, from_vec, json, to_opt, to_struct, to_vec, LiveResource, Wire};
 use crate::live::wire::core::{self as wcore, user};
 use crate::live::wire::meta;
 use crate::model::spec as m;
-use crate::model::Address;
+use crate::model::{Address, Kind};
 
 impl Wire<user::Spec> for m::UserSpec {
     fn to_wire(&self) -> user::Spec {
@@ -243,8 +242,8 @@ impl Wire<wcore::Condition> for m::Condition {
 
 pub(super) fn object(metadata: meta::Metadata, spec: &m::UserSpec) -> wcore::User {
     wcore::User {
-        api_version: CORE_API_VERSION.to_string(),
-        kind: "User".to_string(),
+        api_version: Kind::User.api_version().to_string(),
+        kind: Kind::User.api_kind().to_string(),
         metadata: Some(metadata),
         spec: Some(spec.to_wire()),
         status: None,

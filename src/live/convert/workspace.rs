@@ -50,8 +50,8 @@ pub(super) fn object(
         ..meta::ObjectReference::default()
     };
     cordium::Workspace {
-        api_version: CORDIUM_API_VERSION.to_string(),
-        kind: "Workspace".to_string(),
+        api_version: Kind::Workspace.api_version().to_string(),
+        kind: Kind::Workspace.api_kind().to_string(),
         metadata: Some(metadata),
         spec: Some(spec.to_wire()),
         status: Some(workspace::Status {
@@ -73,11 +73,8 @@ pub(super) fn read(o: &cordium::Workspace, live: &mut LiveResource) {
         live.template_ref.as_deref().and_then(|t| t.split_once('.')).map(|(_, s)| s.to_string())
     });
     let space = live.space.as_deref().and_then(|s| segment(s, 0)).unwrap_or_default();
-    let name = if live.metadata.display_name.is_empty() {
-        live.wire_name.clone()
-    } else {
-        live.metadata.display_name.clone()
-    };
+    let name =
+        crate::live::identity::display_identity(&live.metadata.display_name, &live.wire_name);
     live.address = Address::in_space(Kind::Workspace, space, name);
     live.system |= status.is_build;
     let spec: m::WorkspaceSpec = o.spec.as_ref().map(Wire::from_wire).unwrap_or_default();

@@ -147,15 +147,167 @@ impl LocalCluster {
             ObjectKey::Name(n) => meta::GetOptions { uid: String::new(), name: n.clone() },
         };
         let op = format!("Get{} {}", kind.api_kind(), key_text(key));
-        let e = &self.engine;
-        let r = match kind {
-            Kind::Space => e.get_space(LOCAL_USER, opts).map(Object::Space),
-            Kind::Template => e.get_template(LOCAL_USER, opts).map(Object::Template),
-            Kind::Workspace => e.get_workspace(LOCAL_USER, opts).map(Object::Workspace),
-            Kind::Secret => e.get_secret(LOCAL_USER, opts).map(Object::Secret),
-            Kind::User => e.get_core::<core::User>(LOCAL_USER, opts).map(Object::User),
+        self.get_kind(kind, opts).map_err(|e| e.into_live(op))
+    }
+}
+
+/// The refusal of an Update for a kind the API cannot update ([`Kind::updatable`]).
+fn not_updatable() -> ApiError {
+    ApiError::new(
+        Code::InvalidArgument,
+        "Secrets cannot be updated (there is no UpdateSecret); delete and create instead",
+    )
+}
+
+impl LocalCluster {
+    /// Every Space, or the one a scope names.
+    fn list_spaces(&self, scope: &Scope) -> Result<Vec<cordium::Space>, LiveError> {
+        let all = self.spaces()?.into_iter();
+        Ok(match scope {
+            Scope::All => all.collect(),
+            Scope::Space(n) => {
+                all.filter(|s| s.metadata.as_ref().map_or("", |m| m.name.as_str()) == n).collect()
+            }
+        })
+    }
+
+    /// Every page of a per-Space List, for each Space of the scope.
+    fn list_per_space<T>(
+        &self,
+        op: &str,
+        scope: &Scope,
+        fetch: impl Fn(meta::CommonListOptions, meta::ObjectReference) -> ApiResult<(Vec<T>, bool)>,
+    ) -> Result<Vec<T>, LiveError> {
+        let mut out = Vec::new();
+        for space_ref in self.space_refs(scope)? {
+            out.extend(self.all_pages(op, |common| fetch(common, space_ref.clone()))?);
+        }
+        Ok(out)
+    }
+
+    fn list_workspaces(&self, scope: &Scope) -> Result<Vec<cordium::Workspace>, LiveError> {
+        // The spaceRef filter matches by uid only (upstream quirk): resolve it first.
+        let filter = match scope {
+            Scope::All => None,
+            Scope::Space(n) => {
+                let uid = self.get_inner(Kind::Space, &ObjectKey::Name(n.clone()))?;
+                Some(cordium::list_workspace_options::Filter::SpaceRef(meta::ObjectReference {
+                    uid: uid.uid().to_string(),
+                    ..Default::default()
+                }))
+            }
         };
-        r.map_err(|e| e.into_live(op))
+        self.all_pages("ListWorkspace", |common| {
+            let l = self.engine.list_workspace(
+                LOCAL_USER,
+                cordium::ListWorkspaceOptions { common: Some(common), filter: filter.clone() },
+            )?;
+            Ok((l.items, more(&l.list_response_meta)))
+        })
+    }
+}
+
+/// The engine operations of every kind, one table row per kind: one closure per RPC (a kind
+/// without `update` has no Update RPC). Generates the per-kind dispatch of [`LocalCluster`];
+/// adding a kind is one row.
+macro_rules! kinds {
+    ($( $kind:ident {
+        get: $get:expr,
+        create: $create:expr,
+        $( update: $update:expr, )?
+        delete: $delete:expr,
+        list: $list:expr,
+    } )*) => {
+        impl LocalCluster {
+            fn list_kind(&self, kind: Kind, scope: &Scope) -> Result<Vec<Object>, LiveError> {
+                Ok(match kind {
+                    $( Kind::$kind => ($list)(self, scope)?.into_iter().map(Object::$kind).collect(), )*
+                })
+            }
+
+            fn get_kind(&self, kind: Kind, opts: meta::GetOptions) -> ApiResult<Object> {
+                let e = &*self.engine;
+                match kind {
+                    $( Kind::$kind => ($get)(e, opts).map(Object::$kind), )*
+                }
+            }
+
+            fn create_kind(&self, object: Object) -> ApiResult<Object> {
+                let e = &*self.engine;
+                match object {
+                    $( Object::$kind(o) => ($create)(e, o).map(Object::$kind), )*
+                }
+            }
+
+            fn update_kind(&self, object: Object) -> ApiResult<Object> {
+                let e = &*self.engine;
+                match object {
+                    $( Object::$kind(o) => kinds!(@update e, o, $kind $(, $update)?), )*
+                }
+            }
+
+            fn delete_kind(&self, kind: Kind, opts: meta::DeleteOptions) -> ApiResult<()> {
+                let e = &*self.engine;
+                match kind {
+                    $( Kind::$kind => ($delete)(e, opts), )*
+                }
+            }
+        }
+    };
+    (@update $e:ident, $o:ident, $kind:ident, $update:expr) => {
+        ($update)($e, $o).map(Object::$kind)
+    };
+    (@update $e:ident, $o:ident, $kind:ident) => {{
+        let _ = $o;
+        Err(not_updatable())
+    }};
+}
+
+kinds! {
+    Space {
+        get: |e: &Engine, o| e.get_space(LOCAL_USER, o),
+        create: |e: &Engine, o| e.create_space(LOCAL_USER, o),
+        update: |e: &Engine, o| e.update_space(LOCAL_USER, o),
+        delete: |e: &Engine, o| e.delete_space(LOCAL_USER, o),
+        list: |c: &LocalCluster, scope| c.list_spaces(scope),
+    }
+    Template {
+        get: |e: &Engine, o| e.get_template(LOCAL_USER, o),
+        create: |e: &Engine, o| e.create_template(LOCAL_USER, o),
+        update: |e: &Engine, o| e.update_template(LOCAL_USER, o),
+        delete: |e: &Engine, o| e.delete_template(LOCAL_USER, o),
+        list: |c: &LocalCluster, scope| c.list_per_space("ListTemplate", scope, |common, space_ref| {
+            let options = cordium::ListTemplateOptions { common: Some(common), space_ref: Some(space_ref) };
+            let l = c.engine.list_template(LOCAL_USER, options)?;
+            Ok((l.items, more(&l.list_response_meta)))
+        }),
+    }
+    Secret {
+        get: |e: &Engine, o| e.get_secret(LOCAL_USER, o),
+        create: |e: &Engine, o| e.create_secret(LOCAL_USER, o),
+        delete: |e: &Engine, o| e.delete_secret(LOCAL_USER, o),
+        list: |c: &LocalCluster, scope| c.list_per_space("ListSecret", scope, |common, space_ref| {
+            let options = cordium::ListSecretOptions { common: Some(common), space_ref: Some(space_ref) };
+            let l = c.engine.list_secret(LOCAL_USER, options)?;
+            Ok((l.items, more(&l.list_response_meta)))
+        }),
+    }
+    Workspace {
+        get: |e: &Engine, o| e.get_workspace(LOCAL_USER, o),
+        create: |e: &Engine, o| e.create_workspace(LOCAL_USER, o),
+        update: |e: &Engine, o| e.update_workspace(LOCAL_USER, o),
+        delete: |e: &Engine, o| e.delete_workspace(LOCAL_USER, o),
+        list: |c: &LocalCluster, scope| c.list_workspaces(scope),
+    }
+    User {
+        get: |e: &Engine, o| e.get_core::<core::User>(LOCAL_USER, o),
+        create: |e: &Engine, o| e.create_core(LOCAL_USER, o),
+        update: |e: &Engine, o| e.update_core(LOCAL_USER, o),
+        delete: |e: &Engine, o| e.delete_core::<core::User>(LOCAL_USER, o),
+        list: |c: &LocalCluster, _: &Scope| c.all_pages("ListUser", |common| {
+            let l = c.engine.list_core::<core::User>(LOCAL_USER, Some(common))?;
+            Ok((l.items, more(&l.list_response_meta)))
+        }),
     }
 }
 
@@ -186,93 +338,7 @@ impl Cluster for LocalCluster {
 
     async fn list(&self, kind: Kind, scope: &Scope) -> Result<Vec<Object>, LiveError> {
         self.count();
-        let e = &self.engine;
-        match kind {
-            Kind::Space => {
-                let all = self.spaces()?.into_iter().map(Object::Space);
-                Ok(match scope {
-                    Scope::All => all.collect(),
-                    Scope::Space(n) => all.filter(|o| o.name() == n).collect(),
-                })
-            }
-            Kind::Template => {
-                let mut out = Vec::new();
-                for space_ref in self.space_refs(scope)? {
-                    out.extend(
-                        self.all_pages("ListTemplate", |common| {
-                            let l = e.list_template(
-                                LOCAL_USER,
-                                cordium::ListTemplateOptions {
-                                    common: Some(common),
-                                    space_ref: Some(space_ref.clone()),
-                                },
-                            )?;
-                            Ok((l.items, more(&l.list_response_meta)))
-                        })?
-                        .into_iter()
-                        .map(Object::Template),
-                    );
-                }
-                Ok(out)
-            }
-            Kind::Secret => {
-                let mut out = Vec::new();
-                for space_ref in self.space_refs(scope)? {
-                    out.extend(
-                        self.all_pages("ListSecret", |common| {
-                            let l = e.list_secret(
-                                LOCAL_USER,
-                                cordium::ListSecretOptions {
-                                    common: Some(common),
-                                    space_ref: Some(space_ref.clone()),
-                                },
-                            )?;
-                            Ok((l.items, more(&l.list_response_meta)))
-                        })?
-                        .into_iter()
-                        .map(Object::Secret),
-                    );
-                }
-                Ok(out)
-            }
-            Kind::Workspace => {
-                // The spaceRef filter matches by uid only (upstream quirk): resolve it first.
-                let filter = match scope {
-                    Scope::All => None,
-                    Scope::Space(n) => {
-                        let uid = self.get_inner(Kind::Space, &ObjectKey::Name(n.clone()))?;
-                        Some(cordium::list_workspace_options::Filter::SpaceRef(
-                            meta::ObjectReference {
-                                uid: uid.uid().to_string(),
-                                ..Default::default()
-                            },
-                        ))
-                    }
-                };
-                Ok(self
-                    .all_pages("ListWorkspace", |common| {
-                        let l = e.list_workspace(
-                            LOCAL_USER,
-                            cordium::ListWorkspaceOptions {
-                                common: Some(common),
-                                filter: filter.clone(),
-                            },
-                        )?;
-                        Ok((l.items, more(&l.list_response_meta)))
-                    })?
-                    .into_iter()
-                    .map(Object::Workspace)
-                    .collect())
-            }
-            Kind::User => Ok(self
-                .all_pages("ListUser", |common| {
-                    let l = e.list_core::<core::User>(LOCAL_USER, Some(common))?;
-                    Ok((l.items, more(&l.list_response_meta)))
-                })?
-                .into_iter()
-                .map(Object::User)
-                .collect()),
-        }
+        self.list_kind(kind, scope)
     }
 
     async fn get(&self, kind: Kind, key: &ObjectKey) -> Result<Object, LiveError> {
@@ -283,54 +349,32 @@ impl Cluster for LocalCluster {
     async fn create(&self, object: Object) -> Result<Object, LiveError> {
         self.count();
         let op = format!("Create{} {}", object.kind().api_kind(), object.name());
-        let e = &self.engine;
-        let r = match object {
-            Object::Space(o) => e.create_space(LOCAL_USER, o).map(Object::Space),
-            Object::Template(o) => e.create_template(LOCAL_USER, o).map(Object::Template),
-            Object::Workspace(o) => e.create_workspace(LOCAL_USER, o).map(Object::Workspace),
-            Object::Secret(o) => e.create_secret(LOCAL_USER, o).map(Object::Secret),
-            Object::User(o) => e.create_core(LOCAL_USER, o).map(Object::User),
-        };
-        r.map_err(|e| e.into_live(op))
+        self.create_kind(object).map_err(|e| e.into_live(op))
     }
 
     async fn update(&self, object: Object) -> Result<Object, LiveError> {
         self.count();
         let op = format!("Update{} {}", object.kind().api_kind(), object.name());
-        let e = &self.engine;
-        let r = match object {
-            Object::Space(o) => e.update_space(LOCAL_USER, o).map(Object::Space),
-            Object::Template(o) => e.update_template(LOCAL_USER, o).map(Object::Template),
-            Object::Workspace(o) => e.update_workspace(LOCAL_USER, o).map(Object::Workspace),
-            Object::Secret(_) => Err(ApiError::new(
-                Code::InvalidArgument,
-                "Secrets cannot be updated (there is no UpdateSecret); delete and create instead",
-            )),
-            Object::User(o) => e.update_core(LOCAL_USER, o).map(Object::User),
-        };
-        r.map_err(|e| e.into_live(op))
+        if !object.kind().updatable() {
+            return Err(not_updatable().into_live(op));
+        }
+        self.update_kind(object).map_err(|e| e.into_live(op))
     }
 
     async fn delete(&self, kind: Kind, key: &ObjectKey) -> Result<(), LiveError> {
         self.count();
         let op = format!("Delete{} {}", kind.api_kind(), key_text(key));
-        let e = &self.engine;
-        let opts = match key {
-            ObjectKey::Uid(u) => meta::DeleteOptions { uid: u.clone(), name: String::new() },
-            ObjectKey::Name(n) => meta::DeleteOptions { uid: String::new(), name: n.clone() },
-        };
-        let r = match kind {
-            Kind::Space => {
-                // DeleteSpace takes a uid only, as on a real cluster.
-                let uid = self.uid_of(kind, key).await?;
-                e.delete_space(LOCAL_USER, meta::DeleteOptions { uid, name: String::new() })
+        let opts = if kind.deletes_by_uid_only() {
+            // As on a real cluster (DeleteSpace takes a uid only).
+            let uid = self.uid_of(kind, key).await?;
+            meta::DeleteOptions { uid, name: String::new() }
+        } else {
+            match key {
+                ObjectKey::Uid(u) => meta::DeleteOptions { uid: u.clone(), name: String::new() },
+                ObjectKey::Name(n) => meta::DeleteOptions { uid: String::new(), name: n.clone() },
             }
-            Kind::Template => e.delete_template(LOCAL_USER, opts),
-            Kind::Workspace => e.delete_workspace(LOCAL_USER, opts),
-            Kind::Secret => e.delete_secret(LOCAL_USER, opts),
-            Kind::User => e.delete_core::<core::User>(LOCAL_USER, opts),
         };
-        r.map_err(|e| e.into_live(op))
+        self.delete_kind(kind, opts).map_err(|e| e.into_live(op))
     }
 
     async fn build_template(
