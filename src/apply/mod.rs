@@ -4,15 +4,16 @@
 //! changes: it carries out the plan.
 //!
 //! - [`walk`]: the scheduler (dependencies, parallelism, skips, stop).
-//! - [`ops`]: what one step does, and the retry and read-back rules.
+//! - [`step`]: what one step does, and the retry and read-back rules.
+//! - [`staleness`]: is a saved plan still true of the cluster?
 //! - [`event`]: events and the outcome.
 //! - [`lock`]: the apply lock (a file next to a local store; a core Group on a remote cluster).
 
 pub mod error;
 pub mod event;
-pub mod fresh;
 pub mod lock;
-pub mod ops;
+pub mod staleness;
+pub mod step;
 pub mod walk;
 
 use std::sync::atomic::AtomicBool;
@@ -21,7 +22,7 @@ use std::time::Instant;
 
 pub use error::{ApplyError, ErrorKind};
 pub use event::{ApplyOutcome, Event, Ignore, Observer, StepRef, StepReport, StepStatus};
-pub use ops::{Executor, PollPolicy, SecretValues, StepInput};
+pub use step::{Executor, PollPolicy, SecretValues, StepInput};
 
 use crate::live::convert::Naming;
 use crate::live::retry::RetryPolicy;

@@ -113,7 +113,7 @@ async fn saved_plan(
     }
     let identity = cluster.identity().await?;
     let naming = Naming::for_model(identity.username, &model);
-    let stale = apply::fresh::check(&plan, cluster.as_ref(), &naming).await?;
+    let stale = apply::staleness::check(&plan, cluster.as_ref(), &naming).await?;
     if !stale.is_empty() {
         return Err(OpsError::Stale { plan: path.to_path_buf(), objects: stale });
     }

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::apply::fresh::Stale;
 use crate::apply::lock::LockError;
+use crate::apply::staleness::Stale;
 use crate::config::Loaded;
 use crate::diag::Diagnostics;
 use crate::live::target::TargetError;

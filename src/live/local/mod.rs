@@ -10,8 +10,10 @@ mod builds;
 mod engine;
 mod error;
 mod names;
+mod secrets;
 mod spaces;
 mod store;
+mod templates;
 mod users;
 mod workspaces;
 
