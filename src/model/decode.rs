@@ -13,7 +13,8 @@ use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
 
 use super::doc::{DocMetadata, SecretDoc, SpaceDoc, TemplateDoc, UserDoc, WorkspaceDoc};
 use super::{
-    schema, shape, validate, Address, Body, Kind, Metadata, Model, Origin, Resource, SecretSource,
+    schema, shape, validate, Address, Body, Kind, Lifecycle, Metadata, Model, Origin, Resource,
+    SecretSource,
 };
 
 /// The owner suffix of an organisation Space's name (`ml.cordium`).
@@ -148,44 +149,11 @@ fn kinds_list() -> String {
 }
 
 fn decode_inner(node: &mut Node, span: Span, diags: &mut Diagnostics) -> Option<Resource> {
-    if !matches!(node.value, Value::Map(_)) {
-        diags.push(
-            Diagnostic::error(
-                "not-a-document",
-                format!(
-                    "a resource document must be a map with `kind`, `metadata` and `spec`, \
-                     found {}",
-                    node.type_name()
-                ),
-            )
-            .at(node.span),
-        );
-        return None;
-    }
+    require_map(node, diags)?;
     let kind = doc_kind(node, span, diags)?;
-    if let Some((key, _)) = node.take("status") {
-        diags.push(
-            Diagnostic::warning("status-ignored", "`status` is set by the server; it is ignored")
-                .at(key.span)
-                .help("remove `status:` from the config"),
-        );
-    }
+    drop_status(node, diags);
     if kind == Kind::Secret {
-        for field in ["data", "value", "stringData", "spec"] {
-            if field == "spec" && node.get("spec").is_some_and(|s| s.get("data").is_none()) {
-                continue;
-            }
-            if let Some((key, _)) = node.take(field) {
-                diags.push(
-                    Diagnostic::error("secret-value", "secret values are never written in config")
-                        .at(key.span)
-                        .help(
-                            "name where apply reads the value: `fromEnv: ENV_VAR` or \
-                             `fromFile: path/to/file`",
-                        ),
-                );
-            }
-        }
+        refuse_secret_values(node, diags);
     }
     let errors_before = diags.error_count();
     shape::conform(node, schema::for_kind(kind), diags);
@@ -193,86 +161,16 @@ fn decode_inner(node: &mut Node, span: Span, diags: &mut Diagnostics) -> Option<
     if diags.error_count() > errors_before {
         return None;
     }
-    let json = node.to_json();
     let origin = Origin { span, doc: Arc::new(node.clone()), sensitive: node.sensitive_paths() };
-    let fail = |diags: &mut Diagnostics, e: serde_json::Error| {
-        diags.push(
-            Diagnostic::error("invalid-document", format!("this document cannot be read: {e}"))
-                .at(span),
-        );
-    };
     let name_span = node.find(&crate::config::tree::parse_path("metadata.name")).span;
-    let (metadata, lifecycle, body, doc_meta) = match kind {
-        Kind::Space => {
-            let doc: SpaceDoc = serde_json::from_value(json).map_err(|e| fail(diags, e)).ok()?;
-            let organization = doc.metadata.name.ends_with(&format!(".{ORGANIZATION_OWNER}"));
-            let body = Body::Space { organization, spec: doc.spec };
-            (metadata(&doc.metadata), doc.lifecycle, body, doc.metadata)
-        }
-        Kind::Template => {
-            let doc: TemplateDoc = serde_json::from_value(json).map_err(|e| fail(diags, e)).ok()?;
-            let body = Body::Template { spec: doc.spec, prebuild: doc.prebuild };
-            (metadata(&doc.metadata), doc.lifecycle, body, doc.metadata)
-        }
-        Kind::User => {
-            let doc: UserDoc = serde_json::from_value(json).map_err(|e| fail(diags, e)).ok()?;
-            (metadata(&doc.metadata), doc.lifecycle, Body::User { spec: doc.spec }, doc.metadata)
-        }
-        Kind::Workspace => {
-            let doc: WorkspaceDoc =
-                serde_json::from_value(json).map_err(|e| fail(diags, e)).ok()?;
-            if !doc.metadata.display_name.is_empty() {
-                let at = origin.span_of("metadata.displayName");
-                diags.push(
-                    Diagnostic::error(
-                        "workspace-display-name",
-                        "a Workspace's displayName is its config name; it cannot be set",
-                    )
-                    .at(at)
-                    .help("remove `displayName`; the first part of `metadata.name` is used"),
-                );
-                return None;
-            }
-            let body = Body::Workspace { template: doc.template, spec: doc.spec };
-            (metadata(&doc.metadata), doc.lifecycle, body, doc.metadata)
-        }
-        Kind::Secret => {
-            let doc: SecretDoc = serde_json::from_value(json).map_err(|e| fail(diags, e)).ok()?;
-            let source = match (&doc.from_env, &doc.from_file) {
-                (Some(env), None) => SecretSource::Env(env.clone()),
-                (None, Some(file)) => SecretSource::File(file.clone()),
-                (Some(_), Some(_)) => {
-                    diags.push(
-                        Diagnostic::error(
-                            "secret-source",
-                            "a Secret takes its value from `fromEnv` or `fromFile`, not both",
-                        )
-                        .at(origin.span_of("fromFile")),
-                    );
-                    return None;
-                }
-                (None, None) => {
-                    diags.push(
-                        Diagnostic::error(
-                            "secret-source",
-                            "a Secret needs `fromEnv` or `fromFile`: where apply reads its value",
-                        )
-                        .at(name_span)
-                        .help("add `fromEnv: ENV_VAR` or `fromFile: path/to/file`"),
-                    );
-                    return None;
-                }
-            };
-            (metadata(&doc.metadata), doc.lifecycle, Body::Secret { source }, doc.metadata)
-        }
-    };
-    let (address, display) = match parse_name(kind, &doc_meta.name) {
+    let typed = typed_body(kind, node.to_json(), &origin, name_span, diags)?;
+    let (address, display) = match parse_name(kind, &typed.doc_meta.name) {
         Ok(x) => x,
         Err(help) => {
             diags.push(
                 Diagnostic::error(
                     "bad-name",
-                    format!("`{}` is not a valid {} name", doc_meta.name, kind.api_kind()),
+                    format!("`{}` is not a valid {} name", typed.doc_meta.name, kind.api_kind()),
                 )
                 .at(name_span)
                 .help(help),
@@ -280,11 +178,184 @@ fn decode_inner(node: &mut Node, span: Span, diags: &mut Diagnostics) -> Option<
             return None;
         }
     };
-    let mut metadata = metadata;
+    let mut metadata = typed.metadata;
     if let Some(display) = display {
         metadata.display_name = display;
     }
-    Some(Resource { address, metadata, body, lifecycle: lifecycle.unwrap_or_default(), origin })
+    let lifecycle = typed.lifecycle.unwrap_or_default();
+    Some(Resource { address, metadata, body: typed.body, lifecycle, origin })
+}
+
+/// A resource document is a map.
+fn require_map(node: &Node, diags: &mut Diagnostics) -> Option<()> {
+    if matches!(node.value, Value::Map(_)) {
+        return Some(());
+    }
+    diags.push(
+        Diagnostic::error(
+            "not-a-document",
+            format!(
+                "a resource document must be a map with `kind`, `metadata` and `spec`, found {}",
+                node.type_name()
+            ),
+        )
+        .at(node.span),
+    );
+    None
+}
+
+/// `status` is the server's: dropped with a warning.
+fn drop_status(node: &mut Node, diags: &mut Diagnostics) {
+    if let Some((key, _)) = node.take("status") {
+        diags.push(
+            Diagnostic::warning("status-ignored", "`status` is set by the server; it is ignored")
+                .at(key.span)
+                .help("remove `status:` from the config"),
+        );
+    }
+}
+
+/// A Secret's value is never in the config: every field that could hold one is refused (and
+/// removed, so it reaches no later stage).
+fn refuse_secret_values(node: &mut Node, diags: &mut Diagnostics) {
+    for field in ["data", "value", "stringData", "spec"] {
+        if field == "spec" && node.get("spec").is_some_and(|s| s.get("data").is_none()) {
+            continue;
+        }
+        if let Some((key, _)) = node.take(field) {
+            diags.push(
+                Diagnostic::error("secret-value", "secret values are never written in config")
+                    .at(key.span)
+                    .help(
+                        "name where apply reads the value: `fromEnv: ENV_VAR` or \
+                         `fromFile: path/to/file`",
+                    ),
+            );
+        }
+    }
+}
+
+/// What a conformed document decodes to, before its name is parsed.
+struct Typed {
+    metadata: Metadata,
+    lifecycle: Option<Lifecycle>,
+    body: Body,
+    doc_meta: DocMetadata,
+}
+
+/// Decodes a conformed document into its kind's typed body.
+fn typed_body(
+    kind: Kind,
+    json: serde_json::Value,
+    origin: &Origin,
+    name_span: Span,
+    diags: &mut Diagnostics,
+) -> Option<Typed> {
+    fn read<T: serde::de::DeserializeOwned>(
+        json: serde_json::Value,
+        span: Span,
+        diags: &mut Diagnostics,
+    ) -> Option<T> {
+        serde_json::from_value(json)
+            .map_err(|e| {
+                diags.push(
+                    Diagnostic::error(
+                        "invalid-document",
+                        format!("this document cannot be read: {e}"),
+                    )
+                    .at(span),
+                );
+            })
+            .ok()
+    }
+    let typed = |doc_meta: DocMetadata, lifecycle: Option<Lifecycle>, body: Body| Typed {
+        metadata: metadata(&doc_meta),
+        lifecycle,
+        body,
+        doc_meta,
+    };
+    let span = origin.span;
+    Some(match kind {
+        Kind::Space => {
+            let doc: SpaceDoc = read(json, span, diags)?;
+            let organization = doc.metadata.name.ends_with(&format!(".{ORGANIZATION_OWNER}"));
+            typed(doc.metadata, doc.lifecycle, Body::Space { organization, spec: doc.spec })
+        }
+        Kind::Template => {
+            let doc: TemplateDoc = read(json, span, diags)?;
+            let body = Body::Template { spec: doc.spec, prebuild: doc.prebuild };
+            typed(doc.metadata, doc.lifecycle, body)
+        }
+        Kind::User => {
+            let doc: UserDoc = read(json, span, diags)?;
+            typed(doc.metadata, doc.lifecycle, Body::User { spec: doc.spec })
+        }
+        Kind::Workspace => {
+            let doc: WorkspaceDoc = read(json, span, diags)?;
+            refuse_workspace_display_name(&doc.metadata, origin, diags)?;
+            let body = Body::Workspace { template: doc.template, spec: doc.spec };
+            typed(doc.metadata, doc.lifecycle, body)
+        }
+        Kind::Secret => {
+            let doc: SecretDoc = read(json, span, diags)?;
+            let source = secret_source(&doc, origin, name_span, diags)?;
+            typed(doc.metadata, doc.lifecycle, Body::Secret { source })
+        }
+    })
+}
+
+/// A Workspace's displayName is its config name: setting it is an error.
+fn refuse_workspace_display_name(
+    meta: &DocMetadata,
+    origin: &Origin,
+    diags: &mut Diagnostics,
+) -> Option<()> {
+    if meta.display_name.is_empty() {
+        return Some(());
+    }
+    diags.push(
+        Diagnostic::error(
+            "workspace-display-name",
+            "a Workspace's displayName is its config name; it cannot be set",
+        )
+        .at(origin.span_of("metadata.displayName"))
+        .help("remove `displayName`; the first part of `metadata.name` is used"),
+    );
+    None
+}
+
+/// Where a Secret's value comes from: exactly one of `fromEnv` and `fromFile`.
+fn secret_source(
+    doc: &SecretDoc,
+    origin: &Origin,
+    name_span: Span,
+    diags: &mut Diagnostics,
+) -> Option<SecretSource> {
+    match (&doc.from_env, &doc.from_file) {
+        (Some(env), None) => Some(SecretSource::Env(env.clone())),
+        (None, Some(file)) => Some(SecretSource::File(file.clone())),
+        (Some(_), Some(_)) => {
+            diags.push(
+                Diagnostic::error(
+                    "secret-source",
+                    "a Secret takes its value from `fromEnv` or `fromFile`, not both",
+                )
+                .at(origin.span_of("fromFile")),
+            );
+            None
+        }
+        (None, None) => {
+            diags.push(
+                Diagnostic::error(
+                    "secret-source",
+                    "a Secret needs `fromEnv` or `fromFile`: where apply reads its value",
+                )
+                .at(name_span)
+                .help("add `fromEnv: ENV_VAR` or `fromFile: path/to/file`"),
+            );
+            None
+        }
+    }
 }
 
 fn doc_kind(node: &Node, span: Span, diags: &mut Diagnostics) -> Option<Kind> {

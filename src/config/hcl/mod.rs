@@ -82,6 +82,36 @@ struct Resource<'a> {
     file: FileId,
 }
 
+/// What the declaration pass found, in file order.
+#[derive(Default)]
+struct Declared<'a> {
+    var_decls: Vec<vars::VarDecl>,
+    seen_vars: BTreeMap<String, Span>,
+    locals: Vec<Local<'a>>,
+    seen_locals: BTreeMap<String, Span>,
+    resources: Vec<Resource<'a>>,
+}
+
+/// Indexes the referenceable resources: Spaces and Users by label, Space children by their
+/// `space` attribute. Returns the children whose `space` is not known before the locals are.
+fn index_resources<'r, 'a>(
+    resources: &'r [Resource<'a>],
+    scope: &mut Scope,
+) -> Vec<&'r Resource<'a>> {
+    let mut pending = Vec::new();
+    for r in resources.iter().filter(|r| r.kind.referenceable()) {
+        if !r.kind.in_space() {
+            scope.index.add(r.kind, None, r.name.clone());
+            continue;
+        }
+        match static_space(r.block, r.file, scope) {
+            Some(space) => scope.index.add(r.kind, Some(space), r.name.clone()),
+            None => pending.push(r),
+        }
+    }
+    pending
+}
+
 struct Local<'a> {
     name: String,
     expr: &'a Expression,
@@ -98,51 +128,65 @@ struct Loader<'s> {
 impl Loader<'_> {
     fn run(mut self, files: &[PathBuf], stack: Option<&Stack>, opts: &LoadOptions) -> Vec<RawDoc> {
         let parsed = self.parse_all(files);
+        let declared = self.declarations(&parsed);
+        let mut scope = self.variables(&declared.var_decls, stack, opts);
+        // Space children whose `space` needs a local are indexed once the locals are known.
+        let pending = index_resources(&declared.resources, &mut scope);
+        self.eval_locals(&declared.locals, &mut scope);
+        for r in pending {
+            if let Some(space) = static_space(r.block, r.file, &scope) {
+                scope.index.add(r.kind, Some(space), r.name.clone());
+            }
+        }
+        declared.resources.iter().map(|r| self.raw_doc(r, &scope)).collect()
+    }
 
-        // Declarations.
-        let mut var_decls: Vec<vars::VarDecl> = Vec::new();
-        let mut locals: Vec<Local<'_>> = Vec::new();
-        let mut resources: Vec<Resource<'_>> = Vec::new();
-        let mut seen_vars: BTreeMap<String, Span> = BTreeMap::new();
-        let mut seen_locals: BTreeMap<String, Span> = BTreeMap::new();
-        for (file, body) in &parsed {
+    /// The declaration pass: variables, locals and resource blocks of every file, and an error
+    /// for each top-level attribute.
+    fn declarations<'a>(&mut self, parsed: &'a [(FileId, Body)]) -> Declared<'a> {
+        let mut declared = Declared::default();
+        for (file, body) in parsed {
             for structure in body.iter() {
                 match structure {
-                    Structure::Attribute(attr) => {
-                        let span =
-                            hcl_span(attr.key.span(), *file).unwrap_or(Span::file_start(*file));
-                        let help = if attr.key.as_str() == "endpoint" {
-                            "`endpoint` belongs in an `environment` block of cordium.hcl."
-                                .to_string()
-                        } else {
-                            format!("Put it in a `locals {{ {} = ... }}` block or inside a resource block.", attr.key.as_str())
-                        };
-                        self.diags.push(
-                            Diagnostic::error(
-                                "unexpected-attribute",
-                                format!(
-                                    "`{}` is an attribute at the top level of a config file.",
-                                    attr.key.as_str()
-                                ),
-                            )
-                            .at(span)
-                            .help(help),
-                        );
-                    }
-                    Structure::Block(block) => self.declare(
-                        block,
-                        *file,
-                        &mut var_decls,
-                        &mut seen_vars,
-                        &mut locals,
-                        &mut seen_locals,
-                        &mut resources,
-                    ),
+                    Structure::Attribute(attr) => self.top_level_attribute(attr, *file),
+                    Structure::Block(block) => self.declare(block, *file, &mut declared),
                 }
             }
         }
+        declared
+    }
 
-        // Variables.
+    fn top_level_attribute(&mut self, attr: &hcl_edit::structure::Attribute, file: FileId) {
+        let span = hcl_span(attr.key.span(), file).unwrap_or(Span::file_start(file));
+        let help = if attr.key.as_str() == "endpoint" {
+            "`endpoint` belongs in an `environment` block of cordium.hcl.".to_string()
+        } else {
+            format!(
+                "Put it in a `locals {{ {} = ... }}` block or inside a resource block.",
+                attr.key.as_str()
+            )
+        };
+        self.diags.push(
+            Diagnostic::error(
+                "unexpected-attribute",
+                format!(
+                    "`{}` is an attribute at the top level of a config file.",
+                    attr.key.as_str()
+                ),
+            )
+            .at(span)
+            .help(help),
+        );
+    }
+
+    /// The variables' values (defaults, environment, the environment's var files, arguments)
+    /// in a fresh scope.
+    fn variables(
+        &mut self,
+        var_decls: &[vars::VarDecl],
+        stack: Option<&Stack>,
+        opts: &LoadOptions,
+    ) -> Scope {
         let env_files = match &opts.env {
             Some(name) => match stack::select(stack, name) {
                 Ok(env) => env.var_files.clone(),
@@ -154,64 +198,30 @@ impl Loader<'_> {
             None => Vec::new(),
         };
         let resolved =
-            vars::resolve(&var_decls, self.root, &env_files, opts, self.sources, self.diags);
+            vars::resolve(var_decls, self.root, &env_files, opts, self.sources, self.diags);
         let mut scope = Scope::new();
         scope.set_vars(resolved.values, resolved.failed);
+        scope
+    }
 
-        // Resource index: spaces and users by label; Space children by their `space` attribute.
-        let mut pending = Vec::new();
-        for r in &resources {
-            if !r.kind.referenceable() {
-                continue;
-            }
-            if !r.kind.in_space() {
-                scope.index.add(r.kind, None, r.name.clone());
-                continue;
-            }
-            match static_space(r.block, r.file, &scope) {
-                Some(space) => scope.index.add(r.kind, Some(space), r.name.clone()),
-                None => pending.push(r),
-            }
-        }
-
-        // Locals, in dependency order.
-        self.eval_locals(&locals, &mut scope);
-        for r in pending {
-            if let Some(space) = static_space(r.block, r.file, &scope) {
-                scope.index.add(r.kind, Some(space), r.name.clone());
-            }
-        }
-
-        // Resources.
-        let mut docs = Vec::with_capacity(resources.len());
-        for r in &resources {
-            let span = hcl_span(r.block.span(), r.file).unwrap_or(Span::file_start(r.file));
-            let kind_span = hcl_span(r.block.ident.span(), r.file).unwrap_or(span);
-            let name_span = r
-                .block
-                .labels
-                .first()
-                .and_then(|l| hcl_span(l.span(), r.file))
-                .unwrap_or(kind_span);
-            let mut entries = vec![
-                (
-                    Key { name: "@kind".into(), span: kind_span },
-                    Node::string(r.kind.keyword(), kind_span),
-                ),
-                (
-                    Key { name: "@name".into(), span: name_span },
-                    Node::string(r.name.clone(), name_span),
-                ),
-            ];
-            entries.extend(raw_body(&r.block.body, r.file, &scope, self.diags));
-            docs.push(RawDoc {
-                format: Format::Hcl,
-                node: Node::map(entries, span),
-                span,
-                file: r.file,
-            });
-        }
-        docs
+    /// One resource block as a raw document: `@kind`, `@name` and its evaluated body.
+    fn raw_doc(&mut self, r: &Resource<'_>, scope: &Scope) -> RawDoc {
+        let span = hcl_span(r.block.span(), r.file).unwrap_or(Span::file_start(r.file));
+        let kind_span = hcl_span(r.block.ident.span(), r.file).unwrap_or(span);
+        let name_span =
+            r.block.labels.first().and_then(|l| hcl_span(l.span(), r.file)).unwrap_or(kind_span);
+        let mut entries = vec![
+            (
+                Key { name: "@kind".into(), span: kind_span },
+                Node::string(r.kind.keyword(), kind_span),
+            ),
+            (
+                Key { name: "@name".into(), span: name_span },
+                Node::string(r.name.clone(), name_span),
+            ),
+        ];
+        entries.extend(raw_body(&r.block.body, r.file, scope, self.diags));
+        RawDoc { format: Format::Hcl, node: Node::map(entries, span), span, file: r.file }
     }
 
     fn parse_all(&mut self, files: &[PathBuf]) -> Vec<(FileId, Body)> {
@@ -271,16 +281,7 @@ impl Loader<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn declare<'a>(
-        &mut self,
-        block: &'a Block,
-        file: FileId,
-        var_decls: &mut Vec<vars::VarDecl>,
-        seen_vars: &mut BTreeMap<String, Span>,
-        locals: &mut Vec<Local<'a>>,
-        seen_locals: &mut BTreeMap<String, Span>,
-        resources: &mut Vec<Resource<'a>>,
-    ) {
+    fn declare<'a>(&mut self, block: &'a Block, file: FileId, d: &mut Declared<'a>) {
         let ident = block.ident.as_str();
         let span = hcl_span(block.span(), file).unwrap_or(Span::file_start(file));
         let ident_span = hcl_span(block.ident.span(), file).unwrap_or(span);
@@ -290,7 +291,7 @@ impl Loader<'_> {
                 let [name] = labels.as_slice() else {
                     return self.label_error(ident, "variable \"name\" { }", ident_span);
                 };
-                if let Some(first) = seen_vars.get(*name) {
+                if let Some(first) = d.seen_vars.get(*name) {
                     self.diags.push(
                         Diagnostic::error("duplicate-variable", format!("The variable `{name}` is declared twice."))
                             .at(span)
@@ -298,9 +299,9 @@ impl Loader<'_> {
                     );
                     return;
                 }
-                seen_vars.insert(name.to_string(), span);
+                d.seen_vars.insert(name.to_string(), span);
                 if let Some(decl) = vars::declare(block, name, file, self.diags) {
-                    var_decls.push(decl);
+                    d.var_decls.push(decl);
                 }
             }
             "locals" => {
@@ -312,7 +313,7 @@ impl Loader<'_> {
                         Structure::Attribute(attr) => {
                             let name = attr.key.as_str().to_string();
                             let key_span = hcl_span(attr.key.span(), file).unwrap_or(span);
-                            if let Some(first) = seen_locals.get(&name) {
+                            if let Some(first) = d.seen_locals.get(&name) {
                                 self.diags.push(
                                     Diagnostic::error("duplicate-local", format!("The local `{name}` is set twice."))
                                         .at(key_span)
@@ -320,8 +321,8 @@ impl Loader<'_> {
                                 );
                                 continue;
                             }
-                            seen_locals.insert(name.clone(), key_span);
-                            locals.push(Local { name, expr: &attr.value, file, span: key_span });
+                            d.seen_locals.insert(name.clone(), key_span);
+                            d.locals.push(Local { name, expr: &attr.value, file, span: key_span });
                         }
                         Structure::Block(b) => self.diags.push(
                             Diagnostic::error("unexpected-block", "A locals block holds only `name = value` attributes.")
@@ -335,7 +336,7 @@ impl Loader<'_> {
                     return self.label_error(ident, &format!("{word} \"name\" {{ }}"), ident_span);
                 };
                 let Some(kind) = Kind::from_keyword(word) else { return };
-                resources.push(Resource { kind, name: name.to_string(), block, file });
+                d.resources.push(Resource { kind, name: name.to_string(), block, file });
             }
             "stack" | "environment" => self.diags.push(
                 Diagnostic::error("unexpected-block", format!("A `{ident}` block belongs in the stack file cordium.hcl at the config root."))
