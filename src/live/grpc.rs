@@ -203,6 +203,7 @@ impl GrpcCluster {
             .map_err(|e| bad("cannot use the endpoint", e))?
             .connect_timeout(opts.connect_timeout)
             .timeout(opts.call_timeout)
+            .tcp_nodelay(true)
             .tcp_keepalive(Some(Duration::from_secs(45)))
             .http2_keep_alive_interval(Duration::from_secs(45))
             .keep_alive_timeout(Duration::from_secs(15))
