@@ -23,6 +23,13 @@
 //! - A string that is not one of an enum's names but ends one uniquely after an underscore is
 //!   that name: `on_failure = "ABORT"` is `ON_FAILURE_ABORT`.
 //! - Keys of free-form maps (`labels`, `attrs`) are data and are never renamed.
+//!
+//! This file handles the resource block itself (kind, name, what goes to `metadata`, the top
+//! level or `spec`); `body` lowers a body against a schema by the rules above; `names`
+//! spells names between HCL and the schema.
+
+mod body;
+mod names;
 
 use serde_json::Value as Json;
 
@@ -30,7 +37,10 @@ use super::schema;
 use super::Kind;
 use crate::config::tree::{Key, Node, Value};
 use crate::config::{Format, RawDoc};
-use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::diag::{Diagnostic, Diagnostics};
+use body::{find_prop, Ctx};
+pub(crate) use names::snake;
+use names::{plural, squash};
 
 /// Lowers one raw HCL document to the canonical document tree. YAML documents are returned
 /// unchanged. `None` when the document is unusable (reported).
@@ -159,26 +169,6 @@ pub fn lower(doc: &RawDoc, diags: &mut Diagnostics) -> Option<Node> {
     Some(Node { value: Value::Map(out), span: doc.span, sensitive: false })
 }
 
-/// `display_name`, `displayName` and `DISPLAYNAME` all squash to `displayname`.
-/// `displayName` → `display_name`: how HCL users write a field.
-pub(crate) fn snake(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    let mut prev_lower = false;
-    for c in name.chars() {
-        if c.is_ascii_uppercase() {
-            if prev_lower {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-            prev_lower = false;
-        } else {
-            out.push(c);
-            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        }
-    }
-    out
-}
-
 /// An attribute or block at the top of a resource block that is nothing this kind has: named
 /// as written, with a did-you-mean over every name the block may hold, in HCL spelling.
 fn unknown_attribute(
@@ -221,380 +211,6 @@ fn unknown_attribute(
     )
     .at(span)
     .help(help)
-}
-
-fn squash(name: &str) -> String {
-    name.chars().filter(|c| *c != '_').flat_map(char::to_lowercase).collect()
-}
-
-/// `clone_options` → `cloneOptions`.
-fn camel(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut upper = false;
-    for c in name.chars() {
-        if c == '_' {
-            upper = !out.is_empty();
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// The property of an object schema that a (snake_case or camelCase) name stands for.
-fn find_prop(schema: &Json, squashed: &str) -> Option<String> {
-    schema.get("properties")?.as_object()?.keys().find(|p| squash(p) == squashed).cloned()
-}
-
-/// `inline_policy` → `inlinepolicies`, `task` → `tasks` (squashed plurals).
-fn plural(squashed: &str) -> String {
-    match squashed.strip_suffix('y') {
-        Some(stem) if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) => format!("{stem}ies"),
-        _ => format!("{squashed}s"),
-    }
-}
-
-struct Ctx<'a> {
-    root: &'a Json,
-}
-
-/// How deep `$ref` chains and nesting may go before lowering gives up on the schema.
-const MAX_DEPTH: usize = 64;
-
-impl Ctx<'_> {
-    /// Follows `$ref`s to the schema they name.
-    fn resolve<'s>(&'s self, mut schema: &'s Json) -> &'s Json {
-        for _ in 0..MAX_DEPTH {
-            let Some(r) = schema.get("$ref").and_then(Json::as_str) else { break };
-            let Some(name) = r.strip_prefix("#/$defs/") else { break };
-            match self.root.get("$defs").and_then(|d| d.get(name)) {
-                Some(s) => schema = s,
-                None => break,
-            }
-        }
-        schema
-    }
-
-    fn prop_schema(&self, schema: &Json, prop: &str) -> Option<Json> {
-        schema.get("properties")?.get(prop).map(|s| self.resolve(s).clone())
-    }
-
-    fn is_array(&self, schema: &Json) -> bool {
-        schema.get("type").and_then(Json::as_str) == Some("array")
-    }
-
-    fn items(&self, schema: &Json) -> Json {
-        schema.get("items").map(|s| self.resolve(s).clone()).unwrap_or(Json::Bool(true))
-    }
-
-    fn has_props(&self, schema: &Json) -> bool {
-        schema.get("properties").and_then(Json::as_object).is_some()
-    }
-
-    fn is_object(&self, schema: &Json) -> bool {
-        schema.get("type").and_then(Json::as_str) == Some("object")
-    }
-
-    /// Lowers the entries of a body (or object) against an object schema.
-    fn object(
-        &self,
-        entries: &[(Key, Node)],
-        schema: &Json,
-        diags: &mut Diagnostics,
-    ) -> Vec<(Key, Node)> {
-        let mut out: Vec<(Key, Node)> = Vec::new();
-        for (key, value) in entries {
-            if key.name.starts_with('@') {
-                continue;
-            }
-            self.entry(key, value, schema, &mut out, diags, 0);
-        }
-        out
-    }
-
-    fn entry(
-        &self,
-        key: &Key,
-        value: &Node,
-        schema: &Json,
-        out: &mut Vec<(Key, Node)>,
-        diags: &mut Diagnostics,
-        depth: usize,
-    ) {
-        let squashed = squash(&key.name);
-        // A property of that name.
-        if let Some(prop) = find_prop(schema, &squashed) {
-            let ps = self.prop_schema(schema, &prop).unwrap_or(Json::Bool(true));
-            let lowered = self.value(value, &ps, diags, depth + 1);
-            push(out, Key { name: prop, span: key.span }, lowered, diags);
-            return;
-        }
-        // A singular block name of an array property.
-        if let Some(prop) = find_prop(schema, &plural(&squashed)) {
-            let ps = self.prop_schema(schema, &prop).unwrap_or(Json::Bool(true));
-            if self.is_array(&ps) {
-                let items = self.items(&ps);
-                let blocks: Vec<&Node> = match &value.value {
-                    Value::List(list) if list.iter().all(is_map) => list.iter().collect(),
-                    Value::Map(_) => vec![value],
-                    _ => {
-                        diags.push(
-                            Diagnostic::error(
-                                "invalid-block",
-                                format!("`{}` is written as a block: `{} {{ ... }}`, or use `{} = [...]`.", key.name, key.name, prop),
-                            )
-                            .at(value.span),
-                        );
-                        return;
-                    }
-                };
-                let mut lowered = Vec::with_capacity(blocks.len());
-                for block in blocks {
-                    lowered.push(self.item(block, &items, &key.name, diags, depth + 1));
-                }
-                let list = Node::new(Value::List(lowered), value.span);
-                push(out, Key { name: prop, span: key.span }, list, diags);
-                return;
-            }
-        }
-        // `a_b` where `a` is an object property with a field `b`.
-        if depth < MAX_DEPTH {
-            for (i, _) in key.name.match_indices('_') {
-                let (head, rest) = (&key.name[..i], &key.name[i + 1..]);
-                let Some(prop) = find_prop(schema, &squash(head)) else { continue };
-                let Some(ps) = self.prop_schema(schema, &prop) else { continue };
-                if !self.has_props(&ps) {
-                    continue;
-                }
-                let sub_key = Key { name: rest.to_string(), span: key.span };
-                let mut inner = Vec::new();
-                self.entry(&sub_key, value, &ps, &mut inner, diags, depth + 1);
-                if inner.iter().any(|(k, _)| find_prop(&ps, &squash(&k.name)).is_some()) {
-                    let node = Node::map(inner, value.span);
-                    merge_into(out, Key { name: prop, span: key.span }, node, diags);
-                    return;
-                }
-            }
-        }
-        // Unknown: kept for the decoder to report, camelCased, its value lowered without schema.
-        let lowered = self.value(value, &Json::Bool(true), diags, depth + 1);
-        push(out, Key { name: camel(&key.name), span: key.span }, lowered, diags);
-    }
-
-    /// One item of an array from a block: its label becomes `name` or `key`.
-    fn item(
-        &self,
-        block: &Node,
-        items: &Json,
-        block_name: &str,
-        diags: &mut Diagnostics,
-        depth: usize,
-    ) -> Node {
-        let Value::Map(entries) = &block.value else {
-            return self.value(block, items, diags, depth);
-        };
-        let mut lowered = self.object(entries, items, diags);
-        if let Some(labels) = block.get("@labels") {
-            let Value::List(ls) = &labels.value else { return Node::map(lowered, block.span) };
-            let field = ["name", "key"].into_iter().find(|f| find_prop(items, f).is_some());
-            match (ls.as_slice(), field) {
-                ([label], Some(field)) if !lowered.iter().any(|(k, _)| k.name == field) => {
-                    lowered.insert(
-                        0,
-                        (Key { name: field.to_string(), span: label.span }, label.clone()),
-                    );
-                }
-                ([_], Some(field)) => diags.push(
-                    Diagnostic::error(
-                        "duplicate-attribute",
-                        format!(
-                            "This `{block_name}` block has both a label and a `{field}` attribute."
-                        ),
-                    )
-                    .at(labels.span)
-                    .help("Keep one of them."),
-                ),
-                _ => diags.push(
-                    Diagnostic::error(
-                        "invalid-labels",
-                        match field {
-                            Some(f) => {
-                                format!("A `{block_name}` block takes at most one label (its {f}).")
-                            }
-                            None => format!("A `{block_name}` block takes no label."),
-                        },
-                    )
-                    .at(labels.span)
-                    .help("Remove the extra labels."),
-                ),
-            }
-        }
-        Node::map(lowered, block.span)
-    }
-
-    /// Lowers a value against a schema.
-    fn value(&self, node: &Node, schema: &Json, diags: &mut Diagnostics, depth: usize) -> Node {
-        let schema = self.resolve(schema);
-        if depth > MAX_DEPTH {
-            return node.clone();
-        }
-        let with = |value: Value| Node { value, span: node.span, sensitive: node.sensitive };
-        match &node.value {
-            // Blocks: a list of maps.
-            Value::List(list)
-                if self.is_object(schema) && !list.is_empty() && list.iter().all(is_block) =>
-            {
-                if let [block] = list.as_slice() {
-                    return self.value(&strip_labels(block), schema, diags, depth + 1);
-                }
-                diags.push(
-                    Diagnostic::error("duplicate-block", "This block may appear only once here.")
-                        .at(list[1].span)
-                        .related(list[0].span, "first block here")
-                        .help("Merge the two blocks into one."),
-                );
-                self.value(&strip_labels(&list[0]), schema, diags, depth + 1)
-            }
-            Value::List(list) => {
-                let items = self.items(schema);
-                with(Value::List(
-                    list.iter()
-                        .map(|i| {
-                            if is_block(i) {
-                                self.item(i, &items, "block", diags, depth + 1)
-                            } else {
-                                self.value(i, &items, diags, depth + 1)
-                            }
-                        })
-                        .collect(),
-                ))
-            }
-            Value::Map(entries) if self.has_props(schema) => {
-                with(Value::Map(self.object(entries, schema, diags)))
-            }
-            Value::Map(entries) if self.is_object(schema) => {
-                // A free-form map: keys are data, values lowered against additionalProperties.
-                let inner = schema.get("additionalProperties").cloned().unwrap_or(Json::Bool(true));
-                with(Value::Map(
-                    entries
-                        .iter()
-                        .filter(|(k, _)| !k.name.starts_with('@'))
-                        .map(|(k, v)| (k.clone(), self.value(v, &inner, diags, depth + 1)))
-                        .collect(),
-                ))
-            }
-            Value::Map(entries) => with(Value::Map(
-                entries
-                    .iter()
-                    .filter(|(k, _)| !k.name.starts_with('@'))
-                    .map(|(k, v)| {
-                        (
-                            Key { name: camel(&k.name), span: k.span },
-                            self.value(v, &Json::Bool(true), diags, depth + 1),
-                        )
-                    })
-                    .collect(),
-            )),
-            Value::String(_) if is_condition(schema) => with(Value::Map(vec![(
-                Key { name: "match".into(), span: node.span },
-                node.clone(),
-            )])),
-            Value::String(s) => match enum_name(schema, s) {
-                Some(full) => with(Value::String(full)),
-                None => node.clone(),
-            },
-            _ => node.clone(),
-        }
-    }
-}
-
-fn is_map(n: &Node) -> bool {
-    matches!(n.value, Value::Map(_))
-}
-
-/// A map that came from a block (it may carry `@labels`), or any map in a list of blocks.
-fn is_block(n: &Node) -> bool {
-    is_map(n)
-}
-
-fn strip_labels(block: &Node) -> Node {
-    match &block.value {
-        Value::Map(entries) => Node {
-            value: Value::Map(
-                entries.iter().filter(|(k, _)| k.name != "@labels").cloned().collect(),
-            ),
-            span: block.span,
-            sensitive: block.sensitive,
-        },
-        _ => block.clone(),
-    }
-}
-
-/// A `core.v1.Condition` schema (it has `match` and `matchAny`).
-fn is_condition(schema: &Json) -> bool {
-    schema
-        .get("properties")
-        .and_then(Json::as_object)
-        .is_some_and(|p| p.contains_key("match") && p.contains_key("matchAny"))
-}
-
-/// The full enum name a short one stands for: `ABORT` → `ON_FAILURE_ABORT`.
-fn enum_name(schema: &Json, s: &str) -> Option<String> {
-    let names: Vec<&str> =
-        schema.get("enum")?.as_array()?.iter().filter_map(Json::as_str).collect();
-    if names.contains(&s) {
-        return None;
-    }
-    let suffix = format!("_{s}");
-    let matches: Vec<&&str> = names.iter().filter(|n| n.ends_with(&suffix)).collect();
-    match matches.as_slice() {
-        [one] => Some(one.to_string()),
-        _ => None,
-    }
-}
-
-/// Adds an entry; two entries for one property are merged when both are lists (`env_var` blocks
-/// and an `env_vars = [...]` attribute), else reported.
-fn push(out: &mut Vec<(Key, Node)>, key: Key, node: Node, diags: &mut Diagnostics) {
-    match out.iter_mut().find(|(k, _)| k.name == key.name) {
-        None => out.push((key, node)),
-        Some((_, existing)) => match (&mut existing.value, node.value) {
-            (Value::List(a), Value::List(b)) => {
-                a.extend(b);
-                existing.span = existing.span.to(node.span);
-            }
-            _ => diags.push(duplicate(&key, existing.span)),
-        },
-    }
-}
-
-/// Adds a nested object from a flattened name, merging with an object already there.
-fn merge_into(out: &mut Vec<(Key, Node)>, key: Key, node: Node, diags: &mut Diagnostics) {
-    match out.iter_mut().find(|(k, _)| k.name == key.name) {
-        None => out.push((key, node)),
-        Some((_, existing)) => match (&mut existing.value, node.value) {
-            (Value::Map(a), Value::Map(b)) => {
-                for (k, v) in b {
-                    if a.iter().any(|(x, _)| x.name == k.name) {
-                        diags.push(duplicate(&k, v.span));
-                    } else {
-                        a.push((k, v));
-                    }
-                }
-            }
-            _ => diags.push(duplicate(&key, existing.span)),
-        },
-    }
-}
-
-fn duplicate(key: &Key, first: Span) -> Diagnostic {
-    Diagnostic::error("duplicate-attribute", format!("`{}` is set twice.", key.name))
-        .at(key.span)
-        .related(first, "first set here")
-        .help("Remove one of them.")
 }
 
 #[cfg(test)]
@@ -814,14 +430,6 @@ user "agent-1" {
     }
 
     #[test]
-    fn snake_case_follows_hcl_spelling() {
-        assert_eq!(snake("displayName"), "display_name");
-        assert_eq!(snake("picURL"), "pic_url");
-        assert_eq!(snake("disableSSH"), "disable_ssh");
-        assert_eq!(snake("additionalRepositories"), "additional_repositories");
-    }
-
-    #[test]
     fn nested_unknown_names_are_kept_for_the_decoder_with_their_spans() {
         let l = lower_text(
             "template \"t\" {\n  space = \"ml\"\n  runtime {\n    comand = \"x\"\n  }\n}\n",
@@ -895,13 +503,5 @@ user "agent-1" {
         );
         let doc = lower(&raw[0], &mut diags).expect("lowered");
         assert_eq!(doc.sensitive_paths(), vec!["spec.runtime.envVars[0].value".to_string()]);
-    }
-
-    #[test]
-    fn helpers() {
-        assert_eq!(camel("clone_options"), "cloneOptions");
-        assert_eq!(plural("inlinepolicy"), "inlinepolicies");
-        assert_eq!(plural("key"), "keys");
-        assert_eq!(plural("additionalrepository"), "additionalrepositories");
     }
 }
