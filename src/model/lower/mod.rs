@@ -37,7 +37,7 @@ use super::schema;
 use super::Kind;
 use crate::config::tree::{Key, Node, Value};
 use crate::config::{Format, RawDoc};
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Diagnostic, Diagnostics, Span};
 use body::{find_prop, Ctx};
 pub(crate) use names::snake;
 use names::{plural, squash};
@@ -48,36 +48,105 @@ pub fn lower(doc: &RawDoc, diags: &mut Diagnostics) -> Option<Node> {
     if doc.format == Format::Yaml {
         return Some(doc.node.clone());
     }
-    let Value::Map(entries) = &doc.node.value else {
-        diags.push(Diagnostic::error("invalid-document", "This block is not a map.").at(doc.span));
-        return None;
-    };
-    let kind_node = doc.node.get("@kind");
-    let Some(kind) = kind_node.and_then(Node::as_str).and_then(Kind::from_keyword) else {
-        diags.push(
-            Diagnostic::error("invalid-document", "This block is not a resource block.")
-                .at(doc.span),
-        );
-        return None;
-    };
-    let kind_span = kind_node.map(|n| n.span).unwrap_or(doc.span);
-    let name_node = doc.node.get("@name");
-    let name = name_node.and_then(Node::as_str).unwrap_or("").to_string();
-    let name_span = name_node.map(|n| n.span).unwrap_or(doc.span);
+    let head = Head::read(doc, diags)?;
+    let schemas = Schemas::for_kind(head.kind);
+    let sorted = sort_entries(head.kind, head.entries, &schemas, diags);
+    Some(assemble(doc, &head, &schemas, sorted, diags))
+}
 
-    let root = schema::for_kind(kind);
-    let ctx = Ctx { root };
-    let doc_props = root.get("properties").and_then(Json::as_object);
-    let has_prop = |p: &str| doc_props.is_some_and(|m| m.contains_key(p));
-    let metadata_schema = ctx.prop_schema(root, "metadata");
-    let spec_schema = ctx.prop_schema(root, "spec");
+/// A resource block's kind and name, from its `@kind` and `@name`, and its entries.
+struct Head<'a> {
+    entries: &'a [(Key, Node)],
+    kind: Kind,
+    kind_span: Span,
+    name: String,
+    name_span: Span,
+}
 
-    let mut meta: Vec<(Key, Node)> = Vec::new();
-    let mut top: Vec<(Key, Node)> = Vec::new();
-    let mut spec: Vec<(Key, Node)> = Vec::new();
-    let mut space: Option<String> = None;
-    let mut organization = false;
+impl<'a> Head<'a> {
+    fn read(doc: &'a RawDoc, diags: &mut Diagnostics) -> Option<Self> {
+        let Value::Map(entries) = &doc.node.value else {
+            diags.push(
+                Diagnostic::error("invalid-document", "This block is not a map.").at(doc.span),
+            );
+            return None;
+        };
+        let kind_node = doc.node.get("@kind");
+        let Some(kind) = kind_node.and_then(Node::as_str).and_then(Kind::from_keyword) else {
+            diags.push(
+                Diagnostic::error("invalid-document", "This block is not a resource block.")
+                    .at(doc.span),
+            );
+            return None;
+        };
+        let name_node = doc.node.get("@name");
+        Some(Head {
+            entries,
+            kind,
+            kind_span: kind_node.map(|n| n.span).unwrap_or(doc.span),
+            name: name_node.and_then(Node::as_str).unwrap_or("").to_string(),
+            name_span: name_node.map(|n| n.span).unwrap_or(doc.span),
+        })
+    }
+}
 
+/// The kind's document schema and the parts of it a resource block is sorted by.
+struct Schemas {
+    ctx: Ctx<'static>,
+    doc_props: Option<&'static serde_json::Map<String, Json>>,
+    metadata: Option<Json>,
+    spec: Option<Json>,
+}
+
+impl Schemas {
+    fn for_kind(kind: Kind) -> Self {
+        let root = schema::for_kind(kind);
+        let ctx = Ctx { root };
+        let metadata = ctx.prop_schema(root, "metadata");
+        let spec = ctx.prop_schema(root, "spec");
+        Schemas { ctx, doc_props: root.get("properties").and_then(Json::as_object), metadata, spec }
+    }
+
+    /// A `metadata` field other than `name`.
+    fn is_metadata(&self, squashed: &str) -> bool {
+        self.metadata.as_ref().is_some_and(|m| find_prop(m, squashed).is_some_and(|p| p != "name"))
+    }
+
+    /// A top-level document field of our own (`template`, `prebuild`, `lifecycle`, ...).
+    fn is_top_level(&self, squashed: &str) -> bool {
+        !matches!(squashed, "kind" | "metadata" | "spec" | "apiversion")
+            && self.doc_props.is_some_and(|m| m.keys().any(|p| squash(p) == squashed))
+    }
+
+    fn has_spec(&self) -> bool {
+        self.doc_props.is_some_and(|m| m.contains_key("spec"))
+    }
+
+    fn spec_props(&self) -> Option<&serde_json::Map<String, Json>> {
+        self.spec.as_ref().and_then(|ss| ss.get("properties")?.as_object())
+    }
+}
+
+/// A resource block's entries, sorted by where they go in the document, and the entries that
+/// only shape its name.
+#[derive(Default)]
+struct Sorted {
+    meta: Vec<(Key, Node)>,
+    top: Vec<(Key, Node)>,
+    spec: Vec<(Key, Node)>,
+    space: Option<String>,
+    organization: bool,
+}
+
+/// Sorts each entry to `metadata`, the top level or `spec` (reporting names the kind does not
+/// have), and takes `space` and `organization` out.
+fn sort_entries(
+    kind: Kind,
+    entries: &[(Key, Node)],
+    schemas: &Schemas,
+    diags: &mut Diagnostics,
+) -> Sorted {
+    let mut sorted = Sorted::default();
     for (key, value) in entries {
         let k = key.name.as_str();
         if k.starts_with('@') {
@@ -86,7 +155,7 @@ pub fn lower(doc: &RawDoc, diags: &mut Diagnostics) -> Option<Node> {
         let squashed = squash(k);
         if k == "space" && kind.in_space() {
             match value.as_str() {
-                Some(s) => space = Some(s.to_string()),
+                Some(s) => sorted.space = Some(s.to_string()),
                 None => diags.push(
                     Diagnostic::error(
                         "invalid-space",
@@ -98,75 +167,90 @@ pub fn lower(doc: &RawDoc, diags: &mut Diagnostics) -> Option<Node> {
             }
         } else if k == "organization" && kind == Kind::Space {
             match value.value {
-                Value::Bool(b) => organization = b,
+                Value::Bool(b) => sorted.organization = b,
                 _ => diags.push(
                     Diagnostic::error("invalid-space", "`organization` must be true or false.")
                         .at(value.span),
                 ),
             }
-        } else if metadata_schema
-            .as_ref()
-            .is_some_and(|m| find_prop(m, &squashed).is_some_and(|p| p != "name"))
-        {
-            meta.push((key.clone(), value.clone()));
-        } else if !matches!(squashed.as_str(), "kind" | "metadata" | "spec" | "apiversion")
-            && doc_props.is_some_and(|m| m.keys().any(|p| squash(p) == squashed))
-        {
-            top.push((key.clone(), value.clone()));
-        } else if has_prop("spec") {
-            let in_spec = spec_schema.as_ref().and_then(|ss| ss.get("properties")?.as_object());
-            let known = in_spec.is_some_and(|props| {
-                props
-                    .keys()
-                    .map(|p| squash(p))
-                    .any(|p| p == squashed || p == plural(&squashed) || squashed.starts_with(&p))
-            });
-            if known {
-                spec.push((key.clone(), value.clone()));
+        } else if schemas.is_metadata(&squashed) {
+            sorted.meta.push((key.clone(), value.clone()));
+        } else if schemas.is_top_level(&squashed) {
+            sorted.top.push((key.clone(), value.clone()));
+        } else if schemas.has_spec() {
+            let in_spec = schemas.spec_props();
+            if is_spec_name(in_spec, &squashed) {
+                sorted.spec.push((key.clone(), value.clone()));
             } else {
                 diags.push(unknown_attribute(
                     kind,
                     k,
                     key.span,
-                    &metadata_schema,
-                    doc_props,
+                    &schemas.metadata,
+                    schemas.doc_props,
                     in_spec,
                 ));
             }
         } else {
-            top.push((key.clone(), value.clone()));
+            sorted.top.push((key.clone(), value.clone()));
         }
     }
+    sorted
+}
 
-    let full_name = match (kind, &space) {
-        (Kind::Space, _) if organization => format!("{name}.cordium"),
+/// A name that stands for a spec property: itself, its singular, or a flattened `a_b`.
+fn is_spec_name(in_spec: Option<&serde_json::Map<String, Json>>, squashed: &str) -> bool {
+    in_spec.is_some_and(|props| {
+        props
+            .keys()
+            .map(|p| squash(p))
+            .any(|p| p == squashed || p == plural(squashed) || squashed.starts_with(&p))
+    })
+}
+
+/// `<name>.cordium` for an organisation Space, `<name>.<space>` for a kind in a Space.
+fn full_name(kind: Kind, name: &str, sorted: &Sorted) -> String {
+    match (kind, &sorted.space) {
+        (Kind::Space, _) if sorted.organization => format!("{name}.cordium"),
         (_, Some(space)) if kind.in_space() => format!("{name}.{space}"),
-        _ => name,
-    };
+        _ => name.to_string(),
+    }
+}
 
+/// Builds the document in a hand-written YAML document's order: `kind`, `metadata`,
+/// `template`, `spec`, then the rest of the top level.
+fn assemble(
+    doc: &RawDoc,
+    head: &Head<'_>,
+    schemas: &Schemas,
+    sorted: Sorted,
+    diags: &mut Diagnostics,
+) -> Node {
+    let (ctx, kind_span, name_span) = (&schemas.ctx, head.kind_span, head.name_span);
+    let full_name = full_name(head.kind, &head.name, &sorted);
     let mut out = vec![(
         Key { name: "kind".into(), span: kind_span },
-        Node::string(kind.api_kind(), kind_span),
+        Node::string(head.kind.api_kind(), kind_span),
     )];
     let mut metadata =
         vec![(Key { name: "name".into(), span: name_span }, Node::string(full_name, name_span))];
-    if let Some(ms) = &metadata_schema {
-        metadata.extend(ctx.object(&meta, ms, diags));
+    if let Some(ms) = &schemas.metadata {
+        metadata.extend(ctx.object(&sorted.meta, ms, diags));
     }
     out.push((Key { name: "metadata".into(), span: name_span }, Node::map(metadata, name_span)));
-    let lowered_top = ctx.object(&top, root, diags);
+    let lowered_top = ctx.object(&sorted.top, ctx.root, diags);
     // `template` sits before `spec`, the rest after, as in a hand-written YAML document.
     let (before, after): (Vec<_>, Vec<_>) =
         lowered_top.into_iter().partition(|(k, _)| k.name == "template");
     out.extend(before);
-    if let (Some(ss), false) = (&spec_schema, spec.is_empty()) {
+    if let (Some(ss), false) = (&schemas.spec, sorted.spec.is_empty()) {
         out.push((
             Key { name: "spec".into(), span: doc.span },
-            Node::map(ctx.object(&spec, ss, diags), doc.span),
+            Node::map(ctx.object(&sorted.spec, ss, diags), doc.span),
         ));
     }
     out.extend(after);
-    Some(Node { value: Value::Map(out), span: doc.span, sensitive: false })
+    Node { value: Value::Map(out), span: doc.span, sensitive: false }
 }
 
 /// An attribute or block at the top of a resource block that is nothing this kind has: named
@@ -174,7 +258,7 @@ pub fn lower(doc: &RawDoc, diags: &mut Diagnostics) -> Option<Node> {
 fn unknown_attribute(
     kind: Kind,
     written: &str,
-    span: crate::diag::Span,
+    span: Span,
     metadata: &Option<Json>,
     doc_props: Option<&serde_json::Map<String, Json>>,
     spec_props: Option<&serde_json::Map<String, Json>>,
