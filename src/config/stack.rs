@@ -386,7 +386,7 @@ fn environment(name: &str, block: &Node, diags: &mut Diagnostics) -> Option<Envi
 
 /// Brings a YAML stack file to the raw shape of the HCL one.
 fn yaml_to_raw(text: &str, file: FileId, diags: &mut Diagnostics) -> Option<Node> {
-    let whole = Span::new(file, 0, text.len());
+    let yaml = YamlText { text, file, whole: Span::new(file, 0, text.len()) };
     let value: serde_json::Value = match serde_saphyr::from_str(text) {
         Ok(v) => v,
         Err(e) => {
@@ -397,92 +397,23 @@ fn yaml_to_raw(text: &str, file: FileId, diags: &mut Diagnostics) -> Option<Node
             return None;
         }
     };
-    let span_of = |key: &str| -> Span {
-        text.match_indices(key)
-            .find(|(i, _)| {
-                text[i + key.len()..].trim_start_matches('"').trim_start().starts_with(':')
-            })
-            .map(|(i, _)| Span::new(file, i, i + key.len()))
-            .unwrap_or(whole)
-    };
-    let snake = |k: &str| -> String {
-        let mut out = String::new();
-        for c in k.chars() {
-            if c.is_ascii_uppercase() {
-                out.push('_');
-                out.push(c.to_ascii_lowercase());
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    };
-    fn plain(v: &serde_json::Value, span: Span) -> Node {
-        let value = match v {
-            serde_json::Value::Null => Value::Null,
-            serde_json::Value::Bool(b) => Value::Bool(*b),
-            serde_json::Value::Number(n) => Value::Number(n.clone()),
-            serde_json::Value::String(s) => Value::String(s.clone()),
-            serde_json::Value::Array(items) => {
-                Value::List(items.iter().map(|i| plain(i, span)).collect())
-            }
-            serde_json::Value::Object(m) => Value::Map(
-                m.iter().map(|(k, v)| (Key { name: k.clone(), span }, plain(v, span))).collect(),
-            ),
-        };
-        Node::new(value, span)
-    }
     let serde_json::Value::Object(top) = value else {
         diags.push(
             Diagnostic::error(
                 "invalid-stack",
                 "The stack file must be a map with `stack` and `environments`.",
             )
-            .at(whole),
+            .at(yaml.whole),
         );
         return None;
     };
     let mut entries = Vec::new();
     for (k, v) in &top {
-        let span = span_of(k);
+        let span = yaml.span_of(k);
         match (k.as_str(), v) {
-            ("stack", serde_json::Value::Object(m)) => {
-                let mut inner = Vec::new();
-                for (ik, iv) in m {
-                    let ispan = span_of(ik);
-                    if ik == "name" {
-                        let labels = Node::new(Value::List(vec![plain(iv, ispan)]), ispan);
-                        inner.insert(0, (Key { name: "@labels".into(), span: ispan }, labels));
-                    } else {
-                        inner.push((Key { name: snake(ik), span: ispan }, plain(iv, ispan)));
-                    }
-                }
-                let block = Node::map(inner, span);
-                entries.push((
-                    Key { name: "stack".into(), span },
-                    Node::new(Value::List(vec![block]), span),
-                ));
-            }
+            ("stack", serde_json::Value::Object(m)) => entries.push(yaml.stack_block(m, span)),
             ("environments", serde_json::Value::Object(m)) => {
-                let mut list = Vec::new();
-                for (name, body) in m {
-                    let espan = span_of(name);
-                    let mut inner = vec![(
-                        Key { name: "@labels".into(), span: espan },
-                        Node::new(Value::List(vec![Node::string(name.clone(), espan)]), espan),
-                    )];
-                    if let serde_json::Value::Object(fields) = body {
-                        for (fk, fv) in fields {
-                            let fspan = span_of(fk);
-                            inner.push((Key { name: snake(fk), span: fspan }, plain(fv, fspan)));
-                        }
-                    }
-                    list.push(Node::map(inner, espan));
-                }
-                entries.push((
-                    Key { name: "environment".into(), span },
-                    Node::new(Value::List(list), span),
-                ));
+                entries.push(yaml.environment_blocks(m, span))
             }
             ("stack" | "environments", _) => diags.push(
                 Diagnostic::error("invalid-stack", format!("`{k}` must be a map."))
@@ -497,7 +428,102 @@ fn yaml_to_raw(text: &str, file: FileId, diags: &mut Diagnostics) -> Option<Node
             )),
         }
     }
-    Some(Node::map(entries, whole))
+    Some(Node::map(entries, yaml.whole))
+}
+
+/// A YAML stack file's text, for finding the spans of its keys.
+struct YamlText<'a> {
+    text: &'a str,
+    file: FileId,
+    whole: Span,
+}
+
+impl YamlText<'_> {
+    /// The span of the first `key:` (or `"key":`), or the whole file.
+    fn span_of(&self, key: &str) -> Span {
+        let text = self.text;
+        text.match_indices(key)
+            .find(|(i, _)| {
+                text[i + key.len()..].trim_start_matches('"').trim_start().starts_with(':')
+            })
+            .map(|(i, _)| Span::new(self.file, i, i + key.len()))
+            .unwrap_or(self.whole)
+    }
+
+    /// `stack: { name: x, ... }` → a `stack "x" { ... }` block.
+    fn stack_block(
+        &self,
+        m: &serde_json::Map<String, serde_json::Value>,
+        span: Span,
+    ) -> (Key, Node) {
+        let mut inner = Vec::new();
+        for (ik, iv) in m {
+            let ispan = self.span_of(ik);
+            if ik == "name" {
+                let labels = Node::new(Value::List(vec![plain(iv, ispan)]), ispan);
+                inner.insert(0, (Key { name: "@labels".into(), span: ispan }, labels));
+            } else {
+                inner.push((Key { name: hcl_name(ik), span: ispan }, plain(iv, ispan)));
+            }
+        }
+        let block = Node::map(inner, span);
+        (Key { name: "stack".into(), span }, Node::new(Value::List(vec![block]), span))
+    }
+
+    /// `environments: { name: { ... } }` → one `environment "name" { ... }` block each.
+    fn environment_blocks(
+        &self,
+        m: &serde_json::Map<String, serde_json::Value>,
+        span: Span,
+    ) -> (Key, Node) {
+        let mut list = Vec::new();
+        for (name, body) in m {
+            let espan = self.span_of(name);
+            let mut inner = vec![(
+                Key { name: "@labels".into(), span: espan },
+                Node::new(Value::List(vec![Node::string(name.clone(), espan)]), espan),
+            )];
+            if let serde_json::Value::Object(fields) = body {
+                for (fk, fv) in fields {
+                    let fspan = self.span_of(fk);
+                    inner.push((Key { name: hcl_name(fk), span: fspan }, plain(fv, fspan)));
+                }
+            }
+            list.push(Node::map(inner, espan));
+        }
+        (Key { name: "environment".into(), span }, Node::new(Value::List(list), span))
+    }
+}
+
+/// `varFiles` → `var_files`: a YAML key in HCL spelling.
+fn hcl_name(k: &str) -> String {
+    let mut out = String::new();
+    for c in k.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A YAML value as a raw node, every part at one span.
+fn plain(v: &serde_json::Value, span: Span) -> Node {
+    let value = match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => Value::Number(n.clone()),
+        serde_json::Value::String(s) => Value::String(s.clone()),
+        serde_json::Value::Array(items) => {
+            Value::List(items.iter().map(|i| plain(i, span)).collect())
+        }
+        serde_json::Value::Object(m) => Value::Map(
+            m.iter().map(|(k, v)| (Key { name: k.clone(), span }, plain(v, span))).collect(),
+        ),
+    };
+    Node::new(value, span)
 }
 
 #[cfg(test)]

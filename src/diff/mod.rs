@@ -229,61 +229,77 @@ pub fn diff(model: &Model, live: &[LiveDoc], opts: &DiffOptions) -> Diff {
     for l in live {
         by_address.entry(&l.address).or_default().push(l);
     }
-
     for resource in &model.resources {
         // Live objects are keyed by the address their identity gives them (`convert::from_wire`:
         // the stored name, or a Workspace's displayName in its Space).
         let matches = by_address.remove(&resource.address).unwrap_or_default();
-        match identity::resolve(matches) {
-            Resolved::Absent => out.changes.push(create(resource, opts)),
-            Resolved::One(one) => {
-                if !identity::is_ours(resource.kind(), one.stack.as_deref(), &opts.stack) {
-                    let owner = match &one.stack {
-                        Some(other) => format!("it belongs to stack `{other}`"),
-                        None => "it is not managed by cordium".to_string(),
-                    };
-                    out.problems.push(
-                        Diagnostic::error(
-                            "unmanaged-object",
-                            format!(
-                                "{} already exists on the cluster as `{}`, but {owner}",
-                                resource.address, one.wire_name
-                            ),
-                        )
-                        .at(resource.origin.span)
-                        .address(resource.address.to_string())
-                        .help(format!(
-                            "adopt it by adding the label {STACK_LABEL}={} on the cluster, or rename the resource in the config",
-                            opts.stack
-                        )),
-                    );
-                    continue;
-                }
-                out.changes.push(compare(resource, one, opts));
-            }
-            Resolved::Ambiguous(many) => {
-                let names: Vec<String> =
-                    many.iter().map(|l| format!("`{}`", l.wire_name)).collect();
-                out.problems.push(
-                    Diagnostic::error(
-                        "ambiguous-match",
-                        format!(
-                            "{} matches {} live objects: {}",
-                            resource.address,
-                            many.len(),
-                            names.join(" and ")
-                        ),
-                    )
-                    .at(resource.origin.span)
-                    .address(resource.address.to_string())
-                    .help(identity::AMBIGUOUS_HELP),
-                );
-            }
-        }
+        diff_declared(resource, matches, opts, &mut out);
     }
+    diff_leftovers(by_address, opts, &mut out);
+    out.changes.sort_by(|a, b| a.address.cmp(&b.address));
+    out
+}
 
-    // Labelled Spaces left out of the config are pruned; their Workspaces go first (the server
-    // does not cascade to them), declared or not, since they cannot outlive the Space.
+/// One declared resource against the live objects at its address: create, compare, or a
+/// problem when the one match is not ours or there are several.
+fn diff_declared(resource: &Resource, matches: Vec<&LiveDoc>, opts: &DiffOptions, out: &mut Diff) {
+    match identity::resolve(matches) {
+        Resolved::Absent => out.changes.push(create(resource, opts)),
+        Resolved::One(one) => {
+            if !identity::is_ours(resource.kind(), one.stack.as_deref(), &opts.stack) {
+                out.problems.push(unmanaged_object(resource, one, opts));
+                return;
+            }
+            out.changes.push(compare(resource, one, opts));
+        }
+        Resolved::Ambiguous(many) => out.problems.push(ambiguous_match(resource, &many)),
+    }
+}
+
+fn unmanaged_object(resource: &Resource, one: &LiveDoc, opts: &DiffOptions) -> Diagnostic {
+    let owner = match &one.stack {
+        Some(other) => format!("it belongs to stack `{other}`"),
+        None => "it is not managed by cordium".to_string(),
+    };
+    Diagnostic::error(
+        "unmanaged-object",
+        format!(
+            "{} already exists on the cluster as `{}`, but {owner}",
+            resource.address, one.wire_name
+        ),
+    )
+    .at(resource.origin.span)
+    .address(resource.address.to_string())
+    .help(format!(
+        "adopt it by adding the label {STACK_LABEL}={} on the cluster, or rename the resource in the config",
+        opts.stack
+    ))
+}
+
+fn ambiguous_match(resource: &Resource, many: &[&LiveDoc]) -> Diagnostic {
+    let names: Vec<String> = many.iter().map(|l| format!("`{}`", l.wire_name)).collect();
+    Diagnostic::error(
+        "ambiguous-match",
+        format!(
+            "{} matches {} live objects: {}",
+            resource.address,
+            many.len(),
+            names.join(" and ")
+        ),
+    )
+    .at(resource.origin.span)
+    .address(resource.address.to_string())
+    .help(identity::AMBIGUOUS_HELP)
+}
+
+/// Live objects no resource declares. Labelled Spaces left out of the config are pruned; their
+/// Workspaces go first (the server does not cascade to them), declared or not, since they
+/// cannot outlive the Space. Objects not ours are never touched.
+fn diff_leftovers(
+    by_address: BTreeMap<&Address, Vec<&LiveDoc>>,
+    opts: &DiffOptions,
+    out: &mut Diff,
+) {
     let ours =
         |l: &LiveDoc| !opts.stack.is_empty() && l.stack.as_deref() == Some(opts.stack.as_str());
     let doomed_spaces: Vec<String> = by_address
@@ -317,8 +333,6 @@ pub fn diff(model: &Model, live: &[LiveDoc], opts: &DiffOptions) -> Diff {
             });
         }
     }
-    out.changes.sort_by(|a, b| a.address.cmp(&b.address));
-    out
 }
 
 fn live_ref(l: &LiveDoc) -> LiveRef {

@@ -11,8 +11,8 @@ use std::collections::BTreeSet;
 use crate::diag::{Diagnostic, Diagnostics};
 
 use super::spec::{
-    AdditionalRepository, Application, Condition, EnvVar, Image, Limit, NetworkRule, Repository,
-    RuleAction, Runtime, Task, TaskType, Var,
+    AdditionalRepository, Application, Condition, EnvVar, Image, InlinePolicy, Limit, NetworkRule,
+    Repository, RuleAction, Runtime, SpaceSpec, Task, TaskType, Var,
 };
 use super::{Body, Resource, SecretSource};
 
@@ -72,36 +72,7 @@ impl Ctx<'_> {
 pub fn check(r: &Resource, diags: &mut Diagnostics) {
     let mut c = Ctx { r, out: Vec::new() };
     match &r.body {
-        Body::Space { organization, spec } => {
-            if let (false, Some(_)) = (organization, &spec.limit) {
-                c.error("space-limit", "spec.limit", "only an organisation Space can have a limit")
-                    .help("name the Space `<space>.cordium` to make it an organisation Space");
-            }
-            if let Some(limit) = &spec.limit {
-                if let Some(l) = &limit.default_limit {
-                    check_limit(&mut c, l, "spec.limit.defaultLimit");
-                }
-                if let Some(l) = &limit.max_limit {
-                    check_limit(&mut c, l, "spec.limit.maxLimit");
-                }
-            }
-            if let Some(rt) = &spec.runtime {
-                env_vars(&mut c, &rt.env_vars, "spec.runtime.envVars");
-                tasks(&mut c, &rt.tasks, "spec.runtime.tasks");
-                if !organization {
-                    for (i, e) in rt.env_vars.iter().enumerate() {
-                        if e.from_secret.is_some() {
-                            c.error(
-                                "space-secret",
-                                &format!("spec.runtime.envVars[{i}].fromSecret"),
-                                "`fromSecret` in a Space runtime needs an organisation Space",
-                            )
-                            .help("name the Space `<space>.cordium`, or set the variable on a Template");
-                        }
-                    }
-                }
-            }
-        }
+        Body::Space { organization, spec } => check_space(&mut c, *organization, spec),
         Body::Template { spec, prebuild } => {
             workload(
                 &mut c,
@@ -113,24 +84,7 @@ pub fn check(r: &Resource, diags: &mut Diagnostics) {
                 &spec.vars,
             );
             if let Some(t) = prebuild.as_ref().and_then(|p| p.timeout.as_deref()) {
-                match humantime::parse_duration(t) {
-                    Ok(d) if d.as_secs() > 0 => {}
-                    Ok(_) => {
-                        c.error(
-                            "prebuild-timeout",
-                            "prebuild.timeout",
-                            "a build timeout must be longer than zero",
-                        );
-                    }
-                    Err(e) => {
-                        c.error(
-                            "prebuild-timeout",
-                            "prebuild.timeout",
-                            format!("`{t}` is not a duration: {e}"),
-                        )
-                        .help("write a duration such as `45m` or `1h30m`");
-                    }
-                }
+                check_prebuild_timeout(&mut c, t);
             }
         }
         Body::Workspace { spec, .. } => {
@@ -147,38 +101,103 @@ pub fn check(r: &Resource, diags: &mut Diagnostics) {
         }
         Body::User { spec } => {
             if let Some(auth) = &spec.authorization {
-                for (i, p) in auth.inline_policies.iter().enumerate() {
-                    let base = format!("spec.authorization.inlinePolicies[{i}].spec");
-                    let Some(ps) = &p.spec else { continue };
-                    for (j, rule) in ps.rules.iter().enumerate() {
-                        if let Some(cond) = &rule.condition {
-                            condition(&mut c, cond, &format!("{base}.rules[{j}].condition"), 0);
-                        }
-                    }
-                    for (j, rule) in ps.enforcement_rules.iter().enumerate() {
-                        if let Some(cond) = &rule.condition {
-                            condition(
-                                &mut c,
-                                cond,
-                                &format!("{base}.enforcementRules[{j}].condition"),
-                                0,
-                            );
-                        }
-                    }
+                inline_policies(&mut c, &auth.inline_policies);
+            }
+        }
+        Body::Secret { source } => check_secret_source(&mut c, source),
+    }
+    check_ignore_changes(&mut c, &r.lifecycle.ignore_changes);
+    for d in c.out {
+        diags.push(d);
+    }
+}
+
+/// A Space: only an organisation Space may have a limit or `fromSecret` in its runtime.
+fn check_space(c: &mut Ctx<'_>, organization: bool, spec: &SpaceSpec) {
+    if let (false, Some(_)) = (organization, &spec.limit) {
+        c.error("space-limit", "spec.limit", "only an organisation Space can have a limit")
+            .help("name the Space `<space>.cordium` to make it an organisation Space");
+    }
+    if let Some(limit) = &spec.limit {
+        if let Some(l) = &limit.default_limit {
+            check_limit(c, l, "spec.limit.defaultLimit");
+        }
+        if let Some(l) = &limit.max_limit {
+            check_limit(c, l, "spec.limit.maxLimit");
+        }
+    }
+    if let Some(rt) = &spec.runtime {
+        env_vars(c, &rt.env_vars, "spec.runtime.envVars");
+        tasks(c, &rt.tasks, "spec.runtime.tasks");
+        if !organization {
+            for (i, e) in rt.env_vars.iter().enumerate() {
+                if e.from_secret.is_some() {
+                    c.error(
+                        "space-secret",
+                        &format!("spec.runtime.envVars[{i}].fromSecret"),
+                        "`fromSecret` in a Space runtime needs an organisation Space",
+                    )
+                    .help("name the Space `<space>.cordium`, or set the variable on a Template");
                 }
             }
         }
-        Body::Secret { source } => {
-            let (field, value) = match source {
-                SecretSource::Env(v) => ("fromEnv", v),
-                SecretSource::File(v) => ("fromFile", v),
-            };
-            if value.trim().is_empty() {
-                c.error("secret-source", field, format!("`{field}` is empty"));
+    }
+}
+
+/// A Template's `prebuild.timeout`: a duration longer than zero.
+fn check_prebuild_timeout(c: &mut Ctx<'_>, t: &str) {
+    match humantime::parse_duration(t) {
+        Ok(d) if d.as_secs() > 0 => {}
+        Ok(_) => {
+            c.error(
+                "prebuild-timeout",
+                "prebuild.timeout",
+                "a build timeout must be longer than zero",
+            );
+        }
+        Err(e) => {
+            c.error(
+                "prebuild-timeout",
+                "prebuild.timeout",
+                format!("`{t}` is not a duration: {e}"),
+            )
+            .help("write a duration such as `45m` or `1h30m`");
+        }
+    }
+}
+
+/// A User's inline policies: every rule's and enforcement rule's condition.
+fn inline_policies(c: &mut Ctx<'_>, policies: &[InlinePolicy]) {
+    for (i, p) in policies.iter().enumerate() {
+        let base = format!("spec.authorization.inlinePolicies[{i}].spec");
+        let Some(ps) = &p.spec else { continue };
+        for (j, rule) in ps.rules.iter().enumerate() {
+            if let Some(cond) = &rule.condition {
+                condition(c, cond, &format!("{base}.rules[{j}].condition"), 0);
+            }
+        }
+        for (j, rule) in ps.enforcement_rules.iter().enumerate() {
+            if let Some(cond) = &rule.condition {
+                condition(c, cond, &format!("{base}.enforcementRules[{j}].condition"), 0);
             }
         }
     }
-    for (i, p) in r.lifecycle.ignore_changes.iter().enumerate() {
+}
+
+/// A Secret's `fromEnv` or `fromFile` must not be empty.
+fn check_secret_source(c: &mut Ctx<'_>, source: &SecretSource) {
+    let (field, value) = match source {
+        SecretSource::Env(v) => ("fromEnv", v),
+        SecretSource::File(v) => ("fromFile", v),
+    };
+    if value.trim().is_empty() {
+        c.error("secret-source", field, format!("`{field}` is empty"));
+    }
+}
+
+/// `lifecycle.ignoreChanges`: every path under `spec` or `metadata`.
+fn check_ignore_changes(c: &mut Ctx<'_>, paths: &[String]) {
+    for (i, p) in paths.iter().enumerate() {
         if !(p == "spec" || p.starts_with("spec.") || p.starts_with("metadata.")) {
             c.error(
                 "ignore-changes",
@@ -187,9 +206,6 @@ pub fn check(r: &Resource, diags: &mut Diagnostics) {
             )
             .help("write a path such as `spec.runtime.envVars` or `metadata.labels`");
         }
-    }
-    for d in c.out {
-        diags.push(d);
     }
 }
 

@@ -156,8 +156,15 @@ fn check_name(r: &Resource, diags: &mut Diagnostics) {
 }
 
 fn check_metadata(r: &Resource, diags: &mut Diagnostics) {
+    check_metadata_sizes(r, diags);
+    check_labels(r, diags);
+    check_annotations(r, diags);
+    check_tags(r, diags);
+}
+
+/// Display name and description lengths, and how many labels, annotations and tags.
+fn check_metadata_sizes(r: &Resource, diags: &mut Diagnostics) {
     let m = &r.metadata;
-    let doc = &r.origin.doc;
     // A Workspace's display name is its config name, checked as a name already.
     if !r.kind().server_named() && m.display_name.chars().count() > MAX_DISPLAY_NAME {
         diags.push(
@@ -190,6 +197,11 @@ fn check_metadata(r: &Resource, diags: &mut Diagnostics) {
             );
         }
     }
+}
+
+/// Label keys and values, and the reserved ownership label.
+fn check_labels(r: &Resource, diags: &mut Diagnostics) {
+    let (m, doc) = (&r.metadata, &r.origin.doc);
     for (k, v) in &m.labels {
         let at = key_span(doc, &["metadata", "labels"], k);
         if k == STACK_LABEL {
@@ -229,6 +241,11 @@ fn check_metadata(r: &Resource, diags: &mut Diagnostics) {
             );
         }
     }
+}
+
+/// Annotation keys and value lengths.
+fn check_annotations(r: &Resource, diags: &mut Diagnostics) {
+    let (m, doc) = (&r.metadata, &r.origin.doc);
     for (k, v) in &m.annotations {
         let at = key_span(doc, &["metadata", "annotations"], k);
         if !is_segment(k) {
@@ -251,6 +268,11 @@ fn check_metadata(r: &Resource, diags: &mut Diagnostics) {
             );
         }
     }
+}
+
+/// Tags are valid segments, each listed once.
+fn check_tags(r: &Resource, diags: &mut Diagnostics) {
+    let m = &r.metadata;
     let mut seen = BTreeSet::new();
     for (i, t) in m.tags.iter().enumerate() {
         let at = r.origin.span_of(&format!("metadata.tags[{i}]"));

@@ -178,8 +178,28 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
         select(model, &diff.changes, &inputs.targets, &inputs.excludes, &deps);
     let changes: Vec<&ResourceChange> =
         diff.changes.iter().filter(|c| selected.contains(&c.address)).collect();
+    protect(model, &changes, &mut problems);
+    let builds = decide_builds(model, &selected, &changes, &inputs);
+    let steps = apply_graph(&changes, &builds, &deps, &mut problems);
 
-    for c in &changes {
+    let planned = changes.iter().map(|c| mask(c)).collect();
+    let plan = Plan {
+        format_version: file::FILE_FORMAT_VERSION,
+        tool_version: inputs.tool_version,
+        stack: inputs.stack,
+        target: inputs.target,
+        config_digest: inputs.config_digest,
+        changes: planned,
+        builds,
+        steps,
+        excluded,
+    };
+    (plan, problems)
+}
+
+/// Reports every change that would destroy or replace a resource with `prevent_destroy`.
+fn protect(model: &Model, changes: &[&ResourceChange], problems: &mut Vec<Diagnostic>) {
+    for c in changes {
         let protected = model.get(&c.address).is_some_and(|r| r.lifecycle.prevent_destroy);
         if protected && matches!(c.action, Action::Delete | Action::Replace) {
             let r = model.get(&c.address);
@@ -209,7 +229,15 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
             );
         }
     }
+}
 
+/// One snapshot build decision per selected Template with a `prebuild`.
+fn decide_builds(
+    model: &Model,
+    selected: &BTreeSet<Address>,
+    changes: &[&ResourceChange],
+    inputs: &PlanInputs,
+) -> Vec<PlannedBuild> {
     let mut builds = Vec::new();
     for r in model.of_kind(Kind::Template).filter(|r| selected.contains(&r.address)) {
         let Body::Template { spec, prebuild: Some(prebuild) } = &r.body else { continue };
@@ -247,7 +275,17 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
             timeout_secs,
         });
     }
+    builds
+}
 
+/// The apply graph from the changes and builds alone: add nodes, add edges, order deletes,
+/// check cycles (a cycle is reported and the steps are left unordered).
+fn apply_graph(
+    changes: &[&ResourceChange],
+    builds: &[PlannedBuild],
+    deps: &dyn Fn(&Address) -> Vec<Address>,
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<Step> {
     let node_changes: Vec<(Address, Action)> =
         changes.iter().map(|c| (c.address.clone(), c.action)).collect();
     let node_builds: Vec<(Address, StepKind)> = builds
@@ -259,9 +297,9 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
         })
         .collect();
     let mut steps = graph::add_nodes(&node_changes, &node_builds);
-    graph::add_edges(&mut steps, &deps);
-    graph::order_deletes(&mut steps, &deps);
-    let steps = match graph::check_cycles(&steps) {
+    graph::add_edges(&mut steps, deps);
+    graph::order_deletes(&mut steps, deps);
+    match graph::check_cycles(&steps) {
         Ok(order) => reorder(steps, &order),
         Err(cycle) => {
             let path: Vec<String> = cycle.iter().map(ToString::to_string).collect();
@@ -274,21 +312,7 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
             );
             steps
         }
-    };
-
-    let planned = changes.iter().map(|c| mask(c)).collect();
-    let plan = Plan {
-        format_version: file::FILE_FORMAT_VERSION,
-        tool_version: inputs.tool_version,
-        stack: inputs.stack,
-        target: inputs.target,
-        config_digest: inputs.config_digest,
-        changes: planned,
-        builds,
-        steps,
-        excluded,
-    };
-    (plan, problems)
+    }
 }
 
 /// Puts steps in `order`, remapping dependency indexes.

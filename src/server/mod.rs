@@ -259,8 +259,7 @@ pub async fn start_with_engine(
         .map_err(|source| ServeError::Bind { addr: options.listen, source })?;
     // Every accepted connection gets TCP_NODELAY: without it a small response waits for the
     // client's delayed ACK (~40 ms per unary call on Linux).
-    let incoming =
-        tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
         let _ = rx.await;

@@ -139,6 +139,41 @@ pub(super) fn sprintf(spec: &str, args: &[Value]) -> Result<String, String> {
             out.push(c);
             continue;
         }
+        let directive = Directive::parse(&mut chars)?;
+        if directive.verb == '%' {
+            out.push('%');
+            continue;
+        }
+        let verb = directive.verb;
+        let arg = args
+            .get(next)
+            .ok_or_else(|| format!("not enough arguments for the format: `%{verb}` has none"))?;
+        next += 1;
+        let piece = directive.format(arg)?;
+        out.push_str(&directive.pad(piece));
+    }
+    if next < args.len() {
+        return Err(format!(
+            "too many arguments for the format: {} given, {next} used",
+            args.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// One `%` directive of a format: flags, width, precision and verb.
+struct Directive {
+    left: bool,
+    zero: bool,
+    plus: bool,
+    width: usize,
+    precision: Option<usize>,
+    verb: char,
+}
+
+impl Directive {
+    /// Reads a directive from just after its `%`.
+    fn parse(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Result<Self, String> {
         let (mut left, mut zero, mut plus) = (false, false, false);
         while let Some(&f) = chars.peek() {
             match f {
@@ -165,26 +200,13 @@ pub(super) fn sprintf(spec: &str, args: &[Value]) -> Result<String, String> {
             precision = Some(p.parse().unwrap_or(0).min(64));
         }
         let verb = chars.next().ok_or("the format ends in the middle of a `%` verb")?;
-        if verb == '%' {
-            out.push('%');
-            continue;
-        }
-        let arg = args
-            .get(next)
-            .ok_or_else(|| format!("not enough arguments for the format: `%{verb}` has none"))?;
-        next += 1;
-        let as_num = || -> Result<f64, String> {
-            arg.as_number()
-                .and_then(hcl::Number::as_f64)
-                .ok_or_else(|| format!("`%{verb}` needs a number, got {}", type_name(arg)))
-        };
-        let as_int = || -> Result<i64, String> {
-            let n = as_num()?;
-            if n.fract() != 0.0 {
-                return Err(format!("`%{verb}` needs a whole number, got {n}"));
-            }
-            Ok(n as i64)
-        };
+        let width: usize = width.parse().unwrap_or(0).min(1024);
+        Ok(Directive { left, zero, plus, width, precision, verb })
+    }
+
+    /// Formats one argument by the verb, cut to the precision for `%s`, `%v` and `%q`.
+    fn format(&self, arg: &Value) -> Result<String, String> {
+        let (verb, plus, precision) = (self.verb, self.plus, self.precision);
         let mut piece = match verb {
             's' => text(arg)?,
             'v' => match arg {
@@ -197,7 +219,7 @@ pub(super) fn sprintf(spec: &str, args: &[Value]) -> Result<String, String> {
                 other => return Err(format!("`%t` needs a bool, got {}", type_name(other))),
             },
             'd' => {
-                let n = as_int()?;
+                let n = int_arg(verb, arg)?;
                 if plus && n >= 0 {
                     format!("+{n}")
                 } else {
@@ -205,7 +227,7 @@ pub(super) fn sprintf(spec: &str, args: &[Value]) -> Result<String, String> {
                 }
             }
             'f' => {
-                let n = as_num()?;
+                let n = number_arg(verb, arg)?;
                 let s = format!("{:.*}", precision.unwrap_or(6), n);
                 if plus && n >= 0.0 {
                     format!("+{s}")
@@ -213,29 +235,34 @@ pub(super) fn sprintf(spec: &str, args: &[Value]) -> Result<String, String> {
                     s
                 }
             }
-            'e' => format!("{:.*e}", precision.unwrap_or(6), as_num()?),
+            'e' => format!("{:.*e}", precision.unwrap_or(6), number_arg(verb, arg)?),
             'x' => match arg {
                 Value::String(s) => hex::encode(s.as_bytes()),
-                _ => format!("{:x}", as_int()?),
+                _ => format!("{:x}", int_arg(verb, arg)?),
             },
             'X' => match arg {
                 Value::String(s) => hex::encode_upper(s.as_bytes()),
-                _ => format!("{:X}", as_int()?),
+                _ => format!("{:X}", int_arg(verb, arg)?),
             },
-            'o' => format!("{:o}", as_int()?),
-            'b' => format!("{:b}", as_int()?),
+            'o' => format!("{:o}", int_arg(verb, arg)?),
+            'b' => format!("{:b}", int_arg(verb, arg)?),
             other => return Err(format!("unsupported format verb `%{other}`")),
         };
         if let (Some(p), 's' | 'v' | 'q') = (precision, verb) {
             piece = piece.chars().take(p).collect();
         }
-        let width: usize = width.parse().unwrap_or(0).min(1024);
+        Ok(piece)
+    }
+
+    /// Pads a formatted piece to the width: spaces on the right with `-`, zeros after the sign
+    /// with `0` for numeric verbs, else spaces on the left.
+    fn pad(&self, mut piece: String) -> String {
         let len = piece.chars().count();
-        if len < width {
-            let pad = width - len;
-            if left {
+        if len < self.width {
+            let pad = self.width - len;
+            if self.left {
                 piece.push_str(&" ".repeat(pad));
-            } else if zero && matches!(verb, 'd' | 'f' | 'e' | 'x' | 'X' | 'o' | 'b') {
+            } else if self.zero && matches!(self.verb, 'd' | 'f' | 'e' | 'x' | 'X' | 'o' | 'b') {
                 let (sign, digits) = match piece.strip_prefix(['-', '+']) {
                     Some(rest) => (piece[..1].to_string(), rest.to_string()),
                     None => (String::new(), piece.clone()),
@@ -245,15 +272,24 @@ pub(super) fn sprintf(spec: &str, args: &[Value]) -> Result<String, String> {
                 piece = format!("{}{piece}", " ".repeat(pad));
             }
         }
-        out.push_str(&piece);
+        piece
     }
-    if next < args.len() {
-        return Err(format!(
-            "too many arguments for the format: {} given, {next} used",
-            args.len()
-        ));
+}
+
+/// The argument of a numeric verb as a number.
+fn number_arg(verb: char, arg: &Value) -> Result<f64, String> {
+    arg.as_number()
+        .and_then(hcl::Number::as_f64)
+        .ok_or_else(|| format!("`%{verb}` needs a number, got {}", type_name(arg)))
+}
+
+/// The argument of an integer verb as a whole number.
+fn int_arg(verb: char, arg: &Value) -> Result<i64, String> {
+    let n = number_arg(verb, arg)?;
+    if n.fract() != 0.0 {
+        return Err(format!("`%{verb}` needs a whole number, got {n}"));
     }
-    Ok(out)
+    Ok(n as i64)
 }
 
 fn format(a: FuncArgs) -> Result<Value, String> {
