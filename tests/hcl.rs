@@ -250,7 +250,7 @@ fn the_documented_example_is_valid() {
         raw.iter().filter_map(|d| cordium::model::lower::lower(d, &mut diags)).collect();
     assert!(diags.is_empty(), "{diags:?}");
     assert_eq!(lowered.len(), 5);
-    use cordium::model::doc::*;
+    use cordium::model::document::*;
     for d in lowered {
         let json = d.to_json();
         let ok = match json["kind"].as_str() {

@@ -1,7 +1,7 @@
 //! Reading the config directory: finding files, parsing HCL and YAML into raw documents with
 //! source spans, variables, locals, var files and the stack file's environments.
 //!
-//! Produces [`RawDoc`]s: YAML documents in the canonical shape (see `model::doc`), HCL resource
+//! Produces [`RawDoc`]s: YAML documents in the canonical shape (see `model::document`), HCL resource
 //! blocks in the raw HCL shape (see [`hcl`]) with every expression already evaluated. Typing them
 //! is the model's job. Must not talk to a cluster.
 

@@ -11,7 +11,7 @@ use crate::config::tree::{Node, Value};
 use crate::config::{Format, Loaded};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
 
-use super::doc::{DocMetadata, SecretDoc, SpaceDoc, TemplateDoc, UserDoc, WorkspaceDoc};
+use super::document::{DocMetadata, SecretDoc, SpaceDoc, TemplateDoc, UserDoc, WorkspaceDoc};
 use super::{
     schema, shape, validate, Address, Body, Kind, Lifecycle, Metadata, Model, Origin, Resource,
     SecretSource,

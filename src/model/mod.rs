@@ -2,12 +2,12 @@
 //!
 //! Owns [`Resource`] and [`Model`] ([`Address`] and [`Kind`] live in the leaf `crate::kind` and
 //! are re-exported here), the spec types (wire-shaped, in [`spec`]), the
-//! document shapes both formats decode into ([`doc`]), decoding raw documents into resources with
+//! document shapes both formats decode into ([`document`]), decoding raw documents into resources with
 //! diagnostics ([`decode`]), and the checks that need the whole config ([`validate`]): names,
 //! labels, duplicates, references, cycles. Pure: no I/O.
 
 pub mod decode;
-pub mod doc;
+pub mod document;
 pub mod graph;
 pub mod lower;
 #[cfg(test)]
@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 pub use crate::kind::{Address, AddressError, Kind};
 pub use decode::build;
-pub use doc::{Lifecycle, Prebuild};
+pub use document::{Lifecycle, Prebuild};
 pub use validate::STACK_LABEL;
 
 use crate::config::tree::{parse_path, Node};

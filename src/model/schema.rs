@@ -1,4 +1,4 @@
-//! JSON Schemas of the document kinds, generated from the types in [`super::doc`].
+//! JSON Schemas of the document kinds, generated from the types in [`super::document`].
 //!
 //! The same schemas are written to `schemas/` (for editors, via `yaml-language-server`) and
 //! used by the decoder to check documents and by the HCL lowering to know each field's shape.
@@ -7,7 +7,7 @@ use schemars::generate::SchemaSettings;
 use schemars::JsonSchema;
 use serde_json::Value;
 
-use super::doc::{SecretDoc, SpaceDoc, TemplateDoc, UserDoc, WorkspaceDoc};
+use super::document::{SecretDoc, SpaceDoc, TemplateDoc, UserDoc, WorkspaceDoc};
 use super::Kind;
 
 fn generate<T: JsonSchema>() -> Value {

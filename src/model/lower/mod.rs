@@ -426,7 +426,7 @@ template "gpu" {
             })
         );
         // The result decodes as a TemplateDoc.
-        let _: crate::model::doc::TemplateDoc =
+        let _: crate::model::document::TemplateDoc =
             serde_json::from_value(got).expect("a valid TemplateDoc");
     }
 
@@ -476,7 +476,8 @@ user "agent-1" {
                 }
             })
         );
-        let _: crate::model::doc::UserDoc = serde_json::from_value(got).expect("a valid UserDoc");
+        let _: crate::model::document::UserDoc =
+            serde_json::from_value(got).expect("a valid UserDoc");
     }
 
     #[test]
@@ -493,7 +494,7 @@ user "agent-1" {
                 "spec": {"isEphemeral": true, "applications": [{"name": "web", "port": 8080}]}
             })
         );
-        let _: crate::model::doc::WorkspaceDoc =
+        let _: crate::model::document::WorkspaceDoc =
             serde_json::from_value(got).expect("a valid WorkspaceDoc");
     }
 
@@ -509,7 +510,7 @@ user "agent-1" {
                 "lifecycle": {"preventDestroy": true}
             })
         );
-        let _: crate::model::doc::SecretDoc =
+        let _: crate::model::document::SecretDoc =
             serde_json::from_value(got).expect("a valid SecretDoc");
     }
 
