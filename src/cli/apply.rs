@@ -15,7 +15,7 @@ use crate::apply::{self, Event, Observer, SecretValues};
 use crate::model::{Address, SecretSource};
 use crate::ops::apply::ApplyResult;
 use crate::ops::{ApplyRequest, Confirm, Notice, Progress};
-use crate::render::events::{summary_json, EventView};
+use crate::render::events::{plan_json, summary_json, EventView};
 use crate::render::{self, PlanDoc};
 
 /// How apply reports.
@@ -140,11 +140,7 @@ impl Progress for View {
     fn notice(&self, notice: Notice<'_>) {
         match notice {
             Notice::Warnings { diags, loaded } => output::warnings(diags, loaded),
-            Notice::Plan(plan) if self.json => {
-                let doc: serde_json::Value =
-                    serde_json::from_str(&PlanDoc::from_plan(plan).to_json()).unwrap_or_default();
-                json_line(serde_json::json!({"event": "plan", "plan": doc}));
-            }
+            Notice::Plan(plan) if self.json => json_line(plan_json(plan)),
             Notice::Plan(plan) => output::print_stdout(&render::human::plan(
                 &PlanDoc::from_plan(plan),
                 output::stdout_style(),

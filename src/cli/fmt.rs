@@ -1,11 +1,11 @@
-//! `cordium fmt [DIR] [--check] [--diff]`: rewrites `.hcl` (and `.tfvars`) files in canonical
-//! format (`config::hcl::fmt`). Finds the files, prints, writes; the formatting is the library's.
+//! `cordium fmt [DIR] [--check] [--diff]`: Args → `ops::fmt` → stdout (files, diffs) and
+//! stderr (problems).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::exit::Exit;
-use crate::config::hcl::fmt::format;
-use crate::diag::Sources;
+use super::output::{print_stderr, print_stdout};
+use crate::ops::fmt::{fmt, FmtRequest};
 
 /// Arguments of `cordium fmt`.
 #[derive(Debug, clap::Args)]
@@ -21,91 +21,30 @@ pub struct Args {
 }
 
 /// Runs the command.
-#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub fn run(args: Args) -> Exit {
     let root = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
-    let files = if root.is_file() {
-        vec![root.clone()]
-    } else if root.is_dir() {
-        let mut out = Vec::new();
-        walk(&root, &mut out);
-        out.sort();
-        out
-    } else {
-        eprintln!("error: {} is not a file or directory", root.display());
-        return Exit::Error;
+    let req = FmtRequest { root, check: args.check, diff: args.diff };
+    let report = match fmt(&req) {
+        Ok(r) => r,
+        Err(e) => {
+            print_stderr(&format!("error: {e}\n"));
+            return Exit::Error;
+        }
     };
-    let mut sources = Sources::new();
-    let mut failed = false;
-    let mut changed = Vec::new();
-    for path in &files {
-        let shown = path.strip_prefix(&root).unwrap_or(path);
-        let shown = if shown.as_os_str().is_empty() { path.as_path() } else { shown };
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("error: cannot read {}: {e}", shown.display());
-                failed = true;
-                continue;
-            }
-        };
-        let id = sources.add(shown.to_path_buf(), text.clone());
-        let formatted = match format(&text, id) {
-            Ok(f) => f,
-            Err(diags) => {
-                for d in diags.iter() {
-                    let at = d.span.map(|s| sources.locate(s).to_string()).unwrap_or_default();
-                    eprintln!("error: {at}: {}", d.message);
-                    if let Some(h) = &d.help {
-                        eprintln!("  help: {h}");
-                    }
-                }
-                failed = true;
-                continue;
-            }
-        };
-        if formatted == text {
-            continue;
-        }
-        changed.push(shown.display().to_string());
-        if args.diff {
-            let diff = similar::TextDiff::from_lines(&text, &formatted);
-            let name = shown.display().to_string();
-            print!("{}", diff.unified_diff().header(&name, &name));
-        }
-        if !args.check {
-            if let Err(e) = std::fs::write(path, &formatted) {
-                eprintln!("error: cannot write {}: {e}", shown.display());
-                failed = true;
-            }
-        }
+    for d in &report.diffs {
+        print_stdout(d);
+    }
+    for p in &report.problems {
+        print_stderr(&format!("error: {p}\n"));
     }
     if !args.diff {
-        for name in &changed {
-            println!("{name}");
+        for name in &report.changed {
+            print_stdout(&format!("{name}\n"));
         }
     }
-    if failed || (args.check && !changed.is_empty()) {
-        Exit::Error
-    } else {
+    if report.success(args.check) {
         Exit::Ok
-    }
-}
-
-/// Every `.hcl` and `.tfvars` file under `dir`, skipping hidden folders (and `.cordium/`).
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
-        if hidden {
-            continue;
-        }
-        let Ok(kind) = entry.file_type() else { continue };
-        if kind.is_dir() {
-            walk(&path, out);
-        } else if path.extension().is_some_and(|e| e == "hcl" || e == "tfvars") {
-            out.push(path);
-        }
+    } else {
+        Exit::Error
     }
 }

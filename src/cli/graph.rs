@@ -27,6 +27,6 @@ pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
         Err(e) => return output::failure(e, false),
     };
     output::warnings(&v.diags, &v.loaded);
-    output::print_stdout(&crate::render::dot::graph(&crate::model::graph::edges(&v.model)));
+    output::print_stdout(&crate::render::dot::graph(&v.edges()));
     Exit::Ok
 }

@@ -82,8 +82,8 @@ pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
     };
     output::warnings(&planned.warnings, &planned.loaded);
     if let Some(path) = &args.out {
-        if let Err(e) = crate::plan::file::write(&planned.plan, path) {
-            return output::failure(e.into(), json);
+        if let Err(e) = crate::ops::plan::save(&planned.plan, path) {
+            return output::failure(e, json);
         }
     }
     output::print_stdout(&output::plan_text(&planned.plan, args.output, output::stdout_style()));

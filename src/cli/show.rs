@@ -17,11 +17,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Exit {
-    match crate::plan::file::read(&args.file) {
+    match crate::ops::plan::read(&args.file) {
         Ok(plan) => {
             output::print_stdout(&output::plan_text(&plan, args.output, output::stdout_style()));
             Exit::Ok
         }
-        Err(e) => output::failure(e.into(), args.output == PlanFormat::Json),
+        Err(e) => output::failure(e, args.output == PlanFormat::Json),
     }
 }

@@ -1,14 +1,11 @@
 //! `cordium validate`: load a config directory, build the model, print every problem.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::ArgMatches;
 
 use super::exit::Exit;
 use super::vars::VarFlags;
-use crate::diag::Diagnostics;
-use crate::model::{Kind, Model};
 use crate::render::diagnostics as view;
 
 /// How to print the result.
@@ -44,38 +41,17 @@ pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
         OutputFormat::Json => {
             let doc = view::json(&diags, &loaded.sources);
             let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-            let _ = writeln!(anstream::stdout(), "{text}");
+            super::output::print_stdout(&format!("{text}\n"));
         }
         OutputFormat::Human => {
             let color = super::output::stderr_color();
-            let mut err = anstream::stderr();
-            let _ = write!(err, "{}", view::human(&diags, &loaded.sources, color));
+            super::output::print_stderr(&view::human(&diags, &loaded.sources, color));
             if diags.has_errors() {
-                let _ = writeln!(err, "Invalid: {}.", view::counts(&diags));
+                super::output::print_stderr(&format!("Invalid: {}.\n", view::counts(&diags)));
             } else {
-                let _ = writeln!(anstream::stdout(), "{}", summary(&model, &diags));
+                super::output::print_stdout(&format!("{}\n", view::valid_summary(&model, &diags)));
             }
         }
     }
     exit
-}
-
-/// `Valid: 12 resources (3 spaces, 4 templates, 5 workspaces).`
-fn summary(model: &Model, diags: &Diagnostics) -> String {
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    let parts: Vec<String> = Kind::LISTED
-        .into_iter()
-        .map(|k| (k, model.of_kind(k).count()))
-        .filter(|(_, n)| *n > 0)
-        .map(|(k, n)| plural(n, k.keyword()))
-        .collect();
-    let mut s = format!("Valid: {}", plural(model.len(), "resource"));
-    if !parts.is_empty() {
-        s.push_str(&format!(" ({})", parts.join(", ")));
-    }
-    if diags.warning_count() > 0 {
-        s.push_str(&format!(", {}", plural(diags.warning_count(), "warning")));
-    }
-    s.push('.');
-    s
 }

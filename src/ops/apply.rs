@@ -93,7 +93,7 @@ async fn saved_plan(
     req: &ApplyRequest,
     progress: &dyn Progress,
 ) -> Result<Ready, OpsError> {
-    let mut plan = crate::plan::file::read(path)?;
+    let mut plan = ops_plan::read(path)?;
     let Validated { loaded, model, diags } = validate::load(&req.plan.dir, &req.plan.load)?;
     progress.notice(Notice::Warnings { diags: &diags, loaded: &loaded });
     if crate::plan::digest::config_digest(&model, &plan.stack) != plan.config_digest {

@@ -4,6 +4,7 @@
 //! - [`settings`]: every default and environment fact, resolved once: the [`Request`] a command
 //!   gathers (flags and environment), and the [`Settings`] it means once the stack file is read.
 //! - [`validate`]: load a config and build the model, with every problem.
+//! - [`fmt`]: rewrite HCL files in canonical format.
 //! - [`plan`]: the plan pipeline (load, model, target, live state, diff, plan).
 //! - [`apply`]: apply and destroy: a fresh or saved plan, confirmation, the lock, the walk,
 //!   Ctrl-C.
@@ -13,6 +14,7 @@
 
 pub mod apply;
 pub mod error;
+pub mod fmt;
 pub mod plan;
 pub mod settings;
 pub mod validate;

@@ -32,6 +32,16 @@ pub struct Planned {
     pub read_calls: u64,
 }
 
+/// Saves a plan for `apply FILE` and `show FILE`.
+pub fn save(plan: &Plan, path: &std::path::Path) -> Result<(), OpsError> {
+    Ok(plan::file::write(plan, path)?)
+}
+
+/// Reads a saved plan.
+pub fn read(path: &std::path::Path) -> Result<Plan, OpsError> {
+    Ok(plan::file::read(path)?)
+}
+
 /// Connects to the resolved target.
 pub async fn connect(settings: &Settings, auth: &AuthEnv) -> Result<Arc<dyn Cluster>, OpsError> {
     Ok(target::connect(&settings.target, auth).await?)

@@ -20,6 +20,13 @@ impl Validated {
     pub fn has_errors(&self) -> bool {
         self.diags.has_errors()
     }
+
+    /// The dependency graph: each resource with what it needs first.
+    pub fn edges(
+        &self,
+    ) -> std::collections::BTreeMap<crate::model::Address, Vec<crate::model::Address>> {
+        crate::model::graph::edges(&self.model)
+    }
 }
 
 /// Loads `dir` and builds the model; problems, errors included, are in the result.

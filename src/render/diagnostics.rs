@@ -12,6 +12,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, S
 use serde_json::{json, Value};
 
 use crate::diag::{Diagnostic, Diagnostics, Severity, Sources, Span};
+use crate::model::{Kind, Model};
 
 /// Codes whose span covers a secret value: its text is never echoed.
 const SECRET_CODES: &[&str] = &["plaintext-secret", "secret-value"];
@@ -269,6 +270,26 @@ impl miette::Diagnostic for Report {
         }
         Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
     }
+}
+
+/// `Valid: 12 resources (3 spaces, 4 templates, 5 workspaces).`
+pub fn valid_summary(model: &Model, diags: &Diagnostics) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let parts: Vec<String> = Kind::LISTED
+        .into_iter()
+        .map(|k| (k, model.of_kind(k).count()))
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| plural(n, k.keyword()))
+        .collect();
+    let mut s = format!("Valid: {}", plural(model.len(), "resource"));
+    if !parts.is_empty() {
+        s.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    if diags.warning_count() > 0 {
+        s.push_str(&format!(", {}", plural(diags.warning_count(), "warning")));
+    }
+    s.push('.');
+    s
 }
 
 #[cfg(test)]

@@ -307,6 +307,13 @@ fn report_json(r: &StepReport) -> Value {
     Value::Object(m)
 }
 
+/// The plan as the first line of `apply --output json`: `{"event": "plan", "plan": {...}}`, the
+/// plan being the versioned JSON plan document.
+pub fn plan_json(plan: &crate::plan::Plan) -> Value {
+    let doc = serde_json::to_value(super::PlanDoc::from_plan(plan)).unwrap_or_default();
+    json!({"event": "plan", "plan": doc})
+}
+
 /// The final summary object: `{"event": "summary", "done": [...], "failed": [...], ...}`.
 pub fn summary_json(o: &ApplyOutcome) -> Value {
     let list = |it: &mut dyn Iterator<Item = &StepReport>| -> Value {
