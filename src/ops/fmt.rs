@@ -31,7 +31,7 @@ pub struct FmtReport {
 impl FmtReport {
     /// False when a file failed, or when checking found files to format.
     pub fn success(&self, check: bool) -> bool {
-        self.problems.is_empty() && !(check && !self.changed.is_empty())
+        self.problems.is_empty() && (!check || self.changed.is_empty())
     }
 }
 
