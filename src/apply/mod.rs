@@ -189,6 +189,7 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext, observer: &dyn Observer) -> A
     ApplyOutcome {
         steps,
         interrupted: ctx.stop.load(std::sync::atomic::Ordering::SeqCst),
+        lock_lost: None,
         elapsed: began.elapsed(),
     }
 }

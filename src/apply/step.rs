@@ -297,6 +297,9 @@ impl Executor {
                 .map_err(|message| ApplyError::SecretValue { address: address.clone(), message })?;
             set_secret_value(&mut object, value);
         }
+        if address.kind.server_named() && self.exists_already(resource, emit, input).await? {
+            return Ok(());
+        }
         let mut tries = Attempts::new(self.retry);
         // An earlier attempt failed in a way that leaves its outcome unknown.
         let mut unknown = false;
@@ -331,6 +334,30 @@ impl Executor {
                 return Err(ApplyError::Exists { address: address.clone(), name });
             }
             return Err(ApplyError::live(address, err));
+        }
+    }
+
+    /// A server-named kind (Workspaces) has no name to make a second create fail: two creates
+    /// with one `displayName` make two objects. So it is looked for right before every create,
+    /// under the lock: found (another run of this stack made it since the plan was read), the
+    /// create is done; two or more found is the duplicate error. A Space that does not exist
+    /// (yet) holds nothing, and the create says why it fails.
+    async fn exists_already(
+        &self,
+        resource: &Resource,
+        emit: Emit<'_>,
+        input: &StepInput,
+    ) -> Result<bool, ApplyError> {
+        match self.read_back(resource, emit, input).await {
+            Ok(Found::Ours(_)) => Ok(true),
+            Ok(Found::Foreign(live)) => {
+                Err(ApplyError::Exists { address: resource.address.clone(), name: live.wire_name })
+            }
+            Ok(Found::Absent) => Ok(false),
+            Err(ApplyError::Unknown { source, .. }) if source.code == ErrorCode::NotFound => {
+                Ok(false)
+            }
+            Err(e) => Err(e),
         }
     }
 
