@@ -47,14 +47,14 @@ pub(crate) fn text(o: &Output) -> String {
 }
 
 /// The JSON lines of `--output json`.
-fn lines(o: &Output) -> Vec<Value> {
+pub(crate) fn lines(o: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&o.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
 }
 
-fn summary(o: &Output) -> Value {
+pub(crate) fn summary(o: &Output) -> Value {
     lines(o).into_iter().rfind(|v| v["event"] == "summary").unwrap_or_else(|| panic!("{}", text(o)))
 }
 

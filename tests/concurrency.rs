@@ -186,3 +186,173 @@ fn concurrent_local_applies_take_turns_and_name_the_holder() {
         .expect("plan runs");
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
 }
+
+/// A stack whose Workspaces wait for a Template build (`--build-duration` long).
+fn built_stack(dir: &Path) {
+    let doc = |kind: &str, name: &str, extra: &str| {
+        format!("apiVersion: cordium/v1\nkind: {kind}\nmetadata:\n  name: {name}\n{extra}---\n")
+    };
+    let mut y = doc("Space", "lab", "spec: {}\n");
+    y += &doc(
+        "Template",
+        "gpu.lab",
+        "spec:\n  image:\n    registry:\n      url: python:3.12\nprebuild: {}\n",
+    );
+    for i in 0..WORKSPACES {
+        y += &doc("Workspace", &format!("w{i}.lab"), "template: gpu\n");
+    }
+    std::fs::write(dir.join("main.yaml"), y).expect("write");
+}
+
+/// Starts `cordium apply` in the background with a short-lived lock (`--lock-ttl`).
+fn apply_in_background(d: &str, url: &str, extra: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_cordium"))
+        .args(["apply", d, "--endpoint", url, "--auto-approve", "--output", "json"])
+        .args(["--lock-ttl", "1500ms"])
+        .args(extra)
+        .env_remove("CORDIUM_ENDPOINT")
+        .env_remove("CI")
+        .env("OCTELIUM_AUTH_TOKEN", ADMIN_TOKEN)
+        .env("CORDIUM_USERNAME", "admin")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cordium starts")
+}
+
+/// Waits until the stack's lock Group exists; returns it.
+async fn lock_group(c: &dyn Cluster) -> cordium::live::wire::core::Group {
+    let key = cordium::live::ObjectKey::Name(cordium::apply::lock::group_name("default"));
+    for _ in 0..200 {
+        if let Ok(g) = c.get_group(&key).await {
+            return g;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the apply never took its lock");
+}
+
+fn attr(g: &cordium::live::wire::core::Group, key: &str) -> Option<String> {
+    let attrs = g.spec.as_ref()?.attrs.as_ref()?;
+    cordium::live::convert::from_struct(attrs).get(key)?.as_str().map(String::from)
+}
+
+// Regression: a lock taken over while its holder applied was "recorded and never read": the
+// holder kept writing, and its renewal (an update by name) overwrote the new holder's lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_taken_over_mid_apply_stops_it_with_exit_1_and_is_left_alone() {
+    let serve = Serve::start(&["--build-duration", "3s"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    built_stack(dir.path());
+    let d = dir.path().to_str().expect("utf-8");
+    let child = apply_in_background(d, &serve.url, &[]);
+    let c = client(&serve).await;
+    let g = lock_group(c.as_ref()).await;
+    // Another apply takes the lock over (as it would an expired one): delete by uid, create.
+    let uid = g.metadata.as_ref().map(|m| m.uid.clone()).unwrap_or_default();
+    c.delete_group(&cordium::live::ObjectKey::Uid(uid)).await.expect("deleted");
+    let mut thief = g.clone();
+    if let Some(m) = thief.metadata.as_mut() {
+        m.uid.clear();
+        m.resource_version.clear();
+    }
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("holder".into(), "thief@box".into());
+    attrs.insert("pid".into(), 1.into());
+    let now = std::time::SystemTime::now();
+    attrs.insert("since".into(), humantime::format_rfc3339_seconds(now).to_string().into());
+    let later = now + Duration::from_secs(60);
+    attrs.insert("expires".into(), humantime::format_rfc3339_seconds(later).to_string().into());
+    attrs.insert("id".into(), "thief".into());
+    if let Some(s) = thief.spec.as_mut() {
+        s.attrs = Some(cordium::live::convert::to_struct(&attrs));
+    }
+    c.create_group(thief).await.expect("the thief's lock");
+
+    let o = child.wait_with_output().expect("cordium ends");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let s = crate::apply::summary(&o);
+    let lost = s["lock_lost"].as_str().unwrap_or_else(|| panic!("{}", text(&o)));
+    assert!(lost.contains("taken over by thief@box"), "{lost}");
+    assert_eq!(s["success"], false);
+    // No Workspace was started after the loss (they wait for the build).
+    let (names, _) = extra_workspaces(c.as_ref()).await;
+    assert_eq!(names, 0, "{}", text(&o));
+    // The thief's lock is untouched: neither renewed over nor released.
+    let after = lock_group(c.as_ref()).await;
+    assert_eq!(attr(&after, "id").as_deref(), Some("thief"));
+    assert_eq!(attr(&after, "expires"), attrs["expires"].as_str().map(String::from));
+}
+
+// Regression: a holder paused past its lock's expiry (SIGSTOP) resumed and kept writing after
+// another apply had taken the lock over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_paused_past_its_lock_starts_nothing_when_it_resumes() {
+    let serve = Serve::start(&["--build-duration", "2s"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    built_stack(dir.path());
+    let d = dir.path().to_str().expect("utf-8");
+    let mut paused = apply_in_background(d, &serve.url, &[]);
+    let c = client(&serve).await;
+    // Pause it once it is walking the plan (its first step started).
+    let stdout = paused.stdout.take().expect("piped");
+    let (mut reader, mut seen) = tokio::task::spawn_blocking(move || {
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut seen = String::new();
+        loop {
+            let mut line = String::new();
+            if std::io::BufRead::read_line(&mut reader, &mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            seen.push_str(&line);
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            if v["event"] == "started" {
+                break;
+            }
+        }
+        (reader, seen)
+    })
+    .await
+    .expect("read");
+    let signal = |sig: &str, pid: u32| {
+        let ok = Command::new("kill").args([sig, &pid.to_string()]).status();
+        assert!(ok.is_ok_and(|s| s.success()), "kill {sig}");
+    };
+    signal("-STOP", paused.id());
+    // Past its 1.5 s lifetime: the next apply takes the lock over and finishes the stack.
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let next = apply_in_background(d, &serve.url, &["--lock-timeout", "30s"]);
+    let g = lock_group(c.as_ref()).await;
+    let mut tries = 0;
+    let mut holder = attr(&g, "id");
+    let first = holder.clone();
+    while holder == first && tries < 200 {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        holder = match c
+            .get_group(&cordium::live::ObjectKey::Name(cordium::apply::lock::group_name("default")))
+            .await
+        {
+            Ok(g) => attr(&g, "id"),
+            Err(_) => None,
+        };
+        tries += 1;
+    }
+    signal("-CONT", paused.id());
+    std::io::Read::read_to_string(&mut reader, &mut seen).expect("the rest of stdout");
+    let mut p = paused.wait_with_output().expect("paused ends");
+    p.stdout = seen.into_bytes();
+    let n = next.wait_with_output().expect("next ends");
+    assert_eq!(n.status.code(), Some(0), "the next apply: {}", text(&n));
+    assert_eq!(p.status.code(), Some(1), "the paused apply: {}", text(&p));
+    let s = crate::apply::summary(&p);
+    assert!(s["lock_lost"].is_string(), "{}", text(&p));
+    // The paused apply started no Workspace create after it resumed.
+    let started: Vec<_> = crate::apply::lines(&p)
+        .into_iter()
+        .filter(|v| v["event"] == "started" && v["kind"] == "create")
+        .filter(|v| v["address"].as_str().is_some_and(|a| a.starts_with("workspace.")))
+        .collect();
+    assert!(started.is_empty(), "{}", text(&p));
+    assert_eq!(extra_workspaces(c.as_ref()).await, (WORKSPACES, 0));
+    assert_converged(d, &serve.url);
+}

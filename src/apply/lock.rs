@@ -13,8 +13,9 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -179,6 +180,23 @@ impl ApplyLock {
         }
     }
 
+    /// Why the lock was lost, if it was (so far).
+    pub fn lost_reason(&self) -> Option<String> {
+        match self {
+            ApplyLock::File(_) => None,
+            ApplyLock::Remote(l) => l.lost.borrow().clone(),
+        }
+    }
+
+    /// The lease to check before each operation (none for a file lock: the operating system
+    /// holds it for as long as this process lives).
+    pub fn lease(&self) -> Option<Lease> {
+        match self {
+            ApplyLock::File(_) => None,
+            ApplyLock::Remote(l) => Some(l.lease.clone()),
+        }
+    }
+
     /// Resolves, with the reason, once the lock is lost; never for a file lock (the operating
     /// system holds it for as long as this process lives).
     pub async fn lost(&self) -> String {
@@ -197,6 +215,46 @@ impl ApplyLock {
                 }
             }
         }
+    }
+}
+
+/// Until when a held remote lock is surely still ours: its expiry less a margin (a sixth of its
+/// lifetime), moved forward by every renewal and set to the past when the lock is lost. Apply
+/// checks it on the wall clock before each operation, so a holder paused past its expiry starts
+/// nothing after it resumes, whether or not its renewal has noticed yet.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    until_ms: Arc<AtomicU64>,
+    margin: Duration,
+}
+
+fn millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default()
+        .try_into()
+        .unwrap_or(u64::MAX)
+}
+
+impl Lease {
+    fn new(expires: SystemTime, ttl: Duration) -> Lease {
+        let lease = Lease { until_ms: Arc::new(AtomicU64::new(0)), margin: ttl / 6 };
+        lease.extend(expires);
+        lease
+    }
+
+    fn extend(&self, expires: SystemTime) {
+        let until = expires.checked_sub(self.margin).unwrap_or(UNIX_EPOCH);
+        self.until_ms.store(millis(until), Ordering::SeqCst);
+    }
+
+    fn end(&self) {
+        self.until_ms.store(0, Ordering::SeqCst);
+    }
+
+    /// True while the lock is surely ours.
+    pub fn valid(&self) -> bool {
+        millis(SystemTime::now()) < self.until_ms.load(Ordering::SeqCst)
     }
 }
 
@@ -294,6 +352,7 @@ pub struct RemoteLock {
     renewal: tokio::task::JoinHandle<()>,
     /// Why the lock was lost, once it is (set by the renewal task).
     lost: tokio::sync::watch::Receiver<Option<String>>,
+    lease: Lease,
 }
 
 impl std::fmt::Debug for RemoteLock {
@@ -407,8 +466,16 @@ impl RemoteLock {
         ttl: Duration,
     ) -> RemoteLock {
         let (tx, lost) = tokio::sync::watch::channel(None);
-        let renewal = tokio::spawn(renew(cluster.clone(), name.clone(), uid.clone(), me, ttl, tx));
-        RemoteLock { cluster, uid, name, renewal, lost }
+        let lease = Lease::new(me.expires.unwrap_or_else(SystemTime::now), ttl);
+        let renewal = tokio::spawn(renew(
+            cluster.clone(),
+            name.clone(),
+            uid.clone(),
+            me,
+            ttl,
+            Loss { tx, lease: lease.clone() },
+        ));
+        RemoteLock { cluster, uid, name, renewal, lost, lease }
     }
 
     /// The lock Group's name.
@@ -480,6 +547,19 @@ async fn renew_once(
     Ok(expires)
 }
 
+/// Where the renewal task reports: the reason of a loss, and the lease it keeps moving.
+struct Loss {
+    tx: tokio::sync::watch::Sender<Option<String>>,
+    lease: Lease,
+}
+
+impl Loss {
+    fn lost(&self, reason: String) {
+        self.lease.end();
+        let _ = self.tx.send(Some(reason));
+    }
+}
+
 /// Pushes the lock's expiry forward every third of its lifetime, until aborted or lost. The
 /// loss is sent on `lost` (apply stops starting operations when it sees it) at the first of:
 /// the Group was deleted or taken over; the lock's own expiry passed (this process was paused);
@@ -491,7 +571,7 @@ async fn renew(
     uid: String,
     mut me: Holder,
     ttl: Duration,
-    lost: tokio::sync::watch::Sender<Option<String>>,
+    lost: Loss,
 ) {
     let every = (ttl / 3).max(Duration::from_millis(100));
     let retry = (every / 20).clamp(Duration::from_millis(50), Duration::from_secs(2));
@@ -506,17 +586,18 @@ async fn renew(
                     "it expired at {} before it could be renewed (was this process paused?)",
                     rfc3339(deadline)
                 );
-                let _ = lost.send(Some(reason));
+                lost.lost(reason);
                 return;
             }
             match renew_once(cluster.as_ref(), &name, &uid, &mut me, ttl).await {
                 Ok(expires) => {
                     deadline = expires;
+                    lost.lease.extend(expires);
                     renewed = SystemTime::now();
                     break;
                 }
                 Err(Renewal::Lost(reason)) => {
-                    let _ = lost.send(Some(reason));
+                    lost.lost(reason);
                     return;
                 }
                 Err(Renewal::Transient(e)) => {
@@ -527,7 +608,7 @@ async fn renew(
                             humantime::format_duration(Duration::from_secs(since.as_secs())),
                             rfc3339(deadline)
                         );
-                        let _ = lost.send(Some(reason));
+                        lost.lost(reason);
                         return;
                     }
                     tokio::time::sleep(retry).await;
@@ -589,6 +670,7 @@ mod tests {
         assert!(began.elapsed() <= Duration::from_millis(600), "{:?}", began.elapsed());
         assert!(reason.contains("taken over by bob@other (pid"), "{reason}");
         assert!(!lock.held());
+        assert!(!lock.lease().expect("remote").valid());
         // Bob's lock is untouched, by the renewal and by our release.
         lock.release().await.expect("released");
         let after = cluster.get_group(&ObjectKey::Name(name)).await.expect("bob's is there");
@@ -600,6 +682,8 @@ mod tests {
         let cluster: Arc<dyn Cluster> =
             Arc::new(crate::live::local::LocalCluster::in_memory().expect("cluster"));
         let (tx, rx) = tokio::sync::watch::channel(None);
+        let lease =
+            Lease::new(SystemTime::now() - Duration::from_secs(1), Duration::from_millis(300));
         let mut me = Holder::me("alice@box");
         // As if this process had been paused past its lock's expiry.
         me.expires = Some(SystemTime::now() - Duration::from_secs(1));
@@ -611,7 +695,7 @@ mod tests {
             uid_of(&g),
             me,
             Duration::from_millis(300),
-            tx,
+            Loss { tx, lease: lease.clone() },
         ));
         let lock = ApplyLock::Remote(RemoteLock {
             cluster: cluster.clone(),
@@ -619,6 +703,7 @@ mod tests {
             name: group_name("s"),
             renewal,
             lost: rx,
+            lease,
         });
         let reason = tokio::time::timeout(Duration::from_secs(2), lock.lost()).await.expect("seen");
         assert!(reason.contains("expired at"), "{reason}");
@@ -635,6 +720,7 @@ mod tests {
         );
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert!(lock.held(), "renewed past its 600 ms lifetime");
+        assert!(lock.lease().expect("remote").valid());
         lock.release().await.expect("released");
     }
 

@@ -57,6 +57,10 @@ pub struct Args {
     /// Wait this long for another apply of the stack to finish (e.g. `5m`); 0 = refuse at once.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
     pub lock_timeout: Duration,
+    /// How long a remote apply lock lasts unless renewed (renewed every third of it). For tests.
+    #[arg(long, hide = true, value_name = "DURATION", default_value = "2m",
+          value_parser = humantime::parse_duration)]
+    pub lock_ttl: Duration,
     /// Give up on a Template build after this long (overrides the Template's and the stack
     /// file's timeout; the build is cancelled).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
@@ -88,6 +92,7 @@ impl Args {
             auto_approve: self.auto_approve,
             parallelism: self.parallelism,
             lock_timeout: self.lock_timeout,
+            lock_ttl: self.lock_ttl,
             secrets: Arc::new(SourceValues { root: dir }),
         }
     }
@@ -168,7 +173,7 @@ impl Progress for View {
             ),
             Notice::LockLost { reason } => output::print_stderr(&format!(
                 "\nThe apply lock was lost ({reason}). Stopping: no new operations start; \
-                 running builds are cancelled; writes in flight finish.\n"
+                 running builds are left running; writes in flight finish.\n"
             )),
             Notice::LockNotReleased(e) => {
                 output::print_stderr(&format!("Warning: {}\n", crate::ops::error::chain(e)));

@@ -110,6 +110,7 @@ pub async fn apply(
     };
     let mut lock_opts = LockOptions::new(unlocked.stack(), req.plan.env.holder.clone());
     lock_opts.wait = req.lock_timeout;
+    lock_opts.ttl = req.lock_ttl;
     let lock = lock(unlocked.settings(), unlocked.cluster(), &lock_opts).await?;
     let result = locked(req, unlocked, &lock, confirm, progress).await;
     if let Err(e) = lock.release().await {
@@ -238,6 +239,7 @@ async fn execute(
     let Ready { plan, model, naming, cluster, settings, .. } = ready;
     let mut ctx = ApplyContext::new(cluster, Arc::new(model), naming, req.secrets.clone());
     ctx.parallelism = req.parallelism.max(1);
+    ctx.lease = lock.lease();
     let stop = ctx.stop.clone();
     progress.notice(Notice::Applying { target: &settings.target.display() });
     let walk = apply::apply(&plan, ctx, progress);
@@ -263,6 +265,14 @@ async fn execute(
             }
         }
     };
+    // The lease can run out before the renewal says so (this process was paused): an operation
+    // refused for it stopped the walk, and the loss is what the summary must say.
+    let ran_out = lock.lease().is_some_and(|l| !l.valid()) && !outcome.success();
+    if lock_lost.is_none() && (ran_out || !lock.held()) {
+        lock_lost = Some(lock.lost_reason().unwrap_or_else(|| {
+            "it ran out before it could be renewed (was this process paused?)".to_string()
+        }));
+    }
     outcome.lock_lost = lock_lost;
     Ok(outcome)
 }

@@ -193,6 +193,7 @@ fn executor(cluster: Arc<dyn Cluster>) -> Executor {
             ..PollPolicy::default()
         },
         stop: Arc::new(AtomicBool::new(false)),
+        lease: None,
     }
 }
 
