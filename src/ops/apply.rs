@@ -22,7 +22,7 @@ use crate::plan::Plan;
 /// What an apply came to.
 #[derive(Debug)]
 pub enum ApplyResult {
-    /// The plan had nothing to do; nothing was locked or changed.
+    /// The plan had nothing to do; nothing was changed (the lock was held only to read).
     NoChanges,
     /// The person declined; nothing was changed.
     Cancelled,
