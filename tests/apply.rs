@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::support::{Serve, ADMIN_TOKEN};
 
 /// Runs the binary with the admin token and secret values in its environment.
-fn cordium(args: &[&str]) -> Output {
+pub(crate) fn cordium(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cordium"))
         .args(args)
         .env_remove("CORDIUM_ENDPOINT")
@@ -37,7 +37,7 @@ fn cordium(args: &[&str]) -> Output {
         .expect("cordium runs")
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
         o.status.code(),
@@ -47,14 +47,14 @@ fn text(o: &Output) -> String {
 }
 
 /// The JSON lines of `--output json`.
-fn lines(o: &Output) -> Vec<Value> {
+pub(crate) fn lines(o: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&o.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
 }
 
-fn summary(o: &Output) -> Value {
+pub(crate) fn summary(o: &Output) -> Value {
     lines(o).into_iter().rfind(|v| v["event"] == "summary").unwrap_or_else(|| panic!("{}", text(o)))
 }
 
@@ -104,7 +104,7 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-async fn client(serve: &Serve) -> Arc<dyn Cluster> {
+pub(crate) async fn client(serve: &Serve) -> Arc<dyn Cluster> {
     let mut o =
         GrpcOptions::new(serve.url.clone(), Credentials::AuthToken(Token::new(ADMIN_TOKEN)));
     o.call_timeout = Duration::from_secs(10);

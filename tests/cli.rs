@@ -50,3 +50,20 @@ fn a_usage_error_exits_1() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(1));
 }
+
+// Regression (issue 10): `--parallelism 0` was accepted (and meant 1).
+#[test]
+fn parallelism_zero_is_refused() {
+    for command in ["apply", "destroy"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = Command::new(env!("CARGO_BIN_EXE_cordium"))
+            .args([command, "--parallelism", "0", "--auto-approve"])
+            .current_dir(dir.path())
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{command}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--parallelism") && err.contains("at least one"), "{err}");
+        assert!(!dir.path().join(".cordium").exists(), "{command} touched nothing");
+    }
+}

@@ -7,6 +7,7 @@
 mod apply;
 mod architecture;
 mod cli;
+mod concurrency;
 mod equivalence;
 mod hcl;
 mod invalid;

@@ -135,8 +135,10 @@ pub struct StepReport {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ApplyOutcome {
     pub steps: Vec<StepReport>,
-    /// Apply was stopped (Ctrl-C) before it finished.
+    /// Apply was stopped (Ctrl-C, or the lock was lost) before it finished.
     pub interrupted: bool,
+    /// The apply lock was lost while applying (why, one sentence): no operation started after.
+    pub lock_lost: Option<String>,
     pub elapsed: Duration,
 }
 
@@ -161,8 +163,10 @@ impl ApplyOutcome {
         self.with("not_started")
     }
 
-    /// Every step done, and not interrupted.
+    /// Every step done, not interrupted, the lock held throughout.
     pub fn success(&self) -> bool {
-        !self.interrupted && self.steps.iter().all(|s| matches!(s.status, StepStatus::Done { .. }))
+        !self.interrupted
+            && self.lock_lost.is_none()
+            && self.steps.iter().all(|s| matches!(s.status, StepStatus::Done { .. }))
     }
 }

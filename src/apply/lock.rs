@@ -13,9 +13,9 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -172,12 +172,89 @@ impl ApplyLock {
         }
     }
 
-    /// False once a remote lock was found taken over or gone (a renewal failed for good).
+    /// False once a remote lock was found taken over or gone, or could not be renewed in time.
     pub fn held(&self) -> bool {
         match self {
             ApplyLock::File(_) => true,
-            ApplyLock::Remote(l) => !l.lost.load(Ordering::SeqCst),
+            ApplyLock::Remote(l) => l.lost.borrow().is_none(),
         }
+    }
+
+    /// Why the lock was lost, if it was (so far).
+    pub fn lost_reason(&self) -> Option<String> {
+        match self {
+            ApplyLock::File(_) => None,
+            ApplyLock::Remote(l) => l.lost.borrow().clone(),
+        }
+    }
+
+    /// The lease to check before each operation (none for a file lock: the operating system
+    /// holds it for as long as this process lives).
+    pub fn lease(&self) -> Option<Lease> {
+        match self {
+            ApplyLock::File(_) => None,
+            ApplyLock::Remote(l) => Some(l.lease.clone()),
+        }
+    }
+
+    /// Resolves, with the reason, once the lock is lost; never for a file lock (the operating
+    /// system holds it for as long as this process lives).
+    pub async fn lost(&self) -> String {
+        match self {
+            ApplyLock::File(_) => std::future::pending().await,
+            ApplyLock::Remote(l) => {
+                let mut rx = l.lost.clone();
+                loop {
+                    if let Some(reason) = rx.borrow_and_update().clone() {
+                        return reason;
+                    }
+                    if rx.changed().await.is_err() {
+                        // The renewal task ended without a loss (released): never resolves.
+                        return std::future::pending().await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Until when a held remote lock is surely still ours: its expiry less a margin (a sixth of its
+/// lifetime), moved forward by every renewal and set to the past when the lock is lost. Apply
+/// checks it on the wall clock before each operation, so a holder paused past its expiry starts
+/// nothing after it resumes, whether or not its renewal has noticed yet.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    until_ms: Arc<AtomicU64>,
+    margin: Duration,
+}
+
+fn millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default()
+        .try_into()
+        .unwrap_or(u64::MAX)
+}
+
+impl Lease {
+    fn new(expires: SystemTime, ttl: Duration) -> Lease {
+        let lease = Lease { until_ms: Arc::new(AtomicU64::new(0)), margin: ttl / 6 };
+        lease.extend(expires);
+        lease
+    }
+
+    fn extend(&self, expires: SystemTime) {
+        let until = expires.checked_sub(self.margin).unwrap_or(UNIX_EPOCH);
+        self.until_ms.store(millis(until), Ordering::SeqCst);
+    }
+
+    fn end(&self) {
+        self.until_ms.store(0, Ordering::SeqCst);
+    }
+
+    /// True while the lock is surely ours.
+    pub fn valid(&self) -> bool {
+        millis(SystemTime::now()) < self.until_ms.load(Ordering::SeqCst)
     }
 }
 
@@ -273,7 +350,9 @@ pub struct RemoteLock {
     uid: String,
     name: String,
     renewal: tokio::task::JoinHandle<()>,
-    lost: Arc<AtomicBool>,
+    /// Why the lock was lost, once it is (set by the renewal task).
+    lost: tokio::sync::watch::Receiver<Option<String>>,
+    lease: Lease,
 }
 
 impl std::fmt::Debug for RemoteLock {
@@ -386,10 +465,17 @@ impl RemoteLock {
         me: Holder,
         ttl: Duration,
     ) -> RemoteLock {
-        let lost = Arc::new(AtomicBool::new(false));
-        let renewal =
-            tokio::spawn(renew(cluster.clone(), name.clone(), uid.clone(), me, ttl, lost.clone()));
-        RemoteLock { cluster, uid, name, renewal, lost }
+        let (tx, lost) = tokio::sync::watch::channel(None);
+        let lease = Lease::new(me.expires.unwrap_or_else(SystemTime::now), ttl);
+        let renewal = tokio::spawn(renew(
+            cluster.clone(),
+            name.clone(),
+            uid.clone(),
+            me,
+            ttl,
+            Loss { tx, lease: lease.clone() },
+        ));
+        RemoteLock { cluster, uid, name, renewal, lost, lease }
     }
 
     /// The lock Group's name.
@@ -417,28 +503,116 @@ impl RemoteLock {
     }
 }
 
-/// Pushes the lock's expiry forward every third of its lifetime, until aborted or lost.
+/// Why one renewal did not happen.
+enum Renewal {
+    /// Worth trying again soon (the cluster did not answer).
+    Transient(LiveError),
+    /// The lock is not ours any more; the sentence says why.
+    Lost(String),
+}
+
+/// One renewal: read the Group and check that it is still ours (same uid, same holder id),
+/// then move its expiry forward. The read comes first so that a renewal never overwrites a
+/// lock another apply took over. What is left is the window between the read and the update:
+/// a takeover needs our lock to have expired, so it takes a holder paused for the whole
+/// remaining lifetime (80 s and more) between those two calls.
+async fn renew_once(
+    cluster: &dyn Cluster,
+    name: &str,
+    uid: &str,
+    me: &mut Holder,
+    ttl: Duration,
+) -> Result<SystemTime, Renewal> {
+    let classify = |e: LiveError, what: &str| {
+        if e.is_transient() {
+            Renewal::Transient(e)
+        } else if e.code == ErrorCode::NotFound {
+            Renewal::Lost(format!("the lock Group {name} was deleted"))
+        } else {
+            Renewal::Lost(format!("{what} the lock Group {name} failed: {e}"))
+        }
+    };
+    let current = cluster
+        .get_group(&ObjectKey::Name(name.to_string()))
+        .await
+        .map_err(|e| classify(e, "reading"))?;
+    let holder = holder_of(&current);
+    if uid_of(&current) != uid || holder.as_ref().map(|h| h.id.as_str()) != Some(me.id.as_str()) {
+        let by = holder.map(|h| h.to_string()).unwrap_or_else(|| "someone else".into());
+        return Err(Renewal::Lost(format!("it was taken over by {by}")));
+    }
+    let expires = SystemTime::now() + ttl;
+    me.expires = Some(expires);
+    cluster.update_group(group(name, uid, me)).await.map_err(|e| classify(e, "renewing"))?;
+    Ok(expires)
+}
+
+/// Where the renewal task reports: the reason of a loss, and the lease it keeps moving.
+struct Loss {
+    tx: tokio::sync::watch::Sender<Option<String>>,
+    lease: Lease,
+}
+
+impl Loss {
+    fn lost(&self, reason: String) {
+        self.lease.end();
+        let _ = self.tx.send(Some(reason));
+    }
+}
+
+/// Pushes the lock's expiry forward every third of its lifetime, until aborted or lost. The
+/// loss is sent on `lost` (apply stops starting operations when it sees it) at the first of:
+/// the Group was deleted or taken over; the lock's own expiry passed (this process was paused);
+/// no renewal succeeded for one renewal period after one was due, while the lock was still ours
+/// for another period.
 async fn renew(
     cluster: Arc<dyn Cluster>,
     name: String,
     uid: String,
     mut me: Holder,
     ttl: Duration,
-    lost: Arc<AtomicBool>,
+    lost: Loss,
 ) {
     let every = (ttl / 3).max(Duration::from_millis(100));
+    let retry = (every / 20).clamp(Duration::from_millis(50), Duration::from_secs(2));
+    let mut deadline = me.expires.unwrap_or_else(|| SystemTime::now() + ttl);
+    let mut renewed = SystemTime::now();
     loop {
         tokio::time::sleep(every).await;
-        me.expires = Some(SystemTime::now() + ttl);
-        match cluster.update_group(group(&name, &uid, &me)).await {
-            Ok(_) => {}
-            Err(e) if e.is_transient() => {
-                tracing::debug!(lock = %name, error = %e, "renewing the apply lock failed; will retry");
-            }
-            Err(e) => {
-                tracing::warn!(lock = %name, error = %e, "the apply lock was lost");
-                lost.store(true, Ordering::SeqCst);
+        loop {
+            let now = SystemTime::now();
+            if now >= deadline {
+                let reason = format!(
+                    "it expired at {} before it could be renewed (was this process paused?)",
+                    rfc3339(deadline)
+                );
+                lost.lost(reason);
                 return;
+            }
+            match renew_once(cluster.as_ref(), &name, &uid, &mut me, ttl).await {
+                Ok(expires) => {
+                    deadline = expires;
+                    lost.lease.extend(expires);
+                    renewed = SystemTime::now();
+                    break;
+                }
+                Err(Renewal::Lost(reason)) => {
+                    lost.lost(reason);
+                    return;
+                }
+                Err(Renewal::Transient(e)) => {
+                    let since = SystemTime::now().duration_since(renewed).unwrap_or_default();
+                    if since >= every * 2 {
+                        let reason = format!(
+                            "it could not be renewed for {} and expires at {}: {e}",
+                            humantime::format_duration(Duration::from_secs(since.as_secs())),
+                            rfc3339(deadline)
+                        );
+                        lost.lost(reason);
+                        return;
+                    }
+                    tokio::time::sleep(retry).await;
+                }
             }
         }
     }
@@ -468,6 +642,86 @@ mod tests {
         assert!(!back.expired(h.since));
         assert!(back.expired(h.since + Duration::from_secs(61)));
         assert!(back.to_string().starts_with("alice@box (pid "), "{back}");
+    }
+
+    fn fast() -> LockOptions {
+        let mut opts = LockOptions::new("s", "alice@box");
+        opts.ttl = Duration::from_millis(600);
+        opts
+    }
+
+    #[tokio::test]
+    async fn a_lock_taken_over_is_lost_within_one_renewal_and_never_overwritten() {
+        let cluster: Arc<dyn Cluster> =
+            Arc::new(crate::live::local::LocalCluster::in_memory().expect("cluster"));
+        let opts = fast();
+        let mine = RemoteLock::acquire(cluster.clone(), "test", &opts).await.expect("taken");
+        let lock = ApplyLock::Remote(mine);
+        assert!(lock.held());
+        // Another apply deletes it (as a takeover of an expired lock does) and creates its own.
+        let name = group_name("s");
+        let g = cluster.get_group(&ObjectKey::Name(name.clone())).await.expect("there");
+        cluster.delete_group(&ObjectKey::Uid(uid_of(&g))).await.expect("deleted");
+        let mut bob = Holder::me("bob@other");
+        bob.expires = Some(SystemTime::now() + Duration::from_secs(60));
+        cluster.create_group(group(&name, "", &bob)).await.expect("bob's");
+        let began = Instant::now();
+        let reason = tokio::time::timeout(Duration::from_secs(2), lock.lost()).await.expect("seen");
+        assert!(began.elapsed() <= Duration::from_millis(600), "{:?}", began.elapsed());
+        assert!(reason.contains("taken over by bob@other (pid"), "{reason}");
+        assert!(!lock.held());
+        assert!(!lock.lease().expect("remote").valid());
+        // Bob's lock is untouched, by the renewal and by our release.
+        lock.release().await.expect("released");
+        let after = cluster.get_group(&ObjectKey::Name(name)).await.expect("bob's is there");
+        assert_eq!(holder_of(&after).map(|h| h.id), Some(bob.id));
+    }
+
+    #[tokio::test]
+    async fn a_lock_past_its_expiry_is_lost_without_a_write() {
+        let cluster: Arc<dyn Cluster> =
+            Arc::new(crate::live::local::LocalCluster::in_memory().expect("cluster"));
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        let lease =
+            Lease::new(SystemTime::now() - Duration::from_secs(1), Duration::from_millis(300));
+        let mut me = Holder::me("alice@box");
+        // As if this process had been paused past its lock's expiry.
+        me.expires = Some(SystemTime::now() - Duration::from_secs(1));
+        let g = cluster.create_group(group(&group_name("s"), "", &me)).await.expect("created");
+        let before = g.metadata.as_ref().map(|m| m.resource_version.clone());
+        let renewal = tokio::spawn(renew(
+            cluster.clone(),
+            group_name("s"),
+            uid_of(&g),
+            me,
+            Duration::from_millis(300),
+            Loss { tx, lease: lease.clone() },
+        ));
+        let lock = ApplyLock::Remote(RemoteLock {
+            cluster: cluster.clone(),
+            uid: uid_of(&g),
+            name: group_name("s"),
+            renewal,
+            lost: rx,
+            lease,
+        });
+        let reason = tokio::time::timeout(Duration::from_secs(2), lock.lost()).await.expect("seen");
+        assert!(reason.contains("expired at"), "{reason}");
+        let after = cluster.get_group(&ObjectKey::Name(group_name("s"))).await.expect("there");
+        assert_eq!(after.metadata.map(|m| m.resource_version), before, "not renewed");
+    }
+
+    #[tokio::test]
+    async fn a_held_lock_is_renewed_and_stays_held() {
+        let cluster: Arc<dyn Cluster> =
+            Arc::new(crate::live::local::LocalCluster::in_memory().expect("cluster"));
+        let lock = ApplyLock::Remote(
+            RemoteLock::acquire(cluster.clone(), "test", &fast()).await.expect("taken"),
+        );
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(lock.held(), "renewed past its 600 ms lifetime");
+        assert!(lock.lease().expect("remote").valid());
+        lock.release().await.expect("released");
     }
 
     #[tokio::test]

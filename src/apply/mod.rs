@@ -29,6 +29,7 @@ use crate::live::retry::RetryPolicy;
 use crate::live::Cluster;
 use crate::model::Model;
 use crate::plan::Plan;
+use lock::Lease;
 use walk::{StepOutcome, WalkEvent};
 
 /// The default number of operations in flight.
@@ -48,6 +49,8 @@ pub struct ApplyContext {
     pub stop: Arc<AtomicBool>,
     pub retry: RetryPolicy,
     pub poll: PollPolicy,
+    /// The remote lock's lease: no operation starts once it has run out.
+    pub lease: Option<Lease>,
 }
 
 impl ApplyContext {
@@ -67,6 +70,7 @@ impl ApplyContext {
             stop: Arc::new(AtomicBool::new(false)),
             retry: RetryPolicy::default(),
             poll: PollPolicy::default(),
+            lease: None,
         }
     }
 }
@@ -113,6 +117,7 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext, observer: &dyn Observer) -> A
         retry: ctx.retry,
         poll: ctx.poll,
         stop: ctx.stop.clone(),
+        lease: ctx.lease,
     });
     let kinds: Arc<Mutex<Vec<Option<ErrorKind>>>> = Arc::new(Mutex::new(vec![None; inputs.len()]));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
@@ -189,6 +194,7 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext, observer: &dyn Observer) -> A
     ApplyOutcome {
         steps,
         interrupted: ctx.stop.load(std::sync::atomic::Ordering::SeqCst),
+        lock_lost: None,
         elapsed: began.elapsed(),
     }
 }

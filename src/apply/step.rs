@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::event::{Event, StepRef};
+use super::lock::Lease;
 use super::ApplyError;
 use crate::diff::LiveRef;
 use crate::live::convert::{
@@ -74,6 +75,9 @@ pub struct Executor {
     pub poll: PollPolicy,
     /// Set on Ctrl-C: running builds are cancelled; writes in flight finish.
     pub stop: Arc<AtomicBool>,
+    /// The remote lock's lease, checked before each step and each create is sent; once it has
+    /// run out, running builds are left alone.
+    pub lease: Option<Lease>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -256,8 +260,24 @@ impl Executor {
         }
     }
 
+    /// Refuses to go on once the lock's lease has run out (this process was paused past it, or
+    /// the lock was lost), and stops the apply.
+    fn leased(&self, address: &Address) -> Result<(), ApplyError> {
+        match &self.lease {
+            Some(lease) if !lease.valid() => {
+                self.stop.store(true, Ordering::SeqCst);
+                Err(ApplyError::Interrupted {
+                    address: address.clone(),
+                    outcome: "nothing was sent: the apply lock ran out".into(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Performs one step.
     pub async fn run(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
+        self.leased(&input.step.address)?;
         match input.step.kind {
             StepKind::Create => self.create(input, emit).await,
             StepKind::Update => self.update(input, emit).await,
@@ -297,10 +317,14 @@ impl Executor {
                 .map_err(|message| ApplyError::SecretValue { address: address.clone(), message })?;
             set_secret_value(&mut object, value);
         }
+        if address.kind.server_named() && self.exists_already(resource, emit, input).await? {
+            return Ok(());
+        }
         let mut tries = Attempts::new(self.retry);
         // An earlier attempt failed in a way that leaves its outcome unknown.
         let mut unknown = false;
         loop {
+            self.leased(address)?;
             let err = match self.cluster.create(object.clone()).await {
                 Ok(_) => return Ok(()),
                 Err(e) => e,
@@ -331,6 +355,30 @@ impl Executor {
                 return Err(ApplyError::Exists { address: address.clone(), name });
             }
             return Err(ApplyError::live(address, err));
+        }
+    }
+
+    /// A server-named kind (Workspaces) has no name to make a second create fail: two creates
+    /// with one `displayName` make two objects. So it is looked for right before every create,
+    /// under the lock: found (another run of this stack made it since the plan was read), the
+    /// create is done; two or more found is the duplicate error. A Space that does not exist
+    /// (yet) holds nothing, and the create says why it fails.
+    async fn exists_already(
+        &self,
+        resource: &Resource,
+        emit: Emit<'_>,
+        input: &StepInput,
+    ) -> Result<bool, ApplyError> {
+        match self.read_back(resource, emit, input).await {
+            Ok(Found::Ours(_)) => Ok(true),
+            Ok(Found::Foreign(live)) => {
+                Err(ApplyError::Exists { address: resource.address.clone(), name: live.wire_name })
+            }
+            Ok(Found::Absent) => Ok(false),
+            Err(ApplyError::Unknown { source, .. }) if source.code == ErrorCode::NotFound => {
+                Ok(false)
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -443,6 +491,7 @@ impl Executor {
         let key = ObjectKey::Uid(live.uid.clone());
         let mut tries = Attempts::new(self.retry);
         loop {
+            self.leased(address)?;
             let err = match self.cluster.update(object.clone()).await {
                 Ok(_) => return Ok(()),
                 Err(e) => e,
@@ -468,6 +517,7 @@ impl Executor {
         let key = self.live_key(input)?;
         let mut tries = Attempts::new(self.retry);
         loop {
+            self.leased(address)?;
             let err = match self.cluster.delete(address.kind, &key).await {
                 Ok(()) => return Ok(()),
                 // Gone already (an earlier attempt whose answer was lost, or someone else).
@@ -625,8 +675,12 @@ impl Executor {
         }
     }
 
-    /// Cancels build `id` if it is still the running one; says what happened.
+    /// Cancels build `id` if it is still the running one; says what happened. Not once the
+    /// lock's lease has run out: the apply holding the lock now may be waiting for that build.
     async fn cancel(&self, key: &ObjectKey, id: &str) -> String {
+        if self.lease.as_ref().is_some_and(|l| !l.valid()) {
+            return format!("build {id} was left running: the apply lock ran out");
+        }
         let running = match self.cluster.get(Kind::Template, key).await {
             Ok(Object::Template(t)) => matches!(build_status(&t, id), BuildStatus::Running { .. }),
             _ => true,

@@ -50,13 +50,17 @@ pub struct Args {
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// At most this many operations in flight.
+    /// At most this many operations in flight (1 or more).
     #[arg(long, value_name = "N", default_value_t = apply::DEFAULT_PARALLELISM,
-          value_parser = clap::value_parser!(usize))]
+          value_parser = parallelism)]
     pub parallelism: usize,
     /// Wait this long for another apply of the stack to finish (e.g. `5m`); 0 = refuse at once.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
     pub lock_timeout: Duration,
+    /// How long a remote apply lock lasts unless renewed (renewed every third of it). For tests.
+    #[arg(long, hide = true, value_name = "DURATION", default_value = "2m",
+          value_parser = humantime::parse_duration)]
+    pub lock_ttl: Duration,
     /// Give up on a Template build after this long (overrides the Template's and the stack
     /// file's timeout; the build is cancelled).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
@@ -64,6 +68,15 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
     pub output: ApplyFormat,
+}
+
+/// `--parallelism`: at least 1 (none in flight would never finish).
+fn parallelism(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("at least one operation must be allowed in flight; use 1 or more".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 impl Args {
@@ -79,6 +92,7 @@ impl Args {
             auto_approve: self.auto_approve,
             parallelism: self.parallelism,
             lock_timeout: self.lock_timeout,
+            lock_ttl: self.lock_ttl,
             secrets: Arc::new(SourceValues { root: dir }),
         }
     }
@@ -153,6 +167,10 @@ impl Progress for View {
                 "\nStopping: no new operations start; running builds are cancelled; writes in \
                  flight finish.\n",
             ),
+            Notice::LockLost { reason } => output::print_stderr(&format!(
+                "\nThe apply lock was lost ({reason}). Stopping: no new operations start; \
+                 running builds are left running; writes in flight finish.\n"
+            )),
             Notice::LockNotReleased(e) => {
                 output::print_stderr(&format!("Warning: {}\n", crate::ops::error::chain(e)));
             }

@@ -1,11 +1,13 @@
-//! `apply` and `destroy`: make (or read and re-check) the plan, confirm, take the stack's apply
-//! lock, walk the plan with progress, stop cleanly on Ctrl-C, release the lock.
+//! `apply` and `destroy`: load and connect, take the stack's apply lock, then (under it) read the
+//! live state and plan (or re-check a saved plan), confirm, walk the plan with progress, stop
+//! cleanly on Ctrl-C or when the lock is lost, release the lock. Reading under the lock is what
+//! makes a waiter plan against what the apply before it did, not against what was there before.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::plan::{self as ops_plan, Planned};
+use super::plan::{self as ops_plan, Planned, Prepared};
 use super::settings::{ApplyRequest, Settings};
 use super::validate::{self, Validated};
 use super::{Confirm, Notice, OpsError, Progress};
@@ -20,7 +22,7 @@ use crate::plan::Plan;
 /// What an apply came to.
 #[derive(Debug)]
 pub enum ApplyResult {
-    /// The plan had nothing to do; nothing was locked or changed.
+    /// The plan had nothing to do; nothing was changed (the lock was held only to read).
     NoChanges,
     /// The person declined; nothing was changed.
     Cancelled,
@@ -39,6 +41,44 @@ impl ApplyResult {
     }
 }
 
+/// What is known before the lock is taken: nothing read from the cluster yet.
+enum Unlocked {
+    /// A plan to make from the config.
+    Fresh(Box<Prepared>),
+    /// A saved plan, checked against the config and the target, to check against the cluster.
+    Saved {
+        path: PathBuf,
+        plan: Box<Plan>,
+        model: Model,
+        settings: Settings,
+        cluster: Arc<dyn Cluster>,
+    },
+}
+
+impl Unlocked {
+    fn settings(&self) -> &Settings {
+        match self {
+            Unlocked::Fresh(p) => &p.settings,
+            Unlocked::Saved { settings, .. } => settings,
+        }
+    }
+
+    fn cluster(&self) -> &Arc<dyn Cluster> {
+        match self {
+            Unlocked::Fresh(p) => &p.cluster,
+            Unlocked::Saved { cluster, .. } => cluster,
+        }
+    }
+
+    /// The stack the lock is for (a saved plan's own).
+    fn stack(&self) -> &str {
+        match self {
+            Unlocked::Fresh(p) => &p.settings.stack,
+            Unlocked::Saved { plan, .. } => &plan.stack,
+        }
+    }
+}
+
 /// A plan ready to apply, and what applying it needs.
 struct Ready {
     plan: Plan,
@@ -50,8 +90,9 @@ struct Ready {
     confirmed: bool,
 }
 
-/// Applies (or, with `req.plan.destroy`, destroys): shows the plan through `progress`, asks
-/// `confirm` unless approved, and carries the plan out under the stack's lock.
+/// Applies (or, with `req.plan.destroy`, destroys): takes the stack's lock, reads the cluster
+/// and plans under it, shows the plan through `progress`, asks `confirm` unless approved (still
+/// holding the lock, as Terraform does), carries the plan out and releases the lock.
 pub async fn apply(
     req: &ApplyRequest,
     confirm: &dyn Confirm,
@@ -60,9 +101,37 @@ pub async fn apply(
     if req.saved.is_some() && req.plan.destroy {
         return Err(OpsError::DestroySavedPlan);
     }
-    let ready = match &req.saved {
+    let unlocked = match &req.saved {
         Some(path) => saved_plan(path, req, progress).await?,
-        None => fresh_plan(req, progress).await?,
+        None => {
+            let prepared = ops_plan::prepare(&req.plan).await?;
+            Unlocked::Fresh(Box::new(prepared))
+        }
+    };
+    let mut lock_opts = LockOptions::new(unlocked.stack(), req.plan.env.holder.clone());
+    lock_opts.wait = req.lock_timeout;
+    lock_opts.ttl = req.lock_ttl;
+    let lock = lock(unlocked.settings(), unlocked.cluster(), &lock_opts).await?;
+    let result = locked(req, unlocked, &lock, confirm, progress).await;
+    if let Err(e) = lock.release().await {
+        progress.notice(Notice::LockNotReleased(&e));
+    }
+    result
+}
+
+/// Everything that happens under the lock: read, plan (or check), confirm, apply.
+async fn locked(
+    req: &ApplyRequest,
+    unlocked: Unlocked,
+    lock: &ApplyLock,
+    confirm: &dyn Confirm,
+    progress: &dyn Progress,
+) -> Result<ApplyResult, OpsError> {
+    let ready = match unlocked {
+        Unlocked::Fresh(prepared) => fresh_plan(req, *prepared, progress).await?,
+        Unlocked::Saved { path, plan, model, settings, cluster } => {
+            check_saved(&path, *plan, model, settings, cluster).await?
+        }
     };
     progress.notice(Notice::Plan(&ready.plan));
     if !ready.plan.has_changes() || ready.plan.steps.is_empty() {
@@ -76,23 +145,32 @@ pub async fn apply(
             return Ok(ApplyResult::Cancelled);
         }
     }
-    execute(req, ready, progress).await.map(ApplyResult::Applied)
+    // The confirmation may have taken longer than the lock could be kept.
+    if !lock.held() {
+        let reason = lock.lost().await;
+        return Err(OpsError::LockLost { stack: ready.plan.stack.clone(), reason });
+    }
+    execute(req, ready, lock, progress).await.map(ApplyResult::Applied)
 }
 
-async fn fresh_plan(req: &ApplyRequest, progress: &dyn Progress) -> Result<Ready, OpsError> {
+async fn fresh_plan(
+    req: &ApplyRequest,
+    prepared: Prepared,
+    progress: &dyn Progress,
+) -> Result<Ready, OpsError> {
     let Planned { plan, model, loaded, naming, cluster, settings, warnings, .. } =
-        ops_plan::plan(&req.plan).await?;
+        ops_plan::plan_against(&req.plan, prepared).await?;
     progress.notice(Notice::Warnings { diags: &warnings, loaded: &loaded });
     Ok(Ready { plan, model, naming, cluster, settings, confirmed: false })
 }
 
-/// Reads a saved plan and checks it still holds: same configuration, same target, and every
-/// object it touches unchanged since.
+/// Reads a saved plan and checks what can be checked without the cluster: same configuration,
+/// same target.
 async fn saved_plan(
     path: &Path,
     req: &ApplyRequest,
     progress: &dyn Progress,
-) -> Result<Ready, OpsError> {
+) -> Result<Unlocked, OpsError> {
     let mut plan = ops_plan::read(path)?;
     let Validated { loaded, model, diags } = validate::load(&req.plan.dir, &req.plan.load)?;
     progress.notice(Notice::Warnings { diags: &diags, loaded: &loaded });
@@ -111,14 +189,25 @@ async fn saved_plan(
             target: settings.target.display(),
         });
     }
+    if let Some(secs) = settings.build_timeout_override {
+        plan = plan.with_build_timeout(secs);
+    }
+    Ok(Unlocked::Saved { path: path.to_path_buf(), plan: Box::new(plan), model, settings, cluster })
+}
+
+/// Under the lock: every object a saved plan touches is unchanged since it was made.
+async fn check_saved(
+    path: &Path,
+    plan: Plan,
+    model: Model,
+    settings: Settings,
+    cluster: Arc<dyn Cluster>,
+) -> Result<Ready, OpsError> {
     let identity = cluster.identity().await?;
     let naming = Naming::for_model(identity.username, &model);
     let stale = apply::staleness::check(&plan, cluster.as_ref(), &naming).await?;
     if !stale.is_empty() {
         return Err(OpsError::Stale { plan: path.to_path_buf(), objects: stale });
-    }
-    if let Some(secs) = settings.build_timeout_override {
-        plan = plan.with_build_timeout(secs);
     }
     Ok(Ready { plan, model, naming, cluster, settings, confirmed: true })
 }
@@ -139,24 +228,27 @@ async fn lock(
     }
 }
 
+/// Walks the plan under `lock`. Ctrl-C and a lost lock both set the walker's stop flag: no new
+/// operation starts, running builds are cancelled, writes in flight finish.
 async fn execute(
     req: &ApplyRequest,
     ready: Ready,
+    lock: &ApplyLock,
     progress: &dyn Progress,
 ) -> Result<ApplyOutcome, OpsError> {
     let Ready { plan, model, naming, cluster, settings, .. } = ready;
-    let mut lock_opts = LockOptions::new(plan.stack.clone(), req.plan.env.holder.clone());
-    lock_opts.wait = req.lock_timeout;
-    let lock = lock(&settings, &cluster, &lock_opts).await?;
-
     let mut ctx = ApplyContext::new(cluster, Arc::new(model), naming, req.secrets.clone());
     ctx.parallelism = req.parallelism.max(1);
+    ctx.lease = lock.lease();
     let stop = ctx.stop.clone();
     progress.notice(Notice::Applying { target: &settings.target.display() });
     let walk = apply::apply(&plan, ctx, progress);
     tokio::pin!(walk);
+    let lost = lock.lost();
+    tokio::pin!(lost);
     let mut listening = true;
-    let outcome = loop {
+    let mut lock_lost = None;
+    let mut outcome = loop {
         tokio::select! {
             outcome = &mut walk => break outcome,
             signal = tokio::signal::ctrl_c(), if listening => {
@@ -166,10 +258,21 @@ async fn execute(
                     progress.notice(Notice::Stopping);
                 }
             }
+            reason = &mut lost, if lock_lost.is_none() => {
+                stop.store(true, Ordering::SeqCst);
+                progress.notice(Notice::LockLost { reason: &reason });
+                lock_lost = Some(reason);
+            }
         }
     };
-    if let Err(e) = lock.release().await {
-        progress.notice(Notice::LockNotReleased(&e));
+    // The lease can run out before the renewal says so (this process was paused): an operation
+    // refused for it stopped the walk, and the loss is what the summary must say.
+    let ran_out = lock.lease().is_some_and(|l| !l.valid()) && !outcome.success();
+    if lock_lost.is_none() && (ran_out || !lock.held()) {
+        lock_lost = Some(lock.lost_reason().unwrap_or_else(|| {
+            "it ran out before it could be renewed (was this process paused?)".to_string()
+        }));
     }
+    outcome.lock_lost = lock_lost;
     Ok(outcome)
 }

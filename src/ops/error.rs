@@ -48,6 +48,11 @@ pub enum OpsError {
     NotConfirmed,
     #[error("{}", chain(.0))]
     Lock(#[from] LockError),
+    #[error(
+        "the apply lock of stack `{stack}` was lost before anything was changed ({reason}); \
+         run apply again"
+    )]
+    LockLost { stack: String, reason: String },
 }
 
 /// An error and its sources, `: `-separated.

@@ -59,6 +59,8 @@ pub enum Notice<'a> {
     Applying { target: &'a str },
     /// Ctrl-C: no new operations start, running builds are cancelled, writes in flight finish.
     Stopping,
+    /// The apply lock was lost while applying: no new operations start.
+    LockLost { reason: &'a str },
     /// The apply ran, but the lock could not be released (it expires by itself).
     LockNotReleased(&'a crate::apply::lock::LockError),
 }

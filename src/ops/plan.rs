@@ -47,13 +47,35 @@ pub async fn connect(settings: &Settings, auth: &AuthEnv) -> Result<Arc<dyn Clus
     Ok(target::connect(&settings.target, auth).await?)
 }
 
+/// The config loaded, the settings resolved and the target connected: everything before the
+/// live state is read. Apply takes the lock between this and [`plan_against`].
+pub struct Prepared {
+    pub loaded: Loaded,
+    pub model: Model,
+    pub settings: Settings,
+    pub cluster: Arc<dyn Cluster>,
+    /// Warnings from loading (never fatal).
+    pub warnings: Diagnostics,
+}
+
+/// Loads the config, resolves the settings and connects. Reads nothing from the cluster.
+pub async fn prepare(req: &Request) -> Result<Prepared, OpsError> {
+    let Validated { loaded, model, diags: warnings } = validate::load(&req.dir, &req.load)?;
+    let settings = Settings::resolve(req, &loaded)?;
+    let cluster = connect(&settings, &req.env.auth).await?;
+    Ok(Prepared { loaded, model, settings, cluster, warnings })
+}
+
 /// Runs the whole pipeline up to a plan. Plan problems (prevent_destroy, ambiguous matches)
 /// come back as [`OpsError::Invalid`] with the plan dropped.
 pub async fn plan(req: &Request) -> Result<Planned, OpsError> {
-    let Validated { loaded, mut model, diags: warnings } = validate::load(&req.dir, &req.load)?;
-    let settings = Settings::resolve(req, &loaded)?;
+    plan_against(req, prepare(req).await?).await
+}
+
+/// Reads the live state of a prepared target, diffs and plans (the second half of [`plan`]).
+pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, OpsError> {
+    let Prepared { loaded, mut model, settings, cluster, warnings } = prepared;
     let stack = settings.stack.clone();
-    let cluster = connect(&settings, &req.env.auth).await?;
     let identity = cluster.identity().await?;
     let naming = Naming::for_model(identity.username.clone(), &model);
     let live = state::read(&cluster, &model, &naming, &stack).await?;

@@ -81,6 +81,8 @@ pub struct ApplyRequest {
     pub parallelism: usize,
     /// How long to wait for another apply of the stack (zero: refuse at once).
     pub lock_timeout: Duration,
+    /// How long a remote lock lasts unless renewed (renewed every third of it).
+    pub lock_ttl: Duration,
     /// Reads Secret values at apply time (the environment and files: `cli` supplies it).
     pub secrets: Arc<dyn SecretValues>,
 }

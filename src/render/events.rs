@@ -323,6 +323,7 @@ pub fn summary_json(o: &ApplyOutcome) -> Value {
         "event": "summary",
         "success": o.success(),
         "interrupted": o.interrupted,
+        "lock_lost": o.lock_lost,
         "elapsed_secs": secs(o.elapsed),
         "done": list(&mut o.done()),
         "failed": list(&mut o.failed()),
@@ -336,7 +337,9 @@ pub fn summary_text(o: &ApplyOutcome, style: Style) -> String {
     let (done, failed, skipped, not_started) =
         (o.done().count(), o.failed().count(), o.skipped().count(), o.not_started().count());
     let mut out = String::from("\n");
-    let head = if o.interrupted {
+    let head = if o.lock_lost.is_some() {
+        style.red("Apply stopped: the apply lock was lost")
+    } else if o.interrupted {
         style.yellow("Apply interrupted")
     } else if !o.success() {
         style.red("Apply failed")
@@ -347,6 +350,12 @@ pub fn summary_text(o: &ApplyOutcome, style: Style) -> String {
         "{head}: {done} done, {failed} failed, {skipped} skipped, {not_started} not started ({}).\n",
         clock(o.elapsed)
     ));
+    if let Some(reason) = &o.lock_lost {
+        out.push_str(&format!(
+            "The lock was lost ({reason}); no operation started after that. Another apply may \
+             be changing the stack now: run plan again when it is done.\n"
+        ));
+    }
     let mut section = |title: &str, items: Vec<String>| {
         if !items.is_empty() {
             out.push_str(&format!("{title}:\n"));
@@ -451,6 +460,7 @@ mod tests {
                 },
             ],
             interrupted: false,
+            lock_lost: None,
             elapsed: Duration::from_secs(1),
         };
         let sum = summary_json(&o);

@@ -193,6 +193,7 @@ fn executor(cluster: Arc<dyn Cluster>) -> Executor {
             ..PollPolicy::default()
         },
         stop: Arc::new(AtomicBool::new(false)),
+        lease: None,
     }
 }
 
@@ -287,6 +288,25 @@ async fn workspaces_are_never_duplicated_whatever_fails() {
         let named: Vec<_> = ws.iter().filter(|w| w.metadata.display_name == "box").collect();
         assert_eq!(named.len(), 1, "creates {creates:?} lists {lists:?}");
     }
+}
+
+// Regression (issue 10): a second runner whose plan saw no Workspace created it again; the
+// displayName is now looked for right before each create.
+#[tokio::test]
+async fn a_workspace_created_since_the_plan_is_not_created_again() {
+    let c = Flaky::new(local(Duration::from_secs(1), 0.0));
+    let (first, second) = (executor(c.clone()), executor(c.clone()));
+    run(&first, &input(StepKind::Create, &space("ml"))).await.unwrap();
+    let ws = workspace("ml", "box", None);
+    run(&first, &input(StepKind::Create, &ws)).await.unwrap();
+    // The second runner planned before the first created it; the Space is missing for a third.
+    run(&second, &input(StepKind::Create, &ws)).await.unwrap();
+    let named = workspaces(c.as_ref()).await;
+    assert_eq!(named.iter().filter(|w| w.metadata.display_name == "box").count(), 1);
+    let e = run(&second, &input(StepKind::Create, &workspace("nowhere", "box", None)))
+        .await
+        .unwrap_err();
+    assert!(!matches!(e, ApplyError::Unknown { .. }), "the create says why: {e}");
 }
 
 #[tokio::test]

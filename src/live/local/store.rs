@@ -36,9 +36,12 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 /// Opens (creating if needed) the store at `path`.
 pub fn open(path: &Path) -> ApiResult<Connection> {
     let conn = Connection::open(path)?;
+    // First, so that every statement after it (switching to WAL and creating the schema take
+    // the write lock too) waits for another process's transaction instead of failing with
+    // "database is locked".
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.execute_batch(SCHEMA)?;
     Ok(conn)
 }

@@ -1,0 +1,358 @@
+//! Concurrent applies of one stack through the real binary (issue 10): against one `cordium
+//! serve`, two and four `apply --auto-approve --lock-timeout 60s` started at once, and one saved
+//! plan applied by three runners at once, leave exactly one Workspace per displayName; on the
+//! embedded local cluster concurrent applies take turns on the file lock and never fail with
+//! `database is locked`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use cordium::live::convert::from_wire;
+use cordium::live::{Cluster, Scope};
+use cordium::model::Kind;
+
+use crate::apply::{client, cordium, text};
+use crate::support::{Serve, ADMIN_TOKEN};
+
+/// Workspaces in the stack below (none exists before the first apply).
+const WORKSPACES: usize = 4;
+
+/// A Space, a Template that needs no build, and (unless `bare`) [`WORKSPACES`] Workspaces.
+fn stack(dir: &Path, bare: bool) {
+    let doc = |kind: &str, name: &str, extra: &str| {
+        format!("apiVersion: cordium/v1\nkind: {kind}\nmetadata:\n  name: {name}\n{extra}---\n")
+    };
+    let mut y = doc("Space", "lab", "spec: {}\n");
+    y += &doc("Template", "base.lab", "spec:\n  image:\n    registry:\n      url: node:22\n");
+    for i in (0..WORKSPACES).filter(|_| !bare) {
+        y += &doc("Workspace", &format!("w{i}.lab"), "template: base\n");
+    }
+    std::fs::write(dir.join("main.yaml"), y).expect("write");
+}
+
+/// A `cordium serve` and the config directory of the whole stack. With `space`, the server
+/// already holds the stack's Space and Template but none of its Workspaces (what duplicates
+/// needed: a Workspace has no name to make a second create fail).
+fn started(space: bool) -> (Serve, tempfile::TempDir) {
+    let serve = Serve::start(&["--latency", "5ms"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    if space {
+        stack(dir.path(), true);
+        let d = dir.path().to_str().expect("utf-8");
+        let o = cordium(&["apply", d, "--endpoint", &serve.url, "--auto-approve"]);
+        assert_eq!(o.status.code(), Some(0), "the Space and Template: {}", text(&o));
+    }
+    stack(dir.path(), false);
+    (serve, dir)
+}
+
+/// Runs `cordium` with each argument list at once (one process each) and waits for all.
+fn at_once(runs: Vec<Vec<String>>, cwd: Option<&Path>) -> Vec<Output> {
+    let children: Vec<_> = runs
+        .iter()
+        .map(|args| {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_cordium"));
+            c.args(args)
+                .env_remove("CORDIUM_ENDPOINT")
+                .env_remove("OCTELIUM_DOMAIN")
+                .env_remove("OCTELIUM_ACCESS_TOKEN")
+                .env_remove("CI")
+                .env("OCTELIUM_AUTH_TOKEN", ADMIN_TOKEN)
+                .env("CORDIUM_USERNAME", "admin")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            if let Some(d) = cwd {
+                c.current_dir(d);
+            }
+            c.spawn().expect("cordium starts")
+        })
+        .collect();
+    children.into_iter().map(|c| c.wait_with_output().expect("cordium ends")).collect()
+}
+
+/// Workspaces beyond the first with the same displayName in the same Space.
+async fn extra_workspaces(c: &dyn Cluster) -> (usize, usize) {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for space in c.list(Kind::Space, &Scope::All).await.expect("list Spaces") {
+        let listed =
+            c.list(Kind::Workspace, &Scope::Space(space.name().to_string())).await.expect("list");
+        for o in &listed {
+            let live = from_wire(o);
+            if !live.system {
+                *seen
+                    .entry(format!("{:?}/{}", live.space, live.metadata.display_name))
+                    .or_default() += 1;
+            }
+        }
+    }
+    (seen.len(), seen.values().map(|n| n - 1).sum())
+}
+
+fn apply_args(path: &str, url: &str) -> Vec<String> {
+    ["apply", path, "--endpoint", url, "--auto-approve", "--lock-timeout", "60s"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn assert_converged(d: &str, url: &str) {
+    let plan = cordium(&["plan", d, "--endpoint", url, "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "the plan after the applies: {}", text(&plan));
+}
+
+// Regression: the plan was read before the lock was taken, so every waiter created the
+// Workspaces again (10 for 5 declared with two applies). A first round starts from nothing (the
+// Space too); the rounds after start with the Space there and no Workspace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_applies_of_one_stack_create_no_duplicate_workspaces() {
+    let began = Instant::now();
+    for (runners, from_nothing) in [(2, true), (2, false), (4, false)] {
+        let (serve, dir) = started(!from_nothing);
+        let d = dir.path().to_str().expect("utf-8");
+        let outs = at_once(vec![apply_args(d, &serve.url); runners], None);
+        for o in &outs {
+            assert_eq!(o.status.code(), Some(0), "{runners} runners: {}", text(o));
+        }
+        let c = client(&serve).await;
+        let (names, extra) = extra_workspaces(c.as_ref()).await;
+        assert_eq!((names, extra), (WORKSPACES, 0), "{runners} runners: Workspaces, duplicates");
+        assert_converged(d, &serve.url);
+    }
+    assert!(began.elapsed() < Duration::from_secs(30), "took {:?}", began.elapsed());
+}
+
+// Regression: one saved plan applied by several runners at once created its Workspaces once per
+// runner; under the lock the staleness check now refuses every runner after the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_applied_by_three_runners_at_once_is_applied_once() {
+    let (serve, dir) = started(true);
+    let d = dir.path().to_str().expect("utf-8");
+    let file = dir.path().join("saved.plan");
+    let f = file.to_str().expect("utf-8");
+    let planned = cordium(&["plan", d, "--endpoint", &serve.url, "--out", f]);
+    assert!(planned.status.success(), "{}", text(&planned));
+    let mut args = apply_args(f, &serve.url);
+    args.extend(["--config-dir".to_string(), d.to_string()]);
+    let outs = at_once(vec![args; 3], None);
+    let mut applied = 0;
+    for o in &outs {
+        match o.status.code() {
+            Some(0) => applied += 1,
+            Some(1) => {
+                let err = String::from_utf8_lossy(&o.stderr);
+                assert!(err.contains("is stale"), "refused, but not as stale: {}", text(o));
+                assert!(err.contains("now exists"), "the refusal names what changed: {}", text(o));
+            }
+            _ => panic!("{}", text(o)),
+        }
+    }
+    assert_eq!(applied, 1, "exactly one runner applies the plan");
+    let c = client(&serve).await;
+    assert_eq!(extra_workspaces(c.as_ref()).await, (WORKSPACES, 0), "Workspaces, duplicates");
+    assert_converged(d, &serve.url);
+}
+
+// Regression: concurrent applies on `--local` failed now and then with `database is locked`
+// (the store switched to WAL before it set its busy timeout) and named no holder.
+#[test]
+fn concurrent_local_applies_take_turns_and_name_the_holder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    stack(dir.path(), false);
+    let local = |timeout: &str| -> Vec<String> {
+        ["apply", ".", "--local", "local.db", "--auto-approve", "--lock-timeout", timeout]
+            .map(String::from)
+            .to_vec()
+    };
+    // Waiting: all succeed, one after the other.
+    for o in at_once(vec![local("60s"); 4], Some(dir.path())) {
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+    // Not waiting: each applies (nothing to do) or is refused naming the holder; never a
+    // SQLite error.
+    for o in at_once(vec![local("0s"); 4], Some(dir.path())) {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("database is locked"), "{}", text(&o));
+        if o.status.code() != Some(0) {
+            assert!(err.contains("another apply holds the lock"), "{}", text(&o));
+            assert!(err.contains("(pid "), "{}", text(&o));
+        }
+    }
+    let plan = Command::new(env!("CARGO_BIN_EXE_cordium"))
+        .args(["plan", ".", "--local", "local.db", "--detailed-exitcode"])
+        .current_dir(dir.path())
+        .env_remove("CI")
+        .output()
+        .expect("plan runs");
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+}
+
+/// A stack whose Workspaces wait for a Template build (`--build-duration` long).
+fn built_stack(dir: &Path) {
+    let doc = |kind: &str, name: &str, extra: &str| {
+        format!("apiVersion: cordium/v1\nkind: {kind}\nmetadata:\n  name: {name}\n{extra}---\n")
+    };
+    let mut y = doc("Space", "lab", "spec: {}\n");
+    y += &doc(
+        "Template",
+        "gpu.lab",
+        "spec:\n  image:\n    registry:\n      url: python:3.12\nprebuild: {}\n",
+    );
+    for i in 0..WORKSPACES {
+        y += &doc("Workspace", &format!("w{i}.lab"), "template: gpu\n");
+    }
+    std::fs::write(dir.join("main.yaml"), y).expect("write");
+}
+
+/// Starts `cordium apply` in the background with a short-lived lock (`--lock-ttl`).
+fn apply_in_background(d: &str, url: &str, extra: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_cordium"))
+        .args(["apply", d, "--endpoint", url, "--auto-approve", "--output", "json"])
+        .args(["--lock-ttl", "1500ms"])
+        .args(extra)
+        .env_remove("CORDIUM_ENDPOINT")
+        .env_remove("CI")
+        .env("OCTELIUM_AUTH_TOKEN", ADMIN_TOKEN)
+        .env("CORDIUM_USERNAME", "admin")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cordium starts")
+}
+
+/// Waits until the stack's lock Group exists; returns it.
+async fn lock_group(c: &dyn Cluster) -> cordium::live::wire::core::Group {
+    let key = cordium::live::ObjectKey::Name(cordium::apply::lock::group_name("default"));
+    for _ in 0..200 {
+        if let Ok(g) = c.get_group(&key).await {
+            return g;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the apply never took its lock");
+}
+
+fn attr(g: &cordium::live::wire::core::Group, key: &str) -> Option<String> {
+    let attrs = g.spec.as_ref()?.attrs.as_ref()?;
+    cordium::live::convert::from_struct(attrs).get(key)?.as_str().map(String::from)
+}
+
+// Regression: a lock taken over while its holder applied was "recorded and never read": the
+// holder kept writing, and its renewal (an update by name) overwrote the new holder's lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_taken_over_mid_apply_stops_it_with_exit_1_and_is_left_alone() {
+    let serve = Serve::start(&["--build-duration", "3s"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    built_stack(dir.path());
+    let d = dir.path().to_str().expect("utf-8");
+    let child = apply_in_background(d, &serve.url, &[]);
+    let c = client(&serve).await;
+    let g = lock_group(c.as_ref()).await;
+    // Another apply takes the lock over (as it would an expired one): delete by uid, create.
+    let uid = g.metadata.as_ref().map(|m| m.uid.clone()).unwrap_or_default();
+    c.delete_group(&cordium::live::ObjectKey::Uid(uid)).await.expect("deleted");
+    let mut thief = g.clone();
+    if let Some(m) = thief.metadata.as_mut() {
+        m.uid.clear();
+        m.resource_version.clear();
+    }
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("holder".into(), "thief@box".into());
+    attrs.insert("pid".into(), 1.into());
+    let now = std::time::SystemTime::now();
+    attrs.insert("since".into(), humantime::format_rfc3339_seconds(now).to_string().into());
+    let later = now + Duration::from_secs(60);
+    attrs.insert("expires".into(), humantime::format_rfc3339_seconds(later).to_string().into());
+    attrs.insert("id".into(), "thief".into());
+    if let Some(s) = thief.spec.as_mut() {
+        s.attrs = Some(cordium::live::convert::to_struct(&attrs));
+    }
+    c.create_group(thief).await.expect("the thief's lock");
+
+    let o = child.wait_with_output().expect("cordium ends");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let s = crate::apply::summary(&o);
+    let lost = s["lock_lost"].as_str().unwrap_or_else(|| panic!("{}", text(&o)));
+    assert!(lost.contains("taken over by thief@box"), "{lost}");
+    assert_eq!(s["success"], false);
+    // No Workspace was started after the loss (they wait for the build).
+    let (names, _) = extra_workspaces(c.as_ref()).await;
+    assert_eq!(names, 0, "{}", text(&o));
+    // The thief's lock is untouched: neither renewed over nor released.
+    let after = lock_group(c.as_ref()).await;
+    assert_eq!(attr(&after, "id").as_deref(), Some("thief"));
+    assert_eq!(attr(&after, "expires"), attrs["expires"].as_str().map(String::from));
+}
+
+// Regression: a holder paused past its lock's expiry (SIGSTOP) resumed and kept writing after
+// another apply had taken the lock over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_paused_past_its_lock_starts_nothing_when_it_resumes() {
+    let serve = Serve::start(&["--build-duration", "2s"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    built_stack(dir.path());
+    let d = dir.path().to_str().expect("utf-8");
+    let mut paused = apply_in_background(d, &serve.url, &[]);
+    let c = client(&serve).await;
+    // Pause it once it is walking the plan (its first step started).
+    let stdout = paused.stdout.take().expect("piped");
+    let (mut reader, mut seen) = tokio::task::spawn_blocking(move || {
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut seen = String::new();
+        loop {
+            let mut line = String::new();
+            if std::io::BufRead::read_line(&mut reader, &mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            seen.push_str(&line);
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            if v["event"] == "started" {
+                break;
+            }
+        }
+        (reader, seen)
+    })
+    .await
+    .expect("read");
+    let signal = |sig: &str, pid: u32| {
+        let ok = Command::new("kill").args([sig, &pid.to_string()]).status();
+        assert!(ok.is_ok_and(|s| s.success()), "kill {sig}");
+    };
+    signal("-STOP", paused.id());
+    // Past its 1.5 s lifetime: the next apply takes the lock over and finishes the stack.
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let next = apply_in_background(d, &serve.url, &["--lock-timeout", "30s"]);
+    let g = lock_group(c.as_ref()).await;
+    let mut tries = 0;
+    let mut holder = attr(&g, "id");
+    let first = holder.clone();
+    while holder == first && tries < 200 {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        holder = match c
+            .get_group(&cordium::live::ObjectKey::Name(cordium::apply::lock::group_name("default")))
+            .await
+        {
+            Ok(g) => attr(&g, "id"),
+            Err(_) => None,
+        };
+        tries += 1;
+    }
+    signal("-CONT", paused.id());
+    std::io::Read::read_to_string(&mut reader, &mut seen).expect("the rest of stdout");
+    let mut p = paused.wait_with_output().expect("paused ends");
+    p.stdout = seen.into_bytes();
+    let n = next.wait_with_output().expect("next ends");
+    assert_eq!(n.status.code(), Some(0), "the next apply: {}", text(&n));
+    assert_eq!(p.status.code(), Some(1), "the paused apply: {}", text(&p));
+    let s = crate::apply::summary(&p);
+    assert!(s["lock_lost"].is_string(), "{}", text(&p));
+    // The paused apply started no Workspace create after it resumed.
+    let started: Vec<_> = crate::apply::lines(&p)
+        .into_iter()
+        .filter(|v| v["event"] == "started" && v["kind"] == "create")
+        .filter(|v| v["address"].as_str().is_some_and(|a| a.starts_with("workspace.")))
+        .collect();
+    assert!(started.is_empty(), "{}", text(&p));
+    assert_eq!(extra_workspaces(c.as_ref()).await, (WORKSPACES, 0));
+    assert_converged(d, &serve.url);
+}
