@@ -67,7 +67,41 @@ pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 /// Reads every `.hcl`, `.yaml` and `.yml` under `root` (recursively; hidden folders and
 /// `.cordium/` skipped), plus the stack file, into raw documents. Never fails: problems are
 /// diagnostics.
+///
+/// A file a Secret names with `fromFile` (`from_file`) holds a secret value, never config, even
+/// when it is called `*.yaml` or `*.hcl`. Those names are known only once the config is read, so
+/// when one of them is a config file the whole load is done again without it: nothing of its
+/// text (no document, no diagnostic, no snippet) reaches the result.
 pub fn load(root: &Path, opts: &LoadOptions) -> Loaded {
+    let first = load_except(root, opts, &[]);
+    let secret_files = secret_files(&first);
+    if secret_files.is_empty() {
+        return first;
+    }
+    drop(first);
+    load_except(root, opts, &secret_files)
+}
+
+/// The config files (root-relative, as `find_files` lists them) that a Secret document names
+/// as where its value is read.
+fn secret_files(loaded: &Loaded) -> Vec<PathBuf> {
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    let named: Vec<PathBuf> = loaded
+        .docs
+        .iter()
+        .filter_map(|d| ["from_file", "fromFile"].into_iter().find_map(|k| d.node.get(k)?.as_str()))
+        .filter_map(|p| canonical(&loaded.root.join(p)))
+        .collect();
+    if named.is_empty() {
+        return Vec::new();
+    }
+    let mut files = Vec::new();
+    find_files(&loaded.root, Path::new(""), &mut files, &mut Diagnostics::new());
+    files.retain(|rel| canonical(&loaded.root.join(rel)).is_some_and(|c| named.contains(&c)));
+    files
+}
+
+fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
     let mut loaded = Loaded { root: root.to_path_buf(), ..Loaded::default() };
     match std::fs::metadata(root) {
         Ok(m) if m.is_dir() => {}
@@ -91,6 +125,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Loaded {
     }
     let mut files = Vec::new();
     find_files(root, Path::new(""), &mut files, &mut loaded.diagnostics);
+    files.retain(|f| !skip.contains(f));
     files.sort();
     if files.is_empty() {
         loaded.diagnostics.push(

@@ -376,7 +376,15 @@ pub(super) fn resolve(
 
     for d in decls {
         if let Some(expr) = &d.default {
-            match literal.eval(expr, d.file, diags) {
+            if d.sensitive {
+                if let Some(span) = span_of(expr, d.file) {
+                    sources.hide(span);
+                }
+            }
+            let mut local = Diagnostics::new();
+            let node = literal.eval(expr, d.file, &mut local);
+            extend_hidden(diags, local, d, "its default");
+            match node {
                 Some(node) => assigned.push(Assigned {
                     name: d.name.clone(),
                     value: node_to_value(&node),
@@ -414,6 +422,9 @@ pub(super) fn resolve(
         let file = sources.add(label.clone(), text.to_string());
         let span = Span::new(file, 0, text.len());
         let decl = decls.iter().find(|d| d.name == name)?;
+        if decl.sensitive {
+            sources.hide_file(file);
+        }
         if decl.ty == Type::String {
             return Some(Assigned {
                 name: name.into(),
@@ -440,7 +451,7 @@ pub(super) fn resolve(
                         source: label,
                     }),
                     None => {
-                        diags.extend(local);
+                        extend_hidden(diags, local, decl, &label);
                         None
                     }
                 }
@@ -485,13 +496,25 @@ pub(super) fn resolve(
     for f in env_files {
         let path = root.join(f);
         if path.is_file() {
-            read_var_file(&path, f, sources, diags, &mut |name, value, span, source, diags| {
-                if declared(name) {
-                    assigned.push(Assigned { name: name.into(), value, span: Some(span), source });
-                } else {
-                    undeclared(name, Some(span), &format!("the var file {source}"), diags);
-                }
-            });
+            read_var_file(
+                &path,
+                f,
+                decls,
+                sources,
+                diags,
+                &mut |name, value, span, source, diags| {
+                    if declared(name) {
+                        assigned.push(Assigned {
+                            name: name.into(),
+                            value,
+                            span: Some(span),
+                            source,
+                        });
+                    } else {
+                        undeclared(name, Some(span), &format!("the var file {source}"), diags);
+                    }
+                },
+            );
         }
     }
 
@@ -514,6 +537,7 @@ pub(super) fn resolve(
                 read_var_file(
                     path,
                     path,
+                    decls,
                     sources,
                     diags,
                     &mut |name, value, span, source, diags| {
@@ -562,6 +586,8 @@ pub(super) fn resolve(
         let value = match convert(last.value.clone(), &d.ty) {
             Ok(v) => v,
             Err(e) => {
+                // The reason may quote a key or element of the value.
+                let e = if d.sensitive { HIDDEN_DETAIL.to_string() } else { e };
                 diags.push(
                     Diagnostic::error(
                         "invalid-variable-value",
@@ -581,9 +607,46 @@ pub(super) fn resolve(
             failed.insert(d.name.clone());
             continue;
         }
+        if d.sensitive {
+            record_secrets(&value, sources);
+        }
         values.push((d.name.clone(), value, d.sensitive));
     }
     Resolved { values, failed }
+}
+
+/// What a message says instead of a detail that could quote a sensitive value.
+const HIDDEN_DETAIL: &str = "(details hidden: the variable is sensitive)";
+
+/// Adds diagnostics about a variable's value; for a sensitive variable, each keeps its code,
+/// place and help but says nothing the value could have put in it.
+fn extend_hidden(diags: &mut Diagnostics, local: Diagnostics, decl: &VarDecl, what: &str) {
+    for mut d in local {
+        if decl.sensitive {
+            d.message = format!(
+                "The value of the sensitive variable `{}` ({what}) is not valid {HIDDEN_DETAIL}.",
+                decl.name
+            );
+        }
+        diags.push(d);
+    }
+}
+
+/// Records every string (and map key) of a sensitive value with `sources`, so that no rendered
+/// message can quote one.
+fn record_secrets(value: &hcl::Value, sources: &mut Sources) {
+    match value {
+        hcl::Value::String(s) => sources.add_secret(s),
+        hcl::Value::Number(n) => sources.add_secret(&n.to_string()),
+        hcl::Value::Array(items) => items.iter().for_each(|v| record_secrets(v, sources)),
+        hcl::Value::Object(m) => {
+            for (k, v) in m {
+                sources.add_secret(k);
+                record_secrets(v, sources);
+            }
+        }
+        hcl::Value::Null | hcl::Value::Bool(_) => {}
+    }
 }
 
 /// Runs a variable's validation blocks; false when one fails.
@@ -635,10 +698,12 @@ type Sink<'a> = dyn FnMut(&str, hcl::Value, Span, String, &mut Diagnostics) + 'a
 fn read_var_file(
     path: &Path,
     shown: &Path,
+    decls: &[VarDecl],
     sources: &mut Sources,
     diags: &mut Diagnostics,
     sink: &mut Sink<'_>,
 ) {
+    let sensitive = |name: &str| decls.iter().any(|d| d.name == name && d.sensitive);
     let shown_str = shown.display().to_string();
     let text = match std::fs::read(path).map(String::from_utf8) {
         Ok(Ok(t)) => t,
@@ -658,6 +723,9 @@ fn read_var_file(
         }
     };
     let file = sources.add(shown.to_path_buf(), text.clone());
+    // Until the file is understood, any mention of a sensitive variable may sit next to its
+    // value: a file that fails to parse is hidden whole if it names one.
+    let names_sensitive = decls.iter().any(|d| d.sensitive && text.contains(d.name.as_str()));
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     if matches!(ext, "json" | "yaml" | "yml") {
         let parsed: Result<serde_json::Value, String> = if ext == "json" {
@@ -669,6 +737,9 @@ fn read_var_file(
             Ok(serde_json::Value::Object(m)) => m,
             Ok(serde_json::Value::Null) => return,
             Ok(_) => {
+                if names_sensitive {
+                    sources.hide_file(file);
+                }
                 diags.push(
                     Diagnostic::error(
                         "invalid-var-file",
@@ -679,6 +750,13 @@ fn read_var_file(
                 return;
             }
             Err(e) => {
+                // The parser's message may quote the text around the error.
+                let e = if names_sensitive {
+                    sources.hide_file(file);
+                    "(details hidden: the file sets a sensitive variable)".to_string()
+                } else {
+                    e
+                };
                 diags.push(
                     Diagnostic::error(
                         "invalid-var-file",
@@ -689,6 +767,11 @@ fn read_var_file(
                 return;
             }
         };
+        // Values in JSON and YAML files carry no span of their own: a file that sets a
+        // sensitive variable is hidden whole.
+        if map.keys().any(|k| sensitive(k)) {
+            sources.hide_file(file);
+        }
         for (name, value) in map {
             let span = key_span(&text, &name, file);
             match serde_json::from_value::<hcl::Value>(value) {
@@ -707,6 +790,9 @@ fn read_var_file(
     let body = match super::syntax::parse(&text, file) {
         Ok(b) => b,
         Err(d) => {
+            if names_sensitive {
+                sources.hide_file(file);
+            }
             diags.extend(d);
             return;
         }
@@ -715,6 +801,25 @@ fn read_var_file(
     for structure in body.iter() {
         match structure {
             Structure::Attribute(attr) => {
+                let decl = decls.iter().find(|d| d.name == attr.key.as_str() && d.sensitive);
+                if let Some(decl) = decl {
+                    if let Some(span) = span_of(&attr.value, file) {
+                        sources.hide(span);
+                    }
+                    let mut local = Diagnostics::new();
+                    if let Some(node) = literal.eval(&attr.value, file, &mut local) {
+                        let span = node.span;
+                        sink(
+                            attr.key.as_str(),
+                            node_to_value(&node),
+                            span,
+                            shown_str.clone(),
+                            diags,
+                        );
+                    }
+                    extend_hidden(diags, local, decl, &shown_str);
+                    continue;
+                }
                 if let Some(node) = literal.eval(&attr.value, file, diags) {
                     let span = node.span;
                     sink(attr.key.as_str(), node_to_value(&node), span, shown_str.clone(), diags);
