@@ -101,6 +101,22 @@ fn secret_files(loaded: &Loaded) -> Vec<PathBuf> {
     files
 }
 
+/// The var files this load reads (`--var-file`s, and the selected environment's), canonical.
+fn var_files(root: &Path, stack: Option<&stack::Stack>, opts: &LoadOptions) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = opts
+        .vars
+        .iter()
+        .filter_map(|v| match v {
+            VarArg::File(p) => std::fs::canonicalize(p).ok(),
+            VarArg::Var { .. } => None,
+        })
+        .collect();
+    if let Some(env) = opts.env.as_deref().and_then(|name| stack::select(stack, name).ok()) {
+        out.extend(env.var_files.iter().filter_map(|f| std::fs::canonicalize(root.join(f)).ok()));
+    }
+    out
+}
+
 fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
     let mut loaded = Loaded { root: root.to_path_buf(), ..Loaded::default() };
     match std::fs::metadata(root) {
@@ -138,6 +154,9 @@ fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
     }
 
     loaded.stack = stack::load(root, &mut loaded.sources, &mut loaded.diagnostics);
+    // A var file under the root is read as a var file only (it may hold sensitive values).
+    let var_files = var_files(root, loaded.stack.as_ref(), opts);
+    files.retain(|f| std::fs::canonicalize(root.join(f)).map_or(true, |c| !var_files.contains(&c)));
 
     let mut hcl_files = Vec::new();
     for rel in files {
@@ -335,6 +354,39 @@ mod tests {
         let paths: Vec<String> =
             loaded.docs.iter().map(|d| loaded.sources.path(d.file).display().to_string()).collect();
         assert_eq!(paths, ["a/z.yml", "a/z.yml", "b.yaml"]);
+    }
+
+    #[test]
+    fn files_named_by_from_file_and_var_files_are_never_config() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let write = |rel: &str, text: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        };
+        write(
+            "main.hcl",
+            "space \"ml\" {}\nsecret \"tok\" {\n  space     = space.ml\n  from_file = \"keys/tok.yaml\"\n}\n",
+        );
+        write("keys/tok.yaml", "s3cret: [unclosed\n");
+        write("vars.yaml", "branch: s3cret\n");
+        let opts = LoadOptions {
+            vars: vec![VarArg::File(root.join("vars.yaml"))],
+            ..LoadOptions::default()
+        };
+        let loaded = load(root, &opts);
+        let text = format!("{:?}", loaded.diagnostics);
+        assert!(!text.contains("s3cret") && !text.contains("tok.yaml:"), "{text}");
+        assert_eq!(loaded.docs.len(), 2);
+        for i in 0..loaded.sources.len() {
+            let id = FileId(i as u32);
+            assert!(
+                !loaded.sources.text(id).contains("s3cret: ["),
+                "{:?}",
+                loaded.sources.path(id)
+            );
+        }
     }
 
     #[test]

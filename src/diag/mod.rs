@@ -416,6 +416,21 @@ mod tests {
     }
 
     #[test]
+    fn hidden_ranges_are_masked_in_place_and_secrets_scrubbed() {
+        let mut s = Sources::new();
+        let id = s.add("a.hcl", "pw = \"çs3cret\"\nx = 1\n");
+        s.hide(Span::new(id, 5, 15));
+        let f = s.get(id).expect("added");
+        assert_eq!(&*f.shown_text(), "pw = **********\nx = 1\n");
+        assert_eq!(f.shown_text().len(), f.text.len(), "offsets stay valid");
+        assert_eq!(f.shown_line(17), "x = 1");
+        assert!(s.is_hidden(Span::new(id, 6, 7)) && !s.is_hidden(Span::new(id, 17, 18)));
+        s.add_secret("s3cret");
+        s.add_secret("abc"); // too short to tell from ordinary text
+        assert_eq!(s.scrub("bad s3cret, abc"), "bad (sensitive), abc");
+    }
+
+    #[test]
     fn did_you_mean_finds_close_names_only() {
         let c = ["displayName", "description", "labels"];
         assert_eq!(did_you_mean("dispalyName", c), Some("displayName"));

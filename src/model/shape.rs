@@ -58,7 +58,7 @@ pub(crate) fn any_sensitive(node: &Node) -> bool {
 pub(crate) fn sensitive_name(span: crate::diag::Span, what: String, why: &str) -> Diagnostic {
     Diagnostic::error(
         "sensitive-name",
-        format!("{what} derives from a sensitive value, and a sensitive value cannot be used there: {why}"),
+        format!("a sensitive value cannot be used as {what}: {why}"),
     )
     .at(span)
     .help("use a value that is not sensitive here (a literal, or a variable without `sensitive = true`)")
@@ -115,7 +115,7 @@ impl Walker<'_> {
                     if let Some((field, id)) = sensitive_identity(item) {
                         self.diags.push(sensitive_name(
                             id.span,
-                            format!("`{field}` of {}", describe(path)),
+                            format!("the `{field}` of {}", describe(path)),
                             "it names the item in plans and is sent in plain text",
                         ));
                     }

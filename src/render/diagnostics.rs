@@ -308,6 +308,27 @@ mod tests {
     }
 
     #[test]
+    fn hidden_text_and_recorded_secrets_never_render() {
+        let mut sources = Sources::new();
+        let f = sources.add("CORDIUM_VAR_pw", "s3cret-value");
+        sources.hide_file(f);
+        sources.add_secret("s3cret-value");
+        let mut d = Diagnostics::new();
+        d.push(
+            Diagnostic::error("invalid-variable-value", "bad s3cret-value")
+                .at(Span::new(f, 0, 12))
+                .help("not s3cret-value")
+                .related(Span::new(f, 0, 3), "s3cret-value here"),
+        );
+        let human = human(&d, &sources, false);
+        let json = json(&d, &sources);
+        assert!(!human.contains("s3cret"), "{human}");
+        assert!(human.contains("************"), "{human}");
+        assert!(!json.to_string().contains("s3cret"), "{json}");
+        assert_eq!(json["diagnostics"][0]["snippet"], "************");
+    }
+
+    #[test]
     fn human_shows_location_snippet_and_help() {
         let (d, s) = sample();
         let text = human(&d, &s, false);
