@@ -5,8 +5,8 @@
 //! config root. Each case runs through the real binary: `validate` (human, `--format json`),
 //! `plan --local` (human, `--output json`, `--output markdown`, `--out FILE`), `show` and
 //! `apply` of that file, `apply --local` (human and JSON) and `apply` against `cordium serve`.
-//! Stdout, stderr and every file the runs wrote are searched for the sentinel in plain, base64
-//! (each alignment) and hex form. The local cluster's store is not searched: it is the cluster,
+//! Stdout, stderr and every file the runs wrote are searched for the sentinel in plain, upper
+//! case, base64 (each alignment) and hex form. The local cluster's store is not searched: it is the cluster,
 //! which is given label values on purpose (what it keeps at rest is the server's business). Each
 //! case gets its own `cordium serve`: a sensitive value one case applied would otherwise come back
 //! as the live (old) value in the next case's plan, which no config marks sensitive any more.
@@ -553,11 +553,12 @@ const CASES: &[Case] = &[
     },
 ];
 
-/// Every form the sentinel could be written in: plain, hex, and base64 at each of the three
-/// alignments (the characters that depend on the sentinel alone).
+/// Every form the sentinel could be written in: plain, upper case (`upper()` of it), hex, and
+/// base64 at each of the three alignments (the characters that depend on the sentinel alone).
 fn forms() -> Vec<(String, String)> {
     let mut out = vec![
         ("plain".to_string(), SENTINEL.to_string()),
+        ("upper".to_string(), SENTINEL.to_uppercase()),
         ("hex".to_string(), hex::encode(SENTINEL)),
         ("HEX".to_string(), hex::encode_upper(SENTINEL)),
     ];
@@ -576,9 +577,17 @@ fn fill(s: &str) -> String {
     s.replace("@S@", SENTINEL)
 }
 
+/// The binary under test: this build's, or `CORDIUM_SECRETS_BIN` (to measure another build,
+/// e.g. one from before a fix, with the same corpus).
+fn binary() -> PathBuf {
+    std::env::var_os("CORDIUM_SECRETS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_cordium")))
+}
+
 /// Runs the binary in `dir` with the case's environment (and nothing else of ours).
 fn run(dir: &Path, case: &Case, args: &[String]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cordium"));
+    let mut cmd = Command::new(binary());
     cmd.args(args).current_dir(dir).env("NO_COLOR", "1");
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy().into_owned();
@@ -744,11 +753,14 @@ fn no_sentinel_secret_in_any_output_or_written_file() {
         let serve = Serve::start(&[]);
         run_case(case, &serve.url, &forms, &mut report);
     }
+    let mut leaking: Vec<&str> = report.leaks.iter().filter_map(|l| l.split(':').next()).collect();
+    leaking.dedup();
     eprintln!(
-        "secrets corpus: {} cases, {} runs, {} leaks, {} other failures",
+        "secrets corpus: {} cases, {} runs, {} leaks in {} cases, {} other failures",
         CASES.len(),
         report.runs,
         report.leaks.len(),
+        leaking.len(),
         report.failures.len()
     );
     assert!(
