@@ -452,6 +452,36 @@ const CASES: &[Case] = &[
         args: &[],
         valid: false,
     },
+    Case {
+        name: "template-space-from-a-sensitive-value",
+        files: &[(
+            "main.hcl",
+            "variable \"pw\" {\n  sensitive = true\n}\ntemplate \"gpu\" {\n  space = var.pw\n  image {\n    registry {\n      url = \"python:3.12\"\n    }\n  }\n}\n",
+        )],
+        env: &[("CORDIUM_VAR_pw", "@S@")],
+        args: &[],
+        valid: false,
+    },
+    Case {
+        name: "workspace-template-unknown",
+        files: &[(
+            "main.hcl",
+            "variable \"pw\" {\n  sensitive = true\n}\nspace \"ml\" {}\nworkspace \"box\" {\n  space    = space.ml\n  template = var.pw\n}\n",
+        )],
+        env: &[("CORDIUM_VAR_pw", "@S@")],
+        args: &[],
+        valid: false,
+    },
+    Case {
+        name: "env-var-from-an-unknown-secret",
+        files: &[(
+            "main.hcl",
+            "variable \"pw\" {\n  sensitive = true\n}\nspace \"ml\" {}\ntemplate \"gpu\" {\n  space = space.ml\n  image {\n    registry {\n      url = \"python:3.12\"\n    }\n  }\n  runtime {\n    env_var \"TOKEN\" { from_secret = var.pw }\n  }\n}\n",
+        )],
+        env: &[("CORDIUM_VAR_pw", "@S@")],
+        args: &[],
+        valid: true,
+    },
     // ---- Files named by from_file are secrets, never config.
     Case {
         name: "from-file-yaml-that-does-not-parse",

@@ -67,6 +67,7 @@ pub fn lower(doc: &RawDoc, diags: &mut Diagnostics) -> Option<Node> {
     let mut spec: Vec<(Key, Node)> = Vec::new();
     let mut space: Option<String> = None;
     let mut organization = false;
+    let mut refused = false;
 
     for (key, value) in entries {
         let k = key.name.as_str();
@@ -74,7 +75,15 @@ pub fn lower(doc: &RawDoc, diags: &mut Diagnostics) -> Option<Node> {
             continue;
         }
         let squashed = squash(k);
-        if k == "space" && kind.in_space() {
+        if k == "space" && kind.in_space() && super::shape::any_sensitive(value) {
+            // The space is part of the resource's name (`template.ml.gpu`), in every message.
+            diags.push(super::shape::sensitive_name(
+                value.span,
+                "`space`".to_string(),
+                "the space is part of the resource's name, shown in plans and messages",
+            ));
+            refused = true;
+        } else if k == "space" && kind.in_space() {
             match value.as_str() {
                 Some(s) => space = Some(s.to_string()),
                 None => diags.push(
@@ -128,6 +137,9 @@ pub fn lower(doc: &RawDoc, diags: &mut Diagnostics) -> Option<Node> {
         }
     }
 
+    if refused {
+        return None;
+    }
     let full_name = match (kind, &space) {
         (Kind::Space, _) if organization => format!("{name}.cordium"),
         (_, Some(space)) if kind.in_space() => format!("{name}.{space}"),
