@@ -424,6 +424,7 @@ pub(super) fn resolve(
         let decl = decls.iter().find(|d| d.name == name)?;
         if decl.sensitive {
             sources.hide_file(file);
+            sources.add_secret(text.trim());
         }
         if decl.ty == Type::String {
             return Some(Assigned {
@@ -569,6 +570,12 @@ pub(super) fn resolve(
 
     let mut values = Vec::new();
     for d in decls {
+        if d.sensitive {
+            // Every value given, used or not, fitting or not: no message may quote one.
+            for a in assigned.iter().filter(|a| a.name == d.name) {
+                record_secrets(&a.value, sources);
+            }
+        }
         let Some(last) = assigned.iter().rev().find(|a| a.name == d.name) else {
             if !failed.contains(&d.name) {
                 diags.push(
