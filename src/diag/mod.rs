@@ -191,7 +191,12 @@ impl Sources {
 
     /// `text` with every recorded sensitive value replaced by [`HIDDEN`].
     pub fn scrub(&self, text: &str) -> String {
-        self.secrets.iter().fold(text.to_string(), |t, s| t.replace(s.as_str(), HIDDEN))
+        scrub(&self.secrets, text)
+    }
+
+    /// The recorded sensitive values, longest first (for views that outlive the sources).
+    pub fn secrets(&self) -> &[String] {
+        &self.secrets
     }
 
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {
@@ -224,6 +229,11 @@ impl Sources {
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
+}
+
+/// `text` with every one of `secrets` (longest first) replaced by [`HIDDEN`].
+pub fn scrub(secrets: &[String], text: &str) -> String {
+    secrets.iter().fold(text.to_string(), |t, s| t.replace(s.as_str(), HIDDEN))
 }
 
 /// A resolved position, as printed and as emitted in JSON.
