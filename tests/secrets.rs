@@ -5,9 +5,10 @@
 //! config root. Each case runs through the real binary: `validate` (human, `--format json`),
 //! `plan --local` (human, `--output json`, `--output markdown`, `--out FILE`), `show` and
 //! `apply` of that file, `apply --local` (human and JSON) and `apply` against `cordium serve`.
-//! Stdout, stderr and every file the runs wrote are searched for the sentinel in plain, upper
-//! case, base64 (each alignment) and hex form. The local cluster's store is not searched: it is the cluster,
-//! which is given label values on purpose (what it keeps at rest is the server's business). Each
+//! Stdout, stderr and every file the runs wrote (saved plans, lock files) are searched for the
+//! sentinel in plain, upper case, base64 (each alignment) and hex form. The local cluster's
+//! database is not: it is the cluster, which is given sensitive label values on purpose (what it
+//! keeps at rest is the server's business). Each
 //! case gets its own `cordium serve`: a sensitive value one case applied would otherwise come back
 //! as the live (old) value in the next case's plan, which no config marks sensitive any more.
 
@@ -632,7 +633,7 @@ fn run(dir: &Path, case: &Case, args: &[String]) -> Output {
     cmd.output().expect("cordium runs")
 }
 
-/// Every file under `dir`, but the inputs and the local cluster's store.
+/// Every file under `dir`, but the inputs and the local cluster's database.
 fn written_files(dir: &Path, inputs: &[PathBuf]) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
@@ -648,8 +649,11 @@ fn written_files(dir: &Path, inputs: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     walk(dir, &mut out);
     out.retain(|p| {
-        let in_store = p.components().any(|c| c.as_os_str() == ".store");
-        !in_store && !inputs.contains(p)
+        // The SQLite files of the local cluster (`.store/*.db`, its journal and WAL); lock files
+        // and anything else written beside them are searched.
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let store = [".db", ".db-wal", ".db-shm", ".db-journal"].iter().any(|e| name.ends_with(e));
+        !store && !inputs.contains(p)
     });
     out.sort();
     out
