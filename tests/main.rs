@@ -16,6 +16,7 @@ mod live_grpc;
 mod plan_cases;
 mod robustness;
 mod schemas;
+mod secrets;
 mod serve;
 mod support;
 mod wiring;

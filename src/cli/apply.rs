@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use clap::ArgMatches;
@@ -142,18 +142,43 @@ impl Confirm for Terminal {
 struct View {
     json: bool,
     events: EventView,
+    /// The config's sensitive values (known once it is loaded): an error the cluster sends back
+    /// may quote one, and is shown without it.
+    secrets: OnceLock<Vec<String>>,
+}
+
+impl View {
+    fn scrub(&self, text: &str) -> String {
+        match self.secrets.get() {
+            Some(secrets) => crate::diag::scrub(secrets, text),
+            None => text.to_string(),
+        }
+    }
 }
 
 impl Observer for View {
     fn event(&self, event: &Event) {
-        self.events.event(event);
+        let mut event = event.clone();
+        match &mut event {
+            Event::Retrying { reason: text, .. }
+            | Event::Skipped { reason: text, .. }
+            | Event::Failed { error: text, .. } => *text = self.scrub(text),
+            Event::Started { .. }
+            | Event::Progress { .. }
+            | Event::Finished { .. }
+            | Event::NotStarted { .. } => {}
+        }
+        self.events.event(&event);
     }
 }
 
 impl Progress for View {
     fn notice(&self, notice: Notice<'_>) {
         match notice {
-            Notice::Warnings { diags, loaded } => output::warnings(diags, loaded),
+            Notice::Warnings { diags, loaded } => {
+                let _ = self.secrets.set(loaded.sources.secrets().to_vec());
+                output::warnings(diags, loaded)
+            }
             Notice::Plan(plan) if self.json => json_line(plan_json(plan)),
             Notice::Plan(plan) => output::print_stdout(&render::human::plan(
                 &PlanDoc::from_plan(plan),
@@ -185,8 +210,11 @@ fn json_line(v: serde_json::Value) {
 pub fn run(args: Args, matches: Option<&ArgMatches>, destroy: bool) -> Exit {
     let json = args.output == ApplyFormat::Json;
     let req = args.request(matches, destroy);
-    let view =
-        View { json, events: EventView::new(output::view_mode(json), output::stdout_style()) };
+    let view = View {
+        json,
+        events: EventView::new(output::view_mode(json), output::stdout_style()),
+        secrets: OnceLock::new(),
+    };
     match super::block_on(crate::ops::apply::apply(&req, &Terminal, &view)) {
         Ok(ApplyResult::NoChanges) => {
             if json {
@@ -199,7 +227,7 @@ pub fn run(args: Args, matches: Option<&ArgMatches>, destroy: bool) -> Exit {
             Exit::Error
         }
         Ok(ApplyResult::Applied(outcome)) => {
-            output::print_stdout(&view.events.summary(&outcome));
+            output::print_stdout(&view.scrub(&view.events.summary(&outcome)));
             if outcome.success() {
                 Exit::Ok
             } else {

@@ -67,7 +67,57 @@ pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 /// Reads every `.hcl`, `.yaml` and `.yml` under `root` (recursively; hidden folders and
 /// `.cordium/` skipped), plus the stack file, into raw documents. Never fails: problems are
 /// diagnostics.
+///
+/// A file a Secret names with `fromFile` (`from_file`) holds a secret value, never config, even
+/// when it is called `*.yaml` or `*.hcl`. Those names are known only once the config is read, so
+/// when one of them is a config file the whole load is done again without it: nothing of its
+/// text (no document, no diagnostic, no snippet) reaches the result.
 pub fn load(root: &Path, opts: &LoadOptions) -> Loaded {
+    let first = load_except(root, opts, &[]);
+    let secret_files = secret_files(&first);
+    if secret_files.is_empty() {
+        return first;
+    }
+    drop(first);
+    load_except(root, opts, &secret_files)
+}
+
+/// The config files (root-relative, as `find_files` lists them) that a Secret document names
+/// as where its value is read.
+fn secret_files(loaded: &Loaded) -> Vec<PathBuf> {
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    let named: Vec<PathBuf> = loaded
+        .docs
+        .iter()
+        .filter_map(|d| ["from_file", "fromFile"].into_iter().find_map(|k| d.node.get(k)?.as_str()))
+        .filter_map(|p| canonical(&loaded.root.join(p)))
+        .collect();
+    if named.is_empty() {
+        return Vec::new();
+    }
+    let mut files = Vec::new();
+    find_files(&loaded.root, Path::new(""), &mut files, &mut Diagnostics::new());
+    files.retain(|rel| canonical(&loaded.root.join(rel)).is_some_and(|c| named.contains(&c)));
+    files
+}
+
+/// The var files this load reads (`--var-file`s, and the selected environment's), canonical.
+fn var_files(root: &Path, stack: Option<&stack::Stack>, opts: &LoadOptions) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = opts
+        .vars
+        .iter()
+        .filter_map(|v| match v {
+            VarArg::File(p) => std::fs::canonicalize(p).ok(),
+            VarArg::Var { .. } => None,
+        })
+        .collect();
+    if let Some(env) = opts.env.as_deref().and_then(|name| stack::select(stack, name).ok()) {
+        out.extend(env.var_files.iter().filter_map(|f| std::fs::canonicalize(root.join(f)).ok()));
+    }
+    out
+}
+
+fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
     let mut loaded = Loaded { root: root.to_path_buf(), ..Loaded::default() };
     match std::fs::metadata(root) {
         Ok(m) if m.is_dir() => {}
@@ -91,6 +141,7 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Loaded {
     }
     let mut files = Vec::new();
     find_files(root, Path::new(""), &mut files, &mut loaded.diagnostics);
+    files.retain(|f| !skip.contains(f));
     files.sort();
     if files.is_empty() {
         loaded.diagnostics.push(
@@ -103,6 +154,9 @@ pub fn load(root: &Path, opts: &LoadOptions) -> Loaded {
     }
 
     loaded.stack = stack::load(root, &mut loaded.sources, &mut loaded.diagnostics);
+    // A var file under the root is read as a var file only (it may hold sensitive values).
+    let var_files = var_files(root, loaded.stack.as_ref(), opts);
+    files.retain(|f| std::fs::canonicalize(root.join(f)).map_or(true, |c| !var_files.contains(&c)));
 
     let mut hcl_files = Vec::new();
     for rel in files {
@@ -300,6 +354,39 @@ mod tests {
         let paths: Vec<String> =
             loaded.docs.iter().map(|d| loaded.sources.path(d.file).display().to_string()).collect();
         assert_eq!(paths, ["a/z.yml", "a/z.yml", "b.yaml"]);
+    }
+
+    #[test]
+    fn files_named_by_from_file_and_var_files_are_never_config() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let write = |rel: &str, text: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        };
+        write(
+            "main.hcl",
+            "space \"ml\" {}\nsecret \"tok\" {\n  space     = space.ml\n  from_file = \"keys/tok.yaml\"\n}\n",
+        );
+        write("keys/tok.yaml", "s3cret: [unclosed\n");
+        write("vars.yaml", "branch: s3cret\n");
+        let opts = LoadOptions {
+            vars: vec![VarArg::File(root.join("vars.yaml"))],
+            ..LoadOptions::default()
+        };
+        let loaded = load(root, &opts);
+        let text = format!("{:?}", loaded.diagnostics);
+        assert!(!text.contains("s3cret") && !text.contains("tok.yaml:"), "{text}");
+        assert_eq!(loaded.docs.len(), 2);
+        for i in 0..loaded.sources.len() {
+            let id = FileId(i as u32);
+            assert!(
+                !loaded.sources.text(id).contains("s3cret: ["),
+                "{:?}",
+                loaded.sources.path(id)
+            );
+        }
     }
 
     #[test]

@@ -56,13 +56,58 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub text: Arc<str>,
     line_starts: Vec<usize>,
+    /// Byte ranges holding sensitive text (a sensitive variable's value or default, or the whole
+    /// of a `--var`/`CORDIUM_VAR_*` value): renderers never show them.
+    hidden: Vec<(usize, usize)>,
 }
 
 impl SourceFile {
     fn new(path: PathBuf, text: Arc<str>) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        SourceFile { path, text, line_starts }
+        SourceFile { path, text, line_starts, hidden: Vec::new() }
+    }
+
+    /// Whether any of the file's text is sensitive.
+    pub fn has_hidden(&self) -> bool {
+        !self.hidden.is_empty()
+    }
+
+    /// The text with every sensitive range overwritten by `*` (line breaks kept), so byte
+    /// offsets, lines and columns stay where they were and no sensitive byte survives.
+    pub fn shown_text(&self) -> Arc<str> {
+        if self.hidden.is_empty() {
+            return self.text.clone();
+        }
+        let text = &*self.text;
+        let mut bytes = text.as_bytes().to_vec();
+        for &(start, end) in &self.hidden {
+            // Widen to character boundaries: every byte of a touched character becomes `*`, so
+            // the result is ASCII there and as long as the original.
+            let mut start = start.min(text.len());
+            let mut end = end.min(text.len());
+            while !text.is_char_boundary(start) {
+                start -= 1;
+            }
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            for b in &mut bytes[start..end] {
+                if *b != b'\n' && *b != b'\r' {
+                    *b = b'*';
+                }
+            }
+        }
+        String::from_utf8(bytes).map(Arc::from).unwrap_or_else(|_| Arc::from(""))
+    }
+
+    /// `line_text` of [`SourceFile::shown_text`].
+    pub fn shown_line(&self, offset: usize) -> String {
+        let (line, _) = self.line_col(offset);
+        let start = self.line_starts[line - 1];
+        let end = self.line_starts.get(line).map(|e| e - 1).unwrap_or(self.text.len());
+        let text = self.shown_text();
+        text.get(start..end).unwrap_or("").trim_end_matches('\r').to_string()
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -90,7 +135,17 @@ impl SourceFile {
 #[derive(Debug, Default)]
 pub struct Sources {
     files: Vec<SourceFile>,
+    /// Sensitive values as text (from sensitive variables), longest first: renderers replace them
+    /// wherever a message would quote one. A safety net behind the hidden ranges.
+    secrets: Vec<String>,
 }
+
+/// Shortest sensitive text the safety net replaces in messages: shorter values (`1`, `true`)
+/// would turn ordinary words into masks, and cannot be told from them anyway.
+pub const MIN_SECRET_LEN: usize = 4;
+
+/// What replaces a sensitive value in any text shown.
+pub const HIDDEN: &str = "(sensitive)";
 
 impl Sources {
     pub fn new() -> Self {
@@ -102,6 +157,46 @@ impl Sources {
         let id = FileId(self.files.len() as u32);
         self.files.push(SourceFile::new(path.into(), text.into()));
         id
+    }
+
+    /// Marks a span's text sensitive: no renderer shows it.
+    pub fn hide(&mut self, span: Span) {
+        if let Some(f) = self.files.get_mut(span.file.0 as usize) {
+            f.hidden.push((span.start, span.end.max(span.start)));
+        }
+    }
+
+    /// Marks a whole file sensitive.
+    pub fn hide_file(&mut self, id: FileId) {
+        let len = self.text(id).len();
+        self.hide(Span::new(id, 0, len.max(1)));
+    }
+
+    /// Whether any part of `span` is sensitive.
+    pub fn is_hidden(&self, span: Span) -> bool {
+        self.get(span.file).is_some_and(|f| {
+            f.hidden
+                .iter()
+                .any(|&(s, e)| span.start < e.max(s + 1) && s < span.end.max(span.start + 1))
+        })
+    }
+
+    /// Records a sensitive value's text, so that no message quotes it.
+    pub fn add_secret(&mut self, text: &str) {
+        if text.chars().count() >= MIN_SECRET_LEN && !self.secrets.iter().any(|s| s == text) {
+            self.secrets.push(text.to_string());
+            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+    }
+
+    /// `text` with every recorded sensitive value replaced by [`HIDDEN`].
+    pub fn scrub(&self, text: &str) -> String {
+        scrub(&self.secrets, text)
+    }
+
+    /// The recorded sensitive values, longest first (for views that outlive the sources).
+    pub fn secrets(&self) -> &[String] {
+        &self.secrets
     }
 
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {
@@ -134,6 +229,11 @@ impl Sources {
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
+}
+
+/// `text` with every one of `secrets` (longest first) replaced by [`HIDDEN`].
+pub fn scrub(secrets: &[String], text: &str) -> String {
+    secrets.iter().fold(text.to_string(), |t, s| t.replace(s.as_str(), HIDDEN))
 }
 
 /// A resolved position, as printed and as emitted in JSON.
@@ -323,6 +423,21 @@ mod tests {
         assert_eq!(f.line_col(8), (4, 1));
         assert_eq!(f.line_col(999), (4, 2));
         assert_eq!(f.line_text(4), "çd");
+    }
+
+    #[test]
+    fn hidden_ranges_are_masked_in_place_and_secrets_scrubbed() {
+        let mut s = Sources::new();
+        let id = s.add("a.hcl", "pw = \"çs3cret\"\nx = 1\n");
+        s.hide(Span::new(id, 5, 15));
+        let f = s.get(id).expect("added");
+        assert_eq!(&*f.shown_text(), "pw = **********\nx = 1\n");
+        assert_eq!(f.shown_text().len(), f.text.len(), "offsets stay valid");
+        assert_eq!(f.shown_line(17), "x = 1");
+        assert!(s.is_hidden(Span::new(id, 6, 7)) && !s.is_hidden(Span::new(id, 17, 18)));
+        s.add_secret("s3cret");
+        s.add_secret("abc"); // too short to tell from ordinary text
+        assert_eq!(s.scrub("bad s3cret, abc"), "bad (sensitive), abc");
     }
 
     #[test]

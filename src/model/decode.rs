@@ -158,6 +158,9 @@ fn decode_inner(node: &mut Node, span: Span, diags: &mut Diagnostics) -> Option<
     let errors_before = diags.error_count();
     shape::conform(node, schema::for_kind(kind), diags);
     check_api_version(node, kind, diags);
+    if kind == Kind::Secret {
+        refuse_sensitive_source(node, diags);
+    }
     if diags.error_count() > errors_before {
         return None;
     }
@@ -231,6 +234,20 @@ fn refuse_secret_values(node: &mut Node, diags: &mut Diagnostics) {
                          `fromFile: path/to/file`",
                     ),
             );
+        }
+    }
+}
+
+/// Where apply reads a Secret's value is shown in plans and in apply's messages: it cannot
+/// derive from a sensitive value.
+fn refuse_sensitive_source(node: &Node, diags: &mut Diagnostics) {
+    for field in ["fromEnv", "fromFile"] {
+        if let Some(n) = node.get(field).filter(|n| super::shape::any_sensitive(n)) {
+            diags.push(super::shape::sensitive_name(
+                n.span,
+                format!("`{field}`"),
+                "where apply reads a Secret's value is shown in plans and in apply's messages",
+            ));
         }
     }
 }

@@ -36,6 +36,34 @@ fn describe(path: &[PathSeg]) -> String {
     }
 }
 
+/// The identity field (`name`, else `key`: what plans show in `[...]`) of a list item, when it
+/// derives from a sensitive value.
+fn sensitive_identity(item: &Node) -> Option<(&'static str, &Node)> {
+    ["name", "key"]
+        .into_iter()
+        .find_map(|f| item.get(f).filter(|n| n.sensitive && n.as_str().is_some()).map(|n| (f, n)))
+}
+
+/// Whether a node or anything under it derives from a sensitive value.
+pub(crate) fn any_sensitive(node: &Node) -> bool {
+    node.sensitive
+        || match &node.value {
+            Value::List(items) => items.iter().any(any_sensitive),
+            Value::Map(entries) => entries.iter().any(|(_, v)| any_sensitive(v)),
+            _ => false,
+        }
+}
+
+/// A sensitive value where the server needs plain text. Says what and why, never the value.
+pub(crate) fn sensitive_name(span: crate::diag::Span, what: String, why: &str) -> Diagnostic {
+    Diagnostic::error(
+        "sensitive-name",
+        format!("a sensitive value cannot be used as {what}: {why}"),
+    )
+    .at(span)
+    .help("use a value that is not sensitive here (a literal, or a variable without `sensitive = true`)")
+}
+
 fn expected_name(ty: &str) -> &'static str {
     match ty {
         "string" => "a string",
@@ -84,6 +112,13 @@ impl Walker<'_> {
                 let item_schema = schema.get("items").unwrap_or(&Json::Bool(true));
                 for (i, item) in items.iter_mut().enumerate() {
                     path.push(PathSeg::Index(i));
+                    if let Some((field, id)) = sensitive_identity(item) {
+                        self.diags.push(sensitive_name(
+                            id.span,
+                            format!("the `{field}` of {}", describe(path)),
+                            "it names the item in plans and is sent in plain text",
+                        ));
+                    }
                     self.check(item, item_schema, None, path, depth + 1);
                     path.pop();
                 }
@@ -257,6 +292,7 @@ impl Walker<'_> {
         depth: usize,
     ) {
         let span = node.span;
+        let tainted = node.sensitive;
         let Value::Map(entries) = &mut node.value else {
             return self.wrong_type(node, "object", def, path);
         };
@@ -265,6 +301,17 @@ impl Walker<'_> {
         let empty = serde_json::Map::new();
         let props = schema.get("properties").and_then(Json::as_object).unwrap_or(&empty);
         let additional = schema.get("additionalProperties");
+        let free_keys = props.is_empty() && additional.is_some_and(|a| a != &Json::Bool(false));
+        if tainted && free_keys && !entries.is_empty() {
+            // A map computed from a sensitive value has sensitive keys.
+            self.diags.push(sensitive_name(
+                span,
+                format!("the keys of {}", describe(path)),
+                "keys are shown in plans and sent in plain text",
+            ));
+            entries.clear();
+            return;
+        }
         let mut i = 0;
         while i < entries.len() {
             let name = entries[i].0.name.clone();

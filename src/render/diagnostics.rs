@@ -3,7 +3,9 @@
 //!
 //! Formats what it is given; decides nothing (not exit codes, not colour: the caller says whether
 //! to colour). Returns strings; the caller prints them. Diagnostics about secret values never
-//! show the offending source text.
+//! show the offending source text; sensitive text in any source (a sensitive variable's value or
+//! default, a `--var` or `CORDIUM_VAR_*` value: see [`Sources::hide`]) is shown as `*`, and a
+//! recorded sensitive value quoted in a message is replaced (see [`Sources::scrub`]).
 
 use std::fmt;
 use std::sync::Arc;
@@ -56,12 +58,12 @@ fn plain(d: &Diagnostic, sources: &Sources) -> String {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let mut s = format!("{sev}[{}]: {}\n", d.code, d.message);
+    let mut s = format!("{sev}[{}]: {}\n", d.code, sources.scrub(&d.message));
     if let Some(span) = d.span {
         s.push_str(&format!("  --> {}\n", sources.locate(span)));
     }
     if let Some(h) = &d.help {
-        s.push_str(&format!("  help: {h}\n"));
+        s.push_str(&format!("  help: {}\n", sources.scrub(h)));
     }
     s
 }
@@ -98,7 +100,7 @@ fn json_one(d: &Diagnostic, sources: &Sources) -> Value {
     let snippet = match d.span {
         Some(span) if !hides_source(d) => sources
             .get(span.file)
-            .map(|f| json!(clip_line(f.line_text(span.start), f.line_col(span.start).1)))
+            .map(|f| json!(clip_line(&f.shown_line(span.start), f.line_col(span.start).1)))
             .unwrap_or(Value::Null),
         _ => Value::Null,
     };
@@ -108,7 +110,7 @@ fn json_one(d: &Diagnostic, sources: &Sources) -> Value {
         .map(|r| {
             let (file, line, column, end_line, end_column) = position(Some(r.span), sources);
             json!({
-                "message": r.message,
+                "message": sources.scrub(&r.message),
                 "file": file,
                 "line": line,
                 "column": column,
@@ -120,14 +122,14 @@ fn json_one(d: &Diagnostic, sources: &Sources) -> Value {
     json!({
         "severity": d.severity,
         "code": d.code,
-        "message": d.message,
+        "message": sources.scrub(&d.message),
         "file": file,
         "line": line,
         "column": column,
         "end_line": end_line,
         "end_column": end_column,
         "address": d.address,
-        "help": d.help,
+        "help": d.help.as_deref().map(|h| sources.scrub(h)),
         "snippet": snippet,
         "related": related,
     })
@@ -171,7 +173,7 @@ impl Report {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
         };
-        let mut message = d.message.clone();
+        let mut message = sources.scrub(&d.message);
         if let Some(a) = d.address.as_deref().filter(|a| !message.contains(*a)) {
             message = format!("{a}: {message}");
         }
@@ -179,7 +181,7 @@ impl Report {
             message,
             code: d.code,
             severity,
-            help: d.help.clone(),
+            help: d.help.as_deref().map(|h| sources.scrub(h)),
             source: None,
             labels: Vec::new(),
             related: Vec::new(),
@@ -195,10 +197,10 @@ impl Report {
         report.labels.push(label(span, Some("here".to_string()), true));
         for r in &d.related {
             if r.span.file == span.file {
-                report.labels.push(label(r.span, Some(r.message.clone()), false));
+                report.labels.push(label(r.span, Some(sources.scrub(&r.message)), false));
             } else {
                 report.related.push(Report {
-                    message: r.message.clone(),
+                    message: sources.scrub(&r.message),
                     code: "",
                     severity: miette::Severity::Advice,
                     help: None,
@@ -214,7 +216,7 @@ impl Report {
 
 fn named_source(sources: &Sources, span: Span) -> Option<NamedSource<Arc<str>>> {
     let file = sources.get(span.file)?;
-    Some(NamedSource::new(file.path.display().to_string(), file.text.clone()))
+    Some(NamedSource::new(file.path.display().to_string(), file.shown_text()))
 }
 
 fn label(span: Span, text: Option<String>, primary: bool) -> LabeledSpan {
@@ -324,6 +326,27 @@ mod tests {
         assert_eq!(first["snippet"], "  nmae: x");
         assert_eq!(first["related"][0]["line"], 3);
         assert_eq!(j["diagnostics"][1]["file"], Value::Null);
+    }
+
+    #[test]
+    fn hidden_text_and_recorded_secrets_never_render() {
+        let mut sources = Sources::new();
+        let f = sources.add("CORDIUM_VAR_pw", "s3cret-value");
+        sources.hide_file(f);
+        sources.add_secret("s3cret-value");
+        let mut d = Diagnostics::new();
+        d.push(
+            Diagnostic::error("invalid-variable-value", "bad s3cret-value")
+                .at(Span::new(f, 0, 12))
+                .help("not s3cret-value")
+                .related(Span::new(f, 0, 3), "s3cret-value here"),
+        );
+        let human = human(&d, &sources, false);
+        let json = json(&d, &sources);
+        assert!(!human.contains("s3cret"), "{human}");
+        assert!(human.contains("************"), "{human}");
+        assert!(!json.to_string().contains("s3cret"), "{json}");
+        assert_eq!(json["diagnostics"][0]["snippet"], "************");
     }
 
     #[test]

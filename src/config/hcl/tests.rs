@@ -414,3 +414,61 @@ fn files_outside_utf8_are_diagnosed() {
     assert_eq!(diags.iter().next().map(|d| d.code), Some("unreadable-file"));
     let _ = Path::new("");
 }
+
+#[test]
+fn a_sensitive_key_is_an_error_that_names_no_value() {
+    let opts = || LoadOptions {
+        env_vars: vec![("CORDIUM_VAR_k".into(), "s3cret-key".into())],
+        ..LoadOptions::default()
+    };
+    let decl = "variable \"k\" {\n  sensitive = true\n}\n";
+    // Written as an object key, and inside a function call (whose keys were once not tainted).
+    for labels in ["{ (var.k) = \"x\" }", "merge({ a = \"b\" }, { (var.k) = \"c\" })"] {
+        let text = format!("{decl}space \"ml\" {{\n  labels = {labels}\n}}\n");
+        let out = run(&[("main.hcl", &text)], opts());
+        if labels.starts_with('{') {
+            let d = out.only("sensitive-key");
+            assert_eq!(out.snippet(d), "(var.k)");
+            assert!(!d.message.contains("s3cret"), "{}", d.message);
+        } else {
+            assert!(out.diags.is_empty(), "{:?}", out.diags);
+            assert!(out.doc("space", "ml").get("labels").expect("labels").sensitive);
+        }
+    }
+}
+
+#[test]
+fn sensitive_sources_are_hidden_from_snippets_and_messages() {
+    let dir_text = "variable \"pw\" {\n  type      = number\n  sensitive = true\n  default   = \"s3cret-default\"\n}\nvariable \"open\" {\n  type = number\n}\n";
+    let out = run(
+        &[("main.hcl", dir_text)],
+        LoadOptions {
+            env_vars: vec![("CORDIUM_VAR_open".into(), "not-secret".into())],
+            ..LoadOptions::default()
+        },
+    );
+    // What renderers show of every file (`SourceFile::shown_text`) and every message.
+    let mut shown: Vec<String> = (0..out.sources.len())
+        .filter_map(|i| out.sources.get(crate::diag::FileId(i as u32)))
+        .map(|f| f.shown_text().to_string())
+        .collect();
+    shown.extend(out.diags.iter().map(|d| out.sources.scrub(&d.message)));
+    let shown = shown.join("\n");
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(shown.contains("not-secret"), "a plain variable's value is still shown: {shown}");
+    assert!(shown.contains("default   = ****************"), "{shown}");
+
+    let out = run(
+        &[("main.hcl", "variable \"pw\" {\n  type      = number\n  sensitive = true\n}\n")],
+        LoadOptions {
+            vars: vec![VarArg::Var { name: "pw".into(), value: "s3cret-cli".into() }],
+            ..LoadOptions::default()
+        },
+    );
+    // `s3cret-cli` parses as a subtraction of two references.
+    let d = out.only("invalid-reference");
+    assert!(!d.message.contains("s3cret"), "{}", d.message);
+    let span = d.span.expect("span");
+    assert!(out.sources.is_hidden(span));
+    assert_eq!(out.sources.get(span.file).expect("file").shown_line(0), "**********");
+}

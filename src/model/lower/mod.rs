@@ -51,6 +51,9 @@ pub fn lower(doc: &RawDoc, diags: &mut Diagnostics) -> Option<Node> {
     let head = Head::read(doc, diags)?;
     let schemas = Schemas::for_kind(head.kind);
     let sorted = sort_entries(head.kind, head.entries, &schemas, diags);
+    if sorted.refused {
+        return None;
+    }
     Some(assemble(doc, &head, &schemas, sorted, diags))
 }
 
@@ -136,6 +139,8 @@ struct Sorted {
     spec: Vec<(Key, Node)>,
     space: Option<String>,
     organization: bool,
+    /// A sensitive `space` was refused: the resource cannot be named.
+    refused: bool,
 }
 
 /// Sorts each entry to `metadata`, the top level or `spec` (reporting names the kind does not
@@ -153,7 +158,15 @@ fn sort_entries(
             continue;
         }
         let squashed = squash(k);
-        if k == "space" && kind.in_space() {
+        if k == "space" && kind.in_space() && crate::model::shape::any_sensitive(value) {
+            // The space is part of the resource's name (`template.ml.gpu`), in every message.
+            diags.push(crate::model::shape::sensitive_name(
+                value.span,
+                "`space`".to_string(),
+                "the space is part of the resource's name, shown in plans and messages",
+            ));
+            sorted.refused = true;
+        } else if k == "space" && kind.in_space() {
             match value.as_str() {
                 Some(s) => sorted.space = Some(s.to_string()),
                 None => diags.push(

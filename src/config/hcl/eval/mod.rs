@@ -232,6 +232,19 @@ impl Scope {
         diags: &mut Diagnostics,
     ) -> Option<String> {
         let node = self.eval_at(expr, file, span, diags)?;
+        if node.sensitive {
+            // Keys are never masked: plans show them in field paths and the server gets them in
+            // plain text.
+            diags.push(
+                Diagnostic::error(
+                    "sensitive-key",
+                    "This key derives from a sensitive variable; a sensitive value cannot be a key.",
+                )
+                .at(span)
+                .help("Keys are shown in plans and sent in plain text: write a key that is not sensitive."),
+            );
+            return None;
+        }
         match &node.value {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),

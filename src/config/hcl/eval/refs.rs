@@ -3,8 +3,8 @@
 //! replaced by the name they stand for, and sensitivity and failed dependencies are recorded.
 
 use hcl_edit::expr::{
-    BinaryOp, BinaryOperator, Expression, ForExpr, FuncArgs, FuncCall, FuncName, Traversal,
-    TraversalOperator,
+    BinaryOp, BinaryOperator, Expression, ForExpr, FuncArgs, FuncCall, FuncName, ObjectKey,
+    ObjectKeyMut, Traversal, TraversalOperator,
 };
 use hcl_edit::template::ForTemplateExpr;
 use hcl_edit::visit_mut::{self, VisitMut};
@@ -319,6 +319,16 @@ impl VisitMut for Refs<'_> {
                 }
             }
             None => visit_mut::visit_expr_mut(self, expr),
+        }
+    }
+
+    /// Keys written as expressions (`{ (var.k) = 1 }`) are checked and tainted like values.
+    /// hcl-edit gives no mutable access to a key, so a clone is visited: what the key refers to
+    /// counts, and a resource reference in a key is not rewritten (it never was).
+    fn visit_object_key_mut(&mut self, node: ObjectKeyMut) {
+        if let ObjectKey::Expression(e) = node.get() {
+            let mut e = e.clone();
+            self.visit_expr_mut(&mut e);
         }
     }
 

@@ -7,15 +7,19 @@ use std::path::Path;
 use hcl_edit::structure::Structure;
 use hcl_edit::Span as _;
 
-use crate::config::hcl::eval::{hcl_span, node_to_value, Scope};
+use super::decl::VarDecl;
+use super::resolve::extend_hidden;
+use crate::config::hcl::eval::{hcl_span, node_to_value, span_of, Scope};
 use crate::diag::{Diagnostic, Diagnostics, FileId, Sources, Span};
 
 pub(super) type Sink<'a> = dyn FnMut(&str, hcl::Value, Span, String, &mut Diagnostics) + 'a;
 
-/// Reads one var file and calls `sink` with each `name = value`.
+/// Reads one var file and calls `sink` with each `name = value`. Values of the sensitive
+/// variables among `decls` are hidden in every snippet and message.
 pub(super) fn read_var_file(
     path: &Path,
     shown: &Path,
+    decls: &[VarDecl],
     sources: &mut Sources,
     diags: &mut Diagnostics,
     sink: &mut Sink<'_>,
@@ -25,11 +29,30 @@ pub(super) fn read_var_file(
         return;
     };
     let file = sources.add(shown.to_path_buf(), text.clone());
+    // Until the file is understood, any mention of a sensitive variable may sit next to its
+    // value: a file that fails to parse is hidden whole if it names one.
+    let names_sensitive = decls.iter().any(|d| d.sensitive && text.contains(d.name.as_str()));
+    let f = VarFile { file, shown: &shown_str, decls, names_sensitive };
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     if matches!(ext, "json" | "yaml" | "yml") {
-        read_data_file(&text, ext, file, &shown_str, diags, sink);
+        read_data_file(&text, ext, &f, sources, diags, sink);
     } else {
-        read_hcl_file(&text, file, &shown_str, diags, sink);
+        read_hcl_file(&text, &f, sources, diags, sink);
+    }
+}
+
+/// The var file being read.
+struct VarFile<'a> {
+    file: FileId,
+    shown: &'a str,
+    decls: &'a [VarDecl],
+    /// The text names a sensitive variable.
+    names_sensitive: bool,
+}
+
+impl VarFile<'_> {
+    fn sensitive(&self, name: &str) -> Option<&VarDecl> {
+        self.decls.iter().find(|d| d.name == name && d.sensitive)
     }
 }
 
@@ -58,11 +81,12 @@ fn read_text(path: &Path, shown_str: &str, diags: &mut Diagnostics) -> Option<St
 fn read_data_file(
     text: &str,
     ext: &str,
-    file: FileId,
-    shown_str: &str,
+    f: &VarFile<'_>,
+    sources: &mut Sources,
     diags: &mut Diagnostics,
     sink: &mut Sink<'_>,
 ) {
+    let (file, shown_str) = (f.file, f.shown);
     let parsed: Result<serde_json::Value, String> = if ext == "json" {
         serde_json::from_str(text).map_err(|e| e.to_string())
     } else {
@@ -72,6 +96,9 @@ fn read_data_file(
         Ok(serde_json::Value::Object(m)) => m,
         Ok(serde_json::Value::Null) => return,
         Ok(_) => {
+            if f.names_sensitive {
+                sources.hide_file(file);
+            }
             diags.push(
                 Diagnostic::error(
                     "invalid-var-file",
@@ -82,6 +109,13 @@ fn read_data_file(
             return;
         }
         Err(e) => {
+            // The parser's message may quote the text around the error.
+            let e = if f.names_sensitive {
+                sources.hide_file(file);
+                "(details hidden: the file sets a sensitive variable)".to_string()
+            } else {
+                e
+            };
             diags.push(
                 Diagnostic::error(
                     "invalid-var-file",
@@ -92,6 +126,11 @@ fn read_data_file(
             return;
         }
     };
+    // Values in JSON and YAML files carry no span of their own: a file that sets a sensitive
+    // variable is hidden whole.
+    if map.keys().any(|k| f.sensitive(k).is_some()) {
+        sources.hide_file(file);
+    }
     for (name, value) in map {
         let span = key_span(text, &name, file);
         match serde_json::from_value::<hcl::Value>(value) {
@@ -107,14 +146,18 @@ fn read_data_file(
 /// An HCL var file: `name = value` lines of literals, no blocks.
 fn read_hcl_file(
     text: &str,
-    file: FileId,
-    shown_str: &str,
+    f: &VarFile<'_>,
+    sources: &mut Sources,
     diags: &mut Diagnostics,
     sink: &mut Sink<'_>,
 ) {
+    let (file, shown_str) = (f.file, f.shown);
     let body = match crate::config::hcl::syntax::parse(text, file) {
         Ok(b) => b,
         Err(d) => {
+            if f.names_sensitive {
+                sources.hide_file(file);
+            }
             diags.extend(d);
             return;
         }
@@ -123,6 +166,24 @@ fn read_hcl_file(
     for structure in body.iter() {
         match structure {
             Structure::Attribute(attr) => {
+                if let Some(decl) = f.sensitive(attr.key.as_str()) {
+                    if let Some(span) = span_of(&attr.value, file) {
+                        sources.hide(span);
+                    }
+                    let mut local = Diagnostics::new();
+                    if let Some(node) = literal.eval(&attr.value, file, &mut local) {
+                        let span = node.span;
+                        sink(
+                            attr.key.as_str(),
+                            node_to_value(&node),
+                            span,
+                            shown_str.to_string(),
+                            diags,
+                        );
+                    }
+                    extend_hidden(diags, local, decl, shown_str);
+                    continue;
+                }
                 if let Some(node) = literal.eval(&attr.value, file, diags) {
                     let span = node.span;
                     sink(

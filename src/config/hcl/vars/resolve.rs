@@ -40,11 +40,11 @@ pub(in crate::config::hcl) fn resolve(
     diags: &mut Diagnostics,
 ) -> Resolved {
     let mut found = Assignments { decls, assigned: Vec::new(), failed: BTreeSet::new() };
-    found.add_defaults(diags);
+    found.add_defaults(sources, diags);
     found.add_env_vars(&opts.env_vars, sources, diags);
     found.add_env_files(root, env_files, sources, diags);
     found.add_args(&opts.vars, sources, diags);
-    found.into_resolved(diags)
+    found.into_resolved(sources, diags)
 }
 
 /// Every assignment seen so far, lowest precedence first, and the variables already known to
@@ -60,12 +60,21 @@ impl Assignments<'_> {
         self.decls.iter().find(|d| d.name == name)
     }
 
-    /// Evaluates each `default`; a default that does not evaluate fails its variable.
-    fn add_defaults(&mut self, diags: &mut Diagnostics) {
+    /// Evaluates each `default`; a default that does not evaluate fails its variable. A
+    /// sensitive variable's default is hidden in every snippet and message.
+    fn add_defaults(&mut self, sources: &mut Sources, diags: &mut Diagnostics) {
         let literal = Scope::literal("a variable default");
         for d in self.decls {
             if let Some(expr) = &d.default {
-                match literal.eval(expr, d.file, diags) {
+                if d.sensitive {
+                    if let Some(span) = span_of(expr, d.file) {
+                        sources.hide(span);
+                    }
+                }
+                let mut local = Diagnostics::new();
+                let node = literal.eval(expr, d.file, &mut local);
+                extend_hidden(diags, local, d, "its default");
+                match node {
                     Some(node) => self.assigned.push(Assigned {
                         name: d.name.clone(),
                         value: node_to_value(&node),
@@ -153,13 +162,31 @@ impl Assignments<'_> {
         sources: &mut Sources,
         diags: &mut Diagnostics,
     ) {
-        read_var_file(path, shown, sources, diags, &mut |name, value, span, source, diags| {
-            if self.decl(name).is_some() {
-                self.assigned.push(Assigned { name: name.into(), value, span: Some(span), source });
-            } else {
-                self.warn_undeclared(name, Some(span), &format!("the var file {source}"), diags);
-            }
-        });
+        let decls = self.decls;
+        read_var_file(
+            path,
+            shown,
+            decls,
+            sources,
+            diags,
+            &mut |name, value, span, source, diags| {
+                if self.decl(name).is_some() {
+                    self.assigned.push(Assigned {
+                        name: name.into(),
+                        value,
+                        span: Some(span),
+                        source,
+                    });
+                } else {
+                    self.warn_undeclared(
+                        name,
+                        Some(span),
+                        &format!("the var file {source}"),
+                        diags,
+                    );
+                }
+            },
+        );
     }
 
     fn warn_undeclared(
@@ -186,11 +213,22 @@ impl Assignments<'_> {
 
     /// Takes each variable's last assignment, converted and validated; a variable with none, or
     /// whose value does not fit or validate, fails.
-    fn into_resolved(mut self, diags: &mut Diagnostics) -> Resolved {
+    fn into_resolved(mut self, sources: &mut Sources, diags: &mut Diagnostics) -> Resolved {
         let mut values = Vec::new();
         for d in self.decls {
+            if d.sensitive {
+                // Every value given, used or not, fitting or not: no message may quote one.
+                for a in self.assigned.iter().filter(|a| a.name == d.name) {
+                    record_secrets(&a.value, sources);
+                }
+            }
             match self.final_value(d, diags) {
-                Some(value) => values.push((d.name.clone(), value, d.sensitive)),
+                Some(value) => {
+                    if d.sensitive {
+                        record_secrets(&value, sources);
+                    }
+                    values.push((d.name.clone(), value, d.sensitive))
+                }
                 None => {
                     self.failed.insert(d.name.clone());
                 }
@@ -209,6 +247,8 @@ impl Assignments<'_> {
         let value = match convert(last.value.clone(), &d.ty) {
             Ok(v) => v,
             Err(e) => {
+                // The reason may quote a key or element of the value.
+                let e = if d.sensitive { HIDDEN_DETAIL.to_string() } else { e };
                 diags.push(
                     Diagnostic::error(
                         "invalid-variable-value",
@@ -238,6 +278,10 @@ fn text_value(
 ) -> Option<Assigned> {
     let file = sources.add(label.clone(), text.to_string());
     let span = Span::new(file, 0, text.len());
+    if decl.sensitive {
+        sources.hide_file(file);
+        sources.add_secret(text.trim());
+    }
     let assigned =
         |value, source| Assigned { name: decl.name.clone(), value, span: Some(span), source };
     if decl.ty == Type::String {
@@ -250,7 +294,7 @@ fn text_value(
                 Some(node) => Some(assigned(node_to_value(&node), label)),
                 None if decl.ty == Type::Any => Some(assigned(hcl::Value::from(text), label)),
                 None => {
-                    diags.extend(local);
+                    extend_hidden(diags, local, decl, &label);
                     None
                 }
             }
@@ -260,6 +304,45 @@ fn text_value(
             diags.push(not_an_expression(decl, &label, &e, span));
             None
         }
+    }
+}
+
+/// What a message says instead of a detail that could quote a sensitive value.
+pub(super) const HIDDEN_DETAIL: &str = "(details hidden: the variable is sensitive)";
+
+/// Adds diagnostics about a variable's value; for a sensitive variable, each keeps its code,
+/// place and help but says nothing the value could have put in it.
+pub(super) fn extend_hidden(
+    diags: &mut Diagnostics,
+    local: Diagnostics,
+    decl: &VarDecl,
+    what: &str,
+) {
+    for mut d in local {
+        if decl.sensitive {
+            d.message = format!(
+                "The value of the sensitive variable `{}` ({what}) is not valid {HIDDEN_DETAIL}.",
+                decl.name
+            );
+        }
+        diags.push(d);
+    }
+}
+
+/// Records every string (and map key) of a sensitive value with `sources`, so that no rendered
+/// message can quote one.
+fn record_secrets(value: &hcl::Value, sources: &mut Sources) {
+    match value {
+        hcl::Value::String(s) => sources.add_secret(s),
+        hcl::Value::Number(n) => sources.add_secret(&n.to_string()),
+        hcl::Value::Array(items) => items.iter().for_each(|v| record_secrets(v, sources)),
+        hcl::Value::Object(m) => {
+            for (k, v) in m {
+                sources.add_secret(k);
+                record_secrets(v, sources);
+            }
+        }
+        hcl::Value::Null | hcl::Value::Bool(_) => {}
     }
 }
 
