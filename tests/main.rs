@@ -9,6 +9,7 @@ mod architecture;
 mod cli;
 mod equivalence;
 mod hcl;
+mod hostile;
 mod invalid;
 mod kinds;
 mod live_grpc;

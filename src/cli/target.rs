@@ -46,8 +46,10 @@ pub fn read_env() -> EnvSettings {
     EnvSettings {
         target: TargetEnv { endpoint: var("CORDIUM_ENDPOINT"), domain: var("OCTELIUM_DOMAIN") },
         auth: AuthEnv {
-            auth_token: var("OCTELIUM_AUTH_TOKEN").map(Token::new),
-            access_token: var("OCTELIUM_ACCESS_TOKEN").map(Token::new),
+            // A token never holds whitespace: `export X=$(cat token)` or a file with a final
+            // newline must not make a valid token fail.
+            auth_token: var("OCTELIUM_AUTH_TOKEN").map(|t| Token::new(t.trim().to_string())),
+            access_token: var("OCTELIUM_ACCESS_TOKEN").map(|t| Token::new(t.trim().to_string())),
             username: var("CORDIUM_USERNAME"),
         },
         ci: var("CI").is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),

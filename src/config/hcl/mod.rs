@@ -235,8 +235,8 @@ impl Loader<'_> {
                 .strip_prefix(self.root)
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|_| full.clone());
-            let bytes = match std::fs::metadata(&full) {
-                Ok(m) if m.len() as usize > syntax::MAX_FILE_BYTES => {
+            let bytes = match super::read::regular_file(&full, syntax::MAX_FILE_BYTES as u64) {
+                Err(super::read::ReadError::TooLarge { .. }) => {
                     let id = self.sources.add(shown, "");
                     self.diags.push(
                         Diagnostic::error(
@@ -250,7 +250,12 @@ impl Loader<'_> {
                     );
                     continue;
                 }
-                _ => std::fs::read(&full),
+                Err(super::read::ReadError::NotRegular { what }) => {
+                    let id = self.sources.add(shown.clone(), "");
+                    self.diags.push(super::not_regular(&shown, what, id));
+                    continue;
+                }
+                other => other,
             };
             let text = match bytes.map(String::from_utf8) {
                 Ok(Ok(t)) => t,
@@ -273,6 +278,11 @@ impl Loader<'_> {
                     ));
                     continue;
                 }
+            };
+            // A UTF-8 byte order mark is accepted, as in YAML (editors on Windows write one).
+            let text = match text.strip_prefix('\u{feff}') {
+                Some(rest) => rest.to_string(),
+                None => text,
             };
             let id = self.sources.add(shown, text.clone());
             match syntax::parse(&text, id) {

@@ -498,7 +498,9 @@ pub(super) fn resolve(
     for arg in &opts.vars {
         match arg {
             VarArg::File(path) => {
-                if !path.is_file() {
+                // Anything that exists is read, so a directory or a device is refused saying
+                // what it is (by `read_var_file`) instead of "does not exist".
+                if std::fs::metadata(path).is_err() {
                     diags.push(
                         Diagnostic::error(
                             "missing-var-file",
@@ -640,9 +642,9 @@ fn read_var_file(
     sink: &mut Sink<'_>,
 ) {
     let shown_str = shown.display().to_string();
-    let text = match std::fs::read(path).map(String::from_utf8) {
-        Ok(Ok(t)) => t,
-        Ok(Err(_)) => {
+    let text = match crate::config::read::regular_text(path, crate::config::MAX_FILE_BYTES) {
+        Ok(t) => t.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(t),
+        Err(crate::config::read::ReadError::NotUtf8) => {
             diags.push(Diagnostic::error(
                 "unreadable-file",
                 format!("The var file {shown_str} is not UTF-8 text."),
