@@ -164,6 +164,27 @@ mod tests {
     }
 
     #[test]
+    fn files_outside_the_root_and_special_files_are_refused() {
+        let outer = tempfile::tempdir().expect("tempdir");
+        let root = outer.path().join("config");
+        std::fs::create_dir_all(root.join("sub")).expect("mkdir");
+        std::fs::write(outer.path().join("secret.txt"), "no").expect("write");
+        std::fs::write(root.join("sub/a.txt"), "yes").expect("write");
+        std::os::unix::fs::symlink(outer.path().join("secret.txt"), root.join("out"))
+            .expect("symlink");
+        with_root(&root, || {
+            ok(r#"file("sub/../sub/a.txt")"#, r#""yes""#);
+            err(r#"file("../secret.txt")"#, "outside the config root");
+            err(r#"file("out")"#, "outside the config root");
+            err(r#"file("/dev/zero")"#, "outside the config root");
+            err(r#"file("../missing")"#, "outside the config root");
+            err(r#"file("missing")"#, "cannot read file");
+            ok(r#"fileexists("missing")"#, "false");
+            err(r#"fileexists("../secret.txt")"#, "outside the config root");
+        });
+    }
+
+    #[test]
     fn path_parts() {
         ok(r#"basename("a/b/c.txt")"#, r#""c.txt""#);
         ok(r#"dirname("a/b/c.txt")"#, r#""a/b""#);
