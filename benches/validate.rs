@@ -3,6 +3,10 @@
 //! `model::build`, and, as the baseline in the same run, reading the same files and parsing the
 //! YAML half with plain serde-saphyr into JSON values (no spans, no checks, no HCL).
 //!
+//! Then the growth of three shapes that were once quadratic (issue 10): a chain of locals, a
+//! YAML label map and an HCL label map, each at n and 10n (10,000 and 100,000 under
+//! `cargo bench`); linear work grows about 10x.
+//!
 //! Run: `cargo bench --bench validate`. Prints figures; asserts nothing.
 
 // A bench prints its figures.
@@ -99,7 +103,68 @@ fn best(mut f: impl FnMut() -> usize) -> (Duration, usize) {
     (best, n)
 }
 
+/// One file of `n` of a shape: `chain` (locals, each using the one before), `yaml-labels`,
+/// `hcl-labels`.
+fn shape(root: &Path, what: &str, n: usize) {
+    let mut text = String::new();
+    let file = match what {
+        "chain" => {
+            text.push_str("locals {\n  l0 = \"a\"\n");
+            for i in 1..n {
+                let _ = writeln!(text, "  l{i} = local.l{}", i - 1);
+            }
+            let _ = writeln!(text, "}}\nspace \"ml\" {{\n  description = local.l{}\n}}", n - 1);
+            "main.hcl"
+        }
+        "yaml-labels" => {
+            text.push_str("kind: Space\nmetadata:\n  name: ml\n  labels:\n");
+            for i in 0..n {
+                let _ = writeln!(text, "    k{i}: v");
+            }
+            "main.yaml"
+        }
+        _ => {
+            text.push_str("space \"ml\" {\n  labels = {\n");
+            for i in 0..n {
+                let _ = writeln!(text, "    k{i} = \"v\"");
+            }
+            text.push_str("  }\n}\n");
+            "main.hcl"
+        }
+    };
+    std::fs::write(root.join(file), text).expect("write");
+}
+
+/// Load + validate time of one shape at `n` (label maps past the per-object limit are an
+/// error, which is still all the work).
+fn time_shape(what: &str, n: usize) -> Duration {
+    let dir = tempfile::tempdir().expect("tempdir");
+    shape(dir.path(), what, n);
+    best(|| {
+        let loaded = load(dir.path(), &LoadOptions::default());
+        let (model, _) = cordium::model::build(&loaded);
+        model.len()
+    })
+    .0
+}
+
+fn growth() {
+    let n = if full() { 10_000 } else { 100 };
+    println!("growth: load + validate at n = {n} and 10n (linear is about 10x)");
+    for what in ["chain", "yaml-labels", "hcl-labels"] {
+        let small = time_shape(what, n);
+        let large = time_shape(what, n * 10);
+        println!(
+            "  {what:<12} {:>9.1} ms {:>9.1} ms   {:>6.1}x",
+            small.as_secs_f64() * 1e3,
+            large.as_secs_f64() * 1e3,
+            large.as_secs_f64() / small.as_secs_f64()
+        );
+    }
+}
+
 fn main() {
+    growth();
     let dir = tempfile::tempdir().expect("tempdir");
     let generated = generate(dir.path());
     let (ours, resources) = best(|| {

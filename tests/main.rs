@@ -10,6 +10,7 @@ mod cli;
 mod concurrency;
 mod equivalence;
 mod hcl;
+mod hostile;
 mod invalid;
 mod kinds;
 mod live_grpc;

@@ -82,7 +82,9 @@ fn parallelism(s: &str) -> Result<usize, String> {
 impl Args {
     /// The request these flags mean.
     fn request(&self, matches: Option<&ArgMatches>, destroy: bool) -> ApplyRequest {
-        let saved = self.path.is_file().then(|| self.path.clone());
+        // Anything but a directory is a saved plan, so a FIFO or a device is refused by the plan
+        // file reader (it says what it is) instead of being taken for a config directory.
+        let saved = (self.path.exists() && !self.path.is_dir()).then(|| self.path.clone());
         let dir = if saved.is_some() { self.config_dir.clone() } else { self.path.clone() };
         let mut plan = self.flags.request(dir.clone(), matches, destroy);
         plan.build_timeout = self.build_timeout;
@@ -98,6 +100,9 @@ impl Args {
     }
 }
 
+/// Largest file a Secret's `from_file` may name.
+const MAX_SECRET_FILE_BYTES: u64 = 4 << 20;
+
 /// Reads Secret values at apply time: environment variables, and files relative to the config
 /// root. Errors name the source, never a value.
 struct SourceValues {
@@ -111,7 +116,7 @@ impl SecretValues for SourceValues {
                 .map_err(|_| format!("environment variable {name} is not set (or not UTF-8)")),
             SecretSource::File(path) => {
                 let full = self.root.join(path);
-                std::fs::read_to_string(&full)
+                crate::config::read::regular_text(&full, MAX_SECRET_FILE_BYTES)
                     .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
                     .map_err(|e| format!("cannot read {}: {e}", full.display()))
             }

@@ -46,8 +46,8 @@ pub fn read_env() -> EnvSettings {
     EnvSettings {
         target: TargetEnv { endpoint: var("CORDIUM_ENDPOINT"), domain: var("OCTELIUM_DOMAIN") },
         auth: AuthEnv {
-            auth_token: var("OCTELIUM_AUTH_TOKEN").map(Token::new),
-            access_token: var("OCTELIUM_ACCESS_TOKEN").map(Token::new),
+            auth_token: var("OCTELIUM_AUTH_TOKEN").map(token),
+            access_token: var("OCTELIUM_ACCESS_TOKEN").map(token),
             username: var("CORDIUM_USERNAME"),
         },
         ci: var("CI").is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
@@ -67,11 +67,23 @@ fn holder(user: Option<String>, hostname: Option<String>) -> String {
     format!("{user}@{host}")
 }
 
+/// A token from the environment. A token never holds whitespace, so a trailing newline (a token
+/// written to a file and read with `$(cat file)`, or pasted) is trimmed rather than sent.
+fn token(value: String) -> Token {
+    Token::new(value.trim().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
 
     use super::*;
+
+    #[test]
+    fn a_token_with_a_trailing_newline_is_trimmed() {
+        assert_eq!(token("abc.def\n".into()).expose(), "abc.def");
+        assert_eq!(token(" abc\r\n".into()).expose(), "abc");
+    }
 
     #[derive(Debug, Parser)]
     struct Probe {

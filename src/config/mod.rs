@@ -6,6 +6,7 @@
 //! is the model's job. Must not talk to a cluster.
 
 pub mod hcl;
+pub mod read;
 pub mod stack;
 pub mod tree;
 pub mod yaml;
@@ -258,14 +259,18 @@ pub fn read_source(
             .help("split it into smaller files, or move it out of the config directory"),
         );
     };
-    if let Ok(m) = std::fs::metadata(&path) {
-        if m.len() > MAX_FILE_BYTES {
-            too_big(sources, diags, m.len());
+    let bytes = match read::regular_file(&path, MAX_FILE_BYTES) {
+        Ok(b) => b,
+        Err(read::ReadError::TooLarge { .. }) => {
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(MAX_FILE_BYTES + 1);
+            too_big(sources, diags, size.max(MAX_FILE_BYTES + 1));
             return None;
         }
-    }
-    let bytes = match read_capped(&path) {
-        Ok(b) => b,
+        Err(read::ReadError::NotRegular { what }) => {
+            let file = sources.add(shown.clone(), "");
+            diags.push(not_regular(&shown, what, file));
+            return None;
+        }
         Err(e) => {
             let file = sources.add(shown, "");
             diags.push(
@@ -275,10 +280,6 @@ pub fn read_source(
             return None;
         }
     };
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        too_big(sources, diags, bytes.len() as u64);
-        return None;
-    }
     if bytes.iter().take(8192).any(|b| *b == 0) {
         let file = sources.add(shown.clone(), "");
         diags.push(
@@ -312,13 +313,15 @@ pub fn read_source(
     }
 }
 
-/// Reads at most one byte more than the cap, so a file growing under us cannot exhaust memory.
-fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let f = std::fs::File::open(path)?;
-    let mut out = Vec::new();
-    f.take(MAX_FILE_BYTES + 1).read_to_end(&mut out)?;
-    Ok(out)
+/// The diagnostic for a config file that is a FIFO, a device or a socket: it is not read (a
+/// FIFO would block, a device never ends).
+pub(crate) fn not_regular(shown: &Path, what: &str, file: FileId) -> Diagnostic {
+    Diagnostic::error(
+        "not-a-file",
+        format!("`{}` is {what}, not a regular file; it is not read", shown.display()),
+    )
+    .at(Span::file_start(file))
+    .help("config files are regular text files; move it out of the config directory")
 }
 
 #[cfg(test)]

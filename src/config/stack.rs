@@ -76,9 +76,9 @@ pub const FILE_NAMES: &[&str] = &["cordium.hcl", "cordium.yaml", "cordium.yml"];
 pub fn load(root: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Option<Stack> {
     let name = FILE_NAMES.iter().find(|n| root.join(n).is_file())?;
     let path = root.join(name);
-    let text = match std::fs::read(&path).map(String::from_utf8) {
-        Ok(Ok(t)) => t,
-        Ok(Err(_)) => {
+    let text = match super::read::regular_text(&path, super::MAX_FILE_BYTES) {
+        Ok(t) => t.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(t),
+        Err(super::read::ReadError::NotUtf8) => {
             diags.push(Diagnostic::error("unreadable-file", format!("{name} is not UTF-8 text.")));
             return None;
         }

@@ -202,8 +202,10 @@ fn check_metadata_sizes(r: &Resource, diags: &mut Diagnostics) {
 /// Label keys and values, and the reserved ownership label.
 fn check_labels(r: &Resource, diags: &mut Diagnostics) {
     let (m, doc) = (&r.metadata, &r.origin.doc);
+    // Spans are looked up only for a key that has a problem: finding one is a scan of the map,
+    // and doing it for every key made 100,000 labels quadratic.
     for (k, v) in &m.labels {
-        let at = key_span(doc, &["metadata", "labels"], k);
+        let at = || key_span(doc, &["metadata", "labels"], k);
         if k == STACK_LABEL {
             diags.push(
                 Diagnostic::error(
@@ -212,7 +214,7 @@ fn check_labels(r: &Resource, diags: &mut Diagnostics) {
                         "the label `{STACK_LABEL}` is reserved: apply sets it to the stack name"
                     ),
                 )
-                .at(at)
+                .at(at())
                 .help("remove it; the stack name comes from the stack file"),
             );
             continue;
@@ -220,7 +222,7 @@ fn check_labels(r: &Resource, diags: &mut Diagnostics) {
         if !is_segment(k) {
             diags.push(
                 Diagnostic::error("label", format!("`{k}` is not a valid label key"))
-                    .at(at)
+                    .at(at())
                     .help(SEGMENT_HELP),
             );
         }
@@ -230,7 +232,7 @@ fn check_labels(r: &Resource, diags: &mut Diagnostics) {
                 .and_then(|m| m.get("labels"))
                 .and_then(|l| l.get(k))
                 .map(|n| n.span)
-                .unwrap_or(at);
+                .unwrap_or_else(at);
             diags.push(
                 Diagnostic::error("label", format!("`{v}` is not a valid value for label `{k}`"))
                     .at(value_span)
@@ -247,11 +249,11 @@ fn check_labels(r: &Resource, diags: &mut Diagnostics) {
 fn check_annotations(r: &Resource, diags: &mut Diagnostics) {
     let (m, doc) = (&r.metadata, &r.origin.doc);
     for (k, v) in &m.annotations {
-        let at = key_span(doc, &["metadata", "annotations"], k);
+        let at = || key_span(doc, &["metadata", "annotations"], k);
         if !is_segment(k) {
             diags.push(
                 Diagnostic::error("annotation", format!("`{k}` is not a valid annotation key"))
-                    .at(at)
+                    .at(at())
                     .help(SEGMENT_HELP),
             );
         }
@@ -264,7 +266,7 @@ fn check_annotations(r: &Resource, diags: &mut Diagnostics) {
                          characters"
                     ),
                 )
-                .at(at),
+                .at(at()),
             );
         }
     }

@@ -5,6 +5,9 @@ use std::path::Path;
 
 use super::Plan;
 
+/// Largest plan file read (a plan of thousands of changes is a few MiB).
+pub const MAX_PLAN_FILE_BYTES: u64 = 256 << 20;
+
 /// Bumped on any incompatible change to the plan file.
 pub const FILE_FORMAT_VERSION: u32 = 1;
 
@@ -14,7 +17,7 @@ pub enum PlanFileError {
     Read {
         path: String,
         #[source]
-        source: std::io::Error,
+        source: crate::config::read::ReadError,
     },
     #[error("cannot write plan file {path}")]
     Write {
@@ -41,7 +44,7 @@ pub fn write(plan: &Plan, path: &Path) -> Result<(), PlanFileError> {
 
 pub fn read(path: &Path) -> Result<Plan, PlanFileError> {
     let p = path.display().to_string();
-    let text = std::fs::read_to_string(path)
+    let text = crate::config::read::regular_text(path, MAX_PLAN_FILE_BYTES)
         .map_err(|source| PlanFileError::Read { path: p.clone(), source })?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|source| PlanFileError::Parse { path: p.clone(), source })?;

@@ -29,6 +29,7 @@
 //!
 //! Values derived from a `sensitive` variable carry `sensitive: true` on every node.
 
+pub(crate) mod budget;
 mod eval;
 pub mod fmt;
 pub mod funcs;
@@ -71,7 +72,9 @@ pub fn load(
     sources: &mut Sources,
     diags: &mut Diagnostics,
 ) -> Vec<RawDoc> {
-    funcs::with_root(root, || Loader { root, sources, diags }.run(files, stack, opts))
+    budget::scoped(|| {
+        funcs::with_root(root, || Loader { root, sources, diags }.run(files, stack, opts))
+    })
 }
 
 /// A resource block, found in the declaration pass.
@@ -232,8 +235,8 @@ impl Loader<'_> {
                 .strip_prefix(self.root)
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|_| full.clone());
-            let bytes = match std::fs::metadata(&full) {
-                Ok(m) if m.len() as usize > syntax::MAX_FILE_BYTES => {
+            let bytes = match super::read::regular_file(&full, syntax::MAX_FILE_BYTES as u64) {
+                Err(super::read::ReadError::TooLarge { .. }) => {
                     let id = self.sources.add(shown, "");
                     self.diags.push(
                         Diagnostic::error(
@@ -247,7 +250,12 @@ impl Loader<'_> {
                     );
                     continue;
                 }
-                _ => std::fs::read(&full),
+                Err(super::read::ReadError::NotRegular { what }) => {
+                    let id = self.sources.add(shown.clone(), "");
+                    self.diags.push(super::not_regular(&shown, what, id));
+                    continue;
+                }
+                other => other,
             };
             let text = match bytes.map(String::from_utf8) {
                 Ok(Ok(t)) => t,
@@ -270,6 +278,11 @@ impl Loader<'_> {
                     ));
                     continue;
                 }
+            };
+            // A UTF-8 byte order mark is accepted, as in YAML (editors on Windows write one).
+            let text = match text.strip_prefix('\u{feff}') {
+                Some(rest) => rest.to_string(),
+                None => text,
             };
             let id = self.sources.add(shown, text.clone());
             match syntax::parse(&text, id) {
@@ -420,9 +433,31 @@ impl Loader<'_> {
                 }
             }
         }
+        // Chain length: a local is one more than the longest chain it uses (`order` has every
+        // local after the ones it uses).
+        let mut chain = vec![0usize; locals.len()];
         for i in order {
             let l = &locals[i];
             if in_cycle.contains(&i) {
+                scope.set_local(&l.name, None);
+                continue;
+            }
+            chain[i] = 1 + deps[i].iter().map(|&(d, _)| chain[d]).max().unwrap_or(0);
+            if chain[i] == budget::MAX_LOCAL_CHAIN + 1 {
+                self.diags.push(
+                    Diagnostic::error(
+                        "evaluation-budget",
+                        format!(
+                            "local.{} ends a chain of more than {} locals, each using the next.",
+                            l.name,
+                            budget::MAX_LOCAL_CHAIN
+                        ),
+                    )
+                    .at(l.span)
+                    .help(budget::HELP),
+                );
+            }
+            if chain[i] > budget::MAX_LOCAL_CHAIN {
                 scope.set_local(&l.name, None);
                 continue;
             }
@@ -453,13 +488,15 @@ impl Loader<'_> {
 /// A block body in the raw shape (attributes and nested blocks, in source order).
 fn raw_body(body: &Body, file: FileId, scope: &Scope, diags: &mut Diagnostics) -> Vec<(Key, Node)> {
     let mut entries: Vec<(Key, Node)> = Vec::new();
+    // Name → index in `entries`: one lookup per attribute or block, not a scan.
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut from_blocks: BTreeSet<String> = BTreeSet::new();
     for structure in body.iter() {
         match structure {
             Structure::Attribute(attr) => {
                 let name = attr.key.as_str().to_string();
                 let key_span = hcl_span(attr.key.span(), file).unwrap_or(Span::file_start(file));
-                if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name) {
+                if let Some(first) = seen.get(&name).map(|&i| &entries[i].0) {
                     diags.push(
                         Diagnostic::error(
                             "duplicate-attribute",
@@ -472,6 +509,7 @@ fn raw_body(body: &Body, file: FileId, scope: &Scope, diags: &mut Diagnostics) -
                     continue;
                 }
                 if let Some(node) = scope.eval(&attr.value, file, diags) {
+                    seen.insert(name.clone(), entries.len());
                     entries.push((Key { name, span: key_span }, node));
                 }
             }
@@ -496,7 +534,7 @@ fn raw_body(body: &Body, file: FileId, scope: &Scope, diags: &mut Diagnostics) -
                 }
                 inner.extend(raw_body(&block.body, file, scope, diags));
                 let node = Node::map(inner, span);
-                match entries.iter_mut().find(|(k, _)| k.name == name) {
+                match seen.get(&name).and_then(|&i| entries.get_mut(i)) {
                     Some((_, Node { value: Value::List(items), span: list_span, .. }))
                         if from_blocks.contains(&name) =>
                     {
@@ -517,6 +555,7 @@ fn raw_body(body: &Body, file: FileId, scope: &Scope, diags: &mut Diagnostics) -
                     }
                     None => {
                         from_blocks.insert(name.clone());
+                        seen.insert(name.clone(), entries.len());
                         entries.push((
                             Key { name, span: ident_span },
                             Node::new(Value::List(vec![node]), span),
@@ -558,7 +597,7 @@ pub(crate) fn load_literal(text: &str, file: FileId, diags: &mut Diagnostics) ->
         }
     };
     let scope = Scope::literal("the stack file");
-    let entries = raw_body(&body, file, &scope, diags);
+    let entries = budget::scoped(|| raw_body(&body, file, &scope, diags));
     Some(Node::map(entries, Span::new(file, 0, text.len())))
 }
 

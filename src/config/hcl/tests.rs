@@ -472,3 +472,41 @@ fn sensitive_sources_are_hidden_from_snippets_and_messages() {
     assert!(out.sources.is_hidden(span));
     assert_eq!(out.sources.get(span.file).expect("file").shown_line(0), "**********");
 }
+
+#[test]
+fn a_byte_order_mark_is_accepted_as_in_yaml() {
+    let out = run(&[("a.hcl", "\u{feff}space \"ml\" {}\n")], LoadOptions::default());
+    assert!(out.errors().is_empty(), "{:?}", out.errors());
+    assert_eq!(out.json("space", "ml")["@name"], "ml");
+}
+
+#[test]
+fn the_evaluation_budget_is_shared_and_reported_once_where_it_runs_out() {
+    // Each local alone is within any per-call cap; together they are not.
+    let text = "locals {\n  a = [for i in range(100000): [for j in range(100): j]]\n  b = \
+                [for i in range(100000): [for j in range(100): j]]\n}\nspace \"ml\" {\n  \
+                description = tostring(length(local.a) + length(local.b))\n}\n";
+    let out = run(&[("a.hcl", text)], LoadOptions::default());
+    let d = out.only("evaluation-budget");
+    assert!(d.message.contains("2,000,000 values"), "{}", d.message);
+    assert!(d.help.as_deref().unwrap_or("").contains("docs/hcl.md"));
+    assert!(out.snippet(d).starts_with("[for i"), "{}", out.snippet(d));
+}
+
+#[test]
+fn locals_see_only_what_they_refer_to_and_keep_their_values() {
+    let text = "locals {\n  a = \"x\"\n  b = \"${local.a}y\"\n  c = [local.b, local.a]\n}\n\
+                space \"ml\" {\n  description = join(\",\", local.c)\n}\n";
+    let out = run(&[("a.hcl", text)], LoadOptions::default());
+    assert!(out.errors().is_empty(), "{:?}", out.errors());
+    assert_eq!(out.json("space", "ml")["description"], "xy,x");
+}
+
+#[test]
+fn for_nesting_past_the_limit_is_an_error_at_the_innermost_for() {
+    let deep = (0..9).map(|i| format!("[for v{i} in [1]: ")).collect::<String>();
+    let text = format!("locals {{\n  x = {deep}v8{}\n}}\n", "]".repeat(9));
+    let out = run(&[("a.hcl", &text)], LoadOptions::default());
+    let d = out.only("evaluation-budget");
+    assert!(d.message.contains("at most 8"), "{}", d.message);
+}

@@ -14,13 +14,16 @@
 mod refs;
 mod values;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use std::cell::RefCell;
 
 use hcl::eval::{Context, Evaluate};
 use hcl_edit::expr::{Expression, ObjectKey};
 use hcl_edit::visit_mut::VisitMut;
 use hcl_edit::Span as _;
 
+use super::budget::{self, Size};
 use super::funcs;
 use crate::config::tree::{Key, Node, Value};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, FileId, Span};
@@ -79,6 +82,8 @@ pub(super) enum LocalState {
     Pending,
     Done {
         sensitive: bool,
+        /// What one reference to it copies (charged to the evaluation budget).
+        size: Size,
     },
     /// Its evaluation failed and was reported; references to it fail silently.
     Failed,
@@ -86,9 +91,14 @@ pub(super) enum LocalState {
 
 /// What an expression may see.
 pub(super) struct Scope {
-    ctx: Context<'static>,
+    /// The functions, and per evaluation `var` and `local` holding only what the expression
+    /// refers to: hcl-rs copies the whole object on every reference, so declaring every local
+    /// made a chain of locals quadratic.
+    ctx: RefCell<Context<'static>>,
     /// Declared variables: name → sensitive. Variables whose value failed are in `failed_vars`.
     vars: BTreeMap<String, bool>,
+    var_values: hcl::Map<String, hcl::Value>,
+    var_sizes: BTreeMap<String, Size>,
     failed_vars: BTreeSet<String>,
     locals: BTreeMap<String, LocalState>,
     local_values: hcl::Map<String, hcl::Value>,
@@ -104,11 +114,11 @@ impl Scope {
     pub fn new() -> Self {
         let mut ctx = Context::new();
         funcs::declare_all(&mut ctx);
-        ctx.declare_var("var", hcl::Value::Object(hcl::Map::new()));
-        ctx.declare_var("local", hcl::Value::Object(hcl::Map::new()));
         Scope {
-            ctx,
+            ctx: RefCell::new(ctx),
             vars: BTreeMap::new(),
+            var_values: hcl::Map::new(),
+            var_sizes: BTreeMap::new(),
             failed_vars: BTreeSet::new(),
             locals: BTreeMap::new(),
             local_values: hcl::Map::new(),
@@ -125,16 +135,20 @@ impl Scope {
 
     /// Sets the variables: name → (value, sensitive); `failed`: declared without a usable value.
     pub fn set_vars(&mut self, values: Vec<(String, hcl::Value, bool)>, failed: BTreeSet<String>) {
-        let mut object = hcl::Map::new();
         for (name, value, sensitive) in values {
             self.vars.insert(name.clone(), sensitive);
-            object.insert(name, value);
+            self.var_sizes.insert(name.clone(), Size::of(&value));
+            self.var_values.insert(name, value);
         }
         for name in &failed {
             self.vars.entry(name.clone()).or_insert(false);
         }
         self.failed_vars = failed;
-        self.ctx.declare_var("var", hcl::Value::Object(object));
+    }
+
+    /// What one reference to a variable copies.
+    pub(super) fn size_of_var(&self, name: &str) -> Size {
+        self.var_sizes.get(name).copied().unwrap_or_default()
     }
 
     pub fn declare_local(&mut self, name: &str) {
@@ -145,13 +159,14 @@ impl Scope {
     pub fn set_local(&mut self, name: &str, node: Option<&Node>) {
         let state = match node {
             Some(n) => {
-                self.local_values.insert(name.to_string(), node_to_value(n));
-                LocalState::Done { sensitive: any_sensitive(n) }
+                let value = node_to_value(n);
+                let size = Size::of(&value);
+                self.local_values.insert(name.to_string(), value);
+                LocalState::Done { sensitive: any_sensitive(n), size }
             }
             None => LocalState::Failed,
         };
         self.locals.insert(name.to_string(), state);
-        self.ctx.declare_var("local", hcl::Value::Object(self.local_values.clone()));
     }
 
     /// Evaluates an expression to a node. Problems are pushed to `diags`; `None` when it failed.
@@ -183,6 +198,8 @@ impl Scope {
             }
             Expression::Object(object) => {
                 let mut entries: Vec<(Key, Node)> = Vec::with_capacity(object.len());
+                // Key → index in `entries`, so duplicates are found without a scan per key.
+                let mut seen: HashMap<String, usize> = HashMap::with_capacity(object.len());
                 let mut ok = true;
                 for (key, value) in object.iter() {
                     let value_expr = value.expr();
@@ -199,7 +216,7 @@ impl Scope {
                     let node = self.eval_at(value_expr, file, value_span, diags);
                     match (name, node) {
                         (Some(name), Some(node)) => {
-                            if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name) {
+                            if let Some(first) = seen.get(&name).map(|&i| &entries[i].0) {
                                 diags.push(
                                     Diagnostic::error(
                                         "duplicate-key",
@@ -212,6 +229,7 @@ impl Scope {
                                 ok = false;
                                 continue;
                             }
+                            seen.insert(name.clone(), entries.len());
                             entries.push((Key { name, span: key_span }, node));
                         }
                         _ => ok = false,
@@ -269,6 +287,10 @@ impl Scope {
         span: Span,
         diags: &mut Diagnostics,
     ) -> Option<Node> {
+        if budget::exceeded().is_some() {
+            // Reported once, where it ran out; nothing more is evaluated.
+            return None;
+        }
         let mut expr = expr.clone();
         let mut refs = Refs {
             scope: self,
@@ -277,6 +299,10 @@ impl Scope {
             sensitive: false,
             failed_dep: false,
             bound: Vec::new(),
+            vars_used: BTreeSet::new(),
+            locals_used: BTreeSet::new(),
+            copies: Size::default(),
+            for_depth: 0,
         };
         refs.visit_expr_mut(&mut expr);
         let (sensitive, failed_dep) = (refs.sensitive, refs.failed_dep);
@@ -288,15 +314,61 @@ impl Scope {
             // A variable or local it uses already failed and was reported.
             return None;
         }
+        if budget::charge_size(refs.copies).is_err() {
+            diags.push(budget_error(span));
+            return None;
+        }
+        let pick = |names: &BTreeSet<String>, values: &hcl::Map<String, hcl::Value>| {
+            let object: hcl::Map<String, hcl::Value> = names
+                .iter()
+                .filter_map(|n| values.get(n).map(|v| (n.clone(), v.clone())))
+                .collect();
+            hcl::Value::Object(object)
+        };
+        let mut ctx = self.ctx.borrow_mut();
+        ctx.declare_var("var", pick(&refs.vars_used, &self.var_values));
+        ctx.declare_var("local", pick(&refs.locals_used, &self.local_values));
         let expr: hcl::Expression = expr.into();
-        match expr.evaluate(&self.ctx) {
+        let result = expr.evaluate(&ctx);
+        // Drop the copies now rather than at the next evaluation.
+        ctx.declare_var("var", hcl::Value::Null);
+        ctx.declare_var("local", hcl::Value::Null);
+        match result {
+            Ok(_) if budget::exceeded().is_some() => {
+                diags.push(budget_error(span));
+                None
+            }
+            Ok(value) if Size::of(&value).depth > budget::MAX_VALUE_DEPTH => {
+                diags.push(
+                    Diagnostic::error(
+                        "evaluation-budget",
+                        format!(
+                            "This value is nested more than {} levels deep.",
+                            budget::MAX_VALUE_DEPTH
+                        ),
+                    )
+                    .at(span)
+                    .help(budget::HELP),
+                );
+                None
+            }
             Ok(value) => Some(value_to_node(value, span, sensitive)),
+            Err(_) if budget::exceeded().is_some() => {
+                diags.push(budget_error(span));
+                None
+            }
             Err(e) => {
                 diags.push(eval_error(&e, sensitive).at(span));
                 None
             }
         }
     }
+}
+
+/// The diagnostic for an evaluation that ran out of budget, at the expression where it did.
+fn budget_error(span: Span) -> Diagnostic {
+    let what = budget::exceeded().unwrap_or(budget::Exceeded::Values);
+    Diagnostic::error("evaluation-budget", what.message()).at(span).help(budget::HELP)
 }
 
 /// The diagnostic for a failed evaluation; no value is shown when the expression is sensitive.

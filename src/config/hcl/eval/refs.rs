@@ -6,12 +6,15 @@ use hcl_edit::expr::{
     BinaryOp, BinaryOperator, Expression, ForExpr, FuncArgs, FuncCall, FuncName, ObjectKey,
     ObjectKeyMut, Traversal, TraversalOperator,
 };
-use hcl_edit::template::ForTemplateExpr;
+use std::collections::BTreeSet;
+
+use hcl_edit::template::{Element, ForTemplateExpr, Interpolation, Template};
 use hcl_edit::visit_mut::{self, VisitMut};
 use hcl_edit::Ident;
 use hcl_edit::Span as _;
 
 use super::{hcl_span, roots, LocalState, Scope};
+use crate::config::hcl::budget::{self, Size};
 use crate::diag::{did_you_mean, Diagnostic, FileId, Span};
 use crate::kind::Kind;
 
@@ -32,6 +35,13 @@ pub(super) struct Refs<'a> {
     pub(super) failed_dep: bool,
     /// Names bound by enclosing `for` expressions and directives.
     pub(super) bound: Vec<String>,
+    /// Variables and locals referred to (each once), for the evaluation context.
+    pub(super) vars_used: BTreeSet<String>,
+    pub(super) locals_used: BTreeSet<String>,
+    /// What the references copy, each occurrence counted: charged before evaluation.
+    pub(super) copies: Size,
+    /// `for` expressions and directives around the current point.
+    pub(super) for_depth: usize,
 }
 
 impl Refs<'_> {
@@ -130,6 +140,8 @@ impl Refs<'_> {
             Some(sensitive) => {
                 self.sensitive |= sensitive;
                 self.failed_dep |= self.scope.failed_vars.contains(name);
+                self.copies = self.copies.add(self.scope.size_of_var(name));
+                self.vars_used.insert(name.to_string());
             }
             None => {
                 let help = hint(name, self.scope.vars.keys().map(String::as_str), "variable")
@@ -144,7 +156,11 @@ impl Refs<'_> {
     /// `local.<name>`: marks sensitivity and failed dependencies, or says the local is unknown.
     fn local_ref(&mut self, name: &str, span: Span) {
         match self.scope.locals.get(name) {
-            Some(LocalState::Done { sensitive }) => self.sensitive |= sensitive,
+            Some(LocalState::Done { sensitive, size }) => {
+                self.sensitive |= sensitive;
+                self.copies = self.copies.add(*size);
+                self.locals_used.insert(name.to_string());
+            }
             Some(LocalState::Failed | LocalState::Pending) => self.failed_dep = true,
             None => {
                 let help = hint(name, self.scope.locals.keys().map(String::as_str), "local")
@@ -275,8 +291,72 @@ fn hint<'a>(name: &str, candidates: impl Iterator<Item = &'a str>, kind: &str) -
         .map(|s| format!("Did you mean the {kind} `{s}`?"))
 }
 
+/// `name(expr, extra…)`: a call to one of the budget functions (see `budget`).
+fn wrap(name: &'static str, expr: &mut Expression, extra: Vec<Expression>) {
+    let taken = std::mem::replace(expr, Expression::null());
+    let mut args = vec![taken];
+    args.extend(extra);
+    let name = FuncName::new(Ident::new_unchecked(name));
+    *expr = FuncCall::new(name, FuncArgs::from(args)).into();
+}
+
+/// The literal text of a template, directives included: what one `for` iteration repeats at
+/// least.
+fn literal_bytes(t: &Template) -> u64 {
+    struct Count(u64);
+    impl hcl_edit::visit::Visit for Count {
+        fn visit_element(&mut self, node: &Element) {
+            if let Element::Literal(l) = node {
+                self.0 += l.len() as u64;
+            }
+            hcl_edit::visit::visit_element(self, node);
+        }
+    }
+    let mut c = Count(0);
+    hcl_edit::visit::Visit::visit_template(&mut c, t);
+    c.0
+}
+
+impl Refs<'_> {
+    /// Entering a `for`: refuses nesting past the limit. `false` when refused.
+    fn enter_for(&mut self, span: Option<std::ops::Range<usize>>) -> bool {
+        self.for_depth += 1;
+        if self.for_depth == budget::MAX_FOR_NESTING + 1 {
+            let span = self.span(span);
+            self.errors.push(
+                Diagnostic::error(
+                    "evaluation-budget",
+                    format!(
+                        "This `for` is nested inside {} others; at most {} may be nested.",
+                        budget::MAX_FOR_NESTING,
+                        budget::MAX_FOR_NESTING
+                    ),
+                )
+                .at(span)
+                .help(budget::HELP),
+            );
+            return false;
+        }
+        self.for_depth <= budget::MAX_FOR_NESTING
+    }
+}
+
 impl VisitMut for Refs<'_> {
+    fn visit_interpolation_mut(&mut self, node: &mut Interpolation) {
+        self.visit_expr_mut(&mut node.expr);
+        if self.for_depth > 0 {
+            wrap("__budget", &mut node.expr, Vec::new());
+        }
+    }
+
     fn visit_expr_mut(&mut self, expr: &mut Expression) {
+        if let Expression::FuncCall(call) = &*expr {
+            if !call.name.name.as_str().starts_with("__") {
+                visit_mut::visit_expr_mut(self, expr);
+                wrap("__budget", expr, Vec::new());
+                return;
+            }
+        }
         if let Expression::BinaryOp(op) = &*expr {
             if let Some(func) = arith_func(*op.operator.value()) {
                 let taken = std::mem::replace(expr, Expression::null());
@@ -334,6 +414,11 @@ impl VisitMut for Refs<'_> {
 
     fn visit_for_expr_mut(&mut self, node: &mut ForExpr) {
         self.visit_expr_mut(&mut node.intro.collection_expr);
+        if !self.enter_for(node.span()) {
+            self.for_depth -= 1;
+            return;
+        }
+        wrap("__for", &mut node.intro.collection_expr, vec![Expression::from(0)]);
         let before = self.bound.len();
         if let Some(k) = &node.intro.key_var {
             self.bound.push(k.as_str().to_string());
@@ -341,16 +426,25 @@ impl VisitMut for Refs<'_> {
         self.bound.push(node.intro.value_var.as_str().to_string());
         if let Some(k) = &mut node.key_expr {
             self.visit_expr_mut(k);
+            wrap("__budget", k, Vec::new());
         }
         self.visit_expr_mut(&mut node.value_expr);
+        wrap("__budget", &mut node.value_expr, Vec::new());
         if let Some(c) = &mut node.cond {
             self.visit_expr_mut(&mut c.expr);
         }
         self.bound.truncate(before);
+        self.for_depth -= 1;
     }
 
     fn visit_for_template_expr_mut(&mut self, node: &mut ForTemplateExpr) {
         self.visit_expr_mut(&mut node.collection_expr);
+        if !self.enter_for(node.collection_expr.span()) {
+            self.for_depth -= 1;
+            return;
+        }
+        let per = Expression::from(literal_bytes(&node.template) as i64);
+        wrap("__for", &mut node.collection_expr, vec![per]);
         let before = self.bound.len();
         if let Some(k) = &node.key_var {
             self.bound.push(k.as_str().to_string());
@@ -358,6 +452,7 @@ impl VisitMut for Refs<'_> {
         self.bound.push(node.value_var.as_str().to_string());
         self.visit_template_mut(&mut node.template);
         self.bound.truncate(before);
+        self.for_depth -= 1;
     }
 }
 

@@ -10,6 +10,8 @@ use hcl::eval::FuncArgs;
 use hcl::Value;
 
 use super::{def, str_at, Def, S};
+use crate::config::hcl::budget;
+use crate::config::read;
 
 /// Files larger than this are refused by `file()`.
 const MAX_FILE_BYTES: u64 = 4 << 20;
@@ -34,6 +36,45 @@ fn resolve(path: &str) -> PathBuf {
     ROOT.with(|r| r.borrow().as_ref().map(|root| root.join(p))).unwrap_or_else(|| p.to_path_buf())
 }
 
+/// `path` resolved against the config root, refused when it leads outside it (`..`, an
+/// absolute path elsewhere, a symlink out): a config must not read the rest of the machine.
+fn confined(path: &str) -> Result<PathBuf, String> {
+    let full = resolve(path);
+    let Some(root) = ROOT.with(|r| r.borrow().clone()) else { return Ok(full) };
+    let outside =
+        || format!("{path:?} is outside the config root; file() reads only files under it");
+    let real_root = root.canonicalize().map_err(|e| format!("cannot read the config root: {e}"))?;
+    match full.canonicalize() {
+        Ok(real) if real.starts_with(&real_root) => Ok(real),
+        Ok(_) => Err(outside()),
+        // Missing: say so, unless the path itself already leaves the root.
+        Err(e) if normalize(&full).starts_with(normalize(&root)) => {
+            Err(format!("cannot read file {path:?}: {e}"))
+        }
+        Err(_) => Err(outside()),
+    }
+}
+
+/// `p` made absolute with `.` and `..` removed, without following symlinks.
+fn normalize(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let p = match std::env::current_dir() {
+        Ok(cwd) if p.is_relative() => cwd.join(p),
+        _ => p.to_path_buf(),
+    };
+    let mut parts: Vec<Component<'_>> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::CurDir => {}
+            other => parts.push(other),
+        }
+    }
+    parts.iter().collect()
+}
+
 pub(super) fn definitions() -> Vec<Def> {
     vec![
         (
@@ -54,20 +95,23 @@ pub(super) fn definitions() -> Vec<Def> {
 
 fn file(a: FuncArgs) -> Result<Value, String> {
     let path = str_at(&a, 0)?;
-    let full = resolve(path);
-    let meta = std::fs::metadata(&full).map_err(|e| format!("cannot read file {path:?}: {e}"))?;
-    if meta.is_dir() {
-        return Err(format!("{path:?} is a directory, not a file"));
+    let full = confined(path)?;
+    match read::regular_text(&full, MAX_FILE_BYTES) {
+        Ok(text) => {
+            budget::fits(1, text.len() as u64)?;
+            Ok(Value::from(text))
+        }
+        Err(e) => Err(format!("cannot read file {path:?}: {e}")),
     }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(format!("{path:?} is larger than {} MiB", MAX_FILE_BYTES >> 20));
-    }
-    let bytes = std::fs::read(&full).map_err(|e| format!("cannot read file {path:?}: {e}"))?;
-    String::from_utf8(bytes).map(Value::from).map_err(|_| format!("{path:?} is not UTF-8 text"))
 }
 
 fn fileexists(a: FuncArgs) -> Result<Value, String> {
-    Ok(resolve(str_at(&a, 0)?).is_file().into())
+    let path = str_at(&a, 0)?;
+    match confined(path) {
+        Ok(full) => Ok(full.is_file().into()),
+        Err(_) if resolve(path).symlink_metadata().is_err() => Ok(false.into()),
+        Err(e) => Err(e),
+    }
 }
 
 fn basename(a: FuncArgs) -> Result<Value, String> {
@@ -117,6 +161,27 @@ mod tests {
         err("file(1)", "string");
         err("fileexists([])", "string");
         err("abspath(1)", "string");
+    }
+
+    #[test]
+    fn files_outside_the_root_and_special_files_are_refused() {
+        let outer = tempfile::tempdir().expect("tempdir");
+        let root = outer.path().join("config");
+        std::fs::create_dir_all(root.join("sub")).expect("mkdir");
+        std::fs::write(outer.path().join("secret.txt"), "no").expect("write");
+        std::fs::write(root.join("sub/a.txt"), "yes").expect("write");
+        std::os::unix::fs::symlink(outer.path().join("secret.txt"), root.join("out"))
+            .expect("symlink");
+        with_root(&root, || {
+            ok(r#"file("sub/../sub/a.txt")"#, r#""yes""#);
+            err(r#"file("../secret.txt")"#, "outside the config root");
+            err(r#"file("out")"#, "outside the config root");
+            err(r#"file("/dev/zero")"#, "outside the config root");
+            err(r#"file("../missing")"#, "outside the config root");
+            err(r#"file("missing")"#, "cannot read file");
+            ok(r#"fileexists("missing")"#, "false");
+            err(r#"fileexists("../secret.txt")"#, "outside the config root");
+        });
     }
 
     #[test]

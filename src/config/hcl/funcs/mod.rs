@@ -15,6 +15,8 @@ mod numeric;
 mod string;
 
 use hcl::eval::{Context, FuncArgs, FuncDef, ParamType};
+
+use super::budget;
 use hcl::{Number, Value};
 
 pub use file::with_root;
@@ -45,6 +47,8 @@ fn definitions() -> Vec<Def> {
     out.extend(encoding::definitions());
     out.extend(file::definitions());
     out.extend(arith::definitions());
+    out.push(("__budget", "", def(&[A], budget::charge_fn)));
+    out.push(("__for", "", def(&[A, N], budget::charge_for)));
     out
 }
 

@@ -3,6 +3,8 @@
 use hcl::eval::FuncArgs;
 use hcl::Value;
 
+use crate::config::hcl::budget;
+
 use super::{def, list, num_at, str_at, type_name, variadic, Def, A, N, S};
 
 pub(super) fn definitions() -> Vec<Def> {
@@ -95,11 +97,19 @@ fn replace(a: FuncArgs) -> Result<Value, String> {
     let (s, from, to) = (str_at(&a, 0)?, str_at(&a, 1)?, str_at(&a, 2)?);
     if from.len() >= 2 && from.starts_with('/') && from.ends_with('/') {
         let re = compile(&from[1..from.len() - 1])?;
+        // Each `$group` in the replacement expands to at most the whole match.
+        let dollars = to.matches('$').count() as u64;
+        let grown = re.find_iter(s).fold(0u64, |acc, m| {
+            acc.saturating_add(to.len() as u64 + dollars.saturating_mul(m.len() as u64))
+        });
+        budget::fits(0, (s.len() as u64).saturating_add(grown))?;
         return Ok(re.replace_all(s, to).into_owned().into());
     }
     if from.is_empty() {
         return Err("the substring to replace must not be empty".into());
     }
+    let count = s.matches(from).count() as u64;
+    budget::fits(0, (s.len() as u64).saturating_add(count.saturating_mul(to.len() as u64)))?;
     Ok(s.replace(from, to).into())
 }
 
@@ -124,8 +134,11 @@ fn text(v: &Value) -> Result<String, String> {
 fn join(a: FuncArgs) -> Result<Value, String> {
     let sep = str_at(&a, 0)?;
     let items = super::list_at(&a, 1)?;
-    let parts: Result<Vec<String>, String> = items.iter().map(text).collect();
-    Ok(parts?.join(sep).into())
+    let parts = items.iter().map(text).collect::<Result<Vec<String>, String>>()?;
+    let bytes = parts.iter().map(|p| p.len() as u64).sum::<u64>();
+    let seps = (parts.len().saturating_sub(1) as u64).saturating_mul(sep.len() as u64);
+    budget::fits(0, bytes.saturating_add(seps))?;
+    Ok(parts.join(sep).into())
 }
 
 /// Go-style printf subset: `%%`, `%s`, `%d`, `%f`, `%e`, `%q`, `%v`, `%t`, `%x`, `%X`, `%o`,
@@ -361,6 +374,8 @@ fn indent(a: FuncArgs) -> Result<Value, String> {
     }
     let pad = " ".repeat(n as usize);
     let s = str_at(&a, 1)?;
+    let lines = s.matches('\n').count() as u64;
+    budget::fits(0, (s.len() as u64).saturating_add(lines.saturating_mul(n as u64)))?;
     Ok(s.replace('\n', &format!("\n{pad}")).into())
 }
 

@@ -56,11 +56,12 @@ impl VarFile<'_> {
     }
 }
 
-/// The file's text, or `None` with a diagnostic if it cannot be read or is not UTF-8.
+/// The file's text (a UTF-8 BOM dropped), or `None` with a diagnostic if it is not a regular
+/// file, is too large, cannot be read or is not UTF-8.
 fn read_text(path: &Path, shown_str: &str, diags: &mut Diagnostics) -> Option<String> {
-    match std::fs::read(path).map(String::from_utf8) {
-        Ok(Ok(t)) => Some(t),
-        Ok(Err(_)) => {
+    match crate::config::read::regular_text(path, crate::config::MAX_FILE_BYTES) {
+        Ok(t) => Some(t.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(t)),
+        Err(crate::config::read::ReadError::NotUtf8) => {
             diags.push(Diagnostic::error(
                 "unreadable-file",
                 format!("The var file {shown_str} is not UTF-8 text."),

@@ -135,7 +135,9 @@ impl Assignments<'_> {
         for arg in args {
             match arg {
                 VarArg::File(path) => {
-                    if !path.is_file() {
+                    // Anything that exists is read, so a directory or a device is refused saying
+                    // what it is (by `read_var_file`) instead of "does not exist".
+                    if std::fs::metadata(path).is_err() {
                         diags.push(missing_var_file(path));
                         continue;
                     }
