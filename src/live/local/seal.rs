@@ -71,7 +71,7 @@ impl SecretKey {
         }
         let key = XChaCha20Poly1305::generate_key(&mut OsRng);
         let mut tmp = path.as_os_str().to_owned();
-        tmp.push(format!(".{}.tmp", std::process::id()));
+        tmp.push(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
         let tmp = PathBuf::from(tmp);
         let mut file = private_file(&tmp, true)?;
         file.write_all(format!("{}\n", hex::encode(key)).as_bytes())
