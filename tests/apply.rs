@@ -440,3 +440,183 @@ async fn every_example_applies_plans_clean_and_destroys_to_empty() {
         assert!(workspaces.iter().all(|w| from_wire(w).system), "{name}: Workspaces left");
     }
 }
+
+/// Runs `cordium plan` of the quickstart example with exactly these auth variables.
+fn plan_with_tokens(serve: &Serve, access: &str, auth: Option<&str>) -> Output {
+    let dir = example("quickstart");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cordium"));
+    cmd.args(["plan", dir.path().to_str().expect("utf-8"), "--endpoint", &serve.url])
+        .env_remove("CORDIUM_ENDPOINT")
+        .env_remove("OCTELIUM_DOMAIN")
+        .env_remove("OCTELIUM_AUTH_TOKEN")
+        .env_remove("CI")
+        .env("OCTELIUM_ACCESS_TOKEN", access)
+        .env("CORDIUM_USERNAME", "admin")
+        .env("WANDB_API_KEY", "wandb-value")
+        .env("ANTHROPIC_API_KEY", "anthropic-value")
+        .env("WEB_GIT_TOKEN", "git-value");
+    if let Some(t) = auth {
+        cmd.env("OCTELIUM_AUTH_TOKEN", t);
+    }
+    cmd.output().expect("cordium runs")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_access_token_falls_back_to_the_auth_token_or_says_it_expired() {
+    let serve = Serve::start(&["--access-token-ttl", "1s"]);
+    let session = serve.login(ADMIN_TOKEN).await.expect("login");
+    let access = session.access_token;
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+
+    let o = plan_with_tokens(&serve, &access, Some(ADMIN_TOKEN));
+    assert_eq!(o.status.code(), Some(0), "falls back to OCTELIUM_AUTH_TOKEN: {}", text(&o));
+
+    let o = plan_with_tokens(&serve, &access, None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("OCTELIUM_ACCESS_TOKEN has expired"), "{}", text(&o));
+    assert!(!err.contains(&access), "the token is never printed: {}", text(&o));
+    // One sentence about it: said once, not repeated down the chain.
+    assert_eq!(err.matches("expired").count(), 1, "{}", text(&o));
+}
+
+/// A Space holding a Secret whose value comes from `SEAL_TEST_VALUE`, read by a Workspace.
+const SEALED_STACK: &str = r#"
+space "vault" {
+  organization = true
+}
+
+secret "token" {
+  space    = space.vault
+  from_env = "SEAL_TEST_VALUE"
+}
+
+workspace "reader" {
+  space = space.vault
+
+  runtime {
+    env_var {
+      key         = "TOKEN"
+      from_secret = secret.vault.token
+    }
+  }
+}
+"#;
+
+fn run_sealed(verb: &str, dir: &Path, serve: &Serve, value: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cordium"))
+        .args([verb, dir.to_str().expect("utf-8"), "--endpoint", &serve.url, "--auto-approve"])
+        .env_remove("CORDIUM_ENDPOINT")
+        .env_remove("OCTELIUM_DOMAIN")
+        .env_remove("OCTELIUM_ACCESS_TOKEN")
+        .env_remove("CI")
+        .env("OCTELIUM_AUTH_TOKEN", ADMIN_TOKEN)
+        .env("CORDIUM_USERNAME", "admin")
+        .env("SEAL_TEST_VALUE", value)
+        .output()
+        .expect("cordium runs")
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Every file of the store: the db, its WAL and shared memory.
+fn store_bytes(db: &Path) -> Vec<(String, Vec<u8>)> {
+    ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|s| {
+            let p = format!("{}{s}", db.display());
+            std::fs::read(&p).ok().map(|b| (p, b))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_keeps_its_store_owner_only_and_secret_values_sealed() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let serve = Serve::start_raw(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data.to_str().expect("utf-8"),
+        "--auth-token",
+        "admin:T",
+    ]);
+    let config = tempfile::tempdir().expect("tempdir");
+    std::fs::write(config.path().join("main.hcl"), SEALED_STACK).expect("write");
+    let sentinel = format!("SENTINEL-{}", uuid::Uuid::new_v4().simple());
+    let o = run_sealed("apply", config.path(), &serve, &sentinel);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    let mode = |p: &Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
+    let db = data.join("local.db");
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    for f in ["local.db", "local.db-wal", "local.db-shm", "local.db.key"] {
+        assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+    }
+    for (path, bytes) in store_bytes(&db) {
+        assert!(!contains(&bytes, sentinel.as_bytes()), "the value is in {path} in plaintext");
+    }
+
+    // The value reaches the Workspace: its env var names the Secret, whose value opens.
+    let sealed_rows: Vec<Vec<u8>> = {
+        let engine =
+            cordium::live::local::Engine::open(&db, Default::default()).expect("store opens");
+        let ws = engine.list_workspace("admin", Default::default()).expect("workspaces");
+        let reader = ws
+            .items
+            .iter()
+            .find(|w| w.metadata.as_ref().is_some_and(|m| m.display_name.contains("reader")));
+        let env = reader
+            .and_then(|w| w.spec.as_ref())
+            .and_then(|s| s.runtime.as_ref())
+            .map(|r| r.env_vars.clone())
+            .unwrap_or_default();
+        use cordium::live::wire::cordium::workspace::spec::runtime::env_var::Type;
+        let secret_name = env
+            .iter()
+            .find_map(|e| match &e.r#type {
+                Some(Type::FromSecret(name)) => Some(name.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("a Workspace env var from the Secret: {ws:?}"));
+        // The env var names the Secret within the Workspace's Space.
+        let space = reader
+            .and_then(|w| w.status.as_ref())
+            .and_then(|s| s.space_ref.as_ref())
+            .map(|r| r.name.clone())
+            .expect("the Workspace's Space");
+        let secret_name = format!("{secret_name}.{space}");
+        let secret = engine
+            .get_secret(
+                "admin",
+                meta::GetOptions { name: secret_name.clone(), ..Default::default() },
+            )
+            .unwrap_or_else(|e| panic!("the Secret {secret_name:?}: {e:?}"));
+        let uid = secret.metadata.expect("metadata").uid;
+        let data = engine.secret_data(&uid).expect("opens").expect("has data");
+        use cordium::live::wire::cordium::secret::data::Type as Data;
+        assert_eq!(data.r#type, Some(Data::Value(sentinel.clone())));
+        let conn = rusqlite::Connection::open(&db).expect("db");
+        let mut stmt = conn.prepare("SELECT data FROM sealed").expect("sealed table");
+        let rows = stmt.query_map([], |r| r.get(0)).expect("rows");
+        rows.map(|r| r.expect("row")).collect()
+    };
+    assert_eq!(sealed_rows.len(), 1, "one sealed value");
+
+    let o = run_sealed("destroy", config.path(), &serve, &sentinel);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let conn = rusqlite::Connection::open(&db).expect("db");
+    let left: i64 = conn.query_row("SELECT COUNT(*) FROM sealed", [], |r| r.get(0)).expect("count");
+    assert_eq!(left, 0, "the sealed row is deleted");
+    drop(conn);
+    for (path, bytes) in store_bytes(&db) {
+        assert!(!contains(&bytes, sentinel.as_bytes()), "{path}");
+        for row in &sealed_rows {
+            assert!(!contains(&bytes, row), "the deleted ciphertext is still in {path}");
+        }
+    }
+}

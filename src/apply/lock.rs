@@ -10,7 +10,7 @@
 //!
 //! A busy lock names its holder; waiting for it (`--lock-timeout`) polls. Must not print.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -85,12 +85,77 @@ impl Holder {
     /// True when this holder is provably gone: it ran as `who` (the same user on the same
     /// host as us) and its process no longer exists. Only decidable where `/proc` exists.
     fn dead(&self, who: &str) -> bool {
+        self.who == who && self.pid_gone_here(who)
+    }
+
+    /// True when the holder ran on our host (the part of `who` after `@`) and its pid no
+    /// longer exists there. Only decidable where `/proc` exists.
+    fn pid_gone_here(&self, who: &str) -> bool {
         let proc = Path::new("/proc");
-        self.who == who
+        host_of(&self.who) == host_of(who)
             && self.pid != std::process::id()
             && proc.join("self").exists()
             && !proc.join(self.pid.to_string()).exists()
     }
+
+    /// What a refused waiter (`who`) is told about a file lock's holder: whether it looks stale
+    /// and when the lock ends (file locks do not expire: the OS releases them with the process).
+    fn file_state(&self, who: &str) -> String {
+        if self.pid_gone_here(who) {
+            format!(
+                "It looks stale: pid {} is no longer running on this host, yet the lock file is \
+                 still locked (a process it started may hold it); the lock is released when the \
+                 last process holding the file ends.",
+                self.pid
+            )
+        } else if host_of(&self.who) == host_of(who) {
+            format!(
+                "It does not look stale: pid {} is still running on this host; the lock is \
+                 released when that process ends.",
+                self.pid
+            )
+        } else {
+            "The lock is released when the holder's process ends.".to_string()
+        }
+    }
+
+    /// What a refused waiter is told about a remote lock's holder: when it expires and
+    /// whether it looks stale (expired, or closer to expiry than half of `ttl`, which a holder
+    /// renewing every third of its lifetime never is).
+    fn remote_state(&self, who: &str, now: SystemTime, ttl: Duration) -> String {
+        let Some(expires) = self.expires else {
+            return "Its expiry is unknown (the lock Group names none).".to_string();
+        };
+        let at = rfc3339(expires);
+        let secs = |d: Duration| humantime::format_duration(Duration::from_secs(d.as_secs()));
+        match expires.duration_since(now) {
+            Err(past) => format!(
+                "It looks stale: it expired at {at} ({} ago) and is taken over by the next apply.",
+                secs(past.duration())
+            ),
+            Ok(left) if left < ttl / 2 => format!(
+                "It looks stale: it expires at {at} (in {}) and was not renewed on time; the next \
+                 apply after that takes it over.",
+                secs(left)
+            ),
+            Ok(left) if self.pid_gone_here(who) => format!(
+                "It looks stale: pid {} is no longer running on this host; it expires at {at} \
+                 (in {}) unless renewed.",
+                self.pid,
+                secs(left)
+            ),
+            Ok(left) => format!(
+                "It does not look stale: it was renewed on time and expires at {at} (in {}) \
+                 unless renewed again.",
+                secs(left)
+            ),
+        }
+    }
+}
+
+/// The host part of `user@host` (all of it without an `@`).
+fn host_of(who: &str) -> &str {
+    who.rsplit_once('@').map_or(who, |(_, host)| host)
 }
 
 impl std::fmt::Display for Holder {
@@ -114,9 +179,16 @@ fn rfc3339(t: SystemTime) -> String {
 /// Why the lock was not taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("another apply holds the lock of stack `{stack}` on {target}: {holder}{}",
+    #[error("another apply holds the lock of stack `{stack}` on {target}: {holder}{}. {state}",
         if *.waited > Duration::ZERO { format!(" (waited {})", humantime::format_duration(Duration::from_secs(.waited.as_secs()))) } else { String::new() })]
-    Busy { stack: String, target: String, holder: String, waited: Duration },
+    Busy {
+        stack: String,
+        target: String,
+        holder: String,
+        /// Whether the holder looks stale and when the lock ends, as sentences.
+        state: String,
+        waited: Duration,
+    },
     #[error("cannot use the lock file {path}")]
     Io {
         path: String,
@@ -277,18 +349,14 @@ impl FileLock {
     pub async fn acquire(db: &Path, opts: &LockOptions) -> Result<FileLock, LockError> {
         let path = lock_path(db);
         let io = |source| LockError::Io { path: path.display().to_string(), source };
+        let private = |e: crate::live::local::ApiError| io(std::io::Error::other(e.message));
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io)?;
+            crate::live::local::create_private_dir(dir).map_err(private)?;
         }
         let began = Instant::now();
         loop {
-            let mut file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(io)?;
+            // Readable by its owner only, like the store.
+            let mut file = crate::live::local::private_file(&path, false).map_err(private)?;
             match fs4::FileExt::try_lock(&file) {
                 Ok(()) => {
                     let holder = Holder::me(opts.who.clone());
@@ -303,16 +371,22 @@ impl FileLock {
                 Err(fs4::TryLockError::WouldBlock) => {
                     let mut text = String::new();
                     let _ = file.read_to_string(&mut text);
-                    let holder = serde_json::from_str::<Map<String, Value>>(text.trim())
+                    let parsed = serde_json::from_str::<Map<String, Value>>(text.trim())
                         .ok()
-                        .and_then(|m| Holder::from_json(&m))
-                        .map(|h| h.to_string())
-                        .unwrap_or_else(|| "an unknown process".to_string());
+                        .and_then(|m| Holder::from_json(&m));
                     if began.elapsed() + opts.poll > opts.wait {
+                        let (holder, state) = match parsed {
+                            Some(h) => (h.to_string(), h.file_state(&opts.who)),
+                            None => (
+                                "an unknown process".to_string(),
+                                "The lock is released when that process ends.".to_string(),
+                            ),
+                        };
                         return Err(LockError::Busy {
                             stack: opts.stack.clone(),
                             target: format!("local:{}", db.display()),
                             holder,
+                            state,
                             waited: began.elapsed(),
                         });
                     }
@@ -444,13 +518,21 @@ impl RemoteLock {
                 transient += 1;
                 continue;
             }
-            let holder_text =
-                holder.map(|h| h.to_string()).unwrap_or_else(|| format!("Group {name}"));
             if began.elapsed() + opts.poll > opts.wait {
+                let (holder_text, state) = match holder {
+                    Some(h) => {
+                        (h.to_string(), h.remote_state(&opts.who, SystemTime::now(), opts.ttl))
+                    }
+                    None => (
+                        format!("Group {name}"),
+                        "Its expiry is unknown (the lock Group names none).".to_string(),
+                    ),
+                };
                 return Err(LockError::Busy {
                     stack: opts.stack.clone(),
                     target: target.to_string(),
                     holder: holder_text,
+                    state,
                     waited: began.elapsed(),
                 });
             }
@@ -746,5 +828,60 @@ mod tests {
         first.release().expect("release");
         let second = waiting.await.expect("joined").expect("taken after the wait");
         second.release().expect("release");
+    }
+
+    #[tokio::test]
+    async fn a_remote_refusal_says_when_the_lock_expires_and_whether_it_looks_stale() {
+        let cluster: Arc<dyn Cluster> =
+            Arc::new(crate::live::local::LocalCluster::in_memory().expect("cluster"));
+        let opts = LockOptions::new("s", "bob@box");
+        let mut alice = Holder::me("alice@other");
+        let expires = SystemTime::now() + Duration::from_secs(100);
+        alice.expires = Some(expires);
+        let g = cluster.create_group(group(&group_name("s"), "", &alice)).await.expect("alice's");
+        let text = RemoteLock::acquire(cluster.clone(), "t", &opts).await.expect_err("busy");
+        let text = text.to_string();
+        assert!(text.contains("alice@other (pid"), "{text}");
+        assert!(text.contains("does not look stale"), "{text}");
+        assert!(text.contains(&format!("expires at {}", rfc3339(expires))), "{text}");
+        // Close to its expiry (less than half the lifetime left): not renewed on time.
+        cluster.delete_group(&ObjectKey::Uid(uid_of(&g))).await.expect("deleted");
+        let soon = SystemTime::now() + Duration::from_secs(20);
+        alice.expires = Some(soon);
+        cluster.create_group(group(&group_name("s"), "", &alice)).await.expect("again");
+        let text = RemoteLock::acquire(cluster, "t", &opts).await.expect_err("busy").to_string();
+        assert!(text.contains("It looks stale"), "{text}");
+        assert!(text.contains("not renewed on time"), "{text}");
+        assert!(text.contains(&format!("expires at {}", rfc3339(soon))), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_file_refusal_says_the_lock_ends_with_the_holder_and_whether_it_looks_stale() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("local.db");
+        let opts = LockOptions::new("s", "alice@box");
+        let first = FileLock::acquire(&db, &opts).await.expect("first");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(lock_path(&db)).expect("there").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the lock file is the owner's only");
+        let bob = LockOptions { who: "bob@box".into(), ..opts.clone() };
+        let text = FileLock::acquire(&db, &bob).await.expect_err("busy").to_string();
+        assert!(text.contains("does not look stale"), "{text}");
+        assert!(text.contains("released when that process ends"), "{text}");
+        // The holder named in the file has exited (a child it started still holds the lock).
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let gone = child.id();
+        child.wait().expect("exited");
+        let mut dead = Holder::me("alice@box");
+        dead.pid = gone;
+        let line = serde_json::to_string(&Value::Object(dead.to_json())).expect("json");
+        std::fs::write(lock_path(&db), format!("{line}\n")).expect("rewritten");
+        let text = FileLock::acquire(&db, &bob).await.expect_err("busy").to_string();
+        assert!(
+            text.contains(&format!("It looks stale: pid {gone} is no longer running")),
+            "{text}"
+        );
+        assert!(text.contains("released when the last process holding the file ends"), "{text}");
+        first.release().expect("release");
     }
 }

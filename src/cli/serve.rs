@@ -16,7 +16,8 @@ pub struct Args {
     /// Address to listen on; port 0 picks a free one.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
-    /// Directory of the store (`local.db`) and of a generated `admin.token`.
+    /// Directory of the store (`local.db`, its key `local.db.key`) and of a generated
+    /// `admin.token`; created readable by its owner only (0700), its files 0600.
     #[arg(long, default_value = ".cordium")]
     pub data: PathBuf,
     /// Keep the store in memory; it is gone when the server stops.
@@ -60,6 +61,10 @@ pub struct Args {
     /// TLS private key (PEM).
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// File of the key that encrypts Secret values at rest (created, mode 0600, when missing).
+    /// Default: `<data>/local.db.key`, beside the store. Keep it out of the store's backups.
+    #[arg(long, value_name = "PATH")]
+    pub secret_key_file: Option<PathBuf>,
 }
 
 fn fraction(s: &str) -> Result<f64, String> {
@@ -108,6 +113,7 @@ fn options(args: Args) -> Result<ServeOptions, String> {
         build_fail_rate: args.build_fail_rate,
         seed: args.seed,
         tls,
+        secret_key_file: args.secret_key_file,
     })
 }
 

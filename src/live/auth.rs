@@ -7,6 +7,7 @@
 //! they never enter an error message or a log line. Owns no decision about what to change.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Mutex;
@@ -19,6 +20,9 @@ use super::{ErrorCode, LiveError};
 
 /// The metadata key carrying the access token on every call.
 pub const AUTH_HEADER: &str = "x-octelium-auth";
+/// What `cordium serve` answers (UNAUTHENTICATED) for an access token past its lifetime. The
+/// client reads any UNAUTHENTICATED message containing "expired" as an expired token.
+pub const EXPIRED_ACCESS_TOKEN: &str = "Access token expired";
 /// The metadata key carrying the refresh token on AuthenticateWithRefreshToken.
 pub const REFRESH_HEADER: &str = "x-octelium-refresh-token";
 
@@ -73,19 +77,22 @@ pub enum Credentials {
     AuthToken(Token),
     /// A static access token.
     AccessToken(Token),
+    /// A static access token, and an authentication token to fall back to once the cluster
+    /// refuses the access token (e.g. it expired).
+    AccessTokenThenAuthToken { access: Token, auth: Token },
 }
 
 impl Credentials {
-    /// From the environment: a static access token wins (it is the more specific instruction),
-    /// then an authentication token; empty values count as unset.
+    /// From the environment: a static access token is used first (it is the more specific
+    /// instruction), with the authentication token, when both are set, as the fallback once the
+    /// access token is refused; empty values count as unset.
     pub fn from_env(env: &AuthEnv) -> Self {
         let set = |t: &Option<Token>| t.clone().filter(|t| !t.is_empty());
-        if let Some(t) = set(&env.access_token) {
-            Credentials::AccessToken(t)
-        } else if let Some(t) = set(&env.auth_token) {
-            Credentials::AuthToken(t)
-        } else {
-            Credentials::None
+        match (set(&env.access_token), set(&env.auth_token)) {
+            (Some(access), Some(auth)) => Credentials::AccessTokenThenAuthToken { access, auth },
+            (Some(t), None) => Credentials::AccessToken(t),
+            (None, Some(t)) => Credentials::AuthToken(t),
+            (None, None) => Credentials::None,
         }
     }
 }
@@ -129,6 +136,8 @@ impl Session {
 pub struct Auth {
     credentials: Credentials,
     session: Mutex<Option<Session>>,
+    /// The static access token was refused and the authentication token is used instead.
+    fell_back: AtomicBool,
 }
 
 impl fmt::Debug for Auth {
@@ -139,12 +148,32 @@ impl fmt::Debug for Auth {
 
 impl Auth {
     pub fn new(credentials: Credentials) -> Self {
-        Auth { credentials, session: Mutex::new(None) }
+        Auth { credentials, session: Mutex::new(None), fell_back: AtomicBool::new(false) }
     }
 
     /// Whether a rejected access token can be replaced by authenticating again.
     pub fn can_reauthenticate(&self) -> bool {
-        matches!(self.credentials, Credentials::AuthToken(_))
+        match self.credentials {
+            Credentials::AuthToken(_) => true,
+            Credentials::AccessTokenThenAuthToken { .. } => self.fell_back.load(Ordering::SeqCst),
+            Credentials::None | Credentials::AccessToken(_) => false,
+        }
+    }
+
+    /// Whether the calls use a static access token (`OCTELIUM_ACCESS_TOKEN`) right now.
+    pub fn uses_access_token(&self) -> bool {
+        match self.credentials {
+            Credentials::AccessToken(_) => true,
+            Credentials::AccessTokenThenAuthToken { .. } => !self.fell_back.load(Ordering::SeqCst),
+            Credentials::None | Credentials::AuthToken(_) => false,
+        }
+    }
+
+    /// After the cluster refused the static access token: switches to the authentication
+    /// token when there is one (true), so the call can be repeated.
+    pub fn fall_back_to_auth_token(&self) -> bool {
+        matches!(self.credentials, Credentials::AccessTokenThenAuthToken { .. })
+            && !self.fell_back.swap(true, Ordering::SeqCst)
     }
 
     /// Every secret this client holds, for scrubbing server messages.
@@ -152,6 +181,10 @@ impl Auth {
         let mut out = Vec::new();
         match &self.credentials {
             Credentials::AuthToken(t) | Credentials::AccessToken(t) => out.push(t.clone()),
+            Credentials::AccessTokenThenAuthToken { access, auth } => {
+                out.push(access.clone());
+                out.push(auth.clone());
+            }
             Credentials::None => {}
         }
         if let Some(s) = self.session.lock().await.as_ref() {
@@ -175,6 +208,12 @@ impl Auth {
         let auth_token = match &self.credentials {
             Credentials::None => return Ok(None),
             Credentials::AccessToken(t) => return Ok(Some(t.clone())),
+            Credentials::AccessTokenThenAuthToken { access, auth } => {
+                if !self.fell_back.load(Ordering::SeqCst) {
+                    return Ok(Some(access.clone()));
+                }
+                auth
+            }
             Credentials::AuthToken(t) => t,
         };
         // Held across the exchange, so concurrent calls wait for one renewal.
@@ -285,13 +324,21 @@ mod tests {
     }
 
     #[test]
-    fn credentials_prefer_a_static_access_token() {
+    fn credentials_prefer_a_static_access_token_with_the_auth_token_as_fallback() {
         let env = AuthEnv {
             auth_token: Some(Token::new("a")),
             access_token: Some(Token::new("b")),
             username: None,
         };
-        assert_eq!(Credentials::from_env(&env), Credentials::AccessToken(Token::new("b")));
+        assert_eq!(
+            Credentials::from_env(&env),
+            Credentials::AccessTokenThenAuthToken {
+                access: Token::new("b"),
+                auth: Token::new("a")
+            }
+        );
+        let alone = AuthEnv { auth_token: None, ..env.clone() };
+        assert_eq!(Credentials::from_env(&alone), Credentials::AccessToken(Token::new("b")));
         let env = AuthEnv { access_token: Some(Token::new("")), ..env };
         assert_eq!(Credentials::from_env(&env), Credentials::AuthToken(Token::new("a")));
         assert_eq!(Credentials::from_env(&AuthEnv::default()), Credentials::None);

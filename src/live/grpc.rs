@@ -250,6 +250,24 @@ impl GrpcCluster {
             let result = self.transport.unary(op, read, &headers, &secrets, req.clone(), &f).await;
             match result {
                 Err(e) if e.code == ErrorCode::Unauthenticated => {
+                    let expired = e.message.to_ascii_lowercase().contains("expired");
+                    if self.auth.uses_access_token() {
+                        // A static access token is never renewed: fall back to
+                        // OCTELIUM_AUTH_TOKEN when it is set, else say what to do.
+                        if self.auth.fall_back_to_auth_token() {
+                            self.auth.invalidate().await;
+                            continue;
+                        }
+                        let message = if expired {
+                            "OCTELIUM_ACCESS_TOKEN has expired: set a fresh one, or set \
+                             OCTELIUM_AUTH_TOKEN so that cordium can authenticate by itself"
+                        } else {
+                            "the cluster refused OCTELIUM_ACCESS_TOKEN (it may be wrong, expired \
+                             or revoked): set a valid one, or set OCTELIUM_AUTH_TOKEN so that \
+                             cordium can authenticate by itself"
+                        };
+                        return Err(LiveError::new(ErrorCode::Unauthenticated, op, message));
+                    }
                     if reauthenticated || !self.auth.can_reauthenticate() {
                         return Err(LiveError::new(
                             ErrorCode::Unauthenticated,

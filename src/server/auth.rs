@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use tonic::{Request, Response, Status};
 
+use crate::live::auth::EXPIRED_ACCESS_TOKEN;
 use crate::live::wire::auth;
 
 /// Metadata key of the per-call access token.
@@ -50,6 +51,9 @@ pub fn random_token() -> String {
     hex::encode(bytes)
 }
 
+/// How long an expired access token is still recognised (and answered as expired).
+const EXPIRED_KEPT: Duration = Duration::from_secs(3600);
+
 fn unauthenticated() -> Status {
     Status::unauthenticated("Unauthenticated User")
 }
@@ -76,7 +80,8 @@ impl AuthState {
         let refresh = random_token();
         let grant = |ttl| Grant { username: username.to_string(), expires: now + ttl };
         let mut a = self.access.lock().unwrap_or_else(|e| e.into_inner());
-        a.retain(|_, g| g.expires > now);
+        // Expired access tokens are kept a while, to be answered as expired rather than unknown.
+        a.retain(|_, g| g.expires + EXPIRED_KEPT > now);
         a.insert(access.clone(), grant(self.ttl.access));
         let mut r = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
         r.retain(|_, g| g.expires > now);
@@ -100,7 +105,8 @@ impl AuthState {
             let a = self.access.lock().unwrap_or_else(|e| e.into_inner());
             match a.get(token) {
                 Some(g) if g.expires > Instant::now() => g.username.clone(),
-                _ => return Err(unauthenticated()),
+                Some(_) => return Err(Status::unauthenticated(EXPIRED_ACCESS_TOKEN)),
+                None => return Err(unauthenticated()),
             }
         };
         req.extensions_mut().insert(Caller(username));

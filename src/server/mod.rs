@@ -15,7 +15,9 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::live::local::{is_segment, ApiError, BuildSettings, Engine, EngineOptions};
+use crate::live::local::{
+    create_private_dir, is_segment, ApiError, BuildSettings, Engine, EngineOptions,
+};
 use crate::live::wire::{auth as authpb, cordium, core};
 use auth::{AuthService, AuthState, TokenTtl};
 use faults::{FaultOptions, Faults};
@@ -52,6 +54,8 @@ pub struct ServeOptions {
     /// Seeds faults, build outcomes and server-chosen names.
     pub seed: Option<u64>,
     pub tls: Option<TlsFiles>,
+    /// The key sealing Secret values; `None` = `<data_dir>/local.db.key`. Unused in memory.
+    pub secret_key_file: Option<PathBuf>,
 }
 
 impl Default for ServeOptions {
@@ -68,6 +72,7 @@ impl Default for ServeOptions {
             build_fail_rate: 0.0,
             seed: None,
             tls: None,
+            secret_key_file: None,
         }
     }
 }
@@ -150,9 +155,9 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
     move |source| ServeError::Io { what, path: path.to_path_buf(), source }
 }
 
-/// Writes the generated token readable by the owner only.
+/// Writes the generated token readable by the owner only (in a directory that is too).
 fn write_token(dir: &Path, token: &str) -> Result<PathBuf, ServeError> {
-    std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+    create_private_dir(dir).map_err(ServeError::Store)?;
     let path = dir.join(TOKEN_FILE);
     let mut open = std::fs::OpenOptions::new();
     open.write(true).create(true).truncate(true);
@@ -182,6 +187,7 @@ pub async fn start(options: ServeOptions) -> Result<Server, ServeError> {
             seed: options.seed.unwrap_or(0),
         },
         seed: options.seed,
+        secret_key_file: options.secret_key_file.clone(),
         ..Default::default()
     };
     let engine = if options.in_memory {

@@ -88,6 +88,21 @@ async fn without_auth_tokens_one_is_generated_for_admin() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn in_memory_writes_no_key_file_and_its_token_directory_is_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    let serve = Serve::start_raw(&["--listen", "127.0.0.1:0", "--in-memory", "--data", d]);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("admin.token")), 0o600);
+    let names: Vec<_> = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["admin.token"], "nothing but the token touches --data");
+    assert!(serve.terminate());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn auth_failures_and_refresh() {
     let serve = Serve::start(&["--access-token-ttl", "1s"]);
     // No token, bad token: UNAUTHENTICATED on cordium and core.

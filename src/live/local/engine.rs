@@ -6,7 +6,7 @@
 //! saving with uid/resourceVersion, pagination, the caller's User); the RPCs live in
 //! `spaces.rs`, `workspaces.rs` and `users.rs`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -15,6 +15,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::builds::{self, BuildSettings, Clock, SystemClock};
 use super::error::{ApiError, ApiResult};
+use super::seal::{create_private_dir, key_path, SecretKey};
 use super::store::{self, Filter, Order, Stored};
 use crate::live::wire::{cordium, core, meta};
 
@@ -32,11 +33,19 @@ pub struct EngineOptions {
     pub builds: BuildSettings,
     /// Seeds server-chosen names and build ids; `None` = from the OS.
     pub seed: Option<u64>,
+    /// The key sealing Secret values of a store file; `None` = `<db>.key` beside it. In-memory
+    /// stores use a random key kept nowhere.
+    pub secret_key_file: Option<PathBuf>,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { clock: Arc::new(SystemClock), builds: BuildSettings::default(), seed: None }
+        EngineOptions {
+            clock: Arc::new(SystemClock),
+            builds: BuildSettings::default(),
+            seed: None,
+            secret_key_file: None,
+        }
     }
 }
 
@@ -47,24 +56,62 @@ pub struct Engine {
     pub(super) clock: Arc<dyn Clock>,
     pub(super) builds: BuildSettings,
     rng: Mutex<rand::rngs::StdRng>,
+    key: SecretKey,
 }
 
 impl Engine {
     /// Opens the store file at `path` (creating it and its directory).
+    /// The directory is created 0700, the files 0600; Secret values are sealed with the key at
+    /// `options.secret_key_file` (created when missing).
     pub fn open(path: &Path, options: EngineOptions) -> ApiResult<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", dir.display())))?;
+            create_private_dir(dir)?;
         }
-        Ok(Self::with_connection(store::open(path)?, options))
+        let key_file = options.secret_key_file.clone().unwrap_or_else(|| key_path(path));
+        let key = SecretKey::load_or_create(&key_file)?;
+        let engine = Self::with_connection(store::open(path)?, options, key);
+        engine.seal_plain_secrets()?;
+        Ok(engine)
     }
 
     /// An engine over an in-memory store.
     pub fn in_memory(options: EngineOptions) -> ApiResult<Self> {
-        Ok(Self::with_connection(store::open_in_memory()?, options))
+        Ok(Self::with_connection(store::open_in_memory()?, options, SecretKey::random()))
     }
 
-    fn with_connection(conn: Connection, options: EngineOptions) -> Self {
+    /// Seals the values of Secrets stored in their body by a version before sealing existed.
+    fn seal_plain_secrets(&self) -> ApiResult<()> {
+        self.tx(|c, _| {
+            for mut s in store::all::<cordium::Secret>(c, &store::Filter::default())? {
+                if let Some(plain) = s.take_sensitive() {
+                    let uid = uid_of(&s);
+                    store::put_sealed(c, &uid, &self.key.seal(&uid, &plain)?)?;
+                    store::replace(c, &s)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The stored value of the Secret with this uid, opened (never returned by an RPC; for
+    /// what runs a Workspace).
+    pub fn secret_data(&self, uid: &str) -> ApiResult<Option<cordium::secret::Data>> {
+        self.tx(|c, _| {
+            let Some(sealed) = store::get_sealed(c, uid)? else { return Ok(None) };
+            let plain = self.key.open(uid, &sealed)?;
+            Ok(Some(prost::Message::decode(plain.as_slice())?))
+        })
+    }
+
+    /// After deleting sealed rows: copies the WAL into the store and truncates it, so the
+    /// deleted rows' old pages do not linger in the WAL either (`secure_delete` zeroes them in
+    /// the store). Best effort: another connection reading keeps the WAL until the next time.
+    pub(super) fn forget_deleted(&self) {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+
+    fn with_connection(conn: Connection, options: EngineOptions, key: SecretKey) -> Self {
         let rng = match options.seed {
             Some(seed) => rand::rngs::StdRng::seed_from_u64(seed),
             None => rand::rngs::StdRng::from_os_rng(),
@@ -74,6 +121,7 @@ impl Engine {
             clock: options.clock,
             builds: options.builds,
             rng: Mutex::new(rng),
+            key,
         }
     }
 
@@ -119,7 +167,13 @@ impl Engine {
         m.updated_at = None;
         m.resource_version = rv;
         m.last_resource_version.clear();
-        store::insert(c, object)
+        let uid = m.uid.clone();
+        let sensitive = object.take_sensitive();
+        store::insert(c, object)?;
+        if let Some(plain) = sensitive {
+            store::put_sealed(c, &uid, &self.key.seal(&uid, &plain)?)?;
+        }
+        Ok(())
     }
 
     /// Writes `object` back. As upstream, an update that changes nothing is not a write: the

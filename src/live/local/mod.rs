@@ -10,6 +10,7 @@ mod builds;
 mod engine;
 mod error;
 mod names;
+mod seal;
 mod secrets;
 mod spaces;
 mod store;
@@ -27,6 +28,7 @@ pub use builds::{BuildSettings, Clock, ManualClock, SystemClock};
 pub use engine::{Engine, EngineOptions, DEFAULT_ITEMS_PER_PAGE, MAX_ITEMS_PER_PAGE};
 pub use error::{ApiError, ApiResult, Code};
 pub use names::{expand_space, expand_space_child, is_segment};
+pub use seal::{create_private_dir, key_path, private_file};
 pub use users::CoreKind;
 
 use crate::live::wire::{cordium, core, meta};

@@ -16,7 +16,7 @@ pub const MAX_SECRET_BYTES: usize = 1500;
 impl Engine {
     // ---- Secret ------------------------------------------------------------------------
 
-    /// CreateSecret: the data is stored, never returned.
+    /// CreateSecret: the data is stored (sealed, apart from the body), never returned.
     pub fn create_secret(
         &self,
         caller: &str,
@@ -79,7 +79,9 @@ impl Engine {
             require_member(space_owner(&space), &user)?;
             store::delete(c, &uid_of(&s))?;
             Ok(())
-        })
+        })?;
+        self.forget_deleted();
+        Ok(())
     }
 
     /// ListSecret: `spaceRef` is required; data is never returned.

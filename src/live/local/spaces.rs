@@ -213,7 +213,9 @@ impl Engine {
             }
             store::delete(c, &req.uid)?;
             Ok(())
-        })
+        })?;
+        self.forget_deleted();
+        Ok(())
     }
 
     pub fn get_space(&self, caller: &str, mut req: meta::GetOptions) -> ApiResult<cordium::Space> {

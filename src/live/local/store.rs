@@ -1,7 +1,9 @@
 //! The local cluster's SQLite store: every object as its prost-encoded wire message plus the
 //! indexed columns queries need (kind, name, uid, parent space, owner, template, displayName,
-//! resourceVersion, creation time), so a List is one paginated query. Knows nothing of server
-//! rules; the engine runs every operation in one transaction over these functions.
+//! resourceVersion, creation time), so a List is one paginated query. A kind's sensitive part
+//! (a Secret's data) is never in the body: it is kept sealed (`seal.rs`) in its own table, and
+//! freed pages are zeroed (`secure_delete`). Knows nothing of server rules; the engine runs
+//! every operation in one transaction over these functions.
 
 use std::path::Path;
 
@@ -9,6 +11,7 @@ use prost::Message;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::error::ApiResult;
+use super::seal;
 use crate::live::wire::{cordium, core, meta};
 
 const SCHEMA: &str = "
@@ -31,15 +34,33 @@ CREATE INDEX IF NOT EXISTS objects_space ON objects (kind, space_uid);
 CREATE INDEX IF NOT EXISTS objects_owner ON objects (kind, owner_uid);
 CREATE INDEX IF NOT EXISTS objects_template ON objects (kind, template_uid);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sealed (uid TEXT PRIMARY KEY, data BLOB NOT NULL);
 ";
 
-/// Opens (creating if needed) the store at `path`.
+/// The files SQLite keeps beside the store at `path` (`-wal`, `-shm`).
+fn companions(path: &Path) -> [std::path::PathBuf; 2] {
+    ["-wal", "-shm"].map(|suffix| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        std::path::PathBuf::from(p)
+    })
+}
+
+/// Opens (creating if needed) the store at `path`, readable by its owner only: the file is
+/// created 0600 before SQLite opens it (SQLite gives `-wal` and `-shm` the mode of the store),
+/// and existing ones are restricted to 0600.
 pub fn open(path: &Path) -> ApiResult<Connection> {
+    drop(seal::private_file(path, false)?);
+    for p in companions(path) {
+        seal::restrict(&p)?;
+    }
     let conn = Connection::open(path)?;
     // First, so that every statement after it (switching to WAL and creating the schema take
     // the write lock too) waits for another process's transaction instead of failing with
     // "database is locked".
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // Deleted rows are overwritten with zeros, not left in free pages.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.execute_batch(SCHEMA)?;
@@ -49,6 +70,7 @@ pub fn open(path: &Path) -> ApiResult<Connection> {
 /// An in-memory store (unit tests, `serve --in-memory`).
 pub fn open_in_memory() -> ApiResult<Connection> {
     let conn = Connection::open_in_memory()?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.execute_batch(SCHEMA)?;
     Ok(conn)
 }
@@ -73,6 +95,11 @@ pub trait Stored: Message + Default + Clone + PartialEq {
     fn meta_mut(&mut self) -> &mut meta::Metadata;
     fn index(&self) -> Index;
     fn set_envelope(&mut self);
+    /// Takes the part that is stored sealed, not in the body, as encoded bytes (a Secret's
+    /// data); `None` for kinds without one.
+    fn take_sensitive(&mut self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 fn r(o: &Option<meta::ObjectReference>) -> String {
@@ -81,6 +108,10 @@ fn r(o: &Option<meta::ObjectReference>) -> String {
 
 macro_rules! stored {
     ($ty:ty, $kind:literal, $api:literal, |$o:ident| $index:expr) => {
+        stored!($ty, $kind, $api, |$o| $index, sensitive | _s | None);
+    };
+    ($ty:ty, $kind:literal, $api:literal, |$o:ident| $index:expr,
+        sensitive |$s:ident| $take:expr) => {
         impl Stored for $ty {
             const KIND: &'static str = $kind;
             const API_VERSION: &'static str = $api;
@@ -97,6 +128,10 @@ macro_rules! stored {
             fn set_envelope(&mut self) {
                 self.api_version = $api.to_string();
                 self.kind = $kind.to_string();
+            }
+            fn take_sensitive(&mut self) -> Option<Vec<u8>> {
+                let $s = self;
+                $take
             }
         }
     };
@@ -127,11 +162,17 @@ stored!(cordium::Workspace, "Workspace", "cordium/v1", |o| Index {
     template_uid: o.status.as_ref().map(|s| r(&s.template_ref)).unwrap_or_default(),
     ..Default::default()
 });
-stored!(cordium::Secret, "Secret", "cordium/v1", |o| Index {
-    space_uid: o.status.as_ref().map(|s| r(&s.space_ref)).unwrap_or_default(),
-    owner_uid: o.status.as_ref().map(|s| r(&s.user_ref)).unwrap_or_default(),
-    ..Default::default()
-});
+stored!(
+    cordium::Secret,
+    "Secret",
+    "cordium/v1",
+    |o| Index {
+        space_uid: o.status.as_ref().map(|s| r(&s.space_ref)).unwrap_or_default(),
+        owner_uid: o.status.as_ref().map(|s| r(&s.user_ref)).unwrap_or_default(),
+        ..Default::default()
+    },
+    sensitive | s | s.data.take().map(|d| d.encode_to_vec())
+);
 stored!(core::User, "User", "core/v1", |_o| Index::default());
 stored!(core::Group, "Group", "core/v1", |_o| Index::default());
 stored!(core::Policy, "Policy", "core/v1", |_o| Index::default());
@@ -226,9 +267,27 @@ pub fn replace<T: Stored>(conn: &Connection, object: &T) -> ApiResult<()> {
     Ok(())
 }
 
-/// Deletes an object by uid; whether it existed.
+/// Deletes an object (and its sealed part) by uid; whether it existed.
 pub fn delete(conn: &Connection, uid: &str) -> ApiResult<bool> {
+    conn.execute("DELETE FROM sealed WHERE uid = ?1", params![uid])?;
     Ok(conn.execute("DELETE FROM objects WHERE uid = ?1", params![uid])? > 0)
+}
+
+/// Stores the sealed part of the object with this uid.
+pub fn put_sealed(conn: &Connection, uid: &str, sealed: &[u8]) -> ApiResult<()> {
+    conn.execute(
+        "INSERT INTO sealed (uid, data) VALUES (?1, ?2)
+         ON CONFLICT (uid) DO UPDATE SET data = excluded.data",
+        params![uid, sealed],
+    )?;
+    Ok(())
+}
+
+/// The sealed part of the object with this uid.
+pub fn get_sealed(conn: &Connection, uid: &str) -> ApiResult<Option<Vec<u8>>> {
+    Ok(conn
+        .query_row("SELECT data FROM sealed WHERE uid = ?1", params![uid], |row| row.get(0))
+        .optional()?)
 }
 
 /// The next resourceVersion: a store-wide counter, zero-padded so versions sort.

@@ -324,6 +324,7 @@ fn builds_finish_on_read_by_the_injected_clock() {
         clock: Arc::new(clock.clone()),
         builds: BuildSettings { duration: Duration::from_secs(60), fail_rate: 0.0, seed: 3 },
         seed: Some(3),
+        secret_key_file: None,
     })
     .unwrap();
     e.create_space("alice", space("sp")).unwrap();
@@ -414,4 +415,61 @@ fn file_store_persists() {
     }
     let e = Engine::open(&path, EngineOptions::default()).unwrap();
     assert!(e.get_space("alice", by_name("keep")).is_ok());
+}
+
+#[test]
+fn secret_values_are_sealed_in_the_file_and_open_only_with_their_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".cordium/local.db");
+    let uid = {
+        let e = Engine::open(&path, EngineOptions::default()).unwrap();
+        e.create_space("alice", space("sp")).unwrap();
+        let s = e.create_secret("alice", secret("key.sp", "SENTINEL-sealed")).unwrap();
+        s.metadata.unwrap().uid
+    };
+    for suffix in ["", "-wal"] {
+        let bytes = std::fs::read(format!("{}{suffix}", path.display())).unwrap_or_default();
+        assert!(!bytes.windows(15).any(|w| w == b"SENTINEL-sealed"), "plaintext in {suffix}");
+    }
+    let e = Engine::open(&path, EngineOptions::default()).unwrap();
+    let value = Some(cordium::secret::data::Type::Value("SENTINEL-sealed".into()));
+    assert_eq!(e.secret_data(&uid).unwrap().unwrap().r#type, value);
+    drop(e);
+    // Another key (a --secret-key-file that is not the store's): the value does not open.
+    let other = dir.path().join("other.key");
+    let e = Engine::open(
+        &path,
+        EngineOptions { secret_key_file: Some(other.clone()), ..Default::default() },
+    )
+    .unwrap();
+    let err = e.secret_data(&uid).unwrap_err();
+    assert!(err.message.contains("not the one it was sealed with"), "{}", err.message);
+    assert!(other.exists(), "a missing key file is created");
+}
+
+#[test]
+fn secrets_stored_in_plaintext_by_an_older_version_are_sealed_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("local.db");
+    let uid = {
+        let e = Engine::open(&path, EngineOptions::default()).unwrap();
+        e.create_space("alice", space("sp")).unwrap();
+        let s = e.create_secret("alice", secret("key.sp", "old-plain")).unwrap();
+        s.metadata.unwrap().uid
+    };
+    // As an older version stored it: the value in the body, nothing sealed.
+    let conn = store::open(&path).unwrap();
+    let mut s: cordium::Secret = store::get_by_uid(&conn, &uid).unwrap().unwrap();
+    s.data = Some(cordium::secret::Data {
+        r#type: Some(cordium::secret::data::Type::Value("old-plain".into())),
+    });
+    store::replace(&conn, &s).unwrap();
+    conn.execute("DELETE FROM sealed", []).unwrap();
+    drop(conn);
+    let e = Engine::open(&path, EngineOptions::default()).unwrap();
+    let value = Some(cordium::secret::data::Type::Value("old-plain".into()));
+    assert_eq!(e.secret_data(&uid).unwrap().unwrap().r#type, value);
+    let conn = store::open(&path).unwrap();
+    let body: cordium::Secret = store::get_by_uid(&conn, &uid).unwrap().unwrap();
+    assert!(body.data.is_none(), "no longer in the body");
 }
