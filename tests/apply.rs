@@ -18,18 +18,12 @@ use cordium::live::{Cluster, Scope};
 use cordium::model::Kind;
 use serde_json::Value;
 
-use crate::support::{Serve, ADMIN_TOKEN};
+use crate::support::{cordium_as_admin, Serve, ADMIN_TOKEN};
 
 /// Runs the binary with the admin token and secret values in its environment.
 pub(crate) fn cordium(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cordium"))
+    cordium_as_admin()
         .args(args)
-        .env_remove("CORDIUM_ENDPOINT")
-        .env_remove("OCTELIUM_DOMAIN")
-        .env_remove("OCTELIUM_ACCESS_TOKEN")
-        .env_remove("CI")
-        .env("OCTELIUM_AUTH_TOKEN", ADMIN_TOKEN)
-        .env("CORDIUM_USERNAME", "admin")
         .env("WANDB_API_KEY", "wandb-value")
         .env("ANTHROPIC_API_KEY", "anthropic-value")
         .env("WEB_GIT_TOKEN", "git-value")
@@ -504,14 +498,8 @@ workspace "reader" {
 "#;
 
 fn run_sealed(verb: &str, dir: &Path, serve: &Serve, value: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cordium"))
+    cordium_as_admin()
         .args([verb, dir.to_str().expect("utf-8"), "--endpoint", &serve.url, "--auto-approve"])
-        .env_remove("CORDIUM_ENDPOINT")
-        .env_remove("OCTELIUM_DOMAIN")
-        .env_remove("OCTELIUM_ACCESS_TOKEN")
-        .env_remove("CI")
-        .env("OCTELIUM_AUTH_TOKEN", ADMIN_TOKEN)
-        .env("CORDIUM_USERNAME", "admin")
         .env("SEAL_TEST_VALUE", value)
         .output()
         .expect("cordium runs")

@@ -14,7 +14,7 @@ use cordium::live::{Cluster, Scope};
 use cordium::model::Kind;
 
 use crate::apply::{client, cordium, text};
-use crate::support::{Serve, ADMIN_TOKEN};
+use crate::support::{cordium_as_admin, Serve, ADMIN_TOKEN};
 
 /// Workspaces in the stack below (none exists before the first apply).
 const WORKSPACES: usize = 4;
@@ -53,16 +53,8 @@ fn at_once(runs: Vec<Vec<String>>, cwd: Option<&Path>) -> Vec<Output> {
     let children: Vec<_> = runs
         .iter()
         .map(|args| {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_cordium"));
-            c.args(args)
-                .env_remove("CORDIUM_ENDPOINT")
-                .env_remove("OCTELIUM_DOMAIN")
-                .env_remove("OCTELIUM_ACCESS_TOKEN")
-                .env_remove("CI")
-                .env("OCTELIUM_AUTH_TOKEN", ADMIN_TOKEN)
-                .env("CORDIUM_USERNAME", "admin")
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped());
+            let mut c = cordium_as_admin();
+            c.args(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
             if let Some(d) = cwd {
                 c.current_dir(d);
             }

@@ -328,15 +328,18 @@ pub(crate) fn not_regular(shown: &Path, what: &str, file: FileId) -> Diagnostic 
 mod tests {
     use super::*;
 
+    /// Writes `text` to `rel` under `root`, creating folders.
+    fn write_file(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+
     #[test]
     fn load_finds_config_files_in_order_and_skips_hidden_and_stack_files() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
-        let write = |rel: &str, text: &str| {
-            let p = root.join(rel);
-            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-            std::fs::write(p, text).expect("write");
-        };
+        let write = |rel: &str, text: &str| write_file(root, rel, text);
         write("b.yaml", "kind: Space\nmetadata: {name: b}\n");
         write(
             "a/z.yml",
@@ -363,11 +366,7 @@ mod tests {
     fn files_named_by_from_file_and_var_files_are_never_config() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
-        let write = |rel: &str, text: &str| {
-            let p = root.join(rel);
-            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-            std::fs::write(p, text).expect("write");
-        };
+        let write = |rel: &str, text: &str| write_file(root, rel, text);
         write(
             "main.hcl",
             "space \"ml\" {}\nsecret \"tok\" {\n  space     = space.ml\n  from_file = \"keys/tok.yaml\"\n}\n",

@@ -54,10 +54,12 @@ pub async fn read(
     let space_names: Vec<String> =
         objects.iter().filter(|o| o.kind == Kind::Space).map(|s| s.wire_name.clone()).collect();
 
-    // Per-Space kinds (Templates, Secrets), a few Spaces at a time.
+    // Per-Space kinds (Templates, Secrets), a few Spaces at a time. Each list is converted as
+    // it arrives and its wire objects dropped, so the raw and the converted forms of every
+    // child are never held at once.
     let per_space: Vec<Kind> =
         Kind::ALL.into_iter().filter(|k| k.list_scope() == ListScope::PerSpace).collect();
-    let mut children = Vec::new();
+    let mut secret_names: BTreeSet<String> = BTreeSet::new();
     for chunk in space_names.chunks(CONCURRENCY) {
         let lists = chunk.iter().flat_map(|space| {
             per_space.iter().map(|&kind| {
@@ -67,15 +69,13 @@ pub async fn read(
             })
         });
         for items in futures_join_all(lists).await {
-            children.extend(items?);
+            let items = items?;
+            secret_names.extend(
+                items.iter().filter(|o| o.kind() == Kind::Secret).map(|o| o.name().to_string()),
+            );
+            objects.extend(items.iter().map(convert::from_wire).filter(|l| ours(l)));
         }
     }
-    let secret_names: BTreeSet<String> = children
-        .iter()
-        .filter(|o| o.kind() == Kind::Secret)
-        .map(|o| o.name().to_string())
-        .collect();
-    objects.extend(children.iter().map(convert::from_wire).filter(|l| ours(l)));
 
     // The caller's own (Workspaces): one list each, every one in our Spaces (matched by
     // displayName later, see `live::identity`; they keep no stack label).

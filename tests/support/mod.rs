@@ -22,6 +22,20 @@ use tonic::transport::Channel;
 /// The authentication token `Serve::start` provisions for `admin`.
 pub const ADMIN_TOKEN: &str = "T";
 
+/// The `cordium` binary as `admin` with `ADMIN_TOKEN`, with no target or token inherited from
+/// the test's own environment (`CORDIUM_ENDPOINT`, `OCTELIUM_DOMAIN`, `OCTELIUM_ACCESS_TOKEN`,
+/// `CI`).
+pub fn cordium_as_admin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cordium"));
+    c.env_remove("CORDIUM_ENDPOINT")
+        .env_remove("OCTELIUM_DOMAIN")
+        .env_remove("OCTELIUM_ACCESS_TOKEN")
+        .env_remove("CI")
+        .env("OCTELIUM_AUTH_TOKEN", ADMIN_TOKEN)
+        .env("CORDIUM_USERNAME", "admin");
+    c
+}
+
 /// Adds `x-octelium-auth: <access token>` to every call.
 #[derive(Clone)]
 pub struct Auth(pub Option<MetadataValue<Ascii>>);
