@@ -48,7 +48,10 @@ pub async fn read(
         let cluster = cluster.clone();
         async move { cluster.list(kind, &Scope::All).await }
     });
-    for items in futures_join_all(lists).await {
+    // Joined in this task, not spawned: the large lists (every User) are decoded where their
+    // results are used, which keeps them in one allocator arena (spawning them cost the plan
+    // bench 16 MiB of peak memory and ~10% of its wall time).
+    for items in futures_util::future::join_all(lists).await {
         objects.extend(items?.iter().map(convert::from_wire).filter(|l| ours(l)));
     }
     let space_names: Vec<String> =
