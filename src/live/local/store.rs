@@ -58,13 +58,40 @@ pub fn open(path: &Path) -> ApiResult<Connection> {
     // First, so that every statement after it (switching to WAL and creating the schema take
     // the write lock too) waits for another process's transaction instead of failing with
     // "database is locked".
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.busy_timeout(OPEN_TIMEOUT)?;
+    // SQLite answers some of these at once with BUSY, without its busy handler (switching a new
+    // file to WAL while another process does the same): the setup is retried until the timeout.
+    let deadline = std::time::Instant::now() + OPEN_TIMEOUT;
+    loop {
+        match setup(&conn) {
+            Ok(()) => return Ok(conn),
+            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// How long opening a store waits for other processes using it.
+const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The connection's settings and the schema.
+fn setup(conn: &Connection) -> rusqlite::Result<()> {
     // Deleted rows are overwritten with zeros, not left in free pages.
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.execute_batch(SCHEMA)?;
-    Ok(conn)
+    conn.execute_batch(SCHEMA)
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED: another connection holds the lock.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// An in-memory store (unit tests, `serve --in-memory`).
