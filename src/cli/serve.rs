@@ -128,24 +128,39 @@ fn report_error(e: &dyn std::error::Error) {
     eprintln!("{msg}");
 }
 
-async fn terminated() {
+/// SIGINT and SIGTERM, registered before the server starts: a signal that arrives between
+/// `listening on …` and the wait must stop the server cleanly, not kill the process with the
+/// default action (a test and a supervisor both send SIGTERM as soon as they read that line).
+struct Termination {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Termination {
+    fn register() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let signals = signal(SignalKind::terminate())
+                .and_then(|t| signal(SignalKind::interrupt()).map(|i| (t, i)))
+                .ok();
+            Termination { signals }
+        }
+        #[cfg(not(unix))]
+        {
+            Termination {}
         }
     }
-    #[cfg(not(unix))]
-    {
+
+    async fn wait(&mut self) {
+        #[cfg(unix)]
+        if let Some((term, int)) = &mut self.signals {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }
@@ -167,6 +182,7 @@ pub fn run(args: Args) -> Exit {
         }
     };
     runtime.block_on(async move {
+        let mut termination = Termination::register();
         let mut server = match server::start(options).await {
             Ok(s) => s,
             Err(e) => {
@@ -182,7 +198,7 @@ pub fn run(args: Args) -> Exit {
             eprintln!("wrote an authentication token for user admin to {}", path.display());
         }
         tokio::select! {
-            _ = terminated() => {}
+            _ = termination.wait() => {}
             r = server.wait() => {
                 if let Err(e) = r {
                     report_error(&e);
