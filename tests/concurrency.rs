@@ -9,6 +9,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
+use cordium::apply::lock::place::Found;
+use cordium::apply::lock::{group_name, Holder, LockPlace, TemplatePlace};
 use cordium::live::convert::from_wire;
 use cordium::live::{Cluster, Scope};
 use cordium::model::Kind;
@@ -212,21 +216,26 @@ fn apply_in_background(d: &str, url: &str, extra: &[&str]) -> std::process::Chil
         .expect("cordium starts")
 }
 
-/// Waits until the stack's lock Group exists; returns it.
-async fn lock_group(c: &dyn Cluster) -> cordium::live::wire::core::Group {
-    let key = cordium::live::ObjectKey::Name(cordium::apply::lock::group_name("default"));
+/// The stack's lock: a Template in its anchor Space `lab` (taken right after the first apply
+/// creates that Space).
+fn lock_place(c: &Arc<dyn Cluster>) -> TemplatePlace {
+    TemplatePlace { cluster: c.clone(), name: group_name("default"), space: "lab.admin".into() }
+}
+
+/// Waits until the stack's lock exists; returns it.
+async fn lock_found(c: &Arc<dyn Cluster>) -> Found {
+    let place = lock_place(c);
     for _ in 0..200 {
-        if let Ok(g) = c.get_group(&key).await {
-            return g;
+        if let Ok(found) = place.get().await {
+            return found;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("the apply never took its lock");
 }
 
-fn attr(g: &cordium::live::wire::core::Group, key: &str) -> Option<String> {
-    let attrs = g.spec.as_ref()?.attrs.as_ref()?;
-    cordium::live::convert::from_struct(attrs).get(key)?.as_str().map(String::from)
+fn holder_id(found: &Found) -> Option<String> {
+    found.holder.as_ref().map(|h| h.id.clone())
 }
 
 // Regression: a lock taken over while its holder applied was "recorded and never read": the
@@ -239,27 +248,20 @@ async fn a_lock_taken_over_mid_apply_stops_it_with_exit_1_and_is_left_alone() {
     let d = dir.path().to_str().expect("utf-8");
     let child = apply_in_background(d, &serve.url, &[]);
     let c = client(&serve).await;
-    let g = lock_group(c.as_ref()).await;
+    let g = lock_found(&c).await;
     // Another apply takes the lock over (as it would an expired one): delete by uid, create.
-    let uid = g.metadata.as_ref().map(|m| m.uid.clone()).unwrap_or_default();
-    c.delete_group(&cordium::live::ObjectKey::Uid(uid)).await.expect("deleted");
-    let mut thief = g.clone();
-    if let Some(m) = thief.metadata.as_mut() {
-        m.uid.clear();
-        m.resource_version.clear();
-    }
-    let mut attrs = serde_json::Map::new();
-    attrs.insert("holder".into(), "thief@box".into());
-    attrs.insert("pid".into(), 1.into());
+    let place = lock_place(&c);
+    place.delete(&g.uid).await.expect("deleted");
     let now = std::time::SystemTime::now();
-    attrs.insert("since".into(), humantime::format_rfc3339_seconds(now).to_string().into());
     let later = now + Duration::from_secs(60);
-    attrs.insert("expires".into(), humantime::format_rfc3339_seconds(later).to_string().into());
-    attrs.insert("id".into(), "thief".into());
-    if let Some(s) = thief.spec.as_mut() {
-        s.attrs = Some(cordium::live::convert::to_struct(&attrs));
-    }
-    c.create_group(thief).await.expect("the thief's lock");
+    let thief = Holder {
+        who: "thief@box".into(),
+        pid: 1,
+        since: now,
+        expires: Some(later),
+        id: "thief".into(),
+    };
+    place.create(&thief).await.expect("the thief's lock");
 
     let o = child.wait_with_output().expect("cordium ends");
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
@@ -271,9 +273,10 @@ async fn a_lock_taken_over_mid_apply_stops_it_with_exit_1_and_is_left_alone() {
     let (names, _) = extra_workspaces(c.as_ref()).await;
     assert_eq!(names, 0, "{}", text(&o));
     // The thief's lock is untouched: neither renewed over nor released.
-    let after = lock_group(c.as_ref()).await;
-    assert_eq!(attr(&after, "id").as_deref(), Some("thief"));
-    assert_eq!(attr(&after, "expires"), attrs["expires"].as_str().map(String::from));
+    let after = lock_found(&c).await.holder.expect("a holder");
+    assert_eq!(after.id, "thief");
+    let secs = |t: std::time::SystemTime| humantime::format_rfc3339_seconds(t).to_string();
+    assert_eq!(after.expires.map(secs), Some(secs(later)), "neither renewed over nor released");
 }
 
 // Regression: a holder paused past its lock's expiry (SIGSTOP) resumed and kept writing after
@@ -284,6 +287,11 @@ async fn a_holder_paused_past_its_lock_starts_nothing_when_it_resumes() {
     let dir = tempfile::tempdir().expect("tempdir");
     built_stack(dir.path());
     let d = dir.path().to_str().expect("utf-8");
+    // The lock Space exists, so the apply holds its lock from the start (a first apply takes
+    // it only after creating that Space, and would be paused before holding anything).
+    let space =
+        cordium(&["apply", d, "--endpoint", &serve.url, "--auto-approve", "--target", "space.lab"]);
+    assert_eq!(space.status.code(), Some(0), "{}", text(&space));
     let mut paused = apply_in_background(d, &serve.url, &[]);
     let c = client(&serve).await;
     // Pause it once it is walking the plan (its first step started).
@@ -314,19 +322,13 @@ async fn a_holder_paused_past_its_lock_starts_nothing_when_it_resumes() {
     // Past its 1.5 s lifetime: the next apply takes the lock over and finishes the stack.
     tokio::time::sleep(Duration::from_millis(1700)).await;
     let next = apply_in_background(d, &serve.url, &["--lock-timeout", "30s"]);
-    let g = lock_group(c.as_ref()).await;
+    let g = lock_found(&c).await;
     let mut tries = 0;
-    let mut holder = attr(&g, "id");
+    let mut holder = holder_id(&g);
     let first = holder.clone();
     while holder == first && tries < 200 {
         tokio::time::sleep(Duration::from_millis(25)).await;
-        holder = match c
-            .get_group(&cordium::live::ObjectKey::Name(cordium::apply::lock::group_name("default")))
-            .await
-        {
-            Ok(g) => attr(&g, "id"),
-            Err(_) => None,
-        };
+        holder = lock_place(&c).get().await.ok().as_ref().and_then(holder_id);
         tries += 1;
     }
     signal("-CONT", paused.id());

@@ -6,7 +6,7 @@ variable "branch" {
 space "demo" {
   display_name = "Quickstart demo"
   description  = "A first Space, managed as code."
-  labels = {
+  labels       = {
     team = "platform"
   }
 }

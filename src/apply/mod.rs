@@ -51,6 +51,87 @@ pub struct ApplyContext {
     pub poll: PollPolicy,
     /// The remote lock's lease: no operation starts once it has run out.
     pub lease: Option<Lease>,
+    /// When the lock lives in a Space of the stack: what to do around that Space's own create
+    /// and delete steps (see [`AnchorHook`]).
+    pub anchor: Option<Arc<dyn AnchorHook>>,
+}
+
+/// The lock lives in one of the stack's Spaces (the anchor, `lock::anchored`). Apply creates
+/// that Space before every other step and calls `after_create` (take the lock in it) before
+/// they start; it deletes that Space after every other step, calling `before_delete` (let the
+/// lock go) first. Steps the anchor's create itself waits for (the delete half of its replace,
+/// and what that waits for) run before it, as always.
+#[async_trait::async_trait]
+pub trait AnchorHook: Send + Sync {
+    /// The anchor Space's config address.
+    fn space(&self) -> crate::kind::Address;
+    /// Right after the anchor Space was created. An error fails that step, so nothing else runs.
+    async fn after_create(&self) -> Result<(), String>;
+    /// Right before the anchor Space is deleted. An error fails that step.
+    async fn before_delete(&self) -> Result<(), String>;
+}
+
+/// The steps with the anchor's ordering added (see [`AnchorHook`]): every step its create does
+/// not wait for waits for it; its delete, when the plan does not create it again, waits for
+/// every step that does not wait for it. Returns the steps and the indexes of that create and
+/// delete.
+fn anchored_steps(
+    steps: &[crate::plan::Step],
+    anchor: &crate::kind::Address,
+) -> (Vec<crate::plan::Step>, Option<usize>, Option<usize>) {
+    use crate::plan::StepKind;
+    let mut out = steps.to_vec();
+    let find = |kind| steps.iter().position(|s| s.kind == kind && &s.address == anchor);
+    let (create, delete) = (find(StepKind::Create), find(StepKind::Delete));
+    // The transitive dependencies (ancestors) of `i`, and its dependents (descendants).
+    let ancestors = |i: usize| {
+        let mut seen = vec![false; steps.len()];
+        let mut stack = vec![i];
+        while let Some(j) = stack.pop() {
+            for &d in &steps[j].depends_on {
+                if d < steps.len() && !seen[d] {
+                    seen[d] = true;
+                    stack.push(d);
+                }
+            }
+        }
+        seen
+    };
+    if let Some(c) = create {
+        let before = ancestors(c);
+        for (k, s) in out.iter_mut().enumerate() {
+            if k != c && !before[k] && !s.depends_on.contains(&c) {
+                s.depends_on.push(c);
+            }
+        }
+    } else if let Some(d) = delete {
+        // What waits for the delete (its descendants), by walking the dependents from it.
+        let mut dependents = vec![Vec::new(); steps.len()];
+        for (k, s) in steps.iter().enumerate() {
+            for &dep in &s.depends_on {
+                if dep < steps.len() {
+                    dependents[dep].push(k);
+                }
+            }
+        }
+        let mut after = vec![false; steps.len()];
+        let mut stack = vec![d];
+        while let Some(j) = stack.pop() {
+            for &k in &dependents[j] {
+                if !after[k] {
+                    after[k] = true;
+                    stack.push(k);
+                }
+            }
+        }
+        let others: Vec<usize> = (0..steps.len()).filter(|&k| k != d && !after[k]).collect();
+        for k in others {
+            if !out[d].depends_on.contains(&k) {
+                out[d].depends_on.push(k);
+            }
+        }
+    }
+    (out, create, delete)
 }
 
 impl ApplyContext {
@@ -71,6 +152,7 @@ impl ApplyContext {
             retry: RetryPolicy::default(),
             poll: PollPolicy::default(),
             lease: None,
+            anchor: None,
         }
     }
 }
@@ -121,6 +203,19 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext, observer: &dyn Observer) -> A
     });
     let kinds: Arc<Mutex<Vec<Option<ErrorKind>>>> = Arc::new(Mutex::new(vec![None; inputs.len()]));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let (steps, anchor_create, anchor_delete) = match &ctx.anchor {
+        Some(hook) => anchored_steps(&plan.steps, &hook.space()),
+        None => (plan.steps.clone(), None, None),
+    };
+    // A replaced anchor: its delete lets the lock go and its create takes it again.
+    let anchor_delete = anchor_delete.or_else(|| {
+        let hook = ctx.anchor.as_ref()?;
+        let space = hook.space();
+        plan.steps
+            .iter()
+            .position(|s| s.kind == crate::plan::StepKind::Delete && s.address == space)
+    });
+    let anchor = ctx.anchor.clone();
 
     let run = {
         let (inputs, executor, kinds, tx) =
@@ -128,11 +223,15 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext, observer: &dyn Observer) -> A
         move |i: usize| {
             let (inputs, executor, kinds, tx) =
                 (inputs.clone(), executor.clone(), kinds.clone(), tx.clone());
+            let anchor = anchor.clone();
             async move {
                 let emit = move |e: Event| {
                     let _ = tx.send(e);
                 };
                 let Some(input) = inputs.get(i) else { return Err("no such step".to_string()) };
+                if let Some(hook) = anchor.as_ref().filter(|_| Some(i) == anchor_delete) {
+                    hook.before_delete().await?;
+                }
                 executor.run(input, &emit).await.map_err(|e| {
                     if let Ok(mut k) = kinds.lock() {
                         if let Some(slot) = k.get_mut(i) {
@@ -140,7 +239,11 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext, observer: &dyn Observer) -> A
                         }
                     }
                     e.report()
-                })
+                })?;
+                if let Some(hook) = anchor.as_ref().filter(|_| Some(i) == anchor_create) {
+                    hook.after_create().await?;
+                }
+                Ok(())
             }
         }
     };
@@ -166,7 +269,7 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext, observer: &dyn Observer) -> A
         }
     };
 
-    let walking = walk::walk(&plan.steps, ctx.parallelism, ctx.stop.clone(), run, observe);
+    let walking = walk::walk(&steps, ctx.parallelism, ctx.stop.clone(), run, observe);
     let draining = async {
         while let Some(event) = rx.recv().await {
             observer.event(&event);
@@ -196,5 +299,74 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext, observer: &dyn Observer) -> A
         interrupted: ctx.stop.load(std::sync::atomic::Ordering::SeqCst),
         lock_lost: None,
         elapsed: began.elapsed(),
+    }
+}
+
+#[cfg(test)]
+mod anchor_tests {
+    use super::anchored_steps;
+    use crate::kind::Address;
+    use crate::plan::{Step, StepKind};
+
+    fn step(kind: StepKind, address: &str, depends_on: Vec<usize>) -> Step {
+        Step { kind, address: address.parse().expect("address"), depends_on }
+    }
+
+    fn waits_for(steps: &[Step], i: usize, j: usize) -> bool {
+        let mut stack = vec![i];
+        let mut seen = vec![false; steps.len()];
+        while let Some(k) = stack.pop() {
+            for &d in &steps[k].depends_on {
+                if d == j {
+                    return true;
+                }
+                if !seen[d] {
+                    seen[d] = true;
+                    stack.push(d);
+                }
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn everything_waits_for_the_anchors_create_and_its_delete_waits_for_everything() {
+        let anchor = Address::space("a");
+        // Create: Space a, Space b (independent), a Template in b, a User.
+        let created = vec![
+            step(StepKind::Create, "space.b", vec![]),
+            step(StepKind::Create, "template.b.t", vec![0]),
+            step(StepKind::Create, "space.a", vec![]),
+            step(StepKind::Create, "user.u", vec![]),
+        ];
+        let (steps, c, d) = anchored_steps(&created, &anchor);
+        assert_eq!((c, d), (Some(2), None));
+        for i in [0, 1, 3] {
+            assert!(waits_for(&steps, i, 2), "step {i} waits for the anchor's create");
+        }
+        assert!(steps[2].depends_on.is_empty(), "the anchor's create waits for nothing new");
+
+        // Destroy: a Workspace in a waits for nothing, a's delete waits for it; b's delete too.
+        let deleted = vec![
+            step(StepKind::Delete, "workspace.a.w", vec![]),
+            step(StepKind::Delete, "space.a", vec![0]),
+            step(StepKind::Delete, "space.b", vec![]),
+        ];
+        let (steps, c, d) = anchored_steps(&deleted, &anchor);
+        assert_eq!((c, d), (None, Some(1)));
+        assert!(waits_for(&steps, 1, 0) && waits_for(&steps, 1, 2), "the anchor goes last");
+        assert!(!waits_for(&steps, 2, 1), "no cycle");
+
+        // Replace: the delete half runs first (the create waits for it), then the create, then
+        // everything else.
+        let replaced = vec![
+            step(StepKind::Delete, "space.a", vec![]),
+            step(StepKind::Create, "space.a", vec![0]),
+            step(StepKind::Create, "space.b", vec![]),
+        ];
+        let (steps, c, _) = anchored_steps(&replaced, &anchor);
+        assert_eq!(c, Some(1));
+        assert!(waits_for(&steps, 2, 1));
+        assert!(!waits_for(&steps, 0, 1), "no cycle");
     }
 }

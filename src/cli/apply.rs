@@ -201,6 +201,15 @@ impl Progress for View {
                 "\nThe apply lock was lost ({reason}). Stopping: no new operations start; \
                  running builds are left running; writes in flight finish.\n"
             )),
+            Notice::LockPending { lock } if !self.json => output::print_stderr(&format!(
+                "The stack's lock Space does not exist yet: {lock} is taken right after this \
+                 apply creates that Space, before anything else.\n"
+            )),
+            Notice::LockPending { .. } => {}
+            Notice::LockRaced { space } => output::print_stderr(&format!(
+                "Another apply of this stack created {space} first; nothing was changed. Waiting \
+                 for its lock (--lock-timeout) to plan again.\n"
+            )),
             Notice::LockNotReleased(e) => {
                 output::print_stderr(&format!("Warning: {}\n", crate::ops::error::chain(e)));
             }

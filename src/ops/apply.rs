@@ -11,8 +11,10 @@ use super::plan::{self as ops_plan, Planned, Prepared};
 use super::settings::{ApplyRequest, Settings};
 use super::validate::{self, Validated};
 use super::{Confirm, Notice, OpsError, Progress};
-use crate::apply::lock::{ApplyLock, FileLock, LockError, LockOptions, RemoteLock};
-use crate::apply::{self, ApplyContext, ApplyOutcome};
+use crate::apply::lock::{
+    anchor_of, AnchoredLock, ApplyLock, FileLock, LockOptions, RemoteLock, Taken,
+};
+use crate::apply::{self, AnchorHook, ApplyContext, ApplyOutcome};
 use crate::live::convert::Naming;
 use crate::live::target::Target;
 use crate::live::Cluster;
@@ -70,6 +72,13 @@ impl Unlocked {
         }
     }
 
+    fn model(&self) -> &Model {
+        match self {
+            Unlocked::Fresh(p) => &p.model,
+            Unlocked::Saved { model, .. } => model,
+        }
+    }
+
     /// The stack the lock is for (a saved plan's own).
     fn stack(&self) -> &str {
         match self {
@@ -101,29 +110,94 @@ pub async fn apply(
     if req.saved.is_some() && req.plan.destroy {
         return Err(OpsError::DestroySavedPlan);
     }
-    let unlocked = match &req.saved {
-        Some(path) => saved_plan(path, req, progress).await?,
-        None => {
-            let prepared = ops_plan::prepare(&req.plan).await?;
-            Unlocked::Fresh(Box::new(prepared))
+    // A stack's first apply takes its lock in the anchor Space right after creating it. When
+    // another first apply created that Space first, this one changed nothing: it waits for
+    // that apply's lock and plans again, as any waiter does (a saved plan is then stale).
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let (result, raced) = apply_once(req, confirm, progress).await;
+        match raced {
+            Some(space) if attempts < 3 => {
+                progress.notice(Notice::LockRaced { space: &space });
+            }
+            _ => return result,
         }
+    }
+}
+
+/// One apply; with the anchor Space's address when it lost the race to create that Space
+/// (nothing was changed).
+async fn apply_once(
+    req: &ApplyRequest,
+    confirm: &dyn Confirm,
+    progress: &dyn Progress,
+) -> (Result<ApplyResult, OpsError>, Option<String>) {
+    let unlocked = match &req.saved {
+        Some(path) => match saved_plan(path, req, progress).await {
+            Ok(u) => u,
+            Err(e) => return (Err(e), None),
+        },
+        None => match ops_plan::prepare(&req.plan).await {
+            Ok(prepared) => Unlocked::Fresh(Box::new(prepared)),
+            Err(e) => return (Err(e), None),
+        },
     };
     let mut lock_opts = LockOptions::new(unlocked.stack(), req.plan.env.holder.clone());
     lock_opts.wait = req.lock_timeout;
     lock_opts.ttl = req.lock_ttl;
-    let lock = lock(unlocked.settings(), unlocked.cluster(), &lock_opts).await?;
-    let result = locked(req, unlocked, &lock, confirm, progress).await;
+    let (lock, taken) =
+        match lock(unlocked.settings(), unlocked.cluster(), unlocked.model(), &lock_opts).await {
+            Ok(l) => l,
+            Err(e) => return (Err(e), None),
+        };
+    let mut raced = None;
+    if let (ApplyLock::Anchored(l), Taken::Pending) = (&lock, taken) {
+        progress.notice(Notice::LockPending { lock: &l.describe() });
+    }
+    let result = locked(req, unlocked, (&lock, taken), confirm, progress).await;
+    if let (ApplyLock::Anchored(l), Taken::Pending, Ok(ApplyResult::Applied(o))) =
+        (&lock, taken, &result)
+    {
+        if lost_the_anchor_race(o, &l.space()) {
+            raced = Some(l.space().to_string());
+        }
+    }
     if let Err(e) = lock.release().await {
         progress.notice(Notice::LockNotReleased(&e));
     }
-    result
+    (result, raced)
+}
+
+/// True when the anchor Space's create failed because the Space exists now (another apply
+/// created it first), or its lock could not be taken right after, and so nothing else was
+/// done.
+fn lost_the_anchor_race(outcome: &ApplyOutcome, space: &crate::kind::Address) -> bool {
+    use crate::apply::{ErrorKind, StepStatus};
+    let mut anchor_taken = false;
+    for s in &outcome.steps {
+        match &s.status {
+            // Refused as taken (another apply created it), or created and then its lock or
+            // the plan's re-check failed (another apply came in between).
+            StepStatus::Failed { kind, .. }
+                if s.step.address == *space
+                    && s.step.kind == crate::plan::StepKind::Create
+                    && matches!(kind, Some(ErrorKind::Conflict) | None) =>
+            {
+                anchor_taken = true;
+            }
+            StepStatus::Skipped { .. } | StepStatus::NotStarted => {}
+            _ => return false,
+        }
+    }
+    anchor_taken
 }
 
 /// Everything that happens under the lock: read, plan (or check), confirm, apply.
 async fn locked(
     req: &ApplyRequest,
     unlocked: Unlocked,
-    lock: &ApplyLock,
+    (lock, taken): (&ApplyLock, Taken),
     confirm: &dyn Confirm,
     progress: &dyn Progress,
 ) -> Result<ApplyResult, OpsError> {
@@ -136,6 +210,21 @@ async fn locked(
     progress.notice(Notice::Plan(&ready.plan));
     if !ready.plan.has_changes() || ready.plan.steps.is_empty() {
         return Ok(ApplyResult::NoChanges);
+    }
+    if let (ApplyLock::Anchored(l), Taken::Pending) = (lock, taken) {
+        // The lock can only be taken in its Space once this apply creates it.
+        let space = l.space();
+        let creates = ready
+            .plan
+            .steps
+            .iter()
+            .any(|s| s.kind == crate::plan::StepKind::Create && s.address == space);
+        if !creates {
+            return Err(OpsError::LockSpaceMissing {
+                stack: ready.plan.stack.clone(),
+                space: space.to_string(),
+            });
+        }
     }
     if !req.auto_approve && !ready.confirmed {
         if !confirm.can_ask() {
@@ -212,18 +301,35 @@ async fn check_saved(
     Ok(Ready { plan, model, naming, cluster, settings, confirmed: true })
 }
 
-/// The lock backend for the target: a file beside a local store, a core Group on a cluster.
+/// The lock backend for the target (docs/locking.md): a file beside a local store; on a
+/// cluster, a lock Template in the stack's anchor Space (pending while that Space does not
+/// exist), or a core Group for a stack without Spaces.
 async fn lock(
     settings: &Settings,
     cluster: &Arc<dyn Cluster>,
+    model: &Model,
     opts: &LockOptions,
-) -> Result<ApplyLock, LockError> {
+) -> Result<(ApplyLock, Taken), OpsError> {
+    let target = settings.target.display();
     match &settings.target {
-        Target::Local { path, .. } => FileLock::acquire(path, opts).await.map(ApplyLock::File),
+        Target::Local { path, .. } => {
+            Ok((ApplyLock::File(FileLock::acquire(path, opts).await?), Taken::Held))
+        }
         Target::Remote { .. } => {
-            RemoteLock::acquire(cluster.clone(), &settings.target.display(), opts)
-                .await
-                .map(ApplyLock::Remote)
+            let identity = cluster.identity().await?;
+            let naming = Naming::for_model(identity.username, model);
+            match anchor_of(model, &naming) {
+                Some((space, stored)) => {
+                    let (l, taken) =
+                        AnchoredLock::acquire(cluster.clone(), &space, &stored, &target, opts)
+                            .await?;
+                    Ok((ApplyLock::Anchored(l), taken))
+                }
+                None => {
+                    let l = RemoteLock::acquire(cluster.clone(), &target, opts).await?;
+                    Ok((ApplyLock::Remote(l), Taken::Held))
+                }
+            }
         }
     }
 }
@@ -237,9 +343,20 @@ async fn execute(
     progress: &dyn Progress,
 ) -> Result<ApplyOutcome, OpsError> {
     let Ready { plan, model, naming, cluster, settings, .. } = ready;
+    let plan = Arc::new(plan);
+    let anchor = match lock {
+        ApplyLock::Anchored(l) => Some(Arc::new(AnchorSteps {
+            lock: l.clone(),
+            plan: plan.clone(),
+            naming: naming.clone(),
+            cluster: cluster.clone(),
+        }) as Arc<dyn AnchorHook>),
+        _ => None,
+    };
     let mut ctx = ApplyContext::new(cluster, Arc::new(model), naming, req.secrets.clone());
     ctx.parallelism = req.parallelism.max(1);
     ctx.lease = lock.lease();
+    ctx.anchor = anchor;
     let stop = ctx.stop.clone();
     progress.notice(Notice::Applying { target: &settings.target.display() });
     let walk = apply::apply(&plan, ctx, progress);
@@ -275,4 +392,54 @@ async fn execute(
     }
     outcome.lock_lost = lock_lost;
     Ok(outcome)
+}
+
+/// The lock in the anchor Space around that Space's own steps (docs/locking.md).
+struct AnchorSteps {
+    lock: AnchoredLock,
+    plan: Arc<Plan>,
+    naming: Naming,
+    cluster: Arc<dyn Cluster>,
+}
+
+#[async_trait::async_trait]
+impl AnchorHook for AnchorSteps {
+    fn space(&self) -> crate::kind::Address {
+        self.lock.space()
+    }
+
+    /// Takes the lock in the Space just created, without waiting, then checks that the plan is
+    /// still true: another apply may have taken and released the lock between this one's
+    /// create and now, and changed what this one planned.
+    async fn after_create(&self) -> Result<(), String> {
+        let space = self.lock.space();
+        self.lock.take_now().await.map_err(|e| match e {
+            crate::apply::lock::LockError::Busy { holder, .. } => format!(
+                "another apply took the lock in {space} right after this one created it \
+                 ({holder}); nothing else was changed"
+            ),
+            other => {
+                format!("cannot take {}: {}", self.lock.describe(), super::error::chain(&other))
+            }
+        })?;
+        let stale = crate::apply::staleness::check(&self.plan, self.cluster.as_ref(), &self.naming)
+            .await
+            .map_err(|e| format!("cannot check the plan after taking the lock: {e}"))?;
+        let stale: Vec<String> =
+            stale.iter().filter(|s| s.address != space).map(|s| s.to_string()).collect();
+        if !stale.is_empty() {
+            return Err(format!(
+                "another apply changed the stack between this one's create of {space} and its \
+                 lock ({}); nothing else was changed",
+                stale.join("; ")
+            ));
+        }
+        Ok(())
+    }
+
+    async fn before_delete(&self) -> Result<(), String> {
+        self.lock.let_go().await.map_err(|e| {
+            format!("cannot let go of {}: {}", self.lock.describe(), super::error::chain(&e))
+        })
+    }
 }

@@ -53,6 +53,12 @@ pub enum OpsError {
          run apply again"
     )]
     LockLost { stack: String, reason: String },
+    #[error(
+        "the apply lock of stack `{stack}` lives in {space}, which does not exist yet, and this \
+         apply does not create it (--target/--exclude); include {space} so the lock can be \
+         taken in it, or apply it first"
+    )]
+    LockSpaceMissing { stack: String, space: String },
 }
 
 /// An error and its sources, `: `-separated.

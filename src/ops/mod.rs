@@ -61,6 +61,12 @@ pub enum Notice<'a> {
     Stopping,
     /// The apply lock was lost while applying: no new operations start.
     LockLost { reason: &'a str },
+    /// The stack's lock Space does not exist yet: the lock is taken in it right after this apply
+    /// creates it, before anything else is done.
+    LockPending { lock: &'a str },
+    /// Another first apply of the stack created the lock Space first; this one changed nothing
+    /// and plans again under that apply's lock.
+    LockRaced { space: &'a str },
     /// The apply ran, but the lock could not be released (it expires by itself).
     LockNotReleased(&'a crate::apply::lock::LockError),
 }

@@ -3,10 +3,11 @@
 //! - Embedded local cluster: an exclusive file lock (`fs4`) on `<db>.lock` beside the store. The
 //!   file names the holder (user@host, pid) and since when. The operating system drops the lock
 //!   when the holder dies, so a crashed apply never leaves it behind.
-//! - A cluster reached over gRPC: a core `Group` named `cordium-lock-<stack>`, created
-//!   atomically (ALREADY_EXISTS = busy), whose `spec.attrs` say who holds it, since when and
-//!   until when. The holder renews it (UpdateGroup) while it runs and deletes it by uid at the
-//!   end; an expired one (a crashed holder) is deleted by uid and taken over.
+//! - A cluster reached over gRPC: one named lock object ([`place`]), created atomically (a taken
+//!   name = busy), which says who holds it, since when and until when: a Template in the stack's
+//!   anchor Space ([`anchored`]; ordinary users can take it), or for a stack without Spaces a core
+//!   Group. The holder renews it while it runs and deletes it by uid at the end; an expired one
+//!   (a crashed holder) is deleted by uid and taken over.
 //!
 //! A busy lock names its holder; waiting for it (`--lock-timeout`) polls. Must not print.
 
@@ -20,9 +21,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::live::convert::{from_struct, to_struct};
-use crate::live::wire::{core, meta};
-use crate::live::{Cluster, ErrorCode, LiveError, ObjectKey};
+use crate::live::{Cluster, ErrorCode, LiveError};
+
+mod anchored;
+pub mod place;
+pub use anchored::{anchor_of, AnchoredLock, Taken};
+#[cfg(test)]
+use place::{group, holder_of_group as holder_of, uid_of_group as uid_of};
+pub use place::{GroupPlace, LockPlace, TemplatePlace};
 
 /// The prefix of lock Group names.
 pub const GROUP_PREFIX: &str = "cordium-lock-";
@@ -54,7 +60,7 @@ impl Holder {
         }
     }
 
-    fn to_json(&self) -> Map<String, Value> {
+    pub(crate) fn to_json(&self) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("holder".into(), self.who.clone().into());
         m.insert("pid".into(), self.pid.into());
@@ -66,7 +72,7 @@ impl Holder {
         m
     }
 
-    fn from_json(m: &Map<String, Value>) -> Option<Holder> {
+    pub(crate) fn from_json(m: &Map<String, Value>) -> Option<Holder> {
         let text = |k: &str| m.get(k).and_then(Value::as_str);
         let time = |k: &str| text(k).and_then(|t| humantime::parse_rfc3339_weak(t).ok());
         Some(Holder {
@@ -233,7 +239,10 @@ impl LockOptions {
 #[derive(Debug)]
 pub enum ApplyLock {
     File(FileLock),
+    /// A core Group (a stack without Spaces).
     Remote(RemoteLock),
+    /// A Template in the stack's anchor Space, possibly not taken yet.
+    Anchored(AnchoredLock),
 }
 
 impl ApplyLock {
@@ -241,6 +250,7 @@ impl ApplyLock {
         match self {
             ApplyLock::File(l) => l.release(),
             ApplyLock::Remote(l) => l.release().await,
+            ApplyLock::Anchored(l) => l.release().await,
         }
     }
 
@@ -249,6 +259,7 @@ impl ApplyLock {
         match self {
             ApplyLock::File(_) => true,
             ApplyLock::Remote(l) => l.lost.borrow().is_none(),
+            ApplyLock::Anchored(l) => l.receiver().borrow().is_none(),
         }
     }
 
@@ -257,6 +268,7 @@ impl ApplyLock {
         match self {
             ApplyLock::File(_) => None,
             ApplyLock::Remote(l) => l.lost.borrow().clone(),
+            ApplyLock::Anchored(l) => l.receiver().borrow().clone(),
         }
     }
 
@@ -266,25 +278,25 @@ impl ApplyLock {
         match self {
             ApplyLock::File(_) => None,
             ApplyLock::Remote(l) => Some(l.lease.clone()),
+            ApplyLock::Anchored(l) => Some(l.lease()),
         }
     }
 
     /// Resolves, with the reason, once the lock is lost; never for a file lock (the operating
     /// system holds it for as long as this process lives).
     pub async fn lost(&self) -> String {
-        match self {
-            ApplyLock::File(_) => std::future::pending().await,
-            ApplyLock::Remote(l) => {
-                let mut rx = l.lost.clone();
-                loop {
-                    if let Some(reason) = rx.borrow_and_update().clone() {
-                        return reason;
-                    }
-                    if rx.changed().await.is_err() {
-                        // The renewal task ended without a loss (released): never resolves.
-                        return std::future::pending().await;
-                    }
-                }
+        let mut rx = match self {
+            ApplyLock::File(_) => return std::future::pending().await,
+            ApplyLock::Remote(l) => l.lost.clone(),
+            ApplyLock::Anchored(l) => l.receiver(),
+        };
+        loop {
+            if let Some(reason) = rx.borrow_and_update().clone() {
+                return reason;
+            }
+            if rx.changed().await.is_err() {
+                // Every sender is gone without a loss (released): never resolves.
+                return std::future::pending().await;
             }
         }
     }
@@ -322,6 +334,12 @@ impl Lease {
 
     fn end(&self) {
         self.until_ms.store(0, Ordering::SeqCst);
+    }
+
+    /// No expiry to check: no lock object is held yet, or it was let go on purpose (its Space
+    /// is about to be deleted); see [`AnchoredLock`].
+    fn unbounded(&self) {
+        self.until_ms.store(u64::MAX, Ordering::SeqCst);
     }
 
     /// True while the lock is surely ours.
@@ -418,11 +436,11 @@ pub fn group_name(stack: &str) -> String {
     format!("{GROUP_PREFIX}{}-{}", keep.trim_end_matches('-'), &hash[..8])
 }
 
-/// A lock Group held on a cluster, renewed in the background until released.
+/// A lock object held on a cluster (a Group or a Template: [`place`]), renewed in the
+/// background until released.
 pub struct RemoteLock {
-    cluster: Arc<dyn Cluster>,
+    place: Arc<dyn LockPlace>,
     uid: String,
-    name: String,
     renewal: tokio::task::JoinHandle<()>,
     /// Why the lock was lost, once it is (set by the renewal task).
     lost: tokio::sync::watch::Receiver<Option<String>>,
@@ -431,35 +449,8 @@ pub struct RemoteLock {
 
 impl std::fmt::Debug for RemoteLock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RemoteLock").field("name", &self.name).field("uid", &self.uid).finish()
+        f.debug_struct("RemoteLock").field("place", &self.place).field("uid", &self.uid).finish()
     }
-}
-
-fn group(name: &str, uid: &str, holder: &Holder) -> core::Group {
-    core::Group {
-        api_version: "core/v1".into(),
-        kind: "Group".into(),
-        metadata: Some(meta::Metadata {
-            name: name.to_string(),
-            uid: uid.to_string(),
-            description: "cordium apply lock".into(),
-            ..Default::default()
-        }),
-        spec: Some(core::group::Spec {
-            authorization: None,
-            attrs: Some(to_struct(&holder.to_json())),
-        }),
-        status: Some(Default::default()),
-    }
-}
-
-fn holder_of(g: &core::Group) -> Option<Holder> {
-    let attrs = g.spec.as_ref()?.attrs.as_ref()?;
-    Holder::from_json(&from_struct(attrs))
-}
-
-fn uid_of(g: &core::Group) -> String {
-    g.metadata.as_ref().map(|m| m.uid.clone()).unwrap_or_default()
 }
 
 impl RemoteLock {
@@ -470,15 +461,39 @@ impl RemoteLock {
         target: &str,
         opts: &LockOptions,
     ) -> Result<RemoteLock, LockError> {
-        let name = group_name(&opts.stack);
+        let place = Arc::new(GroupPlace { cluster, name: group_name(&opts.stack) });
+        Self::acquire_at(place, target, opts).await
+    }
+
+    /// Takes the lock at `place`, waiting up to `opts.wait`.
+    pub async fn acquire_at(
+        place: Arc<dyn LockPlace>,
+        target: &str,
+        opts: &LockOptions,
+    ) -> Result<RemoteLock, LockError> {
+        Self::acquire_reporting(place, target, opts, None).await
+    }
+
+    async fn acquire_reporting(
+        place: Arc<dyn LockPlace>,
+        target: &str,
+        opts: &LockOptions,
+        report: Option<(&Loss, &tokio::sync::watch::Receiver<Option<String>>)>,
+    ) -> Result<RemoteLock, LockError> {
+        let held = |place, uid, me: Holder| match report {
+            Some((loss, rx)) => {
+                Self::held_reporting(place, uid, me, opts.ttl, loss.clone(), rx.clone())
+            }
+            None => Self::held(place, uid, me, opts.ttl),
+        };
         let mut me = Holder::me(opts.who.clone());
         let began = Instant::now();
         let mut transient = 0u32;
         loop {
             me.since = SystemTime::now();
             me.expires = Some(me.since + opts.ttl);
-            let err = match cluster.create_group(group(&name, "", &me)).await {
-                Ok(g) => return Ok(Self::held(cluster, name, uid_of(&g), me, opts.ttl)),
+            let err = match place.create(&me).await {
+                Ok(uid) => return Ok(held(place, uid, me)),
                 Err(e) => e,
             };
             let live = |source| LockError::Live { source };
@@ -486,8 +501,8 @@ impl RemoteLock {
                 ErrorCode::Transient | ErrorCode::AlreadyExists => {}
                 _ => return Err(live(err)),
             }
-            let current = match cluster.get_group(&ObjectKey::Name(name.clone())).await {
-                Ok(g) => g,
+            let current = match place.get().await {
+                Ok(found) => found,
                 // Gone between our create and read: try again.
                 Err(e) if e.code == ErrorCode::NotFound => continue,
                 Err(e) if e.is_transient() && transient < 10 => {
@@ -497,16 +512,15 @@ impl RemoteLock {
                 }
                 Err(e) => return Err(live(e)),
             };
-            let holder = holder_of(&current);
-            if let Some(h) = &holder {
+            if let Some(h) = &current.holder {
                 if h.id == me.id {
                     // Our create landed although its answer was lost.
-                    return Ok(Self::held(cluster, name, uid_of(&current), me, opts.ttl));
+                    return Ok(held(place, current.uid, me));
                 }
                 if h.expired(SystemTime::now()) || h.dead(&opts.who) {
-                    // A crashed holder: delete exactly that Group (by uid) and take over.
-                    tracing::info!(lock = %name, holder = %h, "taking over an expired apply lock");
-                    match cluster.delete_group(&ObjectKey::Uid(uid_of(&current))).await {
+                    // A crashed holder: delete exactly that object (by uid) and take over.
+                    tracing::info!(lock = %place.describe(), holder = %h, "taking over an expired apply lock");
+                    match place.delete(&current.uid).await {
                         Ok(()) => {}
                         Err(e) if e.code == ErrorCode::NotFound || e.is_transient() => {}
                         Err(e) => return Err(live(e)),
@@ -519,13 +533,13 @@ impl RemoteLock {
                 continue;
             }
             if began.elapsed() + opts.poll > opts.wait {
-                let (holder_text, state) = match holder {
+                let (holder_text, state) = match current.holder {
                     Some(h) => {
                         (h.to_string(), h.remote_state(&opts.who, SystemTime::now(), opts.ttl))
                     }
                     None => (
-                        format!("Group {name}"),
-                        "Its expiry is unknown (the lock Group names none).".to_string(),
+                        place.describe(),
+                        "Its expiry is unknown (the lock object names none).".to_string(),
                     ),
                 };
                 return Err(LockError::Busy {
@@ -540,40 +554,41 @@ impl RemoteLock {
         }
     }
 
-    fn held(
-        cluster: Arc<dyn Cluster>,
-        name: String,
+    fn held(place: Arc<dyn LockPlace>, uid: String, me: Holder, ttl: Duration) -> RemoteLock {
+        let (tx, lost) = tokio::sync::watch::channel(None);
+        let lease = Lease::new(me.expires.unwrap_or_else(SystemTime::now), ttl);
+        Self::held_reporting(place, uid, me, ttl, Loss { tx, lease }, lost)
+    }
+
+    /// Held, with the loss and the lease reported where `loss` says (an [`AnchoredLock`] keeps
+    /// one channel and one lease across the lock objects it takes).
+    fn held_reporting(
+        place: Arc<dyn LockPlace>,
         uid: String,
         me: Holder,
         ttl: Duration,
+        loss: Loss,
+        lost: tokio::sync::watch::Receiver<Option<String>>,
     ) -> RemoteLock {
-        let (tx, lost) = tokio::sync::watch::channel(None);
-        let lease = Lease::new(me.expires.unwrap_or_else(SystemTime::now), ttl);
-        let renewal = tokio::spawn(renew(
-            cluster.clone(),
-            name.clone(),
-            uid.clone(),
-            me,
-            ttl,
-            Loss { tx, lease: lease.clone() },
-        ));
-        RemoteLock { cluster, uid, name, renewal, lost, lease }
+        let lease = loss.lease.clone();
+        lease.extend(me.expires.unwrap_or_else(SystemTime::now));
+        let renewal = tokio::spawn(renew(place.clone(), uid.clone(), me, ttl, loss));
+        RemoteLock { place, uid, renewal, lost, lease }
     }
 
-    /// The lock Group's name.
-    pub fn name(&self) -> &str {
-        &self.name
+    /// How messages name the lock object.
+    pub fn describe(&self) -> String {
+        self.place.describe()
     }
 
-    /// Stops renewing and deletes the Group (by uid, so a lock taken over meanwhile is left
-    /// alone).
+    /// Stops renewing and deletes the lock object (by uid, so a lock taken over meanwhile is
+    /// left alone).
     pub async fn release(self) -> Result<(), LockError> {
         self.renewal.abort();
-        let key = ObjectKey::Uid(self.uid.clone());
         let mut attempts = 0;
         loop {
             attempts += 1;
-            match self.cluster.delete_group(&key).await {
+            match self.place.delete(&self.uid).await {
                 Ok(()) => return Ok(()),
                 Err(e) if e.code == ErrorCode::NotFound => return Ok(()),
                 Err(e) if e.is_transient() && attempts < 6 => {
@@ -593,43 +608,42 @@ enum Renewal {
     Lost(String),
 }
 
-/// One renewal: read the Group and check that it is still ours (same uid, same holder id),
-/// then move its expiry forward. The read comes first so that a renewal never overwrites a
-/// lock another apply took over. What is left is the window between the read and the update:
-/// a takeover needs our lock to have expired, so it takes a holder paused for the whole
-/// remaining lifetime (80 s and more) between those two calls.
+/// One renewal: read the lock object and check that it is still ours (same uid, same holder
+/// id), then move its expiry forward. The read comes first because the server updates by name,
+/// not uid (octelium `rscserver/common.go`: name wins over uid), so an update alone would
+/// overwrite a lock another apply took over. What is left is the window between the read and
+/// the update: a takeover needs our lock to have expired, so it takes a holder paused for the
+/// whole remaining lifetime (80 s and more) between those two calls.
 async fn renew_once(
-    cluster: &dyn Cluster,
-    name: &str,
+    place: &dyn LockPlace,
     uid: &str,
     me: &mut Holder,
     ttl: Duration,
 ) -> Result<SystemTime, Renewal> {
-    let classify = |e: LiveError, what: &str| {
+    let what = place.describe();
+    let classify = |e: LiveError, doing: &str| {
         if e.is_transient() {
             Renewal::Transient(e)
         } else if e.code == ErrorCode::NotFound {
-            Renewal::Lost(format!("the lock Group {name} was deleted"))
+            Renewal::Lost(format!("{what} was deleted"))
         } else {
-            Renewal::Lost(format!("{what} the lock Group {name} failed: {e}"))
+            Renewal::Lost(format!("{doing} {what} failed: {e}"))
         }
     };
-    let current = cluster
-        .get_group(&ObjectKey::Name(name.to_string()))
-        .await
-        .map_err(|e| classify(e, "reading"))?;
-    let holder = holder_of(&current);
-    if uid_of(&current) != uid || holder.as_ref().map(|h| h.id.as_str()) != Some(me.id.as_str()) {
-        let by = holder.map(|h| h.to_string()).unwrap_or_else(|| "someone else".into());
+    let current = place.get().await.map_err(|e| classify(e, "reading"))?;
+    if current.uid != uid || current.holder.as_ref().map(|h| h.id.as_str()) != Some(me.id.as_str())
+    {
+        let by = current.holder.map(|h| h.to_string()).unwrap_or_else(|| "someone else".into());
         return Err(Renewal::Lost(format!("it was taken over by {by}")));
     }
     let expires = SystemTime::now() + ttl;
     me.expires = Some(expires);
-    cluster.update_group(group(name, uid, me)).await.map_err(|e| classify(e, "renewing"))?;
+    place.update(uid, me).await.map_err(|e| classify(e, "renewing"))?;
     Ok(expires)
 }
 
 /// Where the renewal task reports: the reason of a loss, and the lease it keeps moving.
+#[derive(Clone)]
 struct Loss {
     tx: tokio::sync::watch::Sender<Option<String>>,
     lease: Lease,
@@ -644,17 +658,10 @@ impl Loss {
 
 /// Pushes the lock's expiry forward every third of its lifetime, until aborted or lost. The
 /// loss is sent on `lost` (apply stops starting operations when it sees it) at the first of:
-/// the Group was deleted or taken over; the lock's own expiry passed (this process was paused);
-/// no renewal succeeded for one renewal period after one was due, while the lock was still ours
-/// for another period.
-async fn renew(
-    cluster: Arc<dyn Cluster>,
-    name: String,
-    uid: String,
-    mut me: Holder,
-    ttl: Duration,
-    lost: Loss,
-) {
+/// the object was deleted or taken over; the lock's own expiry passed (this process was
+/// paused); no renewal succeeded for one renewal period after one was due, while the lock was
+/// still ours for another period.
+async fn renew(place: Arc<dyn LockPlace>, uid: String, mut me: Holder, ttl: Duration, lost: Loss) {
     let every = (ttl / 3).max(Duration::from_millis(100));
     let retry = (every / 20).clamp(Duration::from_millis(50), Duration::from_secs(2));
     let mut deadline = me.expires.unwrap_or_else(|| SystemTime::now() + ttl);
@@ -671,7 +678,7 @@ async fn renew(
                 lost.lost(reason);
                 return;
             }
-            match renew_once(cluster.as_ref(), &name, &uid, &mut me, ttl).await {
+            match renew_once(place.as_ref(), &uid, &mut me, ttl).await {
                 Ok(expires) => {
                     deadline = expires;
                     lost.lease.extend(expires);
@@ -703,6 +710,7 @@ async fn renew(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::live::ObjectKey;
 
     #[test]
     fn group_names_fit_the_name_rules() {
@@ -771,22 +779,17 @@ mod tests {
         me.expires = Some(SystemTime::now() - Duration::from_secs(1));
         let g = cluster.create_group(group(&group_name("s"), "", &me)).await.expect("created");
         let before = g.metadata.as_ref().map(|m| m.resource_version.clone());
+        let place: Arc<dyn LockPlace> =
+            Arc::new(GroupPlace { cluster: cluster.clone(), name: group_name("s") });
         let renewal = tokio::spawn(renew(
-            cluster.clone(),
-            group_name("s"),
+            place.clone(),
             uid_of(&g),
             me,
             Duration::from_millis(300),
             Loss { tx, lease: lease.clone() },
         ));
-        let lock = ApplyLock::Remote(RemoteLock {
-            cluster: cluster.clone(),
-            uid: uid_of(&g),
-            name: group_name("s"),
-            renewal,
-            lost: rx,
-            lease,
-        });
+        let lock =
+            ApplyLock::Remote(RemoteLock { place, uid: uid_of(&g), renewal, lost: rx, lease });
         let reason = tokio::time::timeout(Duration::from_secs(2), lock.lost()).await.expect("seen");
         assert!(reason.contains("expired at"), "{reason}");
         let after = cluster.get_group(&ObjectKey::Name(group_name("s"))).await.expect("there");
