@@ -1,0 +1,117 @@
+//! The client within the real servers' rules, through the real binary against `cordium serve`:
+//! saved plans judged by what they depend on (not resourceVersion), `fromSecret` sent in its
+//! stored form and a missing Secret failing the plan.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use cordium::live::wire::{cordium as c, meta};
+use cordium::live::ObjectKey;
+use cordium::model::Kind;
+
+use crate::apply::{client, cordium, text};
+use crate::support::Serve;
+
+fn write(dir: &Path, file: &str, text: &str) {
+    std::fs::write(dir.join(file), text).expect("write");
+}
+
+/// A USER Space with one Template and no build.
+const TEMPLATE_STACK: &str =
+    "apiVersion: cordium/v1\nkind: Space\nmetadata:\n  name: lab\nspec: {}\n\
+---\napiVersion: cordium/v1\nkind: Template\nmetadata:\n  name: good.lab\n  description: one\n\
+spec:\n  image:\n    registry:\n      url: node:22\n";
+
+fn resource_version(o: &cordium::live::Object) -> String {
+    o.resource_version().to_string()
+}
+
+// A real server gives every write a new resourceVersion, status writes by its controllers
+// included (octelium `rscserver/common.go`): a build finishing must not make a saved plan stale,
+// a spec change must.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_survives_a_status_write_and_not_a_spec_change() {
+    let serve = Serve::start(&["--build-duration", "300ms"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8");
+    write(dir.path(), "main.yaml", TEMPLATE_STACK);
+    let applied = cordium(&["apply", d, "--endpoint", &serve.url, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+
+    // A plan that updates the Template's description.
+    write(dir.path(), "main.yaml", &TEMPLATE_STACK.replace("description: one", "description: two"));
+    let file = dir.path().join("plan.json");
+    let f = file.to_str().expect("utf-8");
+    let planned = cordium(&["plan", d, "--endpoint", &serve.url, "--out", f]);
+    assert_eq!(planned.status.code(), Some(0), "{}", text(&planned));
+
+    // Status only: a build starts and finishes on the cluster (two status writes).
+    let c = client(&serve).await;
+    let key = ObjectKey::Name("good.lab.admin".into());
+    let before = resource_version(&c.get(Kind::Template, &key).await.expect("get"));
+    let mut grpc = serve.cordium().await;
+    let req = c::BuildTemplateRequest {
+        template_ref: Some(meta::ObjectReference {
+            name: "good.lab.admin".into(),
+            ..Default::default()
+        }),
+        tags: vec![],
+    };
+    grpc.build_template(req).await.expect("build");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let t = grpc
+            .get_template(meta::GetOptions { name: "good.lab.admin".into(), ..Default::default() })
+            .await
+            .expect("get")
+            .into_inner();
+        let running = t
+            .status
+            .and_then(|s| s.build_info)
+            .map(|b| !b.current_running_build_id.is_empty())
+            .unwrap_or(false);
+        if !running {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the build never finished");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after = resource_version(&c.get(Kind::Template, &key).await.expect("get"));
+    assert_ne!(before, after, "the status writes moved the resourceVersion");
+
+    let applied = cordium(&["apply", f, "--config-dir", d, "--endpoint", &serve.url]);
+    assert_eq!(
+        applied.status.code(),
+        Some(0),
+        "a status write is not staleness: {}",
+        text(&applied)
+    );
+    let live = c.get(Kind::Template, &key).await.expect("get");
+    assert_eq!(live.metadata().map(|m| m.description.as_str()), Some("two"));
+
+    // A spec change on the cluster after the plan: refused, naming the object.
+    write(
+        dir.path(),
+        "main.yaml",
+        &TEMPLATE_STACK.replace("description: one", "description: three"),
+    );
+    let planned = cordium(&["plan", d, "--endpoint", &serve.url, "--out", f]);
+    assert_eq!(planned.status.code(), Some(0), "{}", text(&planned));
+    let mut live = c.get(Kind::Template, &key).await.expect("get");
+    if let cordium::live::Object::Template(t) = &mut live {
+        let reg = t.spec.as_mut().and_then(|s| s.image.as_mut());
+        assert!(reg.is_some(), "the Template has an image");
+        if let Some(img) = reg {
+            img.r#type = Some(c::workspace::spec::image::Type::Registry(
+                c::workspace::spec::image::Registry { url: "node:24".into(), ..Default::default() },
+            ));
+        }
+    }
+    c.update(live).await.expect("update by hand");
+    let refused = cordium(&["apply", f, "--config-dir", d, "--endpoint", &serve.url]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("stale"), "{err}");
+    assert!(err.contains("template.lab.good"), "{err}");
+    assert!(err.contains("spec or managed metadata changed"), "{err}");
+}
