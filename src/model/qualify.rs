@@ -7,7 +7,10 @@
 //! `ucordiumv1.ToSecretList(...).GetByName`), reached from `mains/template.go`
 //! (`validateAndSetTemplate`) and `mains/workspacevalidation.go` (`validateAndSetWorkspace`);
 //! a Space's runtime env vars in `mains/space.go` (`validateSpace`, `GetSecret(Name:
-//! fromSecret)`). A short name is answered NOT_FOUND `The Secret: %s does not exist`.
+//! fromSecret)`). A short name is answered NOT_FOUND `The Secret: %s does not exist`. A
+//! Template's `gitProvider` likewise (`mains/template.go` `validateAndSetTemplate`:
+//! `GetGitProvider(Name: spec.gitProvider)`, then the same Space), stored as
+//! `<provider>.<space>.<owner>`.
 //!
 //! The model is rewritten once the caller is known (the owner of USER Spaces), before it is
 //! diffed and sent, so what is compared with the cluster is what the cluster stores and a
@@ -40,14 +43,19 @@ pub fn secret_space(r: &Resource) -> Option<&str> {
     }
 }
 
-/// Rewrites every `fromSecret` under every spec to its stored form. `space_stored` gives a
-/// Space's stored name from its config name (`ml` → `ml.alice` or `ml.cordium`).
-pub fn secret_refs(model: &mut Model, space_stored: &dyn Fn(&str) -> String) {
+/// Rewrites every `fromSecret` under every spec, and every Template's `gitProvider`, to its
+/// stored form. `space_stored` gives a Space's stored name from its config name (`ml` →
+/// `ml.alice` or `ml.cordium`).
+pub fn references(model: &mut Model, space_stored: &dyn Fn(&str) -> String) {
     for r in &mut model.resources {
         let Some(space) = secret_space(r).map(space_stored) else { continue };
         match &mut r.body {
             Body::Space { spec, .. } => rewrite(spec, &space),
-            Body::Template { spec, .. } => rewrite(spec, &space),
+            Body::Template { spec, .. } => {
+                rewrite(spec, &space);
+                // Same form as a Secret's: one segment, in the Template's Space.
+                spec.git_provider = stored_secret_name(&spec.git_provider, &space);
+            }
             Body::Workspace { spec, .. } => rewrite(spec, &space),
             Body::User { .. } | Body::Secret { .. } => {}
         }
@@ -112,11 +120,11 @@ mod tests {
 ---\nkind: Secret\nmetadata: {name: aa.org}\nfromEnv: A\n\
 ---\nkind: Secret\nmetadata: {name: aa.lab}\nfromEnv: A\n\
 ---\nkind: Space\nmetadata: {name: lab}\n\
----\nkind: Template\nmetadata: {name: tp.org}\nspec:\n  image: {registry: {url: 'x:1', authentication: {username: u, password: {fromSecret: aa}}}}\n  repository: {url: 'https://e/r', authentication: {http: {username: u, password: {fromSecret: aa}}}}\n  additionalRepositories: [{name: two, repository: {url: 'https://e/s', authentication: {http: {username: u, password: {fromSecret: aa}}}}}]\n  runtime: {envVars: [{key: B, fromSecret: aa}, {key: C, value: c}]}\n\
+---\nkind: Template\nmetadata: {name: tp.org}\nspec:\n  image: {registry: {url: 'x:1', authentication: {username: u, password: {fromSecret: aa}}}}\n  repository: {url: 'https://e/r', authentication: {http: {username: u, password: {fromSecret: aa}}}}\n  additionalRepositories: [{name: two, repository: {url: 'https://e/s', authentication: {http: {username: u, password: {fromSecret: aa}}}}}]\n  runtime: {envVars: [{key: B, fromSecret: aa}, {key: C, value: c}]}\n  gitProvider: gh\n\
 ---\nkind: Workspace\nmetadata: {name: ws.lab}\nspec:\n  runtime: {envVars: [{key: B, fromSecret: aa}, {key: D, fromSecret: aa.other.bob}]}\n",
         );
         let mut model = model;
-        secret_refs(&mut model, &stored);
+        references(&mut model, &stored);
         let mut found = Vec::new();
         for r in &model.resources {
             collect(&r.spec_json(), &mut found);
@@ -135,6 +143,7 @@ mod tests {
         // Values are not names: left alone.
         let t = model.resources.iter().find(|r| r.address.name == "tp").expect("template");
         assert_eq!(t.spec_json()["runtime"]["envVars"][1]["value"], "c");
+        assert_eq!(t.spec_json()["gitProvider"], "gh.org.cordium");
     }
 
     #[test]
@@ -142,9 +151,9 @@ mod tests {
         let mut model = model_of(
             "kind: Space\nmetadata: {name: lab}\n---\nkind: Workspace\nmetadata: {name: ws.lab}\nspec: {runtime: {envVars: [{key: B, fromSecret: aa}]}}\n",
         );
-        secret_refs(&mut model, &stored);
+        references(&mut model, &stored);
         let once = model.clone();
-        secret_refs(&mut model, &stored);
+        references(&mut model, &stored);
         assert_eq!(model, once);
     }
 

@@ -206,7 +206,7 @@ async fn check_saved(
     let identity = cluster.identity().await?;
     let naming = Naming::for_model(identity.username, &model);
     // As the plan was made: references in the stored form the server resolves.
-    crate::model::qualify::secret_refs(&mut model, &|s: &str| naming.space_name(s));
+    crate::model::qualify::references(&mut model, &|s: &str| naming.space_name(s));
     let stale = apply::staleness::check(&plan, cluster.as_ref(), &naming).await?;
     if !stale.is_empty() {
         return Err(OpsError::Stale { plan: path.to_path_buf(), objects: stale });

@@ -95,7 +95,7 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     let digest = plan::digest::config_digest(&model, &stack);
     // Compared and sent in the stored form the server resolves (`wandb.ml.cordium`); the digest
     // above is of the config as written.
-    crate::model::qualify::secret_refs(&mut model, &space_stored);
+    crate::model::qualify::references(&mut model, &space_stored);
     if req.destroy {
         // Destroy: the desired state is empty; everything labelled with the stack goes.
         model = Model::default();
