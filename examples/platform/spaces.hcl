@@ -1,4 +1,7 @@
-# The organisation Space holds shared agent templates and the secrets they reference.
+# Organisation Spaces (stored as `<space>.cordium`). Every Space here uses Secrets through
+# `from_secret`, and a real server resolves those only in ORGANIZATION Spaces for a Space's
+# runtime; the examples keep every `from_secret` in one so they apply on any cluster.
+# The platform Space holds shared agent templates and the secrets they reference.
 space "platform" {
   organization = true
   display_name = "Platform (${title(var.environment)})"
@@ -25,11 +28,13 @@ space "platform" {
 }
 
 space "ml" {
+  organization = true
   display_name = "Machine learning"
   labels       = merge(local.common_labels, { team = "ml" })
 }
 
 space "web" {
+  organization = true
   display_name = "Web"
   labels       = merge(local.common_labels, { team = "web" })
 
