@@ -1,6 +1,6 @@
-# Organisation Spaces (stored as `<space>.cordium`). Every Space here uses Secrets through
-# `from_secret`, and a real server resolves those only in ORGANIZATION Spaces for a Space's
-# runtime; the examples keep every `from_secret` in one so they apply on any cluster.
+# Three organisation Spaces (stored as `<space>.cordium`): each holds Secrets that its runtime or
+# its Templates use through `from_secret`, and an organisation Space is where a real server
+# accepts `from_secret` everywhere (in a USER Space's own runtime it is refused).
 # The platform Space holds shared agent templates and the secrets they reference.
 space "platform" {
   organization = true
