@@ -205,7 +205,12 @@ async fn from_secret_is_sent_in_its_stored_form_and_plans_clean() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().to_str().expect("utf-8");
     write(dir.path(), "main.yaml", SECRET_STACK);
-    let applied = cordium(&["apply", d, "--endpoint", &serve.url, "--auto-approve"]);
+    // Through a saved plan: `apply FILE` sends the stored form too.
+    let file = dir.path().join("plan.json");
+    let f = file.to_str().expect("utf-8");
+    let planned = cordium(&["plan", d, "--endpoint", &serve.url, "--out", f]);
+    assert_eq!(planned.status.code(), Some(0), "{}", text(&planned));
+    let applied = cordium(&["apply", f, "--config-dir", d, "--endpoint", &serve.url]);
     assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
 
     let c = client(&serve).await;
