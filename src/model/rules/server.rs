@@ -37,6 +37,8 @@ pub const MAX_APPLICATION_DISPLAY_NAME: usize = 128;
 /// Devcontainer features: how many, and the longest reference / option key or value.
 pub const MAX_FEATURES: usize = 100;
 pub const MAX_FEATURE_OPTIONS: usize = 32;
+/// Most `octelium.serveServices`.
+pub const MAX_SERVE_SERVICES: usize = 128;
 /// Most capabilities added or dropped.
 pub const MAX_CAPABILITIES: usize = 100;
 /// A User's email: the longest, in bytes; info fields likewise.
@@ -205,6 +207,23 @@ pub(super) fn workload_limits(
         }
         if let Some(d) = &rt.devcontainers {
             devcontainer_limits(c, d);
+        }
+        // Newer upstream (`workspacevalidate.go` at 3c58c9aa) checks a Template's or Workspace's
+        // capabilities as `validateSpace` does, and caps `octelium.serveServices` at 128.
+        if let Some(caps) = &rt.capabilities {
+            capabilities(c, caps, "spec.runtime.capabilities");
+        }
+        if let Some(o) = &rt.octelium {
+            if o.serve_services.len() > MAX_SERVE_SERVICES {
+                c.error(
+                    "too-many",
+                    "spec.runtime.octelium.serveServices",
+                    format!(
+                        "{} services; the server accepts at most {MAX_SERVE_SERVICES}",
+                        o.serve_services.len()
+                    ),
+                );
+            }
         }
     }
     if let Some(r) = repository {

@@ -352,6 +352,12 @@ fn space_rules_from_the_server() {
     one(&caps("[net_admin]"), "capability", "`net_admin` is not a capability name");
     one(&caps("[CAP NET]"), "capability", "not a capability name");
     clean(&caps("[ALL, NET_ADMIN, SYS_PTRACE]"));
+    // And in a Template's runtime (`workspacevalidate.go`).
+    one(
+        &template("  runtime: {capabilities: {drop: [NET_RAW, net_raw]}}\n"),
+        "capability",
+        "`net_raw`",
+    );
 }
 
 // octelium `cluster/apiserver/apiserver/admin/user.go` (`validateUser`) and
