@@ -584,13 +584,13 @@ async fn serve_keeps_its_store_owner_only_and_secret_values_sealed() {
                 _ => None,
             })
             .unwrap_or_else(|| panic!("a Workspace env var from the Secret: {ws:?}"));
-        // The env var names the Secret within the Workspace's Space.
+        // The env var names the Secret by its stored name, in the Workspace's Space.
         let space = reader
             .and_then(|w| w.status.as_ref())
             .and_then(|s| s.space_ref.as_ref())
             .map(|r| r.name.clone())
             .expect("the Workspace's Space");
-        let secret_name = format!("{secret_name}.{space}");
+        assert!(secret_name.ends_with(&format!(".{space}")), "{secret_name} is in {space}");
         let secret = engine
             .get_secret(
                 "admin",

@@ -7,6 +7,7 @@
 mod apply;
 mod architecture;
 mod cli;
+mod client_rules;
 mod concurrency;
 mod equivalence;
 mod hcl;

@@ -40,7 +40,8 @@ struct Case {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Raw {
-    /// CreateWorkspace in a USER Space of admin, with this displayName and Template.
+    /// CreateWorkspace with this displayName and Template, in `space`: a stored Space name
+    /// (`ml.cordium`), or a short one for a USER Space of admin (`ml` = `ml.admin`).
     CreateWorkspace { space: String, display_name: String, template: String },
     /// CreateSpace with no labels.
     CreateSpace { name: String },
@@ -90,6 +91,7 @@ async fn raw(serve: &Serve, op: &Raw) {
     let mut c = serve.cordium().await;
     match op {
         Raw::CreateWorkspace { space, display_name, template } => {
+            let space = if space.contains('.') { space.clone() } else { format!("{space}.admin") };
             let ws = pb::Workspace {
                 metadata: Some(meta::Metadata {
                     display_name: display_name.clone(),
@@ -98,7 +100,7 @@ async fn raw(serve: &Serve, op: &Raw) {
                 spec: Some(Default::default()),
                 status: Some(pb::workspace::Status {
                     template_ref: Some(meta::ObjectReference {
-                        name: format!("{template}.{space}.admin"),
+                        name: format!("{template}.{space}"),
                         ..Default::default()
                     }),
                     ..Default::default()

@@ -1,4 +1,7 @@
-# The organisation Space holds shared agent templates and the secrets they reference.
+# Three organisation Spaces (stored as `<space>.cordium`): each holds Secrets that its runtime or
+# its Templates use through `from_secret`, and an organisation Space is where a real server
+# accepts `from_secret` everywhere (in a USER Space's own runtime it is refused).
+# The platform Space holds shared agent templates and the secrets they reference.
 space "platform" {
   organization = true
   display_name = "Platform (${title(var.environment)})"
@@ -25,11 +28,13 @@ space "platform" {
 }
 
 space "ml" {
+  organization = true
   display_name = "Machine learning"
   labels       = merge(local.common_labels, { team = "ml" })
 }
 
 space "web" {
+  organization = true
   display_name = "Web"
   labels       = merge(local.common_labels, { team = "web" })
 

@@ -1,10 +1,10 @@
 # People sign in through the identity provider; agents are WORKLOAD users whose access is
-# limited by inline policies.
+# limited by inline policies. No `groups`: a real server refuses a User in a Group that does not
+# exist, and Groups cannot be declared here yet.
 
 user "alice" {
-  type   = "HUMAN"
-  email  = "alice@example.com"
-  groups = ["platform-admins", "ml"]
+  type  = "HUMAN"
+  email = "alice@example.com"
   info {
     first_name = "Alice"
     last_name  = "Nguyen"
@@ -12,27 +12,23 @@ user "alice" {
 }
 
 user "bob" {
-  type   = "HUMAN"
-  email  = "bob@example.com"
-  groups = ["ml"]
+  type  = "HUMAN"
+  email = "bob@example.com"
 }
 
 user "carol" {
-  type   = "HUMAN"
-  email  = "carol@example.com"
-  groups = ["web"]
+  type  = "HUMAN"
+  email = "carol@example.com"
 }
 
 user "dave" {
-  type   = "HUMAN"
-  email  = "dave@example.com"
-  groups = ["web", "oncall"]
+  type  = "HUMAN"
+  email = "dave@example.com"
 }
 
 user "erin" {
   type        = "HUMAN"
   email       = "erin@example.com"
-  groups      = ["security"]
   is_disabled = false
   session {
     client_duration {
@@ -43,7 +39,6 @@ user "erin" {
 
 user "agent-reviewer" {
   type         = "WORKLOAD"
-  groups       = ["agents"]
   display_name = "Code review agent"
   authorization {
     inline_policy "github-read" {
@@ -59,8 +54,7 @@ user "agent-reviewer" {
 }
 
 user "agent-triage" {
-  type   = "WORKLOAD"
-  groups = ["agents"]
+  type = "WORKLOAD"
   authorization {
     inline_policy "issues" {
       spec {
@@ -79,16 +73,21 @@ user "agent-triage" {
 }
 
 user "agent-docs" {
-  type   = "WORKLOAD"
-  groups = ["agents"]
+  type = "WORKLOAD"
   authorization {
-    policies = ["allow-docs-site"]
+    inline_policy "docs-site" {
+      spec {
+        rule {
+          effect    = "ALLOW"
+          condition = "ctx.service.metadata.name == 'docs-site'"
+        }
+      }
+    }
   }
 }
 
 user "agent-ci" {
-  type   = "WORKLOAD"
-  groups = ["agents", "ci"]
+  type = "WORKLOAD"
   authorization {
     inline_policy "staging-only" {
       spec {
@@ -102,8 +101,7 @@ user "agent-ci" {
 }
 
 user "agent-oncall" {
-  type   = "WORKLOAD"
-  groups = ["agents", "oncall"]
+  type = "WORKLOAD"
   authorization {
     inline_policy "read-only-db" {
       spec {

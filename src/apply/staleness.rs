@@ -1,9 +1,17 @@
 //! Is a saved plan still true? Before a saved plan is applied, every object it touches is read
-//! again: an object it updates or deletes must still have the `resourceVersion` the plan saw,
-//! and an object it creates must still be absent. Reads only; decides nothing else.
+//! again: an object it updates or deletes must still be what the plan saw (its spec, managed
+//! metadata and Template: the [`fingerprint`] of its canonical document), and an object it
+//! creates must still be absent. Reads only; decides nothing else.
+//!
+//! Not `resourceVersion`: a real server gives every write a new one, status writes by its
+//! controllers included (octelium `cluster/rscserver/rscserver/common.go`, the resourceVersion
+//! set on every update), so a build finishing or a Workspace starting would make every saved
+//! plan stale. A plan file without fingerprints (written by an older cordium) is still judged
+//! by `resourceVersion`.
 
 use std::collections::BTreeMap;
 
+use crate::diff::{fingerprint, LiveDoc};
 use crate::live::convert::{from_wire, LiveResource, Naming};
 use crate::live::identity::{self, Resolved};
 use crate::live::{Cluster, ErrorCode, LiveError, ObjectKey, Scope};
@@ -39,11 +47,12 @@ pub async fn check(
             (Some(live), _) => {
                 let key = ObjectKey::Uid(live.uid.clone());
                 match cluster.get(address.kind, &key).await {
-                    Ok(o) if o.resource_version() == live.resource_version => {}
+                    Ok(o) if unchanged(live, &o) => {}
                     Ok(o) => stale.push(Stale {
                         address: address.clone(),
                         what: format!(
-                            "resourceVersion {} is now {}",
+                            "resourceVersion {} is now {}, and its spec or managed metadata \
+                             changed",
                             live.resource_version,
                             o.resource_version()
                         ),
@@ -93,4 +102,14 @@ pub async fn check(
         }
     }
     Ok(stale)
+}
+
+/// Whether the object is still what the plan depends on: the same fingerprint (or, for a plan
+/// file without one, the same resourceVersion).
+fn unchanged(live: &crate::diff::LiveRef, now: &crate::live::Object) -> bool {
+    if live.fingerprint.is_empty() {
+        return now.resource_version() == live.resource_version;
+    }
+    let doc = LiveDoc::from_live(&from_wire(now)).doc;
+    fingerprint(&doc, &live.masked) == live.fingerprint
 }

@@ -97,6 +97,47 @@ pub struct LiveRef {
     pub name: String,
     pub uid: String,
     pub resource_version: String,
+    /// What the plan depends on: [`fingerprint`] of the object's canonical document (spec,
+    /// managed metadata, Template) as the plan saw it. A saved plan is stale when this changes,
+    /// not when `resourceVersion` does: a real server bumps that on every status write too
+    /// (octelium `rscserver/common.go`, every write gets a new UUIDv7 resourceVersion). Empty in
+    /// plan files written before it existed; those fall back to `resourceVersion`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
+    /// The document paths masked before hashing (values from sensitive variables), so the
+    /// fingerprint cannot confirm a guessed secret. The staleness check masks the same paths.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub masked: Vec<String>,
+}
+
+/// SHA-256 (hex) of a canonical live document with the values at `masked` replaced, the way
+/// [`LiveRef::fingerprint`] is made at plan time and checked before a saved plan is applied.
+pub fn fingerprint(doc: &Value, masked: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut doc = doc.clone();
+    for path in masked {
+        mask_path(&mut doc, path);
+    }
+    // serde_json maps are sorted (no `preserve_order`), so equal documents serialise equally.
+    hex::encode(Sha256::digest(serde_json::to_vec(&doc).unwrap_or_default()))
+}
+
+/// Replaces the value at `path` (`spec.runtime.envVars[0].value`) with a fixed mask; absent
+/// paths are left alone.
+fn mask_path(doc: &mut Value, path: &str) {
+    use crate::config::tree::{parse_path, PathSeg};
+    let mut node = doc;
+    for seg in parse_path(path) {
+        let next = match seg {
+            PathSeg::Key(k) => node.get_mut(&k),
+            PathSeg::Index(i) => node.get_mut(i),
+        };
+        match next {
+            Some(n) => node = n,
+            None => return,
+        }
+    }
+    *node = Value::String("(sensitive)".into());
 }
 
 /// One resource's change.
@@ -328,18 +369,20 @@ fn diff_leftovers(
                 reason: reason.to_string(),
                 fields: Vec::new(),
                 forced_by: Vec::new(),
-                live: Some(live_ref(l)),
+                live: Some(live_ref(l, &[])),
                 sensitive: Vec::new(),
             });
         }
     }
 }
 
-fn live_ref(l: &LiveDoc) -> LiveRef {
+fn live_ref(l: &LiveDoc, masked: &[String]) -> LiveRef {
     LiveRef {
         name: l.wire_name.clone(),
         uid: l.uid.clone(),
         resource_version: l.resource_version.clone(),
+        fingerprint: fingerprint(&l.doc, masked),
+        masked: masked.to_vec(),
     }
 }
 
@@ -396,7 +439,7 @@ fn compare(resource: &Resource, live: &LiveDoc, opts: &DiffOptions) -> ResourceC
         reason,
         fields,
         forced_by,
-        live: Some(live_ref(live)),
+        live: Some(live_ref(live, &resource.origin.sensitive)),
         sensitive: sensitive_paths(resource, &desired),
     }
 }

@@ -423,3 +423,37 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn the_fingerprint_is_of_what_the_plan_depends_on_with_sensitive_values_masked() {
+    let doc = json!({"metadata": {"labels": {"cordium-stack": "demo"}}, "spec": {"runtime":
+        {"envVars": [{"key": "API_KEY", "value": "s3cret"}, {"key": "B", "value": "b"}]}}});
+    let masked = vec!["spec.runtime.envVars[0].value".to_string()];
+    let base = fingerprint(&doc, &masked);
+    assert_eq!(base.len(), 64, "hex SHA-256");
+    assert_eq!(base, fingerprint(&doc.clone(), &masked), "deterministic");
+    // Another value at a masked path: the same fingerprint (it cannot confirm a guess).
+    let mut guessed = doc.clone();
+    guessed["spec"]["runtime"]["envVars"][0]["value"] = json!("guess");
+    assert_eq!(fingerprint(&guessed, &masked), base);
+    assert_ne!(fingerprint(&guessed, &[]), fingerprint(&doc, &[]));
+    // A spec change or a managed-metadata change elsewhere: a new fingerprint.
+    let mut spec = doc.clone();
+    spec["spec"]["runtime"]["envVars"][1]["value"] = json!("c");
+    assert_ne!(fingerprint(&spec, &masked), base);
+    let mut meta = doc.clone();
+    meta["metadata"]["labels"]["cordium-stack"] = json!("other");
+    assert_ne!(fingerprint(&meta, &masked), base);
+}
+
+#[test]
+fn every_live_ref_carries_a_fingerprint_of_the_live_document() {
+    let model = yaml(CONFIG);
+    let live = live_form(&model, STACK);
+    let d = diff(&model, &live, &opts(false));
+    for c in &d.changes {
+        let l = c.live.as_ref().expect("live");
+        let doc = &live.iter().find(|x| x.address == c.address).expect("doc").doc;
+        assert_eq!(l.fingerprint, fingerprint(doc, &l.masked), "{}", c.address);
+    }
+}

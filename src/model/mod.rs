@@ -12,6 +12,7 @@ pub mod graph;
 pub mod lower;
 #[cfg(test)]
 mod properties;
+pub mod qualify;
 pub mod rules;
 pub mod schema;
 pub mod shape;

@@ -60,6 +60,12 @@ impl Ctx<'_> {
         }
     }
 
+    fn warning(&mut self, code: &'static str, path: &str, message: impl Into<String>) -> &mut Self {
+        let span = self.r.origin.span_of(path);
+        self.out.push(Diagnostic::warning(code, message).at(span));
+        self
+    }
+
     /// Adds a hint to the diagnostic just pushed.
     fn help(&mut self, help: impl Into<String>) {
         if let Some(last) = self.out.last_mut() {
@@ -72,7 +78,10 @@ impl Ctx<'_> {
 pub fn check(r: &Resource, diags: &mut Diagnostics) {
     let mut c = Ctx { r, out: Vec::new() };
     match &r.body {
-        Body::Space { organization, spec } => check_space(&mut c, *organization, spec),
+        Body::Space { organization, spec } => {
+            check_space(&mut c, *organization, spec);
+            server::space_rules(&mut c, *organization, &r.address.name, spec);
+        }
         Body::Template { spec, prebuild } => {
             workload(
                 &mut c,
@@ -82,6 +91,14 @@ pub fn check(r: &Resource, diags: &mut Diagnostics) {
                 &spec.additional_repositories,
                 spec.limit.as_ref(),
                 &spec.vars,
+            );
+            server::workload_limits(
+                &mut c,
+                spec.image.as_ref(),
+                spec.runtime.as_ref(),
+                spec.repository.as_ref(),
+                &spec.additional_repositories,
+                &[],
             );
             if let Some(t) = prebuild.as_ref().and_then(|p| p.timeout.as_deref()) {
                 check_prebuild_timeout(&mut c, t);
@@ -98,8 +115,18 @@ pub fn check(r: &Resource, diags: &mut Diagnostics) {
                 &spec.vars,
             );
             applications(&mut c, &spec.applications);
+            server::workload_limits(
+                &mut c,
+                spec.image.as_ref(),
+                spec.runtime.as_ref(),
+                spec.repository.as_ref(),
+                &spec.additional_repositories,
+                &spec.applications,
+            );
+            dropped_workspace_metadata(&mut c, &r.metadata);
         }
         Body::User { spec } => {
+            server::user_rules(&mut c, spec);
             if let Some(auth) = &spec.authorization {
                 inline_policies(&mut c, &auth.inline_policies);
             }
@@ -109,6 +136,27 @@ pub fn check(r: &Resource, diags: &mut Diagnostics) {
     check_ignore_changes(&mut c, &r.lifecycle.ignore_changes);
     for d in c.out {
         diags.push(d);
+    }
+}
+
+/// Metadata the server drops from a Workspace on create and update (octelium/cordium
+/// `mains/workspace.go` `CreateWorkspace` ~L81-85 and `UpdateWorkspace` ~L796-797): set, it is
+/// never stored (and plan does not compare it). A warning: the Workspace itself is fine.
+fn dropped_workspace_metadata(c: &mut Ctx<'_>, m: &super::Metadata) {
+    for (field, set) in [
+        ("labels", !m.labels.is_empty()),
+        ("description", !m.description.is_empty()),
+        ("annotations", !m.annotations.is_empty()),
+        ("tags", !m.tags.is_empty()),
+    ] {
+        if set {
+            c.warning(
+                "dropped-metadata",
+                &format!("metadata.{field}"),
+                format!("the server drops a Workspace's `{field}`: it will not be stored"),
+            )
+            .help("remove it; set it on the Template or the Space instead");
+        }
     }
 }
 
@@ -551,5 +599,6 @@ fn condition(c: &mut Ctx<'_>, cond: &Condition, path: &str, depth: usize) {
     }
 }
 
+mod server;
 #[cfg(test)]
 mod tests;

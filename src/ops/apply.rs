@@ -288,12 +288,14 @@ async fn saved_plan(
 async fn check_saved(
     path: &Path,
     plan: Plan,
-    model: Model,
+    mut model: Model,
     settings: Settings,
     cluster: Arc<dyn Cluster>,
 ) -> Result<Ready, OpsError> {
     let identity = cluster.identity().await?;
     let naming = Naming::for_model(identity.username, &model);
+    // As the plan was made: references in the stored form the server resolves.
+    crate::model::qualify::references(&mut model, &|s: &str| naming.space_name(s));
     let stale = apply::staleness::check(&plan, cluster.as_ref(), &naming).await?;
     if !stale.is_empty() {
         return Err(OpsError::Stale { plan: path.to_path_buf(), objects: stale });

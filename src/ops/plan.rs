@@ -9,12 +9,12 @@ use super::settings::{Request, Settings};
 use super::validate::{self, Validated};
 use super::OpsError;
 use crate::config::Loaded;
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::Diagnostics;
 use crate::diff::{self, DiffOptions, LiveDoc};
 use crate::live::auth::AuthEnv;
 use crate::live::convert::{LiveResource, Naming};
 use crate::live::{state, target, Cluster};
-use crate::model::{Address, Kind, Model};
+use crate::model::{Address, Model};
 use crate::plan::{self, prebuild, BuildHistory, Plan, PlanInputs, TargetInfo};
 
 /// A plan and everything apply needs besides it.
@@ -80,14 +80,22 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     let naming = Naming::for_model(identity.username.clone(), &model);
     let live = state::read(&cluster, &model, &naming, &stack).await?;
     // The cluster now answers what validate could only guess: an undeclared Secret that exists
-    // is fine, one that does not gets a sharper warning.
-    let mut warnings: Diagnostics =
+    // is fine, one that does not is an error (the server would refuse the write).
+    let warnings: Diagnostics =
         warnings.into_iter().filter(|d| d.code != "unknown-secret").collect();
-    for w in missing_secrets(&model, &naming, &live) {
-        warnings.push(w);
+    let space_stored = |s: &str| naming.space_name(s);
+    let missing = plan::references::missing_secrets(&model, &space_stored, &live.secret_names);
+    if !missing.is_empty() && !req.destroy {
+        let mut diags = warnings;
+        missing.into_iter().for_each(|d| diags.push(d));
+        diags.sort();
+        return Err(OpsError::Invalid { diags, loaded: Box::new(loaded) });
     }
 
     let digest = plan::digest::config_digest(&model, &stack);
+    // Compared and sent in the stored form the server resolves (`wandb.ml.cordium`); the digest
+    // above is of the config as written.
+    crate::model::qualify::references(&mut model, &space_stored);
     if req.destroy {
         // Destroy: the desired state is empty; everything labelled with the stack goes.
         model = Model::default();
@@ -118,44 +126,6 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
         return Err(OpsError::Invalid { diags, loaded: Box::new(loaded) });
     }
     Ok(Planned { plan, model, loaded, naming, cluster, settings, warnings, read_calls: live.calls })
-}
-
-/// A `fromSecret` naming a Secret that is neither declared nor on the cluster: the Workspace
-/// would fail to start. A warning: the Secret may yet be created out of band.
-fn missing_secrets(model: &Model, naming: &Naming, live: &state::LiveState) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    for r in &model.resources {
-        let Some(space) = r
-            .address
-            .space
-            .clone()
-            .or_else(|| (r.address.kind == Kind::Space).then(|| r.address.name.clone()))
-        else {
-            continue;
-        };
-        for node in crate::model::graph::secret_refs(&r.origin.doc) {
-            let Some(name) = node.as_str() else { continue };
-            let declared = Address::in_space(Kind::Secret, space.clone(), name);
-            if model.get(&declared).is_some() {
-                continue;
-            }
-            let stored = format!("{name}.{}", naming.space_name(&space));
-            if !live.secret_names.contains(&stored) {
-                out.push(
-                    Diagnostic::warning(
-                        "missing-secret",
-                        format!("Secret `{name}` does not exist in Space `{space}` on the cluster"),
-                    )
-                    .at(node.span)
-                    .address(r.address.to_string())
-                    .help(format!(
-                        "declare `secret \"{name}\"` in the config or create it on the cluster; Workspaces that use it fail to start until it exists"
-                    )),
-                );
-            }
-        }
-    }
-    out
 }
 
 /// Build histories of the live Templates, by address.

@@ -9,6 +9,7 @@ pub mod digest;
 pub mod file;
 pub mod graph;
 pub mod prebuild;
+pub mod references;
 
 #[cfg(test)]
 mod tests;

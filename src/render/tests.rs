@@ -25,6 +25,8 @@ fn change(addr: &str, action: Action, fields: Vec<PlannedField>) -> PlannedChang
             name: "abc".into(),
             uid: "u".into(),
             resource_version: "1".into(),
+            fingerprint: String::new(),
+            masked: Vec::new(),
         }),
     }
 }

@@ -355,6 +355,8 @@ async fn updates_are_compared_after_an_unknown_outcome_and_deletes_tolerate_not_
         name: live.wire_name.clone(),
         uid: live.uid.clone(),
         resource_version: String::new(),
+        fingerprint: String::new(),
+        masked: Vec::new(),
     });
     c.fail("update", &[Fault::After]);
     let before = c.calls();

@@ -59,7 +59,7 @@ fn image_sources_are_one_of() {
         "`devcontainer` or `dockerfile`",
     );
     one(
-        &template("  image: {registry: {url: a, authentication: {password: {}}}}\n"),
+        &template("  image: {registry: {url: a, authentication: {username: u, password: {}}}}\n"),
         "required",
         "needs `fromSecret`",
     );
@@ -69,7 +69,7 @@ fn image_sources_are_one_of() {
 fn repositories_need_an_https_url_and_secret_passwords() {
     one(&template("  repository: {url: 'git@github.com:x/y'}\n"), "url", "not an https URL");
     one(
-        &template("  repository: {url: 'https://x', authentication: {http: {password: {fromSecret: ''}}}}\n"),
+        &template("  repository: {url: 'https://x', authentication: {http: {username: u, password: {fromSecret: ''}}}}\n"),
         "required",
         "needs `fromSecret`",
     );
@@ -236,5 +236,160 @@ fn prebuild_timeouts_secret_sources_and_ignore_paths() {
         &template("  image: {registry: {url: a}}\nlifecycle: {ignoreChanges: [status.x]}\n"),
         "ignore-changes",
         "`status.x` is not a path under `spec` or `metadata`",
+    );
+}
+
+fn long(n: usize) -> String {
+    "x".repeat(n)
+}
+
+// octelium/cordium `cluster/common/wsutils/workspacevalidate.go` (`ValidateWorkspace`).
+#[test]
+fn env_vars_within_the_server_limits() {
+    let env = |vars: &str| template(&format!("  runtime:\n    envVars: {vars}\n"));
+    one(&env("[{key: A, value: ''}]"), "empty-value", "`A` has an empty value");
+    one(&env("[{key: A}]"), "required", "needs a `value` or `fromSecret`");
+    one(&env(&format!("[{{key: {}, value: v}}]", long(65))), "too-long", "at most 64");
+    clean(&env(&format!("[{{key: {}, value: v}}]", long(64))));
+    one(&env("[{key: 'É', value: v}]"), "env-var", "must be ASCII");
+    one(&env(&format!("[{{key: A, value: {}}}]", long(1025))), "too-long", "at most 1024");
+    clean(&env(&format!("[{{key: A, value: {}}}]", long(1024))));
+    let many: Vec<String> = (0..129).map(|i| format!("{{key: K{i}, value: v}}")).collect();
+    one(&env(&format!("[{}]", many.join(", "))), "too-many", "at most 128");
+    let enough: Vec<String> = (0..128).map(|i| format!("{{key: K{i}, value: v}}")).collect();
+    clean(&env(&format!("[{}]", enough.join(", "))));
+    // The same limits hold in a Space's runtime (`mains/space.go` `validateSpace`).
+    one(
+        "kind: Space\nmetadata: {name: sp.cordium}\nspec: {runtime: {envVars: [{key: A, value: ''}]}}\n",
+        "empty-value",
+        "empty value",
+    );
+}
+
+#[test]
+fn a_sensitive_value_is_never_quoted() {
+    let value = format!("s3cret-{}", long(1100));
+    let errs =
+        errors_of(&template(&format!("  runtime:\n    envVars: [{{key: A, value: {value}}}]\n")));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(!errs[0].contains("s3cret"), "{errs:?}");
+}
+
+#[test]
+fn tasks_within_the_server_limits() {
+    let task = |t: &str| template(&format!("  runtime:\n    tasks: [{t}]\n"));
+    one(
+        &task(&format!("{{name: t, type: ON_CREATE, run: {}}}", long(5001))),
+        "too-long",
+        "at most 5000",
+    );
+    clean(&task(&format!("{{name: t, type: ON_CREATE, run: {}}}", long(5000))));
+    one(
+        &task(&format!("{{name: t, type: ON_CREATE, run: make, workingDir: /{}}}", long(256))),
+        "too-long",
+        "at most 256",
+    );
+    one(
+        &task("{name: t, type: ON_CREATE, run: make, envVars: [{key: A, value: ''}]}"),
+        "empty-value",
+        "empty value",
+    );
+    let many: Vec<String> =
+        (0..129).map(|i| format!("{{name: t{i}, type: ON_CREATE, run: make}}")).collect();
+    one(&task(&many.join(", ")), "too-many", "at most 128");
+}
+
+#[test]
+fn images_and_repositories_within_the_server_limits() {
+    one(
+        &template(&format!("  image: {{dockerfile: {{inline: {}}}}}\n", long(5001))),
+        "dockerfile",
+        "at most 5000",
+    );
+    clean(&template(&format!("  image: {{dockerfile: {{inline: {}}}}}\n", long(5000))));
+    one(&template("  image: {dockerfile: {inline: ''}}\n"), "dockerfile", "empty");
+    one(
+        &template("  image: {registry: {url: a, authentication: {password: {fromSecret: tok}}}}\n"),
+        "required",
+        "needs a `username`",
+    );
+    one(
+        &template(&format!(
+            "  image: {{registry: {{url: a, authentication: {{username: {}, password: {{fromSecret: tok}}}}}}}}\n",
+            long(151)
+        )),
+        "too-long",
+        "at most 150",
+    );
+    one(
+        &template("  image: {registry: {url: a, authentication: {username: u}}}\n"),
+        "required",
+        "needs a `password`",
+    );
+    one(
+        &template("  repository: {url: 'https://x', authentication: {http: {username: u}}}\n"),
+        "required",
+        "needs a `password`",
+    );
+    one(&template(&format!("  runtime: {{cmd: {}}}\n", long(1025))), "too-long", "at most 1024");
+    let many: Vec<String> =
+        (0..33).map(|i| format!("{{name: r{i}, repository: {{url: 'https://x/{i}'}}}}")).collect();
+    one(
+        &template(&format!("  additionalRepositories: [{}]\n", many.join(", "))),
+        "too-many",
+        "at most 32",
+    );
+}
+
+// octelium/cordium `mains/space.go` (`CreateSpace`, `validateSpace`).
+#[test]
+fn space_rules_from_the_server() {
+    one("kind: Space\nmetadata: {name: octelium}\n", "reserved-name", "`octelium` is reserved");
+    clean("kind: Space\nmetadata: {name: octelium.cordium}\n");
+    let caps = |list: &str| {
+        format!("kind: Space\nmetadata: {{name: sp.cordium}}\nspec: {{runtime: {{capabilities: {{add: {list}}}}}}}\n")
+    };
+    one(&caps("[net_admin]"), "capability", "`net_admin` is not a capability name");
+    one(&caps("[CAP NET]"), "capability", "not a capability name");
+    clean(&caps("[ALL, NET_ADMIN, SYS_PTRACE]"));
+    // And in a Template's runtime (`workspacevalidate.go`).
+    one(
+        &template("  runtime: {capabilities: {drop: [NET_RAW, net_raw]}}\n"),
+        "capability",
+        "`net_raw`",
+    );
+}
+
+// octelium `cluster/apiserver/apiserver/admin/user.go` (`validateUser`) and
+// `cluster/common/apivalidation/apivalidation.go` (`ValidateAttrs`).
+#[test]
+fn user_rules_from_the_server() {
+    let user = |spec: &str| format!("kind: User\nmetadata: {{name: agent}}\nspec: {spec}\n");
+    one(&user("{}"), "required", "needs a `type`");
+    clean(&user("{type: WORKLOAD}"));
+    one(&user("{type: WORKLOAD, email: a@b.co}"), "email", "only a HUMAN User");
+    clean(&user("{type: HUMAN, email: a@b.co}"));
+    one(&user("{type: HUMAN, email: A@b.co}"), "email", "lowercase");
+    one(&user("{type: HUMAN, email: not-an-email}"), "email", "not an email address");
+    one(&user(&format!("{{type: HUMAN, email: {}@b.co}}", long(150))), "too-long", "150");
+    one(&user("{type: HUMAN, attrs: {cost_center: x}}"), "attrs", "`cost_center` is not camelCase");
+    one(&user("{type: HUMAN, attrs: {team: {Lead: x}}}"), "attrs", "`Lead`");
+    clean(&user("{type: HUMAN, attrs: {costCenter: x, team: {lead: y}}}"));
+    one(&user(&format!("{{type: HUMAN, info: {{firstName: {}}}}}", long(257))), "too-long", "256");
+}
+
+// octelium/cordium `mains/workspace.go`: labels, description, annotations and tags are dropped.
+#[test]
+fn a_workspace_with_metadata_the_server_drops_is_warned_not_refused() {
+    let doc =
+        "kind: Workspace\nmetadata: {name: box.ml, description: d, labels: {team: ml}}\nspec: {}\n";
+    clean(doc);
+    let (_, diags) = load_yaml(&format!("{SPACES}{doc}"));
+    let warned: Vec<&str> =
+        diags.iter().filter(|d| d.code == "dropped-metadata").map(|d| d.message.as_str()).collect();
+    assert_eq!(warned.len(), 2, "{warned:?}");
+    assert!(
+        warned.iter().any(|m| m.contains("`labels`"))
+            && warned.iter().any(|m| m.contains("`description`"))
     );
 }

@@ -1,0 +1,102 @@
+//! References the server resolves when it is asked to write, checked against the desired state
+//! and what was read from the cluster before anything is written. Pure: no I/O.
+
+use std::collections::BTreeSet;
+
+use crate::diag::Diagnostic;
+use crate::model::graph::secret_refs;
+use crate::model::qualify::{secret_space, stored_secret_name};
+use crate::model::{Kind, Model};
+
+/// Every `fromSecret` naming a Secret that is neither declared in the stack nor on the cluster
+/// (`live_secrets`: stored names). An error, not a warning: the server refuses the write
+/// (NOT_FOUND `The Secret: %s does not exist`, octelium/cordium
+/// `cluster/common/wsutils/workspacevalidate.go` `ValidateWorkspace`, for Templates and
+/// Workspaces; `mains/space.go` `validateSpace` for a Space's runtime on update), so the apply
+/// would stop half-way. `space_stored` gives a Space's stored name from its config name.
+pub fn missing_secrets(
+    model: &Model,
+    space_stored: &dyn Fn(&str) -> String,
+    live_secrets: &BTreeSet<String>,
+) -> Vec<Diagnostic> {
+    let declared: BTreeSet<String> = model
+        .of_kind(Kind::Secret)
+        .filter_map(|s| {
+            let space = s.address.space.as_deref()?;
+            Some(stored_secret_name(&s.address.name, &space_stored(space)))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for r in &model.resources {
+        let Some(space) = secret_space(r) else { continue };
+        let space_name = space_stored(space);
+        for node in secret_refs(&r.origin.doc) {
+            let Some(name) = node.as_str() else { continue };
+            if name.is_empty() {
+                continue; // reported by validate
+            }
+            let stored = stored_secret_name(name, &space_name);
+            if declared.contains(&stored) || live_secrets.contains(&stored) {
+                continue;
+            }
+            out.push(
+                Diagnostic::error(
+                    "missing-secret",
+                    format!(
+                        "the Secret `{name}` is neither declared in Space `{space}` nor on the \
+                         cluster (as `{stored}`)"
+                    ),
+                )
+                .at(node.span)
+                .address(r.address.to_string())
+                .help(format!(
+                    "declare it (`kind: Secret`, `metadata.name: {name}.{space}`) or create \
+                     `{stored}` on the cluster first: the server refuses a `fromSecret` naming a \
+                     Secret it does not have"
+                )),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::testing::yaml;
+
+    fn stored(space: &str) -> String {
+        format!("{space}.cordium")
+    }
+
+    const CONFIG: &str = "kind: Space\nmetadata: {name: ml.cordium}\n\
+---\nkind: Secret\nmetadata: {name: declared.ml}\nfromEnv: X\n\
+---\nkind: Template\nmetadata: {name: tp.ml}\nspec:\n  runtime:\n    envVars:\n      - {key: A, fromSecret: declared}\n      - {key: B, fromSecret: outside}\n      - {key: C, fromSecret: nowhere}\n";
+
+    #[test]
+    fn a_secret_neither_declared_nor_live_is_an_error_at_its_reference() {
+        let model = yaml(CONFIG);
+        let live: BTreeSet<String> = ["outside.ml.cordium".to_string()].into();
+        let found = missing_secrets(&model, &stored, &live);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let d = &found[0];
+        assert!(d.is_error());
+        assert_eq!(d.code, "missing-secret");
+        assert!(d.message.contains("`nowhere`") && d.message.contains("nowhere.ml.cordium"));
+        assert_eq!(d.address.as_deref(), Some("template.ml.tp"));
+        let span = d.span.expect("a span");
+        assert_eq!(&CONFIG[span.start..span.end], "nowhere", "the span is the reference");
+    }
+
+    #[test]
+    fn a_secret_live_under_another_owner_is_still_missing() {
+        let model = yaml(CONFIG);
+        // The short name on the cluster, or under another owner, is not what the server looks up.
+        let live: BTreeSet<String> =
+            ["outside".to_string(), "outside.ml.alice".to_string(), "nowhere.ml.cordium".into()]
+                .into();
+        let found = missing_secrets(&model, &stored, &live);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("`outside`"));
+    }
+}
