@@ -107,7 +107,7 @@ pub(crate) async fn client(serve: &Serve) -> Arc<dyn Cluster> {
 
 /// Every object of every kind on the cluster: exactly one per name, and one Workspace per
 /// displayName in each Space. Returns the counts per kind.
-async fn assert_no_duplicates(c: &dyn Cluster) -> BTreeMap<Kind, usize> {
+pub(crate) async fn assert_no_duplicates(c: &dyn Cluster) -> BTreeMap<Kind, usize> {
     let mut counts = BTreeMap::new();
     let spaces: Vec<String> = c
         .list(Kind::Space, &Scope::All)
@@ -433,7 +433,15 @@ async fn every_example_applies_plans_clean_and_destroys_to_empty() {
         let counts = assert_no_duplicates(c.as_ref()).await;
         assert!(counts.values().sum::<usize>() > 0, "{name}: nothing was created");
 
-        let destroyed = cordium(&["destroy", &d, "--endpoint", url, "--auto-approve"]);
+        let mut destroyed = cordium(&["destroy", &d, "--endpoint", url, "--auto-approve"]);
+        if unprotect(dir.path()) {
+            // prevent_destroy holds in destroy too: refused, nothing deleted; lifted, it goes.
+            assert_eq!(destroyed.status.code(), Some(1), "{name}: destroy\n{}", text(&destroyed));
+            let err = String::from_utf8_lossy(&destroyed.stderr);
+            assert!(err.contains("has prevent_destroy set"), "{name}: {err}");
+            assert_eq!(assert_no_duplicates(c.as_ref()).await, counts, "{name}: nothing deleted");
+            destroyed = cordium(&["destroy", &d, "--endpoint", url, "--auto-approve"]);
+        }
         assert_eq!(destroyed.status.code(), Some(0), "{name}: destroy\n{}", text(&destroyed));
         let after = cordium(&["plan", &d, "--endpoint", url, "--output", "json"]);
         let doc: Value = serde_json::from_slice(&after.stdout).expect("plan JSON");
@@ -446,6 +454,30 @@ async fn every_example_applies_plans_clean_and_destroys_to_empty() {
         let workspaces = c.list(Kind::Workspace, &Scope::All).await.expect("list Workspaces");
         assert!(workspaces.iter().all(|w| from_wire(w).system), "{name}: Workspaces left");
     }
+}
+
+/// Turns every `prevent_destroy` of the config under `dir` off; true when there was one.
+fn unprotect(dir: &Path) -> bool {
+    let mut found = false;
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(path) = todo.pop() {
+        if path.is_dir() {
+            todo.extend(
+                std::fs::read_dir(&path).expect("read_dir").map(|e| e.expect("entry").path()),
+            );
+            continue;
+        }
+        let path = path.as_path();
+        let Ok(text) = std::fs::read_to_string(path) else { continue };
+        if text.contains("prevent_destroy = true") || text.contains("preventDestroy: true") {
+            let lifted = text
+                .replace("prevent_destroy = true", "prevent_destroy = false")
+                .replace("preventDestroy: true", "preventDestroy: false");
+            std::fs::write(path, lifted).expect("write");
+            found = true;
+        }
+    }
+    found
 }
 
 /// Runs `cordium plan` of the quickstart example with exactly these auth variables.

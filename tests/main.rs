@@ -9,6 +9,7 @@ mod architecture;
 mod cli;
 mod client_rules;
 mod concurrency;
+mod destroy;
 mod equivalence;
 mod hcl;
 mod hostile;

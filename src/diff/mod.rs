@@ -363,17 +363,42 @@ fn diff_leftovers(
             } else {
                 (Action::NoOp, "no longer in the config; kept (prune is off)")
             };
+            // A delete shows what goes away (every field, as Terraform does).
+            let fields = if action == Action::Delete { removed_fields(&l.doc) } else { Vec::new() };
+            let sensitive: Vec<String> = fields
+                .iter()
+                .filter(|f| may_hold_secret(&f.path))
+                .map(|f| f.path.clone())
+                .collect();
             out.changes.push(ResourceChange {
                 address: address.clone(),
                 action,
                 reason: reason.to_string(),
-                fields: Vec::new(),
+                fields,
                 forced_by: Vec::new(),
-                live: Some(live_ref(l, &[])),
-                sensitive: Vec::new(),
+                live: Some(live_ref(l, &sensitive)),
+                sensitive,
             });
         }
     }
+}
+
+/// Every field of a live object about to be deleted, as removed.
+fn removed_fields(doc: &Value) -> Vec<value::FieldChange> {
+    let mut fields = value::diff(doc, &Value::Object(Map::new()), &[]);
+    fields.retain(|f| !matches!(&f.old, Some(Value::Object(m)) if m.is_empty()));
+    fields
+}
+
+/// A field of an object no longer in the configuration whose value may be a secret: nothing
+/// says whether it came from a sensitive variable, so inline env var values and credentials are
+/// masked in what a delete shows.
+fn may_hold_secret(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    let field = p.rsplit('.').next().unwrap_or_default();
+    (field == "value" && (p.contains("envvars") || p.contains("password")))
+        || field.contains("password")
+        || field.contains("token")
 }
 
 fn live_ref(l: &LiveDoc, masked: &[String]) -> LiveRef {
@@ -412,7 +437,7 @@ fn create(resource: &Resource, opts: &DiffOptions) -> ResourceChange {
 }
 
 /// The resource's sensitive paths, in the form diff reports fields.
-fn sensitive_paths(resource: &Resource, desired: &Value) -> Vec<String> {
+pub fn sensitive_paths(resource: &Resource, desired: &Value) -> Vec<String> {
     resource.origin.sensitive.iter().map(|p| value::identity_path(desired, p)).collect()
 }
 

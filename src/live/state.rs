@@ -5,7 +5,7 @@
 //! name is a declared resource's, those labelled with this stack, and the Workspaces of our
 //! Spaces (matched by displayName later). Decides nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::convert::{self, LiveResource, Naming};
@@ -20,10 +20,44 @@ pub struct LiveState {
     /// Stored names of every Secret in the Spaces read, ours or not (a `fromSecret` may name a
     /// Secret created out of band).
     pub secret_names: BTreeSet<String>,
+    /// Everything read in each of the stack's Spaces (by stored Space name), ours or not: what a
+    /// DeleteSpace there would take with it (`plan` lists it under the Space's delete).
+    pub children: BTreeMap<String, Vec<LiveChild>>,
     pub calls: u64,
 }
 
 /// How many per-Space lists run at once.
+/// One object in a Space, as a cascade lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveChild {
+    pub kind: Kind,
+    /// The stored name (server-chosen for Workspaces).
+    pub wire_name: String,
+    /// The config address its identity gives it (a Workspace: its displayName).
+    pub address: crate::kind::Address,
+    /// Server-owned (the Space's `default` Template, build Workspaces).
+    pub system: bool,
+}
+
+impl LiveChild {
+    fn of(l: &LiveResource) -> LiveChild {
+        LiveChild {
+            kind: l.kind,
+            wire_name: l.wire_name.clone(),
+            address: l.address.clone(),
+            system: l.system,
+        }
+    }
+}
+
+/// The apply lock's own Template (`apply::lock::place::TemplatePlace`): not part of the stack's
+/// state, and released before its Space is deleted.
+fn is_apply_lock(l: &LiveResource) -> bool {
+    l.kind == Kind::Template
+        && l.wire_name.starts_with("cordium-lock-")
+        && l.metadata.description.starts_with("cordium apply lock")
+}
+
 const CONCURRENCY: usize = 16;
 
 /// Reads the objects that concern `model` (declared, or labelled with `stack`).
@@ -63,6 +97,7 @@ pub async fn read(
     let per_space: Vec<Kind> =
         Kind::ALL.into_iter().filter(|k| k.list_scope() == ListScope::PerSpace).collect();
     let mut secret_names: BTreeSet<String> = BTreeSet::new();
+    let mut children: BTreeMap<String, Vec<LiveChild>> = BTreeMap::new();
     for chunk in space_names.chunks(CONCURRENCY) {
         let lists = chunk.iter().flat_map(|space| {
             per_space.iter().map(|&kind| {
@@ -76,7 +111,14 @@ pub async fn read(
             secret_names.extend(
                 items.iter().filter(|o| o.kind() == Kind::Secret).map(|o| o.name().to_string()),
             );
-            objects.extend(items.iter().map(convert::from_wire).filter(|l| ours(l)));
+            for l in items.iter().map(convert::from_wire) {
+                if let Some(space) = l.space.as_ref().filter(|_| !is_apply_lock(&l)) {
+                    children.entry(space.clone()).or_default().push(LiveChild::of(&l));
+                }
+                if ours(&l) {
+                    objects.push(l);
+                }
+            }
         }
     }
 
@@ -85,15 +127,19 @@ pub async fn read(
     let our_spaces: BTreeSet<&String> = space_names.iter().collect();
     for kind in Kind::ALL.into_iter().filter(|k| k.list_scope() == ListScope::Caller) {
         let items = cluster.list(kind, &Scope::All).await?;
-        objects.extend(
-            items
-                .iter()
-                .map(convert::from_wire)
-                .filter(|w| !w.system && w.space.as_ref().is_some_and(|s| our_spaces.contains(s))),
-        );
+        for w in items.iter().map(convert::from_wire) {
+            let Some(space) = w.space.as_ref().filter(|s| our_spaces.contains(s)) else { continue };
+            children.entry(space.clone()).or_default().push(LiveChild::of(&w));
+            if !w.system {
+                objects.push(w);
+            }
+        }
     }
     objects.sort_by(|a, b| a.address.cmp(&b.address).then_with(|| a.wire_name.cmp(&b.wire_name)));
-    Ok(LiveState { objects, secret_names, calls: cluster.calls().saturating_sub(before) })
+    for list in children.values_mut() {
+        list.sort_by(|a, b| (a.kind, &a.wire_name).cmp(&(b.kind, &b.wire_name)));
+    }
+    Ok(LiveState { objects, secret_names, children, calls: cluster.calls().saturating_sub(before) })
 }
 
 /// Runs the lists concurrently and returns their results in order.

@@ -427,8 +427,20 @@ impl AnchorHook for AnchorSteps {
         let stale = crate::apply::staleness::check(&self.plan, self.cluster.as_ref(), &self.naming)
             .await
             .map_err(|e| format!("cannot check the plan after taking the lock: {e}"))?;
-        let stale: Vec<String> =
-            stale.iter().filter(|s| s.address != space).map(|s| s.to_string()).collect();
+        // What this apply deleted before the create (the delete half of a replace and what
+        // goes before it) is expected to have changed.
+        let deleted: std::collections::BTreeSet<&crate::kind::Address> = self
+            .plan
+            .steps
+            .iter()
+            .filter(|s| s.kind == crate::plan::StepKind::Delete)
+            .map(|s| &s.address)
+            .collect();
+        let stale: Vec<String> = stale
+            .iter()
+            .filter(|s| s.address != space && !deleted.contains(&s.address))
+            .map(|s| s.to_string())
+            .collect();
         if !stale.is_empty() {
             return Err(format!(
                 "another apply changed the stack between this one's create of {space} and its \

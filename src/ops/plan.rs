@@ -96,13 +96,13 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     // Compared and sent in the stored form the server resolves (`wandb.ml.cordium`); the digest
     // above is of the config as written.
     crate::model::qualify::references(&mut model, &space_stored);
-    if req.destroy {
-        // Destroy: the desired state is empty; everything labelled with the stack goes.
-        model = Model::default();
-    }
+    // Destroy: the desired state is empty; everything labelled with the stack goes. The
+    // configuration still gives the plan its prevent_destroy and its dependency order.
+    let nothing = Model::default();
+    let desired = if req.destroy { &nothing } else { &model };
     let docs: Vec<LiveDoc> = live.objects.iter().map(LiveDoc::from_live).collect();
     let diff =
-        diff::diff(&model, &docs, &DiffOptions { stack: stack.clone(), prune: settings.prune });
+        diff::diff(desired, &docs, &DiffOptions { stack: stack.clone(), prune: settings.prune });
     let inputs = PlanInputs {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         stack,
@@ -117,8 +117,13 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
         excludes: req.excludes.clone(),
         build_timeout_secs: settings.build_timeout_secs,
         build_timeout_override: settings.build_timeout_override,
+        destroy: req.destroy,
+        children: live.children,
     };
     let (plan, problems) = plan::make(&model, diff, inputs);
+    if req.destroy {
+        model = Model::default();
+    }
     if !problems.is_empty() {
         let mut diags = warnings;
         problems.into_iter().for_each(|d| diags.push(d));

@@ -5,6 +5,7 @@
 //! sensitive values are masked here, when the plan is made, so no later stage can leak them.
 //! No I/O beyond reading and writing the plan file.
 
+pub mod cascade;
 pub mod digest;
 pub mod file;
 pub mod graph;
@@ -64,6 +65,10 @@ pub struct PlannedChange {
     pub forced_by: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveRef>,
+    /// A Space delete or replace: what the server deletes with it besides the changes the plan
+    /// lists (objects read in the Space that no change covers, and what cannot be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cascade: Option<cascade::Cascade>,
 }
 
 /// A Template pre-build decision.
@@ -166,24 +171,63 @@ pub struct PlanInputs {
     pub build_timeout_secs: u64,
     /// `--build-timeout`, seconds: overrides every Template's own timeout.
     pub build_timeout_override: Option<u64>,
+    /// A destroy: the desired state is empty, and `model` is the configuration (its
+    /// `prevent_destroy`, its dependency edges).
+    pub destroy: bool,
+    /// Everything read in each Space, by stored Space name (for cascades).
+    pub children: BTreeMap<String, Vec<crate::live::state::LiveChild>>,
 }
 
-/// Makes the plan. Problems (a protected resource to be destroyed, a cycle) are diagnostics;
-/// the plan is still returned so it can be shown.
+/// Makes the plan. `model` is the configuration: the desired state, except for a destroy
+/// (`inputs.destroy`: nothing is desired; the configuration still gives `prevent_destroy` and
+/// the dependency order). Problems (a protected resource to be destroyed, a cycle, a selection
+/// that would orphan something) are diagnostics; the plan is still returned so it can be shown.
 pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnostic>) {
     let mut problems = diff.problems;
+    let mut all_changes = diff.changes;
     let edges = crate::model::graph::edges(model);
-    let deps = |a: &Address| edges.get(a).cloned().unwrap_or_default();
+    // Declared dependencies, and the Space every child lives in (also for objects no longer
+    // declared: they are deleted before their Space).
+    let deps = |a: &Address| {
+        let mut d = edges.get(a).cloned().unwrap_or_default();
+        if let Some(space) = a.space.as_ref().map(|s| Address::space(s.clone())) {
+            if !d.contains(&space) {
+                d.push(space);
+            }
+        }
+        d
+    };
+    let declared = |a: &Address| !inputs.destroy && model.get(a).is_some();
+    // A destroyed object that is still configured: its configuration says which of its fields
+    // are sensitive.
+    for c in all_changes.iter_mut().filter(|c| c.action == Action::Delete) {
+        if let Some(r) = model.get(&c.address) {
+            let doc = crate::diff::desired_doc(r, &inputs.stack);
+            c.sensitive.extend(crate::diff::sensitive_paths(r, &doc));
+        }
+    }
+    let cascades = cascade::cascade(&mut all_changes, &inputs.children, &declared, &mut problems);
 
     let (selected, excluded) =
-        select(model, &diff.changes, &inputs.targets, &inputs.excludes, &deps);
+        select(&all_changes, &inputs.targets, &inputs.excludes, &deps, &cascades, &mut problems);
     let changes: Vec<&ResourceChange> =
-        diff.changes.iter().filter(|c| selected.contains(&c.address)).collect();
+        all_changes.iter().filter(|c| selected.contains(&c.address)).collect();
     protect(model, &changes, &mut problems);
-    let builds = decide_builds(model, &selected, &changes, &inputs);
+    let builds = if inputs.destroy {
+        Vec::new()
+    } else {
+        decide_builds(model, &selected, &changes, &inputs)
+    };
     let steps = apply_graph(&changes, &builds, &deps, &mut problems);
 
-    let planned = changes.iter().map(|c| mask(c)).collect();
+    let planned = changes
+        .iter()
+        .map(|c| {
+            let mut p = mask(c);
+            p.cascade = cascades.get(&c.address).cloned();
+            p
+        })
+        .collect();
     let plan = Plan {
         format_version: file::FILE_FORMAT_VERSION,
         tool_version: inputs.tool_version,
@@ -335,42 +379,89 @@ fn reorder(steps: Vec<Step>, order: &[usize]) -> Vec<Step> {
 }
 
 /// The addresses a `--target`/`--exclude` selection keeps, and those it leaves out.
+///
+/// A target brings what it depends on (to create, update or replace it; not when it is
+/// deleted) and, when it is deleted or replaced, what depends on it: that cannot outlive it (Terraform's `destroy -target`), and
+/// what the server deletes with a Space goes with it anyway. Excluding something that would
+/// still be deleted that way is a problem, not a silent orphan.
 fn select(
-    model: &Model,
     changes: &[ResourceChange],
     targets: &[Address],
     excludes: &[Address],
     deps: &dyn Fn(&Address) -> Vec<Address>,
+    cascades: &BTreeMap<Address, cascade::Cascade>,
+    problems: &mut Vec<Diagnostic>,
 ) -> (BTreeSet<Address>, Vec<Address>) {
     let all: BTreeSet<Address> = changes.iter().map(|c| c.address.clone()).collect();
+    let doomed_set: BTreeSet<&Address> = changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
+        .map(|c| &c.address)
+        .collect();
+    let deleted_set: BTreeSet<&Address> =
+        changes.iter().filter(|c| c.action == Action::Delete).map(|c| &c.address).collect();
+    let doomed = |a: &Address| doomed_set.contains(a);
+    let deleted = |a: &Address| deleted_set.contains(a);
+    // Reverse edges among the plan's addresses.
+    let mut dependents: BTreeMap<Address, Vec<Address>> = BTreeMap::new();
+    for a in &all {
+        for d in deps(a) {
+            dependents.entry(d).or_default().push(a.clone());
+        }
+    }
     let mut keep: BTreeSet<Address> = if targets.is_empty() {
         all.clone()
     } else {
         let mut set = BTreeSet::new();
         let mut todo: Vec<Address> = targets.to_vec();
         while let Some(a) = todo.pop() {
-            if set.insert(a.clone()) {
-                todo.extend(deps(&a));
+            if !set.insert(a.clone()) {
+                continue;
+            }
+            // What it needs to exist first; a delete needs nothing (destroying a Template
+            // does not destroy its Space).
+            if !deleted(&a) {
+                todo.extend(deps(&a).into_iter().filter(|d| all.contains(d)));
+            }
+            if doomed(&a) {
+                todo.extend(dependents.get(&a).cloned().unwrap_or_default());
             }
         }
+        set.retain(|a| all.contains(a));
         set
     };
     if !excludes.is_empty() {
         // Excluding a resource excludes what depends on it.
-        let mut out: BTreeSet<Address> = excludes.iter().cloned().collect();
-        loop {
-            let more: Vec<Address> = model
-                .resources
-                .iter()
-                .filter(|r| {
-                    !out.contains(&r.address) && deps(&r.address).iter().any(|d| out.contains(d))
-                })
-                .map(|r| r.address.clone())
-                .collect();
-            if more.is_empty() {
-                break;
+        let mut out: BTreeSet<Address> = BTreeSet::new();
+        let mut todo: Vec<Address> = excludes.to_vec();
+        while let Some(a) = todo.pop() {
+            if out.insert(a.clone()) {
+                todo.extend(dependents.get(&a).cloned().unwrap_or_default());
             }
-            out.extend(more);
+        }
+        // ...but what a kept delete takes with it cannot be left out.
+        for a in &out {
+            let Some(cause) =
+                deps(a).into_iter().find(|d| keep.contains(d) && !out.contains(d) && doomed(d))
+            else {
+                continue;
+            };
+            let by_server = cause.kind == Kind::Space && cascades.contains_key(&cause);
+            problems.push(
+                Diagnostic::error(
+                    "excluded-dependent",
+                    format!(
+                        "{a} cannot be excluded: this plan deletes {cause}, which it depends on{}",
+                        if by_server {
+                            " (the server deletes everything in a Space with it)"
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+                .address(a.to_string())
+                .help(format!("exclude {cause} too, or do not exclude {a}")),
+            );
         }
         keep.retain(|a| !out.contains(a));
     }
@@ -403,6 +494,7 @@ fn mask(c: &ResourceChange) -> PlannedChange {
         fields,
         forced_by: c.forced_by.clone(),
         live: c.live.clone(),
+        cascade: None,
     }
 }
 

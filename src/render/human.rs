@@ -96,7 +96,22 @@ fn resource(c: &ChangeDoc, out: &mut String, style: Style) {
     for f in &c.fields {
         field(f, c.action, c.forced_by.contains(&f.path), out, style);
     }
-    out.push_str("    }\n\n");
+    out.push_str("    }\n");
+    if let Some(k) = &c.cascade {
+        let _ = writeln!(
+            out,
+            "    {}",
+            style.red(&format!("# the server also deletes, with {}:", c.address))
+        );
+        for o in &k.objects {
+            let system = if o.system { " (the Space's own)" } else { "" };
+            let _ = writeln!(out, "    {} {} {}{system}", style.red("-"), o.kind, o.name);
+        }
+        for u in &k.unlisted {
+            let _ = writeln!(out, "    {} {u}", style.red("-"));
+        }
+    }
+    out.push('\n');
 }
 
 /// A scalar or small value on one line.

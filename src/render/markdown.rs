@@ -51,7 +51,20 @@ pub fn plan_with_limit(doc: &PlanDoc, limit: usize) -> String {
         if !replaces.is_empty() {
             let list: Vec<String> =
                 replaces.iter().map(|c| format!("`{}` ({})", c.address, c.reason)).collect();
-            let _ = writeln!(out, "> **Replaces ({}):** {}", replaces.len(), list.join(", "));
+            let _ = writeln!(out, "> **Replaces ({}):** {}  ", replaces.len(), list.join(", "));
+        }
+        // What the server deletes with a Space besides the plan's own changes: never cut.
+        for c in destroys.iter().chain(&replaces) {
+            let Some(k) = &c.cascade else { continue };
+            let mut items: Vec<String> =
+                k.objects.iter().map(|o| format!("{} `{}`", o.kind, o.name)).collect();
+            items.extend(k.unlisted.iter().cloned());
+            let _ = writeln!(
+                out,
+                "> **The server also deletes, with `{}`:** {}  ",
+                c.address,
+                items.join("; ")
+            );
         }
         out.push('\n');
     }

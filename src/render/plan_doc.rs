@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::plan::{Action, BuildAction, Plan};
 
 /// Version of the JSON plan format (semver: minor for additions, major for breaking changes).
-pub const JSON_FORMAT_VERSION: &str = "1.0";
+pub const JSON_FORMAT_VERSION: &str = "1.1";
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PlanDoc {
@@ -45,6 +45,9 @@ pub struct SummaryDoc {
     pub build: usize,
     /// Running builds of the desired inputs to wait for.
     pub wait: usize,
+    /// Objects the server deletes with a deleted or replaced Space that no change covers
+    /// (listed under that Space's `cascade`). Not counted in `delete`.
+    pub cascaded: usize,
     pub has_changes: bool,
 }
 
@@ -61,6 +64,28 @@ pub struct ChangeDoc {
     /// The live object's stored name, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live_name: Option<String>,
+    /// A Space delete or replace: what the server deletes with it besides the plan's own
+    /// changes (upstream DeleteSpace cascades to everything in the Space).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cascade: Option<CascadeDoc>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CascadeDoc {
+    /// Objects read in the Space that go with it.
+    pub objects: Vec<CascadedDoc>,
+    /// What goes too but cannot be listed, in words.
+    pub unlisted: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CascadedDoc {
+    /// `template`, `secret`, `workspace`.
+    pub kind: String,
+    /// The stored name.
+    pub name: String,
+    /// Server-owned (the Space's `default` Template).
+    pub system: bool,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -126,6 +151,21 @@ impl PlanDoc {
                         })
                         .collect(),
                     live_name: c.live.as_ref().map(|l| l.name.clone()),
+                    cascade: c.cascade.as_ref().map(|k| {
+                        summary.cascaded += k.objects.len();
+                        CascadeDoc {
+                            objects: k
+                                .objects
+                                .iter()
+                                .map(|o| CascadedDoc {
+                                    kind: o.kind.to_string(),
+                                    name: o.name.clone(),
+                                    system: o.system,
+                                })
+                                .collect(),
+                            unlisted: k.unlisted.clone(),
+                        }
+                    }),
                 }
             })
             .collect();
@@ -178,6 +218,14 @@ impl PlanDoc {
             "{} to create, {} to update, {} to replace, {} to destroy",
             s.create, s.update, s.replace, s.delete
         );
+        if s.cascaded > 0 {
+            text.push_str(&format!(
+                " (and {} more object{} the server deletes with {})",
+                s.cascaded,
+                plural(s.cascaded),
+                if s.cascaded == 1 { "its Space" } else { "their Space" }
+            ));
+        }
         if s.build > 0 {
             text.push_str(&format!(", {} snapshot build{}", s.build, plural(s.build)));
         }

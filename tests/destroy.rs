@@ -1,0 +1,193 @@
+//! What destroys, replaces and cascades do, through the real binary against `cordium serve`:
+//! a Space replace takes (and recreates) what is in it, targeted destroys take what depends on
+//! the target, an exclude that would orphan something is refused, prevent_destroy holds in a
+//! cascade, and deletes run in reverse dependency order.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::apply::{assert_no_duplicates, client, cordium, lines, text};
+use crate::support::Serve;
+use cordium::live::{Cluster, Scope};
+use cordium::model::Kind;
+
+/// A Space with a Secret, a Template using it and a Workspace on the Template.
+fn stack(dir: &Path, organization: bool, protect_template: bool) {
+    let protect =
+        if protect_template { "  lifecycle {\n    prevent_destroy = true\n  }\n" } else { "" };
+    let text = format!(
+        r#"space "lab" {{
+  organization = {organization}
+}}
+
+secret "tok" {{
+  space    = space.lab
+  from_env = "WANDB_API_KEY"
+}}
+
+template "base" {{
+  space = space.lab
+  image {{
+    registry {{
+      url = "debian:12"
+    }}
+  }}
+  runtime {{
+    env_var {{
+      key         = "TOKEN"
+      from_secret = secret.lab.tok
+    }}
+  }}
+{protect}}}
+
+workspace "dev" {{
+  space    = space.lab
+  template = template.lab.base
+}}
+"#
+    );
+    std::fs::write(dir.join("cordium.hcl"), "stack \"lab\" {}\n").expect("write");
+    std::fs::write(dir.join("main.hcl"), text).expect("write");
+}
+
+fn apply(d: &str, url: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["apply", d, "--endpoint", url, "--auto-approve", "--output", "json"];
+    args.extend(extra);
+    cordium(&args)
+}
+
+async fn workspaces(c: &dyn Cluster) -> usize {
+    let all = c.list(Kind::Workspace, &Scope::All).await.expect("list");
+    all.iter().filter(|w| !cordium::live::convert::from_wire(w).system).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_space_replace_recreates_what_is_in_it_and_one_apply_converges() {
+    let serve = Serve::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8");
+    stack(dir.path(), true, false);
+    let first = apply(d, &serve.url, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+
+    // An organisation Space becomes a USER Space: a different object, so everything in it goes.
+    stack(dir.path(), false, false);
+    let plan = cordium(&["plan", d, "--endpoint", &serve.url, "--output", "json"]);
+    let doc: Value = serde_json::from_slice(&plan.stdout).expect("plan JSON");
+    let action = |a: &str| {
+        doc["resource_changes"]
+            .as_array()
+            .and_then(|l| l.iter().find(|c| c["address"] == a))
+            .map(|c| c["action"].as_str().unwrap_or_default().to_string())
+    };
+    for a in ["space.lab", "template.lab.base", "workspace.lab.dev", "secret.lab.tok"] {
+        assert_eq!(action(a).as_deref(), Some("replace"), "{a}: {}", text(&plan));
+    }
+    let space = doc["resource_changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find(|c| c["address"] == "space.lab")
+        .expect("space.lab");
+    let cascade = &space["cascade"];
+    let names: Vec<&str> = cascade["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .filter_map(|o| o["name"].as_str())
+        .collect();
+    assert!(names.contains(&"default.lab.cordium"), "{cascade}");
+    assert!(cascade["unlisted"].as_array().is_some_and(|u| !u.is_empty()), "{cascade}");
+
+    let second = apply(d, &serve.url, &[]);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    let again = cordium(&["plan", d, "--endpoint", &serve.url, "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "one apply converges: {}", text(&again));
+    let c = client(&serve).await;
+    assert_no_duplicates(c.as_ref()).await;
+    assert_eq!(workspaces(c.as_ref()).await, 1, "the Workspace was recreated, once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prevent_destroy_holds_in_a_cascade() {
+    let serve = Serve::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8");
+    stack(dir.path(), true, true);
+    let first = apply(d, &serve.url, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    stack(dir.path(), false, true);
+    let plan = cordium(&["plan", d, "--endpoint", &serve.url]);
+    assert_eq!(plan.status.code(), Some(1), "{}", text(&plan));
+    let err = String::from_utf8_lossy(&plan.stderr);
+    assert!(err.contains("template.lab.base has prevent_destroy set"), "{err}");
+    assert!(err.contains("space.lab is replaced"), "names what forces it: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targeted_destroys_take_dependents_excludes_cannot_orphan_and_deletes_run_in_reverse() {
+    let serve = Serve::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8");
+    stack(dir.path(), true, false);
+    let first = apply(d, &serve.url, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+
+    // Excluding what the Space takes with it is refused, and changes nothing.
+    let excluded = cordium(&[
+        "destroy",
+        d,
+        "--endpoint",
+        &serve.url,
+        "--auto-approve",
+        "--target",
+        "space.lab",
+        "--exclude",
+        "workspace.lab.dev",
+    ]);
+    assert_eq!(excluded.status.code(), Some(1), "{}", text(&excluded));
+    let err = String::from_utf8_lossy(&excluded.stderr);
+    assert!(err.contains("workspace.lab.dev cannot be excluded"), "{err}");
+    let c = client(&serve).await;
+    assert_eq!(workspaces(c.as_ref()).await, 1, "nothing was destroyed");
+
+    // A targeted destroy of the Template takes the Workspace that uses it, not the Space.
+    let t = cordium(&[
+        "destroy",
+        d,
+        "--endpoint",
+        &serve.url,
+        "--auto-approve",
+        "--output",
+        "json",
+        "--target",
+        "template.lab.base",
+    ]);
+    assert_eq!(t.status.code(), Some(0), "{}", text(&t));
+    let done = |o: &std::process::Output| -> Vec<String> {
+        lines(o)
+            .into_iter()
+            .filter(|v| v["event"] == "finished")
+            .filter_map(|v| v["address"].as_str().map(String::from))
+            .collect()
+    };
+    assert_eq!(done(&t), ["workspace.lab.dev", "template.lab.base"], "{}", text(&t));
+    assert_eq!(workspaces(c.as_ref()).await, 0);
+
+    // Back, then a whole destroy: Workspace, Template, Secret, Space, in that order.
+    let again = apply(d, &serve.url, &[]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let all =
+        cordium(&["destroy", d, "--endpoint", &serve.url, "--auto-approve", "--output", "json"]);
+    assert_eq!(all.status.code(), Some(0), "{}", text(&all));
+    let order = done(&all);
+    let pos =
+        |a: &str| order.iter().position(|x| x == a).unwrap_or_else(|| panic!("{a}: {order:?}"));
+    assert!(pos("workspace.lab.dev") < pos("template.lab.base"), "{order:?}");
+    assert!(pos("template.lab.base") < pos("secret.lab.tok"), "{order:?}");
+    assert!(pos("secret.lab.tok") < pos("space.lab"), "{order:?}");
+    let empty = cordium(&["plan", d, "--endpoint", &serve.url, "--output", "json"]);
+    let doc: Value = serde_json::from_slice(&empty.stdout).expect("plan JSON");
+    assert_eq!(doc["summary"]["create"], 4, "everything is gone: {}", text(&empty));
+}
