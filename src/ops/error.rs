@@ -49,6 +49,14 @@ pub enum OpsError {
     #[error("{}", chain(.0))]
     Lock(#[from] LockError),
     #[error(
+        "`{target}` is the embedded local cluster, which has no sessions; login and logout are \
+         for a cluster reached over gRPC (--endpoint, --domain, CORDIUM_ENDPOINT or \
+         OCTELIUM_DOMAIN)"
+    )]
+    NoSessions { target: String },
+    #[error("set OCTELIUM_AUTH_TOKEN to the authentication token to log in with")]
+    NoAuthToken,
+    #[error(
         "the apply lock of stack `{stack}` was lost before anything was changed ({reason}); \
          run apply again"
     )]
