@@ -6,6 +6,7 @@
 
 mod apply;
 mod architecture;
+mod auth;
 mod cli;
 mod concurrency;
 mod equivalence;

@@ -269,7 +269,7 @@ impl GrpcCluster {
                     self.auth.invalidate().await;
                 }
                 Err(e) if e.code == ErrorCode::PermissionDenied => {
-                    return Err(self.denied(e));
+                    return Err(self.denied(e).await);
                 }
                 other => return other,
             }
@@ -278,9 +278,16 @@ impl GrpcCluster {
 
     /// A PERMISSION_DENIED as a sentence about permission: who was refused which call on
     /// which object (the operation names both), and the server's words.
-    fn denied(&self, e: LiveError) -> LiveError {
-        let who = match self.identity.get() {
-            Some(i) => format!("user `{}`", i.username),
+    async fn denied(&self, e: LiveError) -> LiveError {
+        // Who we are: known, or asked (GetStatus is allowed to every User; not when it is
+        // GetStatus itself that was refused).
+        let name = match self.identity.get() {
+            Some(i) => Some(i.username.clone()),
+            None if e.operation != "GetStatus" => Box::pin(self.learn_username()).await.ok(),
+            None => None,
+        };
+        let who = match name {
+            Some(n) => format!("user `{n}`"),
             None => "the signed-in user".to_string(),
         };
         let said = if e.message.is_empty() || e.message == "PermissionDenied" {

@@ -5,6 +5,7 @@
 
 use super::settings::{Request, Settings};
 use super::OpsError;
+use crate::config::Loaded;
 use crate::live::target::{self, Target};
 use crate::live::wire::user::get_status_response::user::spec::Type as UserType;
 
@@ -24,7 +25,10 @@ pub struct LoginInfo {
 
 /// The remote endpoint `req` means (the stack file of `req.dir`, if any, may choose it).
 fn endpoint(req: &Request) -> Result<(String, Target), OpsError> {
-    let loaded = crate::config::load(&req.dir, &req.load);
+    // Only the stack file can choose the target: the rest of the config is not read.
+    let mut loaded = Loaded { root: req.dir.clone(), ..Loaded::default() };
+    loaded.stack =
+        crate::config::stack::load(&req.dir, &mut loaded.sources, &mut loaded.diagnostics);
     let settings = Settings::resolve(req, &loaded)?;
     match &settings.target {
         Target::Remote { endpoint, .. } => Ok((endpoint.clone(), settings.target.clone())),
