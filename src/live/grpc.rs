@@ -490,7 +490,10 @@ kinds! {
         create: create_space,
         update: update_space,
         delete: delete_space,
-        // MODE_MEMBER: every Space the caller belongs to, not only its own.
+        // MODE_MEMBER: every Space the caller belongs to, not only its own. No type filter
+        // (type 0): upstream's ListSpace (cordium `mains/space.go`) filters a USER type by
+        // comparing `status.type` with the string "PERSONAL", which is not how the enum is
+        // stored, so a typed list may miss Spaces; cordium wants every type anyway.
         list: list_space(
             cordium::SpaceList,
             |c, _| cordium::ListSpaceOptions { common: Some(c), r#type: 0, mode: 2 },
@@ -521,9 +524,10 @@ kinds! {
             keep_all
         ),
     }
-    // ListWorkspace's spaceRef filter matches the Space's uid only (a name finds nothing
-    // upstream), and a Workspace list is only ever the caller's own: list them all in one pass
-    // and filter by the Space's name here.
+    // ListWorkspace's spaceRef (cordium `mains/workspace.go` ListWorkspace) looks the Space up by
+    // uid or name, but then filters by the uid given in the request only, so a name-only ref
+    // lists nothing; and a Workspace list is only ever the caller's own: list them all in one
+    // pass (no spaceRef sent) and filter by the Space's name here.
     Workspace => cordium_client {
         get: get_workspace,
         create: create_workspace,
