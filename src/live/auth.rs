@@ -387,10 +387,11 @@ impl Auth {
         }
     }
 
-    /// The token exchange. Never retried: upstream opens a Session for every exchange and has
-    /// no idempotency key, so a retry after a lost answer would open a second Session for one
-    /// run (and a few lost answers would use up a HUMAN user's 16). A failure is reported and
-    /// the run stops; the next run starts over.
+    /// The token exchange. Never repeated once the request may have reached the server:
+    /// upstream opens a Session for every exchange and has no idempotency key, so a retry after
+    /// a lost answer would open a second Session for one run (and a few lost answers would use
+    /// up a HUMAN user's 16). Only a failure to connect at all (no byte was sent) is retried,
+    /// with the read backoff; any other failure is reported and the run stops.
     async fn authenticate(
         &self,
         transport: &Transport,
@@ -401,40 +402,63 @@ impl Auth {
             ..Default::default()
         };
         let op = "AuthenticateWithAuthenticationToken";
-        transport
-            .unary(op, false, &[], std::slice::from_ref(token), req, |ch, r| async move {
-                AuthClient::new(ch).authenticate_with_authentication_token(r).await
-            })
-            .await
-            .map_err(|e| match e.code {
-                ErrorCode::Unauthenticated => LiveError::new(
-                    ErrorCode::Unauthenticated,
+        let policy = transport.retry_policy();
+        let started = tokio::time::Instant::now();
+        let mut attempts = 0u32;
+        let result = loop {
+            attempts += 1;
+            let r = transport
+                .unary(
                     op,
-                    "the cluster refused the authentication token: check OCTELIUM_AUTH_TOKEN \
+                    false,
+                    &[],
+                    std::slice::from_ref(token),
+                    req.clone(),
+                    |ch, r| async move {
+                        AuthClient::new(ch).authenticate_with_authentication_token(r).await
+                    },
+                )
+                .await;
+            match r {
+                Err(e) if never_sent(&e) => {
+                    let delay = policy.delay(attempts - 1);
+                    if !policy.may_retry(e.code, attempts, started.elapsed(), delay) {
+                        break Err(e);
+                    }
+                    tokio::time::sleep(delay).await;
+                }
+                other => break other,
+            }
+        };
+        result.map_err(|e| match e.code {
+            ErrorCode::Unauthenticated => LiveError::new(
+                ErrorCode::Unauthenticated,
+                op,
+                "the cluster refused the authentication token: check OCTELIUM_AUTH_TOKEN \
                      (it may be wrong, expired or revoked)",
-                ),
-                // Upstream answers a valid token PERMISSION_DENIED with no message when its
-                // User may not open another Session (the per-User cap, or a disabled or
-                // locked User).
-                ErrorCode::PermissionDenied => LiveError::new(
-                    ErrorCode::PermissionDenied,
-                    op,
-                    format!(
-                        "the cluster accepted the authentication token but refused to open a \
+            ),
+            // Upstream answers a valid token PERMISSION_DENIED with no message when its
+            // User may not open another Session (the per-User cap, or a disabled or
+            // locked User).
+            ErrorCode::PermissionDenied => LiveError::new(
+                ErrorCode::PermissionDenied,
+                op,
+                format!(
+                    "the cluster accepted the authentication token but refused to open a \
                          new session{}: its User most likely holds the most Sessions it may \
                          (16 for a HUMAN user, 128 for a WORKLOAD user), or is disabled or \
                          locked; end unused sessions (`cordium logout`, or delete them on the \
                          cluster) or wait for them to expire, and use a WORKLOAD user's token \
                          for CI",
-                        if e.message.is_empty() || e.message == "PermissionDenied" {
-                            String::new()
-                        } else {
-                            format!(" ({})", e.message)
-                        }
-                    ),
+                    if e.message.is_empty() || e.message == "PermissionDenied" {
+                        String::new()
+                    } else {
+                        format!(" ({})", e.message)
+                    }
                 ),
-                _ => e,
-            })
+            ),
+            _ => e,
+        })
     }
 
     async fn refresh(
@@ -453,6 +477,12 @@ impl Auth {
             )
             .await
     }
+}
+
+/// Whether a failed call certainly never reached the server: the connection could not be
+/// made (tonic answers UNAVAILABLE `tcp connect error`, before any request byte is written).
+fn never_sent(e: &LiveError) -> bool {
+    e.code == ErrorCode::Transient && e.message.starts_with("tcp connect error")
 }
 
 /// Replaces every occurrence of a secret in `text` with `<redacted>`.
@@ -507,6 +537,15 @@ mod tests {
         let env = AuthEnv { access_token: Some(Token::new("")), ..env };
         assert_eq!(Credentials::from_env(&env), Credentials::AuthToken(Token::new("a")));
         assert_eq!(Credentials::from_env(&AuthEnv::default()), Credentials::None);
+    }
+
+    #[test]
+    fn only_a_failed_connect_counts_as_never_sent() {
+        let e = |code, m: &str| LiveError::new(code, "x", m);
+        assert!(never_sent(&e(ErrorCode::Transient, "tcp connect error")));
+        assert!(!never_sent(&e(ErrorCode::Transient, "no answer within 30s")));
+        assert!(!never_sent(&e(ErrorCode::Transient, "connection reset")));
+        assert!(!never_sent(&e(ErrorCode::Unauthenticated, "tcp connect error")));
     }
 
     #[test]

@@ -144,6 +144,11 @@ impl Transport {
     pub(crate) fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
     }
+
+    /// The retry policy of reads.
+    pub(crate) fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
 }
 
 fn status_error(op: &str, status: &tonic::Status, secrets: &[Token]) -> LiveError {
