@@ -54,7 +54,10 @@ pub enum OpsError {
          OCTELIUM_DOMAIN)"
     )]
     NoSessions { target: String },
-    #[error("set OCTELIUM_AUTH_TOKEN to the authentication token to log in with")]
+    #[error(
+        "set OCTELIUM_AUTH_TOKEN to the authentication token whose session to open or end \
+         (sessions are cached per cluster and token)"
+    )]
     NoAuthToken,
     #[error(
         "the apply lock of stack `{stack}` was lost before anything was changed ({reason}); \

@@ -70,8 +70,8 @@ pub async fn logout(req: &Request) -> Result<bool, OpsError> {
     let (endpoint, _) = endpoint(req)?;
     let mut auth = req.env.auth.clone();
     auth.access_token = None;
-    if auth.auth_token.is_none() {
-        return Ok(false);
+    if auth.auth_token.as_ref().is_none_or(|t| t.is_empty()) {
+        return Err(OpsError::NoAuthToken);
     }
     let cluster = target::connect_remote(&endpoint, &auth).await?;
     Ok(cluster.logout().await?)
@@ -80,7 +80,8 @@ pub async fn logout(req: &Request) -> Result<bool, OpsError> {
 /// After a command run with `--logout`: ends its session; nothing for a local target.
 pub async fn end_after(req: &Request) -> Result<bool, OpsError> {
     match logout(req).await {
-        Err(OpsError::NoSessions { .. }) => Ok(false),
+        // A local target, or a static access token only: no session of ours to end.
+        Err(OpsError::NoSessions { .. } | OpsError::NoAuthToken) => Ok(false),
         other => other,
     }
 }
