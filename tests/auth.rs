@@ -352,3 +352,15 @@ async fn plans_read_through_injected_out_of_range_and_internal() {
     assert!(!plan.status.success());
     assert!(text(&plan).contains("injected fault: internal error"), "{}", text(&plan));
 }
+
+#[test]
+fn login_needs_a_remote_cluster_and_an_authentication_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    let out = run("T", Some(dir.path()), &["login", "--local", db.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("embedded local cluster, which has no sessions"), "{}", text(&out));
+    let out = run("", Some(dir.path()), &["logout", "--endpoint", "http://127.0.0.1:1"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("set OCTELIUM_AUTH_TOKEN"), "{}", text(&out));
+}
