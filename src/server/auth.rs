@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 use tonic::{Request, Response, Status};
@@ -91,8 +91,6 @@ pub struct Caller {
     pub core_access: bool,
     /// The Session's uid.
     pub session: String,
-    /// When the Session ends.
-    pub session_expires: SystemTime,
 }
 
 #[derive(Debug, Clone)]
@@ -184,7 +182,6 @@ impl AuthState {
             user_type: user.user_type,
             core_access: user.role == Role::Admin || self.api_access.contains(&user.username),
             session: id.clone(),
-            session_expires: SystemTime::now() + lifetime,
         };
         t.sessions.insert(id.clone(), Session { caller, expires: now + lifetime });
         Ok(self.issue(&mut t, &id, now))
@@ -346,14 +343,6 @@ impl auth::main_service_server::MainService for AuthService {
 #[derive(Debug)]
 pub struct UserService;
 
-fn timestamp(t: SystemTime) -> prost_types::Timestamp {
-    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    prost_types::Timestamp {
-        seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0),
-    }
-}
-
 #[tonic::async_trait]
 impl user::main_service_server::MainService for UserService {
     async fn get_status(
@@ -382,8 +371,6 @@ impl user::main_service_server::MainService for UserService {
                 metadata: Some(meta::Metadata {
                     uid: c.session.clone(),
                     name: format!("{}-{}", c.username, &c.session[..8.min(c.session.len())]),
-                    // Our own use of the Session's metadata: when it ends.
-                    updated_at: Some(timestamp(c.session_expires)),
                     ..Default::default()
                 }),
                 spec: Some(r::session::Spec {}),
