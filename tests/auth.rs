@@ -364,3 +364,32 @@ fn login_needs_a_remote_cluster_and_an_authentication_token() {
     assert!(!out.status.success());
     assert!(text(&out).contains("set OCTELIUM_AUTH_TOKEN"), "{}", text(&out));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parallel_runs_sharing_a_cache_open_one_session() {
+    let serve = Serve::start(&[]);
+    let cache = tempfile::tempdir().unwrap();
+    let dir = stack("");
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_cordium"))
+                .args(["plan", path(&dir), "--endpoint", &serve.url])
+                .env_remove("CORDIUM_ENDPOINT")
+                .env_remove("CORDIUM_USERNAME")
+                .env_remove("CORDIUM_LOGOUT")
+                .env_remove("CI")
+                .env("OCTELIUM_AUTH_TOKEN", "T")
+                .env("CORDIUM_CACHE_DIR", cache.path())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    // Twenty runs started at once, on an empty cache, and one Session was opened.
+    assert_eq!(sessions_left(&serve, "T", 16).await, 15);
+}

@@ -118,6 +118,9 @@ pub fn renewal_margin(expires_in: Duration) -> Duration {
     }
 }
 
+/// How long a run waits for another run renewing or exchanging the same cached session.
+const SLOT_LOCK_WAIT: Duration = Duration::from_secs(30);
+
 /// A live session.
 struct Session {
     access: Token,
@@ -181,8 +184,8 @@ pub struct Auth {
     session: Mutex<Option<Session>>,
     /// The static access token was refused and the authentication token is used instead.
     fell_back: AtomicBool,
-    /// The cached session was refused: do not load it again.
-    cache_refused: AtomicBool,
+    /// The access token of a session the cluster refused: never adopted from the cache again.
+    refused: std::sync::Mutex<Option<Token>>,
     /// The current session was read from the cache.
     reused: AtomicBool,
 }
@@ -215,7 +218,7 @@ impl Auth {
             slot,
             session: Mutex::new(None),
             fell_back: AtomicBool::new(false),
-            cache_refused: AtomicBool::new(false),
+            refused: std::sync::Mutex::new(None),
             reused: AtomicBool::new(false),
         }
     }
@@ -266,11 +269,27 @@ impl Auth {
     /// Forgets the session (after the server said UNAUTHENTICATED): the next call starts over
     /// with a new exchange, not with the cached session (which is dropped).
     pub async fn invalidate(&self) {
-        *self.session.lock().await = None;
-        self.cache_refused.store(true, Ordering::SeqCst);
+        let old = self.session.lock().await.take();
+        self.refuse(old.map(|s| s.access));
         if let Some(slot) = &self.slot {
             let _ = slot.remove();
         }
+    }
+
+    fn refuse(&self, access: Option<Token>) {
+        if let Ok(mut r) = self.refused.lock() {
+            *r = access.or(r.take());
+        }
+    }
+
+    /// The cached session, unless it is one the cluster refused.
+    fn load_cached(&self) -> Option<Session> {
+        let entry = self.slot.as_ref()?.load()?;
+        let refused = self.refused.lock().ok()?.clone();
+        if refused.is_some_and(|r| r.expose() == entry.access_token) {
+            return None;
+        }
+        Some(Session::from_entry(entry))
     }
 
     fn save(&self, session: &Session) {
@@ -301,17 +320,31 @@ impl Auth {
         };
         // Held across the exchange, so concurrent calls wait for one renewal.
         let mut guard = self.session.lock().await;
-        if guard.is_none() && !self.cache_refused.load(Ordering::SeqCst) {
-            if let Some(entry) = self.slot.as_ref().and_then(cache::Slot::load) {
-                *guard = Some(Session::from_entry(entry));
+        if guard.is_none() {
+            if let Some(s) = self.load_cached() {
+                *guard = Some(s);
                 self.reused.store(true, Ordering::SeqCst);
+            }
+        }
+        if let Some(s) = guard.as_ref().filter(|s| Instant::now() < s.renew_at) {
+            return Ok(Some(s.access.clone()));
+        }
+        // A renewal or an exchange: one run at a time among those sharing the cache entry
+        // (parallel CI jobs with one token), and what another run stored meanwhile is used.
+        let _held = match &self.slot {
+            Some(slot) => slot.lock(SLOT_LOCK_WAIT).await,
+            None => None,
+        };
+        if let Some(s) = self.load_cached() {
+            let fresh = Instant::now() < s.renew_at;
+            *guard = Some(s);
+            if fresh {
+                self.reused.store(true, Ordering::SeqCst);
+                return Ok(guard.as_ref().map(|s| s.access.clone()));
             }
         }
         let now = Instant::now();
         if let Some(s) = guard.as_ref() {
-            if now < s.renew_at {
-                return Ok(Some(s.access.clone()));
-            }
             if now < s.refresh_until && !s.refresh.is_empty() {
                 match self.refresh(transport, &s.refresh).await {
                     Ok(t) => {
@@ -356,12 +389,12 @@ impl Auth {
     /// none. Whether there was a session to end.
     pub(crate) async fn logout(&self, transport: &Transport) -> Result<bool, LiveError> {
         let mut guard = self.session.lock().await;
-        let refresh = match guard.take() {
-            Some(s) => Some(s.refresh),
-            None => {
-                self.slot.as_ref().and_then(cache::Slot::load).map(|e| Token::new(e.refresh_token))
-            }
+        let Some(session) = guard.take().or_else(|| self.load_cached()) else {
+            return Ok(false);
         };
+        // Ended: never to be adopted from the cache again by this client.
+        self.refuse(Some(session.access.clone()));
+        let refresh = Some(session.refresh);
         let Some(refresh) = refresh.filter(|t| !t.is_empty()) else {
             return Ok(false);
         };
@@ -378,7 +411,6 @@ impl Auth {
         if let Some(slot) = &self.slot {
             let _ = slot.remove();
         }
-        self.cache_refused.store(true, Ordering::SeqCst);
         match result {
             Ok(_) => Ok(true),
             // The session had already ended (expired, or the server forgot it).

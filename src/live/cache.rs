@@ -114,6 +114,34 @@ impl Slot {
         result
     }
 
+    /// Takes the entry's lock (`<key>.lock` beside it), so that of several runs sharing the
+    /// cache only one renews or exchanges at a time and the others reuse what it stored.
+    /// Waits up to `wait`; `None` when the lock cannot be had (the caller goes on without it:
+    /// the lock saves Sessions, it is never needed for correctness).
+    pub async fn lock(&self, wait: Duration) -> Option<SlotLock> {
+        let dir = self.path.parent()?;
+        private_dir(dir).ok()?;
+        let path = self.path.with_extension("lock");
+        let mut open = OpenOptions::new();
+        open.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            open.mode(0o600);
+        }
+        let file = open.open(&path).ok()?;
+        let began = std::time::Instant::now();
+        loop {
+            match fs4::FileExt::try_lock(&file) {
+                Ok(()) => return Some(SlotLock { _file: file }),
+                Err(fs4::TryLockError::WouldBlock) if began.elapsed() < wait => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
     /// Removes the entry (nothing when there is none).
     pub fn remove(&self) -> std::io::Result<()> {
         match std::fs::remove_file(&self.path) {
@@ -121,6 +149,12 @@ impl Slot {
             _ => Ok(()),
         }
     }
+}
+
+/// A held entry lock; released when dropped (the file is closed).
+#[derive(Debug)]
+pub struct SlotLock {
+    _file: std::fs::File,
 }
 
 /// Creates `dir` (and its parents) and makes `dir` itself and its parent (the cordium cache
@@ -179,6 +213,17 @@ mod tests {
         let name = a.path().to_string_lossy().to_string();
         assert!(!name.contains("tok") && !name.contains("127.0.0.1"), "{name}");
         assert!(a.path().starts_with("/c/sessions"));
+    }
+
+    #[tokio::test]
+    async fn one_holder_of_an_entry_lock_at_a_time() {
+        let d = scratch("lock");
+        let s = Slot::new(&d, "e", &Token::new("t"));
+        let held = s.lock(Duration::from_secs(1)).await.expect("free");
+        assert!(s.lock(Duration::from_millis(60)).await.is_none(), "held elsewhere");
+        drop(held);
+        assert!(s.lock(Duration::ZERO).await.is_some(), "released");
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
