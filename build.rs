@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "octelium/api/main/cordium/v1/cordiumv1.proto",
     "octelium/api/main/core/v1/corev1.proto",
     "octelium/api/main/auth/v1/authv1.proto",
+    "octelium/api/main/user/v1/userv1.proto",
 ];
 
 #[allow(clippy::disallowed_methods)] // a build script reads OUT_DIR from its environment

@@ -6,6 +6,7 @@
 
 mod apply;
 mod architecture;
+mod auth;
 mod cli;
 mod client_rules;
 mod concurrency;

@@ -222,14 +222,20 @@ fn json_line(v: serde_json::Value) {
 }
 
 pub fn run(args: Args, matches: Option<&ArgMatches>, destroy: bool) -> Exit {
-    let json = args.output == ApplyFormat::Json;
     let req = args.request(matches, destroy);
+    let exit = apply(&args, &req);
+    super::login::logout_after(&req.plan);
+    exit
+}
+
+fn apply(args: &Args, req: &ApplyRequest) -> Exit {
+    let json = args.output == ApplyFormat::Json;
     let view = View {
         json,
         events: EventView::new(output::view_mode(json), output::stdout_style()),
         secrets: OnceLock::new(),
     };
-    match super::block_on(crate::ops::apply::apply(&req, &Terminal, &view)) {
+    match super::block_on(crate::ops::apply::apply(req, &Terminal, &view)) {
         Ok(ApplyResult::NoChanges) => {
             if json {
                 json_line(summary_json(&Default::default()));

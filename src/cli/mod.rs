@@ -7,6 +7,7 @@ pub mod completions;
 pub mod exit;
 pub mod fmt;
 pub mod graph;
+pub mod login;
 pub mod output;
 pub mod plan;
 pub mod serve;
@@ -43,6 +44,10 @@ pub enum Command {
     Graph(graph::Args),
     /// Rewrite HCL files in canonical format.
     Fmt(fmt::Args),
+    /// Sign in to a remote cluster: open (or reuse) the cached session and say who you are.
+    Login(login::Args),
+    /// End the cached session of a remote cluster (auth.v1 Logout).
+    Logout(login::Args),
     /// Serve the local cluster over gRPC (the same services as a real cluster).
     Serve(Box<serve::Args>),
     /// Print a shell completion script.
@@ -74,6 +79,8 @@ pub fn run() -> ExitCode {
         Command::Show(args) => show::run(args),
         Command::Graph(args) => graph::run(args, matches.subcommand_matches("graph")),
         Command::Fmt(args) => fmt::run(args),
+        Command::Login(args) => login::run_login(args),
+        Command::Logout(args) => login::run_logout(args),
         Command::Serve(args) => serve::run(*args),
         Command::Completions(args) => completions::run(args),
     };

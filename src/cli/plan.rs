@@ -55,15 +55,21 @@ pub struct PlanFlags {
     /// `prune = true` in the stack file).
     #[arg(long)]
     pub prune: bool,
+    /// End the session after the command (auth.v1 Logout) and remove it from the cache, as
+    /// `CORDIUM_LOGOUT=true` does. Without it the session is cached for the next run.
+    #[arg(long)]
+    pub logout: bool,
 }
 
 impl PlanFlags {
     /// The request these flags mean for the config in `dir`.
     pub fn request(&self, dir: PathBuf, matches: Option<&ArgMatches>, destroy: bool) -> Request {
+        let mut env = read_env();
+        env.auth.logout |= self.logout;
         Request {
             load: self.vars.load_options(matches),
             target: self.cluster.flags(),
-            env: read_env(),
+            env,
             prune: self.prune,
             targets: self.targets.clone(),
             excludes: self.excludes.clone(),
@@ -75,8 +81,14 @@ impl PlanFlags {
 
 pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
     let req = args.flags.request(args.dir.clone(), matches, false);
+    let exit = plan(&args, &req);
+    super::login::logout_after(&req);
+    exit
+}
+
+fn plan(args: &Args, req: &Request) -> Exit {
     let json = args.output == PlanFormat::Json;
-    let planned = match super::block_on(crate::ops::plan::plan(&req)) {
+    let planned = match super::block_on(crate::ops::plan::plan(req)) {
         Ok(p) => p,
         Err(e) => return output::failure(e, json),
     };

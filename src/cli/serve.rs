@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::exit::Exit;
-use crate::server::faults::{ErrorMode, FaultOptions};
+use crate::server::auth::{Role, TokenUser, UserType};
+use crate::server::faults::{ErrorMode, FaultCode, FaultOptions};
 use crate::server::{self, ServeOptions, TlsFiles};
 
 /// Arguments of `cordium serve`.
@@ -23,10 +24,21 @@ pub struct Args {
     /// Keep the store in memory; it is gone when the server stops.
     #[arg(long)]
     pub in_memory: bool,
-    /// Provision an authentication token, as USERNAME:TOKEN (repeatable). Without any, a token
-    /// for `admin` is generated and written to `<data>/admin.token`.
-    #[arg(long = "auth-token", value_name = "USERNAME:TOKEN")]
+    /// Provision an authentication token of a HUMAN user (at most 16 Sessions at once, each
+    /// lasting 21 h), as USERNAME:TOKEN[:ROLE] (repeatable). ROLE is `admin` (the default: a
+    /// cluster admin, with the core API) or `user` (an ordinary Octelium user: no core API).
+    /// Without any token flag, a token for `admin` is generated and written to
+    /// `<data>/admin.token`.
+    #[arg(long = "auth-token", value_name = "USERNAME:TOKEN[:ROLE]")]
     pub auth_tokens: Vec<String>,
+    /// Provision an authentication token of a WORKLOAD user (at most 128 Sessions, each lasting
+    /// 90 days), as USERNAME:TOKEN[:ROLE] (repeatable; ROLE as for --auth-token).
+    #[arg(long = "workload-token", value_name = "USERNAME:TOKEN[:ROLE]")]
+    pub workload_tokens: Vec<String>,
+    /// Grant this user full core API access although its role is `user`, as the
+    /// `octelium-api-full-access` policy does on a real cluster (repeatable).
+    #[arg(long = "grant-api-access", value_name = "USERNAME")]
+    pub grant_api_access: Vec<String>,
     /// Lifetime of access tokens.
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
     pub access_token_ttl: Duration,
@@ -39,9 +51,13 @@ pub struct Args {
     /// Random extra latency, up to this much.
     #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
     pub jitter: Duration,
-    /// Probability (0 to 1) that a cordium/core call answers UNAVAILABLE.
+    /// Probability (0 to 1) that a cordium/core call answers an injected error.
     #[arg(long, default_value_t = 0.0, value_parser = fraction)]
     pub error_rate: f64,
+    /// The code of injected errors: `unavailable`, `out-of-range`, `internal`, or `mixed` (each
+    /// a third of the time).
+    #[arg(long, default_value = "unavailable", value_parser = ["unavailable", "out-of-range", "internal", "mixed"])]
+    pub error_code: String,
     /// When injected errors happen: `before` the operation (nothing written), `after` it
     /// committed, or `both`.
     #[arg(long, default_value = "before", value_parser = ["before", "after", "both"])]
@@ -76,17 +92,37 @@ fn fraction(s: &str) -> Result<f64, String> {
     }
 }
 
-fn options(args: Args) -> Result<ServeOptions, String> {
-    let mut auth_tokens = Vec::new();
-    for spec in &args.auth_tokens {
-        match spec.split_once(':') {
-            Some((user, token)) if !user.is_empty() && !token.is_empty() => {
-                auth_tokens.push((user.to_string(), token.to_string()));
-            }
-            // Never echo the value: it holds a token.
-            _ => return Err("--auth-token must be USERNAME:TOKEN".to_string()),
-        }
+/// `USERNAME:TOKEN[:ROLE]`. A last part that is not a role belongs to the token.
+fn token_user(spec: &str, user_type: UserType, flag: &str) -> Result<TokenUser, String> {
+    // Never echo the value: it holds a token.
+    let bad =
+        || format!("{flag} must be USERNAME:TOKEN or USERNAME:TOKEN:ROLE (ROLE admin or user)");
+    let (username, rest) = spec.split_once(':').ok_or_else(bad)?;
+    let (token, role) = match rest.rsplit_once(':') {
+        Some((t, "admin")) => (t, Role::Admin),
+        Some((t, "user")) => (t, Role::User),
+        _ => (rest, Role::Admin),
+    };
+    if username.is_empty() || token.is_empty() {
+        return Err(bad());
     }
+    Ok(TokenUser { username: username.to_string(), token: token.to_string(), role, user_type })
+}
+
+fn options(args: Args) -> Result<ServeOptions, String> {
+    let mut token_users = Vec::new();
+    for spec in &args.auth_tokens {
+        token_users.push(token_user(spec, UserType::Human, "--auth-token")?);
+    }
+    for spec in &args.workload_tokens {
+        token_users.push(token_user(spec, UserType::Workload, "--workload-token")?);
+    }
+    let error_code = match args.error_code.as_str() {
+        "out-of-range" => FaultCode::OutOfRange,
+        "internal" => FaultCode::Internal,
+        "mixed" => FaultCode::Mixed,
+        _ => FaultCode::Unavailable,
+    };
     let error_mode = match args.error_mode.as_str() {
         "after" => ErrorMode::After,
         "both" => ErrorMode::Both,
@@ -100,7 +136,9 @@ fn options(args: Args) -> Result<ServeOptions, String> {
         listen: args.listen,
         data_dir: args.data,
         in_memory: args.in_memory,
-        auth_tokens,
+        auth_tokens: Vec::new(),
+        token_users,
+        api_access: args.grant_api_access,
         access_token_ttl: args.access_token_ttl,
         refresh_token_ttl: args.refresh_token_ttl,
         faults: FaultOptions {
@@ -108,6 +146,7 @@ fn options(args: Args) -> Result<ServeOptions, String> {
             jitter: args.jitter,
             error_rate: args.error_rate,
             error_mode,
+            error_code,
         },
         build_duration: args.build_duration,
         build_fail_rate: args.build_fail_rate,
@@ -215,4 +254,26 @@ pub fn run(args: Args) -> Exit {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_specs_parse_with_an_optional_role() {
+        let h = UserType::Human;
+        let u = token_user("bob:s3:user", h, "--auth-token").expect("parses");
+        assert_eq!((u.username.as_str(), u.token.as_str(), u.role), ("bob", "s3", Role::User));
+        let u = token_user("ann:a:b", UserType::Workload, "--workload-token").expect("parses");
+        assert_eq!(
+            (u.token.as_str(), u.role, u.user_type),
+            ("a:b", Role::Admin, UserType::Workload)
+        );
+        assert_eq!(token_user("ann:t:admin", h, "f").expect("parses").role, Role::Admin);
+        for bad in ["", "s3cret", ":s3cret", "bob:", "bob::user"] {
+            let e = token_user(bad, h, "--auth-token").expect_err(bad);
+            assert!(!e.contains("s3cret"), "{e}");
+        }
+    }
 }

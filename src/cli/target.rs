@@ -39,20 +39,41 @@ impl TargetArgs {
 }
 
 /// Reads `CORDIUM_ENDPOINT`, `OCTELIUM_DOMAIN`, `OCTELIUM_AUTH_TOKEN`, `OCTELIUM_ACCESS_TOKEN`,
-/// `CORDIUM_USERNAME`, `CI`, and who is running (`USER`/`USERNAME` at the host name, for lock
+/// `CORDIUM_USERNAME`, `CORDIUM_CACHE_DIR` (else `XDG_CACHE_HOME`, else `HOME`),
+/// `CORDIUM_LOGOUT`, `CI`, and who is running (`USER`/`USERNAME` at the host name, for lock
 /// holders). Empty values count as unset.
 pub fn read_env() -> EnvSettings {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let truthy = |v: Option<String>| v.is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
     EnvSettings {
         target: TargetEnv { endpoint: var("CORDIUM_ENDPOINT"), domain: var("OCTELIUM_DOMAIN") },
         auth: AuthEnv {
             auth_token: var("OCTELIUM_AUTH_TOKEN").map(token),
             access_token: var("OCTELIUM_ACCESS_TOKEN").map(token),
             username: var("CORDIUM_USERNAME"),
+            cache_dir: cache_dir(var("CORDIUM_CACHE_DIR"), var("XDG_CACHE_HOME"), var("HOME")),
+            logout: truthy(var("CORDIUM_LOGOUT")),
         },
         ci: var("CI").is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
         holder: holder(var("USER").or_else(|| var("USERNAME")), var("HOSTNAME")),
     }
+}
+
+/// Where sessions are cached: `CORDIUM_CACHE_DIR` as given, else `$XDG_CACHE_HOME/cordium`,
+/// else `$HOME/.cache/cordium` (the XDG base directory rule; relative XDG values are ignored,
+/// as the spec says); none when there is no home.
+fn cache_dir(
+    explicit: Option<String>,
+    xdg: Option<String>,
+    home: Option<String>,
+) -> Option<PathBuf> {
+    if let Some(d) = explicit {
+        return Some(PathBuf::from(d));
+    }
+    if let Some(x) = xdg.map(PathBuf::from).filter(|p| p.is_absolute()) {
+        return Some(x.join("cordium"));
+    }
+    home.map(PathBuf::from).filter(|p| p.is_absolute()).map(|h| h.join(".cache").join("cordium"))
 }
 
 /// `user@host`: the host name from the kernel, else `$HOSTNAME`, else `localhost`.
@@ -83,6 +104,15 @@ mod tests {
     fn a_token_with_a_trailing_newline_is_trimmed() {
         assert_eq!(token("abc.def\n".into()).expose(), "abc.def");
         assert_eq!(token(" abc\r\n".into()).expose(), "abc");
+    }
+
+    #[test]
+    fn the_cache_dir_follows_xdg() {
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(cache_dir(s("/x"), s("/c"), s("/h")), Some(PathBuf::from("/x")));
+        assert_eq!(cache_dir(None, s("/c"), s("/h")), Some(PathBuf::from("/c/cordium")));
+        assert_eq!(cache_dir(None, s("rel"), s("/h")), Some(PathBuf::from("/h/.cache/cordium")));
+        assert_eq!(cache_dir(None, None, None), None);
     }
 
     #[derive(Debug, Parser)]

@@ -1,18 +1,22 @@
 //! Authentication to a cluster (API reference §10): exchanging `OCTELIUM_AUTH_TOKEN` for a
 //! session (AuthenticateWithAuthenticationToken), or using a static `OCTELIUM_ACCESS_TOKEN` as
-//! is; renewing the session before it expires (AuthenticateWithRefreshToken with the refresh
-//! token in `x-octelium-refresh-token`), and starting over when the server says UNAUTHENTICATED.
+//! is; reusing a cached session ([`super::cache`]) while it is valid; renewing the session before
+//! it expires (AuthenticateWithRefreshToken with the refresh token in
+//! `x-octelium-refresh-token`), and starting over when the server says UNAUTHENTICATED; ending
+//! it on request (Logout).
 //!
 //! Tokens are secrets: they live in [`Token`], whose `Debug` and `Display` print `<redacted>`;
 //! they never enter an error message or a log line. Owns no decision about what to change.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use super::cache;
 use super::grpc::Transport;
 use super::wire::auth::main_service_client::MainServiceClient as AuthClient;
 use super::wire::auth::{self, SessionToken};
@@ -64,8 +68,13 @@ pub struct AuthEnv {
     pub auth_token: Option<Token>,
     /// `OCTELIUM_ACCESS_TOKEN`: sent as is; never exchanged or refreshed.
     pub access_token: Option<Token>,
-    /// `CORDIUM_USERNAME`: the caller's username, when it cannot be learned from the cluster.
+    /// `CORDIUM_USERNAME`: the caller's username, overriding what the cluster says (GetStatus).
     pub username: Option<String>,
+    /// Where sessions are cached (`CORDIUM_CACHE_DIR`, else `$XDG_CACHE_HOME/cordium`, else
+    /// `~/.cache/cordium`); `None`: no cache, every run opens a session.
+    pub cache_dir: Option<PathBuf>,
+    /// `--logout` / `CORDIUM_LOGOUT=true`: end the session after the command.
+    pub logout: bool,
 }
 
 /// How this client proves who it is.
@@ -109,6 +118,9 @@ pub fn renewal_margin(expires_in: Duration) -> Duration {
     }
 }
 
+/// How long a run waits for another run renewing or exchanging the same cached session.
+const SLOT_LOCK_WAIT: Duration = Duration::from_secs(30);
+
 /// A live session.
 struct Session {
     access: Token,
@@ -117,27 +129,65 @@ struct Session {
     renew_at: Instant,
     /// The refresh token is no good after this.
     refresh_until: Instant,
+    /// The same, in wall-clock terms, for the cache and for `cordium login`.
+    entry: cache::Entry,
 }
 
 impl Session {
-    fn from_wire(t: SessionToken, now: Instant) -> Self {
+    fn from_wire(t: SessionToken, endpoint: &str) -> Self {
         let secs = |s: i64| Duration::from_secs(s.max(0) as u64);
-        let expires_in = secs(t.expires_in);
+        let now = SystemTime::now();
+        let entry = cache::Entry {
+            endpoint: endpoint.to_string(),
+            access_token: t.access_token,
+            refresh_token: t.refresh_token,
+            expires_in: secs(t.expires_in).as_secs(),
+            access_expires_at: cache::unix_secs(now + secs(t.expires_in)),
+            refresh_expires_at: cache::unix_secs(now + secs(t.refresh_token_expires_in)),
+        };
+        Session::from_entry(entry)
+    }
+
+    /// A session from a cache entry: its deadlines measured from now.
+    fn from_entry(entry: cache::Entry) -> Self {
+        let now = Instant::now();
+        let expires_in = Duration::from_secs(entry.expires_in);
+        let access_left = cache::until(entry.access_expires_at);
         Session {
-            access: Token::new(t.access_token),
-            refresh: Token::new(t.refresh_token),
-            renew_at: now + expires_in.saturating_sub(renewal_margin(expires_in)),
-            refresh_until: now + secs(t.refresh_token_expires_in),
+            access: Token::new(entry.access_token.clone()),
+            refresh: Token::new(entry.refresh_token.clone()),
+            renew_at: now + access_left.saturating_sub(renewal_margin(expires_in)),
+            refresh_until: now + cache::until(entry.refresh_expires_at),
+            entry,
         }
     }
+}
+
+/// What `cordium login` reports about the session in use (never a token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The session came from the cache (no new Session was opened).
+    pub reused: bool,
+    /// Unix seconds when the access token expires (renewed automatically).
+    pub access_expires_at: u64,
+    /// Unix seconds after which the session cannot be renewed.
+    pub renewable_until: u64,
 }
 
 /// The auth state of one client: which credentials, and the current session.
 pub struct Auth {
     credentials: Credentials,
+    /// `scheme://host:port` of the cluster (the cache key's first half).
+    endpoint: String,
+    /// Where this client's session is cached (exchanged sessions only).
+    slot: Option<cache::Slot>,
     session: Mutex<Option<Session>>,
     /// The static access token was refused and the authentication token is used instead.
     fell_back: AtomicBool,
+    /// The access token of a session the cluster refused: never adopted from the cache again.
+    refused: std::sync::Mutex<Option<Token>>,
+    /// The current session was read from the cache.
+    reused: AtomicBool,
 }
 
 impl fmt::Debug for Auth {
@@ -147,8 +197,30 @@ impl fmt::Debug for Auth {
 }
 
 impl Auth {
+    /// No session cache: every client opens its own session.
     pub fn new(credentials: Credentials) -> Self {
-        Auth { credentials, session: Mutex::new(None), fell_back: AtomicBool::new(false) }
+        Auth::with_cache(credentials, "", None)
+    }
+
+    /// Sessions exchanged for the authentication token are cached under `cache_dir` (keyed by
+    /// `endpoint` and the token) and reused while valid.
+    pub fn with_cache(credentials: Credentials, endpoint: &str, cache_dir: Option<&Path>) -> Self {
+        let auth_token = match &credentials {
+            Credentials::AuthToken(t) | Credentials::AccessTokenThenAuthToken { auth: t, .. } => {
+                Some(t)
+            }
+            Credentials::None | Credentials::AccessToken(_) => None,
+        };
+        let slot = cache_dir.zip(auth_token).map(|(d, t)| cache::Slot::new(d, endpoint, t));
+        Auth {
+            credentials,
+            endpoint: endpoint.to_string(),
+            slot,
+            session: Mutex::new(None),
+            fell_back: AtomicBool::new(false),
+            refused: std::sync::Mutex::new(None),
+            reused: AtomicBool::new(false),
+        }
     }
 
     /// Whether a rejected access token can be replaced by authenticating again.
@@ -194,9 +266,39 @@ impl Auth {
         out
     }
 
-    /// Forgets the session (after the server said UNAUTHENTICATED): the next call starts over.
+    /// Forgets the session (after the server said UNAUTHENTICATED): the next call starts over
+    /// with a new exchange, not with the cached session (which is dropped).
     pub async fn invalidate(&self) {
-        *self.session.lock().await = None;
+        let old = self.session.lock().await.take();
+        self.refuse(old.map(|s| s.access));
+        if let Some(slot) = &self.slot {
+            let _ = slot.remove();
+        }
+    }
+
+    fn refuse(&self, access: Option<Token>) {
+        if let Ok(mut r) = self.refused.lock() {
+            *r = access.or(r.take());
+        }
+    }
+
+    /// The cached session, unless it is one the cluster refused.
+    fn load_cached(&self) -> Option<Session> {
+        let entry = self.slot.as_ref()?.load()?;
+        let refused = self.refused.lock().ok()?.clone();
+        if refused.is_some_and(|r| r.expose() == entry.access_token) {
+            return None;
+        }
+        Some(Session::from_entry(entry))
+    }
+
+    fn save(&self, session: &Session) {
+        if let Some(slot) = &self.slot {
+            if let Err(e) = slot.store(&session.entry) {
+                // The run goes on; the next one exchanges again.
+                tracing::debug!(path = %slot.path().display(), error = %e, "cannot cache the session");
+            }
+        }
     }
 
     /// The access token for the next call: exchanging or renewing first when needed. `None`
@@ -218,15 +320,36 @@ impl Auth {
         };
         // Held across the exchange, so concurrent calls wait for one renewal.
         let mut guard = self.session.lock().await;
+        if guard.is_none() {
+            if let Some(s) = self.load_cached() {
+                *guard = Some(s);
+                self.reused.store(true, Ordering::SeqCst);
+            }
+        }
+        if let Some(s) = guard.as_ref().filter(|s| Instant::now() < s.renew_at) {
+            return Ok(Some(s.access.clone()));
+        }
+        // A renewal or an exchange: one run at a time among those sharing the cache entry
+        // (parallel CI jobs with one token), and what another run stored meanwhile is used.
+        let _held = match &self.slot {
+            Some(slot) => slot.lock(SLOT_LOCK_WAIT).await,
+            None => None,
+        };
+        if let Some(s) = self.load_cached() {
+            let fresh = Instant::now() < s.renew_at;
+            *guard = Some(s);
+            if fresh {
+                self.reused.store(true, Ordering::SeqCst);
+                return Ok(guard.as_ref().map(|s| s.access.clone()));
+            }
+        }
         let now = Instant::now();
         if let Some(s) = guard.as_ref() {
-            if now < s.renew_at {
-                return Ok(Some(s.access.clone()));
-            }
             if now < s.refresh_until && !s.refresh.is_empty() {
                 match self.refresh(transport, &s.refresh).await {
                     Ok(t) => {
-                        let session = Session::from_wire(t, Instant::now());
+                        let session = Session::from_wire(t, &self.endpoint);
+                        self.save(&session);
                         let access = session.access.clone();
                         *guard = Some(session);
                         return Ok(Some(access));
@@ -239,13 +362,68 @@ impl Auth {
             }
         }
         *guard = None;
+        self.reused.store(false, Ordering::SeqCst);
         let t = self.authenticate(transport, auth_token).await?;
-        let session = Session::from_wire(t, Instant::now());
+        let session = Session::from_wire(t, &self.endpoint);
+        self.save(&session);
         let access = session.access.clone();
         *guard = Some(session);
         Ok(Some(access))
     }
 
+    /// The session in use (authenticating first if needed): for `cordium login`.
+    pub(crate) async fn session_info(
+        &self,
+        transport: &Transport,
+    ) -> Result<Option<SessionInfo>, LiveError> {
+        self.access_token(transport).await?;
+        Ok(self.session.lock().await.as_ref().map(|s| SessionInfo {
+            reused: self.reused.load(Ordering::SeqCst),
+            access_expires_at: s.entry.access_expires_at,
+            renewable_until: s.entry.refresh_expires_at,
+        }))
+    }
+
+    /// Ends the session (auth.v1 Logout, with the refresh token as upstream's doLogout reads
+    /// it) and removes the cache entry. Uses the session in memory, else the cached one; opens
+    /// none. Whether there was a session to end.
+    pub(crate) async fn logout(&self, transport: &Transport) -> Result<bool, LiveError> {
+        let mut guard = self.session.lock().await;
+        let Some(session) = guard.take().or_else(|| self.load_cached()) else {
+            return Ok(false);
+        };
+        // Ended: never to be adopted from the cache again by this client.
+        self.refuse(Some(session.access.clone()));
+        let refresh = Some(session.refresh);
+        let Some(refresh) = refresh.filter(|t| !t.is_empty()) else {
+            return Ok(false);
+        };
+        let result: Result<auth::LogoutResponse, LiveError> = transport
+            .unary(
+                "Logout",
+                false,
+                &[(REFRESH_HEADER, refresh.clone())],
+                std::slice::from_ref(&refresh),
+                auth::LogoutRequest {},
+                |ch, r| async move { AuthClient::new(ch).logout(r).await },
+            )
+            .await;
+        if let Some(slot) = &self.slot {
+            let _ = slot.remove();
+        }
+        match result {
+            Ok(_) => Ok(true),
+            // The session had already ended (expired, or the server forgot it).
+            Err(e) if e.code == ErrorCode::Unauthenticated => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The token exchange. Never repeated once the request may have reached the server:
+    /// upstream opens a Session for every exchange and has no idempotency key, so a retry after
+    /// a lost answer would open a second Session for one run (and a few lost answers would use
+    /// up a HUMAN user's 16). Only a failure to connect at all (no byte was sent) is retried,
+    /// with the read backoff; any other failure is reported and the run stops.
     async fn authenticate(
         &self,
         transport: &Transport,
@@ -256,20 +434,63 @@ impl Auth {
             ..Default::default()
         };
         let op = "AuthenticateWithAuthenticationToken";
-        transport
-            .unary(op, true, &[], std::slice::from_ref(token), req, |ch, r| async move {
-                AuthClient::new(ch).authenticate_with_authentication_token(r).await
-            })
-            .await
-            .map_err(|e| match e.code {
-                ErrorCode::Unauthenticated | ErrorCode::PermissionDenied => LiveError::new(
-                    ErrorCode::Unauthenticated,
+        let policy = transport.retry_policy();
+        let started = tokio::time::Instant::now();
+        let mut attempts = 0u32;
+        let result = loop {
+            attempts += 1;
+            let r = transport
+                .unary(
                     op,
-                    "the cluster refused the authentication token: check OCTELIUM_AUTH_TOKEN \
+                    false,
+                    &[],
+                    std::slice::from_ref(token),
+                    req.clone(),
+                    |ch, r| async move {
+                        AuthClient::new(ch).authenticate_with_authentication_token(r).await
+                    },
+                )
+                .await;
+            match r {
+                Err(e) if never_sent(&e) => {
+                    let delay = policy.delay(attempts - 1);
+                    if !policy.may_retry(e.code, attempts, started.elapsed(), delay) {
+                        break Err(e);
+                    }
+                    tokio::time::sleep(delay).await;
+                }
+                other => break other,
+            }
+        };
+        result.map_err(|e| match e.code {
+            ErrorCode::Unauthenticated => LiveError::new(
+                ErrorCode::Unauthenticated,
+                op,
+                "the cluster refused the authentication token: check OCTELIUM_AUTH_TOKEN \
                      (it may be wrong, expired or revoked)",
+            ),
+            // Upstream answers a valid token PERMISSION_DENIED with no message when its
+            // User may not open another Session (the per-User cap, or a disabled or
+            // locked User).
+            ErrorCode::PermissionDenied => LiveError::new(
+                ErrorCode::PermissionDenied,
+                op,
+                format!(
+                    "the cluster accepted the authentication token but refused to open a \
+                         new session{}: its User most likely holds the most Sessions it may \
+                         (16 for a HUMAN user, 128 for a WORKLOAD user), or is disabled or \
+                         locked; end unused sessions (`cordium logout`, or delete them on the \
+                         cluster) or wait for them to expire, and use a WORKLOAD user's token \
+                         for CI",
+                    if e.message.is_empty() || e.message == "PermissionDenied" {
+                        String::new()
+                    } else {
+                        format!(" ({})", e.message)
+                    }
                 ),
-                _ => e,
-            })
+            ),
+            _ => e,
+        })
     }
 
     async fn refresh(
@@ -282,12 +503,18 @@ impl Auth {
                 "AuthenticateWithRefreshToken",
                 true,
                 &[(REFRESH_HEADER, refresh.clone())],
-                &[],
+                std::slice::from_ref(refresh),
                 auth::AuthenticateWithRefreshTokenRequest {},
                 |ch, r| async move { AuthClient::new(ch).authenticate_with_refresh_token(r).await },
             )
             .await
     }
+}
+
+/// Whether a failed call certainly never reached the server: the connection could not be
+/// made (tonic answers UNAVAILABLE `tcp connect error`, before any request byte is written).
+fn never_sent(e: &LiveError) -> bool {
+    e.code == ErrorCode::Transient && e.message.starts_with("tcp connect error")
 }
 
 /// Replaces every occurrence of a secret in `text` with `<redacted>`.
@@ -328,7 +555,7 @@ mod tests {
         let env = AuthEnv {
             auth_token: Some(Token::new("a")),
             access_token: Some(Token::new("b")),
-            username: None,
+            ..AuthEnv::default()
         };
         assert_eq!(
             Credentials::from_env(&env),
@@ -342,6 +569,15 @@ mod tests {
         let env = AuthEnv { access_token: Some(Token::new("")), ..env };
         assert_eq!(Credentials::from_env(&env), Credentials::AuthToken(Token::new("a")));
         assert_eq!(Credentials::from_env(&AuthEnv::default()), Credentials::None);
+    }
+
+    #[test]
+    fn only_a_failed_connect_counts_as_never_sent() {
+        let e = |code, m: &str| LiveError::new(code, "x", m);
+        assert!(never_sent(&e(ErrorCode::Transient, "tcp connect error")));
+        assert!(!never_sent(&e(ErrorCode::Transient, "no answer within 30s")));
+        assert!(!never_sent(&e(ErrorCode::Transient, "connection reset")));
+        assert!(!never_sent(&e(ErrorCode::Unauthenticated, "tcp connect error")));
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //! what to change.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,18 +19,15 @@ use tokio::time::Instant;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
-use super::auth::{redact, Auth, Credentials, Token, AUTH_HEADER};
-use super::retry::{classify, RetryPolicy};
+use super::auth::{redact, Auth, Credentials, SessionInfo, Token, AUTH_HEADER};
+use super::retry::{classify, retryable_read, RetryPolicy};
 use super::target::{parse_endpoint, EndpointUrl};
 use super::wire::cordium::main_service_client::MainServiceClient as CordiumClient;
 use super::wire::core::main_service_client::MainServiceClient as CoreClient;
-use super::wire::{cordium, core, meta};
+use super::wire::user::main_service_client::MainServiceClient as UserClient;
+use super::wire::{cordium, core, meta, user};
 use super::{Cluster, ErrorCode, Identity, LiveError, Object, ObjectKey, Scope};
 use crate::model::Kind;
-
-/// Response metadata a server may use to say who the caller is (`cordium serve` can; a real
-/// cluster does not, and identity falls back to reading owned objects).
-pub const USERNAME_HEADER: &str = "x-octelium-username";
 
 /// The largest response we accept (lists of large Templates).
 const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
@@ -45,6 +42,8 @@ pub struct GrpcOptions {
     pub credentials: Credentials,
     /// The caller's username, when known beforehand (`CORDIUM_USERNAME`).
     pub username: Option<String>,
+    /// Where exchanged sessions are cached and looked up (`None`: not cached).
+    pub cache_dir: Option<PathBuf>,
     /// The deadline of one call.
     pub call_timeout: Duration,
     pub connect_timeout: Duration,
@@ -60,6 +59,7 @@ impl GrpcOptions {
             endpoint: endpoint.into(),
             credentials,
             username: None,
+            cache_dir: None,
             call_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
@@ -74,8 +74,6 @@ pub(crate) struct Transport {
     calls: AtomicU64,
     timeout: Duration,
     retry: RetryPolicy,
-    /// The username a server announced in [`USERNAME_HEADER`], if any.
-    username_hint: Mutex<Option<String>>,
 }
 
 impl Transport {
@@ -119,20 +117,23 @@ impl Transport {
                 f(self.channel.clone(), request),
             )
             .await;
-            let err = match outcome {
-                Ok(Ok(response)) => {
-                    self.note_username(response.metadata());
-                    return Ok(response.into_inner());
+            let (err, retryable) = match outcome {
+                Ok(Ok(response)) => return Ok(response.into_inner()),
+                Ok(Err(status)) => {
+                    (status_error(op, &status, secrets), retryable_read(status.code()))
                 }
-                Ok(Err(status)) => status_error(op, &status, secrets),
-                Err(_) => LiveError::new(
-                    ErrorCode::Transient,
-                    op,
-                    format!("no answer within {}", humantime::format_duration(self.timeout)),
+                Err(_) => (
+                    LiveError::new(
+                        ErrorCode::Transient,
+                        op,
+                        format!("no answer within {}", humantime::format_duration(self.timeout)),
+                    ),
+                    true,
                 ),
             };
             let delay = policy.delay(attempts - 1);
-            if !policy.may_retry(err.code, attempts, started.elapsed(), delay) {
+            let class = if retryable { ErrorCode::Transient } else { err.code };
+            if !policy.may_retry(class, attempts, started.elapsed(), delay) {
                 return Err(err);
             }
             tracing::debug!(operation = op, attempt = attempts, error = %err.message, "retrying read");
@@ -140,22 +141,13 @@ impl Transport {
         }
     }
 
-    fn note_username(&self, md: &tonic::metadata::MetadataMap) {
-        if let Some(u) = md.get(USERNAME_HEADER).and_then(|v| v.to_str().ok()) {
-            if !u.is_empty() {
-                if let Ok(mut hint) = self.username_hint.lock() {
-                    *hint = Some(u.to_string());
-                }
-            }
-        }
-    }
-
-    fn username_hint(&self) -> Option<String> {
-        self.username_hint.lock().ok().and_then(|h| h.clone())
-    }
-
     pub(crate) fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// The retry policy of reads.
+    pub(crate) fn retry_policy(&self) -> RetryPolicy {
+        self.retry
     }
 }
 
@@ -219,9 +211,8 @@ impl GrpcCluster {
                 calls: AtomicU64::new(0),
                 timeout: opts.call_timeout,
                 retry: opts.retry,
-                username_hint: Mutex::new(None),
             },
-            auth: Auth::new(opts.credentials),
+            auth: Auth::with_cache(opts.credentials, &url.url, opts.cache_dir.as_deref()),
             target: url.display(),
             username: opts.username,
             identity: OnceCell::new(),
@@ -282,9 +273,45 @@ impl GrpcCluster {
                     reauthenticated = true;
                     self.auth.invalidate().await;
                 }
+                Err(e) if e.code == ErrorCode::PermissionDenied => {
+                    return Err(self.denied(e).await);
+                }
                 other => return other,
             }
         }
+    }
+
+    /// A PERMISSION_DENIED as a sentence about permission: who was refused which call on
+    /// which object (the operation names both), and the server's words.
+    async fn denied(&self, e: LiveError) -> LiveError {
+        // Who we are: known, or asked (GetStatus is allowed to every User; not when it is
+        // GetStatus itself that was refused).
+        let name = match self.identity.get() {
+            Some(i) => Some(i.username.clone()),
+            None if e.operation != "GetStatus" => Box::pin(self.learn_username()).await.ok(),
+            None => None,
+        };
+        let who = match name {
+            Some(n) => format!("user `{n}`"),
+            None => "the signed-in user".to_string(),
+        };
+        let said = if e.message.is_empty() || e.message == "PermissionDenied" {
+            String::new()
+        } else {
+            format!(" (the cluster said: {})", e.message)
+        };
+        let core = e.operation.ends_with("User")
+            || e.operation.contains("User ")
+            || e.operation.contains("Group")
+            || e.operation.contains("Policy");
+        let hint = if core {
+            "; Users, Groups and Policies are Octelium core API objects, which only cluster \
+             admins (or users granted the `octelium-api-full-access` policy) may read or change"
+        } else {
+            ""
+        };
+        let message = format!("{who} is not allowed to {}{said}{hint}", e.operation);
+        LiveError::new(ErrorCode::PermissionDenied, e.operation, message)
     }
 
     /// Reads every page of a list.
@@ -325,57 +352,38 @@ impl GrpcCluster {
         if let Some(u) = &self.username {
             return Ok(u.clone());
         }
-        // Authenticate first: a server that announces the username has then done so.
-        self.auth.access_token(&self.transport).await?;
-        if let Some(u) = self.transport.username_hint() {
-            return Ok(u);
-        }
-        let common =
-            || Some(meta::CommonListOptions { page: 0, items_per_page: 50, order_by: None });
-        // Spaces the caller created name it as creator, and a USER Space's owner part is it.
-        let spaces: cordium::SpaceList = self
-            .call(
-                "ListSpace",
-                true,
-                cordium::ListSpaceOptions { common: common(), r#type: 0, mode: 1 },
-                |ch, r| async move { cordium_client(ch).list_space(r).await },
-            )
-            .await?;
-        for s in &spaces.items {
-            let status = s.status.clone().unwrap_or_default();
-            if let Some(u) = status.user_ref.map(|r| r.name).filter(|n| !n.is_empty()) {
-                return Ok(u);
-            }
-            let name = s.metadata.as_ref().map(|m| m.name.as_str()).unwrap_or_default();
-            if status.r#type == cordium::space::status::Type::User as i32 {
-                if let Some((_, owner)) = name.split_once('.') {
-                    return Ok(owner.to_string());
-                }
-            }
-        }
-        // Workspaces are listed for their owner only.
-        let workspaces: cordium::WorkspaceList = self
-            .call(
-                "ListWorkspace",
-                true,
-                cordium::ListWorkspaceOptions { common: common(), filter: None },
-                |ch, r| async move { cordium_client(ch).list_workspace(r).await },
-            )
-            .await?;
-        let owner = workspaces
-            .items
-            .iter()
-            .filter_map(|w| w.status.as_ref()?.user_ref.as_ref().map(|r| r.name.clone()))
-            .find(|n| !n.is_empty());
-        if let Some(u) = owner.or_else(|| self.transport.username_hint()) {
-            return Ok(u);
-        }
-        Err(LiveError::new(
-            ErrorCode::FailedPrecondition,
-            "identity",
-            "could not learn your username from the cluster (you own no Space or Workspace \
-             yet); set CORDIUM_USERNAME to your Octelium username",
-        ))
+        let status = self.status().await?;
+        status.user.and_then(|u| u.metadata).map(|m| m.name).filter(|n| !n.is_empty()).ok_or_else(
+            || {
+                LiveError::new(
+                    ErrorCode::Other,
+                    "GetStatus",
+                    "the cluster's answer names no User; set CORDIUM_USERNAME to your Octelium \
+                     username",
+                )
+            },
+        )
+    }
+
+    /// Who the cluster says we are: user.v1 GetStatus, which every authenticated User may
+    /// call (a fresh install's `default.octelium-api` Service allows
+    /// `octelium.api.main.user.v1.MainService` to all).
+    pub async fn status(&self) -> Result<user::GetStatusResponse, LiveError> {
+        self.call("GetStatus", true, user::GetStatusRequest {}, |ch, r| async move {
+            UserClient::new(ch).get_status(r).await
+        })
+        .await
+    }
+
+    /// The session in use, authenticating (or reusing the cached session) first.
+    pub async fn session_info(&self) -> Result<Option<SessionInfo>, LiveError> {
+        self.auth.session_info(&self.transport).await
+    }
+
+    /// Ends the session this client holds or has cached (auth.v1 Logout) and drops the cache
+    /// entry. Whether there was one to end.
+    pub async fn logout(&self) -> Result<bool, LiveError> {
+        self.auth.logout(&self.transport).await
     }
 
     /// The uid of the object `key` names (for Deletes that take a uid only).
@@ -487,7 +495,10 @@ kinds! {
         create: create_space,
         update: update_space,
         delete: delete_space,
-        // MODE_MEMBER: every Space the caller belongs to, not only its own.
+        // MODE_MEMBER: every Space the caller belongs to, not only its own. No type filter
+        // (type 0): upstream's ListSpace (cordium `mains/space.go`) filters a USER type by
+        // comparing `status.type` with the string "PERSONAL", which is not how the enum is
+        // stored, so a typed list may miss Spaces; cordium wants every type anyway.
         list: list_space(
             cordium::SpaceList,
             |c, _| cordium::ListSpaceOptions { common: Some(c), r#type: 0, mode: 2 },
@@ -518,9 +529,10 @@ kinds! {
             keep_all
         ),
     }
-    // ListWorkspace's spaceRef filter matches the Space's uid only (a name finds nothing
-    // upstream), and a Workspace list is only ever the caller's own: list them all in one pass
-    // and filter by the Space's name here.
+    // ListWorkspace's spaceRef (cordium `mains/workspace.go` ListWorkspace) looks the Space up by
+    // uid or name, but then filters by the uid given in the request only, so a name-only ref
+    // lists nothing; and a Workspace list is only ever the caller's own: list them all in one
+    // pass (no spaceRef sent) and filter by the Space's name here.
     Workspace => cordium_client {
         get: get_workspace,
         create: create_workspace,

@@ -6,6 +6,7 @@
 //! change.
 
 pub mod auth;
+pub mod cache;
 pub mod convert;
 pub mod grpc;
 pub mod identity;

@@ -69,6 +69,17 @@ impl RetryPolicy {
     }
 }
 
+/// Whether a read that failed with `code` is worth repeating: the transient codes, and also
+/// OUT_OF_RANGE and INTERNAL. Upstream's store answers a conflicting concurrent change as
+/// OUT_OF_RANGE (octelium `cluster/rscserver/rscserver/rerr/rerr.go` ResourceChanged, L50-53),
+/// and the API server turns any failure of its store that is not the user's fault into INTERNAL
+/// "Internal error" (`cluster/apiserver/apiserver/serr/err.go` InternalWithErr, L55-86): both
+/// pass when read again. Only for reads: a write answered INTERNAL may have been committed.
+pub fn retryable_read(code: tonic::Code) -> bool {
+    use tonic::Code;
+    classify(code) == ErrorCode::Transient || matches!(code, Code::OutOfRange | Code::Internal)
+}
+
 /// The error class of a gRPC status code.
 pub fn classify(code: tonic::Code) -> ErrorCode {
     use tonic::Code;
@@ -127,5 +138,16 @@ mod tests {
         assert_eq!(classify(Code::NotFound), ErrorCode::NotFound);
         assert_eq!(classify(Code::Internal), ErrorCode::Other);
         assert_eq!(classify(Code::Unauthenticated), ErrorCode::Unauthenticated);
+    }
+
+    #[test]
+    fn reads_also_retry_out_of_range_and_internal() {
+        use tonic::Code;
+        for c in [Code::Unavailable, Code::OutOfRange, Code::Internal, Code::Aborted] {
+            assert!(retryable_read(c), "{c:?}");
+        }
+        for c in [Code::NotFound, Code::InvalidArgument, Code::PermissionDenied, Code::Unknown] {
+            assert!(!retryable_read(c), "{c:?}");
+        }
     }
 }

@@ -1,15 +1,24 @@
 //! Reading the live state a plan needs: one paginated List per kind per Space as needed, never
 //! one Get per resource. Every kind in `Kind::ALL` is read by its [`ListScope`]: Users and
 //! Spaces are listed once; Templates and Secrets once per Space that is declared or carries our
-//! stack label; Workspaces once (a Workspace list is only ever the caller's own). Only objects that can concern this config are returned: those whose stored
-//! name is a declared resource's, those labelled with this stack, and the Workspaces of our
-//! Spaces (matched by displayName later). Decides nothing.
+//! stack label; Workspaces once (a Workspace list is only ever the caller's own). Only objects
+//! that can concern this config are returned: those whose stored name is a declared resource's,
+//! those labelled with this stack, and the Workspaces of our Spaces (matched by displayName
+//! later). Decides nothing.
+//!
+//! Kinds of the Octelium core API (Users) are read only when the config declares one, or when
+//! pruning (a stack-labelled User that left the config must be found to be deleted): on a real
+//! cluster the core API is for cluster admins only, so an ordinary user's plan of a stack
+//! without Users never calls it. When the config declares Users and the List is refused
+//! (PERMISSION_DENIED), the read stops with one sentence naming them, before anything is
+//! written; when pruning without declared Users, a refused List means "none of ours can be
+//! seen" and is skipped (the caller could not delete them anyway).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::convert::{self, LiveResource, Naming};
-use super::{Cluster, LiveError, Scope};
+use super::{Cluster, ErrorCode, LiveError, Scope};
 use crate::kind::ListScope;
 use crate::model::{Kind, Model};
 
@@ -60,12 +69,64 @@ fn is_apply_lock(l: &LiveResource) -> bool {
 
 const CONCURRENCY: usize = 16;
 
-/// Reads the objects that concern `model` (declared, or labelled with `stack`).
+/// What else decides what is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// The plan prunes (or destroys): stack-labelled objects of undeclared kinds are wanted too.
+    pub prune: bool,
+}
+
+/// Whether a kind lives on the Octelium core API (admins only on a fresh cluster).
+pub fn on_core_api(kind: Kind) -> bool {
+    kind.api_version() == crate::kind::CORE_API_VERSION
+}
+
+/// Reads the objects that concern `model` (declared, or labelled with `stack`), without pruning.
 pub async fn read(
     cluster: &Arc<dyn Cluster>,
     model: &Model,
     naming: &Naming,
     stack: &str,
+) -> Result<LiveState, LiveError> {
+    read_with(cluster, model, naming, stack, ReadOptions::default()).await
+}
+
+/// The refusal of a core-API List for a config that declares objects of that kind.
+fn core_denied(kind: Kind, model: &Model, e: &LiveError) -> LiveError {
+    let declared: Vec<String> = model
+        .resources
+        .iter()
+        .filter(|r| r.address.kind == kind)
+        .map(|r| r.address.to_string())
+        .collect();
+    let shown = match declared.len() {
+        0..=3 => declared.join(", "),
+        n => format!("{}, and {} more", declared[..3].join(", "), n - 3),
+    };
+    LiveError::new(
+        ErrorCode::PermissionDenied,
+        e.operation.clone(),
+        format!(
+            "this stack declares {} {}(s) ({shown}), and {}s are Octelium core API objects that \
+             only cluster admins (or users granted the `octelium-api-full-access` policy) may read \
+             or change; the cluster refused to list them for you ({}), so nothing was changed: \
+             apply this stack as an admin, or move the {}s to a stack an admin applies",
+            declared.len(),
+            kind.api_kind(),
+            kind.api_kind(),
+            e.message,
+            kind.api_kind(),
+        ),
+    )
+}
+
+/// [`read`], with options.
+pub async fn read_with(
+    cluster: &Arc<dyn Cluster>,
+    model: &Model,
+    naming: &Naming,
+    stack: &str,
+    options: ReadOptions,
 ) -> Result<LiveState, LiveError> {
     let before = cluster.calls();
     let declared: BTreeSet<String> =
@@ -75,18 +136,30 @@ pub async fn read(
             && (declared.contains(&l.wire_name) || (!stack.is_empty() && l.stack() == Some(stack)))
     };
 
-    // Cluster-wide kinds (Users, Spaces), together.
+    // Cluster-wide kinds (Users, Spaces), together; core-API kinds only when needed.
     let mut objects: Vec<LiveResource> = Vec::new();
-    let cluster_wide = Kind::ALL.into_iter().filter(|k| k.list_scope() == ListScope::Cluster);
+    let declares = |kind: Kind| model.resources.iter().any(|r| r.address.kind == kind);
+    let cluster_wide = Kind::ALL.into_iter().filter(|&k| {
+        k.list_scope() == ListScope::Cluster && (!on_core_api(k) || declares(k) || options.prune)
+    });
     let lists = cluster_wide.map(|kind| {
         let cluster = cluster.clone();
-        async move { cluster.list(kind, &Scope::All).await }
+        async move { (kind, cluster.list(kind, &Scope::All).await) }
     });
     // Joined in this task, not spawned: the large lists (every User) are decoded where their
     // results are used, which keeps them in one allocator arena (spawning them raised the plan
     // bench's peak memory from 150 to 167 MiB).
-    for items in futures_util::future::join_all(lists).await {
-        objects.extend(items?.iter().map(convert::from_wire).filter(|l| ours(l)));
+    for (kind, items) in futures_util::future::join_all(lists).await {
+        let items = match items {
+            Err(e) if e.code == ErrorCode::PermissionDenied && on_core_api(kind) => {
+                if declares(kind) {
+                    return Err(core_denied(kind, model, &e));
+                }
+                continue;
+            }
+            other => other?,
+        };
+        objects.extend(items.iter().map(convert::from_wire).filter(|l| ours(l)));
     }
     let space_names: Vec<String> =
         objects.iter().filter(|o| o.kind == Kind::Space).map(|s| s.wire_name.clone()).collect();

@@ -239,12 +239,17 @@ fn is_loopback(host: &str) -> bool {
 pub async fn connect(target: &Target, auth: &AuthEnv) -> Result<Arc<dyn Cluster>, LiveError> {
     match target {
         Target::Local { path, .. } => connect_local(path),
-        Target::Remote { endpoint, .. } => {
-            let mut opts = GrpcOptions::new(endpoint.clone(), Credentials::from_env(auth));
-            opts.username = auth.username.clone().filter(|u| !u.is_empty());
-            Ok(Arc::new(GrpcCluster::connect(opts).await?))
-        }
+        Target::Remote { endpoint, .. } => Ok(Arc::new(connect_remote(endpoint, auth).await?)),
     }
+}
+
+/// A gRPC client of `endpoint` with the credentials, username override and session cache of
+/// `auth` (for `login`/`logout`, which need the client's own methods).
+pub async fn connect_remote(endpoint: &str, auth: &AuthEnv) -> Result<GrpcCluster, LiveError> {
+    let mut opts = GrpcOptions::new(endpoint.to_string(), Credentials::from_env(auth));
+    opts.username = auth.username.clone().filter(|u| !u.is_empty());
+    opts.cache_dir = auth.cache_dir.clone();
+    GrpcCluster::connect(opts).await
 }
 
 /// Opens (creating it and its folder if needed) the embedded local cluster stored at `path`.

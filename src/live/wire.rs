@@ -26,12 +26,18 @@ pub mod pb {
             tonic::include_proto!("octelium.api.main.auth.v1");
         }
     }
+    pub mod user {
+        pub mod v1 {
+            tonic::include_proto!("octelium.api.main.user.v1");
+        }
+    }
 }
 
 pub use pb::auth::v1 as auth;
 pub use pb::cordium::v1 as cordium;
 pub use pb::core::v1 as core;
 pub use pb::meta::v1 as meta;
+pub use pb::user::v1 as user;
 
 /// The encoded `FileDescriptorSet` of every proto file (for reflection in tests).
 pub const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor.bin"));

@@ -156,6 +156,9 @@ async fn apply_once(
         progress.notice(Notice::LockPending { lock: &l.describe() });
     }
     let result = locked(req, unlocked, (&lock, taken), confirm, progress).await;
+    if let Err(OpsError::LockSpaceAppeared { space }) = &result {
+        raced = Some(space.clone());
+    }
     if let (ApplyLock::Anchored(l), Taken::Pending, Ok(ApplyResult::Applied(o))) =
         (&lock, taken, &result)
     {
@@ -207,11 +210,8 @@ async fn locked(
             check_saved(&path, *plan, model, settings, cluster).await?
         }
     };
-    progress.notice(Notice::Plan(&ready.plan));
-    if !ready.plan.has_changes() || ready.plan.steps.is_empty() {
-        return Ok(ApplyResult::NoChanges);
-    }
-    if let (ApplyLock::Anchored(l), Taken::Pending) = (lock, taken) {
+    let changes = ready.plan.has_changes() && !ready.plan.steps.is_empty();
+    if let (ApplyLock::Anchored(l), Taken::Pending, true) = (lock, taken, changes) {
         // The lock can only be taken in its Space once this apply creates it.
         let space = l.space();
         let creates = ready
@@ -220,11 +220,21 @@ async fn locked(
             .iter()
             .any(|s| s.kind == crate::plan::StepKind::Create && s.address == space);
         if !creates {
+            // Created by another apply between the lock's try and the read: plan again, now
+            // taking the lock in it.
+            let exists = ready.plan.changes.iter().any(|c| c.address == space && c.live.is_some());
+            if exists {
+                return Err(OpsError::LockSpaceAppeared { space: space.to_string() });
+            }
             return Err(OpsError::LockSpaceMissing {
                 stack: ready.plan.stack.clone(),
                 space: space.to_string(),
             });
         }
+    }
+    progress.notice(Notice::Plan(&ready.plan));
+    if !changes {
+        return Ok(ApplyResult::NoChanges);
     }
     if !req.auto_approve && !ready.confirmed {
         if !confirm.can_ask() {

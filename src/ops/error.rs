@@ -49,6 +49,17 @@ pub enum OpsError {
     #[error("{}", chain(.0))]
     Lock(#[from] LockError),
     #[error(
+        "`{target}` is the embedded local cluster, which has no sessions; login and logout are \
+         for a cluster reached over gRPC (--endpoint, --domain, CORDIUM_ENDPOINT or \
+         OCTELIUM_DOMAIN)"
+    )]
+    NoSessions { target: String },
+    #[error(
+        "set OCTELIUM_AUTH_TOKEN to the authentication token whose session to open or end \
+         (sessions are cached per cluster and token)"
+    )]
+    NoAuthToken,
+    #[error(
         "the apply lock of stack `{stack}` was lost before anything was changed ({reason}); \
          run apply again"
     )]
@@ -59,6 +70,11 @@ pub enum OpsError {
          taken in it, or apply it first"
     )]
     LockSpaceMissing { stack: String, space: String },
+    #[error(
+        "the stack's lock Space {space} was created by another apply while this one started; \
+         nothing was changed; run apply again"
+    )]
+    LockSpaceAppeared { space: String },
 }
 
 /// An error and its sources, `: `-separated.

@@ -8,6 +8,7 @@
 //! - [`plan`]: the plan pipeline (load, model, target, live state, diff, plan).
 //! - [`apply`]: apply and destroy: a fresh or saved plan, confirmation, the lock, the walk,
 //!   Ctrl-C.
+//! - [`session`]: login and logout (the cached session of a remote cluster).
 //!
 //! Ops never print and never read the environment: they return data and typed [`OpsError`]s,
 //! and talk to the person through [`Confirm`] and [`Progress`].
@@ -16,6 +17,7 @@ pub mod apply;
 pub mod error;
 pub mod fmt;
 pub mod plan;
+pub mod session;
 pub mod settings;
 pub mod validate;
 

@@ -78,7 +78,8 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     let stack = settings.stack.clone();
     let identity = cluster.identity().await?;
     let naming = Naming::for_model(identity.username.clone(), &model);
-    let live = state::read(&cluster, &model, &naming, &stack).await?;
+    let read = state::ReadOptions { prune: settings.prune || req.destroy };
+    let live = state::read_with(&cluster, &model, &naming, &stack, read).await?;
     // The cluster now answers what validate could only guess: an undeclared Secret that exists
     // is fine, one that does not is an error (the server would refuse the write).
     let warnings: Diagnostics =

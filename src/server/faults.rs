@@ -1,7 +1,9 @@
-//! Fault injection of `cordium serve`, seedable: latency with jitter, and UNAVAILABLE answers at
-//! a given rate, either before the operation runs (nothing written) or after it committed (the
-//! write happened, the client is told it did not: what makes careless clients create twice).
-//! Applied to cordium/core calls only, never to auth.
+//! Fault injection of `cordium serve`, seedable: latency with jitter, and error answers at a given
+//! rate, either before the operation runs (nothing written) or after it committed (the write
+//! happened, the client is told it did not: what makes careless clients create twice). The error
+//! is UNAVAILABLE, or OUT_OF_RANGE / INTERNAL (which a real cluster's API server answers for
+//! transient storage trouble and the official CLI retries), or a mix. Applied to cordium/core
+//! calls only, never to auth.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -20,14 +22,26 @@ pub enum ErrorMode {
     Both,
 }
 
+/// Which gRPC code an injected error carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FaultCode {
+    #[default]
+    Unavailable,
+    OutOfRange,
+    Internal,
+    /// Each of the three, a third of the time.
+    Mixed,
+}
+
 /// Fault settings.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct FaultOptions {
     pub latency: Duration,
     pub jitter: Duration,
-    /// Probability (0..=1) of an injected UNAVAILABLE per call.
+    /// Probability (0..=1) of an injected error per call.
     pub error_rate: f64,
     pub error_mode: ErrorMode,
+    pub error_code: FaultCode,
 }
 
 /// What to do to one call.
@@ -36,6 +50,21 @@ pub struct Decision {
     pub delay: Duration,
     /// `Some(Before | After)` when this call fails.
     pub fail: Option<ErrorMode>,
+    /// The code of the failure (meaningful when `fail` is set; never `Mixed`).
+    pub code: FaultCode,
+}
+
+impl Decision {
+    /// The status an injected failure answers.
+    pub fn status(&self) -> tonic::Status {
+        match self.code {
+            FaultCode::OutOfRange => tonic::Status::out_of_range("injected fault: out of range"),
+            FaultCode::Internal => tonic::Status::internal("injected fault: internal error"),
+            FaultCode::Unavailable | FaultCode::Mixed => {
+                tonic::Status::unavailable("injected fault: the server is unavailable")
+            }
+        }
+    }
 }
 
 /// The seeded source of decisions. With one seed, the n-th call always gets the same decision.
@@ -68,7 +97,17 @@ impl Faults {
             ErrorMode::Both => ErrorMode::Before,
             m => m,
         });
-        Decision { delay, fail }
+        // A mixed code comes from where the roll fell below the rate (uniform there), so the
+        // draws per call stay three and seeded sequences of other settings are unchanged.
+        let code = match o.error_code {
+            FaultCode::Mixed => match (roll / o.error_rate.max(f64::MIN_POSITIVE) * 3.0) as u32 {
+                0 => FaultCode::Unavailable,
+                1 => FaultCode::OutOfRange,
+                _ => FaultCode::Internal,
+            },
+            c => c,
+        };
+        Decision { delay, fail, code }
     }
 }
 
@@ -90,6 +129,21 @@ mod tests {
         assert!((10..60).contains(&fails), "{fails}");
         assert!(a.iter().any(|d| d.fail == Some(ErrorMode::After)));
         assert!(a.iter().any(|d| d.fail == Some(ErrorMode::Before)));
+    }
+
+    #[test]
+    fn mixed_codes_are_all_drawn() {
+        let o =
+            FaultOptions { error_rate: 0.5, error_code: FaultCode::Mixed, ..Default::default() };
+        let f = Faults::new(o, Some(3));
+        let codes: Vec<tonic::Code> = (0..300)
+            .map(|_| f.decide())
+            .filter(|d| d.fail.is_some())
+            .map(|d| d.status().code())
+            .collect();
+        for c in [tonic::Code::Unavailable, tonic::Code::OutOfRange, tonic::Code::Internal] {
+            assert!(codes.contains(&c), "{c:?} never drawn");
+        }
     }
 
     #[test]

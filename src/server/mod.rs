@@ -1,5 +1,5 @@
 //! `cordium serve`: the local cluster exposed over the same gRPC services as a real cluster
-//! (cordium.v1, core.v1 and auth.v1 MainService), with auth and seedable fault injection. Used by
+//! (cordium.v1, core.v1, user.v1 and auth.v1 MainService), with auth and seedable fault injection. Used by
 //! the stages above only through `live`. Never prints: [`start`] returns the bound address and the
 //! CLI reports it.
 
@@ -18,8 +18,8 @@ use tokio::task::JoinHandle;
 use crate::live::local::{
     create_private_dir, is_segment, ApiError, BuildSettings, Engine, EngineOptions,
 };
-use crate::live::wire::{auth as authpb, cordium, core};
-use auth::{AuthService, AuthState, TokenTtl};
+use crate::live::wire::{auth as authpb, cordium, core, user as userpb};
+use auth::{AuthService, AuthState, Role, TokenTtl, TokenUser, UserService, UserType};
 use faults::{FaultOptions, Faults};
 use services::{Backend, CordiumService, CoreService};
 
@@ -44,8 +44,14 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     /// Keep the store in memory (nothing but a generated token file touches `data_dir`).
     pub in_memory: bool,
-    /// (username, authentication token) pairs; empty = generate one for [`DEFAULT_USER`].
+    /// (username, authentication token) pairs of HUMAN cluster admins. With no
+    /// [`token_users`](Self::token_users) either, one is generated for [`DEFAULT_USER`].
     pub auth_tokens: Vec<(String, String)>,
+    /// Token users with their role and User type (`--auth-token`, `--workload-token`).
+    pub token_users: Vec<TokenUser>,
+    /// Users granted full core API access although their role is `user` (`--grant-api-access`,
+    /// the `octelium-api-full-access` policy of a real cluster).
+    pub api_access: Vec<String>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub faults: FaultOptions,
@@ -65,6 +71,8 @@ impl Default for ServeOptions {
             data_dir: PathBuf::from(".cordium"),
             in_memory: false,
             auth_tokens: Vec::new(),
+            token_users: Vec::new(),
+            api_access: Vec::new(),
             access_token_ttl: Duration::from_secs(3600),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             faults: FaultOptions::default(),
@@ -91,6 +99,8 @@ pub enum ServeError {
     },
     #[error("invalid --auth-token username {0:?}: it must be a lowercase name like `alice`")]
     Username(String),
+    #[error("user {0:?} is given both as a HUMAN (--auth-token) and a WORKLOAD (--workload-token) user; a User has one type")]
+    UserType(String),
     #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
@@ -204,26 +214,41 @@ pub async fn start_with_engine(
     engine: Arc<Engine>,
     options: ServeOptions,
 ) -> Result<Server, ServeError> {
-    let mut credentials = options.auth_tokens.clone();
+    let admin = |(username, token): &(String, String)| TokenUser {
+        username: username.clone(),
+        token: token.clone(),
+        role: Role::Admin,
+        user_type: UserType::Human,
+    };
+    let mut credentials: Vec<TokenUser> = options.auth_tokens.iter().map(admin).collect();
+    credentials.extend(options.token_users.iter().cloned());
     let mut token_file = None;
     if credentials.is_empty() {
         let token = auth::random_token();
         token_file = Some(write_token(&options.data_dir, &token)?);
-        credentials.push((DEFAULT_USER.to_string(), token));
+        credentials.push(admin(&(DEFAULT_USER.to_string(), token)));
     }
-    for (user, _) in &credentials {
-        if !is_segment(user) {
-            return Err(ServeError::Username(user.clone()));
+    let mut types: std::collections::BTreeMap<&str, UserType> = Default::default();
+    for u in &credentials {
+        if !is_segment(&u.username) {
+            return Err(ServeError::Username(u.username.clone()));
         }
+        // One User has one type: a name given as both HUMAN and WORKLOAD is refused.
+        if types.insert(&u.username, u.user_type).is_some_and(|t| t != u.user_type) {
+            return Err(ServeError::UserType(u.username.clone()));
+        }
+    }
+    for (user, user_type) in types {
         let e = engine.clone();
-        let u = user.clone();
-        tokio::task::spawn_blocking(move || e.ensure_user(&u))
+        let u = user.to_string();
+        let workload = user_type == UserType::Workload;
+        tokio::task::spawn_blocking(move || e.provision_user(&u, workload))
             .await
             .map_err(|e| ServeError::Task(e.to_string()))?
             .map_err(ServeError::Store)?;
     }
     let ttl = TokenTtl { access: options.access_token_ttl, refresh: options.refresh_token_ttl };
-    let auth_state = Arc::new(AuthState::new(&credentials, ttl));
+    let auth_state = Arc::new(AuthState::new(&credentials, &options.api_access, ttl));
     let backend = Backend {
         engine: engine.clone(),
         faults: Arc::new(Faults::new(options.faults, options.seed)),
@@ -242,7 +267,11 @@ pub async fn start_with_engine(
         let s = auth_state.clone();
         move |req| s.check(req)
     };
-    let check2 = {
+    let check_core = {
+        let s = auth_state.clone();
+        move |req| s.check_core(req)
+    };
+    let check_user = {
         let s = auth_state.clone();
         move |req| s.check(req)
     };
@@ -253,7 +282,11 @@ pub async fn start_with_engine(
         ))
         .add_service(core::main_service_server::MainServiceServer::with_interceptor(
             CoreService(backend),
-            check2,
+            check_core,
+        ))
+        .add_service(userpb::main_service_server::MainServiceServer::with_interceptor(
+            UserService,
+            check_user,
         ))
         .add_service(authpb::main_service_server::MainServiceServer::new(AuthService(auth_state)));
 

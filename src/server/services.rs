@@ -31,10 +31,6 @@ fn status(e: ApiError) -> Status {
     Status::new(code, e.message)
 }
 
-fn injected() -> Status {
-    Status::unavailable("injected fault: the server is unavailable")
-}
-
 impl Backend {
     /// Runs one RPC: caller, faults, the engine operation.
     async fn call<Q, R>(
@@ -46,7 +42,8 @@ impl Backend {
         Q: Send + 'static,
         R: Send + 'static,
     {
-        let Some(Caller(caller)) = request.extensions().get::<Caller>().cloned() else {
+        let Some(Caller { username: caller, .. }) = request.extensions().get::<Caller>().cloned()
+        else {
             return Err(Status::unauthenticated("Unauthenticated User"));
         };
         let decision = self.faults.decide();
@@ -54,7 +51,7 @@ impl Backend {
             tokio::time::sleep(decision.delay).await;
         }
         if decision.fail == Some(ErrorMode::Before) {
-            return Err(injected());
+            return Err(decision.status());
         }
         let engine = self.engine.clone();
         let message = request.into_inner();
@@ -62,7 +59,7 @@ impl Backend {
             .await
             .map_err(|e| Status::internal(format!("the operation did not finish: {e}")))?;
         if decision.fail == Some(ErrorMode::After) {
-            return Err(injected());
+            return Err(decision.status());
         }
         result.map(Response::new).map_err(status)
     }

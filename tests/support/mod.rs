@@ -32,8 +32,16 @@ pub fn cordium_as_admin() -> Command {
         .env_remove("OCTELIUM_ACCESS_TOKEN")
         .env_remove("CI")
         .env("OCTELIUM_AUTH_TOKEN", ADMIN_TOKEN)
-        .env("CORDIUM_USERNAME", "admin");
+        .env("CORDIUM_USERNAME", "admin")
+        .env("CORDIUM_CACHE_DIR", test_cache_dir())
+        .env_remove("CORDIUM_LOGOUT");
     c
+}
+
+/// The session cache of the tests' `cordium` runs: one per test binary run, under the system
+/// temporary directory (never the home of whoever runs the tests).
+pub fn test_cache_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("cordium-test-cache-{}", std::process::id()))
 }
 
 /// Adds `x-octelium-auth: <access token>` to every call.

@@ -133,4 +133,21 @@ impl Engine {
     pub fn ensure_user(&self, username: &str) -> ApiResult<core::User> {
         self.tx(|c, now| self.caller(c, now, username))
     }
+
+    /// Makes sure the User `username` exists with `spec.type` HUMAN, or WORKLOAD when
+    /// `workload` (serve's `--auth-token` / `--workload-token` users); an existing User of the
+    /// other type is switched.
+    pub fn provision_user(&self, username: &str, workload: bool) -> ApiResult<core::User> {
+        use core::user::spec::Type;
+        let want = if workload { Type::Workload } else { Type::Human } as i32;
+        self.tx(|c, now| {
+            let mut user = self.caller(c, now, username)?;
+            let spec = user.spec.get_or_insert_with(Default::default);
+            if spec.r#type != want {
+                spec.r#type = want;
+                self.save(c, now, &mut user)?;
+            }
+            Ok(user)
+        })
+    }
 }
