@@ -81,6 +81,7 @@ impl Engine {
         let engine = Self::with_connection(store::open(path)?, options, key);
         engine.seal_plain_secrets()?;
         engine.backfill_owner_memberships()?;
+        engine.reindex_users()?;
         engine.seed_genesis()?;
         Ok(engine)
     }
@@ -106,6 +107,20 @@ impl Engine {
                 }
             }
             Ok(())
+        })
+    }
+
+    /// Rewrites the indexed columns of every User once (a User's email became indexed after
+    /// stores were written).
+    fn reindex_users(&self) -> ApiResult<()> {
+        self.tx(|c, _| {
+            if store::flag(c, "user-email-index")? {
+                return Ok(());
+            }
+            for u in store::all::<core::User>(c, &store::Filter::default())? {
+                store::replace(c, &u)?;
+            }
+            store::set_flag(c, "user-email-index")
         })
     }
 

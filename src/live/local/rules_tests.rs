@@ -908,3 +908,24 @@ fn build_tags_and_cancel_without_a_running_build() {
     let after = e.cancel_build_template("alice", cancel).unwrap();
     assert_eq!(before, after, "nothing to cancel: OK, nothing written");
 }
+
+#[test]
+fn email_uniqueness_holds_among_many_users() {
+    use crate::live::wire::core::user::spec::Type;
+    let e = engine();
+    for i in 0..1000 {
+        let mut u = user(&format!("u{i:04}"), Type::Human);
+        u.spec.as_mut().unwrap().email = format!("u{i}@example.com");
+        e.create_core("admin", u).unwrap();
+    }
+    let mut dup = user("late", Type::Human);
+    dup.spec.as_mut().unwrap().email = "u999@example.com".into();
+    assert_eq!(
+        err(e.create_core("admin", dup)),
+        invalid("The email `u999@example.com` already exists for another User")
+    );
+    // Updating a User keeps its own email.
+    let mut same = user("u0999", Type::Human);
+    same.spec.as_mut().unwrap().email = "u999@example.com".into();
+    e.update_core("admin", same).unwrap();
+}

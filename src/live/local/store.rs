@@ -116,7 +116,7 @@ pub struct Index {
     pub space_uid: String,
     pub owner_uid: String,
     pub template_uid: String,
-    /// Kind-specific: a Space's type (`user`, `organization`).
+    /// Kind-specific: a Space's type (`user`, `organization`), a User's email.
     pub subtype: String,
 }
 
@@ -208,7 +208,11 @@ stored!(
     },
     sensitive | s | s.data.take().map(|d| d.encode_to_vec())
 );
-stored!(core::User, "User", "core/v1", |_o| Index::default());
+stored!(core::User, "User", "core/v1", |o| Index {
+    // A User's email, for the uniqueness check of CreateUser/UpdateUser.
+    subtype: o.spec.as_ref().map(|s| s.email.clone()).unwrap_or_default(),
+    ..Default::default()
+});
 stored!(core::Group, "Group", "core/v1", |_o| Index::default());
 stored!(core::Policy, "Policy", "core/v1", |_o| Index::default());
 

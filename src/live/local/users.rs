@@ -38,6 +38,10 @@ pub trait CoreKind: Stored {
     fn check_refs(&self, _c: &Connection) -> ApiResult<()> {
         Ok(())
     }
+    /// Whether this is a User with `spec.isDisabled`.
+    fn is_disabled_user(&self) -> bool {
+        false
+    }
 }
 
 macro_rules! core_kind {
@@ -86,6 +90,9 @@ core_kind!(core::User, core::user::Spec, UserList, "UserList", {
     fn check_refs(&self, c: &Connection) -> ApiResult<()> {
         check_user_refs(c, self)
     }
+    fn is_disabled_user(&self) -> bool {
+        self.spec.as_ref().is_some_and(|s| s.is_disabled)
+    }
 });
 core_kind!(core::Group, core::group::Spec, GroupList, "GroupList");
 core_kind!(core::Policy, core::policy::Spec, PolicyList, "PolicyList");
@@ -124,7 +131,7 @@ impl Engine {
             names::metadata_update(object.meta_mut(), &m);
             object.set_spec(spec);
             object.check_refs(c)?;
-            if T::KIND == "User" && uid_of(&object) == uid_of(&me) && is_disabled(&object) {
+            if uid_of(&object) == uid_of(&me) && object.is_disabled_user() {
                 return Err(ApiError::denied("You cannot disable yourself"));
             }
             self.save(c, now, &mut object)?;
@@ -183,14 +190,6 @@ fn check_not_system<T: Stored>(o: &T) -> ApiResult<()> {
         return Err(ApiError::denied("This is a System Resource"));
     }
     Ok(())
-}
-
-/// Whether an object is a User with `spec.isDisabled` (false for other kinds).
-fn is_disabled<T: Stored>(o: &T) -> bool {
-    let bytes = prost::Message::encode_to_vec(o);
-    T::KIND == "User"
-        && <core::User as prost::Message>::decode(bytes.as_slice())
-            .is_ok_and(|u| u.spec.is_some_and(|s| s.is_disabled))
 }
 
 /// Upstream `isCamelCase`: a lowercase first letter, then letters and digits only.
@@ -328,9 +327,9 @@ fn check_user_refs(c: &Connection, u: &core::User) -> ApiResult<()> {
     }
     if !spec.email.is_empty() {
         let me = name_of(u);
-        for other in store::all::<core::User>(c, &Filter::default())? {
-            let same = other.spec.as_ref().is_some_and(|s| s.email == spec.email);
-            if same && name_of(&other) != me {
+        let same_email = Filter { subtype: Some(spec.email.clone()), ..Default::default() };
+        for other in store::all::<core::User>(c, &same_email)? {
+            if name_of(&other) != me {
                 return Err(ApiError::invalid(format!(
                     "The email `{}` already exists for another User",
                     spec.email
