@@ -171,3 +171,59 @@ async fn users_need_a_type_and_existing_groups_and_genesis_users_exist() {
     let policy = core_cl.get_policy(by_name("octelium-api-full-access")).await.unwrap();
     assert_eq!(m(&policy.into_inner().metadata).name, "octelium-api-full-access");
 }
+
+/// cordium applies a stack within the rules against `cordium serve`, and its pruning plan then
+/// leaves what the server made on its own alone: the default Template of each Space (CreateSpace
+/// makes `default.<space>`) and the genesis Users and Policies of a fresh cluster.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_within_the_rules_applies_and_plans_clean_with_prune() {
+    let serve = Serve::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.hcl"),
+        r#"
+space "lab" {}
+space "org" {
+  organization = true
+}
+template "py" {
+  space = space.lab
+  image {
+    registry {
+      url = "python:3.12"
+    }
+  }
+}
+user "ci-bot" {
+  type = "WORKLOAD"
+  authorization {
+    policies = ["allow-all"]
+  }
+}
+"#,
+    )
+    .unwrap();
+    let d = dir.path().to_str().unwrap();
+    let run = |args: &[&str]| {
+        crate::support::cordium_as_admin().args(args).output().expect("cordium runs")
+    };
+    let text = |o: &std::process::Output| {
+        format!(
+            "exit {:?}\n{}\n{}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let apply = run(&["apply", d, "--endpoint", &serve.url, "--auto-approve", "--prune"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let plan = run(&["plan", d, "--endpoint", &serve.url, "--prune", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "no changes: {}", text(&plan));
+    let mut cl = serve.cordium().await;
+    cl.get_template(by_name("default.lab")).await.expect("the default Template is kept");
+    let mut core_cl = serve.core().await;
+    core_cl.get_user(by_name("root")).await.expect("genesis User kept");
+    let destroy = run(&["destroy", d, "--endpoint", &serve.url, "--auto-approve"]);
+    assert_eq!(destroy.status.code(), Some(0), "{}", text(&destroy));
+    core_cl.get_policy(by_name("allow-all")).await.expect("genesis Policy kept");
+}
