@@ -132,8 +132,10 @@ impl LocalCluster {
                 .spaces()?
                 .into_iter()
                 .map(|s| {
+                    // By name: upstream checks the caller's Membership by the reference's name,
+                    // so a uid-only reference is refused.
                     let m = s.metadata.unwrap_or_default();
-                    meta::ObjectReference { uid: m.uid, ..Default::default() }
+                    meta::ObjectReference { name: m.name, ..Default::default() }
                 })
                 .collect()),
             Scope::Space(name) => {

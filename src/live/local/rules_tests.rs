@@ -472,6 +472,13 @@ fn space_roles_come_from_memberships() {
         ..Default::default()
     };
     assert_eq!(err(e.list_secret("bob", ghost)), not_member);
+    // So does a reference by uid alone, even for the Space's owner: upstream finds the
+    // Membership by the reference's name.
+    let by_uid = cordium::ListTemplateOptions {
+        space_ref: Some(meta::ObjectReference { uid: uid(&s), ..Default::default() }),
+        ..Default::default()
+    };
+    assert_eq!(err(e.list_template("alice", by_uid)), not_member);
     // A MEMBER may read but not write; an ADMIN may write.
     e.set_membership("sp.alice", "bob", Role::Member).unwrap();
     e.get_space("bob", by_name("sp.alice")).unwrap();

@@ -294,7 +294,9 @@ impl Engine {
 
     /// Resolves the Space reference of a List request as upstream `getMemberSpaceFromSpaceRef`
     /// does: a one-part name gets the caller appended, and membership is checked before the
-    /// Space is read, so a Space that does not exist is PERMISSION_DENIED too.
+    /// Space is read, so a Space that does not exist is PERMISSION_DENIED too, and so is a
+    /// reference by uid alone (the Membership is looked up by the reference's name). The name
+    /// wins over the uid.
     pub(super) fn member_space(
         &self,
         c: &Connection,
@@ -307,12 +309,10 @@ impl Engine {
         };
         let name = names::expand_space(&r.name, caller);
         names::check_ref(&r.uid, &name, 1)?;
-        let found = if name.is_empty() {
-            store::get_by_uid::<cordium::Space>(c, &r.uid)?
-        } else {
-            store::get_by_name::<cordium::Space>(c, &name)?
-        };
-        let Some(space) = found else {
+        // The Membership is found by name (`<user>.<space name>`, `GetMembershipName`): a
+        // reference by uid alone names no Membership, and a Space that does not exist has none.
+        let found = store::get_by_name::<cordium::Space>(c, &name)?;
+        let Some(space) = found.filter(|_| !name.is_empty()) else {
             return Err(ApiError::denied("The User is not authorized to operation"));
         };
         access::check_member(c, &uid_of(&space), user)?;
