@@ -936,3 +936,23 @@ fn email_uniqueness_holds_among_many_users() {
     same.spec.as_mut().unwrap().email = "u999@example.com".into();
     e.update_core("admin", same).unwrap();
 }
+
+#[test]
+fn workspace_and_secret_counts_are_capped() {
+    let e = engine();
+    e.create_space("alice", space("sp")).unwrap();
+    for _ in 0..workspaces::MAX_WORKSPACES_PER_USER {
+        e.create_workspace("alice", workspace("default.sp.alice", Default::default())).unwrap();
+    }
+    assert_eq!(
+        err(e.create_workspace("alice", workspace("default.sp.alice", Default::default()))),
+        invalid("Number of Workspaces per User has been exceeded")
+    );
+    for i in 0..secrets::MAX_SECRETS_PER_SPACE {
+        e.create_secret("alice", secret(&format!("s{i}.sp"), "v")).unwrap();
+    }
+    assert_eq!(
+        err(e.create_secret("alice", secret("late.sp", "v"))),
+        denied("Number of Secrets per Space has been exceeded")
+    );
+}
