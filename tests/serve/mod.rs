@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod rules;
+
 use std::time::{Duration, Instant};
 
 use cordium::live::wire::{cordium as c, core, meta};
@@ -36,6 +38,16 @@ fn workspace(display: &str, template: Option<&str>) -> c::Workspace {
         spec: Some(Default::default()),
         status: template.map(|t| c::workspace::Status {
             template_ref: Some(meta::ObjectReference { name: t.into(), ..Default::default() }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+fn workload_user(name: &str) -> core::User {
+    core::User {
+        metadata: md(name),
+        spec: Some(core::user::Spec {
+            r#type: core::user::spec::Type::Workload as i32,
             ..Default::default()
         }),
         ..Default::default()
@@ -261,12 +273,13 @@ async fn update_is_wholesale_and_bumps_resource_version() {
     let rv0 = m(&created.metadata).resource_version.clone();
     let mut upd = template("tp.sp");
     upd.status = Some(Default::default());
-    upd.spec.as_mut().unwrap().git_provider = "gh".into();
+    upd.spec.as_mut().unwrap().runtime =
+        Some(c::workspace::spec::Runtime { cmd: "sleep".into(), ..Default::default() });
     let updated = cl.update_template(upd.clone()).await.unwrap().into_inner();
     let um = m(&updated.metadata);
     assert!(um.labels.is_empty() && um.description.is_empty(), "metadata replaced wholesale");
     assert!(m(&updated.spec).vars.is_empty(), "spec replaced wholesale");
-    assert_eq!(m(&updated.spec).git_provider, "gh");
+    assert_eq!(m(&m(&updated.spec).runtime).cmd, "sleep");
     assert_ne!(um.resource_version, rv0);
     assert_eq!(um.last_resource_version, rv0);
     assert_eq!(um.uid, m(&created.metadata).uid);
@@ -322,9 +335,9 @@ async fn workspaces_get_random_names_and_keep_display_name() {
     let uid_ref = meta::ObjectReference { uid: ml_uid, ..Default::default() };
     let l = cl.list_workspace(by_space(uid_ref)).await.unwrap().into_inner();
     assert_eq!(l.items.len(), 1);
-    // Upstream quirk: filtering by Space name matches nothing (the filter compares uids).
+    // Filtering by Space name resolves the name (server-rules.md: ListWorkspace `spaceRef`).
     let name_ref = meta::ObjectReference { name: "ml.admin".into(), ..Default::default() };
-    assert!(cl.list_workspace(by_space(name_ref)).await.unwrap().into_inner().items.is_empty());
+    assert_eq!(cl.list_workspace(by_space(name_ref)).await.unwrap().into_inner().items.len(), 1);
     // Update by uid: displayName + spec.
     let mut upd = ws.clone();
     upd.metadata.as_mut().unwrap().display_name = "renamed".into();
@@ -362,8 +375,8 @@ async fn space_delete_cascades_and_default_template_stays() {
         assert_eq!(code(cl.get_template(by_name(t)).await), Code::NotFound, "{t}");
     }
     assert_eq!(code(cl.get_secret(by_name("key.sp")).await), Code::NotFound);
-    // As upstream, Workspaces are not cascaded: the client must delete them itself.
-    cl.get_workspace(by_uid(&m(&ws.metadata).uid)).await.expect("workspace outlives its Space");
+    // As upstream (mains/space.go @ 54d80f2b), the Space's Workspaces go with it.
+    assert_eq!(code(cl.get_workspace(by_uid(&m(&ws.metadata).uid)).await), Code::NotFound);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -375,19 +388,14 @@ async fn pagination_over_2500_users() {
         let mut cl = core_cl.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..250 {
-                let u = core::User {
-                    metadata: md(&format!("user-{chunk}-{i}")),
-                    spec: Some(Default::default()),
-                    ..Default::default()
-                };
-                cl.create_user(u).await.unwrap();
+                cl.create_user(workload_user(&format!("user-{chunk}-{i}"))).await.unwrap();
             }
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
-    let total = 2501; // and admin
+    let total = 2503; // and admin, and the genesis Users root and octelium
     let first = core_cl.list_user(core::ListUserOptions::default()).await.unwrap().into_inner();
     let lm = m(&first.list_response_meta);
     assert_eq!(
@@ -409,7 +417,7 @@ async fn pagination_over_2500_users() {
         }
         page += 1;
     }
-    assert_eq!((page, seen.len()), (2, 2501));
+    assert_eq!((page, seen.len()), (2, 2503));
     let capped = core::ListUserOptions {
         common: Some(meta::CommonListOptions { page: 0, items_per_page: 5000, order_by: None }),
     };
@@ -617,17 +625,18 @@ async fn builds_fail_at_the_configured_rate() {
 async fn core_users_groups_policies() {
     let serve = Serve::start(&[]);
     let mut cl = serve.core().await;
-    let user = |n: &str| core::User {
-        metadata: md(n),
-        spec: Some(Default::default()),
-        ..Default::default()
-    };
+    let user = workload_user;
     let u = cl.create_user(user("agent-1")).await.unwrap().into_inner();
     assert_eq!(u.api_version, "core/v1");
     assert_eq!(code(cl.create_user(user("agent-1")).await), Code::AlreadyExists);
     assert_eq!(code(cl.create_user(user("Agent")).await), Code::InvalidArgument);
     let mut upd = user("agent-1");
     upd.spec.as_mut().unwrap().groups = vec!["dev".into()];
+    // A User's Groups must exist (octelium admin/user.go, checkAndSetUser).
+    assert_eq!(code(cl.update_user(upd.clone()).await), Code::InvalidArgument);
+    let dev =
+        core::Group { metadata: md("dev"), spec: Some(Default::default()), ..Default::default() };
+    cl.create_group(dev).await.unwrap();
     let out = cl.update_user(upd).await.unwrap().into_inner();
     assert_eq!(m(&out.spec).groups, ["dev"]);
     cl.delete_user(del_name("agent-1")).await.unwrap();
@@ -637,7 +646,7 @@ async fn core_users_groups_policies() {
     cl.create_group(g).await.unwrap();
     assert_eq!(
         cl.list_group(core::ListGroupOptions::default()).await.unwrap().into_inner().items.len(),
-        1
+        2
     );
     let p = core::Policy {
         metadata: md("allow-ml"),

@@ -4,7 +4,9 @@
 //! Every public operation runs in one SQLite transaction and mirrors one RPC of the real server,
 //! taking and returning the wire messages. This file holds the shared machinery (transactions,
 //! saving with uid/resourceVersion, pagination, the caller's User); the RPCs live in
-//! `spaces.rs`, `workspaces.rs` and `users.rs`.
+//! `spaces.rs`, `templates.rs`, `secrets.rs`, `workspaces.rs` and `users.rs`, the permission
+//! checks in `access.rs`, the spec checks in `validate.rs`, the fresh-cluster objects in
+//! `genesis.rs`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -13,6 +15,7 @@ use std::time::SystemTime;
 use rand::{Rng, SeedableRng};
 use rusqlite::{Connection, TransactionBehavior};
 
+use super::access::{Role, SpaceOwnership};
 use super::builds::{self, BuildSettings, Clock, SystemClock};
 use super::error::{ApiError, ApiResult};
 use super::seal::{create_private_dir, key_path, SecretKey};
@@ -36,6 +39,10 @@ pub struct EngineOptions {
     /// The key sealing Secret values of a store file; `None` = `<db>.key` beside it. In-memory
     /// stores use a random key kept nowhere.
     pub secret_key_file: Option<PathBuf>,
+    /// The ClusterConfig `spec.space.ownership.rules`: who may create which Space. Default: what
+    /// a fresh installation sets (one ALLOW `matchAny` rule: everyone may); no rules refuses
+    /// every CreateSpace.
+    pub space_ownership: SpaceOwnership,
 }
 
 impl Default for EngineOptions {
@@ -45,6 +52,7 @@ impl Default for EngineOptions {
             builds: BuildSettings::default(),
             seed: None,
             secret_key_file: None,
+            space_ownership: SpaceOwnership::default(),
         }
     }
 }
@@ -57,6 +65,7 @@ pub struct Engine {
     pub(super) builds: BuildSettings,
     rng: Mutex<rand::rngs::StdRng>,
     key: SecretKey,
+    pub(super) space_ownership: SpaceOwnership,
 }
 
 impl Engine {
@@ -71,12 +80,59 @@ impl Engine {
         let key = SecretKey::load_or_create(&key_file)?;
         let engine = Self::with_connection(store::open(path)?, options, key);
         engine.seal_plain_secrets()?;
+        engine.backfill_owner_memberships()?;
+        engine.reindex_users()?;
+        engine.seed_genesis()?;
         Ok(engine)
     }
 
     /// An engine over an in-memory store.
     pub fn in_memory(options: EngineOptions) -> ApiResult<Self> {
-        Ok(Self::with_connection(store::open_in_memory()?, options, SecretKey::random()))
+        let engine = Self::with_connection(store::open_in_memory()?, options, SecretKey::random());
+        engine.seed_genesis()?;
+        Ok(engine)
+    }
+
+    /// Gives the creator of every Space that has no Membership (stored by a version before
+    /// Memberships existed) its OWNER Membership, as CreateSpace does.
+    fn backfill_owner_memberships(&self) -> ApiResult<()> {
+        self.tx(|c, _| {
+            for s in store::all::<cordium::Space>(c, &store::Filter::default())? {
+                let space_uid = uid_of(&s);
+                let owner = s.status.as_ref().and_then(|st| st.user_ref.as_ref());
+                if let Some(owner) = owner {
+                    if store::count_memberships(c, &space_uid)? == 0 {
+                        store::put_membership(c, &space_uid, &owner.uid, Role::Owner as i32)?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Rewrites the indexed columns of every User once (a User's email became indexed after
+    /// stores were written).
+    fn reindex_users(&self) -> ApiResult<()> {
+        self.tx(|c, _| {
+            if store::flag(c, "user-email-index")? {
+                return Ok(());
+            }
+            for u in store::all::<core::User>(c, &store::Filter::default())? {
+                store::replace(c, &u)?;
+            }
+            store::set_flag(c, "user-email-index")
+        })
+    }
+
+    /// Gives the User `username` (created if new) the role `role` in the Space `space` (its
+    /// stored name). Not an RPC: this cluster has no Membership kind yet; for tests and for
+    /// seeding a shared Space.
+    pub fn set_membership(&self, space: &str, username: &str, role: Role) -> ApiResult<()> {
+        self.tx(|c, now| {
+            let user = self.caller(c, now, username)?;
+            let space: cordium::Space = load(c, "", space)?;
+            store::put_membership(c, &uid_of(&space), &uid_of(&user), role as i32)
+        })
     }
 
     /// Seals the values of Secrets stored in their body by a version before sealing existed.
@@ -122,7 +178,29 @@ impl Engine {
             builds: options.builds,
             rng: Mutex::new(rng),
             key,
+            space_ownership: options.space_ownership,
         }
+    }
+
+    /// The store connection (unit tests reading what no RPC returns).
+    #[cfg(test)]
+    pub(super) fn conn_for_tests(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets a Workspace's state as a controller would (unit tests: nothing here starts one).
+    #[cfg(test)]
+    pub(super) fn force_workspace_state(
+        &self,
+        uid: &str,
+        state: cordium::workspace::status::State,
+    ) {
+        let r = self.tx(|c, now| {
+            let mut w: cordium::Workspace = load(c, uid, "")?;
+            w.status.get_or_insert_with(Default::default).set_state(state);
+            self.save(c, now, &mut w)
+        });
+        assert!(r.is_ok(), "{r:?}");
     }
 
     /// Runs `f` in one immediate transaction; commits only on success.
@@ -314,7 +392,15 @@ pub(super) fn load<T: Stored>(c: &Connection, uid: &str, name: &str) -> ApiResul
     } else {
         return Err(ApiError::invalid("At least either the name or the UID must be specified"));
     };
-    found.ok_or_else(|| ApiError::not_found("Not Found"))
+    found.ok_or_else(|| missing::<T>(if name.is_empty() { uid } else { name }))
+}
+
+/// The store's NOT_FOUND, worded as upstream's rscserver words it (octelium
+/// `cluster/rscserver/rscserver/common.go`, `doGet`): `<api>.<version>.<kind> <key> does not
+/// exist`.
+pub(super) fn missing<T: Stored>(key: &str) -> ApiError {
+    let api = T::API_VERSION.replace('/', ".");
+    ApiError::not_found(format!("{api}.{} {key} does not exist", T::KIND))
 }
 
 pub(super) fn require<T>(v: Option<T>, what: &str) -> ApiResult<T> {

@@ -6,9 +6,11 @@
 //! [`LocalCluster`], the in-process [`Cluster`] for a fixed caller (`admin`), the default target.
 //! Must not decide what to change.
 
+mod access;
 mod builds;
 mod engine;
 mod error;
+mod genesis;
 mod names;
 mod seal;
 mod secrets;
@@ -16,6 +18,7 @@ mod spaces;
 mod store;
 mod templates;
 mod users;
+mod validate;
 mod workspaces;
 
 use std::path::{Path, PathBuf};
@@ -24,9 +27,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use access::{Condition, Effect, OwnershipRule, Role, RuleParseError, SpaceOwnership};
 pub use builds::{BuildSettings, Clock, ManualClock, SystemClock};
 pub use engine::{Engine, EngineOptions, DEFAULT_ITEMS_PER_PAGE, MAX_ITEMS_PER_PAGE};
 pub use error::{ApiError, ApiResult, Code};
+pub use genesis::{POLICIES as GENESIS_POLICIES, USERS as GENESIS_USERS};
 pub use names::{expand_space, expand_space_child, is_segment};
 pub use seal::{create_private_dir, key_path, private_file};
 pub use users::CoreKind;
@@ -127,8 +132,10 @@ impl LocalCluster {
                 .spaces()?
                 .into_iter()
                 .map(|s| {
+                    // By name: upstream checks the caller's Membership by the reference's name,
+                    // so a uid-only reference is refused.
                     let m = s.metadata.unwrap_or_default();
-                    meta::ObjectReference { uid: m.uid, ..Default::default() }
+                    meta::ObjectReference { name: m.name, ..Default::default() }
                 })
                 .collect()),
             Scope::Space(name) => {
@@ -453,3 +460,7 @@ impl Cluster for LocalCluster {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod rules_tests;

@@ -1,10 +1,12 @@
-//! Secret RPCs of the local cluster, after upstream `mains/secret.go` (octelium/cordium): the
-//! data is stored and never returned; there is no update.
+//! Secret RPCs of the local cluster, after upstream `mains/secret.go` (octelium/cordium @
+//! 619792c): the data is stored and never returned; there is no update; Create, Get and Delete
+//! need Space ADMIN or OWNER (`CheckIsMemberAdmin`), List any member.
 
+use super::access;
 use super::engine::{load, reference, require, uid_of, Engine};
 use super::error::{ApiError, ApiResult};
 use super::names;
-use super::spaces::{new_space_child, require_member, space_of, space_owner};
+use super::spaces::{new_space_child, space_uid_of};
 use super::store::{self, Filter};
 use crate::live::wire::{cordium, meta};
 
@@ -35,7 +37,7 @@ impl Engine {
                 return Err(ApiError::invalid("This Secret name already exists"));
             }
             check_secret_data(&data)?;
-            require_member(space_owner(&space), &user)?;
+            access::check_admin(c, &uid_of(&space), &user)?;
             let mut s = cordium::Secret {
                 metadata: Some(names::metadata_from(&m)),
                 spec: Some(spec),
@@ -62,8 +64,8 @@ impl Engine {
             req.name = names::expand_space_child(&req.name, caller);
             names::check_key(&req.uid, &req.name, Some(2))?;
             let mut s: cordium::Secret = load(c, &req.uid, &req.name)?;
-            let space = space_of(c, s.status.as_ref().and_then(|st| st.space_ref.as_ref()))?;
-            require_member(space_owner(&space), &user)?;
+            let space_uid = space_uid_of(s.status.as_ref().and_then(|st| st.space_ref.as_ref()));
+            access::check_admin(c, &space_uid, &user)?;
             s.data = None;
             Ok(s)
         })
@@ -75,8 +77,8 @@ impl Engine {
             req.name = names::expand_space_child(&req.name, caller);
             names::check_key(&req.uid, &req.name, Some(2))?;
             let s: cordium::Secret = load(c, &req.uid, &req.name)?;
-            let space = space_of(c, s.status.as_ref().and_then(|st| st.space_ref.as_ref()))?;
-            require_member(space_owner(&space), &user)?;
+            let space_uid = space_uid_of(s.status.as_ref().and_then(|st| st.space_ref.as_ref()));
+            access::check_admin(c, &space_uid, &user)?;
             store::delete(c, &uid_of(&s))?;
             Ok(())
         })?;

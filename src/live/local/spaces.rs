@@ -1,17 +1,18 @@
-//! Space RPCs of the local cluster, after upstream `mains/space.go` (octelium/cordium): names,
-//! checks, error codes and their order, and what Space children (`templates`, `secrets`) share:
-//! membership and the start of a child's create. Membership is modelled as "the creator of a
-//! Space is its only (OWNER) member". Deviation, for lack of the upstream machinery: Space
-//! ownership rules of the ClusterConfig allow everything.
+//! Space RPCs of the local cluster, after upstream `mains/space.go` (octelium/cordium @
+//! 54d80f2b): names, checks, error codes and their order, the ownership rules, the OWNER
+//! Membership and default Template of CreateSpace, the DeleteSpace cascade; and what Space
+//! children (`templates`, `secrets`) share: the start of a child's create, Secret lookup.
 
 use std::time::SystemTime;
 
 use rusqlite::Connection;
 
-use super::engine::{load, name_of, reference, require, uid_of, Engine};
+use super::access::{self, Role};
+use super::engine::{load, missing, name_of, reference, require, uid_of, Engine};
 use super::error::{ApiError, ApiResult, Code};
 use super::names::{self, MetaRules};
 use super::store::{self, Filter, Stored};
+use super::validate::{self, SecretAt, Secrets};
 use crate::live::wire::{cordium, core, meta};
 
 use cordium::space::status::Type as SpaceType;
@@ -39,58 +40,63 @@ pub(super) fn new_space_child<S>(
     Ok((m, spec, space))
 }
 
-/// Only the creator of a Space is its member (and OWNER).
-pub(super) fn require_member(
-    space_owner: Option<&meta::ObjectReference>,
-    user: &core::User,
-) -> ApiResult<()> {
-    match space_owner {
-        Some(r) if r.uid == uid_of(user) => Ok(()),
-        _ => Err(ApiError::denied("The User is not a Member in this Space")),
-    }
-}
-
 pub(super) fn space_owner(s: &cordium::Space) -> Option<&meta::ObjectReference> {
     s.status.as_ref().and_then(|st| st.user_ref.as_ref())
 }
 
+/// The Space a stored child's `status.spaceRef` points at.
 pub(super) fn space_of(
     c: &Connection,
     r: Option<&meta::ObjectReference>,
 ) -> ApiResult<cordium::Space> {
     let uid = r.map(|r| r.uid.as_str()).unwrap_or_default();
-    store::get_by_uid::<cordium::Space>(c, uid)?.ok_or_else(|| ApiError::not_found("Not Found"))
+    store::get_by_uid::<cordium::Space>(c, uid)?.ok_or_else(|| missing::<cordium::Space>(uid))
 }
 
-fn validate_space_spec(spec: &cordium::space::Spec, ty: SpaceType) -> ApiResult<()> {
-    if spec.limit.is_some() && ty == SpaceType::User {
-        return Err(ApiError::denied("Cannot set Limits for PERSONAL Spaces"));
-    }
-    if let Some(rt) = &spec.runtime {
-        if rt.env_vars.len() > 128 {
-            return Err(ApiError::invalid("Too many container env vars"));
-        }
-        for e in &rt.env_vars {
-            if e.key.is_empty() {
-                return Err(ApiError::invalid("Env variable cannot have an empty key"));
-            }
-            if !e.key.is_ascii() {
-                return Err(ApiError::invalid("Invalid env var key"));
-            }
-            if e.key.len() > 64 {
-                return Err(ApiError::invalid("Too long env var key"));
-            }
-            if matches!(
-                e.r#type,
-                Some(cordium::workspace::spec::runtime::env_var::Type::FromSecret(_))
-            ) && ty != SpaceType::Organization
-            {
-                return Err(ApiError::denied("Secrets can only be used for ORGANIZATION Spaces"));
-            }
-        }
-    }
-    Ok(())
+/// The uid of a stored child's Space (its `status.spaceRef`).
+pub(super) fn space_uid_of(r: Option<&meta::ObjectReference>) -> String {
+    r.map(|r| r.uid.clone()).unwrap_or_default()
 }
+
+/// Secrets as the store holds them, seen from one Space: found by exact stored name.
+pub(super) struct StoreSecrets<'a> {
+    pub c: &'a Connection,
+    pub space_uid: &'a str,
+}
+
+impl Secrets for StoreSecrets<'_> {
+    fn at(&self, name: &str) -> ApiResult<SecretAt> {
+        Ok(match store::get_by_name::<cordium::Secret>(self.c, name)? {
+            None => SecretAt::Missing,
+            Some(s) => {
+                let space = s.status.as_ref().and_then(|st| st.space_ref.as_ref());
+                if space.is_some_and(|r| r.uid == self.space_uid) {
+                    SecretAt::ThisSpace
+                } else {
+                    SecretAt::OtherSpace
+                }
+            }
+        })
+    }
+}
+
+/// How Go prints a gRPC status error with `%+v`, as upstream embeds one in some messages.
+pub(super) fn go_status(e: &ApiError) -> String {
+    let code = match e.code {
+        Code::NotFound => "NotFound",
+        Code::AlreadyExists => "AlreadyExists",
+        Code::InvalidArgument => "InvalidArgument",
+        Code::PermissionDenied => "PermissionDenied",
+        Code::Unauthenticated => "Unauthenticated",
+        Code::FailedPrecondition => "FailedPrecondition",
+        Code::Internal => "Internal",
+    };
+    format!("rpc error: code = {code} desc = {}", e.message)
+}
+
+/// The Space name upstream reserves for a user's agent Space (`mains/space.go` CreateSpace,
+/// `agentSpaceBaseName`).
+pub const RESERVED_SPACE_NAME: &str = "octelium";
 
 impl Engine {
     // ---- Space -------------------------------------------------------------------------
@@ -102,6 +108,8 @@ impl Engine {
         })
     }
 
+    /// CreateSpace, in upstream's order: quota, name, taken name, type from the owner part,
+    /// ownership rules, spec; then the OWNER Membership and the default Template.
     pub(super) fn do_create_space(
         &self,
         c: &Connection,
@@ -124,21 +132,32 @@ impl Engine {
             req.metadata.as_ref(),
             MetaRules { require_name: true, parents: 1 },
         )
-        .map_err(|e| ApiError::invalid(format!("Invalid Space name: {}", e.message)))?;
+        .map_err(|e| ApiError::invalid(format!("Invalid Space name: {}", go_status(&e))))?;
         let spec = require(req.spec.take(), "spec")?;
         let m = req.metadata.unwrap_or_default();
+        let Some((base, owner)) = m.name.split_once('.') else {
+            return Err(ApiError::invalid("Invalid Space name"));
+        };
         if store::name_taken(c, "Space", &m.name)? {
             return Err(ApiError::new(Code::AlreadyExists, "Space name already exists"));
         }
-        let owner = m.name.split('.').nth(1).unwrap_or_default();
         let ty = if owner == username {
+            if base == RESERVED_SPACE_NAME {
+                return Err(ApiError::invalid(format!(
+                    "The Space name {RESERVED_SPACE_NAME} is reserved"
+                )));
+            }
             SpaceType::User
         } else if owner == "cordium" {
             SpaceType::Organization
         } else {
             return Err(ApiError::invalid("Invalid Space name"));
         };
-        validate_space_spec(&spec, ty)?;
+        // Upstream `canOwnSpace`: the ClusterConfig ownership rules (no rules: refused).
+        if !self.space_ownership.allows(user, ty) {
+            return Err(ApiError::denied("You are not allowed to create this Space"));
+        }
+        validate::space_spec(&spec, ty, None)?;
         let mut space = cordium::Space {
             metadata: Some(names::metadata_from(&m)),
             spec: Some(spec),
@@ -151,6 +170,7 @@ impl Engine {
         let label = if ty == SpaceType::User { "user" } else { "organization" };
         space.meta_mut().system_labels.insert("type".into(), label.into());
         self.save_new(c, now, &mut space)?;
+        store::put_membership(c, &uid_of(&space), &uid_of(user), Role::Owner as i32)?;
         let mut default = cordium::Template {
             metadata: Some(meta::Metadata {
                 name: format!("default.{}", m.name),
@@ -169,6 +189,8 @@ impl Engine {
         Ok(space)
     }
 
+    /// UpdateSpace: found by name; the resource owner or the Space's OWNER; on update a
+    /// `fromSecret` must name a Secret of this Space by its exact stored name.
     pub fn update_space(&self, caller: &str, mut req: cordium::Space) -> ApiResult<cordium::Space> {
         self.tx(|c, now| {
             let user = self.caller(c, now, caller)?;
@@ -179,22 +201,27 @@ impl Engine {
                 req.metadata.as_ref(),
                 MetaRules { require_name: true, parents: 1 },
             )
-            .map_err(|e| ApiError::invalid(format!("Invalid Space name: {}", e.message)))?;
+            .map_err(|e| ApiError::invalid(format!("Invalid Space name: {}", go_status(&e))))?;
             let spec = require(req.spec.take(), "spec")?;
             let m = req.metadata.unwrap_or_default();
             let mut space: cordium::Space = load(c, "", &m.name)?;
-            require_member(space_owner(&space), &user)?;
+            let space_uid = uid_of(&space);
+            access::check_resource_or_space_owner(c, space_owner(&space), &space_uid, &user)?;
             names::metadata_update(space.meta_mut(), &m);
             let ty = space.status.as_ref().map(|s| s.r#type()).unwrap_or_default();
-            validate_space_spec(&spec, ty)?;
+            let secrets = StoreSecrets { c, space_uid: &space_uid };
+            validate::space_spec(&spec, ty, Some(&secrets))?;
             space.spec = Some(spec);
             self.save(c, now, &mut space)?;
             Ok(space)
         })
     }
 
-    /// DeleteSpace: by uid only (upstream `HasUID: true`); cascades to the Space's Templates
-    /// and Secrets. Like upstream, Workspaces of the Space are NOT deleted.
+    /// DeleteSpace: by uid only (upstream `HasUID: true`); the resource owner or the Space's
+    /// OWNER. Cascades as upstream: every Workspace in the Space whoever owns it, then the
+    /// Templates, Secrets and Memberships. (Upstream also deletes the Space's Volumes,
+    /// WorkspaceSnapshots and GitProviders, and the Sessions of its Workspaces: none of them are
+    /// stored here.)
     pub fn delete_space(&self, caller: &str, req: meta::DeleteOptions) -> ApiResult<()> {
         self.tx(|c, now| {
             let user = self.caller(c, now, caller)?;
@@ -203,14 +230,18 @@ impl Engine {
                 return Err(ApiError::invalid("A UID must be set"));
             }
             let space: cordium::Space = load(c, &req.uid, "")?;
-            require_member(space_owner(&space), &user)?;
+            access::check_resource_or_space_owner(c, space_owner(&space), &req.uid, &user)?;
             let children = Filter { space_uid: Some(req.uid.clone()), ..Default::default() };
+            for w in store::all::<cordium::Workspace>(c, &children)? {
+                store::delete(c, &uid_of(&w))?;
+            }
             for t in store::all::<cordium::Template>(c, &children)? {
                 store::delete(c, &uid_of(&t))?;
             }
             for s in store::all::<cordium::Secret>(c, &children)? {
                 store::delete(c, &uid_of(&s))?;
             }
+            store::delete_memberships(c, &req.uid)?;
             store::delete(c, &req.uid)?;
             Ok(())
         })?;
@@ -218,19 +249,21 @@ impl Engine {
         Ok(())
     }
 
+    /// GetSpace: members only (upstream `CheckIsMember`).
     pub fn get_space(&self, caller: &str, mut req: meta::GetOptions) -> ApiResult<cordium::Space> {
         self.tx(|c, now| {
             let user = self.caller(c, now, caller)?;
             req.name = names::expand_space(&req.name, caller);
             names::check_key(&req.uid, &req.name, Some(1))?;
             let space: cordium::Space = load(c, &req.uid, &req.name)?;
-            require_member(space_owner(&space), &user)?;
+            access::check_member(c, &uid_of(&space), &user)?;
             Ok(space)
         })
     }
 
-    /// ListSpace: Spaces the caller created. Upstream quirk kept: the `type: USER` filter
-    /// compares against the string `PERSONAL`, which no Space has, so it lists nothing.
+    /// ListSpace: mode CREATED_BY (or unset) lists the Spaces the caller created, MEMBER those
+    /// it has a Membership in; the type filter compares `status.type` with `USER` or
+    /// `ORGANIZATION`.
     pub fn list_space(
         &self,
         caller: &str,
@@ -238,15 +271,17 @@ impl Engine {
     ) -> ApiResult<cordium::SpaceList> {
         self.tx(|c, now| {
             let user = self.caller(c, now, caller)?;
-            if !(0..=2).contains(&req.mode) {
-                return Err(ApiError::invalid("Invalid Mode"));
+            let mut filter = Filter::default();
+            match req.mode {
+                0 | 1 => filter.owner_uid = Some(uid_of(&user)),
+                2 => filter.member_uid = Some(uid_of(&user)),
+                _ => return Err(ApiError::invalid("Invalid Mode")),
             }
-            let subtype = match SpaceType::try_from(req.r#type) {
-                Ok(SpaceType::User) => Some("personal".to_string()),
+            filter.subtype = match SpaceType::try_from(req.r#type) {
+                Ok(SpaceType::User) => Some("user".to_string()),
                 Ok(SpaceType::Organization) => Some("organization".to_string()),
                 _ => None,
             };
-            let filter = Filter { owner_uid: Some(uid_of(&user)), subtype, ..Default::default() };
             let (items, meta) = self.page(c, &filter, req.common.as_ref())?;
             Ok(cordium::SpaceList {
                 api_version: "cordium/v1".into(),
@@ -257,7 +292,11 @@ impl Engine {
         })
     }
 
-    /// Resolves a Space reference of a List request (a one-part name gets the caller appended).
+    /// Resolves the Space reference of a List request as upstream `getMemberSpaceFromSpaceRef`
+    /// does: a one-part name gets the caller appended, and membership is checked before the
+    /// Space is read, so a Space that does not exist is PERMISSION_DENIED too, and so is a
+    /// reference by uid alone (the Membership is looked up by the reference's name). The name
+    /// wins over the uid.
     pub(super) fn member_space(
         &self,
         c: &Connection,
@@ -270,8 +309,13 @@ impl Engine {
         };
         let name = names::expand_space(&r.name, caller);
         names::check_ref(&r.uid, &name, 1)?;
-        let space: cordium::Space = load(c, &r.uid, &name)?;
-        require_member(space_owner(&space), user)?;
+        // The Membership is found by name (`<user>.<space name>`, `GetMembershipName`): a
+        // reference by uid alone names no Membership, and a Space that does not exist has none.
+        let found = store::get_by_name::<cordium::Space>(c, &name)?;
+        let Some(space) = found.filter(|_| !name.is_empty()) else {
+            return Err(ApiError::denied("The User is not authorized to operation"));
+        };
+        access::check_member(c, &uid_of(&space), user)?;
         Ok(space)
     }
 }

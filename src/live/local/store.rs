@@ -2,8 +2,9 @@
 //! indexed columns queries need (kind, name, uid, parent space, owner, template, displayName,
 //! resourceVersion, creation time), so a List is one paginated query. A kind's sensitive part
 //! (a Secret's data) is never in the body: it is kept sealed (`seal.rs`) in its own table, and
-//! freed pages are zeroed (`secure_delete`). Knows nothing of server rules; the engine runs
-//! every operation in one transaction over these functions.
+//! freed pages are zeroed (`secure_delete`). Space Memberships (no API kind here yet) are rows of
+//! their own table: Space, User, role. Knows nothing of server rules; the engine runs every
+//! operation in one transaction over these functions.
 
 use std::path::Path;
 
@@ -35,6 +36,13 @@ CREATE INDEX IF NOT EXISTS objects_owner ON objects (kind, owner_uid);
 CREATE INDEX IF NOT EXISTS objects_template ON objects (kind, template_uid);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sealed (uid TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS memberships (
+    space_uid TEXT    NOT NULL,
+    user_uid  TEXT    NOT NULL,
+    role      INTEGER NOT NULL,
+    PRIMARY KEY (space_uid, user_uid)
+);
+CREATE INDEX IF NOT EXISTS memberships_user ON memberships (user_uid);
 ";
 
 /// The files SQLite keeps beside the store at `path` (`-wal`, `-shm`).
@@ -108,7 +116,7 @@ pub struct Index {
     pub space_uid: String,
     pub owner_uid: String,
     pub template_uid: String,
-    /// Kind-specific: a Space's type (`user`, `organization`).
+    /// Kind-specific: a Space's type (`user`, `organization`), a User's email.
     pub subtype: String,
 }
 
@@ -200,7 +208,11 @@ stored!(
     },
     sensitive | s | s.data.take().map(|d| d.encode_to_vec())
 );
-stored!(core::User, "User", "core/v1", |_o| Index::default());
+stored!(core::User, "User", "core/v1", |o| Index {
+    // A User's email, for the uniqueness check of CreateUser/UpdateUser.
+    subtype: o.spec.as_ref().map(|s| s.email.clone()).unwrap_or_default(),
+    ..Default::default()
+});
 stored!(core::Group, "Group", "core/v1", |_o| Index::default());
 stored!(core::Policy, "Policy", "core/v1", |_o| Index::default());
 
@@ -317,6 +329,66 @@ pub fn get_sealed(conn: &Connection, uid: &str) -> ApiResult<Option<Vec<u8>>> {
         .optional()?)
 }
 
+/// The role (upstream `Membership.Spec.Role` number) of the User `user_uid` in a Space.
+pub fn membership(conn: &Connection, space_uid: &str, user_uid: &str) -> ApiResult<Option<i32>> {
+    Ok(conn
+        .query_row(
+            "SELECT role FROM memberships WHERE space_uid = ?1 AND user_uid = ?2",
+            params![space_uid, user_uid],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+/// Sets (creates or replaces) a Membership.
+pub fn put_membership(
+    conn: &Connection,
+    space_uid: &str,
+    user_uid: &str,
+    role: i32,
+) -> ApiResult<()> {
+    conn.execute(
+        "INSERT INTO memberships (space_uid, user_uid, role) VALUES (?1, ?2, ?3)
+         ON CONFLICT (space_uid, user_uid) DO UPDATE SET role = excluded.role",
+        params![space_uid, user_uid, role],
+    )?;
+    Ok(())
+}
+
+/// Deletes every Membership of a Space; how many there were.
+pub fn delete_memberships(conn: &Connection, space_uid: &str) -> ApiResult<usize> {
+    Ok(conn.execute("DELETE FROM memberships WHERE space_uid = ?1", params![space_uid])?)
+}
+
+/// How many Memberships a Space has.
+pub fn count_memberships(conn: &Connection, space_uid: &str) -> ApiResult<u64> {
+    let n: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM memberships WHERE space_uid = ?1",
+        params![space_uid],
+        |row| row.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Whether a one-time step (seeding, a migration) named `name` has run on this store.
+pub fn flag(conn: &Connection, name: &str) -> ApiResult<bool> {
+    let key = format!("flag:{name}");
+    let n: i64 =
+        conn.query_row("SELECT COUNT(*) FROM counters WHERE name = ?1", params![key], |row| {
+            row.get(0)
+        })?;
+    Ok(n > 0)
+}
+
+/// Records that the one-time step `name` has run.
+pub fn set_flag(conn: &Connection, name: &str) -> ApiResult<()> {
+    conn.execute(
+        "INSERT INTO counters (name, value) VALUES (?1, 1) ON CONFLICT (name) DO NOTHING",
+        params![format!("flag:{name}")],
+    )?;
+    Ok(())
+}
+
 /// The next resourceVersion: a store-wide counter, zero-padded so versions sort.
 pub fn next_version(conn: &Connection) -> ApiResult<String> {
     conn.execute(
@@ -336,6 +408,8 @@ pub struct Filter {
     pub owner_uid: Option<String>,
     pub template_uid: Option<String>,
     pub subtype: Option<String>,
+    /// Only Spaces this User (uid) has a Membership in.
+    pub member_uid: Option<String>,
 }
 
 /// Row order of a List.
@@ -371,6 +445,13 @@ fn where_clause(kind: &str, f: &Filter) -> (String, Vec<String>) {
             args.push(v.clone());
             clause.push_str(&format!(" AND {col} = ?{}", args.len()));
         }
+    }
+    if let Some(user) = &f.member_uid {
+        args.push(user.clone());
+        clause.push_str(&format!(
+            " AND uid IN (SELECT space_uid FROM memberships WHERE user_uid = ?{})",
+            args.len()
+        ));
     }
     (clause, args)
 }

@@ -1,19 +1,41 @@
 //! Template RPCs of the local cluster, pre-builds included, after upstream
-//! `mains/{template,build}.go` (octelium/cordium): names, checks, error codes and their order.
-//! Deviations, for lack of the upstream machinery: `spec.gitProvider` is not resolved (there are
-//! no GitProviders here); Template specs get no deep validation.
+//! `mains/{template,build}.go` (octelium/cordium @ 1b2a84c7, 2928300): names, checks, error
+//! codes and their order; Space roles (Create/Update/Build need Space ADMIN or OWNER); the spec
+//! validated as a Workspace spec (`validateAndSetTemplate`). There are no GitProviders here, so
+//! a Template naming one is refused as upstream refuses a GitProvider that does not exist.
 
 use std::time::SystemTime;
 
 use rusqlite::Connection;
 
+use super::access;
 use super::builds;
 use super::engine::{load, name_of, reference, require, uid_of, Engine};
 use super::error::{ApiError, ApiResult};
 use super::names::{self, MetaRules};
-use super::spaces::{new_space_child, require_member, space_of, space_owner};
+use super::spaces::{new_space_child, space_of, space_uid_of, StoreSecrets};
 use super::store::{self, Filter, Stored};
+use super::validate;
+use super::workspaces::MAX_ACTIVE_WORKSPACES_PER_USER;
 use crate::live::wire::{cordium, core, meta};
+
+/// Upstream `validateAndSetTemplate`: the spec validated as a Workspace spec in the Template's
+/// Space (Secrets by exact name), then `spec.gitProvider`, read by name: none exist here.
+fn validate_template(
+    c: &Connection,
+    space_uid: &str,
+    spec: &cordium::template::Spec,
+) -> ApiResult<()> {
+    let secrets = StoreSecrets { c, space_uid };
+    validate::workspace_spec(&validate::template_as_workspace(spec), &secrets)?;
+    if !spec.git_provider.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "cordium.v1.GitProvider {} does not exist",
+            spec.git_provider
+        )));
+    }
+    Ok(())
+}
 
 /// Per-Space cap on Templates (upstream `maxTemplatesPerEnvironment`).
 pub const MAX_TEMPLATES_PER_SPACE: u64 = 1000;
@@ -30,7 +52,7 @@ impl Engine {
             let user = self.caller(c, now, caller)?;
             let (m, spec, space) =
                 new_space_child(c, caller, req.metadata.take(), req.spec.take())?;
-            require_member(space_owner(&space), &user)?;
+            access::check_admin(c, &uid_of(&space), &user)?;
             let in_space = Filter { space_uid: Some(uid_of(&space)), ..Default::default() };
             if store::count::<cordium::Template>(c, &in_space)? >= MAX_TEMPLATES_PER_SPACE {
                 return Err(ApiError::denied(
@@ -40,6 +62,7 @@ impl Engine {
             if store::name_taken(c, "Template", &m.name)? {
                 return Err(ApiError::invalid("Template name already exists for this Environment"));
             }
+            validate_template(c, &uid_of(&space), &spec)?;
             let mut t = cordium::Template {
                 metadata: Some(names::metadata_from(&m)),
                 spec: Some(spec),
@@ -78,9 +101,10 @@ impl Engine {
             let t: cordium::Template = load(c, &m.uid, &m.name)?;
             let mut t = self.settled(c, now, t)?;
             names::metadata_update(t.meta_mut(), &m);
+            let space_uid = space_uid_of(t.status.as_ref().and_then(|s| s.space_ref.as_ref()));
+            validate_template(c, &space_uid, &spec)?;
             t.spec = Some(spec);
-            let space = space_of(c, t.status.as_ref().and_then(|s| s.space_ref.as_ref()))?;
-            require_member(space_owner(&space), &user)?;
+            access::check_admin(c, &space_uid, &user)?;
             self.save(c, now, &mut t)?;
             Ok(t)
         })
@@ -99,11 +123,8 @@ impl Engine {
                 )));
             }
             let status = t.status.clone().unwrap_or_default();
-            let is_owner = status.user_ref.as_ref().is_some_and(|r| r.uid == uid_of(&user));
-            if !is_owner {
-                let space = space_of(c, status.space_ref.as_ref())?;
-                require_member(space_owner(&space), &user)?;
-            }
+            let space_uid = space_uid_of(status.space_ref.as_ref());
+            access::check_resource_or_space_owner(c, status.user_ref.as_ref(), &space_uid, &user)?;
             store::delete(c, &uid_of(&t))?;
             Ok(())
         })
@@ -131,8 +152,8 @@ impl Engine {
         req.name = names::expand_space_child(&req.name, caller);
         names::check_key(&req.uid, &req.name, Some(2))?;
         let t: cordium::Template = load(c, &req.uid, &req.name)?;
-        let space = space_of(c, t.status.as_ref().and_then(|s| s.space_ref.as_ref()))?;
-        require_member(space_owner(&space), user)?;
+        let space_uid = space_uid_of(t.status.as_ref().and_then(|s| s.space_ref.as_ref()));
+        access::check_member(c, &space_uid, user)?;
         self.settled(c, now, t)
     }
 
@@ -191,15 +212,33 @@ impl Engine {
             }
             let t: cordium::Template = load(c, &r.uid, &name)?;
             let space = space_of(c, t.status.as_ref().and_then(|s| s.space_ref.as_ref()))?;
-            require_member(space_owner(&space), &user)?;
+            access::check_admin(c, &uid_of(&space), &user)?;
             let mut t = self.settled(c, now, t)?;
+            // Upstream `createBuildRun` → `checkIfCanStartWorkspace`: the caller's Workspaces
+            // that are not STOPPED count against the active quota.
+            let active = store::all::<cordium::Workspace>(
+                c,
+                &Filter { owner_uid: Some(uid_of(&user)), ..Default::default() },
+            )?
+            .iter()
+            .filter(|w| {
+                w.status.as_ref().map(|s| s.state())
+                    != Some(cordium::workspace::status::State::Stopped)
+            })
+            .count();
+            if active >= MAX_ACTIVE_WORKSPACES_PER_USER {
+                return Err(ApiError::denied("Maximum limit of active Workspaces exceeded"));
+            }
             builds::start(&mut t, self.random_name(6), tags, now);
             self.save(c, now, &mut t)?;
             Ok(t)
         })
     }
 
-    /// CancelBuildTemplate: with no running build, returns the Template unchanged.
+    /// CancelBuildTemplate: any member (upstream reads the Template through GetTemplate); with
+    /// no running build, returns the Template unchanged and writes nothing. Upstream also
+    /// answers OK, changing nothing, when the build's Workspace is gone; here a running build
+    /// always has its (simulated) Workspace, so that case cannot arise.
     pub fn cancel_build_template(
         &self,
         caller: &str,

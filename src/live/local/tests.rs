@@ -33,6 +33,17 @@ fn secret(name: &str, value: &str) -> cordium::Secret {
     }
 }
 
+fn human(name: &str) -> core::User {
+    core::User {
+        metadata: md(name),
+        spec: Some(core::user::Spec {
+            r#type: core::user::spec::Type::Human as i32,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 fn by_name(n: &str) -> meta::GetOptions {
     meta::GetOptions { uid: String::new(), name: n.into() }
 }
@@ -113,7 +124,8 @@ fn update_replaces_spec_and_metadata_and_bumps_version() {
     e.create_space("alice", space("sp")).unwrap();
     let mut t = template("tp.sp");
     t.metadata.as_mut().unwrap().labels.insert("team".into(), "ml".into());
-    t.spec.as_mut().unwrap().git_provider = "gh".into();
+    t.spec.as_mut().unwrap().runtime =
+        Some(cordium::workspace::spec::Runtime { cmd: "sleep".into(), ..Default::default() });
     let created = e.create_template("alice", t).unwrap();
     let rv0 = created.metadata.as_ref().unwrap().resource_version.clone();
     let mut upd = template("tp.sp");
@@ -123,7 +135,7 @@ fn update_replaces_spec_and_metadata_and_bumps_version() {
     let m = updated.metadata.as_ref().unwrap();
     assert!(m.labels.is_empty(), "labels replaced wholesale");
     assert_eq!(m.display_name, "T");
-    assert_eq!(updated.spec.as_ref().unwrap().git_provider, "", "spec replaced wholesale");
+    assert_eq!(updated.spec.as_ref().unwrap().runtime, None, "spec replaced wholesale");
     assert!(m.resource_version > rv0);
     assert_eq!(m.last_resource_version, rv0);
     // An update that changes nothing is no write (upstream rscserver).
@@ -196,11 +208,10 @@ fn delete_space_needs_uid_and_cascades() {
     assert_eq!(code(e.get_template("alice", super::tests::by_name("tp.sp"))), Code::NotFound);
     assert_eq!(code(e.get_template("alice", super::tests::by_name("default.sp"))), Code::NotFound);
     assert_eq!(code(e.get_secret("alice", super::tests::by_name("kk.sp"))), Code::NotFound);
-    // Upstream does not cascade to Workspaces.
+    // Upstream (mains/space.go @ 54d80f2b, DeleteSpace) deletes the Space's Workspaces too.
     let ws_uid = ws.metadata.unwrap().uid;
-    assert!(e
-        .get_workspace("alice", meta::GetOptions { uid: ws_uid, name: String::new() })
-        .is_ok());
+    let get = meta::GetOptions { uid: ws_uid, name: String::new() };
+    assert_eq!(code(e.get_workspace("alice", get)), Code::NotFound);
 }
 
 #[test]
@@ -267,24 +278,19 @@ fn update_workspace_needs_uid() {
 fn pagination_follows_upstream() {
     let e = engine();
     for i in 0..450 {
-        let u = core::User {
-            metadata: md(&format!("user-{i}")),
-            spec: Some(Default::default()),
-            ..Default::default()
-        };
-        e.create_core("admin", u).unwrap();
+        e.create_core("admin", human(&format!("user-{i}"))).unwrap();
     }
-    // 450 created + the caller.
+    // 450 created + the caller + the genesis Users `root` and `octelium`.
     let first = e.list_core::<core::User>("admin", None).unwrap();
     let m = first.list_response_meta.unwrap();
     assert_eq!(
         (first.items.len(), m.items_per_page, m.total_count, m.has_more),
-        (200, 200, 451, true)
+        (200, 200, 453, true)
     );
     let common =
         |page, per| Some(meta::CommonListOptions { page, items_per_page: per, order_by: None });
     let last = e.list_core::<core::User>("admin", common(2, 0)).unwrap();
-    assert_eq!(last.items.len(), 51);
+    assert_eq!(last.items.len(), 53);
     assert!(!last.list_response_meta.unwrap().has_more);
     let big = e.list_core::<core::User>("admin", common(0, 5000)).unwrap();
     assert_eq!(big.list_response_meta.unwrap().items_per_page, 1000);
@@ -295,11 +301,7 @@ fn pagination_follows_upstream() {
 #[test]
 fn users_have_one_segment_names() {
     let e = engine();
-    let u = |n: &str| core::User {
-        metadata: md(n),
-        spec: Some(Default::default()),
-        ..Default::default()
-    };
+    let u = human;
     e.create_core("admin", u("agent-1")).unwrap();
     assert_eq!(code(e.create_core("admin", u("agent-1"))), Code::AlreadyExists);
     assert_eq!(code(e.create_core("admin", u("a.b"))), Code::InvalidArgument);
@@ -309,7 +311,7 @@ fn users_have_one_segment_names() {
         core::Group { metadata: md("devs"), spec: Some(Default::default()), ..Default::default() };
     e.create_core("admin", g).unwrap();
     let p = core::Policy {
-        metadata: md("allow-all"),
+        metadata: md("allow-some"),
         spec: Some(Default::default()),
         ..Default::default()
     };
@@ -324,7 +326,7 @@ fn builds_finish_on_read_by_the_injected_clock() {
         clock: Arc::new(clock.clone()),
         builds: BuildSettings { duration: Duration::from_secs(60), fail_rate: 0.0, seed: 3 },
         seed: Some(3),
-        secret_key_file: None,
+        ..Default::default()
     })
     .unwrap();
     e.create_space("alice", space("sp")).unwrap();

@@ -2,35 +2,40 @@
 //! server-chosen random names (3–6 lowercase alphanumerics), only `displayName` kept from the
 //! request metadata, created STOPPED with template/space resolved from `status.templateRef`
 //! (3-part name or uid, not expanded; absent → `default.default.<caller>`, auto-creating Space
-//! `default.<caller>`), owner-only access, effective limits in `status.limit`.
+//! `default.<caller>`), owner-only access (each RPC with its own upstream message), the spec
+//! validated against the Space (`validate.rs`), effective limits in `status.limit`. Read at
+//! octelium/cordium @ c39da7b4.
 
 use std::time::SystemTime;
 
 use rusqlite::Connection;
 
+use super::access;
 use super::engine::{load, name_of, reference, require, uid_of, Engine};
 use super::error::{ApiError, ApiResult};
 use super::names::{self, MetaRules};
-use super::spaces::require_member;
+use super::spaces::StoreSecrets;
 use super::store::{self, Filter, Stored};
+use super::validate;
 use crate::live::wire::{cordium, core, meta};
 
 use cordium::workspace::spec::{limit, Limit};
 
 /// Per-user cap on Workspaces (upstream `getMaxWorkspacesPerUser` default).
 pub const MAX_WORKSPACES_PER_USER: u64 = 1000;
+/// Per-user cap on Workspaces that are not STOPPED (upstream `getMaxActiveWorkspacesPerUser`,
+/// as `server-rules.md` gives it; the c39da7b4 handler defaults to 32).
+pub const MAX_ACTIVE_WORKSPACES_PER_USER: usize = 128;
 
 /// Upstream hard defaults of the effective limit.
 const DEFAULT_MILLICORES: u32 = 2000;
 const DEFAULT_MEMORY_MB: u32 = 6000;
 const DEFAULT_STORAGE_MB: u32 = 20000;
 
-fn owned_by(ws: &cordium::Workspace, user: &core::User) -> ApiResult<()> {
-    let owner = ws.status.as_ref().and_then(|s| s.user_ref.as_ref());
-    match owner {
-        Some(r) if r.uid == uid_of(user) => Ok(()),
-        _ => Err(ApiError::denied("Workspace is not owned by this User")),
-    }
+/// Whether the caller owns the Workspace; `None` when it has no owner at all.
+fn owner_is(ws: &cordium::Workspace, user: &core::User) -> Option<bool> {
+    let owner = ws.status.as_ref().and_then(|s| s.user_ref.as_ref())?;
+    Some(owner.uid == uid_of(user))
 }
 
 /// The effective limit (reference §7): the Workspace's non-zero fields, else the Template's,
@@ -140,7 +145,9 @@ impl Engine {
             return Err(ApiError::invalid("Workspace must belong to a Space"));
         };
         let space: cordium::Space = load(c, &space_ref.uid, "")?;
-        require_member(space.status.as_ref().and_then(|s| s.user_ref.as_ref()), user)?;
+        let space_uid = uid_of(&space);
+        validate::workspace_spec(&spec, &StoreSecrets { c, space_uid: &space_uid })?;
+        access::check_member(c, &space_uid, user)?;
         let limit = effective_limit(
             spec.limit.as_ref(),
             template.spec.as_ref().and_then(|s| s.limit.as_ref()),
@@ -178,7 +185,15 @@ impl Engine {
             let spec = require(req.spec.take(), "spec")?;
             let m = req.metadata.unwrap_or_default();
             let mut ws: cordium::Workspace = load(c, &m.uid, "")?;
-            owned_by(&ws, &user)?;
+            match owner_is(&ws, &user) {
+                None => return Err(ApiError::denied("Workspace does not belong to a User")),
+                Some(false) => return Err(ApiError::denied("Workspace not owned by the User")),
+                Some(true) => {}
+            }
+            let space_uid =
+                ws.status.as_ref().and_then(|s| s.space_ref.as_ref()).map(|r| r.uid.clone());
+            let space_uid = space_uid.unwrap_or_default();
+            validate::workspace_spec(&spec, &StoreSecrets { c, space_uid: &space_uid })?;
             ws.meta_mut().display_name = m.display_name;
             ws.spec = Some(spec);
             self.save(c, now, &mut ws)?;
@@ -191,7 +206,11 @@ impl Engine {
             let user = self.caller(c, now, caller)?;
             names::check_key(&req.uid, &req.name, None)?;
             let ws: cordium::Workspace = load(c, &req.uid, &req.name)?;
-            owned_by(&ws, &user)?;
+            match owner_is(&ws, &user) {
+                None => return Err(ApiError::invalid("Workspace not owned by the User")),
+                Some(false) => return Err(ApiError::denied("Workspace is not owned by this User")),
+                Some(true) => {}
+            }
             store::delete(c, &uid_of(&ws))?;
             Ok(())
         })
@@ -206,13 +225,15 @@ impl Engine {
             let user = self.caller(c, now, caller)?;
             names::check_key(&req.uid, &req.name, None)?;
             let ws: cordium::Workspace = load(c, &req.uid, &req.name)?;
-            owned_by(&ws, &user)?;
-            Ok(ws)
+            if owner_is(&ws, &user) == Some(true) {
+                return Ok(ws);
+            }
+            Err(ApiError::denied("This Workspace is not owned by the User"))
         })
     }
 
-    /// ListWorkspace: only the caller's. Upstream quirk kept: the `spaceRef` filter matches on
-    /// `spaceRef.uid` even when the Space was named, so filter by uid.
+    /// ListWorkspace: only the caller's; a `spaceRef` or `templateRef` filter is resolved (by
+    /// uid or name) and filters by the found object's uid.
     pub fn list_workspace(
         &self,
         caller: &str,
@@ -230,8 +251,8 @@ impl Engine {
                 }
                 Some(F::SpaceRef(r)) => {
                     names::check_ref(&r.uid, &r.name, 1)?;
-                    let _: cordium::Space = load(c, &r.uid, &r.name)?;
-                    filter.space_uid = Some(r.uid.clone());
+                    let space: cordium::Space = load(c, &r.uid, &r.name)?;
+                    filter.space_uid = Some(uid_of(&space));
                 }
                 None => {}
             }
