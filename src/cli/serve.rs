@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::exit::Exit;
+use crate::live::local::{OwnershipRule, SpaceOwnership};
 use crate::server::auth::{Role, TokenUser, UserType};
 use crate::server::faults::{ErrorMode, FaultCode, FaultOptions};
 use crate::server::{self, ServeOptions, TlsFiles};
@@ -39,6 +40,14 @@ pub struct Args {
     /// `octelium-api-full-access` policy does on a real cluster (repeatable).
     #[arg(long = "grant-api-access", value_name = "USERNAME")]
     pub grant_api_access: Vec<String>,
+    /// A ClusterConfig Space ownership rule (`spec.space.ownership.rules`): who may create
+    /// Spaces. `allow:any` (what a fresh Cordium installation sets; the default), `deny:...`,
+    /// with the condition `any`, `user=NAME`, `type=human|workload` or
+    /// `space=user|organization`. DENY rules are checked first, then ALLOW; `--space-ownership
+    /// none` leaves no rule, so every CreateSpace is refused, as upstream with no rules.
+    /// Repeatable.
+    #[arg(long = "space-ownership", value_name = "EFFECT:CONDITION")]
+    pub space_ownership: Vec<String>,
     /// Lifetime of access tokens.
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
     pub access_token_ttl: Duration,
@@ -139,6 +148,7 @@ fn options(args: Args) -> Result<ServeOptions, String> {
         auth_tokens: Vec::new(),
         token_users,
         api_access: args.grant_api_access,
+        space_ownership: space_ownership(&args.space_ownership)?,
         access_token_ttl: args.access_token_ttl,
         refresh_token_ttl: args.refresh_token_ttl,
         faults: FaultOptions {
@@ -154,6 +164,24 @@ fn options(args: Args) -> Result<ServeOptions, String> {
         tls,
         secret_key_file: args.secret_key_file,
     })
+}
+
+/// The `--space-ownership` rules; none given: the fresh-install default.
+fn space_ownership(rules: &[String]) -> Result<SpaceOwnership, String> {
+    if rules.is_empty() {
+        return Ok(SpaceOwnership::default());
+    }
+    if rules.iter().any(|r| r == "none") {
+        if rules.len() > 1 {
+            return Err("--space-ownership none cannot be combined with rules".into());
+        }
+        return Ok(SpaceOwnership::none());
+    }
+    let rules = rules
+        .iter()
+        .map(|r| r.parse::<OwnershipRule>().map_err(|e| format!("--space-ownership {r}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SpaceOwnership { rules })
 }
 
 #[allow(clippy::print_stdout, clippy::print_stderr)] // cli reports; the server never prints

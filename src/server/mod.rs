@@ -52,6 +52,8 @@ pub struct ServeOptions {
     /// Users granted full core API access although their role is `user` (`--grant-api-access`,
     /// the `octelium-api-full-access` policy of a real cluster).
     pub api_access: Vec<String>,
+    /// Who may create Spaces (`--space-ownership`).
+    pub space_ownership: crate::live::local::SpaceOwnership,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub faults: FaultOptions,
@@ -73,6 +75,7 @@ impl Default for ServeOptions {
             auth_tokens: Vec::new(),
             token_users: Vec::new(),
             api_access: Vec::new(),
+            space_ownership: Default::default(),
             access_token_ttl: Duration::from_secs(3600),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             faults: FaultOptions::default(),
@@ -198,6 +201,7 @@ pub async fn start(options: ServeOptions) -> Result<Server, ServeError> {
         },
         seed: options.seed,
         secret_key_file: options.secret_key_file.clone(),
+        space_ownership: options.space_ownership.clone(),
         ..Default::default()
     };
     let engine = if options.in_memory {

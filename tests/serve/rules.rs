@@ -227,3 +227,37 @@ user "ci-bot" {
     assert_eq!(destroy.status.code(), Some(0), "{}", text(&destroy));
     core_cl.get_policy(by_name("allow-all")).await.expect("genesis Policy kept");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn space_ownership_rules_decide_who_may_create_spaces() {
+    // No rule: every CreateSpace is refused (upstream `canOwnSpace` with no rules).
+    let none = Serve::start(&["--space-ownership", "none"]);
+    let mut cl = none.cordium().await;
+    assert_eq!(
+        refusal(cl.create_space(space("ml.admin")).await),
+        (Code::PermissionDenied, "You are not allowed to create this Space".into())
+    );
+    // DENY first, then ALLOW: bob is refused, admin may.
+    let rules = Serve::start(&[
+        "--auth-token",
+        "bob:B:user",
+        "--space-ownership",
+        "deny:user=bob",
+        "--space-ownership",
+        "allow:any",
+    ]);
+    let mut admin = rules.cordium().await;
+    admin.create_space(space("ml.admin")).await.expect("admin may");
+    let mut bob = rules.cordium_with("B").await;
+    assert_eq!(
+        refusal(bob.create_space(space("ml.bob")).await),
+        (Code::PermissionDenied, "You are not allowed to create this Space".into())
+    );
+    // A rule that does not parse is refused at start, naming it.
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_cordium"))
+        .args(["serve", "--in-memory", "--space-ownership", "maybe:any"])
+        .output()
+        .expect("runs");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--space-ownership maybe:any"));
+}
