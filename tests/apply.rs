@@ -653,3 +653,41 @@ async fn serve_keeps_its_store_owner_only_and_secret_values_sealed() {
         }
     }
 }
+
+/// The examples' stacks without Users apply, plan clean and destroy as an ordinary user (a
+/// `user` token: no core API), the lock included (a Template in the stack's first Space).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn examples_without_users_apply_and_destroy_as_an_ordinary_user() {
+    let as_bob = |args: &[&str]| {
+        cordium_as_admin()
+            .env("OCTELIUM_AUTH_TOKEN", "B")
+            .env_remove("CORDIUM_USERNAME")
+            .env("WANDB_API_KEY", "wandb-value")
+            .env("ANTHROPIC_API_KEY", "anthropic-value")
+            .env("WEB_GIT_TOKEN", "git-value")
+            .args(args)
+            .output()
+            .expect("cordium runs")
+    };
+    for (name, users) in [
+        ("quickstart", None),
+        ("platform", Some("users.hcl")),
+        ("platform-yaml", Some("users.yaml")),
+    ] {
+        let serve = Serve::start(&["--build-duration", "200ms", "--auth-token", "bob:B:user"]);
+        let dir = example(name);
+        if let Some(file) = users {
+            std::fs::remove_file(dir.path().join(file)).expect("remove the Users");
+        }
+        unprotect(dir.path());
+        let d = dir.path().to_string_lossy().to_string();
+        let url = serve.url.as_str();
+        let applied = as_bob(&["apply", &d, "--endpoint", url, "--auto-approve"]);
+        assert_eq!(applied.status.code(), Some(0), "{name}: apply\n{}", text(&applied));
+        assert!(String::from_utf8_lossy(&applied.stdout).contains("as bob"), "{}", text(&applied));
+        let plan = as_bob(&["plan", &d, "--endpoint", url, "--detailed-exitcode"]);
+        assert_eq!(plan.status.code(), Some(0), "{name}: plan after apply\n{}", text(&plan));
+        let destroyed = as_bob(&["destroy", &d, "--endpoint", url, "--auto-approve"]);
+        assert_eq!(destroyed.status.code(), Some(0), "{name}: destroy\n{}", text(&destroyed));
+    }
+}
