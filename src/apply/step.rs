@@ -690,6 +690,13 @@ impl Executor {
         }
         for _ in 0..3 {
             match self.cluster.cancel_build(key).await {
+                // Upstream answers OK and changes nothing when the build's Workspace is gone
+                // (`mains/build.go` CancelBuildTemplate): the build still reads as running.
+                Ok(t) if matches!(build_status(&t, id), BuildStatus::Running { .. }) => {
+                    return format!(
+                        "build {id}: nothing to cancel (the server found no build Workspace for it)"
+                    )
+                }
                 Ok(_) => return format!("build {id} was cancelled"),
                 Err(e) if e.is_transient() => continue,
                 Err(e) => return format!("cancelling build {id} failed: {e}"),

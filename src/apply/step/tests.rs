@@ -33,11 +33,18 @@ enum Fault {
 struct Flaky {
     inner: LocalCluster,
     script: Mutex<HashMap<&'static str, VecDeque<Fault>>>,
+    /// CancelBuildTemplate answers OK and changes nothing (upstream, when the build's
+    /// Workspace is gone).
+    cancel_finds_nothing: std::sync::atomic::AtomicBool,
 }
 
 impl Flaky {
     fn new(inner: LocalCluster) -> Arc<Self> {
-        Arc::new(Flaky { inner, script: Mutex::new(HashMap::new()) })
+        Arc::new(Flaky {
+            inner,
+            script: Mutex::new(HashMap::new()),
+            cancel_finds_nothing: Default::default(),
+        })
     }
 
     fn fail(&self, op: &'static str, faults: &[Fault]) {
@@ -93,6 +100,12 @@ impl Cluster for Flaky {
         self.wrap("build", self.inner.build_template(template, tags)).await
     }
     async fn cancel_build(&self, template: &ObjectKey) -> Result<cordium::Template, LiveError> {
+        if self.cancel_finds_nothing.load(std::sync::atomic::Ordering::SeqCst) {
+            return match self.inner.get(Kind::Template, template).await? {
+                Object::Template(t) => Ok(t),
+                _ => Err(LiveError::new(ErrorCode::Other, "cancel", "not a Template")),
+            };
+        }
         self.wrap("cancel", self.inner.cancel_build(template)).await
     }
     fn calls(&self) -> u64 {
@@ -418,6 +431,15 @@ async fn failed_and_overdue_builds_fail_their_step() {
     let e = run(&ex, &i).await.unwrap_err();
     assert!(matches!(e, ApplyError::BuildTimeout { .. }), "{e}");
     assert!(e.to_string().contains("was cancelled"), "{e}");
+
+    // A cancel the server answers OK without cancelling anything is said as such.
+    let gone = Flaky::new(local(Duration::from_secs(60), 0.0));
+    gone.cancel_finds_nothing.store(true, std::sync::atomic::Ordering::SeqCst);
+    let ex = executor(gone.clone());
+    run(&ex, &input(StepKind::Create, &space("ml"))).await.unwrap();
+    run(&ex, &input(StepKind::Create, &t)).await.unwrap();
+    let e = run(&ex, &i).await.unwrap_err();
+    assert!(e.to_string().contains("nothing to cancel"), "{e}");
 }
 
 #[test]
