@@ -223,3 +223,20 @@ mod tests {
         );
     }
 }
+
+/// Replaces the value at `path` (`spec.runtime.envVars[0].value`, as [`parse_path`] reads it)
+/// with `mask`; absent paths are left alone.
+pub fn mask_path(doc: &mut serde_json::Value, path: &str, mask: &str) {
+    let mut node = doc;
+    for seg in parse_path(path) {
+        let next = match seg {
+            PathSeg::Key(k) => node.get_mut(&k),
+            PathSeg::Index(i) => node.get_mut(i),
+        };
+        match next {
+            Some(n) => node = n,
+            None => return,
+        }
+    }
+    *node = serde_json::Value::String(mask.into());
+}

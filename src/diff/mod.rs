@@ -116,28 +116,10 @@ pub fn fingerprint(doc: &Value, masked: &[String]) -> String {
     use sha2::{Digest, Sha256};
     let mut doc = doc.clone();
     for path in masked {
-        mask_path(&mut doc, path);
+        crate::config::tree::mask_path(&mut doc, path, "(sensitive)");
     }
     // serde_json maps are sorted (no `preserve_order`), so equal documents serialise equally.
     hex::encode(Sha256::digest(serde_json::to_vec(&doc).unwrap_or_default()))
-}
-
-/// Replaces the value at `path` (`spec.runtime.envVars[0].value`) with a fixed mask; absent
-/// paths are left alone.
-fn mask_path(doc: &mut Value, path: &str) {
-    use crate::config::tree::{parse_path, PathSeg};
-    let mut node = doc;
-    for seg in parse_path(path) {
-        let next = match seg {
-            PathSeg::Key(k) => node.get_mut(&k),
-            PathSeg::Index(i) => node.get_mut(i),
-        };
-        match next {
-            Some(n) => node = n,
-            None => return,
-        }
-    }
-    *node = Value::String("(sensitive)".into());
 }
 
 /// One resource's change.

@@ -4,7 +4,6 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::config::tree::{parse_path, PathSeg};
 use crate::diff;
 use crate::model::Model;
 
@@ -16,7 +15,7 @@ pub fn config_digest(model: &Model, stack: &str) -> String {
     for r in &model.resources {
         let mut doc = diff::desired_doc(r, stack);
         for path in &r.origin.sensitive {
-            mask_path(&mut doc, path);
+            crate::config::tree::mask_path(&mut doc, path, MASK);
         }
         h.update(r.address.to_string().as_bytes());
         h.update(b"\0");
@@ -24,21 +23,4 @@ pub fn config_digest(model: &Model, stack: &str) -> String {
         h.update(b"\0");
     }
     hex::encode(h.finalize())
-}
-
-/// Replaces the value at `path` (`spec.runtime.envVars[0].value`) with the mask; absent paths
-/// are left alone.
-pub fn mask_path(doc: &mut serde_json::Value, path: &str) {
-    let mut node = doc;
-    for seg in parse_path(path) {
-        let next = match seg {
-            PathSeg::Key(k) => node.get_mut(&k),
-            PathSeg::Index(i) => node.get_mut(i),
-        };
-        match next {
-            Some(n) => node = n,
-            None => return,
-        }
-    }
-    *node = serde_json::Value::String(MASK.into());
 }

@@ -109,6 +109,19 @@ fn check_env_key(key: &str) -> ApiResult<()> {
 }
 
 /// A `fromSecret` reference: found by exact name in this Space, or refused as upstream.
+/// An inline env var value: non-empty, at most 1024 bytes (`validateSpace` and
+/// `ValidateWorkspace` alike).
+fn check_env_value(key: &str, v: &str) -> ApiResult<()> {
+    if v.is_empty() {
+        return Err(ApiError::invalid(format!("Empty value for env var: {key}")));
+    }
+    if v.len() > 1024 {
+        // Upstream prints the value here, not the key.
+        return Err(ApiError::invalid(format!("Empty value for env var: {v}")));
+    }
+    Ok(())
+}
+
 fn check_from_secret(name: &str, secrets: &dyn Secrets) -> ApiResult<()> {
     match secrets.at(name)? {
         SecretAt::ThisSpace => Ok(()),
@@ -228,15 +241,7 @@ pub(super) fn space_spec(
                     }
                 }
             }
-            Some(Env::Value(v)) => {
-                if v.is_empty() {
-                    return Err(ApiError::invalid(format!("Empty value for env var: {}", e.key)));
-                }
-                if v.len() > 1024 {
-                    // Upstream prints the value here, not the key.
-                    return Err(ApiError::invalid(format!("Empty value for env var: {v}")));
-                }
-            }
+            Some(Env::Value(v)) => check_env_value(&e.key, v)?,
             None => {
                 return Err(ApiError::invalid(format!(
                     "No env variable value for the key: {}",
@@ -364,14 +369,7 @@ fn check_runtime(rt: &ws::Runtime, secrets: &dyn Secrets) -> ApiResult<()> {
                 }
                 check_from_secret(name, secrets)?;
             }
-            Some(Env::Value(v)) => {
-                if v.is_empty() {
-                    return Err(ApiError::invalid(format!("Empty value for env var: {}", e.key)));
-                }
-                if v.len() > 1024 {
-                    return Err(ApiError::invalid(format!("Empty value for env var: {v}")));
-                }
-            }
+            Some(Env::Value(v)) => check_env_value(&e.key, v)?,
             None => {
                 return Err(ApiError::invalid(format!(
                     "No env variable value for the key: {}",
