@@ -209,21 +209,6 @@ pub fn parse_path(path: &str) -> Vec<PathSeg> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_round_trip() {
-        let p = "spec.runtime.envVars[0].key";
-        assert_eq!(format_path(&parse_path(p)), p);
-        assert_eq!(
-            parse_path("a[1][2]"),
-            vec![PathSeg::Key("a".into()), PathSeg::Index(1), PathSeg::Index(2)]
-        );
-    }
-}
-
 /// Replaces the value at `path` (`spec.runtime.envVars[0].value`, as [`parse_path`] reads it)
 /// with `mask`; absent paths are left alone.
 pub fn mask_path(doc: &mut serde_json::Value, path: &str, mask: &str) {
@@ -239,4 +224,19 @@ pub fn mask_path(doc: &mut serde_json::Value, path: &str, mask: &str) {
         }
     }
     *node = serde_json::Value::String(mask.into());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_round_trip() {
+        let p = "spec.runtime.envVars[0].key";
+        assert_eq!(format_path(&parse_path(p)), p);
+        assert_eq!(
+            parse_path("a[1][2]"),
+            vec![PathSeg::Key("a".into()), PathSeg::Index(1), PathSeg::Index(2)]
+        );
+    }
 }
