@@ -94,8 +94,19 @@ pub fn add_edges(steps: &mut [Step], deps: &dyn Fn(&Address) -> Vec<Address>) {
             StepKind::Delete => {}
         }
     }
+    add_unique(steps, edges);
+}
+
+/// Adds each `(step, depends on)` edge not already there, in order, with a set per step (a
+/// `contains` on a Space delete's list of every child was quadratic).
+fn add_unique(steps: &mut [Step], edges: Vec<(usize, usize)>) {
+    let mut have: BTreeMap<usize, std::collections::BTreeSet<usize>> = BTreeMap::new();
     for (i, j) in edges {
-        if i != j && !steps[i].depends_on.contains(&j) {
+        if i == j || i >= steps.len() {
+            continue;
+        }
+        let set = have.entry(i).or_insert_with(|| steps[i].depends_on.iter().copied().collect());
+        if set.insert(j) {
             steps[i].depends_on.push(j);
         }
     }
@@ -104,21 +115,27 @@ pub fn add_edges(steps: &mut [Step], deps: &dyn Fn(&Address) -> Vec<Address>) {
 /// Step 3: deletes in reverse dependency order: a resource is deleted after everything being
 /// deleted that depends on it (Workspaces before their Template, children before their Space).
 pub fn order_deletes(steps: &mut [Step], deps: &dyn Fn(&Address) -> Vec<Address>) {
-    let deletes: Vec<(usize, Address)> = steps
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.kind == StepKind::Delete)
-        .map(|(i, s)| (i, s.address.clone()))
-        .collect();
-    for (i, address) in &deletes {
-        for (j, other) in &deletes {
-            let depends = deps(other).contains(address)
-                || (other.space_address().as_ref() == Some(address) && other != address);
-            if i != j && depends && !steps[*i].depends_on.contains(j) {
-                steps[*i].depends_on.push(*j);
+    // Every delete step of each address (an address is deleted once; a list keeps it exact).
+    let mut deletes: BTreeMap<Address, Vec<usize>> = BTreeMap::new();
+    for (i, s) in steps.iter().enumerate().filter(|(_, s)| s.kind == StepKind::Delete) {
+        deletes.entry(s.address.clone()).or_default().push(i);
+    }
+    // For each deleted `other`: what it depends on (and its Space) is deleted after it. Looked
+    // up by address, not by comparing every pair of deletes (quadratic in a large destroy).
+    let mut edges: Vec<(usize, usize)> = Vec::new(); // (step, depends on)
+    for (other, js) in &deletes {
+        let mut before = deps(other);
+        before.extend(other.space_address().filter(|s| s != other));
+        before.sort();
+        before.dedup();
+        for address in before.iter().filter(|a| *a != other) {
+            for &i in deletes.get(address).into_iter().flatten() {
+                edges.extend(js.iter().map(|&j| (i, j)));
             }
         }
     }
+    edges.sort_unstable();
+    add_unique(steps, edges);
 }
 
 /// Step 4: a topological order, or the cycle (as addresses) when there is none.
