@@ -242,6 +242,33 @@ mod tests {
     }
 
     #[test]
+    fn a_large_destroy_orders_every_child_before_its_space_once() {
+        // 2,000 Templates and their Workspaces in one Space, all deleted (pairwise comparison
+        // made this 16 million `deps` calls).
+        let mut changes = vec![(a("space.ml"), Action::Delete)];
+        for i in 0..2000 {
+            changes.push((a(&format!("template.ml.t{i}")), Action::Delete));
+            changes.push((a(&format!("workspace.ml.w{i}")), Action::Delete));
+        }
+        let deps = |x: &Address| match (x.kind, x.name.strip_prefix('w')) {
+            (Kind::Workspace, Some(i)) => vec![a("space.ml"), a(&format!("template.ml.t{i}"))],
+            _ => x.space_address().filter(|s| s != x).into_iter().collect(),
+        };
+        let mut steps = add_nodes(&changes, &[]);
+        add_edges(&mut steps, &deps);
+        order_deletes(&mut steps, &deps);
+        order_deletes(&mut steps, &deps); // again: adds nothing twice
+        let space = &steps[0];
+        assert_eq!(space.depends_on.len(), 4000, "the Space goes after each child, once");
+        for i in 0..2000 {
+            let t = &steps[1 + 2 * i];
+            assert_eq!(t.depends_on, vec![2 + 2 * i], "{} after its Workspace", t.address);
+            assert!(steps[2 + 2 * i].depends_on.is_empty());
+        }
+        assert!(check_cycles(&steps).is_ok());
+    }
+
+    #[test]
     fn a_cycle_is_reported_with_its_path() {
         let mut steps =
             add_nodes(&[(a("space.x"), Action::Create), (a("space.y"), Action::Create)], &[]);
