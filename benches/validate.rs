@@ -1,7 +1,9 @@
 //! Load + validate speed (issue: foundation). Generates a 10,000-resource repository (half HCL,
 //! half YAML: Spaces, Templates, Users, Workspaces, Secrets), then times `config::load` +
-//! `model::build`, and, as the baseline in the same run, reading the same files and parsing the
-//! YAML half with plain serde-saphyr into JSON values (no spans, no checks, no HCL).
+//! `model::build`, and, as the baseline in the same run, reading the same files and parsing them
+//! with the bare parsers: serde-saphyr into JSON values for the YAML half, hcl-rs into a
+//! `hcl::Body` for the HCL half (no spans, no evaluation, no checks). Medians of 5 runs, the
+//! spread (min–max) printed beside them.
 //!
 //! Then the growth of three shapes that were once quadratic (issue 10): a chain of locals, a
 //! YAML label map and an HCL label map, each at n and 10n (10,000 and 100,000 under
@@ -12,13 +14,16 @@
 // A bench prints its figures.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
+mod support;
+
 use std::fmt::Write as _;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use cordium::config::{load, LoadOptions};
+use support::Spread;
 
-/// 10,000 resources, best of 5, under `cargo bench`; a small smoke run under
+/// 10,000 resources, median of 5, under `cargo bench`; a small smoke run under
 /// `cargo test --all-targets`, which runs benches without the `--bench` flag.
 fn full() -> bool {
     std::env::args().any(|a| a == "--bench")
@@ -86,21 +91,25 @@ fn baseline(root: &Path) -> usize {
         if path.extension().is_some_and(|e| e == "yaml") {
             let values: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).expect("yaml");
             docs += values.len();
+        } else if path.extension().is_some_and(|e| e == "hcl") {
+            let body = hcl::parse(&text).expect("hcl");
+            docs += body.blocks().count();
         }
     }
     docs
 }
 
-fn best(mut f: impl FnMut() -> usize) -> (Duration, usize) {
-    let mut best = Duration::MAX;
+/// The median time of `f` (5 runs under `cargo bench`, 1 otherwise), its spread, and its result.
+fn median(mut f: impl FnMut() -> usize) -> (Spread, usize) {
     let mut n = 0;
     let runs = if full() { 5 } else { 1 };
+    let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let t = Instant::now();
         n = f();
-        best = best.min(t.elapsed());
+        times.push(t.elapsed().as_secs_f64() * 1e3);
     }
-    (best, n)
+    (Spread::of(times), n)
 }
 
 /// One file of `n` of a shape: `chain` (locals, each using the one before), `yaml-labels`,
@@ -137,15 +146,16 @@ fn shape(root: &Path, what: &str, n: usize) {
 
 /// Load + validate time of one shape at `n` (label maps past the per-object limit are an
 /// error, which is still all the work).
-fn time_shape(what: &str, n: usize) -> Duration {
+fn time_shape(what: &str, n: usize) -> f64 {
     let dir = tempfile::tempdir().expect("tempdir");
     shape(dir.path(), what, n);
-    best(|| {
+    median(|| {
         let loaded = load(dir.path(), &LoadOptions::default());
         let (model, _) = cordium::model::build(&loaded);
         model.len()
     })
     .0
+    .median
 }
 
 fn growth() {
@@ -154,12 +164,7 @@ fn growth() {
     for what in ["chain", "yaml-labels", "hcl-labels"] {
         let small = time_shape(what, n);
         let large = time_shape(what, n * 10);
-        println!(
-            "  {what:<12} {:>9.1} ms {:>9.1} ms   {:>6.1}x",
-            small.as_secs_f64() * 1e3,
-            large.as_secs_f64() * 1e3,
-            large.as_secs_f64() / small.as_secs_f64()
-        );
+        println!("  {what:<12} {small:>9.1} ms {large:>9.1} ms   {:>6.1}x", large / small);
     }
 }
 
@@ -167,7 +172,7 @@ fn main() {
     growth();
     let dir = tempfile::tempdir().expect("tempdir");
     let generated = generate(dir.path());
-    let (ours, resources) = best(|| {
+    let (ours, resources) = median(|| {
         let loaded = load(dir.path(), &LoadOptions::default());
         let (model, diags) = cordium::model::build(&loaded);
         assert!(
@@ -176,24 +181,22 @@ fn main() {
         );
         model.len()
     });
-    let (base, _) = best(|| baseline(dir.path()));
+    let (base, docs) = median(|| baseline(dir.path()));
     assert_eq!(resources, generated);
-    let rate = resources as f64 / ours.as_secs_f64();
+    assert_eq!(docs, generated, "the baseline parsed every resource");
+    let rate = resources as f64 / (ours.median / 1e3);
     println!(
-        "validate bench: {resources} resources (half HCL, half YAML), best of {}",
-        if full() { 5 } else { 1 }
+        "validate bench: {resources} resources (half HCL, half YAML), median of {} [min–max]",
+        ours.runs
     );
     println!(
-        "  load + validate (cordium)         {:>9.1} ms   {:>9.0} resources/s",
-        ours.as_secs_f64() * 1e3,
+        "  load + validate (cordium)           {:>24} ms   {:>9.0} resources/s",
+        ours.show(1),
         rate
     );
     println!(
-        "  baseline: read + plain YAML parse {:>9.1} ms   (YAML half only, no spans, no checks)",
-        base.as_secs_f64() * 1e3
+        "  baseline: read + bare YAML/HCL parse {:>23} ms   (serde-saphyr + hcl-rs: no spans, no evaluation, no checks)",
+        base.show(1)
     );
-    println!(
-        "  ratio cordium / baseline          {:>9.2}x",
-        ours.as_secs_f64() / base.as_secs_f64()
-    );
+    println!("  ratio cordium / baseline (medians)  {:>23.2}x", ours.median / base.median);
 }

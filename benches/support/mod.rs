@@ -98,3 +98,40 @@ pub fn failure_text(e: &OpsError) -> String {
         other => other.to_string(),
     }
 }
+
+/// A median and the spread (min, max) of repeated measurements.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub runs: usize,
+}
+
+impl Spread {
+    /// From the samples (at least one; the median of an even count is the mean of the middle two).
+    pub fn of(mut samples: Vec<f64>) -> Spread {
+        samples.sort_by(f64::total_cmp);
+        let n = samples.len();
+        if n == 0 {
+            return Spread::default();
+        }
+        let median =
+            if n % 2 == 1 { samples[n / 2] } else { (samples[n / 2 - 1] + samples[n / 2]) / 2.0 };
+        Spread { median, min: samples[0], max: samples[n - 1], runs: n }
+    }
+
+    /// `median [min–max]` with `decimals` places.
+    pub fn show(&self, decimals: usize) -> String {
+        format!("{:.d$} [{:.d$}–{:.d$}]", self.median, self.min, self.max, d = decimals)
+    }
+
+    /// (max - min) / median, in percent.
+    pub fn spread_pct(&self) -> f64 {
+        if self.median == 0.0 {
+            0.0
+        } else {
+            (self.max - self.min) / self.median * 100.0
+        }
+    }
+}

@@ -2,7 +2,9 @@
 //! build. Owns the retry rules of writes (ARCHITECTURE.md §5): transient failures are retried
 //! with jittered exponential backoff, bounded in attempts and time; a write whose outcome is
 //! unknown is *read back before it is sent again* (by stored name; Workspaces by `displayName`
-//! in their Space), so nothing is ever created twice.
+//! in their Space), so nothing is ever created twice. An update is sent straight to the object
+//! the plan read under the apply lock (its uid; no Get first); one whose outcome is unknown is
+//! read back and compared before it is sent again.
 //!
 //! Must not decide new changes (it does what the step says) and must not print: it reports
 //! through the `emit` callback. A Secret's value is read through [`SecretValues`] at the last
@@ -483,12 +485,32 @@ impl Executor {
                 message: "Secrets cannot be updated, only replaced; plan again".into(),
             });
         }
-        let key = self.live_key(input)?;
-        let live = from_wire(&self.read_live(input, &key, emit).await?);
         let mut object = to_wire(resource, &self.naming, &self.stack);
-        bind_to_live(&mut object, &live);
+        // The plan was made (or, for a saved plan, checked) under the apply lock, so the object
+        // it read is the one to update: its uid and stored name bind the request with no Get.
+        // Only a plan that does not hold them (an older plan file) reads the object first.
+        let planned = input
+            .live
+            .as_ref()
+            .filter(|l| !l.uid.is_empty() && (!address.kind.server_named() || !l.name.is_empty()));
+        let uid = match planned {
+            Some(l) => {
+                let md = object.metadata_mut();
+                md.uid = l.uid.clone();
+                if address.kind.server_named() {
+                    md.name = l.name.clone();
+                }
+                l.uid.clone()
+            }
+            None => {
+                let key = self.live_key(input)?;
+                let live = from_wire(&self.read_live(input, &key, emit).await?);
+                bind_to_live(&mut object, &live);
+                live.uid
+            }
+        };
         let desired = resource.spec_json();
-        let key = ObjectKey::Uid(live.uid.clone());
+        let key = ObjectKey::Uid(uid);
         let mut tries = Attempts::new(self.retry);
         loop {
             self.leased(address)?;

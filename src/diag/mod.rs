@@ -55,17 +55,26 @@ pub struct SourceFile {
     /// Path as shown to the user (relative to the config root where possible).
     pub path: PathBuf,
     pub text: Arc<str>,
-    line_starts: Vec<usize>,
+    line_starts: Arc<[usize]>,
     /// Byte ranges holding sensitive text (a sensitive variable's value or default, or the whole
     /// of a `--var`/`CORDIUM_VAR_*` value): renderers never show them.
     hidden: Vec<(usize, usize)>,
+    /// [`SourceFile::shown_text`], made once (every diagnostic of a file shows it).
+    shown: std::sync::OnceLock<Arc<str>>,
 }
 
 impl SourceFile {
     fn new(path: PathBuf, text: Arc<str>) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        SourceFile { path, text, line_starts, hidden: Vec::new() }
+        let line_starts = line_starts.into();
+        SourceFile { path, text, line_starts, hidden: Vec::new(), shown: Default::default() }
+    }
+
+    /// The byte offset where each line starts (the first is 0): the index every line and
+    /// column lookup uses, made once per file.
+    pub fn line_starts(&self) -> Arc<[usize]> {
+        self.line_starts.clone()
     }
 
     /// Whether any of the file's text is sensitive.
@@ -79,6 +88,10 @@ impl SourceFile {
         if self.hidden.is_empty() {
             return self.text.clone();
         }
+        self.shown.get_or_init(|| self.mask_hidden()).clone()
+    }
+
+    fn mask_hidden(&self) -> Arc<str> {
         let text = &*self.text;
         let mut bytes = text.as_bytes().to_vec();
         for &(start, end) in &self.hidden {
@@ -163,6 +176,7 @@ impl Sources {
     pub fn hide(&mut self, span: Span) {
         if let Some(f) = self.files.get_mut(span.file.0 as usize) {
             f.hidden.push((span.start, span.end.max(span.start)));
+            f.shown = Default::default();
         }
     }
 

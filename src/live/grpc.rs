@@ -1,5 +1,6 @@
 //! [`GrpcCluster`]: the [`Cluster`] trait over tonic, for a real cluster (TLS) or `cordium serve`
-//! (plaintext, loopback only). Lists page through `common.page` while `hasMore`; every call has a
+//! (plaintext, loopback only). Lists read the first page of `common.page`, then the rest that its
+//! `totalCount` promises concurrently (bounded), then on while `hasMore`; every call has a
 //! deadline; reads retry transient failures with bounded, jittered backoff; writes are never
 //! retried here (a transient error leaves their outcome unknown; the apply executor decides).
 //! A call refused as UNAUTHENTICATED is repeated once after authenticating again (the server
@@ -33,6 +34,8 @@ use crate::model::Kind;
 const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// A bound on pages, against a server that always says `hasMore`.
 const MAX_PAGES: u32 = 100_000;
+/// Pages of one list fetched at once, once the first page has said how many there are.
+const PAGES_IN_FLIGHT: usize = 8;
 
 /// How to reach and talk to a cluster.
 #[derive(Debug, Clone)]
@@ -314,7 +317,11 @@ impl GrpcCluster {
         LiveError::new(ErrorCode::PermissionDenied, e.operation, message)
     }
 
-    /// Reads every page of a list.
+    /// Reads every page of a list. The first page says how many objects there are
+    /// (`totalCount`, `itemsPerPage`); the remaining pages are then fetched concurrently, at
+    /// most [`PAGES_IN_FLIGHT`] at a time, and kept in page order. A list that grew meanwhile
+    /// (the last page still says `hasMore`) is read on page by page; one that shrank ends at the
+    /// first empty (or NOT_FOUND) page. A server that gives no count is read page by page.
     async fn list_pages<Req, Resp, T, F, Fut>(
         &self,
         op: &str,
@@ -327,22 +334,72 @@ impl GrpcCluster {
         F: Fn(Channel, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
-        let mut out = Vec::new();
-        for page in 0..MAX_PAGES {
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        let fetch = |page: u32| {
             let common =
                 meta::CommonListOptions { page, items_per_page: self.page_size, order_by: None };
-            let (items, meta) = split(self.call(op, true, make(common), &f).await?);
+            let req = make(common);
+            let (f, split) = (&f, &split);
+            async move { self.call(op, true, req, f).await.map(split) }
+        };
+        let empty = |page: u32| {
+            LiveError::new(
+                ErrorCode::Other,
+                op,
+                format!("page {page} was empty although the server said more would follow"),
+            )
+        };
+        let (mut out, first) = fetch(0).await?;
+        let Some(first) = first.filter(|m| m.has_more) else { return Ok(out) };
+        if out.is_empty() {
+            return Err(empty(0));
+        }
+        let mut next: u32 = 1;
+        let per =
+            u64::from(if first.items_per_page > 0 { first.items_per_page } else { self.page_size });
+        let total = u64::from(first.total_count);
+        if total > out.len() as u64 && per > 0 {
+            let pages = u32::try_from(total.div_ceil(per)).unwrap_or(MAX_PAGES).min(MAX_PAGES);
+            let results: Vec<Option<(Vec<T>, bool)>> = stream::iter(1..pages)
+                .map(|page| async move {
+                    match fetch(page).await {
+                        Ok((items, meta)) => Ok(Some((items, meta.is_some_and(|m| m.has_more)))),
+                        // The list shrank since the first page: nothing there any more.
+                        Err(e) if e.code == ErrorCode::NotFound => Ok(None),
+                        Err(e) => Err(e),
+                    }
+                })
+                .buffered(PAGES_IN_FLIGHT)
+                .try_collect()
+                .await?;
+            let mut more = true;
+            for got in results {
+                next += 1;
+                match got {
+                    Some((items, has_more)) if !items.is_empty() => {
+                        out.extend(items);
+                        more = has_more;
+                    }
+                    _ => {
+                        more = false;
+                        break;
+                    }
+                }
+            }
+            if !more {
+                return Ok(out);
+            }
+        }
+        // Page by page: no count, or the list grew past the counted pages.
+        for page in next..MAX_PAGES {
+            let (items, meta) = fetch(page).await?;
             let got = items.len();
             out.extend(items);
             if !meta.is_some_and(|m| m.has_more) {
                 return Ok(out);
             }
             if got == 0 {
-                return Err(LiveError::new(
-                    ErrorCode::Other,
-                    op,
-                    format!("page {page} was empty although the server said more would follow"),
-                ));
+                return Err(empty(page));
             }
         }
         Err(LiveError::new(ErrorCode::Other, op, format!("more than {MAX_PAGES} pages")))

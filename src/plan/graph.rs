@@ -94,8 +94,19 @@ pub fn add_edges(steps: &mut [Step], deps: &dyn Fn(&Address) -> Vec<Address>) {
             StepKind::Delete => {}
         }
     }
+    add_unique(steps, edges);
+}
+
+/// Adds each `(step, depends on)` edge not already there, in order, with a set per step (a
+/// `contains` on a Space delete's list of every child was quadratic).
+fn add_unique(steps: &mut [Step], edges: Vec<(usize, usize)>) {
+    let mut have: BTreeMap<usize, std::collections::BTreeSet<usize>> = BTreeMap::new();
     for (i, j) in edges {
-        if i != j && !steps[i].depends_on.contains(&j) {
+        if i == j || i >= steps.len() {
+            continue;
+        }
+        let set = have.entry(i).or_insert_with(|| steps[i].depends_on.iter().copied().collect());
+        if set.insert(j) {
             steps[i].depends_on.push(j);
         }
     }
@@ -104,21 +115,27 @@ pub fn add_edges(steps: &mut [Step], deps: &dyn Fn(&Address) -> Vec<Address>) {
 /// Step 3: deletes in reverse dependency order: a resource is deleted after everything being
 /// deleted that depends on it (Workspaces before their Template, children before their Space).
 pub fn order_deletes(steps: &mut [Step], deps: &dyn Fn(&Address) -> Vec<Address>) {
-    let deletes: Vec<(usize, Address)> = steps
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.kind == StepKind::Delete)
-        .map(|(i, s)| (i, s.address.clone()))
-        .collect();
-    for (i, address) in &deletes {
-        for (j, other) in &deletes {
-            let depends = deps(other).contains(address)
-                || (other.space_address().as_ref() == Some(address) && other != address);
-            if i != j && depends && !steps[*i].depends_on.contains(j) {
-                steps[*i].depends_on.push(*j);
+    // Every delete step of each address (an address is deleted once; a list keeps it exact).
+    let mut deletes: BTreeMap<Address, Vec<usize>> = BTreeMap::new();
+    for (i, s) in steps.iter().enumerate().filter(|(_, s)| s.kind == StepKind::Delete) {
+        deletes.entry(s.address.clone()).or_default().push(i);
+    }
+    // For each deleted `other`: what it depends on (and its Space) is deleted after it. Looked
+    // up by address, not by comparing every pair of deletes (quadratic in a large destroy).
+    let mut edges: Vec<(usize, usize)> = Vec::new(); // (step, depends on)
+    for (other, js) in &deletes {
+        let mut before = deps(other);
+        before.extend(other.space_address().filter(|s| s != other));
+        before.sort();
+        before.dedup();
+        for address in before.iter().filter(|a| *a != other) {
+            for &i in deletes.get(address).into_iter().flatten() {
+                edges.extend(js.iter().map(|&j| (i, j)));
             }
         }
     }
+    edges.sort_unstable();
+    add_unique(steps, edges);
 }
 
 /// Step 4: a topological order, or the cycle (as addresses) when there is none.
@@ -222,6 +239,33 @@ mod tests {
         assert!(
             pos(StepKind::Delete, "workspace.ml.box") < pos(StepKind::Create, "workspace.ml.box")
         );
+    }
+
+    #[test]
+    fn a_large_destroy_orders_every_child_before_its_space_once() {
+        // 2,000 Templates and their Workspaces in one Space, all deleted (pairwise comparison
+        // made this 16 million `deps` calls).
+        let mut changes = vec![(a("space.ml"), Action::Delete)];
+        for i in 0..2000 {
+            changes.push((a(&format!("template.ml.t{i}")), Action::Delete));
+            changes.push((a(&format!("workspace.ml.w{i}")), Action::Delete));
+        }
+        let deps = |x: &Address| match (x.kind, x.name.strip_prefix('w')) {
+            (Kind::Workspace, Some(i)) => vec![a("space.ml"), a(&format!("template.ml.t{i}"))],
+            _ => x.space_address().filter(|s| s != x).into_iter().collect(),
+        };
+        let mut steps = add_nodes(&changes, &[]);
+        add_edges(&mut steps, &deps);
+        order_deletes(&mut steps, &deps);
+        order_deletes(&mut steps, &deps); // again: adds nothing twice
+        let space = &steps[0];
+        assert_eq!(space.depends_on.len(), 4000, "the Space goes after each child, once");
+        for i in 0..2000 {
+            let t = &steps[1 + 2 * i];
+            assert_eq!(t.depends_on, vec![2 + 2 * i], "{} after its Workspace", t.address);
+            assert!(steps[2 + 2 * i].depends_on.is_empty());
+        }
+        assert!(check_cycles(&steps).is_ok());
     }
 
     #[test]

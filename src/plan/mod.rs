@@ -284,18 +284,21 @@ fn decide_builds(
     inputs: &PlanInputs,
 ) -> Vec<PlannedBuild> {
     let mut builds = Vec::new();
+    // Each Template's first change, and whether any change replaces it: indexed once (a scan
+    // of `changes` per Template was quadratic).
+    let mut by_address: BTreeMap<&Address, (&ResourceChange, bool)> = BTreeMap::new();
+    for c in changes.iter().filter(|c| c.address.kind == Kind::Template) {
+        let entry = by_address.entry(&c.address).or_insert((c, false));
+        entry.1 |= c.action == Action::Replace;
+    }
     for r in model.of_kind(Kind::Template).filter(|r| selected.contains(&r.address)) {
         let Body::Template { spec, prebuild: Some(prebuild) } = &r.body else { continue };
         let tag = prebuild::input_tag(spec);
         let history = inputs.histories.get(&r.address);
-        let changed = changes
-            .iter()
-            .find(|c| c.address == r.address)
-            .map(|c| c.fields.as_slice())
-            .unwrap_or_default();
+        let found = by_address.get(&r.address);
+        let changed = found.map(|(c, _)| c.fields.as_slice()).unwrap_or_default();
         // A replaced Template is a new object with no history.
-        let replaced =
-            changes.iter().any(|c| c.address == r.address && c.action == Action::Replace);
+        let replaced = found.is_some_and(|&(_, replaced)| replaced);
         let decision = prebuild::decide(&tag, if replaced { None } else { history }, changed);
         let own = prebuild
             .timeout

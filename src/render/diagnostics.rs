@@ -10,7 +10,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
 use serde_json::{json, Value};
 
 use crate::diag::{Diagnostic, Diagnostics, Severity, Sources, Span};
@@ -162,7 +165,7 @@ struct Report {
     code: &'static str,
     severity: miette::Severity,
     help: Option<String>,
-    source: Option<NamedSource<Arc<str>>>,
+    source: Option<Window>,
     labels: Vec<LabeledSpan>,
     related: Vec<Report>,
 }
@@ -214,9 +217,66 @@ impl Report {
     }
 }
 
-fn named_source(sources: &Sources, span: Span) -> Option<NamedSource<Arc<str>>> {
+fn named_source(sources: &Sources, span: Span) -> Option<Window> {
     let file = sources.get(span.file)?;
-    Some(NamedSource::new(file.path.display().to_string(), file.shown_text()))
+    Some(Window {
+        name: file.path.display().to_string(),
+        text: file.shown_text(),
+        line_starts: file.line_starts(),
+    })
+}
+
+/// A file's shown text as miette reads it, but through the file's line index: miette's own
+/// `SourceCode` for text scans from the start of the file for every span it reads, which made
+/// one diagnostic per Template quadratic in the file's size. This hands miette only the lines
+/// around the span (from a line before the first context line to two past the last) and shifts its answer
+/// back, so the result is the same as reading the whole text (tested below).
+struct Window {
+    name: String,
+    text: Arc<str>,
+    line_starts: Arc<[usize]>,
+}
+
+impl Window {
+    /// The 0-based line holding byte `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+}
+
+impl SourceCode for Window {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let text = self.text.as_bytes();
+        let (start, end) = (span.offset(), span.offset() + span.len());
+        if end > text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        // One line more than the context before: miette looks at the byte before an empty span.
+        let first = self.line_of(start).saturating_sub(context_lines_before.saturating_add(1));
+        let last = self.line_of(end).saturating_add(context_lines_after).saturating_add(2);
+        let from = self.line_starts.get(first).copied().unwrap_or(0);
+        let to = self.line_starts.get(last).copied().unwrap_or(text.len()).max(end);
+        let window = text.get(from..to).ok_or(MietteError::OutOfBounds)?;
+        let inner = SourceSpan::new((start - from).into(), span.len());
+        let got = window.read_span(&inner, context_lines_before, context_lines_after)?;
+        let data: &'a [u8] = got.data();
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            data,
+            SourceSpan::new((got.span().offset() + from).into(), got.span().len()),
+            got.line() + first,
+            got.column(),
+            got.line_count() + first,
+        )))
+    }
 }
 
 fn label(span: Span, text: Option<String>, primary: bool) -> LabeledSpan {
@@ -297,6 +357,32 @@ pub fn valid_summary(model: &Model, diags: &Diagnostics) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_windowed_source_reads_what_the_whole_text_reads() {
+        let text = "a = 1\n\nbé = \"x\"\r\nc {\n  d = [1,\n   2]\n}\n\nlast line without newline";
+        let mut sources = Sources::new();
+        let id = sources.add("x.hcl", text);
+        let window = named_source(&sources, Span::file_start(id)).expect("file");
+        let whole: &str = text;
+        let mut checked = 0;
+        for start in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            for end in (start..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+                for context in [0, 1, 2, 3] {
+                    let span = SourceSpan::new(start.into(), end - start);
+                    let a = window.read_span(&span, context, context).expect("window");
+                    let b = whole.read_span(&span, context, context).expect("whole");
+                    let got = (a.data(), *a.span(), a.line(), a.column(), a.line_count());
+                    let want = (b.data(), *b.span(), b.line(), b.column(), b.line_count());
+                    assert_eq!(got, want, "span {start}..{end}, context {context}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
+        let past = SourceSpan::new((text.len() + 1).into(), 0);
+        assert!(window.read_span(&past, 1, 1).is_err());
+    }
 
     fn sample() -> (Diagnostics, Sources) {
         let mut sources = Sources::new();
