@@ -387,11 +387,24 @@ impl FileLock {
                     return Ok(FileLock { file, path });
                 }
                 Err(fs4::TryLockError::WouldBlock) => {
-                    let mut text = String::new();
-                    let _ = file.read_to_string(&mut text);
-                    let parsed = serde_json::from_str::<Map<String, Value>>(text.trim())
-                        .ok()
-                        .and_then(|m| Holder::from_json(&m));
+                    let read = |file: &mut File| {
+                        let mut text = String::new();
+                        let _ = file.seek(SeekFrom::Start(0));
+                        let _ = file.read_to_string(&mut text);
+                        serde_json::from_str::<Map<String, Value>>(text.trim())
+                            .ok()
+                            .and_then(|m| Holder::from_json(&m))
+                    };
+                    let mut parsed = read(&mut file);
+                    // A holder that has just taken the lock empties the file before writing
+                    // itself into it: read again for a moment before calling it unknown.
+                    for _ in 0..10 {
+                        if parsed.is_some() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        parsed = read(&mut file);
+                    }
                     if began.elapsed() + opts.poll > opts.wait {
                         let (holder, state) = match parsed {
                             Some(h) => (h.to_string(), h.file_state(&opts.who)),
