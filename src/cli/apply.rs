@@ -10,9 +10,8 @@ use clap::ArgMatches;
 
 use super::exit::Exit;
 use super::output;
-use super::plan::PlanFlags;
-use crate::apply::{self, Event, Observer, SecretValues};
-use crate::model::{Address, SecretSource};
+use super::plan::{PlanFlags, SourceValues};
+use crate::apply::{self, Event, Observer};
 use crate::ops::apply::ApplyResult;
 use crate::ops::{ApplyRequest, Confirm, Notice, Progress};
 use crate::render::events::{plan_json, summary_json, EventView};
@@ -95,31 +94,10 @@ impl Args {
             parallelism: self.parallelism,
             lock_timeout: self.lock_timeout,
             lock_ttl: self.lock_ttl,
-            secrets: Arc::new(SourceValues { root: dir }),
-        }
-    }
-}
-
-/// Largest file a Secret's `from_file` may name.
-const MAX_SECRET_FILE_BYTES: u64 = 4 << 20;
-
-/// Reads Secret values at apply time: environment variables, and files relative to the config
-/// root. Errors name the source, never a value.
-struct SourceValues {
-    root: PathBuf,
-}
-
-impl SecretValues for SourceValues {
-    fn read(&self, _: &Address, source: &SecretSource) -> Result<String, String> {
-        match source {
-            SecretSource::Env(name) => std::env::var(name)
-                .map_err(|_| format!("environment variable {name} is not set (or not UTF-8)")),
-            SecretSource::File(path) => {
-                let full = self.root.join(path);
-                crate::config::read::regular_text(&full, MAX_SECRET_FILE_BYTES)
-                    .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
-                    .map_err(|e| format!("cannot read {}: {e}", full.display()))
-            }
+            secrets: Arc::new(SourceValues {
+                root: dir,
+                allow_outside: self.flags.allow_outside_files,
+            }),
         }
     }
 }

@@ -279,6 +279,15 @@ async fn saved_plan(
             plan: path.to_path_buf(),
         });
     }
+    if let Some(secrets) = &req.plan.secrets {
+        let problems = ops_plan::check_secret_sources(&plan, &model, secrets.0.as_ref());
+        if !problems.is_empty() {
+            let mut diags = diags;
+            problems.into_iter().for_each(|d| diags.push(d));
+            diags.sort();
+            return Err(OpsError::Invalid { diags, loaded: Box::new(loaded) });
+        }
+    }
     let settings = Settings::resolve(&req.plan, &loaded)?;
     let cluster = ops_plan::connect(&settings, &req.plan.env.auth).await?;
     if settings.target.display() != plan.target.display {

@@ -50,6 +50,19 @@ pub struct Request {
     pub destroy: bool,
     /// `--build-timeout`: overrides the Templates' and the stack file's build timeouts.
     pub build_timeout: Option<Duration>,
+    /// Reads Secret values (the environment and files: `cli` supplies it); with it, every Secret
+    /// the plan creates has its source checked at plan time. `None`: not checked.
+    pub secrets: Option<SecretReader>,
+}
+
+/// A [`SecretValues`] a request carries (its `Debug` shows no value).
+#[derive(Clone)]
+pub struct SecretReader(pub Arc<dyn SecretValues>);
+
+impl std::fmt::Debug for SecretReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretReader")
+    }
 }
 
 impl Request {
@@ -65,6 +78,7 @@ impl Request {
             excludes: Vec::new(),
             destroy: false,
             build_timeout: None,
+            secrets: None,
         }
     }
 }
