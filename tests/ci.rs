@@ -20,7 +20,7 @@ const SENTINEL: &str = "ci-sentinel-value-93kq";
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c: Command = cordium_as_admin();
-    c.args(args).env_remove("CI_SECRET_TOKEN");
+    c.args(args).env_remove("CI_SECRET_TOKEN").env_remove("CORDIUM_STACK");
     for (k, v) in env {
         c.env(k, v);
     }
@@ -184,5 +184,61 @@ async fn a_target_or_exclude_that_matches_nothing_is_an_error_with_a_suggestion(
     std::fs::write(&main, &hcl[..cut]).expect("write");
     let o =
         run(&["plan", d, "--endpoint", &serve.url, "--prune", "--target", "secret.lab.token"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+// Regression: without a stack file every config was the stack `default`, so two repositories
+// applying to one cluster pruned each other. A remote target (or an explicit local store) now
+// needs a name; the error shows the line to add; the implicit local cluster keeps `default`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stack_name_is_required_on_any_target_but_the_implicit_local_cluster() {
+    let serve = Serve::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    secret_config(dir.path(), "from_env = \"CI_SECRET_TOKEN\"");
+    std::fs::remove_file(dir.path().join("cordium.hcl")).expect("remove the stack file");
+    let d = dir.path().to_str().expect("utf-8");
+    let env = [("CI_SECRET_TOKEN", SENTINEL)];
+    let store = dir.path().join("explicit.db");
+    let store = store.to_str().expect("utf-8");
+    for target in [["--endpoint", serve.url.as_str()], ["--local", store]] {
+        for cmd in ["plan", "apply", "destroy"] {
+            let mut args = vec![cmd, d, target[0], target[1], "--auto-approve"];
+            if cmd == "plan" {
+                args.pop();
+            }
+            let o = run(&args, &env);
+            assert_eq!(o.status.code(), Some(1), "{cmd} {target:?}: {}", text(&o));
+            let err = flat(&o);
+            assert!(err.contains("a stack name is required"), "{cmd}: {}", text(&o));
+            assert!(err.contains("`stack \"NAME\" {}` to cordium.hcl"), "{cmd}: {}", text(&o));
+            assert!(err.contains("`stack: {name: NAME}` to cordium.yaml"), "{cmd}: {}", text(&o));
+        }
+    }
+    assert_eq!(spaces(&serve).await, Vec::<String>::new());
+    assert!(!Path::new(store).exists(), "the explicit store was written");
+    // --stack or CORDIUM_STACK names it; the objects carry it.
+    let o = run(&["plan", d, "--endpoint", &serve.url, "--stack", "one"], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(
+        &["apply", d, "--endpoint", &serve.url, "--auto-approve"],
+        &[("CI_SECRET_TOKEN", SENTINEL), ("CORDIUM_STACK", "one")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let c = client(&serve).await;
+    let listed = c.list(Kind::Space, &Scope::All).await.expect("list");
+    let lab = listed.iter().find(|o| o.name().starts_with("lab")).expect("the Space");
+    let labels = cordium::live::convert::from_wire(lab).metadata.labels;
+    assert_eq!(labels.get("cordium-stack").map(String::as_str), Some("one"), "{labels:?}");
+    // A bad name, and a name that disagrees with the stack file.
+    let o = run(&["plan", d, "--endpoint", &serve.url, "--stack", "Not_A_Name"], &env);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(flat(&o).contains("is not a stack name"), "{}", text(&o));
+    std::fs::write(dir.path().join("cordium.hcl"), "stack \"two\" {}\n").expect("write");
+    let o = run(&["plan", d, "--endpoint", &serve.url, "--stack", "one"], &env);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(flat(&o).contains("names the stack `two`, but --stack"), "{}", text(&o));
+    // The implicit local cluster keeps the `default` stack.
+    std::fs::remove_file(dir.path().join("cordium.hcl")).expect("remove");
+    let o = run(&["plan", d], &env);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }

@@ -111,6 +111,10 @@ pub struct PlanFlags {
     /// `CORDIUM_LOGOUT=true` does. Without it the session is cached for the next run.
     #[arg(long)]
     pub logout: bool,
+    /// The stack's name, for a config without a stack file (also `CORDIUM_STACK`). Every target
+    /// but the implicit local cluster needs one; prefer `stack "NAME" {}` in cordium.hcl.
+    #[arg(long, value_name = "NAME")]
+    pub stack: Option<String>,
     /// Let a Secret's `from_file` name a file outside the config root (refused by default, so
     /// that a config cannot copy other files of the machine into a Secret).
     #[arg(long)]
@@ -130,6 +134,7 @@ impl PlanFlags {
             targets: self.targets.clone(),
             excludes: self.excludes.clone(),
             destroy,
+            stack: self.stack.clone(),
             secrets: Some(SecretReader(Arc::new(SourceValues {
                 root: dir.clone(),
                 allow_outside: self.allow_outside_files,

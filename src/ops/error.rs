@@ -71,6 +71,22 @@ pub enum OpsError {
     )]
     LockSpaceMissing { stack: String, space: String },
     #[error(
+        "a stack name is required to apply to {target}: without one, two configurations applied \
+         to one cluster would take each other's objects for their own; add the line \
+         `stack \"NAME\" {{}}` to cordium.hcl (or `stack: {{name: NAME}}` to cordium.yaml) at the \
+         config root, or pass --stack NAME (CORDIUM_STACK)"
+    )]
+    NoStackName { target: String },
+    #[error(
+        "the stack file names the stack `{file}`, but --stack says `{asked}`; drop one of them"
+    )]
+    StackMismatch { file: String, asked: String },
+    #[error(
+        "`{name}` is not a stack name: 1 to 32 lowercase letters, digits and `-`, starting with \
+         a letter or digit"
+    )]
+    InvalidStackName { name: String },
+    #[error(
         "the stack's lock Space {space} was created by another apply while this one started; \
          nothing was changed; run apply again"
     )]

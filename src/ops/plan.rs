@@ -62,6 +62,7 @@ pub struct Prepared {
 pub async fn prepare(req: &Request) -> Result<Prepared, OpsError> {
     let Validated { loaded, model, diags: warnings } = validate::load(&req.dir, &req.load)?;
     let settings = Settings::resolve(req, &loaded)?;
+    settings.check_stack()?;
     let cluster = connect(&settings, &req.env.auth).await?;
     Ok(Prepared { loaded, model, settings, cluster, warnings })
 }
