@@ -242,3 +242,177 @@ async fn a_stack_name_is_required_on_any_target_but_the_implicit_local_cluster()
     let o = run(&["plan", d], &env);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
+
+/// A stack file, a Space, a Template with a pre-build and two Workspaces started from it.
+fn built_stack(dir: &Path) {
+    std::fs::write(dir.join("cordium.hcl"), "stack \"sig\" {}\n").expect("write");
+    let doc = |kind: &str, name: &str, extra: &str| {
+        format!("apiVersion: cordium/v1\nkind: {kind}\nmetadata:\n  name: {name}\n{extra}---\n")
+    };
+    let mut y = doc("Space", "lab", "spec: {}\n");
+    y += &doc(
+        "Template",
+        "gpu.lab",
+        "spec:\n  image:\n    registry:\n      url: python:3.12\nprebuild: {}\n",
+    );
+    for i in 0..2 {
+        y += &doc("Workspace", &format!("w{i}.lab"), "template: gpu\n");
+    }
+    std::fs::write(dir.join("main.yaml"), y).expect("write");
+}
+
+/// A child whose stdout is read on a thread.
+struct Running {
+    child: std::process::Child,
+    seen: String,
+    rest: std::thread::JoinHandle<String>,
+}
+
+/// `apply --output json` in the background, its stdout read up to the first build progress
+/// event.
+async fn apply_until_building(d: &str, url: &str, extra: &[&str]) -> Running {
+    let mut child = cordium_as_admin()
+        .args(["apply", d, "--endpoint", url, "--auto-approve", "--output", "json"])
+        .args(extra)
+        .env_remove("CORDIUM_STACK")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cordium starts");
+    let stdout = child.stdout.take().expect("piped");
+    let (reader, seen) = tokio::task::spawn_blocking(move || {
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut seen = String::new();
+        loop {
+            let mut line = String::new();
+            if std::io::BufRead::read_line(&mut reader, &mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            seen.push_str(&line);
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            if v["event"] == "progress" {
+                break;
+            }
+        }
+        (reader, seen)
+    })
+    .await
+    .expect("read");
+    assert!(seen.contains("\"progress\""), "no build progress: {seen}");
+    // The rest, read while the child runs (a full pipe would block it).
+    let rest = std::thread::spawn(move || {
+        let mut reader = reader;
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut reader, &mut s);
+        s
+    });
+    Running { child, seen, rest }
+}
+
+fn send(sig: &str, pid: u32) {
+    let ok = Command::new("kill").args([sig, &pid.to_string()]).status();
+    assert!(ok.is_ok_and(|s| s.success()), "kill {sig}");
+}
+
+/// Waits for the child; its output with the whole stdout.
+fn finish(r: Running) -> Output {
+    let mut o = r.child.wait_with_output().expect("cordium ends");
+    let rest = r.rest.join().expect("joined");
+    o.stdout = format!("{}{rest}", r.seen).into_bytes();
+    o
+}
+
+fn statuses(o: &Output, list: &str) -> Vec<String> {
+    let s = crate::apply::summary(o);
+    let mut out: Vec<String> = s[list]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|v| {
+                    format!(
+                        "{} {}",
+                        v["kind"].as_str().unwrap_or(""),
+                        v["address"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+async fn workspaces(serve: &Serve) -> usize {
+    let c = client(serve).await;
+    c.list(Kind::Workspace, &Scope::Space("lab.admin".into())).await.map(|l| l.len()).unwrap_or(0)
+}
+
+/// Whether the stack's lock is held (its lock Template in the anchor Space names a holder).
+async fn lock_held(serve: &Serve) -> bool {
+    use cordium::apply::lock::{group_name, LockPlace, TemplatePlace};
+    let place = TemplatePlace {
+        cluster: client(serve).await,
+        name: group_name("sig"),
+        space: "lab.admin".into(),
+    };
+    place.get().await.ok().is_some_and(|f| f.holder.is_some())
+}
+
+// Regression: SIGTERM (CI runners, `timeout`, `docker stop`) killed apply with no summary and
+// left the lock for its full expiry; the first Ctrl-C cancelled running builds. Now the first
+// signal lets the running build finish, starts nothing new, prints the summary, releases the
+// lock and exits 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_running_build_finish_prints_the_summary_and_releases_the_lock() {
+    let serve = Serve::start(&["--build-duration", "3s"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    built_stack(dir.path());
+    let d = dir.path().to_str().expect("utf-8");
+    let running = apply_until_building(d, &serve.url, &[]).await;
+    assert!(lock_held(&serve).await, "the apply holds its lock while it builds");
+    send("-TERM", running.child.id());
+    let o = finish(running);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let s = crate::apply::summary(&o);
+    assert_eq!(s["interrupted"], true, "{}", text(&o));
+    assert!(statuses(&o, "done").contains(&"build template.lab.gpu".to_string()), "{}", text(&o));
+    assert!(statuses(&o, "done").iter().all(|s| !s.contains("workspace.")), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("SIGTERM: stopping"), "{}", text(&o));
+    assert_eq!(workspaces(&serve).await, 0, "a new operation started after the signal");
+    assert!(!lock_held(&serve).await, "the lock was not released");
+    // The next apply finds the lock free and finishes the stack.
+    let o = run(&["apply", d, "--endpoint", &serve.url, "--auto-approve"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(workspaces(&serve).await, 2);
+}
+
+// A second SIGINT cancels the running build; so does --stop-timeout after the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigint_or_the_stop_timeout_cancels_the_running_build() {
+    let serve = Serve::start(&["--build-duration", "60s"]);
+    for (second, extra) in [(true, vec![]), (false, vec!["--stop-timeout", "1s"])] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        built_stack(dir.path());
+        let d = dir.path().to_str().expect("utf-8");
+        let began = std::time::Instant::now();
+        let running = apply_until_building(d, &serve.url, &extra).await;
+        send("-INT", running.child.id());
+        if second {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            send("-INT", running.child.id());
+        }
+        let o = finish(running);
+        assert!(began.elapsed() < std::time::Duration::from_secs(30), "{:?}", began.elapsed());
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert_eq!(crate::apply::summary(&o)["interrupted"], true, "{}", text(&o));
+        assert_eq!(statuses(&o, "failed"), ["build template.lab.gpu"], "{}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        let why = if second { "a second SIGINT: cancelling" } else { "--stop-timeout 1s passed" };
+        assert!(err.contains(why), "{}", text(&o));
+        assert!(text(&o).contains("was cancelled"), "{}", text(&o));
+        assert!(!lock_held(&serve).await, "the lock was not released");
+        // Its own Space again for the next round.
+        let o = run(&["destroy", d, "--endpoint", &serve.url, "--auto-approve"], &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+}

@@ -31,10 +31,13 @@ pub enum ApplyFormat {
 ///
 /// On a terminal it asks for `yes` before changing anything; otherwise it refuses unless
 /// --auto-approve is given. Only one apply per stack and target runs at a time (a lock file
-/// beside a local store; a lock Group on a remote cluster). Ctrl-C stops starting new
-/// operations, cancels running builds, and reports what was done.
+/// beside a local store; on a remote cluster a lock Template or Group). SIGINT (Ctrl-C) and
+/// SIGTERM alike: the first stops starting new operations and lets running operations and
+/// builds finish (at most --stop-timeout), then prints the summary, releases the lock and exits
+/// 1; a second one cancels running builds.
 ///
-/// Exit codes: 0 = applied (or nothing to do), 1 = error or any operation failed.
+/// Exit codes: 0 = applied (or nothing to do), 1 = error, any operation failed, or stopped by a
+/// signal.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The config directory, or a plan saved with `cordium plan --out FILE` (applied exactly,
@@ -64,6 +67,10 @@ pub struct Args {
     /// file's timeout; the build is cancelled).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub build_timeout: Option<Duration>,
+    /// After the first SIGINT/SIGTERM, let running builds go on this long before cancelling
+    /// them (a second signal cancels them at once).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub stop_timeout: Duration,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
     pub output: ApplyFormat,
@@ -94,6 +101,7 @@ impl Args {
             parallelism: self.parallelism,
             lock_timeout: self.lock_timeout,
             lock_ttl: self.lock_ttl,
+            stop_timeout: self.stop_timeout,
             secrets: Arc::new(SourceValues {
                 root: dir,
                 allow_outside: self.flags.allow_outside_files,
@@ -171,10 +179,15 @@ impl Progress for View {
                 output::print_stdout(&format!("\nApplying to {target}...\n"));
             }
             Notice::Applying { .. } => {}
-            Notice::Stopping => output::print_stderr(
-                "\nStopping: no new operations start; running builds are cancelled; writes in \
-                 flight finish.\n",
-            ),
+            Notice::Stopping { signal, timeout } => output::print_stderr(&format!(
+                "\n{signal}: stopping. No new operations start; running operations and builds \
+                 finish (builds are cancelled after {}, --stop-timeout). Send it again to cancel \
+                 running builds now.\n",
+                humantime::format_duration(timeout)
+            )),
+            Notice::Cancelling { reason } => output::print_stderr(&format!(
+                "\n{reason}: cancelling running builds; writes in flight finish.\n"
+            )),
             Notice::LockLost { reason } => output::print_stderr(&format!(
                 "\nThe apply lock was lost ({reason}). Stopping: no new operations start; \
                  running builds are left running; writes in flight finish.\n"

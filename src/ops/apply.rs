@@ -1,6 +1,6 @@
 //! `apply` and `destroy`: load and connect, take the stack's apply lock, then (under it) read the
 //! live state and plan (or re-check a saved plan), confirm, walk the plan with progress, stop
-//! cleanly on Ctrl-C or when the lock is lost, release the lock. Reading under the lock is what
+//! cleanly on SIGINT/SIGTERM or when the lock is lost, release the lock. Reading under the lock is what
 //! makes a waiter plan against what the apply before it did, not against what was there before.
 
 use std::path::{Path, PathBuf};
@@ -355,8 +355,41 @@ async fn lock(
     }
 }
 
-/// Walks the plan under `lock`. Ctrl-C and a lost lock both set the walker's stop flag: no new
-/// operation starts, running builds are cancelled, writes in flight finish.
+/// SIGINT and SIGTERM, handled alike.
+struct Signals {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        Signals {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// The next signal's name.
+    async fn recv(&mut self) -> &'static str {
+        async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+            if let Some(s) = s {
+                if s.recv().await.is_some() {
+                    return;
+                }
+            }
+            std::future::pending::<()>().await
+        }
+        tokio::select! {
+            _ = next(&mut self.int) => "SIGINT",
+            _ = next(&mut self.term) => "SIGTERM",
+        }
+    }
+}
+
+/// Walks the plan under `lock`. The first SIGINT or SIGTERM sets the walker's stop flag: no new
+/// operation starts, running operations and builds finish; a second one, or the stop timeout,
+/// cancels running builds too. A lost lock does both at once.
 async fn execute(
     req: &ApplyRequest,
     ready: Ready,
@@ -379,25 +412,39 @@ async fn execute(
     ctx.lease = lock.lease();
     ctx.anchor = anchor;
     let stop = ctx.stop.clone();
+    let cancel = ctx.cancel.clone();
+    let mut signals = Signals::new();
     progress.notice(Notice::Applying { target: &settings.target.display() });
     let walk = apply::apply(&plan, ctx, progress);
     tokio::pin!(walk);
     let lost = lock.lost();
     tokio::pin!(lost);
-    let mut listening = true;
+    // Set by the first signal: when running builds are cancelled.
+    let mut deadline: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+    let mut cancelled = false;
     let mut lock_lost = None;
     let mut outcome = loop {
         tokio::select! {
             outcome = &mut walk => break outcome,
-            signal = tokio::signal::ctrl_c(), if listening => {
-                listening = false;
-                if signal.is_ok() {
-                    stop.store(true, Ordering::SeqCst);
-                    progress.notice(Notice::Stopping);
+            signal = signals.recv(), if !cancelled => {
+                if stop.swap(true, Ordering::SeqCst) {
+                    cancel.store(true, Ordering::SeqCst);
+                    cancelled = true;
+                    progress.notice(Notice::Cancelling { reason: &format!("a second {signal}") });
+                } else {
+                    deadline = Some(Box::pin(tokio::time::sleep(req.stop_timeout)));
+                    progress.notice(Notice::Stopping { signal, timeout: req.stop_timeout });
                 }
+            }
+            _ = async { if let Some(d) = deadline.as_mut() { d.await } }, if deadline.is_some() && !cancelled => {
+                cancel.store(true, Ordering::SeqCst);
+                cancelled = true;
+                let after = humantime::format_duration(req.stop_timeout).to_string();
+                progress.notice(Notice::Cancelling { reason: &format!("--stop-timeout {after} passed") });
             }
             reason = &mut lost, if lock_lost.is_none() => {
                 stop.store(true, Ordering::SeqCst);
+                cancel.store(true, Ordering::SeqCst);
                 progress.notice(Notice::LockLost { reason: &reason });
                 lock_lost = Some(reason);
             }

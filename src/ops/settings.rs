@@ -102,6 +102,8 @@ pub struct ApplyRequest {
     pub lock_timeout: Duration,
     /// How long a remote lock lasts unless renewed (renewed every third of it).
     pub lock_ttl: Duration,
+    /// After the first signal, how long running builds may go on before they are cancelled.
+    pub stop_timeout: Duration,
     /// Reads Secret values at apply time (the environment and files: `cli` supplies it).
     pub secrets: Arc<dyn SecretValues>,
 }
