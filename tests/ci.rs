@@ -416,3 +416,81 @@ async fn a_second_sigint_or_the_stop_timeout_cancels_the_running_build() {
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     }
 }
+
+// Regression: a runner killed with SIGKILL left its lock for the whole expiry, the refusal gave
+// no way out, and the holder was `$USER@host` with no CI run. The refusal now names the CI run
+// and the lock id; `force-unlock` with that id removes it (and with another id, nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn force_unlock_removes_a_dead_holders_lock_by_the_id_the_refusal_printed() {
+    let serve = Serve::start(&["--build-duration", "60s"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    built_stack(dir.path());
+    let d = dir.path().to_str().expect("utf-8");
+    let mut cmd = cordium_as_admin();
+    cmd.args(["apply", d, "--endpoint", &serve.url, "--auto-approve", "--output", "json"])
+        .env_remove("CORDIUM_STACK")
+        .env("GITHUB_RUN_ID", "4242")
+        .env("GITHUB_REPOSITORY", "acme/infra")
+        .env("GITHUB_SERVER_URL", "https://github.example.com")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("cordium starts");
+    let stdout = child.stdout.take().expect("piped");
+    tokio::task::spawn_blocking(move || {
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        while std::io::BufRead::read_line(&mut reader, &mut line).unwrap_or(0) > 0 {
+            if line.contains("\"progress\"") {
+                break;
+            }
+            line.clear();
+        }
+    })
+    .await
+    .expect("read");
+    send("-KILL", child.id());
+    let _ = child.wait();
+    assert!(lock_held(&serve).await, "the killed apply left its lock");
+    let refused = run(&["apply", d, "--endpoint", &serve.url, "--auto-approve"], &[]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let err = flat(&refused);
+    assert!(
+        err.contains("(https://github.example.com/acme/infra/actions/runs/4242)"),
+        "the holder names the CI run: {}",
+        text(&refused)
+    );
+    let id = err
+        .split("Lock id ")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .unwrap_or_else(|| panic!("no lock id: {}", text(&refused)))
+        .to_string();
+    assert!(err.contains(&format!("`cordium force-unlock {id}`")), "{}", text(&refused));
+    // Another id removes nothing.
+    let o = run(&["force-unlock", d, "0000-not-it", "--endpoint", &serve.url], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(flat(&o).contains(&format!("with lock id {id}, not 0000-not-it")), "{}", text(&o));
+    assert!(lock_held(&serve).await);
+    // The right one does, once.
+    let o = run(&["force-unlock", d, &id, "--endpoint", &serve.url], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("Removed the lock Template"),
+        "{}",
+        text(&o)
+    );
+    assert!(!lock_held(&serve).await);
+    let o = run(&["force-unlock", d, &id, "--endpoint", &serve.url], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(flat(&o).contains("the stack's lock is not held"), "{}", text(&o));
+    // The lock is free: an apply of the Space alone takes and releases it.
+    let o = run(
+        &["apply", d, "--endpoint", &serve.url, "--auto-approve", "--target", "space.lab"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // The local cluster's file lock: nothing to force.
+    let o = run(&["force-unlock", d, &id, "--local", "x.db"], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(flat(&o).contains("the OS releases it"), "{}", text(&o));
+}

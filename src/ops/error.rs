@@ -48,6 +48,14 @@ pub enum OpsError {
     NotConfirmed,
     #[error("{}", chain(.0))]
     Lock(#[from] LockError),
+    #[error("{}", chain(.0))]
+    Unlock(#[from] crate::apply::lock::UnlockError),
+    #[error(
+        "the embedded local cluster's apply lock is a file lock ({lock}): the OS releases it when \
+         the process holding it ends, so there is nothing to force-unlock; end that process (a \
+         refusal names its pid)"
+    )]
+    FileLockNotForced { lock: String },
     #[error(
         "`{target}` is the embedded local cluster, which has no sessions; login and logout are \
          for a cluster reached over gRPC (--endpoint, --domain, CORDIUM_ENDPOINT or \

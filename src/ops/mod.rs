@@ -16,6 +16,7 @@
 pub mod apply;
 pub mod error;
 pub mod fmt;
+pub mod force_unlock;
 pub mod plan;
 pub mod session;
 pub mod settings;
