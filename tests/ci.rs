@@ -61,6 +61,22 @@ fn flat(o: &Output) -> String {
         .join(" ")
 }
 
+/// Every line of stdout is one JSON object with an `event` and an RFC 3339 `time`; the events.
+fn assert_stream(o: &Output) -> Vec<serde_json::Value> {
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.trim().is_empty(), "no stream: {}", text(o));
+    out.lines()
+        .map(|l| {
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}\n{}", text(o)));
+            assert!(v["event"].is_string(), "no event: {l}");
+            let t = v["time"].as_str().unwrap_or_else(|| panic!("no time: {l}"));
+            assert!(humantime::parse_rfc3339(t).is_ok(), "time {t:?} in {l}");
+            v
+        })
+        .collect()
+}
+
 fn assert_no_sentinel(o: &Output) {
     assert!(!text(o).contains(SENTINEL), "the value was shown: {}", text(o));
 }
@@ -373,6 +389,12 @@ async fn sigterm_lets_the_running_build_finish_prints_the_summary_and_releases_t
     send("-TERM", running.child.id());
     let o = finish(running);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let events = assert_stream(&o);
+    assert!(
+        events.iter().any(|e| e["event"] == "notice" && e["notice"] == "stopping"),
+        "{}",
+        text(&o)
+    );
     let s = crate::apply::summary(&o);
     assert_eq!(s["interrupted"], true, "{}", text(&o));
     assert!(statuses(&o, "done").contains(&"build template.lab.gpu".to_string()), "{}", text(&o));
@@ -493,4 +515,70 @@ async fn force_unlock_removes_a_dead_holders_lock_by_the_id_the_refusal_printed(
     let o = run(&["force-unlock", d, &id, "--local", "x.db"], &[]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(flat(&o).contains("the OS releases it"), "{}", text(&o));
+}
+
+// Regression: `apply --output json` ended with a multi-line `{"error": ...}` without `event`,
+// lines had no timestamps and warnings went to stderr only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_line_of_the_apply_stream_is_an_event_with_a_time_errors_and_warnings_included() {
+    let serve = Serve::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8");
+    std::fs::write(dir.path().join("cordium.yaml"), "stack: {name: stream}\n").expect("write");
+    std::fs::write(
+        dir.path().join("main.yaml"),
+        "kind: Space\nmetadata: {name: lab}\nspec: {}\nstatus: {}\n---\n\
+         kind: Secret\nmetadata: {name: tok.lab}\nfromEnv: CI_SECRET_TOKEN\n",
+    )
+    .expect("write");
+    let apply = |env: &[(&str, &str)]| {
+        run(&["apply", d, "--endpoint", &serve.url, "--auto-approve", "--output", "json"], env)
+    };
+    // Invalid (the Secret's variable is unset): one error event with the diagnostics.
+    let o = apply(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let events = assert_stream(&o);
+    let last = events.last().expect("an event");
+    assert_eq!(last["event"], "error", "{}", text(&o));
+    let diags = last["diagnostics"].as_array().cloned().unwrap_or_default();
+    let bad = diags.iter().find(|d| d["code"] == "secret-source").expect("the Secret's error");
+    assert_eq!((bad["file"].as_str(), bad["line"].as_u64()), (Some("main.yaml"), Some(8)));
+    assert!(bad["message"].as_str().is_some_and(|m| m.contains("CI_SECRET_TOKEN")));
+    // Applied: the warning is an event, then the plan, the steps and the summary.
+    let env = [("CI_SECRET_TOKEN", SENTINEL)];
+    let o = apply(&env);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_no_sentinel(&o);
+    let events = assert_stream(&o);
+    let names: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    let warning = events.iter().position(|e| e["event"] == "warning").expect("a warning event");
+    assert_eq!(events[warning]["code"], "status-ignored");
+    assert_eq!(events[warning]["line"], 4);
+    assert!(warning < names.iter().position(|n| *n == "plan").expect("the plan"), "{names:?}");
+    assert!(names.contains(&"plan") && names.contains(&"finished"), "{names:?}");
+    assert_eq!(names.last(), Some(&"summary"), "{names:?}");
+    // Nothing to do: still a stream.
+    let o = apply(&env);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(assert_stream(&o).last().map(|e| e["event"].clone()), Some("summary".into()));
+    // Any other failure (a stack file environment that does not exist) is an error event too.
+    let o = run(
+        &[
+            "apply",
+            d,
+            "--endpoint",
+            &serve.url,
+            "--auto-approve",
+            "--output",
+            "json",
+            "--env",
+            "nope",
+        ],
+        &env,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let events = assert_stream(&o);
+    assert_eq!(events.len(), 1, "{}", text(&o));
+    assert_eq!(events[0]["event"], "error");
+    assert!(events[0]["message"].as_str().is_some_and(|m| !m.is_empty()));
 }

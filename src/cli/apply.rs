@@ -14,7 +14,9 @@ use super::plan::{PlanFlags, SourceValues};
 use crate::apply::{self, Event, Observer};
 use crate::ops::apply::ApplyResult;
 use crate::ops::{ApplyRequest, Confirm, Notice, Progress};
-use crate::render::events::{plan_json, summary_json, EventView};
+use crate::render::events::{
+    error_json, notice_json, plan_json, stamped, summary_json, warning_json, EventView,
+};
 use crate::render::{self, PlanDoc};
 
 /// How apply reports.
@@ -22,7 +24,8 @@ use crate::render::{self, PlanDoc};
 pub enum ApplyFormat {
     /// The plan, then progress (bars on a terminal, else one line per event) and a summary.
     Human,
-    /// One JSON object per line: the plan, each event, then a summary.
+    /// One JSON object per line, each with `event` and `time`: warnings, notices, the plan, each
+    /// step event, then a summary, or an `error` event (docs/plan.md).
     Json,
 }
 
@@ -165,51 +168,84 @@ impl Observer for View {
 
 impl Progress for View {
     fn notice(&self, notice: Notice<'_>) {
-        match notice {
+        let (kind, text) = match notice {
             Notice::Warnings { diags, loaded } => {
                 let _ = self.secrets.set(loaded.sources.secrets().to_vec());
-                output::warnings(diags, loaded)
+                output::warnings(diags, loaded);
+                if self.json {
+                    let doc = render::diagnostics::json(diags, &loaded.sources);
+                    for d in doc["diagnostics"].as_array().into_iter().flatten() {
+                        json_line(warning_json(d));
+                    }
+                }
+                return;
             }
-            Notice::Plan(plan) if self.json => json_line(plan_json(plan)),
-            Notice::Plan(plan) => output::print_stdout(&render::human::plan(
-                &PlanDoc::from_plan(plan),
-                output::stdout_style(),
-            )),
+            Notice::Plan(plan) if self.json => return json_line(plan_json(plan)),
+            Notice::Plan(plan) => {
+                return output::print_stdout(&render::human::plan(
+                    &PlanDoc::from_plan(plan),
+                    output::stdout_style(),
+                ))
+            }
             Notice::Applying { target } if !self.json => {
-                output::print_stdout(&format!("\nApplying to {target}...\n"));
+                return output::print_stdout(&format!("\nApplying to {target}...\n"));
             }
-            Notice::Applying { .. } => {}
-            Notice::Stopping { signal, timeout } => output::print_stderr(&format!(
-                "\n{signal}: stopping. No new operations start; running operations and builds \
-                 finish (builds are cancelled after {}, --stop-timeout). Send it again to cancel \
-                 running builds now.\n",
-                humantime::format_duration(timeout)
-            )),
-            Notice::Cancelling { reason } => output::print_stderr(&format!(
-                "\n{reason}: cancelling running builds; writes in flight finish.\n"
-            )),
-            Notice::LockLost { reason } => output::print_stderr(&format!(
-                "\nThe apply lock was lost ({reason}). Stopping: no new operations start; \
-                 running builds are left running; writes in flight finish.\n"
-            )),
-            Notice::LockPending { lock } if !self.json => output::print_stderr(&format!(
-                "The stack's lock Space does not exist yet: {lock} is taken right after this \
-                 apply creates that Space, before anything else.\n"
-            )),
-            Notice::LockPending { .. } => {}
-            Notice::LockRaced { space } => output::print_stderr(&format!(
-                "Another apply of this stack created {space} first; nothing was changed. Waiting \
-                 for its lock (--lock-timeout) to plan again.\n"
-            )),
+            Notice::Applying { .. } => return,
+            Notice::Stopping { signal, timeout } => (
+                "stopping",
+                format!(
+                    "{signal}: stopping. No new operations start; running operations and builds \
+                     finish (builds are cancelled after {}, --stop-timeout). Send it again to \
+                     cancel running builds now.",
+                    humantime::format_duration(timeout)
+                ),
+            ),
+            Notice::Cancelling { reason } => (
+                "cancelling",
+                format!("{reason}: cancelling running builds; writes in flight finish."),
+            ),
+            Notice::LockLost { reason } => (
+                "lock_lost",
+                format!(
+                    "The apply lock was lost ({reason}). Stopping: no new operations start; \
+                     running builds are left running; writes in flight finish."
+                ),
+            ),
+            Notice::LockPending { lock } => (
+                "lock_pending",
+                format!(
+                    "The stack's lock Space does not exist yet: {lock} is taken right after this \
+                     apply creates that Space, before anything else."
+                ),
+            ),
+            Notice::LockRaced { space } => (
+                "lock_raced",
+                format!(
+                    "Another apply of this stack created {space} first; nothing was changed. \
+                     Waiting for its lock (--lock-timeout) to plan again."
+                ),
+            ),
             Notice::LockNotReleased(e) => {
-                output::print_stderr(&format!("Warning: {}\n", crate::ops::error::chain(e)));
+                ("lock_not_released", format!("Warning: {}", crate::ops::error::chain(e)))
             }
+        };
+        let text = self.scrub(&text);
+        if self.json {
+            json_line(notice_json(kind, &text));
+        }
+        // On stderr too, for a person reading the job's log; a pending lock only there when
+        // the output is for people.
+        if !(self.json && kind == "lock_pending") {
+            let lead =
+                if matches!(kind, "stopping" | "cancelling" | "lock_lost") { "\n" } else { "" };
+            output::print_stderr(&format!("{lead}{text}\n"));
         }
     }
 }
 
+/// One line of the JSON stream, with its timestamp.
 fn json_line(v: serde_json::Value) {
-    output::print_stdout(&format!("{v}\n"));
+    output::print_stdout(&format!("{}\n", stamped(v)));
 }
 
 pub fn run(args: Args, matches: Option<&ArgMatches>, destroy: bool) -> Exit {
@@ -245,6 +281,21 @@ fn apply(args: &Args, req: &ApplyRequest) -> Exit {
                 Exit::Error
             }
         }
-        Err(e) => output::failure(e, json),
+        Err(e) if json => {
+            json_line(failure_json(&e, &view));
+            Exit::Error
+        }
+        Err(e) => output::failure(e, false),
+    }
+}
+
+/// Why apply did not happen, as the stream's `error` event (one line).
+fn failure_json(e: &crate::ops::OpsError, view: &View) -> serde_json::Value {
+    match e {
+        crate::ops::OpsError::Invalid { diags, loaded } => {
+            let doc = render::diagnostics::json(diags, &loaded.sources);
+            error_json(&e.to_string(), Some(doc["diagnostics"].clone()))
+        }
+        other => error_json(&view.scrub(&other.to_string()), None),
     }
 }
