@@ -582,3 +582,52 @@ async fn every_line_of_the_apply_stream_is_an_event_with_a_time_errors_and_warni
     assert_eq!(events[0]["event"], "error");
     assert!(events[0]["message"].as_str().is_some_and(|m| !m.is_empty()));
 }
+
+/// A Template that needs no build, to remove.
+const SPARE: &str = "apiVersion: cordium/v1\nkind: Template\nmetadata:\n  name: spare.lab\n\
+spec:\n  image:\n    registry:\n      url: node:22\n---\n";
+
+// `--fail-on` gates a plan in CI: exit 3 after the plan is shown (and saved), naming the gate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_on_exits_3_after_showing_the_plan_when_a_gate_matches() {
+    let serve = Serve::start(&["--build-duration", "1s"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    built_stack(dir.path());
+    let main = dir.path().join("main.yaml");
+    let yaml = std::fs::read_to_string(&main).expect("read");
+    std::fs::write(&main, format!("{yaml}{SPARE}")).expect("write");
+    let d = dir.path().to_str().expect("utf-8");
+    let plan = |extra: &[&str]| {
+        let mut args = vec!["plan", d, "--endpoint", serve.url.as_str()];
+        args.extend_from_slice(extra);
+        run(&args, &[])
+    };
+    let file = dir.path().join("p.plan");
+    let f = file.to_str().expect("utf-8");
+    let o = plan(&["--fail-on", "destroy,build", "--out", f, "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("template.lab.gpu"), "the plan is shown");
+    assert!(file.exists(), "the plan is saved");
+    let err = flat(&o);
+    assert!(err.contains("the plan has 1 snapshot build(s): --fail-on build"), "{}", text(&o));
+    assert!(!err.contains("--fail-on destroy"), "{}", text(&o));
+    let o = plan(&["--fail-on", "destroy", "--fail-on", "replace"]);
+    assert_eq!(o.status.code(), Some(0), "nothing is destroyed or replaced: {}", text(&o));
+    let o = run(&["apply", d, "--endpoint", &serve.url, "--auto-approve"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = plan(&["--fail-on", "any"]);
+    assert_eq!(o.status.code(), Some(0), "no changes: {}", text(&o));
+    // A Template removed from the config and pruned is a destroy.
+    let main = dir.path().join("main.yaml");
+    let yaml = std::fs::read_to_string(&main).expect("read");
+    std::fs::write(&main, yaml.replace(SPARE, "")).expect("write");
+    let o = plan(&["--prune", "--fail-on", "replace,destroy,any"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = flat(&o);
+    assert!(err.contains("the plan has 1 destroy(s): --fail-on destroy"), "{}", text(&o));
+    assert!(err.contains("the plan has changes: --fail-on any"), "{}", text(&o));
+    assert!(!err.contains("--fail-on replace"), "{}", text(&o));
+    let o = plan(&["--fail-on", "everything"]);
+    assert_eq!(o.status.code(), Some(1), "an unknown gate is refused: {}", text(&o));
+    assert!(flat(&o).contains("[possible values: destroy, replace, build, any]"), "{}", text(&o));
+}

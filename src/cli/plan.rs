@@ -70,7 +70,7 @@ impl SecretValues for SourceValues {
 /// values are masked in every format.
 ///
 /// Exit codes: 0 = no changes (or changes, without --detailed-exitcode), 1 = error,
-/// 2 = changes present with --detailed-exitcode.
+/// 2 = changes present with --detailed-exitcode, 3 = the plan has what --fail-on names.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The config directory.
@@ -87,6 +87,11 @@ pub struct Args {
     /// Exit 2 when the plan has changes (0 only when there are none).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Exit 3, after showing (and saving) the plan, when it has any of these: `destroy`,
+    /// `replace`, `build` (a snapshot build starts), `any` (any change). Comma-separated or
+    /// repeated; beats --detailed-exitcode.
+    #[arg(long, value_name = "WHAT", value_enum, value_delimiter = ',')]
+    pub fail_on: Vec<crate::ops::plan::FailOn>,
 }
 
 /// The flags `plan` and `apply` share: variables, the cluster, the selection, prune.
@@ -172,6 +177,11 @@ fn plan(args: &Args, req: &Request) -> Exit {
                 path.display()
             ));
         }
+    }
+    let tripped = crate::ops::plan::tripped(&planned.plan, &args.fail_on);
+    if !tripped.is_empty() {
+        output::print_stderr(&format!("Error: {}.\n", tripped.join("; ")));
+        return Exit::Gated;
     }
     if args.detailed_exitcode && planned.plan.has_changes() {
         Exit::Changes

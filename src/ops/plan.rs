@@ -144,6 +144,41 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     Ok(Planned { plan, model, loaded, naming, cluster, settings, warnings, read_calls: live.calls })
 }
 
+/// What `--fail-on` gates on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// A resource is deleted (a replace's delete half not counted).
+    Destroy,
+    /// A resource is deleted and created again.
+    Replace,
+    /// A Template snapshot build is started.
+    Build,
+    /// Any change at all (a build or a wait for one included).
+    Any,
+}
+
+/// Why the plan trips the `gates`, one sentence per gate that matched; empty when none did.
+pub fn tripped(plan: &Plan, gates: &[FailOn]) -> Vec<String> {
+    let counts = plan.counts();
+    let count = |a: diff::Action| counts.get(&a).copied().unwrap_or(0);
+    let builds = plan.builds.iter().filter(|b| b.action == plan::BuildAction::Build).count();
+    let mut out = Vec::new();
+    for gate in gates {
+        let (n, what, flag) = match gate {
+            FailOn::Destroy => (count(diff::Action::Delete), "destroy", "destroy"),
+            FailOn::Replace => (count(diff::Action::Replace), "replace", "replace"),
+            FailOn::Build => (builds, "snapshot build", "build"),
+            FailOn::Any => (usize::from(plan.has_changes()), "change", "any"),
+        };
+        if n > 0 && !out.iter().any(|s: &String| s.ends_with(&format!("--fail-on {flag}"))) {
+            let what =
+                if *gate == FailOn::Any { "changes".to_string() } else { format!("{n} {what}(s)") };
+            out.push(format!("the plan has {what}: --fail-on {flag}"));
+        }
+    }
+    out
+}
+
 /// Every `--target`/`--exclude` that names neither a resource of the config nor an object of
 /// the stack on the cluster: an error with the nearest address, since a typo would otherwise
 /// plan "No changes" (or exclude nothing) and pass.
