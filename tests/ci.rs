@@ -631,3 +631,51 @@ async fn fail_on_exits_3_after_showing_the_plan_when_a_gate_matches() {
     assert_eq!(o.status.code(), Some(1), "an unknown gate is refused: {}", text(&o));
     assert!(flat(&o).contains("[possible values: destroy, replace, build, any]"), "{}", text(&o));
 }
+
+// A signal while an unattended apply plans under its lock (before the walk) ends it with the
+// lock released and nothing changed, rather than leaving the lock for its expiry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_before_the_walk_releases_the_lock_and_changes_nothing() {
+    let serve = Serve::start(&["--latency", "400ms"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    built_stack(dir.path());
+    let d = dir.path().to_str().expect("utf-8");
+    // The Space first, so that the lock is taken in it before the plan is read.
+    let o = run(
+        &["apply", d, "--endpoint", &serve.url, "--auto-approve", "--target", "space.lab"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let child = cordium_as_admin()
+        .args(["apply", d, "--endpoint", &serve.url, "--auto-approve", "--output", "json"])
+        .env_remove("CORDIUM_STACK")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cordium starts");
+    let mut held = false;
+    for _ in 0..200 {
+        if lock_held(&serve).await {
+            held = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(held, "the apply never took its lock");
+    send("-TERM", child.id());
+    let o = child.wait_with_output().expect("cordium ends");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let events = assert_stream(&o);
+    let last = events.last().expect("an event");
+    assert_eq!(last["event"], "error", "{}", text(&o));
+    assert!(
+        last["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("SIGTERM before anything was changed")),
+        "{}",
+        text(&o)
+    );
+    assert!(!events.iter().any(|e| e["event"] == "started"), "a step started: {}", text(&o));
+    assert!(!lock_held(&serve).await, "the lock was not released");
+    assert_eq!(workspaces(&serve).await, 0);
+}

@@ -4,7 +4,7 @@
 //! makes a waiter plan against what the apply before it did, not against what was there before.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::plan::{self as ops_plan, Planned, Prepared};
@@ -155,7 +155,29 @@ async fn apply_once(
     if let (ApplyLock::Anchored(l), Taken::Pending) = (&lock, taken) {
         progress.notice(Notice::LockPending { lock: &l.describe() });
     }
-    let result = locked(req, unlocked, (&lock, taken), confirm, progress).await;
+    // Without a prompt (--auto-approve, a saved plan), a signal before the walk ends the run
+    // too, with the lock released; with one, a signal at the prompt ends the process as usual.
+    let early = (req.auto_approve || req.saved.is_some()).then(Signals::listen);
+    let walking = Arc::new(AtomicBool::new(false));
+    let run =
+        locked(req, unlocked, (&lock, taken), confirm, progress, (early.clone(), walking.clone()));
+    let result = match early {
+        None => run.await,
+        Some(mut signals) => {
+            tokio::pin!(run);
+            loop {
+                tokio::select! {
+                    result = &mut run => break result,
+                    (_, signal) = signals.next(), if !walking.load(Ordering::SeqCst) => {
+                        // Once walking, the walk handles it.
+                        if !walking.load(Ordering::SeqCst) {
+                            break Err(OpsError::Interrupted { signal });
+                        }
+                    }
+                }
+            }
+        }
+    };
     if let Err(OpsError::LockSpaceAppeared { space }) = &result {
         raced = Some(space.clone());
     }
@@ -203,6 +225,7 @@ async fn locked(
     (lock, taken): (&ApplyLock, Taken),
     confirm: &dyn Confirm,
     progress: &dyn Progress,
+    signals: (Option<Signals>, Arc<AtomicBool>),
 ) -> Result<ApplyResult, OpsError> {
     let ready = match unlocked {
         Unlocked::Fresh(prepared) => fresh_plan(req, *prepared, progress).await?,
@@ -249,7 +272,7 @@ async fn locked(
         let reason = lock.lost().await;
         return Err(OpsError::LockLost { stack: ready.plan.stack.clone(), reason });
     }
-    execute(req, ready, lock, progress).await.map(ApplyResult::Applied)
+    execute(req, ready, lock, progress, signals).await.map(ApplyResult::Applied)
 }
 
 async fn fresh_plan(
@@ -355,35 +378,58 @@ async fn lock(
     }
 }
 
-/// SIGINT and SIGTERM, handled alike.
+/// SIGINT and SIGTERM, handled alike, counted from when [`Signals::listen`] was called. Clones
+/// share the count; each sees every signal.
+#[derive(Clone)]
 struct Signals {
-    int: Option<tokio::signal::unix::Signal>,
-    term: Option<tokio::signal::unix::Signal>,
+    rx: tokio::sync::watch::Receiver<(u32, &'static str)>,
+    _task: Arc<AbortOnDrop>,
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Signals {
-    fn new() -> Signals {
+    fn listen() -> Signals {
         use tokio::signal::unix::{signal, SignalKind};
-        Signals {
-            int: signal(SignalKind::interrupt()).ok(),
-            term: signal(SignalKind::terminate()).ok(),
-        }
-    }
-
-    /// The next signal's name.
-    async fn recv(&mut self) -> &'static str {
-        async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
-            if let Some(s) = s {
-                if s.recv().await.is_some() {
+        let (tx, rx) = tokio::sync::watch::channel((0u32, ""));
+        let mut int = signal(SignalKind::interrupt()).ok();
+        let mut term = signal(SignalKind::terminate()).ok();
+        let task = tokio::spawn(async move {
+            async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+                if let Some(s) = s {
+                    if s.recv().await.is_some() {
+                        return;
+                    }
+                }
+                std::future::pending::<()>().await
+            }
+            let mut count = 0;
+            loop {
+                let name = tokio::select! {
+                    _ = next(&mut int) => "SIGINT",
+                    _ = next(&mut term) => "SIGTERM",
+                };
+                count += 1;
+                if tx.send((count, name)).is_err() {
                     return;
                 }
             }
-            std::future::pending::<()>().await
+        });
+        Signals { rx, _task: Arc::new(AbortOnDrop(task)) }
+    }
+
+    /// The next signal: how many so far, and its name.
+    async fn next(&mut self) -> (u32, &'static str) {
+        if self.rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
         }
-        tokio::select! {
-            _ = next(&mut self.int) => "SIGINT",
-            _ = next(&mut self.term) => "SIGTERM",
-        }
+        *self.rx.borrow_and_update()
     }
 }
 
@@ -395,6 +441,7 @@ async fn execute(
     ready: Ready,
     lock: &ApplyLock,
     progress: &dyn Progress,
+    (signals, walking): (Option<Signals>, Arc<AtomicBool>),
 ) -> Result<ApplyOutcome, OpsError> {
     let Ready { plan, model, naming, cluster, settings, .. } = ready;
     let plan = Arc::new(plan);
@@ -413,7 +460,8 @@ async fn execute(
     ctx.anchor = anchor;
     let stop = ctx.stop.clone();
     let cancel = ctx.cancel.clone();
-    let mut signals = Signals::new();
+    let mut signals = signals.unwrap_or_else(Signals::listen);
+    walking.store(true, Ordering::SeqCst);
     progress.notice(Notice::Applying { target: &settings.target.display() });
     let walk = apply::apply(&plan, ctx, progress);
     tokio::pin!(walk);
@@ -426,7 +474,7 @@ async fn execute(
     let mut outcome = loop {
         tokio::select! {
             outcome = &mut walk => break outcome,
-            signal = signals.recv(), if !cancelled => {
+            (_, signal) = signals.next(), if !cancelled => {
                 if stop.swap(true, Ordering::SeqCst) {
                     cancel.store(true, Ordering::SeqCst);
                     cancelled = true;

@@ -94,6 +94,8 @@ pub enum OpsError {
          a letter or digit"
     )]
     InvalidStackName { name: String },
+    #[error("{signal} before anything was changed: stopped, and the apply lock was released")]
+    Interrupted { signal: &'static str },
     #[error(
         "the stack's lock Space {space} was created by another apply while this one started; \
          nothing was changed; run apply again"
