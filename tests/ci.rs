@@ -613,6 +613,30 @@ async fn fail_on_exits_3_after_showing_the_plan_when_a_gate_matches() {
     assert!(!err.contains("--fail-on destroy"), "{}", text(&o));
     let o = plan(&["--fail-on", "destroy", "--fail-on", "replace"]);
     assert_eq!(o.status.code(), Some(0), "nothing is destroyed or replaced: {}", text(&o));
+    // apply refuses the same plan after showing it, with nothing changed.
+    let o =
+        run(&["apply", d, "--endpoint", &serve.url, "--auto-approve", "--fail-on", "build"], &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(flat(&o).contains("--fail-on build; nothing was changed"), "{}", text(&o));
+    assert_eq!(spaces(&serve).await, Vec::<String>::new());
+    let o = run(
+        &[
+            "apply",
+            f,
+            "--config-dir",
+            d,
+            "--endpoint",
+            &serve.url,
+            "--fail-on",
+            "build",
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(3), "a saved plan too: {}", text(&o));
+    assert_eq!(assert_stream(&o).last().map(|e| e["event"].clone()), Some("error".into()));
+    assert_eq!(spaces(&serve).await, Vec::<String>::new());
     let o = run(&["apply", d, "--endpoint", &serve.url, "--auto-approve"], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = plan(&["--fail-on", "any"]);

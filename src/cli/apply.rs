@@ -40,7 +40,7 @@ pub enum ApplyFormat {
 /// 1; a second one cancels running builds.
 ///
 /// Exit codes: 0 = applied (or nothing to do), 1 = error, any operation failed, or stopped by a
-/// signal.
+/// signal, 3 = refused by --fail-on (nothing changed).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The config directory, or a plan saved with `cordium plan --out FILE` (applied exactly,
@@ -74,6 +74,10 @@ pub struct Args {
     /// them (a second signal cancels them at once).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
     pub stop_timeout: Duration,
+    /// Refuse, after showing the plan and before changing anything (exit 3), a plan that has
+    /// any of these: `destroy`, `replace`, `build`, `any`. Comma-separated or repeated.
+    #[arg(long, value_name = "WHAT", value_enum, value_delimiter = ',')]
+    pub fail_on: Vec<crate::ops::plan::FailOn>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
     pub output: ApplyFormat,
@@ -105,6 +109,7 @@ impl Args {
             lock_timeout: self.lock_timeout,
             lock_ttl: self.lock_ttl,
             stop_timeout: self.stop_timeout,
+            fail_on: self.fail_on.clone(),
             secrets: Arc::new(SourceValues {
                 root: dir,
                 allow_outside: self.flags.allow_outside_files,
@@ -281,11 +286,19 @@ fn apply(args: &Args, req: &ApplyRequest) -> Exit {
                 Exit::Error
             }
         }
-        Err(e) if json => {
-            json_line(failure_json(&e, &view));
-            Exit::Error
+        Err(e) => {
+            let exit = if matches!(e, crate::ops::OpsError::Gated { .. }) {
+                Exit::Gated
+            } else {
+                Exit::Error
+            };
+            if json {
+                json_line(failure_json(&e, &view));
+            } else {
+                output::failure(e, false);
+            }
+            exit
         }
-        Err(e) => output::failure(e, false),
     }
 }
 

@@ -259,6 +259,10 @@ async fn locked(
     if !changes {
         return Ok(ApplyResult::NoChanges);
     }
+    let tripped = ops_plan::tripped(&ready.plan, &req.fail_on);
+    if !tripped.is_empty() {
+        return Err(OpsError::Gated { reasons: tripped });
+    }
     if !req.auto_approve && !ready.confirmed {
         if !confirm.can_ask() {
             return Err(OpsError::NotConfirmed);

@@ -94,6 +94,8 @@ pub enum OpsError {
          a letter or digit"
     )]
     InvalidStackName { name: String },
+    #[error("{}; nothing was changed", .reasons.join("; "))]
+    Gated { reasons: Vec<String> },
     #[error("{signal} before anything was changed: stopped, and the apply lock was released")]
     Interrupted { signal: &'static str },
     #[error(

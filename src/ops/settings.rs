@@ -104,6 +104,8 @@ pub struct ApplyRequest {
     pub lock_ttl: Duration,
     /// After the first signal, how long running builds may go on before they are cancelled.
     pub stop_timeout: Duration,
+    /// `--fail-on`: refuse (exit 3, nothing changed) a plan that has any of these.
+    pub fail_on: Vec<super::plan::FailOn>,
     /// Reads Secret values at apply time (the environment and files: `cli` supplies it).
     pub secrets: Arc<dyn SecretValues>,
 }
