@@ -61,7 +61,19 @@ fn flat(o: &Output) -> String {
         .join(" ")
 }
 
-/// Every line of stdout is one JSON object with an `event` and an RFC 3339 `time`; the events.
+/// `schemas/events.v1.json`, compiled once.
+fn stream_schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/events.v1.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("the schema"))
+                .expect("JSON");
+        jsonschema::validator_for(&schema).expect("a valid schema")
+    })
+}
+
+/// Every line of stdout is one JSON object (valid against `schemas/events.v1.json`) with an `event` and an RFC 3339 `time`; the events.
 fn assert_stream(o: &Output) -> Vec<serde_json::Value> {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(!out.trim().is_empty(), "no stream: {}", text(o));
@@ -70,6 +82,12 @@ fn assert_stream(o: &Output) -> Vec<serde_json::Value> {
             let v: serde_json::Value =
                 serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}\n{}", text(o)));
             assert!(v["event"].is_string(), "no event: {l}");
+            let errors: Vec<String> =
+                stream_schema().iter_errors(&v).map(|e| e.to_string()).collect();
+            assert!(
+                errors.is_empty(),
+                "not a stream line (schemas/events.v1.json): {errors:?}\n{l}"
+            );
             let t = v["time"].as_str().unwrap_or_else(|| panic!("no time: {l}"));
             assert!(humantime::parse_rfc3339(t).is_ok(), "time {t:?} in {l}");
             v
@@ -426,6 +444,7 @@ async fn a_second_sigint_or_the_stop_timeout_cancels_the_running_build() {
         let o = finish(running);
         assert!(began.elapsed() < std::time::Duration::from_secs(30), "{:?}", began.elapsed());
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert_stream(&o);
         assert_eq!(crate::apply::summary(&o)["interrupted"], true, "{}", text(&o));
         assert_eq!(statuses(&o, "failed"), ["build template.lab.gpu"], "{}", text(&o));
         let err = String::from_utf8_lossy(&o.stderr);
@@ -531,6 +550,11 @@ async fn every_line_of_the_apply_stream_is_an_event_with_a_time_errors_and_warni
          kind: Secret\nmetadata: {name: tok.lab}\nfromEnv: CI_SECRET_TOKEN\n",
     )
     .expect("write");
+    // The schema refuses what the stream used to print.
+    let old = serde_json::json!({"error": "cannot read the cluster"});
+    assert!(!stream_schema().is_valid(&old));
+    let untimed = serde_json::json!({"event": "error", "message": "m"});
+    assert!(!stream_schema().is_valid(&untimed));
     let apply = |env: &[(&str, &str)]| {
         run(&["apply", d, "--endpoint", &serve.url, "--auto-approve", "--output", "json"], env)
     };
