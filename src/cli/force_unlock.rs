@@ -21,6 +21,7 @@ use crate::ops::Request;
 ///
 /// Exit codes: 0 = removed, 1 = not held, held by another id, or any error.
 #[derive(Debug, clap::Args)]
+#[command(override_usage = "cordium force-unlock [OPTIONS] [DIR] ID")]
 pub struct Args {
     /// The config directory (its stack file names the stack and the environments), then the
     /// lock id. With one argument, it is the id and the directory is `.`.
