@@ -345,6 +345,7 @@ async fn a_killed_apply_is_completed_by_the_next_one_without_duplicates() {
     let d = dir.path().to_str().expect("utf-8").to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cordium"))
         .args(["apply", &d, "--endpoint", &serve.url, "--auto-approve", "--output", "json"])
+        .env("CORDIUM_STACK", "default")
         .env("OCTELIUM_AUTH_TOKEN", ADMIN_TOKEN)
         .env("CORDIUM_USERNAME", "admin")
         .env_remove("CORDIUM_ENDPOINT")
@@ -485,6 +486,7 @@ fn plan_with_tokens(serve: &Serve, access: &str, auth: Option<&str>) -> Output {
     let dir = example("quickstart");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cordium"));
     cmd.args(["plan", dir.path().to_str().expect("utf-8"), "--endpoint", &serve.url])
+        .env("CORDIUM_STACK", "default")
         .env_remove("CORDIUM_ENDPOINT")
         .env_remove("OCTELIUM_DOMAIN")
         .env_remove("OCTELIUM_AUTH_TOKEN")

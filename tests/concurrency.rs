@@ -176,6 +176,7 @@ fn concurrent_local_applies_take_turns_and_name_the_holder() {
     }
     let plan = Command::new(env!("CARGO_BIN_EXE_cordium"))
         .args(["plan", ".", "--local", "local.db", "--detailed-exitcode"])
+        .env("CORDIUM_STACK", "default")
         .current_dir(dir.path())
         .env_remove("CI")
         .output()
@@ -204,6 +205,7 @@ fn built_stack(dir: &Path) {
 fn apply_in_background(d: &str, url: &str, extra: &[&str]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_cordium"))
         .args(["apply", d, "--endpoint", url, "--auto-approve", "--output", "json"])
+        .env("CORDIUM_STACK", "default")
         .args(["--lock-ttl", "1500ms"])
         .args(extra)
         .env_remove("CORDIUM_ENDPOINT")

@@ -132,6 +132,8 @@ fn run(case: &Case, work: &Path) -> Outcome {
             cmd.env_remove(k);
         }
     }
+    // The stack of a config without a stack file (docs/stack.md).
+    cmd.env("CORDIUM_STACK", "hostile");
     let start = Instant::now();
     let mut child = cmd.spawn().expect("cordium starts");
     let pid = child.id();

@@ -7,6 +7,7 @@
 mod apply;
 mod architecture;
 mod auth;
+mod ci;
 mod cli;
 mod client_rules;
 mod concurrency;

@@ -632,6 +632,8 @@ fn run(dir: &Path, case: &Case, args: &[String]) -> Output {
         }
     }
     cmd.env("OCTELIUM_AUTH_TOKEN", ADMIN_TOKEN).env("CORDIUM_USERNAME", "admin");
+    // The stack of a config without a stack file (docs/stack.md).
+    cmd.env("CORDIUM_STACK", "default");
     for (k, v) in case.env {
         cmd.env(k, fill(v));
     }

@@ -71,6 +71,8 @@ pub fn request(dir: PathBuf, url: &str) -> Request {
             auth: AuthEnv { auth_token: Some(Token::new(TOKEN)), ..Default::default() },
             ci: false,
             holder: "bench@localhost".into(),
+            // The stack of a config without a stack file (a stack file says `bench` too).
+            stack: Some("bench".into()),
         },
         ..Request::new(dir)
     }

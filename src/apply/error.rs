@@ -22,7 +22,7 @@ pub enum ErrorKind {
     Invalid,
     /// The operation ran and failed (a build failed or timed out).
     Failed,
-    /// Apply was stopped (Ctrl-C) while the step ran.
+    /// Apply was stopped (SIGINT or SIGTERM) while the step ran.
     Interrupted,
 }
 

@@ -135,7 +135,7 @@ pub struct StepReport {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ApplyOutcome {
     pub steps: Vec<StepReport>,
-    /// Apply was stopped (Ctrl-C, or the lock was lost) before it finished.
+    /// Apply was stopped (SIGINT or SIGTERM, or the lock was lost) before it finished.
     pub interrupted: bool,
     /// The apply lock was lost while applying (why, one sentence): no operation started after.
     pub lock_lost: Option<String>,

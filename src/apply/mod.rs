@@ -44,9 +44,11 @@ pub struct ApplyContext {
     pub secrets: Arc<dyn SecretValues>,
     /// At most this many operations in flight (at least 1).
     pub parallelism: usize,
-    /// Set it (Ctrl-C) to stop: no new steps start, running builds are cancelled, writes in
-    /// flight finish.
+    /// Set it (the first signal) to stop: no new steps start; running operations and builds
+    /// finish.
     pub stop: Arc<AtomicBool>,
+    /// Set it (a second signal, the stop timeout, a lost lock) to cancel running builds too.
+    pub cancel: Arc<AtomicBool>,
     pub retry: RetryPolicy,
     pub poll: PollPolicy,
     /// The remote lock's lease: no operation starts once it has run out.
@@ -149,6 +151,7 @@ impl ApplyContext {
             secrets,
             parallelism: DEFAULT_PARALLELISM,
             stop: Arc::new(AtomicBool::new(false)),
+            cancel: Arc::new(AtomicBool::new(false)),
             retry: RetryPolicy::default(),
             poll: PollPolicy::default(),
             lease: None,
@@ -206,6 +209,7 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext, observer: &dyn Observer) -> A
         retry: ctx.retry,
         poll: ctx.poll,
         stop: ctx.stop.clone(),
+        cancel: ctx.cancel.clone(),
         lease: ctx.lease,
     });
     let kinds: Arc<Mutex<Vec<Option<ErrorKind>>>> = Arc::new(Mutex::new(vec![None; inputs.len()]));

@@ -75,8 +75,12 @@ pub struct Executor {
     pub secrets: Arc<dyn SecretValues>,
     pub retry: RetryPolicy,
     pub poll: PollPolicy,
-    /// Set on Ctrl-C: running builds are cancelled; writes in flight finish.
+    /// Set on the first SIGINT/SIGTERM: no new operation (a build included) starts; running
+    /// builds are watched to their end; writes in flight finish.
     pub stop: Arc<AtomicBool>,
+    /// Set on the second signal, after `--stop-timeout`, or when the lock is lost: running
+    /// builds are cancelled (not once the lease has run out) and waits end early.
+    pub cancel: Arc<AtomicBool>,
     /// The remote lock's lease, checked before each step and each create is sent; once it has
     /// run out, running builds are left alone.
     pub lease: Option<Lease>,
@@ -250,10 +254,14 @@ impl Executor {
         self.stop.load(Ordering::SeqCst)
     }
 
-    /// Sleeps `d`, waking early when apply is stopped.
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps `d`, waking early when apply is cancelled.
     async fn sleep(&self, d: Duration) {
         let until = Instant::now() + d;
-        while !self.stopped() {
+        while !self.cancelled() {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return;
@@ -268,6 +276,7 @@ impl Executor {
         match &self.lease {
             Some(lease) if !lease.valid() => {
                 self.stop.store(true, Ordering::SeqCst);
+                self.cancel.store(true, Ordering::SeqCst);
                 Err(ApplyError::Interrupted {
                     address: address.clone(),
                     outcome: "nothing was sent: the apply lock ran out".into(),
@@ -640,7 +649,7 @@ impl Executor {
         let began = Instant::now();
         let mut read_failures = 0u32;
         loop {
-            if self.stopped() {
+            if self.cancelled() {
                 let outcome = self.cancel(key, id).await;
                 return Err(ApplyError::Interrupted { address: address.clone(), outcome });
             }

@@ -10,12 +10,13 @@ use clap::ArgMatches;
 
 use super::exit::Exit;
 use super::output;
-use super::plan::PlanFlags;
-use crate::apply::{self, Event, Observer, SecretValues};
-use crate::model::{Address, SecretSource};
+use super::plan::{PlanFlags, SourceValues};
+use crate::apply::{self, Event, Observer};
 use crate::ops::apply::ApplyResult;
 use crate::ops::{ApplyRequest, Confirm, Notice, Progress};
-use crate::render::events::{plan_json, summary_json, EventView};
+use crate::render::events::{
+    error_json, notice_json, plan_json, stamped, summary_json, warning_json, EventView,
+};
 use crate::render::{self, PlanDoc};
 
 /// How apply reports.
@@ -23,7 +24,8 @@ use crate::render::{self, PlanDoc};
 pub enum ApplyFormat {
     /// The plan, then progress (bars on a terminal, else one line per event) and a summary.
     Human,
-    /// One JSON object per line: the plan, each event, then a summary.
+    /// One JSON object per line, each with `event` and `time`: warnings, notices, the plan, each
+    /// step event, then a summary, or an `error` event (docs/plan.md).
     Json,
 }
 
@@ -32,10 +34,13 @@ pub enum ApplyFormat {
 ///
 /// On a terminal it asks for `yes` before changing anything; otherwise it refuses unless
 /// --auto-approve is given. Only one apply per stack and target runs at a time (a lock file
-/// beside a local store; a lock Group on a remote cluster). Ctrl-C stops starting new
-/// operations, cancels running builds, and reports what was done.
+/// beside a local store; on a remote cluster a lock Template or Group). SIGINT (Ctrl-C) and
+/// SIGTERM alike: the first stops starting new operations and lets running operations and
+/// builds finish (at most --stop-timeout), then prints the summary, releases the lock and exits
+/// 1; a second one cancels running builds.
 ///
-/// Exit codes: 0 = applied (or nothing to do), 1 = error or any operation failed.
+/// Exit codes: 0 = applied (or nothing to do), 1 = error, any operation failed, or stopped by a
+/// signal, 3 = refused by --fail-on (nothing changed).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The config directory, or a plan saved with `cordium plan --out FILE` (applied exactly,
@@ -65,6 +70,14 @@ pub struct Args {
     /// file's timeout; the build is cancelled).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub build_timeout: Option<Duration>,
+    /// After the first SIGINT/SIGTERM, let running builds go on this long before cancelling
+    /// them (a second signal cancels them at once).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub stop_timeout: Duration,
+    /// Refuse, after showing the plan and before changing anything (exit 3), a plan that has
+    /// any of these: `destroy`, `replace`, `build`, `any`. Comma-separated or repeated.
+    #[arg(long, value_name = "WHAT", value_enum, value_delimiter = ',')]
+    pub fail_on: Vec<crate::ops::plan::FailOn>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
     pub output: ApplyFormat,
@@ -95,31 +108,12 @@ impl Args {
             parallelism: self.parallelism,
             lock_timeout: self.lock_timeout,
             lock_ttl: self.lock_ttl,
-            secrets: Arc::new(SourceValues { root: dir }),
-        }
-    }
-}
-
-/// Largest file a Secret's `from_file` may name.
-const MAX_SECRET_FILE_BYTES: u64 = 4 << 20;
-
-/// Reads Secret values at apply time: environment variables, and files relative to the config
-/// root. Errors name the source, never a value.
-struct SourceValues {
-    root: PathBuf,
-}
-
-impl SecretValues for SourceValues {
-    fn read(&self, _: &Address, source: &SecretSource) -> Result<String, String> {
-        match source {
-            SecretSource::Env(name) => std::env::var(name)
-                .map_err(|_| format!("environment variable {name} is not set (or not UTF-8)")),
-            SecretSource::File(path) => {
-                let full = self.root.join(path);
-                crate::config::read::regular_text(&full, MAX_SECRET_FILE_BYTES)
-                    .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
-                    .map_err(|e| format!("cannot read {}: {e}", full.display()))
-            }
+            stop_timeout: self.stop_timeout,
+            fail_on: self.fail_on.clone(),
+            secrets: Arc::new(SourceValues {
+                root: dir,
+                allow_outside: self.flags.allow_outside_files,
+            }),
         }
     }
 }
@@ -179,46 +173,84 @@ impl Observer for View {
 
 impl Progress for View {
     fn notice(&self, notice: Notice<'_>) {
-        match notice {
+        let (kind, text) = match notice {
             Notice::Warnings { diags, loaded } => {
                 let _ = self.secrets.set(loaded.sources.secrets().to_vec());
-                output::warnings(diags, loaded)
+                output::warnings(diags, loaded);
+                if self.json {
+                    let doc = render::diagnostics::json(diags, &loaded.sources);
+                    for d in doc["diagnostics"].as_array().into_iter().flatten() {
+                        json_line(warning_json(d));
+                    }
+                }
+                return;
             }
-            Notice::Plan(plan) if self.json => json_line(plan_json(plan)),
-            Notice::Plan(plan) => output::print_stdout(&render::human::plan(
-                &PlanDoc::from_plan(plan),
-                output::stdout_style(),
-            )),
+            Notice::Plan(plan) if self.json => return json_line(plan_json(plan)),
+            Notice::Plan(plan) => {
+                return output::print_stdout(&render::human::plan(
+                    &PlanDoc::from_plan(plan),
+                    output::stdout_style(),
+                ))
+            }
             Notice::Applying { target } if !self.json => {
-                output::print_stdout(&format!("\nApplying to {target}...\n"));
+                return output::print_stdout(&format!("\nApplying to {target}...\n"));
             }
-            Notice::Applying { .. } => {}
-            Notice::Stopping => output::print_stderr(
-                "\nStopping: no new operations start; running builds are cancelled; writes in \
-                 flight finish.\n",
+            Notice::Applying { .. } => return,
+            Notice::Stopping { signal, timeout } => (
+                "stopping",
+                format!(
+                    "{signal}: stopping. No new operations start; running operations and builds \
+                     finish (builds are cancelled after {}, --stop-timeout). Send it again to \
+                     cancel running builds now.",
+                    humantime::format_duration(timeout)
+                ),
             ),
-            Notice::LockLost { reason } => output::print_stderr(&format!(
-                "\nThe apply lock was lost ({reason}). Stopping: no new operations start; \
-                 running builds are left running; writes in flight finish.\n"
-            )),
-            Notice::LockPending { lock } if !self.json => output::print_stderr(&format!(
-                "The stack's lock Space does not exist yet: {lock} is taken right after this \
-                 apply creates that Space, before anything else.\n"
-            )),
-            Notice::LockPending { .. } => {}
-            Notice::LockRaced { space } => output::print_stderr(&format!(
-                "Another apply of this stack created {space} first; nothing was changed. Waiting \
-                 for its lock (--lock-timeout) to plan again.\n"
-            )),
+            Notice::Cancelling { reason } => (
+                "cancelling",
+                format!("{reason}: cancelling running builds; writes in flight finish."),
+            ),
+            Notice::LockLost { reason } => (
+                "lock_lost",
+                format!(
+                    "The apply lock was lost ({reason}). Stopping: no new operations start; \
+                     running builds are left running; writes in flight finish."
+                ),
+            ),
+            Notice::LockPending { lock } => (
+                "lock_pending",
+                format!(
+                    "The stack's lock Space does not exist yet: {lock} is taken right after this \
+                     apply creates that Space, before anything else."
+                ),
+            ),
+            Notice::LockRaced { space } => (
+                "lock_raced",
+                format!(
+                    "Another apply of this stack created {space} first; nothing was changed. \
+                     Waiting for its lock (--lock-timeout) to plan again."
+                ),
+            ),
             Notice::LockNotReleased(e) => {
-                output::print_stderr(&format!("Warning: {}\n", crate::ops::error::chain(e)));
+                ("lock_not_released", format!("Warning: {}", crate::ops::error::chain(e)))
             }
+        };
+        let text = self.scrub(&text);
+        if self.json {
+            json_line(notice_json(kind, &text));
+        }
+        // On stderr too, for a person reading the job's log; a pending lock only there when
+        // the output is for people.
+        if !(self.json && kind == "lock_pending") {
+            let lead =
+                if matches!(kind, "stopping" | "cancelling" | "lock_lost") { "\n" } else { "" };
+            output::print_stderr(&format!("{lead}{text}\n"));
         }
     }
 }
 
+/// One line of the JSON stream, with its timestamp.
 fn json_line(v: serde_json::Value) {
-    output::print_stdout(&format!("{v}\n"));
+    output::print_stdout(&format!("{}\n", stamped(v)));
 }
 
 pub fn run(args: Args, matches: Option<&ArgMatches>, destroy: bool) -> Exit {
@@ -254,6 +286,29 @@ fn apply(args: &Args, req: &ApplyRequest) -> Exit {
                 Exit::Error
             }
         }
-        Err(e) => output::failure(e, json),
+        Err(e) => {
+            let exit = if matches!(e, crate::ops::OpsError::Gated { .. }) {
+                Exit::Gated
+            } else {
+                Exit::Error
+            };
+            if json {
+                json_line(failure_json(&e, &view));
+            } else {
+                output::failure(e, false);
+            }
+            exit
+        }
+    }
+}
+
+/// Why apply did not happen, as the stream's `error` event (one line).
+fn failure_json(e: &crate::ops::OpsError, view: &View) -> serde_json::Value {
+    match e {
+        crate::ops::OpsError::Invalid { diags, loaded } => {
+            let doc = render::diagnostics::json(diags, &loaded.sources);
+            error_json(&e.to_string(), Some(doc["diagnostics"].clone()))
+        }
+        other => error_json(&view.scrub(&other.to_string()), None),
     }
 }

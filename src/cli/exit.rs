@@ -11,6 +11,8 @@ pub enum Exit {
     Error,
     /// Plan with `--detailed-exitcode`: changes present.
     Changes,
+    /// Plan with `--fail-on`: the plan has what a gate refuses (after it is shown).
+    Gated,
 }
 
 impl Exit {
@@ -19,6 +21,7 @@ impl Exit {
             Exit::Ok => 0,
             Exit::Error => 1,
             Exit::Changes => 2,
+            Exit::Gated => 3,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod apply;
 pub mod completions;
 pub mod exit;
 pub mod fmt;
+pub mod force_unlock;
 pub mod graph;
 pub mod login;
 pub mod output;
@@ -48,6 +49,8 @@ pub enum Command {
     Login(login::Args),
     /// End the cached session of a remote cluster (auth.v1 Logout).
     Logout(login::Args),
+    /// Remove the stack's apply lock on a remote cluster, when its holder is gone.
+    ForceUnlock(Box<force_unlock::Args>),
     /// Serve the local cluster over gRPC (the same services as a real cluster).
     Serve(Box<serve::Args>),
     /// Print a shell completion script.
@@ -81,6 +84,9 @@ pub fn run() -> ExitCode {
         Command::Fmt(args) => fmt::run(args),
         Command::Login(args) => login::run_login(args),
         Command::Logout(args) => login::run_logout(args),
+        Command::ForceUnlock(args) => {
+            force_unlock::run(*args, matches.subcommand_matches("force-unlock"))
+        }
         Command::Serve(args) => serve::run(*args),
         Command::Completions(args) => completions::run(args),
     };

@@ -1,6 +1,7 @@
 //! `cordium plan`: show exactly what apply would change on the cluster, and why.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::ArgMatches;
 
@@ -8,8 +9,58 @@ use super::exit::Exit;
 use super::output::{self, PlanFormat};
 use super::target::{read_env, TargetArgs};
 use super::vars::VarFlags;
+use crate::apply::SecretValues;
 use crate::model::Address;
+use crate::model::SecretSource;
+use crate::ops::settings::SecretReader;
 use crate::ops::Request;
+
+/// Largest file a Secret's `from_file` may name (the server takes 1500 bytes; the plan says so).
+const MAX_SECRET_FILE_BYTES: u64 = 4 << 20;
+
+/// Reads Secret values, at plan time (to check them) and at apply time: environment variables,
+/// and files relative to the config root, confined to it unless `--allow-outside-files`. Errors
+/// name the source, never a value.
+pub struct SourceValues {
+    pub root: PathBuf,
+    pub allow_outside: bool,
+}
+
+impl SecretValues for SourceValues {
+    fn read(&self, _: &Address, source: &SecretSource) -> Result<String, String> {
+        match source {
+            SecretSource::Env(name) => std::env::var(name)
+                .map_err(|_| format!("environment variable {name} is not set (or not UTF-8)")),
+            SecretSource::File(path) => {
+                let full = self.root.join(path);
+                let cannot =
+                    |e: &dyn std::fmt::Display| format!("cannot read {}: {e}", full.display());
+                // What the path is first (a FIFO, a device), then where it is.
+                if let Ok(meta) = std::fs::metadata(&full) {
+                    if let Some(what) = crate::config::read::not_regular(&meta) {
+                        return Err(cannot(&format!("it is {what}, not a regular file")));
+                    }
+                }
+                if !self.allow_outside {
+                    let inside = match (self.root.canonicalize(), full.canonicalize()) {
+                        (Ok(root), Ok(real)) => real.starts_with(root),
+                        (Err(e), _) => return Err(format!("cannot read the config root: {e}")),
+                        (_, Err(e)) => return Err(cannot(&e)),
+                    };
+                    if !inside {
+                        return Err(format!(
+                            "{path:?} is outside the config root; from_file reads only files \
+                             under it unless --allow-outside-files is given"
+                        ));
+                    }
+                }
+                crate::config::read::regular_text(&full, MAX_SECRET_FILE_BYTES)
+                    .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
+                    .map_err(|e| cannot(&e))
+            }
+        }
+    }
+}
 
 /// Show what `apply` would change on the cluster, and why.
 ///
@@ -19,7 +70,7 @@ use crate::ops::Request;
 /// values are masked in every format.
 ///
 /// Exit codes: 0 = no changes (or changes, without --detailed-exitcode), 1 = error,
-/// 2 = changes present with --detailed-exitcode.
+/// 2 = changes present with --detailed-exitcode, 3 = the plan has what --fail-on names.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The config directory.
@@ -36,6 +87,11 @@ pub struct Args {
     /// Exit 2 when the plan has changes (0 only when there are none).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Exit 3, after showing (and saving) the plan, when it has any of these: `destroy`,
+    /// `replace`, `build` (a snapshot build starts), `any` (any change). Comma-separated or
+    /// repeated; beats --detailed-exitcode.
+    #[arg(long, value_name = "WHAT", value_enum, value_delimiter = ',')]
+    pub fail_on: Vec<crate::ops::plan::FailOn>,
 }
 
 /// The flags `plan` and `apply` share: variables, the cluster, the selection, prune.
@@ -45,10 +101,11 @@ pub struct PlanFlags {
     pub vars: VarFlags,
     #[command(flatten)]
     pub cluster: TargetArgs,
-    /// Only this resource and what it depends on, e.g. `template.ml.gpu`. Repeatable.
+    /// Only this resource and what it depends on, e.g. `template.ml.gpu`. Repeatable. An
+    /// address that matches nothing in the config or on the cluster is an error.
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<Address>,
-    /// Leave this resource, and what depends on it, out. Repeatable.
+    /// Leave this resource, and what depends on it, out. Repeatable; must match something.
     #[arg(long = "exclude", value_name = "ADDR")]
     pub excludes: Vec<Address>,
     /// Destroy objects labelled with this stack that are no longer in the config (also set by
@@ -59,6 +116,14 @@ pub struct PlanFlags {
     /// `CORDIUM_LOGOUT=true` does. Without it the session is cached for the next run.
     #[arg(long)]
     pub logout: bool,
+    /// The stack's name, for a config without a stack file (also `CORDIUM_STACK`). Every target
+    /// but the implicit local cluster needs one; prefer `stack "NAME" {}` in cordium.hcl.
+    #[arg(long, value_name = "NAME")]
+    pub stack: Option<String>,
+    /// Let a Secret's `from_file` name a file outside the config root (refused by default, so
+    /// that a config cannot copy other files of the machine into a Secret).
+    #[arg(long)]
+    pub allow_outside_files: bool,
 }
 
 impl PlanFlags {
@@ -74,6 +139,11 @@ impl PlanFlags {
             targets: self.targets.clone(),
             excludes: self.excludes.clone(),
             destroy,
+            stack: self.stack.clone(),
+            secrets: Some(SecretReader(Arc::new(SourceValues {
+                root: dir.clone(),
+                allow_outside: self.allow_outside_files,
+            }))),
             ..Request::new(dir)
         }
     }
@@ -107,6 +177,11 @@ fn plan(args: &Args, req: &Request) -> Exit {
                 path.display()
             ));
         }
+    }
+    let tripped = crate::ops::plan::tripped(&planned.plan, &args.fail_on);
+    if !tripped.is_empty() {
+        output::print_stderr(&format!("Error: {}.\n", tripped.join("; ")));
+        return Exit::Gated;
     }
     if args.detailed_exitcode && planned.plan.has_changes() {
         Exit::Changes

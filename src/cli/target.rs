@@ -40,7 +40,7 @@ impl TargetArgs {
 
 /// Reads `CORDIUM_ENDPOINT`, `OCTELIUM_DOMAIN`, `OCTELIUM_AUTH_TOKEN`, `OCTELIUM_ACCESS_TOKEN`,
 /// `CORDIUM_USERNAME`, `CORDIUM_CACHE_DIR` (else `XDG_CACHE_HOME`, else `HOME`),
-/// `CORDIUM_LOGOUT`, `CI`, and who is running (`USER`/`USERNAME` at the host name, for lock
+/// `CORDIUM_LOGOUT`, `CI`, `CORDIUM_STACK`, the CI run URL (`GITHUB_RUN_ID` and the like), and who is running (`USER`/`USERNAME` at the host name, for lock
 /// holders). Empty values count as unset.
 pub fn read_env() -> EnvSettings {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
@@ -55,7 +55,8 @@ pub fn read_env() -> EnvSettings {
             logout: truthy(var("CORDIUM_LOGOUT")),
         },
         ci: var("CI").is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
-        holder: holder(var("USER").or_else(|| var("USERNAME")), var("HOSTNAME")),
+        holder: holder(var("USER").or_else(|| var("USERNAME")), var("HOSTNAME"), ci_run(&var)),
+        stack: var("CORDIUM_STACK"),
     }
 }
 
@@ -77,7 +78,21 @@ fn cache_dir(
 }
 
 /// `user@host`: the host name from the kernel, else `$HOSTNAME`, else `localhost`.
-fn holder(user: Option<String>, hostname: Option<String>) -> String {
+/// The URL of the CI run this process belongs to, for lock holders: GitHub Actions
+/// (`GITHUB_SERVER_URL`/`GITHUB_REPOSITORY`/actions/runs/`GITHUB_RUN_ID`), GitLab (`CI_JOB_URL`),
+/// Jenkins (`BUILD_URL`), CircleCI (`CIRCLE_BUILD_URL`), Buildkite (`BUILDKITE_BUILD_URL`).
+fn ci_run(var: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    if let (Some(id), Some(repo)) = (var("GITHUB_RUN_ID"), var("GITHUB_REPOSITORY")) {
+        let server = var("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
+        return Some(format!("{}/{repo}/actions/runs/{id}", server.trim_end_matches('/')));
+    }
+    ["CI_JOB_URL", "BUILD_URL", "CIRCLE_BUILD_URL", "BUILDKITE_BUILD_URL"]
+        .iter()
+        .find_map(|v| var(v))
+}
+
+/// `user@host`, and ` (CI run URL)` when there is one.
+fn holder(user: Option<String>, hostname: Option<String>, run: Option<String>) -> String {
     let user = user.unwrap_or_else(|| "unknown".into());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
@@ -85,7 +100,11 @@ fn holder(user: Option<String>, hostname: Option<String>) -> String {
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".into());
-    format!("{user}@{host}")
+    match run {
+        // Bounded: the holder is stored in a description of at most 1024 characters.
+        Some(url) => format!("{user}@{host} ({})", url.chars().take(300).collect::<String>()),
+        None => format!("{user}@{host}"),
+    }
 }
 
 /// A token from the environment. A token never holds whitespace, so a trailing newline (a token
@@ -99,6 +118,20 @@ mod tests {
     use clap::Parser;
 
     use super::*;
+
+    #[test]
+    fn a_ci_run_url_is_named_from_each_ci_s_variables() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let gh = env(&[("GITHUB_RUN_ID", "7"), ("GITHUB_REPOSITORY", "a/b")]);
+        assert_eq!(ci_run(&gh).as_deref(), Some("https://github.com/a/b/actions/runs/7"));
+        let gl = env(&[("CI_JOB_URL", "https://gitlab.example/j/1")]);
+        assert_eq!(ci_run(&gl).as_deref(), Some("https://gitlab.example/j/1"));
+        assert_eq!(ci_run(&env(&[("GITHUB_RUN_ID", "7")])), None, "no repository: no URL");
+        let who = holder(Some("ci".into()), None, ci_run(&gl));
+        assert!(who.starts_with("ci@") && who.ends_with(" (https://gitlab.example/j/1)"), "{who}");
+    }
 
     #[test]
     fn a_token_with_a_trailing_newline_is_trimmed() {

@@ -1,10 +1,10 @@
 //! `apply` and `destroy`: load and connect, take the stack's apply lock, then (under it) read the
 //! live state and plan (or re-check a saved plan), confirm, walk the plan with progress, stop
-//! cleanly on Ctrl-C or when the lock is lost, release the lock. Reading under the lock is what
+//! cleanly on SIGINT/SIGTERM or when the lock is lost, release the lock. Reading under the lock is what
 //! makes a waiter plan against what the apply before it did, not against what was there before.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::plan::{self as ops_plan, Planned, Prepared};
@@ -155,7 +155,29 @@ async fn apply_once(
     if let (ApplyLock::Anchored(l), Taken::Pending) = (&lock, taken) {
         progress.notice(Notice::LockPending { lock: &l.describe() });
     }
-    let result = locked(req, unlocked, (&lock, taken), confirm, progress).await;
+    // Without a prompt (--auto-approve, a saved plan), a signal before the walk ends the run
+    // too, with the lock released; with one, a signal at the prompt ends the process as usual.
+    let early = (req.auto_approve || req.saved.is_some()).then(Signals::listen);
+    let walking = Arc::new(AtomicBool::new(false));
+    let run =
+        locked(req, unlocked, (&lock, taken), confirm, progress, (early.clone(), walking.clone()));
+    let result = match early {
+        None => run.await,
+        Some(mut signals) => {
+            tokio::pin!(run);
+            loop {
+                tokio::select! {
+                    result = &mut run => break result,
+                    (_, signal) = signals.next(), if !walking.load(Ordering::SeqCst) => {
+                        // Once walking, the walk handles it.
+                        if !walking.load(Ordering::SeqCst) {
+                            break Err(OpsError::Interrupted { signal });
+                        }
+                    }
+                }
+            }
+        }
+    };
     if let Err(OpsError::LockSpaceAppeared { space }) = &result {
         raced = Some(space.clone());
     }
@@ -203,6 +225,7 @@ async fn locked(
     (lock, taken): (&ApplyLock, Taken),
     confirm: &dyn Confirm,
     progress: &dyn Progress,
+    signals: (Option<Signals>, Arc<AtomicBool>),
 ) -> Result<ApplyResult, OpsError> {
     let ready = match unlocked {
         Unlocked::Fresh(prepared) => fresh_plan(req, *prepared, progress).await?,
@@ -236,6 +259,10 @@ async fn locked(
     if !changes {
         return Ok(ApplyResult::NoChanges);
     }
+    let tripped = ops_plan::tripped(&ready.plan, &req.fail_on);
+    if !tripped.is_empty() {
+        return Err(OpsError::Gated { reasons: tripped });
+    }
     if !req.auto_approve && !ready.confirmed {
         if !confirm.can_ask() {
             return Err(OpsError::NotConfirmed);
@@ -249,7 +276,7 @@ async fn locked(
         let reason = lock.lost().await;
         return Err(OpsError::LockLost { stack: ready.plan.stack.clone(), reason });
     }
-    execute(req, ready, lock, progress).await.map(ApplyResult::Applied)
+    execute(req, ready, lock, progress, signals).await.map(ApplyResult::Applied)
 }
 
 async fn fresh_plan(
@@ -278,6 +305,15 @@ async fn saved_plan(
             dir: req.plan.dir.clone(),
             plan: path.to_path_buf(),
         });
+    }
+    if let Some(secrets) = &req.plan.secrets {
+        let problems = ops_plan::check_secret_sources(&plan, &model, secrets.0.as_ref());
+        if !problems.is_empty() {
+            let mut diags = diags;
+            problems.into_iter().for_each(|d| diags.push(d));
+            diags.sort();
+            return Err(OpsError::Invalid { diags, loaded: Box::new(loaded) });
+        }
     }
     let settings = Settings::resolve(&req.plan, &loaded)?;
     let cluster = ops_plan::connect(&settings, &req.plan.env.auth).await?;
@@ -346,13 +382,70 @@ async fn lock(
     }
 }
 
-/// Walks the plan under `lock`. Ctrl-C and a lost lock both set the walker's stop flag: no new
-/// operation starts, running builds are cancelled, writes in flight finish.
+/// SIGINT and SIGTERM, handled alike, counted from when [`Signals::listen`] was called. Clones
+/// share the count; each sees every signal.
+#[derive(Clone)]
+struct Signals {
+    rx: tokio::sync::watch::Receiver<(u32, &'static str)>,
+    _task: Arc<AbortOnDrop>,
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Signals {
+    fn listen() -> Signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (tx, rx) = tokio::sync::watch::channel((0u32, ""));
+        let mut int = signal(SignalKind::interrupt()).ok();
+        let mut term = signal(SignalKind::terminate()).ok();
+        let task = tokio::spawn(async move {
+            async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+                if let Some(s) = s {
+                    if s.recv().await.is_some() {
+                        return;
+                    }
+                }
+                std::future::pending::<()>().await
+            }
+            let mut count = 0;
+            loop {
+                let name = tokio::select! {
+                    _ = next(&mut int) => "SIGINT",
+                    _ = next(&mut term) => "SIGTERM",
+                };
+                count += 1;
+                if tx.send((count, name)).is_err() {
+                    return;
+                }
+            }
+        });
+        Signals { rx, _task: Arc::new(AbortOnDrop(task)) }
+    }
+
+    /// The next signal: how many so far, and its name.
+    async fn next(&mut self) -> (u32, &'static str) {
+        if self.rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        *self.rx.borrow_and_update()
+    }
+}
+
+/// Walks the plan under `lock`. The first SIGINT or SIGTERM sets the walker's stop flag: no new
+/// operation starts, running operations and builds finish; a second one, or the stop timeout,
+/// cancels running builds too. A lost lock does both at once.
 async fn execute(
     req: &ApplyRequest,
     ready: Ready,
     lock: &ApplyLock,
     progress: &dyn Progress,
+    (signals, walking): (Option<Signals>, Arc<AtomicBool>),
 ) -> Result<ApplyOutcome, OpsError> {
     let Ready { plan, model, naming, cluster, settings, .. } = ready;
     let plan = Arc::new(plan);
@@ -370,25 +463,40 @@ async fn execute(
     ctx.lease = lock.lease();
     ctx.anchor = anchor;
     let stop = ctx.stop.clone();
+    let cancel = ctx.cancel.clone();
+    let mut signals = signals.unwrap_or_else(Signals::listen);
+    walking.store(true, Ordering::SeqCst);
     progress.notice(Notice::Applying { target: &settings.target.display() });
     let walk = apply::apply(&plan, ctx, progress);
     tokio::pin!(walk);
     let lost = lock.lost();
     tokio::pin!(lost);
-    let mut listening = true;
+    // Set by the first signal: when running builds are cancelled.
+    let mut deadline: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+    let mut cancelled = false;
     let mut lock_lost = None;
     let mut outcome = loop {
         tokio::select! {
             outcome = &mut walk => break outcome,
-            signal = tokio::signal::ctrl_c(), if listening => {
-                listening = false;
-                if signal.is_ok() {
-                    stop.store(true, Ordering::SeqCst);
-                    progress.notice(Notice::Stopping);
+            (_, signal) = signals.next(), if !cancelled => {
+                if stop.swap(true, Ordering::SeqCst) {
+                    cancel.store(true, Ordering::SeqCst);
+                    cancelled = true;
+                    progress.notice(Notice::Cancelling { reason: &format!("a second {signal}") });
+                } else {
+                    deadline = Some(Box::pin(tokio::time::sleep(req.stop_timeout)));
+                    progress.notice(Notice::Stopping { signal, timeout: req.stop_timeout });
                 }
+            }
+            _ = async { if let Some(d) = deadline.as_mut() { d.await } }, if deadline.is_some() && !cancelled => {
+                cancel.store(true, Ordering::SeqCst);
+                cancelled = true;
+                let after = humantime::format_duration(req.stop_timeout).to_string();
+                progress.notice(Notice::Cancelling { reason: &format!("--stop-timeout {after} passed") });
             }
             reason = &mut lost, if lock_lost.is_none() => {
                 stop.store(true, Ordering::SeqCst);
+                cancel.store(true, Ordering::SeqCst);
                 progress.notice(Notice::LockLost { reason: &reason });
                 lock_lost = Some(reason);
             }

@@ -48,6 +48,14 @@ pub enum OpsError {
     NotConfirmed,
     #[error("{}", chain(.0))]
     Lock(#[from] LockError),
+    #[error("{}", chain(.0))]
+    Unlock(#[from] crate::apply::lock::UnlockError),
+    #[error(
+        "the embedded local cluster's apply lock is a file lock ({lock}): the OS releases it when \
+         the process holding it ends, so there is nothing to force-unlock; end that process (a \
+         refusal names its pid)"
+    )]
+    FileLockNotForced { lock: String },
     #[error(
         "`{target}` is the embedded local cluster, which has no sessions; login and logout are \
          for a cluster reached over gRPC (--endpoint, --domain, CORDIUM_ENDPOINT or \
@@ -70,6 +78,26 @@ pub enum OpsError {
          taken in it, or apply it first"
     )]
     LockSpaceMissing { stack: String, space: String },
+    #[error(
+        "a stack name is required to apply to {target}: without one, two configurations applied \
+         to one cluster would take each other's objects for their own; add the line \
+         `stack \"NAME\" {{}}` to cordium.hcl (or `stack: {{name: NAME}}` to cordium.yaml) at the \
+         config root, or pass --stack NAME (CORDIUM_STACK)"
+    )]
+    NoStackName { target: String },
+    #[error(
+        "the stack file names the stack `{file}`, but --stack says `{asked}`; drop one of them"
+    )]
+    StackMismatch { file: String, asked: String },
+    #[error(
+        "`{name}` is not a stack name: 1 to 32 lowercase letters, digits and `-`, starting with \
+         a letter or digit"
+    )]
+    InvalidStackName { name: String },
+    #[error("{}; nothing was changed", .reasons.join("; "))]
+    Gated { reasons: Vec<String> },
+    #[error("{signal} before anything was changed: stopped, and the apply lock was released")]
+    Interrupted { signal: &'static str },
     #[error(
         "the stack's lock Space {space} was created by another apply while this one started; \
          nothing was changed; run apply again"

@@ -16,6 +16,7 @@
 pub mod apply;
 pub mod error;
 pub mod fmt;
+pub mod force_unlock;
 pub mod plan;
 pub mod session;
 pub mod settings;
@@ -59,8 +60,11 @@ pub enum Notice<'a> {
     Plan(&'a Plan),
     /// Confirmed and locked; the walk starts on this target.
     Applying { target: &'a str },
-    /// Ctrl-C: no new operations start, running builds are cancelled, writes in flight finish.
-    Stopping,
+    /// The first SIGINT or SIGTERM: no new operations start; running operations and builds
+    /// finish, for at most `timeout`.
+    Stopping { signal: &'a str, timeout: std::time::Duration },
+    /// A second signal, or the stop timeout: running builds are cancelled.
+    Cancelling { reason: &'a str },
     /// The apply lock was lost while applying: no new operations start.
     LockLost { reason: &'a str },
     /// The stack's lock Space does not exist yet: the lock is taken in it right after this apply

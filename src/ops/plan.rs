@@ -62,6 +62,7 @@ pub struct Prepared {
 pub async fn prepare(req: &Request) -> Result<Prepared, OpsError> {
     let Validated { loaded, model, diags: warnings } = validate::load(&req.dir, &req.load)?;
     let settings = Settings::resolve(req, &loaded)?;
+    settings.check_stack()?;
     let cluster = connect(&settings, &req.env.auth).await?;
     Ok(Prepared { loaded, model, settings, cluster, warnings })
 }
@@ -104,6 +105,13 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     let docs: Vec<LiveDoc> = live.objects.iter().map(LiveDoc::from_live).collect();
     let diff =
         diff::diff(desired, &docs, &DiffOptions { stack: stack.clone(), prune: settings.prune });
+    let unknown = unknown_addresses(req, &model, &diff);
+    if !unknown.is_empty() {
+        let mut diags = warnings;
+        unknown.into_iter().for_each(|d| diags.push(d));
+        diags.sort();
+        return Err(OpsError::Invalid { diags, loaded: Box::new(loaded) });
+    }
     let inputs = PlanInputs {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         stack,
@@ -121,9 +129,11 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
         destroy: req.destroy,
         children: live.children,
     };
-    let (plan, problems) = plan::make(&model, diff, inputs);
+    let (plan, mut problems) = plan::make(&model, diff, inputs);
     if req.destroy {
         model = Model::default();
+    } else if let Some(secrets) = &req.secrets {
+        problems.extend(check_secret_sources(&plan, &model, secrets.0.as_ref()));
     }
     if !problems.is_empty() {
         let mut diags = warnings;
@@ -132,6 +142,123 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
         return Err(OpsError::Invalid { diags, loaded: Box::new(loaded) });
     }
     Ok(Planned { plan, model, loaded, naming, cluster, settings, warnings, read_calls: live.calls })
+}
+
+/// What `--fail-on` gates on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// A resource is deleted (a replace's delete half not counted).
+    Destroy,
+    /// A resource is deleted and created again.
+    Replace,
+    /// A Template snapshot build is started.
+    Build,
+    /// Any change at all (a build or a wait for one included).
+    Any,
+}
+
+/// Why the plan trips the `gates`, one sentence per gate that matched; empty when none did.
+pub fn tripped(plan: &Plan, gates: &[FailOn]) -> Vec<String> {
+    let counts = plan.counts();
+    let count = |a: diff::Action| counts.get(&a).copied().unwrap_or(0);
+    let builds = plan.builds.iter().filter(|b| b.action == plan::BuildAction::Build).count();
+    let mut out = Vec::new();
+    for gate in gates {
+        let (n, what, flag) = match gate {
+            FailOn::Destroy => (count(diff::Action::Delete), "destroy", "destroy"),
+            FailOn::Replace => (count(diff::Action::Replace), "replace", "replace"),
+            FailOn::Build => (builds, "snapshot build", "build"),
+            FailOn::Any => (usize::from(plan.has_changes()), "change", "any"),
+        };
+        if n > 0 && !out.iter().any(|s: &String| s.ends_with(&format!("--fail-on {flag}"))) {
+            let what =
+                if *gate == FailOn::Any { "changes".to_string() } else { format!("{n} {what}(s)") };
+            out.push(format!("the plan has {what}: --fail-on {flag}"));
+        }
+    }
+    out
+}
+
+/// Every `--target`/`--exclude` that names neither a resource of the config nor an object of
+/// the stack on the cluster: an error with the nearest address, since a typo would otherwise
+/// plan "No changes" (or exclude nothing) and pass.
+fn unknown_addresses(
+    req: &Request,
+    model: &Model,
+    diff: &diff::Diff,
+) -> Vec<crate::diag::Diagnostic> {
+    let known: std::collections::BTreeSet<String> = model
+        .resources
+        .iter()
+        .map(|r| r.address.to_string())
+        .chain(diff.changes.iter().map(|c| c.address.to_string()))
+        .collect();
+    let flags = req.targets.iter().map(|a| ("--target", a));
+    let flags = flags.chain(req.excludes.iter().map(|a| ("--exclude", a)));
+    flags
+        .filter(|(_, a)| !known.contains(&a.to_string()))
+        .map(|(flag, a)| {
+            let a = a.to_string();
+            let d = crate::diag::Diagnostic::error(
+                "unknown-address",
+                format!("{flag} {a} matches nothing in the configuration or on the cluster"),
+            );
+            match crate::diag::did_you_mean(&a, known.iter().map(String::as_str)) {
+                Some(near) => d.help(format!("did you mean {near}?")),
+                None => d.help(
+                    "name a resource of the configuration, e.g. `template.SPACE.NAME` (see \
+                     `cordium validate`)",
+                ),
+            }
+        })
+        .collect()
+}
+
+/// Every Secret the plan creates, its source read now (through `secrets`, never shown): set,
+/// non-empty and within the size the server accepts. A failure is an error at the Secret's
+/// source, so nothing is written before a write that must fail is known.
+pub fn check_secret_sources(
+    plan: &Plan,
+    model: &Model,
+    secrets: &dyn crate::apply::SecretValues,
+) -> Vec<crate::diag::Diagnostic> {
+    use crate::diag::Diagnostic;
+    use crate::live::local::MAX_SECRET_BYTES;
+    use crate::model::{Body, Kind, SecretSource};
+    let mut out = Vec::new();
+    for step in &plan.steps {
+        if step.kind != plan::StepKind::Create || step.address.kind != Kind::Secret {
+            continue;
+        }
+        let Some(r) = model.get(&step.address) else { continue };
+        let Body::Secret { source } = &r.body else { continue };
+        let (field, what) = match source {
+            SecretSource::Env(v) => ("fromEnv", format!("environment variable {v}")),
+            SecretSource::File(f) => ("fromFile", format!("file {f:?}")),
+        };
+        let problem = match secrets.read(&r.address, source) {
+            Err(e) => Some(e),
+            Ok(v) if v.is_empty() => Some(format!("the {what} is empty")),
+            Ok(v) if v.len() > MAX_SECRET_BYTES => Some(format!(
+                "the value of the {what} is {} bytes; the server accepts at most {MAX_SECRET_BYTES}",
+                v.len()
+            )),
+            Ok(_) => None,
+        };
+        if let Some(message) = problem {
+            out.push(
+                Diagnostic::error("secret-source", message)
+                .at(r.origin.span_of(field))
+                .address(r.address.to_string())
+                .help(
+                    "a Secret's value is read when the plan is made (and never shown), so that \
+                     nothing is written before a write that must fail is known; set its source \
+                     and plan again",
+                ),
+            );
+        }
+    }
+    out
 }
 
 /// Build histories of the live Templates, by address.

@@ -30,6 +30,8 @@ pub struct EnvSettings {
     pub ci: bool,
     /// `user@host`, for lock holders.
     pub holder: String,
+    /// `CORDIUM_STACK`: the stack name of a config without a stack file.
+    pub stack: Option<String>,
 }
 
 /// What a command was asked, from its flags and the environment, before the config is read.
@@ -48,8 +50,23 @@ pub struct Request {
     pub excludes: Vec<Address>,
     /// `destroy`: plan the deletion of every object of the stack.
     pub destroy: bool,
+    /// `--stack`: the stack name of a config without a stack file (beats `CORDIUM_STACK`).
+    pub stack: Option<String>,
     /// `--build-timeout`: overrides the Templates' and the stack file's build timeouts.
     pub build_timeout: Option<Duration>,
+    /// Reads Secret values (the environment and files: `cli` supplies it); with it, every Secret
+    /// the plan creates has its source checked at plan time. `None`: not checked.
+    pub secrets: Option<SecretReader>,
+}
+
+/// A [`SecretValues`] a request carries (its `Debug` shows no value).
+#[derive(Clone)]
+pub struct SecretReader(pub Arc<dyn SecretValues>);
+
+impl std::fmt::Debug for SecretReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretReader")
+    }
 }
 
 impl Request {
@@ -64,7 +81,9 @@ impl Request {
             targets: Vec::new(),
             excludes: Vec::new(),
             destroy: false,
+            stack: None,
             build_timeout: None,
+            secrets: None,
         }
     }
 }
@@ -83,6 +102,10 @@ pub struct ApplyRequest {
     pub lock_timeout: Duration,
     /// How long a remote lock lasts unless renewed (renewed every third of it).
     pub lock_ttl: Duration,
+    /// After the first signal, how long running builds may go on before they are cancelled.
+    pub stop_timeout: Duration,
+    /// `--fail-on`: refuse (exit 3, nothing changed) a plan that has any of these.
+    pub fail_on: Vec<super::plan::FailOn>,
     /// Reads Secret values at apply time (the environment and files: `cli` supplies it).
     pub secrets: Arc<dyn SecretValues>,
 }
@@ -102,8 +125,12 @@ impl std::fmt::Debug for ApplyRequest {
 /// The request resolved against the loaded config: the values the stages use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    /// The stack name (the stack file's, else [`DEFAULT_STACK`]).
+    /// The stack name (the stack file's, else `--stack`/`CORDIUM_STACK`, else
+    /// [`DEFAULT_STACK`]).
     pub stack: String,
+    /// Whether something named the stack (else it is [`DEFAULT_STACK`], which only the implicit
+    /// local cluster may use: see [`Settings::check_stack`]).
+    pub stack_named: bool,
     /// The chosen cluster (a relative local store is under the config root).
     pub target: Target,
     /// Prune unlisted stack objects: `--prune`, the stack file's `prune`, or destroy.
@@ -135,13 +162,40 @@ impl Settings {
             .and_then(|t| humantime::parse_duration(t).ok())
             .map(|d| d.as_secs())
             .unwrap_or(DEFAULT_BUILD_TIMEOUT_SECS);
+        let from_file = stack_file.map(|s| s.name.clone()).filter(|n| !n.is_empty());
+        // `--stack` must agree with a stack file; `CORDIUM_STACK` (a runner-wide default) only
+        // names a config that has none.
+        let stack = match (from_file, req.stack.clone()) {
+            (Some(file), Some(asked)) if file != asked => {
+                return Err(OpsError::StackMismatch { file, asked });
+            }
+            (Some(name), _) => Some(name),
+            (None, asked) => match asked.or_else(|| req.env.stack.clone()) {
+                Some(name) if !crate::config::stack::valid_stack_name(&name) => {
+                    return Err(OpsError::InvalidStackName { name });
+                }
+                name => name,
+            },
+        };
         Ok(Settings {
-            stack: stack_name(loaded),
+            stack_named: stack.is_some(),
+            stack: stack.unwrap_or_else(|| DEFAULT_STACK.to_string()),
             target,
             prune: req.prune || req.destroy || stack_file.is_some_and(|s| s.prune),
             build_timeout_secs,
             build_timeout_override: req.build_timeout.map(|t| t.as_secs().max(1)),
         })
+    }
+}
+
+impl Settings {
+    /// A stack name is required on any target but the implicit local cluster: two
+    /// repositories applying to one cluster as `default` would prune each other's objects.
+    pub fn check_stack(&self) -> Result<(), OpsError> {
+        if self.stack_named || self.target.is_implicit() {
+            return Ok(());
+        }
+        Err(OpsError::NoStackName { target: self.target.display() })
     }
 }
 

@@ -63,7 +63,7 @@ impl EventView {
     /// The closing summary, in this view's format.
     pub fn summary(&self, outcome: &ApplyOutcome) -> String {
         match self.mode {
-            ViewMode::Json => format!("{}\n", summary_json(outcome)),
+            ViewMode::Json => format!("{}\n", stamped(summary_json(outcome))),
             _ => summary_text(outcome, self.style),
         }
     }
@@ -87,7 +87,7 @@ impl Observer for EventView {
     fn event(&self, event: &Event) {
         let Ok(mut state) = self.state.lock() else { return };
         match self.mode {
-            ViewMode::Json => self.print(&state, &event_json(event).to_string()),
+            ViewMode::Json => self.print(&state, &stamped(event_json(event)).to_string()),
             ViewMode::Lines => {
                 if let Event::Progress { step, .. } = event {
                     let now = Instant::now();
@@ -254,6 +254,44 @@ fn step_json(step: &StepRef) -> serde_json::Map<String, Value> {
 
 fn secs(d: Duration) -> Value {
     json!((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+/// A line of the JSON stream with its `time` (RFC 3339, UTC, milliseconds) added: every line
+/// of `apply --output json` goes through it.
+pub fn stamped(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v {
+        let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+        m.insert("time".into(), now.into());
+    }
+    v
+}
+
+/// Why the command failed, as the stream's last line: `{"event": "error", "message": ...}`,
+/// with the diagnostics (each as `validate --format json` gives it) when the config is invalid.
+pub fn error_json(message: &str, diagnostics: Option<Value>) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("event".into(), "error".into());
+    m.insert("message".into(), message.into());
+    if let Some(d) = diagnostics {
+        m.insert("diagnostics".into(), d);
+    }
+    Value::Object(m)
+}
+
+/// A warning diagnostic (as `validate --format json` gives it) as an event.
+pub fn warning_json(diagnostic: &Value) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("event".into(), "warning".into());
+    if let Value::Object(d) = diagnostic {
+        m.extend(d.clone());
+    }
+    Value::Object(m)
+}
+
+/// Something apply tells the person besides step events (stopping on a signal, the lock):
+/// `{"event": "notice", "notice": "stopping", "message": ...}`.
+pub fn notice_json(notice: &str, message: &str) -> Value {
+    json!({"event": "notice", "notice": notice, "message": message})
 }
 
 /// One JSON object for an event: `{"event": "...", "step", "kind", "address", ...}`.
@@ -437,6 +475,18 @@ mod tests {
             elapsed: Duration::from_millis(250),
         };
         assert_eq!(event_line(&done, Style::default()), "✓ space.ml: created after 0.2s");
+    }
+
+    #[test]
+    fn stream_lines_carry_a_time_and_failures_are_error_events() {
+        let v = stamped(error_json("the lock is held", None));
+        assert_eq!(v["event"], "error");
+        assert_eq!(v["message"], "the lock is held");
+        let t = v["time"].as_str().expect("a time");
+        assert!(humantime::parse_rfc3339(t).is_ok(), "{t}");
+        let w = warning_json(&json!({"code": "status-ignored", "line": 4}));
+        assert_eq!(w, json!({"event": "warning", "code": "status-ignored", "line": 4}));
+        assert_eq!(notice_json("stopping", "m")["notice"], "stopping");
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub const ADMIN_TOKEN: &str = "T";
 
 /// The `cordium` binary as `admin` with `ADMIN_TOKEN`, with no target or token inherited from
 /// the test's own environment (`CORDIUM_ENDPOINT`, `OCTELIUM_DOMAIN`, `OCTELIUM_ACCESS_TOKEN`,
-/// `CI`).
+/// `CI`), and `CORDIUM_STACK=default` for the configs that have no stack file.
 pub fn cordium_as_admin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cordium"));
     c.env_remove("CORDIUM_ENDPOINT")
@@ -34,6 +34,8 @@ pub fn cordium_as_admin() -> Command {
         .env("OCTELIUM_AUTH_TOKEN", ADMIN_TOKEN)
         .env("CORDIUM_USERNAME", "admin")
         .env("CORDIUM_CACHE_DIR", test_cache_dir())
+        // The stack of a config without a stack file (a remote target needs one; docs/stack.md).
+        .env("CORDIUM_STACK", "default")
         .env_remove("CORDIUM_LOGOUT");
     c
 }

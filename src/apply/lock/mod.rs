@@ -159,9 +159,64 @@ impl Holder {
     }
 }
 
-/// The host part of `user@host` (all of it without an `@`).
+/// The host part of `user@host` (all of it without an `@`), without the ` (CI run URL)` that
+/// may follow it.
 fn host_of(who: &str) -> &str {
+    let who = who.split_once(" (").map_or(who, |(w, _)| w);
     who.rsplit_once('@').map_or(who, |(_, host)| host)
+}
+
+/// Why `force-unlock` removed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum UnlockError {
+    #[error("{place} does not exist: the stack's lock is not held")]
+    NotHeld { place: String },
+    #[error(
+        "{place} is held by {holder} with lock id {id}, not {asked}: nothing was removed (the id \
+         is the one the refusal printed)"
+    )]
+    OtherHolder { place: String, holder: String, id: String, asked: String },
+    #[error("cannot read or delete {place}")]
+    Live {
+        place: String,
+        #[source]
+        source: LiveError,
+    },
+}
+
+/// Deletes the lock at `place` when its holder's id is `id` (what a refusal printed); the
+/// holder it removed. Deletes by uid, so a lock taken again in between is left alone.
+pub async fn force_unlock(place: &dyn LockPlace, id: &str) -> Result<Holder, UnlockError> {
+    let what = place.describe();
+    let live = |source: LiveError| UnlockError::Live { place: what.clone(), source };
+    let found = match place.get().await {
+        Ok(f) => f,
+        Err(e) if e.code == ErrorCode::NotFound => {
+            return Err(UnlockError::NotHeld { place: what })
+        }
+        Err(e) => return Err(live(e)),
+    };
+    let Some(holder) = found.holder.filter(|h| !h.id.is_empty()) else {
+        return Err(UnlockError::OtherHolder {
+            place: what.clone(),
+            holder: "no holder cordium can read".into(),
+            id: "(none)".into(),
+            asked: id.to_string(),
+        });
+    };
+    if holder.id != id.trim() {
+        return Err(UnlockError::OtherHolder {
+            place: what,
+            holder: holder.to_string(),
+            id: holder.id.clone(),
+            asked: id.to_string(),
+        });
+    }
+    match place.delete(&found.uid).await {
+        Ok(()) => Ok(holder),
+        Err(e) if e.code == ErrorCode::NotFound => Err(UnlockError::NotHeld { place: what }),
+        Err(e) => Err(live(e)),
+    }
 }
 
 impl std::fmt::Display for Holder {
@@ -546,7 +601,8 @@ impl RemoteLock {
                 continue;
             }
             if began.elapsed() + opts.poll > opts.wait {
-                let (holder_text, state) = match current.holder {
+                let id = current.holder.as_ref().map(|h| h.id.clone()).filter(|i| !i.is_empty());
+                let (holder_text, mut state) = match current.holder {
                     Some(h) => {
                         (h.to_string(), h.remote_state(&opts.who, SystemTime::now(), opts.ttl))
                     }
@@ -555,6 +611,13 @@ impl RemoteLock {
                         "Its expiry is unknown (the lock object names none).".to_string(),
                     ),
                 };
+                // What `force-unlock` takes (a file lock ends with its process instead).
+                if let Some(id) = id {
+                    state.push_str(&format!(
+                        " Lock id {id}: if its holder is gone, `cordium force-unlock {id}` \
+                         removes it."
+                    ));
+                }
                 return Err(LockError::Busy {
                     stack: opts.stack.clone(),
                     target: target.to_string(),

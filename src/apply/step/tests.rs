@@ -206,6 +206,7 @@ fn executor(cluster: Arc<dyn Cluster>) -> Executor {
             ..PollPolicy::default()
         },
         stop: Arc::new(AtomicBool::new(false)),
+        cancel: Arc::new(AtomicBool::new(false)),
         lease: None,
     }
 }
@@ -548,7 +549,7 @@ async fn apply_skips_exactly_the_dependents_of_a_failed_build() {
 }
 
 #[tokio::test]
-async fn a_stop_cancels_running_builds_and_starts_nothing_new() {
+async fn a_cancel_cancels_running_builds_and_starts_nothing_new() {
     let c = Flaky::new(local(Duration::from_secs(60), 0.0));
     let (s, t, w) = (space("ml"), template("ml", "gpu", true), workspace("ml", "box", Some("gpu")));
     let model = Model { resources: vec![s.clone(), t.clone(), w.clone()] };
@@ -564,20 +565,49 @@ async fn a_stop_cancels_running_builds_and_starts_nothing_new() {
     let mut ctx =
         ApplyContext::new(c.clone(), Arc::new(model), Naming::new("admin"), Arc::new(Values));
     ctx.poll = PollPolicy { initial: Duration::from_millis(20), ..PollPolicy::default() };
-    let stop = ctx.stop.clone();
-    struct StopOnProgress(Arc<AtomicBool>);
-    impl Observer for StopOnProgress {
-        fn event(&self, e: &Event) {
-            if matches!(e, Event::Progress { .. }) {
-                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-        }
-    }
-    let out = apply(&p, ctx, &StopOnProgress(stop)).await;
+    let flags = vec![ctx.stop.clone(), ctx.cancel.clone()];
+    let out = apply(&p, ctx, &StopOnProgress(flags)).await;
     assert!(out.interrupted);
     let status: Vec<&str> = out.steps.iter().map(|s| s.status.name()).collect();
     assert_eq!(status, ["done", "done", "failed", "skipped"]);
     let StepStatus::Failed { error, kind, .. } = &out.steps[2].status else { panic!() };
     assert_eq!(*kind, Some(ErrorKind::Interrupted));
     assert!(error.contains("was cancelled"), "{error}");
+}
+
+/// Sets its flags on the first build progress event.
+struct StopOnProgress(Vec<Arc<AtomicBool>>);
+
+impl Observer for StopOnProgress {
+    fn event(&self, e: &Event) {
+        if matches!(e, Event::Progress { .. }) {
+            self.0.iter().for_each(|f| f.store(true, std::sync::atomic::Ordering::SeqCst));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stop_lets_running_builds_finish_and_starts_nothing_new() {
+    let c = Flaky::new(local(Duration::from_millis(400), 0.0));
+    let (s, t, w) = (space("ml"), template("ml", "gpu", true), workspace("ml", "box", Some("gpu")));
+    let model = Model { resources: vec![s.clone(), t.clone(), w.clone()] };
+    let p = plan(
+        vec![
+            step(StepKind::Create, &s, &[]),
+            step(StepKind::Create, &t, &[0]),
+            step(StepKind::Build, &t, &[1]),
+            step(StepKind::Create, &w, &[2]),
+        ],
+        vec![planned(&t, 600)],
+    );
+    let mut ctx =
+        ApplyContext::new(c.clone(), Arc::new(model), Naming::new("admin"), Arc::new(Values));
+    ctx.poll = PollPolicy { initial: Duration::from_millis(20), ..PollPolicy::default() };
+    let flags = vec![ctx.stop.clone()];
+    let out = apply(&p, ctx, &StopOnProgress(flags)).await;
+    assert!(out.interrupted);
+    let status: Vec<&str> = out.steps.iter().map(|s| s.status.name()).collect();
+    assert_eq!(status[..3], ["done", "done", "done"], "the build finished: {status:?}");
+    assert_ne!(status[3], "done", "the Workspace was not started: {status:?}");
+    assert_eq!(workspaces(c.as_ref()).await.len(), 0);
 }

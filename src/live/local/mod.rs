@@ -34,6 +34,7 @@ pub use error::{ApiError, ApiResult, Code};
 pub use genesis::{POLICIES as GENESIS_POLICIES, USERS as GENESIS_USERS};
 pub use names::{expand_space, expand_space_child, is_segment};
 pub use seal::{create_private_dir, key_path, private_file};
+pub use secrets::MAX_SECRET_BYTES;
 pub use users::CoreKind;
 
 use crate::live::wire::{cordium, core, meta};
