@@ -191,3 +191,112 @@ async fn targeted_destroys_take_dependents_excludes_cannot_orphan_and_deletes_ru
     let doc: Value = serde_json::from_slice(&empty.stdout).expect("plan JSON");
     assert_eq!(doc["summary"]["create"], 4, "everything is gone: {}", text(&empty));
 }
+
+/// The Workspace ownership records (`cws-…` annotations) on the stack's Space `lab`.
+async fn records(c: &dyn Cluster) -> Vec<(String, String)> {
+    let spaces = c.list(Kind::Space, &Scope::All).await.expect("list Spaces");
+    let lab = spaces.iter().find(|s| s.name().starts_with("lab.")).expect("Space lab");
+    let md = lab.metadata().cloned().unwrap_or_default();
+    let mut out: Vec<(String, String)> = md
+        .annotations
+        .into_iter()
+        .filter(|(k, _)| cordium::live::record::is_record_key(k))
+        .collect();
+    out.sort();
+    out
+}
+
+fn change<'a>(plan: &'a Value, address: &str) -> Option<&'a Value> {
+    plan["resource_changes"].as_array()?.iter().find(|c| c["address"] == address)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removed_workspaces_are_kept_or_pruned_and_only_the_ones_the_stack_created() {
+    let serve = Serve::start(&[]);
+    let c = client(&serve).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8");
+    stack(dir.path(), true, false);
+    let scratch =
+        "\nworkspace \"scratch\" {\n  space    = space.lab\n  template = template.lab.base\n}\n";
+    let main = dir.path().join("main.hcl");
+    let base = std::fs::read_to_string(&main).expect("read");
+    std::fs::write(&main, format!("{base}{scratch}")).expect("write");
+    let first = apply(d, &serve.url, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let recorded = records(c.as_ref()).await;
+    assert_eq!(recorded.len(), 2, "one record per Workspace created: {recorded:?}");
+    assert!(recorded.iter().all(|(_, stack)| stack == "lab"), "{recorded:?}");
+
+    // A Workspace in the Space the stack did not create (made with the API directly).
+    let all = c.list(Kind::Workspace, &Scope::All).await.expect("list");
+    let mut manual = all
+        .iter()
+        .find(|w| cordium::live::convert::from_wire(w).address.name == "dev")
+        .cloned()
+        .expect("dev");
+    let md = manual.metadata_mut();
+    md.display_name = "manual".into();
+    md.name.clear();
+    md.uid.clear();
+    c.create(manual).await.expect("CreateWorkspace");
+
+    // `scratch` leaves the config: kept, and said so; `manual` is not the stack's: not listed.
+    std::fs::write(&main, &base).expect("write");
+    let plan = |extra: &[&str]| {
+        let mut args = vec!["plan", d, "--endpoint", &serve.url, "--output", "json"];
+        args.extend(extra);
+        let out = cordium(&args);
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("plan JSON: {e}\n{}", text(&out)));
+        doc
+    };
+    let kept = plan(&[]);
+    let s = change(&kept, "workspace.lab.scratch").expect("scratch is in the plan");
+    assert_eq!(s["action"], "no-op", "{s}");
+    assert!(s["reason"].as_str().is_some_and(|r| r.contains("kept (prune is off)")), "{s}");
+    assert!(change(&kept, "workspace.lab.manual").is_none(), "{kept}");
+
+    // With --prune it is deleted, showing what goes away; `manual` still is not touched.
+    let pruned = plan(&["--prune"]);
+    let s = change(&pruned, "workspace.lab.scratch").expect("scratch is in the plan");
+    assert_eq!(s["action"], "delete", "{s}");
+    assert!(s["fields"].as_array().is_some_and(|f| f.iter().any(|f| f["path"] == "template")));
+    assert!(change(&pruned, "workspace.lab.manual").is_none(), "{pruned}");
+    let applied = apply(d, &serve.url, &["--prune"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    let names: Vec<String> = c
+        .list(Kind::Workspace, &Scope::All)
+        .await
+        .expect("list")
+        .iter()
+        .map(cordium::live::convert::from_wire)
+        .filter(|w| !w.system)
+        .map(|w| w.address.name)
+        .collect();
+    let mut names = names;
+    names.sort();
+    assert_eq!(names, ["dev", "manual"]);
+    assert_eq!(records(c.as_ref()).await.len(), 1, "the deleted Workspace's record is gone");
+    let again = plan(&["--prune"]);
+    assert_eq!(again["summary"]["has_changes"], false, "{again}");
+
+    // A Space update keeps the record; the record itself is no change to the Space.
+    let text_now = std::fs::read_to_string(&main).expect("read");
+    std::fs::write(
+        &main,
+        text_now.replacen("organization = true", "organization = true\n  description = \"lab\"", 1),
+    )
+    .expect("write");
+    let updated = plan(&[]);
+    let space = change(&updated, "space.lab").expect("space");
+    assert_eq!(space["action"], "update", "{space}");
+    assert!(
+        space["fields"].as_array().is_some_and(|f| f.len() == 1),
+        "only the description: {space}"
+    );
+    let applied = apply(d, &serve.url, &[]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    assert_eq!(records(c.as_ref()).await.len(), 1, "the update carried the record over");
+    assert_eq!(plan(&[])["summary"]["has_changes"], false);
+}

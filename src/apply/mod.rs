@@ -200,6 +200,7 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext, observer: &dyn Observer) -> A
         poll: ctx.poll,
         stop: ctx.stop.clone(),
         lease: ctx.lease,
+        records: Default::default(),
     });
     let kinds: Arc<Mutex<Vec<Option<ErrorKind>>>> = Arc::new(Mutex::new(vec![None; inputs.len()]));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();

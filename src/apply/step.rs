@@ -78,6 +78,9 @@ pub struct Executor {
     /// The remote lock's lease, checked before each step and each create is sent; once it has
     /// run out, running builds are left alone.
     pub lease: Option<Lease>,
+    /// Serialises the read-modify-write of Spaces' Workspace ownership records
+    /// (`live::record`), so parallel Workspace steps in one Space do not lose each other's.
+    pub records: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -279,9 +282,23 @@ impl Executor {
     pub async fn run(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
         self.leased(&input.step.address)?;
         match input.step.kind {
-            StepKind::Create => self.create(input, emit).await,
+            StepKind::Create => {
+                self.create(input, emit).await?;
+                if input.step.address.kind.server_named() {
+                    self.record_created(input, emit).await?;
+                }
+                Ok(())
+            }
             StepKind::Update => self.update(input, emit).await,
-            StepKind::Delete => self.delete(input, emit).await,
+            StepKind::Delete => {
+                self.delete(input, emit).await?;
+                if input.step.address.kind.server_named() {
+                    if let Some(uid) = input.live.as_ref().map(|l| l.uid.as_str()) {
+                        self.record(input, uid, false).await?;
+                    }
+                }
+                Ok(())
+            }
             StepKind::Build => self.build(input, emit).await,
             StepKind::WaitBuild => self.wait_build(input, emit).await,
         }
@@ -487,6 +504,15 @@ impl Executor {
         let live = from_wire(&self.read_live(input, &key, emit).await?);
         let mut object = to_wire(resource, &self.naming, &self.stack);
         bind_to_live(&mut object, &live);
+        if let Object::Space(space) = &mut object {
+            // The Workspace ownership record is not in the config: keep it.
+            if let Some(md) = space.metadata.as_mut() {
+                let mut annotations: std::collections::BTreeMap<String, String> =
+                    md.annotations.drain().collect();
+                crate::live::record::carry_over(&live.metadata.annotations, &mut annotations);
+                md.annotations = annotations.into_iter().collect();
+            }
+        }
         let desired = resource.spec_json();
         let key = ObjectKey::Uid(live.uid.clone());
         let mut tries = Attempts::new(self.retry);
@@ -508,6 +534,70 @@ impl Executor {
                 return Err(tries.gave_up(address, err));
             };
             self.retrying(input, emit, tries.made, delay, &err);
+            self.sleep(delay).await;
+        }
+    }
+
+    /// Records a Workspace just created (found again by its identity) in its Space.
+    async fn record_created(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
+        let resource = self.resource(input)?;
+        match self.read_back(resource, emit, input).await? {
+            Found::Ours(live) => self.record(input, &live.uid, true).await,
+            Found::Foreign(_) | Found::Absent => Ok(()),
+        }
+    }
+
+    /// Adds the Workspace `uid` to its Space's ownership record (`live::record`), or removes it.
+    /// A Space that is gone holds no record; a full one (the servers allow 64 annotations) is
+    /// a failure that says what it means.
+    async fn record(&self, input: &StepInput, uid: &str, add: bool) -> Result<(), ApplyError> {
+        use crate::live::record;
+        let address = &input.step.address;
+        let Some(key) = record::key(uid) else { return Ok(()) };
+        let space = self.naming.space_name(address.space.as_deref().unwrap_or_default());
+        let _held = self.records.lock().await;
+        let mut tries = Attempts::new(self.retry);
+        loop {
+            self.leased(address)?;
+            let err = match self.cluster.get(Kind::Space, &ObjectKey::Name(space.clone())).await {
+                Ok(Object::Space(mut s)) => {
+                    let md = s.metadata.get_or_insert_with(Default::default);
+                    let present = md.annotations.get(&key).map(String::as_str);
+                    if (add && present == Some(self.stack.as_str())) || (!add && present.is_none())
+                    {
+                        return Ok(());
+                    }
+                    if add {
+                        if md.annotations.len() >= record::MAX_ANNOTATIONS {
+                            return Err(ApplyError::Plan {
+                                address: address.clone(),
+                                message: format!(
+                                    "created, but its Space `{space}` has no room for its \
+                                     ownership record ({} annotations at most): cordium will \
+                                     not delete it when it leaves the config",
+                                    record::MAX_ANNOTATIONS
+                                ),
+                            });
+                        }
+                        md.annotations.insert(key.clone(), self.stack.clone());
+                    } else {
+                        md.annotations.remove(&key);
+                    }
+                    match self.cluster.update(Object::Space(s)).await {
+                        Ok(_) => return Ok(()),
+                        Err(e) => e,
+                    }
+                }
+                Ok(_) => return Ok(()),
+                Err(e) if e.code == ErrorCode::NotFound => return Ok(()),
+                Err(e) => e,
+            };
+            if !err.is_transient() {
+                return Err(ApplyError::live(address, err));
+            }
+            let Some(delay) = tries.failed(&err) else {
+                return Err(tries.gave_up(address, err));
+            };
             self.sleep(delay).await;
         }
     }

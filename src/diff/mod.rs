@@ -192,7 +192,10 @@ impl LiveDoc {
             }
             Kind::Secret => {}
             kind => {
-                doc.insert("metadata".into(), metadata_json(&live.metadata));
+                let mut metadata = live.metadata.clone();
+                // The Workspace ownership record is cordium's, not the config's.
+                metadata.annotations.retain(|k, _| !crate::live::record::is_record_key(k));
+                doc.insert("metadata".into(), metadata_json(&metadata));
                 doc.insert("spec".into(), live.spec_json.clone());
                 if kind == Kind::Space {
                     doc.insert("organization".into(), Value::Bool(live.organization));

@@ -194,6 +194,7 @@ fn executor(cluster: Arc<dyn Cluster>) -> Executor {
         },
         stop: Arc::new(AtomicBool::new(false)),
         lease: None,
+        records: Default::default(),
     }
 }
 
