@@ -300,3 +300,128 @@ async fn removed_workspaces_are_kept_or_pruned_and_only_the_ones_the_stack_creat
     assert_eq!(records(c.as_ref()).await.len(), 1, "the update carried the record over");
     assert_eq!(plan(&[])["summary"]["has_changes"], false);
 }
+
+/// The stack's Workspaces on the cluster (not build Workspaces): (displayName, uid).
+async fn live_workspaces(c: &dyn Cluster) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = c
+        .list(Kind::Workspace, &Scope::All)
+        .await
+        .expect("list")
+        .iter()
+        .map(cordium::live::convert::from_wire)
+        .filter(|w| !w.system)
+        .map(|w| (w.address.name, w.uid))
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_replace_creates_the_successor_first_and_an_interrupted_one_converges() {
+    let serve = Serve::start(&[]);
+    let c = client(&serve).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8");
+    stack(dir.path(), true, false);
+    let main = dir.path().join("main.hcl");
+    let other = "\ntemplate \"other\" {\n  space = space.lab\n  image {\n    registry {\n      url = \"debian:13\"\n    }\n  }\n}\n";
+    let base = format!("{}{other}", std::fs::read_to_string(&main).expect("read"));
+    std::fs::write(&main, &base).expect("write");
+    let first = apply(d, &serve.url, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let before = live_workspaces(c.as_ref()).await;
+
+    // The Workspace moves to another Template: a replace, its successor created first.
+    let moved = base.replace("template = template.lab.base", "template = template.lab.other");
+    std::fs::write(&main, &moved).expect("write");
+    let plan = cordium(&["plan", d, "--endpoint", &serve.url, "--output", "json"]);
+    let doc: Value = serde_json::from_slice(&plan.stdout).expect("plan JSON");
+    let dev = change(&doc, "workspace.lab.dev").expect("dev");
+    assert_eq!(dev["action"], "replace", "{dev}");
+    assert_eq!(dev["replace_order"], "create-before-destroy", "{dev}");
+    assert!(dev["reason"]
+        .as_str()
+        .is_some_and(|r| r.contains("data on the old Workspace is lost")));
+    let human = cordium(&["plan", d, "--endpoint", &serve.url]);
+    assert!(
+        String::from_utf8_lossy(&human.stdout).contains("create before destroy"),
+        "{}",
+        text(&human)
+    );
+    let applied = apply(d, &serve.url, &[]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    let steps: Vec<String> = lines(&applied)
+        .into_iter()
+        .filter(|v| v["event"] == "finished" && v["address"] == "workspace.lab.dev")
+        .filter_map(|v| v["kind"].as_str().map(String::from))
+        .collect();
+    assert_eq!(steps, ["create", "delete"], "{}", text(&applied));
+    let after = live_workspaces(c.as_ref()).await;
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_ne!(after[0].1, before[0].1, "a new Workspace");
+    assert_eq!(records(c.as_ref()).await.len(), 1, "only the successor is recorded");
+    let clean = cordium(&["plan", d, "--endpoint", &serve.url, "--output", "json"]);
+    let doc: Value = serde_json::from_slice(&clean.stdout).expect("plan JSON");
+    assert_eq!(doc["summary"]["has_changes"], false, "{}", text(&clean));
+
+    // Opting out: the old one goes first, and the plan says so.
+    let opted = base.replace(
+        "template = template.lab.base\n",
+        "template = template.lab.base\n  lifecycle {\n    create_before_destroy = false\n  }\n",
+    );
+    std::fs::write(&main, &opted).expect("write");
+    let applied = apply(d, &serve.url, &[]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    let plan_line = lines(&applied).into_iter().find(|v| v["event"] == "plan").expect("plan line");
+    let dev = change(&plan_line["plan"], "workspace.lab.dev").expect("dev");
+    assert_eq!(dev["replace_order"], "destroy-before-create", "{dev}");
+    let steps: Vec<String> = lines(&applied)
+        .into_iter()
+        .filter(|v| v["event"] == "finished" && v["address"] == "workspace.lab.dev")
+        .filter_map(|v| v["kind"].as_str().map(String::from))
+        .collect();
+    assert_eq!(steps, ["delete", "create"], "{}", text(&applied));
+
+    // An apply that stopped between the two halves: the successor exists and the old one is
+    // marked as being replaced. The next plan matches the successor (no "matches 2") and
+    // deletes the old one, prune or not; one apply converges.
+    std::fs::write(&main, &base).expect("write");
+    let old = live_workspaces(c.as_ref()).await;
+    let all = c.list(Kind::Workspace, &Scope::All).await.expect("list");
+    let mut successor = all
+        .iter()
+        .find(|w| cordium::live::convert::from_wire(w).address.name == "dev")
+        .cloned()
+        .expect("dev");
+    let md = successor.metadata_mut();
+    md.name.clear();
+    md.uid.clear();
+    let made = cordium::live::convert::from_wire(&c.create(successor).await.expect("create"));
+    let spaces = c.list(Kind::Space, &Scope::All).await.expect("list Spaces");
+    let mut lab = spaces.into_iter().find(|s| s.name().starts_with("lab.")).expect("lab");
+    let annotations = &mut lab.metadata_mut().annotations;
+    let record = |uid: &str| cordium::live::record::key(uid).expect("uuid");
+    annotations.insert(record(&old[0].1), cordium::live::record::retiring("lab"));
+    annotations.insert(record(&made.uid), "lab".into());
+    c.update(lab).await.expect("UpdateSpace");
+    let plan = cordium(&["plan", d, "--endpoint", &serve.url, "--output", "json"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let doc: Value = serde_json::from_slice(&plan.stdout).expect("plan JSON");
+    let deletes: Vec<&Value> = doc["resource_changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter(|c| c["action"] == "delete")
+        .collect();
+    assert_eq!(deletes.len(), 1, "{doc}");
+    assert!(deletes[0]["reason"].as_str().is_some_and(|r| r.contains("the old `dev`, replaced")));
+    assert_eq!(change(&doc, "workspace.lab.dev").expect("dev")["action"], "no-op", "{doc}");
+    let applied = apply(d, &serve.url, &[]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    let left = live_workspaces(c.as_ref()).await;
+    assert_eq!(left, [("dev".to_string(), made.uid.clone())]);
+    assert_eq!(records(c.as_ref()).await, [(record(&made.uid), "lab".to_string())]);
+    let clean = cordium(&["plan", d, "--endpoint", &serve.url, "--output", "json"]);
+    let doc: Value = serde_json::from_slice(&clean.stdout).expect("plan JSON");
+    assert_eq!(doc["summary"]["has_changes"], false, "{}", text(&clean));
+}

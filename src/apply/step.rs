@@ -294,7 +294,7 @@ impl Executor {
                 self.delete(input, emit).await?;
                 if input.step.address.kind.server_named() {
                     if let Some(uid) = input.live.as_ref().map(|l| l.uid.as_str()) {
-                        self.record(input, uid, false).await?;
+                        self.record(input, uid, None).await?;
                     }
                 }
                 Ok(())
@@ -333,6 +333,9 @@ impl Executor {
                 .read(address, source)
                 .map_err(|message| ApplyError::SecretValue { address: address.clone(), message })?;
             set_secret_value(&mut object, value);
+        }
+        if address.kind.server_named() {
+            self.retire_old(input, emit).await?;
         }
         if address.kind.server_named() && self.exists_already(resource, emit, input).await? {
             return Ok(());
@@ -410,7 +413,9 @@ impl Executor {
         let address = &resource.address;
         let mut tries = Attempts::new(self.retry);
         loop {
-            let err = match self.find(resource).await {
+            // The create of a replace: the old Workspace (by uid) is not the new one.
+            let old = input.live.as_ref().map(|l| l.uid.as_str());
+            let err = match self.find(resource, old).await {
                 Ok(found) => return Ok(found),
                 Err(ApplyError::Live { source, .. }) => *source,
                 Err(other) => return Err(other),
@@ -431,7 +436,7 @@ impl Executor {
     }
 
     /// One read of the live object a declared resource corresponds to.
-    async fn find(&self, resource: &Resource) -> Result<Found, ApplyError> {
+    async fn find(&self, resource: &Resource, skip: Option<&str>) -> Result<Found, ApplyError> {
         let address = &resource.address;
         if address.kind.server_named() {
             let space = self.naming.space_name(address.space.as_deref().unwrap_or_default());
@@ -440,6 +445,12 @@ impl Executor {
                 .list(address.kind, &Scope::Space(space.clone()))
                 .await
                 .map_err(|e| ApplyError::live(address, e))?;
+            let all: Vec<Object> = match skip {
+                Some(uid) => {
+                    all.into_iter().filter(|o| o.metadata().is_none_or(|m| m.uid != uid)).collect()
+                }
+                None => all,
+            };
             return Ok(match pick_workspace(&all, address, &space)? {
                 Some(live) => judge(live, &self.stack),
                 None => Found::Absent,
@@ -542,15 +553,36 @@ impl Executor {
     async fn record_created(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
         let resource = self.resource(input)?;
         match self.read_back(resource, emit, input).await? {
-            Found::Ours(live) => self.record(input, &live.uid, true).await,
+            Found::Ours(live) => self.record(input, &live.uid, Some(self.stack.clone())).await,
             Found::Foreign(_) | Found::Absent => Ok(()),
         }
     }
 
-    /// Adds the Workspace `uid` to its Space's ownership record (`live::record`), or removes it.
-    /// A Space that is gone holds no record; a full one (the servers allow 64 annotations) is
-    /// a failure that says what it means.
-    async fn record(&self, input: &StepInput, uid: &str, add: bool) -> Result<(), ApplyError> {
+    /// The create of a Workspace replace whose old Workspace is still there (create before
+    /// destroy): the old one is marked as being replaced in the record first, so a plan made
+    /// while both exist (an interrupted apply) matches the new one and deletes the old.
+    async fn retire_old(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
+        let Some(old) = input.live.as_ref().map(|l| l.uid.clone()).filter(|u| !u.is_empty()) else {
+            return Ok(());
+        };
+        match self.read_live(input, &ObjectKey::Uid(old.clone()), emit).await {
+            Ok(_) => {
+                self.record(input, &old, Some(crate::live::record::retiring(&self.stack))).await
+            }
+            Err(e) if e.kind() == super::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sets the Workspace `uid`'s entry in its Space's ownership record (`live::record`) to
+    /// `value`, or removes it (`None`). A Space that is gone holds no record; a full one (the
+    /// servers allow 64 annotations) is a failure that says what it means.
+    async fn record(
+        &self,
+        input: &StepInput,
+        uid: &str,
+        value: Option<String>,
+    ) -> Result<(), ApplyError> {
         use crate::live::record;
         let address = &input.step.address;
         let Some(key) = record::key(uid) else { return Ok(()) };
@@ -562,13 +594,13 @@ impl Executor {
             let err = match self.cluster.get(Kind::Space, &ObjectKey::Name(space.clone())).await {
                 Ok(Object::Space(mut s)) => {
                     let md = s.metadata.get_or_insert_with(Default::default);
-                    let present = md.annotations.get(&key).map(String::as_str);
-                    if (add && present == Some(self.stack.as_str())) || (!add && present.is_none())
-                    {
+                    if md.annotations.get(&key) == value.as_ref() {
                         return Ok(());
                     }
-                    if add {
-                        if md.annotations.len() >= record::MAX_ANNOTATIONS {
+                    if let Some(value) = &value {
+                        let full = md.annotations.len() >= record::MAX_ANNOTATIONS
+                            && !md.annotations.contains_key(&key);
+                        if full {
                             return Err(ApplyError::Plan {
                                 address: address.clone(),
                                 message: format!(
@@ -579,7 +611,7 @@ impl Executor {
                                 ),
                             });
                         }
-                        md.annotations.insert(key.clone(), self.stack.clone());
+                        md.annotations.insert(key.clone(), value.clone());
                     } else {
                         md.annotations.remove(&key);
                     }

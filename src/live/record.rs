@@ -27,6 +27,26 @@ pub fn key(uid: &str) -> Option<String> {
         .then(|| format!("{PREFIX}{hex}"))
 }
 
+/// The record value of a Workspace of `stack` being replaced: its successor exists or is being
+/// created, and it is deleted next.
+pub fn retiring(stack: &str) -> String {
+    format!("{RETIRING}{stack}")
+}
+
+const RETIRING: &str = "replaced:";
+
+/// The label the state read gives a Workspace whose record says it is being replaced (it
+/// cannot be on the server: Workspaces keep no labels).
+pub const RETIRING_LABEL: &str = "cordium-replaced";
+
+/// What a record value says: the stack, and whether the Workspace is being replaced.
+pub fn parse(value: &str) -> (&str, bool) {
+    match value.strip_prefix(RETIRING) {
+        Some(stack) => (stack, true),
+        None => (value, false),
+    }
+}
+
 /// True for a record annotation key (left out of what diff compares).
 pub fn is_record_key(k: &str) -> bool {
     k.strip_prefix(PREFIX).is_some_and(|hex| {
@@ -65,5 +85,7 @@ mod tests {
         let mut to = BTreeMap::from([("note".to_string(), "x".to_string())]);
         carry_over(&a, &mut to);
         assert_eq!(to.len(), 2);
+        assert_eq!(parse(&retiring("prod")), ("prod", true));
+        assert_eq!(parse("prod"), ("prod", false));
     }
 }

@@ -209,10 +209,16 @@ pub async fn read_with(
         let items = cluster.list(kind, &Scope::All).await?;
         for mut w in items.iter().map(convert::from_wire) {
             let Some(space) = w.space.clone().filter(|s| records.contains_key(s)) else { continue };
-            if let Some(owner) =
+            if let Some(value) =
                 records.get(&space).and_then(|a| super::record::recorded_by(a, &w.uid))
             {
+                let (owner, retiring) = super::record::parse(value);
                 w.metadata.labels.insert(crate::model::STACK_LABEL.to_string(), owner.to_string());
+                if retiring {
+                    w.metadata
+                        .labels
+                        .insert(super::record::RETIRING_LABEL.to_string(), "true".to_string());
+                }
             }
             children.entry(space.clone()).or_default().push(LiveChild::of(&w));
             if !w.system {

@@ -13,6 +13,7 @@ use crate::plan::{
 fn change(addr: &str, action: Action, fields: Vec<PlannedField>) -> PlannedChange {
     PlannedChange {
         cascade: None,
+        replace_order: None,
         address: addr.parse::<Address>().expect("address"),
         action,
         reason: match action {
