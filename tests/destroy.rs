@@ -425,3 +425,78 @@ async fn a_workspace_replace_creates_the_successor_first_and_an_interrupted_one_
     let doc: Value = serde_json::from_slice(&clean.stdout).expect("plan JSON");
     assert_eq!(doc["summary"]["has_changes"], false, "{}", text(&clean));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destroy_plan_is_saved_reviewed_and_applied_and_replace_forces_a_replace() {
+    let serve = Serve::start(&[]);
+    let c = client(&serve).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8");
+    stack(dir.path(), true, false);
+    let first = apply(d, &serve.url, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+
+    // --replace: a Workspace nothing forces is replaced, its successor first.
+    let plan = cordium(&[
+        "plan",
+        d,
+        "--endpoint",
+        &serve.url,
+        "--output",
+        "json",
+        "--replace",
+        "workspace.lab.dev",
+    ]);
+    let doc: Value = serde_json::from_slice(&plan.stdout).expect("plan JSON");
+    let dev = change(&doc, "workspace.lab.dev").expect("dev");
+    assert_eq!(dev["action"], "replace", "{dev}");
+    assert_eq!(dev["forced_by"], serde_json::json!(["--replace"]), "{dev}");
+    assert_eq!(dev["replace_order"], "create-before-destroy", "{dev}");
+    assert_eq!(doc["summary"]["replace"], 1, "only it: {doc}");
+    let before = live_workspaces(c.as_ref()).await;
+    let replaced = apply(d, &serve.url, &["--replace", "workspace.lab.dev"]);
+    assert_eq!(replaced.status.code(), Some(0), "{}", text(&replaced));
+    let after = live_workspaces(c.as_ref()).await;
+    assert_eq!(after.len(), 1);
+    assert_ne!(after[0].1, before[0].1, "a new Workspace");
+    let nothing =
+        cordium(&["plan", d, "--endpoint", &serve.url, "--replace", "workspace.lab.nope"]);
+    assert_eq!(nothing.status.code(), Some(1), "{}", text(&nothing));
+    assert!(
+        String::from_utf8_lossy(&nothing.stderr).contains("--replace workspace.lab.nope"),
+        "{}",
+        text(&nothing)
+    );
+
+    // plan --destroy --out: a reviewable destroy plan; `destroy` takes no plan file.
+    let file = dir.path().join("destroy.plan");
+    let f = file.to_str().expect("utf-8");
+    let planned = cordium(&["plan", d, "--endpoint", &serve.url, "--destroy", "--out", f]);
+    assert_eq!(planned.status.code(), Some(0), "{}", text(&planned));
+    let shown = String::from_utf8_lossy(&planned.stdout).to_string();
+    assert!(shown.contains("0 to create, 0 to update, 0 to replace, 4 to destroy"), "{shown}");
+    assert!(shown.contains("- workspace.lab.dev"), "{shown}");
+    let show = cordium(&["show", f, "--output", "json"]);
+    let doc: Value = serde_json::from_slice(&show.stdout).expect("show JSON");
+    assert_eq!(doc["summary"]["delete"], 4, "{}", text(&show));
+    let help = cordium(&["destroy", "--help"]);
+    let help = String::from_utf8_lossy(&help.stdout).to_string();
+    assert!(!help.contains("PLANFILE") && !help.contains("--config-dir"), "{help}");
+    assert!(help.contains("plan --destroy"), "{help}");
+    let refused = cordium(&["destroy", f, "--endpoint", &serve.url, "--auto-approve"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("cordium apply"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(live_workspaces(c.as_ref()).await.len(), 1, "nothing was destroyed yet");
+
+    let applied =
+        cordium(&["apply", f, "--config-dir", d, "--endpoint", &serve.url, "--output", "json"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    assert_eq!(live_workspaces(c.as_ref()).await.len(), 0);
+    let empty = cordium(&["plan", d, "--endpoint", &serve.url, "--output", "json"]);
+    let doc: Value = serde_json::from_slice(&empty.stdout).expect("plan JSON");
+    assert_eq!(doc["summary"]["create"], 4, "everything is gone: {}", text(&empty));
+}

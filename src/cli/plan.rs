@@ -27,6 +27,10 @@ pub struct Args {
     pub dir: PathBuf,
     #[command(flatten)]
     pub flags: PlanFlags,
+    /// Plan the deletion of every object of the stack (what `cordium destroy` asks to confirm),
+    /// to review it or save it with --out and carry it out with `cordium apply FILE`.
+    #[arg(long)]
+    pub destroy: bool,
     /// Save the plan to FILE, for `cordium apply FILE` and `cordium show FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -51,6 +55,10 @@ pub struct PlanFlags {
     /// Leave this resource, and what depends on it, out. Repeatable.
     #[arg(long = "exclude", value_name = "ADDR")]
     pub excludes: Vec<Address>,
+    /// Replace this resource although nothing forces it (delete and create it; a Workspace's
+    /// successor is created first), e.g. `workspace.ml.box`. Repeatable.
+    #[arg(long = "replace", value_name = "ADDR")]
+    pub replaces: Vec<Address>,
     /// Destroy objects labelled with this stack that are no longer in the config (also set by
     /// `prune = true` in the stack file).
     #[arg(long)]
@@ -73,6 +81,7 @@ impl PlanFlags {
             prune: self.prune,
             targets: self.targets.clone(),
             excludes: self.excludes.clone(),
+            replaces: self.replaces.clone(),
             destroy,
             ..Request::new(dir)
         }
@@ -80,7 +89,7 @@ impl PlanFlags {
 }
 
 pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
-    let req = args.flags.request(args.dir.clone(), matches, false);
+    let req = args.flags.request(args.dir.clone(), matches, args.destroy);
     let exit = plan(&args, &req);
     super::login::logout_after(&req);
     exit

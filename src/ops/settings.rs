@@ -48,6 +48,8 @@ pub struct Request {
     pub excludes: Vec<Address>,
     /// `destroy`: plan the deletion of every object of the stack.
     pub destroy: bool,
+    /// `--replace`: replace these although nothing forces it.
+    pub replaces: Vec<Address>,
     /// `--build-timeout`: overrides the Templates' and the stack file's build timeouts.
     pub build_timeout: Option<Duration>,
 }
@@ -64,6 +66,7 @@ impl Request {
             targets: Vec::new(),
             excludes: Vec::new(),
             destroy: false,
+            replaces: Vec::new(),
             build_timeout: None,
         }
     }

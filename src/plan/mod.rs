@@ -249,6 +249,8 @@ pub struct PlanInputs {
     pub destroy: bool,
     /// Everything read in each Space, by stored Space name (for cascades).
     pub children: BTreeMap<String, Vec<crate::live::state::LiveChild>>,
+    /// `--replace`: replace these although nothing forces it (Terraform's `-replace`).
+    pub replaces: Vec<Address>,
 }
 
 /// Makes the plan. `model` is the configuration: the desired state, except for a destroy
@@ -278,6 +280,9 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
             let doc = crate::diff::desired_doc(r, &inputs.stack);
             c.sensitive.extend(crate::diff::sensitive_paths(r, &doc));
         }
+    }
+    if !inputs.destroy {
+        force_replaces(&mut all_changes, &inputs.replaces, &mut problems);
     }
     let cascades = cascade::cascade(&mut all_changes, &inputs.children, &declared, &mut problems);
 
@@ -323,6 +328,36 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
         excluded,
     };
     (plan, problems)
+}
+
+/// `--replace ADDR`: the live object of ADDR is replaced although nothing forces it. Only a
+/// declared resource that exists can be; anything else is a problem that says why.
+fn force_replaces(
+    changes: &mut [ResourceChange],
+    replaces: &[Address],
+    problems: &mut Vec<Diagnostic>,
+) {
+    for address in replaces {
+        let why = match changes.iter_mut().find(|c| &c.address == address) {
+            Some(c) if matches!(c.action, Action::NoOp | Action::Update) && c.live.is_some() => {
+                c.action = Action::Replace;
+                c.forced_by.push("--replace".into());
+                c.reason = format!("--replace asks for it ({})", c.reason);
+                continue;
+            }
+            Some(c) if c.action == Action::Replace => continue,
+            Some(c) if c.action == Action::Create => "it is not on the cluster yet: it is created",
+            Some(c) if c.action == Action::Delete => {
+                "it is no longer in the config: it is deleted, not replaced"
+            }
+            _ => "it is neither in the config nor on the cluster",
+        };
+        problems.push(
+            Diagnostic::error("replace-nothing", format!("--replace {address}: {why}"))
+                .address(address.to_string())
+                .help("drop --replace for it, or name a resource that exists in the config and on the cluster"),
+        );
+    }
 }
 
 /// Reports every change that would destroy or replace a resource with `prevent_destroy`.

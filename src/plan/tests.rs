@@ -242,6 +242,26 @@ fn a_workspace_replace_creates_its_successor_first_unless_it_cannot_or_opts_out(
 }
 
 #[test]
+fn replace_forces_a_replace_of_what_exists_and_refuses_anything_else() {
+    let model = yaml(CONFIG);
+    let live = live_form(&model, STACK);
+    let inputs =
+        PlanInputs { replaces: vec![a("template.ml.cpu"), a("workspace.ml.nope")], ..inputs() };
+    let (plan, problems) = plan_with(&model, &live, inputs);
+    let c = plan.changes.iter().find(|c| c.address == a("template.ml.cpu")).expect("change");
+    assert_eq!(c.action, Action::Replace);
+    assert_eq!(c.forced_by, ["--replace"]);
+    assert!(
+        position(&plan, StepKind::Delete, "template.ml.cpu")
+            < position(&plan, StepKind::Create, "template.ml.cpu")
+    );
+    assert_eq!(plan.counts().get(&Action::Replace), Some(&1), "only it");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].code, "replace-nothing");
+    assert!(problems[0].message.contains("workspace.ml.nope"), "{}", problems[0].message);
+}
+
+#[test]
 fn prevent_destroy_allows_updates_and_replaces_of_unprotected_resources() {
     let model = yaml(PROTECTED);
     let mut live = live_form(&model, STACK);
