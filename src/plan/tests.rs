@@ -702,16 +702,39 @@ mod properties {
             prune in any::<bool>(),
             target in proptest::option::of(any::<proptest::sample::Index>()),
             exclude in proptest::option::of(any::<proptest::sample::Index>()),
+            replace in proptest::option::of(any::<proptest::sample::Index>()),
+            destroy in any::<bool>(),
+            delete_first in any::<bool>(),
         ) {
-            let model = yaml(&arb::to_yaml(&docs));
+            let mut model = yaml(&arb::to_yaml(&docs));
+            if delete_first {
+                // Workspaces that opt out of create-before-destroy.
+                for r in model.resources.iter_mut().filter(|r| r.kind() == Kind::Workspace) {
+                    r.lifecycle.create_before_destroy = Some(false);
+                }
+            }
             let live = live_for(&model, &fates, strays);
             let pick = |i: &proptest::sample::Index| model.resources[i.index(model.len())].address.clone();
             let inputs = PlanInputs {
                 targets: target.iter().map(pick).collect(),
                 excludes: exclude.iter().map(pick).collect(),
+                replaces: replace.iter().map(pick).collect(),
+                destroy,
                 ..inputs()
             };
-            let (plan, problems) = plan_pruning(&model, &live, inputs, prune);
+            let (plan, problems) = if destroy {
+                // A destroy: nothing desired, everything of the stack goes.
+                let d = diff::diff(&Model::default(), &live, &DiffOptions { stack: STACK.into(), prune: true });
+                make(&model, d, inputs)
+            } else {
+                plan_pruning(&model, &live, inputs, prune)
+            };
+            if destroy {
+                prop_assert!(plan.changes.iter().all(|c| matches!(c.action, Action::Delete | Action::NoOp)));
+            }
+            if delete_first {
+                prop_assert!(plan.changes.iter().all(|c| c.replace_order != Some(ReplaceOrder::CreateBeforeDestroy)));
+            }
             prop_assert!(
                 problems.iter().all(|p| p.code != "dependency-cycle"),
                 "{:?}", problems
