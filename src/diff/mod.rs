@@ -371,7 +371,7 @@ fn diff_leftovers(
             } else if !ours(l) {
                 continue; // not ours: never touched
             } else if opts.prune {
-                (Action::Delete, "no longer in the config; prune is on")
+                (Action::Delete, PRUNED)
             } else {
                 (Action::NoOp, "no longer in the config; kept (prune is off)")
             };
@@ -419,6 +419,9 @@ fn retired(l: &LiveDoc) -> ResourceChange {
         sensitive,
     }
 }
+
+/// The reason of a delete of a labelled object the config no longer declares, with prune on.
+pub const PRUNED: &str = "no longer in the config; prune is on";
 
 /// Every field of a live object about to be deleted, as removed.
 fn removed_fields(doc: &Value) -> Vec<value::FieldChange> {

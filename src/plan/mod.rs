@@ -284,6 +284,14 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
     if !inputs.destroy {
         force_replaces(&mut all_changes, &inputs.replaces, &mut problems);
     }
+    if inputs.destroy {
+        // Nothing is desired: what diff calls pruned is what `destroy` was asked to delete.
+        for c in all_changes.iter_mut().filter(|c| c.action == Action::Delete) {
+            if c.reason == crate::diff::PRUNED {
+                c.reason = "destroy: every object of the stack is deleted".into();
+            }
+        }
+    }
     let cascades = cascade::cascade(&mut all_changes, &inputs.children, &declared, &mut problems);
 
     let (selected, excluded) =
@@ -340,9 +348,13 @@ fn force_replaces(
     for address in replaces {
         let why = match changes.iter_mut().find(|c| &c.address == address) {
             Some(c) if matches!(c.action, Action::NoOp | Action::Update) && c.live.is_some() => {
+                c.reason = if c.action == Action::Update {
+                    format!("--replace asks for it; {}", c.reason)
+                } else {
+                    "--replace asks for it".to_string()
+                };
                 c.action = Action::Replace;
                 c.forced_by.push("--replace".into());
-                c.reason = format!("--replace asks for it ({})", c.reason);
                 continue;
             }
             Some(c) if c.action == Action::Replace => continue,
