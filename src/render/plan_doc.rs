@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::plan::{Action, BuildAction, Plan};
 
 /// Version of the JSON plan format (semver: minor for additions, major for breaking changes).
-pub const JSON_FORMAT_VERSION: &str = "1.1";
+pub const JSON_FORMAT_VERSION: &str = "1.2";
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PlanDoc {
