@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 /// The prefix of every record annotation key.
-pub const PREFIX: &str = "cws-";
+pub use crate::model::WORKSPACE_RECORD_PREFIX as PREFIX;
 
 /// The most annotations an object may have (the servers' metadata rule).
 pub const MAX_ANNOTATIONS: usize = 64;
@@ -48,11 +48,7 @@ pub fn parse(value: &str) -> (&str, bool) {
 }
 
 /// True for a record annotation key (left out of what diff compares).
-pub fn is_record_key(k: &str) -> bool {
-    k.strip_prefix(PREFIX).is_some_and(|hex| {
-        hex.len() == 32 && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
-    })
-}
+pub use crate::model::is_workspace_record_key as is_record_key;
 
 /// The stack that recorded the Workspace `uid` in these Space annotations, if any.
 pub fn recorded_by<'a>(annotations: &'a BTreeMap<String, String>, uid: &str) -> Option<&'a str> {
