@@ -80,7 +80,25 @@ pub struct Executor {
     pub lease: Option<Lease>,
     /// Serialises the read-modify-write of Spaces' Workspace ownership records
     /// (`live::record`), so parallel Workspace steps in one Space do not lose each other's.
-    pub records: Arc<tokio::sync::Mutex<()>>,
+    pub records: Arc<RecordLocks>,
+}
+
+/// One lock per Space for the read-modify-write of its Workspace ownership record: Workspace
+/// steps in different Spaces do not wait for each other.
+#[derive(Default)]
+pub struct RecordLocks(
+    std::sync::Mutex<std::collections::BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+);
+
+impl RecordLocks {
+    async fn hold(&self, space: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = self
+            .0
+            .lock()
+            .map(|mut m| m.entry(space.to_string()).or_default().clone())
+            .unwrap_or_default();
+        lock.lock_owned().await
+    }
 }
 
 impl std::fmt::Debug for Executor {
@@ -283,11 +301,11 @@ impl Executor {
         self.leased(&input.step.address)?;
         match input.step.kind {
             StepKind::Create => {
-                self.create(input, emit).await?;
-                if input.step.address.kind.server_named() {
-                    self.record_created(input, emit).await?;
+                let uid = self.create(input, emit).await?;
+                match uid.filter(|_| input.step.address.kind.server_named()) {
+                    Some(uid) => self.record(input, &uid, Some(self.stack.clone())).await,
+                    None => Ok(()),
                 }
-                Ok(())
             }
             StepKind::Update => self.update(input, emit).await,
             StepKind::Delete => {
@@ -326,7 +344,12 @@ impl Executor {
         emit(Event::Retrying { step: input.step.clone(), attempt, delay, reason: e.to_string() });
     }
 
-    async fn create(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
+    /// Creates the resource; returns the uid of what now exists (when known).
+    async fn create(
+        &self,
+        input: &StepInput,
+        emit: Emit<'_>,
+    ) -> Result<Option<String>, ApplyError> {
         let address = &input.step.address;
         let resource = self.resource(input)?;
         let mut object = to_wire(resource, &self.naming, &self.stack);
@@ -340,8 +363,10 @@ impl Executor {
         if address.kind.server_named() {
             self.retire_old(input, emit).await?;
         }
-        if address.kind.server_named() && self.exists_already(resource, emit, input).await? {
-            return Ok(());
+        if address.kind.server_named() {
+            if let Some(uid) = self.exists_already(resource, emit, input).await? {
+                return Ok(Some(uid));
+            }
         }
         let mut tries = Attempts::new(self.retry);
         // An earlier attempt failed in a way that leaves its outcome unknown.
@@ -349,13 +374,13 @@ impl Executor {
         loop {
             self.leased(address)?;
             let err = match self.cluster.create(object.clone()).await {
-                Ok(_) => return Ok(()),
+                Ok(made) => return Ok(made.metadata().map(|m| m.uid.clone())),
                 Err(e) => e,
             };
             if err.is_transient() || (unknown && name_taken(address.kind, &err)) {
                 unknown = true;
                 match self.read_back(resource, emit, input).await? {
-                    Found::Ours(_) => return Ok(()),
+                    Found::Ours(live) => return Ok(Some(live.uid)),
                     Found::Foreign(live) => {
                         return Err(ApplyError::Exists {
                             address: address.clone(),
@@ -391,15 +416,15 @@ impl Executor {
         resource: &Resource,
         emit: Emit<'_>,
         input: &StepInput,
-    ) -> Result<bool, ApplyError> {
+    ) -> Result<Option<String>, ApplyError> {
         match self.read_back(resource, emit, input).await {
-            Ok(Found::Ours(_)) => Ok(true),
+            Ok(Found::Ours(live)) => Ok(Some(live.uid)),
             Ok(Found::Foreign(live)) => {
                 Err(ApplyError::Exists { address: resource.address.clone(), name: live.wire_name })
             }
-            Ok(Found::Absent) => Ok(false),
+            Ok(Found::Absent) => Ok(None),
             Err(ApplyError::Unknown { source, .. }) if source.code == ErrorCode::NotFound => {
-                Ok(false)
+                Ok(None)
             }
             Err(e) => Err(e),
         }
@@ -552,15 +577,6 @@ impl Executor {
         }
     }
 
-    /// Records a Workspace just created (found again by its identity) in its Space.
-    async fn record_created(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
-        let resource = self.resource(input)?;
-        match self.read_back(resource, emit, input).await? {
-            Found::Ours(live) => self.record(input, &live.uid, Some(self.stack.clone())).await,
-            Found::Foreign(_) | Found::Absent => Ok(()),
-        }
-    }
-
     /// The create of a Workspace replace whose old Workspace is still there (create before
     /// destroy): the old one is marked as being replaced in the record first, so a plan made
     /// while both exist (an interrupted apply) matches the new one and deletes the old.
@@ -590,7 +606,7 @@ impl Executor {
         let address = &input.step.address;
         let Some(key) = record::key(uid) else { return Ok(()) };
         let space = self.naming.space_name(address.space.as_deref().unwrap_or_default());
-        let _held = self.records.lock().await;
+        let _held = self.records.hold(&space).await;
         let mut tries = Attempts::new(self.retry);
         loop {
             self.leased(address)?;
