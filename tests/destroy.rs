@@ -482,6 +482,7 @@ async fn a_destroy_plan_is_saved_reviewed_and_applied_and_replace_forces_a_repla
     let help = cordium(&["destroy", "--help"]);
     let help = String::from_utf8_lossy(&help.stdout).to_string();
     assert!(!help.contains("PLANFILE") && !help.contains("--config-dir"), "{help}");
+    assert!(!help.contains("--replace"), "{help}");
     assert!(help.contains("plan --destroy"), "{help}");
     let refused = cordium(&["destroy", f, "--endpoint", &serve.url, "--auto-approve"]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));

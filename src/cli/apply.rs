@@ -47,6 +47,10 @@ pub struct Args {
     pub config_dir: PathBuf,
     #[command(flatten)]
     pub flags: PlanFlags,
+    /// Replace this resource although nothing forces it (delete and create it; a Workspace's
+    /// successor is created first), e.g. `workspace.ml.box`. Repeatable.
+    #[arg(long = "replace", value_name = "ADDR")]
+    pub replaces: Vec<Address>,
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
@@ -122,6 +126,7 @@ pub fn run_destroy(args: DestroyArgs, matches: Option<&ArgMatches>) -> Exit {
         path: args.dir,
         config_dir: PathBuf::from("."),
         flags: args.flags,
+        replaces: Vec::new(),
         auto_approve: args.auto_approve,
         parallelism: args.parallelism,
         lock_timeout: args.lock_timeout,
@@ -149,6 +154,7 @@ impl Args {
         let saved = (self.path.exists() && !self.path.is_dir()).then(|| self.path.clone());
         let dir = if saved.is_some() { self.config_dir.clone() } else { self.path.clone() };
         let mut plan = self.flags.request(dir.clone(), matches, destroy);
+        plan.replaces = self.replaces.clone();
         plan.build_timeout = self.build_timeout;
         ApplyRequest {
             plan,

@@ -31,6 +31,10 @@ pub struct Args {
     /// to review it or save it with --out and carry it out with `cordium apply FILE`.
     #[arg(long)]
     pub destroy: bool,
+    /// Replace this resource although nothing forces it (delete and create it; a Workspace's
+    /// successor is created first), e.g. `workspace.ml.box`. Repeatable.
+    #[arg(long = "replace", value_name = "ADDR")]
+    pub replaces: Vec<Address>,
     /// Save the plan to FILE, for `cordium apply FILE` and `cordium show FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -55,10 +59,6 @@ pub struct PlanFlags {
     /// Leave this resource, and what depends on it, out. Repeatable.
     #[arg(long = "exclude", value_name = "ADDR")]
     pub excludes: Vec<Address>,
-    /// Replace this resource although nothing forces it (delete and create it; a Workspace's
-    /// successor is created first), e.g. `workspace.ml.box`. Repeatable.
-    #[arg(long = "replace", value_name = "ADDR")]
-    pub replaces: Vec<Address>,
     /// Destroy objects labelled with this stack that are no longer in the config (also set by
     /// `prune = true` in the stack file).
     #[arg(long)]
@@ -81,7 +81,6 @@ impl PlanFlags {
             prune: self.prune,
             targets: self.targets.clone(),
             excludes: self.excludes.clone(),
-            replaces: self.replaces.clone(),
             destroy,
             ..Request::new(dir)
         }
@@ -89,7 +88,8 @@ impl PlanFlags {
 }
 
 pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
-    let req = args.flags.request(args.dir.clone(), matches, args.destroy);
+    let mut req = args.flags.request(args.dir.clone(), matches, args.destroy);
+    req.replaces = args.replaces.clone();
     let exit = plan(&args, &req);
     super::login::logout_after(&req);
     exit
