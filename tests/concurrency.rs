@@ -296,7 +296,10 @@ async fn a_holder_paused_past_its_lock_starts_nothing_when_it_resumes() {
     assert_eq!(space.status.code(), Some(0), "{}", text(&space));
     let mut paused = apply_in_background(d, &serve.url, &[]);
     let c = client(&serve).await;
-    // Pause it once it is walking the plan (its first step started).
+    // Pause it once its build is running (a progress event): its next requests are the
+    // build's polls, none of which can disturb the apply that takes over. (Paused between a
+    // step's lease check and its request, a holder may still send that one request: the
+    // documented window, docs/locking.md.)
     let stdout = paused.stdout.take().expect("piped");
     let (mut reader, mut seen) = tokio::task::spawn_blocking(move || {
         let mut reader = std::io::BufReader::new(stdout);
@@ -308,7 +311,7 @@ async fn a_holder_paused_past_its_lock_starts_nothing_when_it_resumes() {
             }
             seen.push_str(&line);
             let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-            if v["event"] == "started" {
+            if v["event"] == "progress" {
                 break;
             }
         }

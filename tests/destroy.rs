@@ -191,3 +191,313 @@ async fn targeted_destroys_take_dependents_excludes_cannot_orphan_and_deletes_ru
     let doc: Value = serde_json::from_slice(&empty.stdout).expect("plan JSON");
     assert_eq!(doc["summary"]["create"], 4, "everything is gone: {}", text(&empty));
 }
+
+/// The Workspace ownership records (`cws-…` annotations) on the stack's Space `lab`.
+async fn records(c: &dyn Cluster) -> Vec<(String, String)> {
+    let spaces = c.list(Kind::Space, &Scope::All).await.expect("list Spaces");
+    let lab = spaces.iter().find(|s| s.name().starts_with("lab.")).expect("Space lab");
+    let md = lab.metadata().cloned().unwrap_or_default();
+    let mut out: Vec<(String, String)> = md
+        .annotations
+        .into_iter()
+        .filter(|(k, _)| cordium::live::record::is_record_key(k))
+        .collect();
+    out.sort();
+    out
+}
+
+fn change<'a>(plan: &'a Value, address: &str) -> Option<&'a Value> {
+    plan["resource_changes"].as_array()?.iter().find(|c| c["address"] == address)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removed_workspaces_are_kept_or_pruned_and_only_the_ones_the_stack_created() {
+    let serve = Serve::start(&[]);
+    let c = client(&serve).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8");
+    stack(dir.path(), true, false);
+    let scratch =
+        "\nworkspace \"scratch\" {\n  space    = space.lab\n  template = template.lab.base\n}\n";
+    let main = dir.path().join("main.hcl");
+    let base = std::fs::read_to_string(&main).expect("read");
+    std::fs::write(&main, format!("{base}{scratch}")).expect("write");
+    let first = apply(d, &serve.url, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let recorded = records(c.as_ref()).await;
+    assert_eq!(recorded.len(), 2, "one record per Workspace created: {recorded:?}");
+    assert!(recorded.iter().all(|(_, stack)| stack == "lab"), "{recorded:?}");
+
+    // A Workspace in the Space the stack did not create (made with the API directly).
+    let all = c.list(Kind::Workspace, &Scope::All).await.expect("list");
+    let mut manual = all
+        .iter()
+        .find(|w| cordium::live::convert::from_wire(w).address.name == "dev")
+        .cloned()
+        .expect("dev");
+    let md = manual.metadata_mut();
+    md.display_name = "manual".into();
+    md.name.clear();
+    md.uid.clear();
+    c.create(manual).await.expect("CreateWorkspace");
+
+    // `scratch` leaves the config: kept, and said so; `manual` is not the stack's: not listed.
+    std::fs::write(&main, &base).expect("write");
+    let plan = |extra: &[&str]| {
+        let mut args = vec!["plan", d, "--endpoint", &serve.url, "--output", "json"];
+        args.extend(extra);
+        let out = cordium(&args);
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("plan JSON: {e}\n{}", text(&out)));
+        doc
+    };
+    let kept = plan(&[]);
+    let s = change(&kept, "workspace.lab.scratch").expect("scratch is in the plan");
+    assert_eq!(s["action"], "no-op", "{s}");
+    assert!(s["reason"].as_str().is_some_and(|r| r.contains("kept (prune is off)")), "{s}");
+    assert!(change(&kept, "workspace.lab.manual").is_none(), "{kept}");
+
+    // With --prune it is deleted, showing what goes away; `manual` still is not touched.
+    let pruned = plan(&["--prune"]);
+    let s = change(&pruned, "workspace.lab.scratch").expect("scratch is in the plan");
+    assert_eq!(s["action"], "delete", "{s}");
+    assert!(s["fields"].as_array().is_some_and(|f| f.iter().any(|f| f["path"] == "template")));
+    assert!(change(&pruned, "workspace.lab.manual").is_none(), "{pruned}");
+    let applied = apply(d, &serve.url, &["--prune"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    let names: Vec<String> = c
+        .list(Kind::Workspace, &Scope::All)
+        .await
+        .expect("list")
+        .iter()
+        .map(cordium::live::convert::from_wire)
+        .filter(|w| !w.system)
+        .map(|w| w.address.name)
+        .collect();
+    let mut names = names;
+    names.sort();
+    assert_eq!(names, ["dev", "manual"]);
+    assert_eq!(records(c.as_ref()).await.len(), 1, "the deleted Workspace's record is gone");
+    let again = plan(&["--prune"]);
+    assert_eq!(again["summary"]["has_changes"], false, "{again}");
+
+    // A Space update keeps the record; the record itself is no change to the Space.
+    let text_now = std::fs::read_to_string(&main).expect("read");
+    std::fs::write(
+        &main,
+        text_now.replacen("organization = true", "organization = true\n  description = \"lab\"", 1),
+    )
+    .expect("write");
+    let updated = plan(&[]);
+    let space = change(&updated, "space.lab").expect("space");
+    assert_eq!(space["action"], "update", "{space}");
+    assert!(
+        space["fields"].as_array().is_some_and(|f| f.len() == 1),
+        "only the description: {space}"
+    );
+    let applied = apply(d, &serve.url, &[]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    assert_eq!(records(c.as_ref()).await.len(), 1, "the update carried the record over");
+    assert_eq!(plan(&[])["summary"]["has_changes"], false);
+}
+
+/// The stack's Workspaces on the cluster (not build Workspaces): (displayName, uid).
+async fn live_workspaces(c: &dyn Cluster) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = c
+        .list(Kind::Workspace, &Scope::All)
+        .await
+        .expect("list")
+        .iter()
+        .map(cordium::live::convert::from_wire)
+        .filter(|w| !w.system)
+        .map(|w| (w.address.name, w.uid))
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_replace_creates_the_successor_first_and_an_interrupted_one_converges() {
+    let serve = Serve::start(&[]);
+    let c = client(&serve).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8");
+    stack(dir.path(), true, false);
+    let main = dir.path().join("main.hcl");
+    let other = "\ntemplate \"other\" {\n  space = space.lab\n  image {\n    registry {\n      url = \"debian:13\"\n    }\n  }\n}\n";
+    let base = format!("{}{other}", std::fs::read_to_string(&main).expect("read"));
+    std::fs::write(&main, &base).expect("write");
+    let first = apply(d, &serve.url, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let before = live_workspaces(c.as_ref()).await;
+
+    // The Workspace moves to another Template: a replace, its successor created first.
+    let moved = base.replace("template = template.lab.base", "template = template.lab.other");
+    std::fs::write(&main, &moved).expect("write");
+    let plan = cordium(&["plan", d, "--endpoint", &serve.url, "--output", "json"]);
+    let doc: Value = serde_json::from_slice(&plan.stdout).expect("plan JSON");
+    let dev = change(&doc, "workspace.lab.dev").expect("dev");
+    assert_eq!(dev["action"], "replace", "{dev}");
+    assert_eq!(dev["replace_order"], "create-before-destroy", "{dev}");
+    assert!(dev["reason"]
+        .as_str()
+        .is_some_and(|r| r.contains("data on the old Workspace is lost")));
+    let human = cordium(&["plan", d, "--endpoint", &serve.url]);
+    assert!(
+        String::from_utf8_lossy(&human.stdout).contains("create before destroy"),
+        "{}",
+        text(&human)
+    );
+    let applied = apply(d, &serve.url, &[]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    let steps: Vec<String> = lines(&applied)
+        .into_iter()
+        .filter(|v| v["event"] == "finished" && v["address"] == "workspace.lab.dev")
+        .filter_map(|v| v["kind"].as_str().map(String::from))
+        .collect();
+    assert_eq!(steps, ["create", "delete"], "{}", text(&applied));
+    let after = live_workspaces(c.as_ref()).await;
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_ne!(after[0].1, before[0].1, "a new Workspace");
+    assert_eq!(records(c.as_ref()).await.len(), 1, "only the successor is recorded");
+    let clean = cordium(&["plan", d, "--endpoint", &serve.url, "--output", "json"]);
+    let doc: Value = serde_json::from_slice(&clean.stdout).expect("plan JSON");
+    assert_eq!(doc["summary"]["has_changes"], false, "{}", text(&clean));
+
+    // Opting out: the old one goes first, and the plan says so.
+    let opted = base.replace(
+        "template = template.lab.base\n",
+        "template = template.lab.base\n  lifecycle {\n    create_before_destroy = false\n  }\n",
+    );
+    std::fs::write(&main, &opted).expect("write");
+    let applied = apply(d, &serve.url, &[]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    let plan_line = lines(&applied).into_iter().find(|v| v["event"] == "plan").expect("plan line");
+    let dev = change(&plan_line["plan"], "workspace.lab.dev").expect("dev");
+    assert_eq!(dev["replace_order"], "destroy-before-create", "{dev}");
+    let steps: Vec<String> = lines(&applied)
+        .into_iter()
+        .filter(|v| v["event"] == "finished" && v["address"] == "workspace.lab.dev")
+        .filter_map(|v| v["kind"].as_str().map(String::from))
+        .collect();
+    assert_eq!(steps, ["delete", "create"], "{}", text(&applied));
+
+    // An apply that stopped between the two halves: the successor exists and the old one is
+    // marked as being replaced. The next plan matches the successor (no "matches 2") and
+    // deletes the old one, prune or not; one apply converges.
+    std::fs::write(&main, &base).expect("write");
+    let old = live_workspaces(c.as_ref()).await;
+    let all = c.list(Kind::Workspace, &Scope::All).await.expect("list");
+    let mut successor = all
+        .iter()
+        .find(|w| cordium::live::convert::from_wire(w).address.name == "dev")
+        .cloned()
+        .expect("dev");
+    let md = successor.metadata_mut();
+    md.name.clear();
+    md.uid.clear();
+    let made = cordium::live::convert::from_wire(&c.create(successor).await.expect("create"));
+    let spaces = c.list(Kind::Space, &Scope::All).await.expect("list Spaces");
+    let mut lab = spaces.into_iter().find(|s| s.name().starts_with("lab.")).expect("lab");
+    let annotations = &mut lab.metadata_mut().annotations;
+    let record = |uid: &str| cordium::live::record::key(uid).expect("uuid");
+    annotations.insert(record(&old[0].1), cordium::live::record::retiring("lab"));
+    annotations.insert(record(&made.uid), "lab".into());
+    c.update(lab).await.expect("UpdateSpace");
+    let plan = cordium(&["plan", d, "--endpoint", &serve.url, "--output", "json"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let doc: Value = serde_json::from_slice(&plan.stdout).expect("plan JSON");
+    let deletes: Vec<&Value> = doc["resource_changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter(|c| c["action"] == "delete")
+        .collect();
+    assert_eq!(deletes.len(), 1, "{doc}");
+    assert!(deletes[0]["reason"].as_str().is_some_and(|r| r.contains("the old `dev`, replaced")));
+    assert_eq!(change(&doc, "workspace.lab.dev").expect("dev")["action"], "no-op", "{doc}");
+    let applied = apply(d, &serve.url, &[]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    let left = live_workspaces(c.as_ref()).await;
+    assert_eq!(left, [("dev".to_string(), made.uid.clone())]);
+    assert_eq!(records(c.as_ref()).await, [(record(&made.uid), "lab".to_string())]);
+    let clean = cordium(&["plan", d, "--endpoint", &serve.url, "--output", "json"]);
+    let doc: Value = serde_json::from_slice(&clean.stdout).expect("plan JSON");
+    assert_eq!(doc["summary"]["has_changes"], false, "{}", text(&clean));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destroy_plan_is_saved_reviewed_and_applied_and_replace_forces_a_replace() {
+    let serve = Serve::start(&[]);
+    let c = client(&serve).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8");
+    stack(dir.path(), true, false);
+    let first = apply(d, &serve.url, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+
+    // --replace: a Workspace nothing forces is replaced, its successor first.
+    let plan = cordium(&[
+        "plan",
+        d,
+        "--endpoint",
+        &serve.url,
+        "--output",
+        "json",
+        "--replace",
+        "workspace.lab.dev",
+    ]);
+    let doc: Value = serde_json::from_slice(&plan.stdout).expect("plan JSON");
+    let dev = change(&doc, "workspace.lab.dev").expect("dev");
+    assert_eq!(dev["action"], "replace", "{dev}");
+    assert_eq!(dev["forced_by"], serde_json::json!(["--replace"]), "{dev}");
+    assert_eq!(dev["replace_order"], "create-before-destroy", "{dev}");
+    assert_eq!(doc["summary"]["replace"], 1, "only it: {doc}");
+    let before = live_workspaces(c.as_ref()).await;
+    let replaced = apply(d, &serve.url, &["--replace", "workspace.lab.dev"]);
+    assert_eq!(replaced.status.code(), Some(0), "{}", text(&replaced));
+    let after = live_workspaces(c.as_ref()).await;
+    assert_eq!(after.len(), 1);
+    assert_ne!(after[0].1, before[0].1, "a new Workspace");
+    let nothing =
+        cordium(&["plan", d, "--endpoint", &serve.url, "--replace", "workspace.lab.nope"]);
+    assert_eq!(nothing.status.code(), Some(1), "{}", text(&nothing));
+    assert!(
+        String::from_utf8_lossy(&nothing.stderr).contains("--replace workspace.lab.nope"),
+        "{}",
+        text(&nothing)
+    );
+
+    // plan --destroy --out: a reviewable destroy plan; `destroy` takes no plan file.
+    let file = dir.path().join("destroy.plan");
+    let f = file.to_str().expect("utf-8");
+    let planned = cordium(&["plan", d, "--endpoint", &serve.url, "--destroy", "--out", f]);
+    assert_eq!(planned.status.code(), Some(0), "{}", text(&planned));
+    let shown = String::from_utf8_lossy(&planned.stdout).to_string();
+    assert!(shown.contains("0 to create, 0 to update, 0 to replace, 4 to destroy"), "{shown}");
+    assert!(shown.contains("- workspace.lab.dev"), "{shown}");
+    let show = cordium(&["show", f, "--output", "json"]);
+    let doc: Value = serde_json::from_slice(&show.stdout).expect("show JSON");
+    assert_eq!(doc["summary"]["delete"], 4, "{}", text(&show));
+    let help = cordium(&["destroy", "--help"]);
+    let help = String::from_utf8_lossy(&help.stdout).to_string();
+    assert!(!help.contains("PLANFILE") && !help.contains("--config-dir"), "{help}");
+    assert!(!help.contains("--replace"), "{help}");
+    assert!(help.contains("plan --destroy"), "{help}");
+    let refused = cordium(&["destroy", f, "--endpoint", &serve.url, "--auto-approve"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("cordium apply"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(live_workspaces(c.as_ref()).await.len(), 1, "nothing was destroyed yet");
+
+    let applied =
+        cordium(&["apply", f, "--config-dir", d, "--endpoint", &serve.url, "--output", "json"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    assert_eq!(live_workspaces(c.as_ref()).await.len(), 0);
+    let empty = cordium(&["plan", d, "--endpoint", &serve.url, "--output", "json"]);
+    let doc: Value = serde_json::from_slice(&empty.stdout).expect("plan JSON");
+    assert_eq!(doc["summary"]["create"], 4, "everything is gone: {}", text(&empty));
+}

@@ -211,6 +211,7 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext, observer: &dyn Observer) -> A
         stop: ctx.stop.clone(),
         cancel: ctx.cancel.clone(),
         lease: ctx.lease,
+        records: Default::default(),
     });
     let kinds: Arc<Mutex<Vec<Option<ErrorKind>>>> = Arc::new(Mutex::new(vec![None; inputs.len()]));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();

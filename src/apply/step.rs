@@ -84,6 +84,27 @@ pub struct Executor {
     /// The remote lock's lease, checked before each step and each create is sent; once it has
     /// run out, running builds are left alone.
     pub lease: Option<Lease>,
+    /// Serialises the read-modify-write of Spaces' Workspace ownership records
+    /// (`live::record`), so parallel Workspace steps in one Space do not lose each other's.
+    pub records: Arc<RecordLocks>,
+}
+
+/// One lock per Space for the read-modify-write of its Workspace ownership record: Workspace
+/// steps in different Spaces do not wait for each other.
+#[derive(Default)]
+pub struct RecordLocks(
+    std::sync::Mutex<std::collections::BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+);
+
+impl RecordLocks {
+    async fn hold(&self, space: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = self
+            .0
+            .lock()
+            .map(|mut m| m.entry(space.to_string()).or_default().clone())
+            .unwrap_or_default();
+        lock.lock_owned().await
+    }
 }
 
 impl std::fmt::Debug for Executor {
@@ -290,9 +311,26 @@ impl Executor {
     pub async fn run(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
         self.leased(&input.step.address)?;
         match input.step.kind {
-            StepKind::Create => self.create(input, emit).await,
+            StepKind::Create => {
+                let uid = self.create(input, emit).await?;
+                match uid.filter(|_| input.step.address.kind.server_named()) {
+                    Some(uid) => self.record(input, &uid, Some(self.stack.clone())).await,
+                    None => Ok(()),
+                }
+            }
             StepKind::Update => self.update(input, emit).await,
-            StepKind::Delete => self.delete(input, emit).await,
+            StepKind::Delete => {
+                self.delete(input, emit).await?;
+                if input.step.address.kind.server_named() {
+                    // Best effort: an entry left for a uid that no longer exists matches
+                    // nothing (uids are never reused), and the Space may be about to go (its
+                    // update refused because a Secret it names was deleted before it).
+                    if let Some(uid) = input.live.as_ref().map(|l| l.uid.as_str()) {
+                        let _ = self.record(input, uid, None).await;
+                    }
+                }
+                Ok(())
+            }
             StepKind::Build => self.build(input, emit).await,
             StepKind::WaitBuild => self.wait_build(input, emit).await,
         }
@@ -317,7 +355,12 @@ impl Executor {
         emit(Event::Retrying { step: input.step.clone(), attempt, delay, reason: e.to_string() });
     }
 
-    async fn create(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
+    /// Creates the resource; returns the uid of what now exists (when known).
+    async fn create(
+        &self,
+        input: &StepInput,
+        emit: Emit<'_>,
+    ) -> Result<Option<String>, ApplyError> {
         let address = &input.step.address;
         let resource = self.resource(input)?;
         let mut object = to_wire(resource, &self.naming, &self.stack);
@@ -328,8 +371,13 @@ impl Executor {
                 .map_err(|message| ApplyError::SecretValue { address: address.clone(), message })?;
             set_secret_value(&mut object, value);
         }
-        if address.kind.server_named() && self.exists_already(resource, emit, input).await? {
-            return Ok(());
+        if address.kind.server_named() {
+            self.retire_old(input, emit).await?;
+        }
+        if address.kind.server_named() {
+            if let Some(uid) = self.exists_already(resource, emit, input).await? {
+                return Ok(Some(uid));
+            }
         }
         let mut tries = Attempts::new(self.retry);
         // An earlier attempt failed in a way that leaves its outcome unknown.
@@ -337,13 +385,13 @@ impl Executor {
         loop {
             self.leased(address)?;
             let err = match self.cluster.create(object.clone()).await {
-                Ok(_) => return Ok(()),
+                Ok(made) => return Ok(made.metadata().map(|m| m.uid.clone())),
                 Err(e) => e,
             };
             if err.is_transient() || (unknown && name_taken(address.kind, &err)) {
                 unknown = true;
                 match self.read_back(resource, emit, input).await? {
-                    Found::Ours(_) => return Ok(()),
+                    Found::Ours(live) => return Ok(Some(live.uid)),
                     Found::Foreign(live) => {
                         return Err(ApplyError::Exists {
                             address: address.clone(),
@@ -379,15 +427,15 @@ impl Executor {
         resource: &Resource,
         emit: Emit<'_>,
         input: &StepInput,
-    ) -> Result<bool, ApplyError> {
+    ) -> Result<Option<String>, ApplyError> {
         match self.read_back(resource, emit, input).await {
-            Ok(Found::Ours(_)) => Ok(true),
+            Ok(Found::Ours(live)) => Ok(Some(live.uid)),
             Ok(Found::Foreign(live)) => {
                 Err(ApplyError::Exists { address: resource.address.clone(), name: live.wire_name })
             }
-            Ok(Found::Absent) => Ok(false),
+            Ok(Found::Absent) => Ok(None),
             Err(ApplyError::Unknown { source, .. }) if source.code == ErrorCode::NotFound => {
-                Ok(false)
+                Ok(None)
             }
             Err(e) => Err(e),
         }
@@ -404,7 +452,9 @@ impl Executor {
         let address = &resource.address;
         let mut tries = Attempts::new(self.retry);
         loop {
-            let err = match self.find(resource).await {
+            // The create of a replace: the old Workspace (by uid) is not the new one.
+            let old = input.live.as_ref().map(|l| l.uid.as_str());
+            let err = match self.find(resource, old).await {
                 Ok(found) => return Ok(found),
                 Err(ApplyError::Live { source, .. }) => *source,
                 Err(other) => return Err(other),
@@ -425,7 +475,7 @@ impl Executor {
     }
 
     /// One read of the live object a declared resource corresponds to.
-    async fn find(&self, resource: &Resource) -> Result<Found, ApplyError> {
+    async fn find(&self, resource: &Resource, skip: Option<&str>) -> Result<Found, ApplyError> {
         let address = &resource.address;
         if address.kind.server_named() {
             let space = self.naming.space_name(address.space.as_deref().unwrap_or_default());
@@ -434,6 +484,12 @@ impl Executor {
                 .list(address.kind, &Scope::Space(space.clone()))
                 .await
                 .map_err(|e| ApplyError::live(address, e))?;
+            let all: Vec<Object> = match skip {
+                Some(uid) => {
+                    all.into_iter().filter(|o| o.metadata().is_none_or(|m| m.uid != uid)).collect()
+                }
+                None => all,
+            };
             return Ok(match pick_workspace(&all, address, &space)? {
                 Some(live) => judge(live, &self.stack),
                 None => Found::Absent,
@@ -497,11 +553,13 @@ impl Executor {
         let mut object = to_wire(resource, &self.naming, &self.stack);
         // The plan was made (or, for a saved plan, checked) under the apply lock, so the object
         // it read is the one to update: its uid and stored name bind the request with no Get.
-        // Only a plan that does not hold them (an older plan file) reads the object first.
-        let planned = input
-            .live
-            .as_ref()
-            .filter(|l| !l.uid.is_empty() && (!address.kind.server_named() || !l.name.is_empty()));
+        // Only a plan that does not hold them (an older plan file) reads the object first, and a
+        // Space: its Workspace ownership record (annotations, not in the config) must be kept.
+        let planned = input.live.as_ref().filter(|l| {
+            address.kind != Kind::Space
+                && !l.uid.is_empty()
+                && (!address.kind.server_named() || !l.name.is_empty())
+        });
         let uid = match planned {
             Some(l) => {
                 let md = object.metadata_mut();
@@ -515,6 +573,18 @@ impl Executor {
                 let key = self.live_key(input)?;
                 let live = from_wire(&self.read_live(input, &key, emit).await?);
                 bind_to_live(&mut object, &live);
+                if let Object::Space(space) = &mut object {
+                    // The Workspace ownership record is not in the config: keep it.
+                    if let Some(md) = space.metadata.as_mut() {
+                        let mut annotations: std::collections::BTreeMap<String, String> =
+                            md.annotations.drain().collect();
+                        crate::live::record::carry_over(
+                            &live.metadata.annotations,
+                            &mut annotations,
+                        );
+                        md.annotations = annotations.into_iter().collect();
+                    }
+                }
                 live.uid
             }
         };
@@ -539,6 +609,82 @@ impl Executor {
                 return Err(tries.gave_up(address, err));
             };
             self.retrying(input, emit, tries.made, delay, &err);
+            self.sleep(delay).await;
+        }
+    }
+
+    /// The create of a Workspace replace whose old Workspace is still there (create before
+    /// destroy): the old one is marked as being replaced in the record first, so a plan made
+    /// while both exist (an interrupted apply) matches the new one and deletes the old.
+    async fn retire_old(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
+        let Some(old) = input.live.as_ref().map(|l| l.uid.clone()).filter(|u| !u.is_empty()) else {
+            return Ok(());
+        };
+        match self.read_live(input, &ObjectKey::Uid(old.clone()), emit).await {
+            Ok(_) => {
+                self.record(input, &old, Some(crate::live::record::retiring(&self.stack))).await
+            }
+            Err(e) if e.kind() == super::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sets the Workspace `uid`'s entry in its Space's ownership record (`live::record`) to
+    /// `value`, or removes it (`None`). A Space that is gone holds no record; a full one (the
+    /// servers allow 64 annotations) is a failure that says what it means.
+    async fn record(
+        &self,
+        input: &StepInput,
+        uid: &str,
+        value: Option<String>,
+    ) -> Result<(), ApplyError> {
+        use crate::live::record;
+        let address = &input.step.address;
+        let Some(key) = record::key(uid) else { return Ok(()) };
+        let space = self.naming.space_name(address.space.as_deref().unwrap_or_default());
+        let _held = self.records.hold(&space).await;
+        let mut tries = Attempts::new(self.retry);
+        loop {
+            self.leased(address)?;
+            let err = match self.cluster.get(Kind::Space, &ObjectKey::Name(space.clone())).await {
+                Ok(Object::Space(mut s)) => {
+                    let md = s.metadata.get_or_insert_with(Default::default);
+                    if md.annotations.get(&key) == value.as_ref() {
+                        return Ok(());
+                    }
+                    if let Some(value) = &value {
+                        let full = md.annotations.len() >= record::MAX_ANNOTATIONS
+                            && !md.annotations.contains_key(&key);
+                        if full {
+                            return Err(ApplyError::Plan {
+                                address: address.clone(),
+                                message: format!(
+                                    "created, but its Space `{space}` has no room for its \
+                                     ownership record ({} annotations at most): cordium will \
+                                     not delete it when it leaves the config",
+                                    record::MAX_ANNOTATIONS
+                                ),
+                            });
+                        }
+                        md.annotations.insert(key.clone(), value.clone());
+                    } else {
+                        md.annotations.remove(&key);
+                    }
+                    match self.cluster.update(Object::Space(s)).await {
+                        Ok(_) => return Ok(()),
+                        Err(e) => e,
+                    }
+                }
+                Ok(_) => return Ok(()),
+                Err(e) if e.code == ErrorCode::NotFound => return Ok(()),
+                Err(e) => e,
+            };
+            if !err.is_transient() {
+                return Err(ApplyError::live(address, err));
+            }
+            let Some(delay) = tries.failed(&err) else {
+                return Err(tries.gave_up(address, err));
+            };
             self.sleep(delay).await;
         }
     }

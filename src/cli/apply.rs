@@ -12,6 +12,7 @@ use super::exit::Exit;
 use super::output;
 use super::plan::{PlanFlags, SourceValues};
 use crate::apply::{self, Event, Observer};
+use crate::model::Address;
 use crate::ops::apply::ApplyResult;
 use crate::ops::{ApplyRequest, Confirm, Notice, Progress};
 use crate::render::events::{
@@ -52,6 +53,10 @@ pub struct Args {
     pub config_dir: PathBuf,
     #[command(flatten)]
     pub flags: PlanFlags,
+    /// Replace this resource although nothing forces it (delete and create it; a Workspace's
+    /// successor is created first), e.g. `workspace.ml.box`. Repeatable.
+    #[arg(long = "replace", value_name = "ADDR")]
+    pub replaces: Vec<Address>,
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
@@ -83,6 +88,79 @@ pub struct Args {
     pub output: ApplyFormat,
 }
 
+/// Delete every object of the stack: plan the deletion, confirm, apply it.
+///
+/// The same as `cordium plan --destroy` followed by confirmation and apply: deletes run in
+/// reverse dependency order (Workspaces, then the Templates they use, the Secrets those
+/// reference, then the Spaces), and `prevent_destroy` refuses the whole plan. To review a
+/// destroy first, save it with `cordium plan --destroy --out FILE` and carry it out with
+/// `cordium apply FILE`.
+///
+/// Exit codes: 0 = destroyed (or nothing to destroy), 1 = error or any operation failed.
+#[derive(Debug, clap::Args)]
+pub struct DestroyArgs {
+    /// The config directory. To review a destroy first: `cordium plan --destroy --out FILE`,
+    /// then `cordium apply FILE` carries it out.
+    #[arg(default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub flags: PlanFlags,
+    /// Destroy without asking for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// At most this many operations in flight (1 or more).
+    #[arg(long, value_name = "N", default_value_t = apply::DEFAULT_PARALLELISM,
+          value_parser = parallelism)]
+    pub parallelism: usize,
+    /// Wait this long for another apply of the stack to finish (e.g. `5m`); 0 = refuse at once.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub lock_timeout: Duration,
+    /// How long a remote apply lock lasts unless renewed (renewed every third of it). For tests.
+    #[arg(long, hide = true, value_name = "DURATION", default_value = "2m",
+          value_parser = humantime::parse_duration)]
+    pub lock_ttl: Duration,
+    /// After the first SIGINT/SIGTERM, let running operations go on this long before cancelling
+    /// them (a second signal cancels them at once).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub stop_timeout: Duration,
+    /// Refuse, after showing the plan and before changing anything (exit 3), a plan that has
+    /// any of these: `destroy`, `replace`, `build`, `any`. Comma-separated or repeated.
+    #[arg(long, value_name = "WHAT", value_enum, value_delimiter = ',')]
+    pub fail_on: Vec<crate::ops::plan::FailOn>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
+    pub output: ApplyFormat,
+}
+
+/// `cordium destroy DIR`: a destroy plan of the config in DIR, confirmed and applied. A saved
+/// plan is not taken here: `cordium apply FILE` carries out a saved destroy plan.
+pub fn run_destroy(args: DestroyArgs, matches: Option<&ArgMatches>) -> Exit {
+    if args.dir.exists() && !args.dir.is_dir() {
+        output::print_stderr(&format!(
+            "error: {} is not a config directory; to carry out a saved destroy plan, run: \
+             cordium apply {}\n",
+            args.dir.display(),
+            args.dir.display()
+        ));
+        return Exit::Error;
+    }
+    let args = Args {
+        path: args.dir,
+        config_dir: PathBuf::from("."),
+        flags: args.flags,
+        replaces: Vec::new(),
+        auto_approve: args.auto_approve,
+        parallelism: args.parallelism,
+        lock_timeout: args.lock_timeout,
+        lock_ttl: args.lock_ttl,
+        build_timeout: None,
+        stop_timeout: args.stop_timeout,
+        fail_on: args.fail_on,
+        output: args.output,
+    };
+    run(args, matches, true)
+}
+
 /// `--parallelism`: at least 1 (none in flight would never finish).
 fn parallelism(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
@@ -100,6 +178,7 @@ impl Args {
         let saved = (self.path.exists() && !self.path.is_dir()).then(|| self.path.clone());
         let dir = if saved.is_some() { self.config_dir.clone() } else { self.path.clone() };
         let mut plan = self.flags.request(dir.clone(), matches, destroy);
+        plan.replaces = self.replaces.clone();
         plan.build_timeout = self.build_timeout;
         ApplyRequest {
             plan,

@@ -38,7 +38,7 @@ pub enum Command {
     /// Make the cluster match the config: plan, confirm, apply with progress.
     Apply(Box<apply::Args>),
     /// Delete every object of the stack: plan the deletion, confirm, apply it.
-    Destroy(Box<apply::Args>),
+    Destroy(Box<apply::DestroyArgs>),
     /// Render a saved plan.
     Show(show::Args),
     /// Print the config's dependency graph as DOT.
@@ -78,7 +78,7 @@ pub fn run() -> ExitCode {
         Command::Validate(args) => validate::run(args, matches.subcommand_matches("validate")),
         Command::Plan(args) => plan::run(*args, matches.subcommand_matches("plan")),
         Command::Apply(args) => apply::run(*args, matches.subcommand_matches("apply"), false),
-        Command::Destroy(args) => apply::run(*args, matches.subcommand_matches("destroy"), true),
+        Command::Destroy(args) => apply::run_destroy(*args, matches.subcommand_matches("destroy")),
         Command::Show(args) => show::run(args),
         Command::Graph(args) => graph::run(args, matches.subcommand_matches("graph")),
         Command::Fmt(args) => fmt::run(args),

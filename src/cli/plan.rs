@@ -78,6 +78,14 @@ pub struct Args {
     pub dir: PathBuf,
     #[command(flatten)]
     pub flags: PlanFlags,
+    /// Plan the deletion of every object of the stack (what `cordium destroy` asks to confirm),
+    /// to review it or save it with --out and carry it out with `cordium apply FILE`.
+    #[arg(long)]
+    pub destroy: bool,
+    /// Replace this resource although nothing forces it (delete and create it; a Workspace's
+    /// successor is created first), e.g. `workspace.ml.box`. Repeatable.
+    #[arg(long = "replace", value_name = "ADDR")]
+    pub replaces: Vec<Address>,
     /// Save the plan to FILE, for `cordium apply FILE` and `cordium show FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -150,7 +158,8 @@ impl PlanFlags {
 }
 
 pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
-    let req = args.flags.request(args.dir.clone(), matches, false);
+    let mut req = args.flags.request(args.dir.clone(), matches, args.destroy);
+    req.replaces = args.replaces.clone();
     let exit = plan(&args, &req);
     super::login::logout_after(&req);
     exit

@@ -36,6 +36,9 @@ pub struct LiveDoc {
     pub doc: Value,
     /// The value of its `cordium-stack` label, if any.
     pub stack: Option<String>,
+    /// A Workspace this stack is replacing (its ownership record says so, `live::record`): the
+    /// old half of a create-before-destroy replace that did not finish. Never a match; deleted.
+    pub retiring: bool,
 }
 
 /// What plan will do to one resource. Serialised (in plans, plan files and the JSON plan) as
@@ -174,7 +177,10 @@ impl LiveDoc {
             }
             Kind::Secret => {}
             kind => {
-                doc.insert("metadata".into(), metadata_json(&live.metadata));
+                let mut metadata = live.metadata.clone();
+                // The Workspace ownership record is cordium's, not the config's.
+                metadata.annotations.retain(|k, _| !crate::live::record::is_record_key(k));
+                doc.insert("metadata".into(), metadata_json(&metadata));
                 doc.insert("spec".into(), live.spec_json.clone());
                 if kind == Kind::Space {
                     doc.insert("organization".into(), Value::Bool(live.organization));
@@ -188,6 +194,8 @@ impl LiveDoc {
             resource_version: live.resource_version.clone(),
             doc: Value::Object(doc),
             stack: live.stack().map(str::to_string),
+            retiring: live.kind == Kind::Workspace
+                && live.metadata.labels.contains_key(crate::live::record::RETIRING_LABEL),
         }
     }
 }
@@ -250,6 +258,10 @@ pub fn diff(model: &Model, live: &[LiveDoc], opts: &DiffOptions) -> Diff {
     let mut out = Diff::default();
     let mut by_address: BTreeMap<&Address, Vec<&LiveDoc>> = BTreeMap::new();
     for l in live {
+        if l.retiring && l.stack.as_deref() == Some(opts.stack.as_str()) {
+            out.changes.push(retired(l));
+            continue;
+        }
         by_address.entry(&l.address).or_default().push(l);
     }
     for resource in &model.resources {
@@ -341,7 +353,7 @@ fn diff_leftovers(
             } else if !ours(l) {
                 continue; // not ours: never touched
             } else if opts.prune {
-                (Action::Delete, "no longer in the config; prune is on")
+                (Action::Delete, PRUNED)
             } else {
                 (Action::NoOp, "no longer in the config; kept (prune is off)")
             };
@@ -364,6 +376,34 @@ fn diff_leftovers(
         }
     }
 }
+
+/// The old Workspace of a replace that created its successor and stopped before deleting it:
+/// the stack decided its delete already, so it goes (prune or not), and it is not a second
+/// match for the declared Workspace.
+fn retired(l: &LiveDoc) -> ResourceChange {
+    let fields = removed_fields(&l.doc);
+    let sensitive: Vec<String> =
+        fields.iter().filter(|f| may_hold_secret(&f.path)).map(|f| f.path.clone()).collect();
+    // Addressed by its stored name: the declared Workspace's address is its successor's.
+    let mut address = l.address.clone();
+    address.name = l.wire_name.clone();
+    ResourceChange {
+        address,
+        action: Action::Delete,
+        reason: format!(
+            "the old `{}`, replaced: its successor was created and it was to be deleted next \
+             (an earlier apply stopped in between); data on it is lost",
+            l.address.name
+        ),
+        fields,
+        forced_by: Vec::new(),
+        live: Some(live_ref(l, &sensitive)),
+        sensitive,
+    }
+}
+
+/// The reason of a delete of a labelled object the config no longer declares, with prune on.
+pub const PRUNED: &str = "no longer in the config; prune is on";
 
 /// Every field of a live object about to be deleted, as removed.
 fn removed_fields(doc: &Value) -> Vec<value::FieldChange> {

@@ -285,6 +285,7 @@ fn stray(address: &str, stack: Option<&str>) -> LiveDoc {
         resource_version: "7".into(),
         doc: json!({"spec": {}}),
         stack: stack.map(str::to_string),
+        retiring: false,
         address,
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! Objects compare key by key; lists whose items all carry a unique `name` (or `key`) compare by
 //! that identity, so reordering or inserting one task shows as one change rather than a cascade;
-//! other lists compare by position. Pure.
+//! other lists are aligned by a longest-common-subsequence diff of their items (`similar`), so
+//! one inserted rule is one added item and a scalar list shows the elements added and removed.
+//! Pure.
 
 use serde_json::Value;
 
@@ -80,18 +82,8 @@ fn walk(
                         new: Some(Value::Array(kb.into_iter().map(Value::String).collect())),
                     });
                 }
-            } else if a.iter().chain(b.iter()).all(is_scalar) {
-                if a != b {
-                    out.push(FieldChange {
-                        path,
-                        old: Some(Value::Array(a.clone())),
-                        new: Some(Value::Array(b.clone())),
-                    });
-                }
             } else {
-                for i in 0..a.len().max(b.len()) {
-                    walk(format!("{path}[{i}]"), a.get(i), b.get(i), ignore, out);
-                }
+                list_diff(&path, a, b, ignore, out);
             }
         }
         (None, None) => {}
@@ -109,6 +101,52 @@ fn walk(
         }
     }
 }
+
+/// Lists without a name key, aligned by a longest-common-subsequence diff of their items, so one
+/// inserted item is one added item and the items after it are not reported as changed. Items
+/// are named by position: a removed item by its old position, an added or changed one by its
+/// new position (the position in the config). A scalar list reports each removed and added
+/// element; a replaced run of objects is compared item by item, the surplus removed or added.
+fn list_diff(path: &str, a: &[Value], b: &[Value], ignore: &[String], out: &mut Vec<FieldChange>) {
+    use similar::{capture_diff_slices, Algorithm, DiffOp};
+    if a == b {
+        return;
+    }
+    let key = |v: &Value| serde_json::to_string(v).unwrap_or_default();
+    let ka: Vec<String> = a.iter().map(key).collect();
+    let kb: Vec<String> = b.iter().map(key).collect();
+    // The LCS table is quadratic; past this size Myers (also a shortest edit script) is used.
+    let algorithm = if a.len().saturating_mul(b.len()) <= LCS_CELLS {
+        Algorithm::Lcs
+    } else {
+        Algorithm::Myers
+    };
+    let scalar = a.iter().chain(b).all(is_scalar);
+    let at = |i: usize| format!("{path}[{i}]");
+    for op in capture_diff_slices(algorithm, &ka, &kb) {
+        let (old_index, old_len, new_index, new_len) = match op {
+            DiffOp::Equal { .. } => continue,
+            DiffOp::Delete { old_index, old_len, new_index } => (old_index, old_len, new_index, 0),
+            DiffOp::Insert { old_index, new_index, new_len } => (old_index, 0, new_index, new_len),
+            DiffOp::Replace { old_index, old_len, new_index, new_len } => {
+                (old_index, old_len, new_index, new_len)
+            }
+        };
+        let paired = if scalar { 0 } else { old_len.min(new_len) };
+        for k in 0..paired {
+            walk(at(new_index + k), a.get(old_index + k), b.get(new_index + k), ignore, out);
+        }
+        for i in old_index + paired..old_index + old_len {
+            walk(at(i), a.get(i), None, ignore, out);
+        }
+        for j in new_index + paired..new_index + new_len {
+            walk(at(j), None, b.get(j), ignore, out);
+        }
+    }
+}
+
+/// The largest `old.len() * new.len()` aligned with the LCS table.
+const LCS_CELLS: usize = 250_000;
 
 /// Walks a subtree present on one side only (`removed`: the old side).
 fn expand(path: String, v: &Value, removed: bool, ignore: &[String], out: &mut Vec<FieldChange>) {
@@ -265,11 +303,49 @@ mod tests {
     }
 
     #[test]
-    fn scalar_lists_change_as_a_whole() {
-        let a = json!({"cidrs": ["a", "b"]});
-        let b = json!({"cidrs": ["a", "c"]});
+    fn scalar_lists_show_the_elements_added_and_removed() {
+        let a = json!({"cidrs": ["a", "b", "d"]});
+        let b = json!({"cidrs": ["a", "c", "d", "e"]});
         let c = diff(&a, &b, &[]);
-        assert_eq!(paths(&c), ["cidrs"]);
+        assert_eq!(paths(&c), ["cidrs[1]", "cidrs[1]", "cidrs[3]"]);
+        assert_eq!((c[0].old.clone(), c[0].new.clone()), (Some(json!("b")), None));
+        assert_eq!((c[1].old.clone(), c[1].new.clone()), (None, Some(json!("c"))));
+        assert_eq!((c[2].old.clone(), c[2].new.clone()), (None, Some(json!("e"))));
+    }
+
+    #[test]
+    fn one_inserted_rule_is_one_added_item() {
+        let rule = |action: &str, cidr: &str| json!({"action": action, "cidrs": [cidr]});
+        let old: Vec<Value> = (0..4)
+            .map(|i| rule(if i % 2 == 0 { "ALLOW" } else { "DENY" }, &format!("10.0.{i}.0/24")))
+            .collect();
+        let mut new = old.clone();
+        new.insert(0, rule("DENY", "0.0.0.0/0"));
+        let c = diff(&json!({ "rules": old }), &json!({ "rules": new }), &[]);
+        assert_eq!(paths(&c), ["rules[0].action", "rules[0].cidrs"]);
+        assert!(c.iter().all(|f| f.old.is_none()), "{c:?}");
+        // And removing it again is one removed item.
+        let back = diff(&json!({ "rules": new }), &json!({ "rules": old }), &[]);
+        assert_eq!(paths(&back), ["rules[0].action", "rules[0].cidrs"]);
+        assert!(back.iter().all(|f| f.new.is_none()), "{back:?}");
+    }
+
+    #[test]
+    fn a_changed_unnamed_item_is_compared_field_by_field() {
+        let a = json!({"r": [{"x": 1, "y": 1}, {"x": 2, "y": 2}, {"x": 3}]});
+        let b = json!({"r": [{"x": 1, "y": 1}, {"x": 2, "y": 5}, {"x": 3}, {"x": 4}]});
+        let c = diff(&a, &b, &[]);
+        assert_eq!(paths(&c), ["r[1].y", "r[3].x"]);
+        assert_eq!((c[0].old.clone(), c[0].new.clone()), (Some(json!(2)), Some(json!(5))));
+    }
+
+    #[test]
+    fn huge_lists_are_still_aligned() {
+        let a: Vec<Value> = (0..2000).map(|i| json!({ "n": i })).collect();
+        let mut b = a.clone();
+        b.insert(1000, json!({"n": -1}));
+        let c = diff(&json!({ "r": a }), &json!({ "r": b }), &[]);
+        assert_eq!(paths(&c), ["r[1000].n"]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod convert;
 pub mod grpc;
 pub mod identity;
 pub mod local;
+pub mod record;
 pub mod retry;
 pub mod state;
 pub mod target;

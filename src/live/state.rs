@@ -197,17 +197,36 @@ pub async fn read_with(
 
     // The caller's own (Workspaces): one list each, every one in our Spaces (matched by
     // displayName later, see `live::identity`; they keep no stack label).
-    let our_spaces: BTreeSet<&String> = space_names.iter().collect();
+    // A Workspace the stack created is in its Space's ownership record (`live::record`): it
+    // gets the stack label it cannot keep on the server.
+    let records: BTreeMap<&String, &BTreeMap<String, String>> = objects
+        .iter()
+        .filter(|o| o.kind == Kind::Space)
+        .map(|s| (&s.wire_name, &s.metadata.annotations))
+        .collect();
+    let mut workspaces = Vec::new();
     for kind in Kind::ALL.into_iter().filter(|k| k.list_scope() == ListScope::Caller) {
         let items = cluster.list(kind, &Scope::All).await?;
-        for w in items.iter().map(convert::from_wire) {
-            let Some(space) = w.space.as_ref().filter(|s| our_spaces.contains(s)) else { continue };
+        for mut w in items.iter().map(convert::from_wire) {
+            let Some(space) = w.space.clone().filter(|s| records.contains_key(s)) else { continue };
+            if let Some(value) =
+                records.get(&space).and_then(|a| super::record::recorded_by(a, &w.uid))
+            {
+                let (owner, retiring) = super::record::parse(value);
+                w.metadata.labels.insert(crate::model::STACK_LABEL.to_string(), owner.to_string());
+                if retiring {
+                    w.metadata
+                        .labels
+                        .insert(super::record::RETIRING_LABEL.to_string(), "true".to_string());
+                }
+            }
             children.entry(space.clone()).or_default().push(LiveChild::of(&w));
             if !w.system {
-                objects.push(w);
+                workspaces.push(w);
             }
         }
     }
+    objects.extend(workspaces);
     objects.sort_by(|a, b| a.address.cmp(&b.address).then_with(|| a.wire_name.cmp(&b.wire_name)));
     for list in children.values_mut() {
         list.sort_by(|a, b| (a.kind, &a.wire_name).cmp(&(b.kind, &b.wire_name)));

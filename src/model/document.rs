@@ -43,6 +43,11 @@ pub struct Lifecycle {
     /// Spec paths whose differences plan ignores, e.g. `spec.runtime.envVars`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignore_changes: Vec<String>,
+    /// Workspaces: when one must be replaced, create its successor (and build its Template)
+    /// before deleting it (the default), or `false`: delete it first. Other kinds are always
+    /// deleted first (their names are taken until then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_before_destroy: Option<bool>,
 }
 
 /// `prebuild:` (ours, Template only): build a snapshot so new Workspaces start from it.

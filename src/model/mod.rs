@@ -27,7 +27,7 @@ use std::sync::Arc;
 pub use crate::kind::{Address, AddressError, Kind};
 pub use decode::build;
 pub use document::{Lifecycle, Prebuild};
-pub use validate::STACK_LABEL;
+pub use validate::{is_workspace_record_key, STACK_LABEL, WORKSPACE_RECORD_PREFIX};
 
 use crate::config::tree::{parse_path, Node};
 use crate::diag::Span;

@@ -134,6 +134,26 @@ pub fn check(r: &Resource, diags: &mut Diagnostics) {
         Body::Secret { source } => check_secret_source(&mut c, source),
     }
     check_ignore_changes(&mut c, &r.lifecycle.ignore_changes);
+    if r.lifecycle.create_before_destroy.is_some() && r.kind() != crate::kind::Kind::Workspace {
+        c.error(
+            "create-before-destroy",
+            "lifecycle.createBeforeDestroy",
+            format!(
+                "only a Workspace can be created before it is destroyed: a {}'s name is taken \
+                 until the old one is deleted",
+                r.kind().api_kind()
+            ),
+        )
+        .help("remove create_before_destroy from this lifecycle");
+    }
+    for k in r.metadata.annotations.keys().filter(|k| super::is_workspace_record_key(k)) {
+        c.error(
+            "reserved-annotation",
+            &format!("metadata.annotations.{k}"),
+            format!("`{k}` is a cordium Workspace ownership record key"),
+        )
+        .help("name the annotation otherwise: `cws-` followed by 32 hex digits is reserved");
+    }
     for d in c.out {
         diags.push(d);
     }

@@ -15,6 +15,17 @@ use super::{graph, rules, Address, Body, Kind, Model, Resource};
 /// The label `apply` puts on every object it creates; users may not set it.
 pub const STACK_LABEL: &str = "cordium-stack";
 
+/// The prefix of the Space annotations that record the Workspaces a stack created
+/// (`live::record`): `cws-` and a Workspace uid's 32 hex digits. Users may not set such keys.
+pub const WORKSPACE_RECORD_PREFIX: &str = "cws-";
+
+/// True for a Workspace ownership record key (see [`WORKSPACE_RECORD_PREFIX`]).
+pub fn is_workspace_record_key(k: &str) -> bool {
+    k.strip_prefix(WORKSPACE_RECORD_PREFIX).is_some_and(|hex| {
+        hex.len() == 32 && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    })
+}
+
 /// The Template the server creates with every Space.
 pub const DEFAULT_TEMPLATE: &str = "default";
 

@@ -127,6 +127,7 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
         build_timeout_secs: settings.build_timeout_secs,
         build_timeout_override: settings.build_timeout_override,
         destroy: req.destroy,
+        replaces: req.replaces.clone(),
         children: live.children,
     };
     let (plan, mut problems) = plan::make(&model, diff, inputs);

@@ -52,6 +52,8 @@ pub struct Request {
     pub destroy: bool,
     /// `--stack`: the stack name of a config without a stack file (beats `CORDIUM_STACK`).
     pub stack: Option<String>,
+    /// `--replace`: replace these although nothing forces it.
+    pub replaces: Vec<Address>,
     /// `--build-timeout`: overrides the Templates' and the stack file's build timeouts.
     pub build_timeout: Option<Duration>,
     /// Reads Secret values (the environment and files: `cli` supplies it); with it, every Secret
@@ -82,6 +84,7 @@ impl Request {
             excludes: Vec::new(),
             destroy: false,
             stack: None,
+            replaces: Vec::new(),
             build_timeout: None,
             secrets: None,
         }

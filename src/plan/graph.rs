@@ -112,6 +112,24 @@ fn add_unique(steps: &mut [Step], edges: Vec<(usize, usize)>) {
     }
 }
 
+/// Step 2b: the replaces in `create_first` run their create first: their delete waits for the
+/// create (which waits for the Template's build), instead of the other way round.
+pub fn create_before_destroy(
+    steps: &mut [Step],
+    create_first: &std::collections::BTreeSet<Address>,
+) {
+    for address in create_first {
+        let find = |kind| steps.iter().position(|s| s.kind == kind && &s.address == address);
+        let (Some(create), Some(delete)) = (find(StepKind::Create), find(StepKind::Delete)) else {
+            continue;
+        };
+        steps[create].depends_on.retain(|&d| d != delete);
+        if !steps[delete].depends_on.contains(&create) {
+            steps[delete].depends_on.push(create);
+        }
+    }
+}
+
 /// Step 3: deletes in reverse dependency order: a resource is deleted after everything being
 /// deleted that depends on it (Workspaces before their Template, children before their Space).
 pub fn order_deletes(steps: &mut [Step], deps: &dyn Fn(&Address) -> Vec<Address>) {
@@ -266,6 +284,22 @@ mod tests {
             assert!(steps[2 + 2 * i].depends_on.is_empty());
         }
         assert!(check_cycles(&steps).is_ok());
+    }
+
+    #[test]
+    fn a_create_before_destroy_replace_deletes_after_its_create_and_build() {
+        let changes = vec![(a("workspace.ml.box"), Action::Replace)];
+        let mut steps = add_nodes(&changes, &[(a("template.ml.gpu"), StepKind::Build)]);
+        add_edges(&mut steps, &deps);
+        create_before_destroy(&mut steps, &[a("workspace.ml.box")].into_iter().collect());
+        order_deletes(&mut steps, &deps);
+        let order = check_cycles(&steps).expect("acyclic");
+        let names: Vec<String> =
+            order.iter().map(|&i| format!("{:?} {}", steps[i].kind, steps[i].address)).collect();
+        assert_eq!(
+            names,
+            ["Build template.ml.gpu", "Create workspace.ml.box", "Delete workspace.ml.box"]
+        );
     }
 
     #[test]

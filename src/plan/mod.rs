@@ -69,6 +69,79 @@ pub struct PlannedChange {
     /// lists (objects read in the Space that no change covers, and what cannot be read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cascade: Option<cascade::Cascade>,
+    /// A Workspace replace: which half runs first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replace_order: Option<ReplaceOrder>,
+}
+
+/// The order of a Workspace replace's two halves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplaceOrder {
+    /// The successor is created (its Template built) first; the old one is deleted once it is
+    /// there: no outage. The default.
+    CreateBeforeDestroy,
+    /// The old one is deleted first: `lifecycle { create_before_destroy = false }`, or what it
+    /// needs (its Space or Template) is deleted in the same plan.
+    DestroyBeforeCreate,
+}
+
+impl ReplaceOrder {
+    /// What the plan says about it, in words.
+    pub fn note(self, why: Option<&str>) -> String {
+        let lost = "data on the old Workspace is lost";
+        match self {
+            ReplaceOrder::CreateBeforeDestroy => format!(
+                "create before destroy: the new Workspace is created (and its Template built) \
+                 before the old one is deleted; {lost}"
+            ),
+            ReplaceOrder::DestroyBeforeCreate => format!(
+                "destroy before create{}: the old Workspace is deleted first, and is gone until the \
+                 new one is created; {lost}",
+                why.map(|w| format!(" ({w})")).unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// Which Workspace replaces create their successor first, and why the others cannot: they opt
+/// out, or something they need is deleted in this plan (its delete waits for theirs, so the
+/// successor could not be created before it).
+fn replace_orders(
+    model: &Model,
+    changes: &[&ResourceChange],
+    deps: &dyn Fn(&Address) -> Vec<Address>,
+) -> BTreeMap<Address, (ReplaceOrder, Option<String>)> {
+    let doomed: BTreeMap<&Address, Action> = changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
+        .map(|c| (&c.address, c.action))
+        .collect();
+    let mut out = BTreeMap::new();
+    for c in
+        changes.iter().filter(|c| c.action == Action::Replace && c.address.kind == Kind::Workspace)
+    {
+        let opted_out =
+            model.get(&c.address).is_some_and(|r| r.lifecycle.create_before_destroy == Some(false));
+        let needed_gone = deps(&c.address)
+            .into_iter()
+            .find_map(|d| doomed.get(&d).map(|action| (d.clone(), *action)));
+        let order = match (opted_out, needed_gone) {
+            (true, _) => {
+                (ReplaceOrder::DestroyBeforeCreate, Some("create_before_destroy = false".into()))
+            }
+            (false, Some((d, action))) => (
+                ReplaceOrder::DestroyBeforeCreate,
+                Some(format!(
+                    "{d} is {} too: the old Workspace must go before it",
+                    if action == Action::Replace { "replaced" } else { "deleted" }
+                )),
+            ),
+            (false, None) => (ReplaceOrder::CreateBeforeDestroy, None),
+        };
+        out.insert(c.address.clone(), order);
+    }
+    out
 }
 
 /// A Template pre-build decision.
@@ -176,6 +249,8 @@ pub struct PlanInputs {
     pub destroy: bool,
     /// Everything read in each Space, by stored Space name (for cascades).
     pub children: BTreeMap<String, Vec<crate::live::state::LiveChild>>,
+    /// `--replace`: replace these although nothing forces it (Terraform's `-replace`).
+    pub replaces: Vec<Address>,
 }
 
 /// Makes the plan. `model` is the configuration: the desired state, except for a destroy
@@ -206,6 +281,17 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
             c.sensitive.extend(crate::diff::sensitive_paths(r, &doc));
         }
     }
+    if !inputs.destroy {
+        force_replaces(&mut all_changes, &inputs.replaces, &mut problems);
+    }
+    if inputs.destroy {
+        // Nothing is desired: what diff calls pruned is what `destroy` was asked to delete.
+        for c in all_changes.iter_mut().filter(|c| c.action == Action::Delete) {
+            if c.reason == crate::diff::PRUNED {
+                c.reason = "destroy: every object of the stack is deleted".into();
+            }
+        }
+    }
     let cascades = cascade::cascade(&mut all_changes, &inputs.children, &declared, &mut problems);
 
     let (selected, excluded) =
@@ -218,13 +304,23 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
     } else {
         decide_builds(model, &selected, &changes, &inputs)
     };
-    let steps = apply_graph(&changes, &builds, &deps, &mut problems);
+    let orders = replace_orders(model, &changes, &deps);
+    let first: BTreeSet<Address> = orders
+        .iter()
+        .filter(|(_, (o, _))| *o == ReplaceOrder::CreateBeforeDestroy)
+        .map(|(a, _)| a.clone())
+        .collect();
+    let steps = apply_graph(&changes, &builds, &deps, &first, &mut problems);
 
     let planned = changes
         .iter()
         .map(|c| {
             let mut p = mask(c);
             p.cascade = cascades.get(&c.address).cloned();
+            if let Some((order, why)) = orders.get(&c.address) {
+                p.replace_order = Some(*order);
+                p.reason = format!("{}; {}", p.reason, order.note(why.as_deref()));
+            }
             p
         })
         .collect();
@@ -240,6 +336,40 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
         excluded,
     };
     (plan, problems)
+}
+
+/// `--replace ADDR`: the live object of ADDR is replaced although nothing forces it. Only a
+/// declared resource that exists can be; anything else is a problem that says why.
+fn force_replaces(
+    changes: &mut [ResourceChange],
+    replaces: &[Address],
+    problems: &mut Vec<Diagnostic>,
+) {
+    for address in replaces {
+        let why = match changes.iter_mut().find(|c| &c.address == address) {
+            Some(c) if matches!(c.action, Action::NoOp | Action::Update) && c.live.is_some() => {
+                c.reason = if c.action == Action::Update {
+                    format!("--replace asks for it; {}", c.reason)
+                } else {
+                    "--replace asks for it".to_string()
+                };
+                c.action = Action::Replace;
+                c.forced_by.push("--replace".into());
+                continue;
+            }
+            Some(c) if c.action == Action::Replace => continue,
+            Some(c) if c.action == Action::Create => "it is not on the cluster yet: it is created",
+            Some(c) if c.action == Action::Delete => {
+                "it is no longer in the config: it is deleted, not replaced"
+            }
+            _ => "it is neither in the config nor on the cluster",
+        };
+        problems.push(
+            Diagnostic::error("replace-nothing", format!("--replace {address}: {why}"))
+                .address(address.to_string())
+                .help("drop --replace for it, or name a resource that exists in the config and on the cluster"),
+        );
+    }
 }
 
 /// Reports every change that would destroy or replace a resource with `prevent_destroy`.
@@ -332,6 +462,7 @@ fn apply_graph(
     changes: &[&ResourceChange],
     builds: &[PlannedBuild],
     deps: &dyn Fn(&Address) -> Vec<Address>,
+    create_first: &BTreeSet<Address>,
     problems: &mut Vec<Diagnostic>,
 ) -> Vec<Step> {
     let node_changes: Vec<(Address, Action)> =
@@ -346,6 +477,7 @@ fn apply_graph(
         .collect();
     let mut steps = graph::add_nodes(&node_changes, &node_builds);
     graph::add_edges(&mut steps, deps);
+    graph::create_before_destroy(&mut steps, create_first);
     graph::order_deletes(&mut steps, deps);
     match graph::check_cycles(&steps) {
         Ok(order) => reorder(steps, &order),
@@ -498,6 +630,7 @@ fn mask(c: &ResourceChange) -> PlannedChange {
         forced_by: c.forced_by.clone(),
         live: c.live.clone(),
         cascade: None,
+        replace_order: None,
     }
 }
 

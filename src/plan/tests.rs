@@ -195,6 +195,73 @@ fn prevent_destroy_refuses_a_replace_and_names_the_forcing_field() {
 }
 
 #[test]
+fn a_workspace_replace_creates_its_successor_first_unless_it_cannot_or_opts_out() {
+    let model = yaml(CONFIG);
+    // The box moves from cpu to gpu (gpu is pre-built: its build comes first too).
+    let (plan, problems) = plan_with(&model, &retemplated(&model), inputs());
+    assert!(problems.is_empty(), "{problems:?}");
+    let c = plan.changes.iter().find(|c| c.address == a("workspace.ml.box")).expect("change");
+    assert_eq!(c.replace_order, Some(ReplaceOrder::CreateBeforeDestroy));
+    assert!(c.reason.contains("create before destroy") && c.reason.contains("data on the old"));
+    let create = position(&plan, StepKind::Create, "workspace.ml.box");
+    assert!(
+        create < position(&plan, StepKind::Delete, "workspace.ml.box"),
+        "{:?}",
+        step_names(&plan)
+    );
+    assert!(plan.steps[position(&plan, StepKind::Delete, "workspace.ml.box")]
+        .depends_on
+        .contains(&create));
+
+    // Opted out: the old one goes first.
+    let opted = yaml(
+        &CONFIG
+            .replace("template: gpu\n", "template: gpu\nlifecycle: {createBeforeDestroy: false}\n"),
+    );
+    let (plan, _) = plan_with(&opted, &retemplated(&opted), inputs());
+    let c = plan.changes.iter().find(|c| c.address == a("workspace.ml.box")).expect("change");
+    assert_eq!(c.replace_order, Some(ReplaceOrder::DestroyBeforeCreate));
+    assert!(c.reason.contains("create_before_destroy = false"), "{}", c.reason);
+    assert!(
+        position(&plan, StepKind::Delete, "workspace.ml.box")
+            < position(&plan, StepKind::Create, "workspace.ml.box")
+    );
+
+    // Its Space is replaced too: the old Workspace must be gone before the Space is.
+    let mut live = retemplated(&model);
+    for l in &mut live {
+        if l.address == a("space.ml") {
+            l.doc["organization"] = json!(true);
+        }
+    }
+    let (plan, problems) = plan_with(&model, &live, inputs());
+    assert!(problems.iter().all(|p| p.code != "dependency-cycle"), "{problems:?}");
+    let c = plan.changes.iter().find(|c| c.address == a("workspace.ml.box")).expect("change");
+    assert_eq!(c.replace_order, Some(ReplaceOrder::DestroyBeforeCreate));
+    assert!(c.reason.contains("space.ml is replaced too"), "{}", c.reason);
+}
+
+#[test]
+fn replace_forces_a_replace_of_what_exists_and_refuses_anything_else() {
+    let model = yaml(CONFIG);
+    let live = live_form(&model, STACK);
+    let inputs =
+        PlanInputs { replaces: vec![a("template.ml.cpu"), a("workspace.ml.nope")], ..inputs() };
+    let (plan, problems) = plan_with(&model, &live, inputs);
+    let c = plan.changes.iter().find(|c| c.address == a("template.ml.cpu")).expect("change");
+    assert_eq!(c.action, Action::Replace);
+    assert_eq!(c.forced_by, ["--replace"]);
+    assert!(
+        position(&plan, StepKind::Delete, "template.ml.cpu")
+            < position(&plan, StepKind::Create, "template.ml.cpu")
+    );
+    assert_eq!(plan.counts().get(&Action::Replace), Some(&1), "only it");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].code, "replace-nothing");
+    assert!(problems[0].message.contains("workspace.ml.nope"), "{}", problems[0].message);
+}
+
+#[test]
 fn prevent_destroy_allows_updates_and_replaces_of_unprotected_resources() {
     let model = yaml(PROTECTED);
     let mut live = live_form(&model, STACK);
@@ -635,16 +702,39 @@ mod properties {
             prune in any::<bool>(),
             target in proptest::option::of(any::<proptest::sample::Index>()),
             exclude in proptest::option::of(any::<proptest::sample::Index>()),
+            replace in proptest::option::of(any::<proptest::sample::Index>()),
+            destroy in any::<bool>(),
+            delete_first in any::<bool>(),
         ) {
-            let model = yaml(&arb::to_yaml(&docs));
+            let mut model = yaml(&arb::to_yaml(&docs));
+            if delete_first {
+                // Workspaces that opt out of create-before-destroy.
+                for r in model.resources.iter_mut().filter(|r| r.kind() == Kind::Workspace) {
+                    r.lifecycle.create_before_destroy = Some(false);
+                }
+            }
             let live = live_for(&model, &fates, strays);
             let pick = |i: &proptest::sample::Index| model.resources[i.index(model.len())].address.clone();
             let inputs = PlanInputs {
                 targets: target.iter().map(pick).collect(),
                 excludes: exclude.iter().map(pick).collect(),
+                replaces: replace.iter().map(pick).collect(),
+                destroy,
                 ..inputs()
             };
-            let (plan, problems) = plan_pruning(&model, &live, inputs, prune);
+            let (plan, problems) = if destroy {
+                // A destroy: nothing desired, everything of the stack goes.
+                let d = diff::diff(&Model::default(), &live, &DiffOptions { stack: STACK.into(), prune: true });
+                make(&model, d, inputs)
+            } else {
+                plan_pruning(&model, &live, inputs, prune)
+            };
+            if destroy {
+                prop_assert!(plan.changes.iter().all(|c| matches!(c.action, Action::Delete | Action::NoOp)));
+            }
+            if delete_first {
+                prop_assert!(plan.changes.iter().all(|c| c.replace_order != Some(ReplaceOrder::CreateBeforeDestroy)));
+            }
             prop_assert!(
                 problems.iter().all(|p| p.code != "dependency-cycle"),
                 "{:?}", problems
@@ -669,7 +759,17 @@ mod properties {
                     }
                 }
                 prop_assert!(before(&pos(&plan, WRITES, x), &pos(&plan, BUILDS, x)));
-                prop_assert!(before(&pos(&plan, &[StepKind::Delete], x), &pos(&plan, WRITES, x)));
+                // A replace deletes before it creates, except a Workspace's that creates first
+                // (create before destroy), which only happens when nothing it needs is deleted.
+                let order = plan.changes.iter().find(|c| &c.address == x).and_then(|c| c.replace_order);
+                if order == Some(ReplaceOrder::CreateBeforeDestroy) {
+                    prop_assert!(before(&pos(&plan, WRITES, x), &pos(&plan, &[StepKind::Delete], x)));
+                    for d in &deps {
+                        prop_assert!(pos(&plan, &[StepKind::Delete], d).is_empty(), "{} needs {}, deleted", x, d);
+                    }
+                } else {
+                    prop_assert!(before(&pos(&plan, &[StepKind::Delete], x), &pos(&plan, WRITES, x)));
+                }
                 if s.kind == StepKind::Delete {
                     let mut parents: BTreeSet<Address> = deps.into_iter().collect();
                     parents.extend(x.space_address().filter(|sp| sp != x));

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::plan::{Action, BuildAction, Plan};
 
 /// Version of the JSON plan format (semver: minor for additions, major for breaking changes).
-pub const JSON_FORMAT_VERSION: &str = "1.1";
+pub const JSON_FORMAT_VERSION: &str = "1.2";
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PlanDoc {
@@ -68,6 +68,11 @@ pub struct ChangeDoc {
     /// changes (upstream DeleteSpace cascades to everything in the Space).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cascade: Option<CascadeDoc>,
+    /// A Workspace replace: `create-before-destroy` (the successor is created, and its Template
+    /// built, before the old one is deleted) or `destroy-before-create`. Either way the old
+    /// Workspace's data is lost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replace_order: Option<crate::plan::ReplaceOrder>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -151,6 +156,7 @@ impl PlanDoc {
                         })
                         .collect(),
                     live_name: c.live.as_ref().map(|l| l.name.clone()),
+                    replace_order: c.replace_order,
                     cascade: c.cascade.as_ref().map(|k| {
                         summary.cascaded += k.objects.len();
                         CascadeDoc {

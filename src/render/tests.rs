@@ -13,6 +13,7 @@ use crate::plan::{
 fn change(addr: &str, action: Action, fields: Vec<PlannedField>) -> PlannedChange {
     PlannedChange {
         cascade: None,
+        replace_order: None,
         address: addr.parse::<Address>().expect("address"),
         action,
         reason: match action {
@@ -170,7 +171,7 @@ fn markdown_without_changes_says_so() {
 fn json_document_carries_summary_and_masking() {
     let doc = PlanDoc::from_plan(&sample());
     let v: serde_json::Value = serde_json::from_str(&doc.to_json()).expect("json");
-    assert_eq!(v["format_version"], "1.1");
+    assert_eq!(v["format_version"], "1.2");
     assert_eq!(v["summary"]["replace"], 1);
     let masked = &v["resource_changes"][1]["fields"][1];
     assert_eq!(masked["sensitive"], true);

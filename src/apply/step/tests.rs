@@ -61,6 +61,9 @@ impl Flaky {
         f: impl std::future::Future<Output = Result<T, LiveError>>,
     ) -> Result<T, LiveError> {
         let unavailable = || LiveError::new(ErrorCode::Transient, op, "injected");
+        // Every answer takes a turn of the scheduler, as a network round trip would, so steps
+        // in flight interleave between their calls.
+        tokio::task::yield_now().await;
         match self.next(op) {
             Some(Fault::Before) => Err(unavailable()),
             Some(Fault::After) => {
@@ -208,6 +211,7 @@ fn executor(cluster: Arc<dyn Cluster>) -> Executor {
         stop: Arc::new(AtomicBool::new(false)),
         cancel: Arc::new(AtomicBool::new(false)),
         lease: None,
+        records: Default::default(),
     }
 }
 
@@ -610,4 +614,79 @@ async fn a_stop_lets_running_builds_finish_and_starts_nothing_new() {
     assert_eq!(status[..3], ["done", "done", "done"], "the build finished: {status:?}");
     assert_ne!(status[3], "done", "the Workspace was not started: {status:?}");
     assert_eq!(workspaces(c.as_ref()).await.len(), 0);
+}
+
+/// The Space `ml`'s Workspace ownership record: uid key → value.
+async fn record_of(c: &dyn Cluster) -> std::collections::BTreeMap<String, String> {
+    let spaces = c.list(Kind::Space, &Scope::All).await.unwrap();
+    let ml = spaces.iter().map(from_wire).find(|s| s.address.name == "ml").unwrap();
+    ml.metadata
+        .annotations
+        .into_iter()
+        .filter(|(k, _)| crate::live::record::is_record_key(k))
+        .collect()
+}
+
+fn key_of(w: &LiveResource) -> String {
+    crate::live::record::key(&w.uid).unwrap()
+}
+
+#[tokio::test]
+async fn created_workspaces_are_recorded_in_their_space_and_deleted_ones_leave_it() {
+    let c = Flaky::new(local(Duration::from_secs(1), 0.0));
+    let ex = executor(c.clone());
+    run(&ex, &input(StepKind::Create, &space("ml"))).await.unwrap();
+    // A lost UpdateSpace answer and a failed GetSpace are retried.
+    c.fail("update", &[Fault::After]);
+    c.fail("get", &[Fault::Before]);
+    run(&ex, &input(StepKind::Create, &workspace("ml", "box", None))).await.unwrap();
+    let box_ = workspaces(c.as_ref()).await.into_iter().next().unwrap();
+    assert_eq!(record_of(c.as_ref()).await, [(key_of(&box_), "test".to_string())].into());
+
+    // A replace that creates first: the old one is marked, the create looks past it (by uid).
+    let old = LiveRef {
+        name: box_.wire_name.clone(),
+        uid: box_.uid.clone(),
+        resource_version: box_.resource_version.clone(),
+        fingerprint: String::new(),
+        masked: vec![],
+    };
+    let mut create = input(StepKind::Create, &workspace("ml", "box", None));
+    create.live = Some(old.clone());
+    run(&ex, &create).await.unwrap();
+    let both = workspaces(c.as_ref()).await;
+    assert_eq!(both.len(), 2, "the successor exists beside the old one");
+    let new = both.iter().find(|w| w.uid != box_.uid).unwrap();
+    let record = record_of(c.as_ref()).await;
+    assert_eq!(record.get(&key_of(&box_)).map(String::as_str), Some("replaced:test"));
+    assert_eq!(record.get(&key_of(new)).map(String::as_str), Some("test"));
+    let mut delete = input(StepKind::Delete, &workspace("ml", "box", None));
+    delete.live = Some(old);
+    run(&ex, &delete).await.unwrap();
+    assert_eq!(workspaces(c.as_ref()).await.len(), 1);
+    assert_eq!(record_of(c.as_ref()).await, [(key_of(new), "test".to_string())].into());
+}
+
+#[tokio::test]
+async fn parallel_creates_in_one_space_lose_no_record() {
+    let c = Flaky::new(local(Duration::from_secs(1), 0.0));
+    let s = space("ml");
+    let boxes: Vec<Resource> = (0..24).map(|i| workspace("ml", &format!("w{i}"), None)).collect();
+    let mut steps = vec![step(StepKind::Create, &s, &[])];
+    steps.extend(boxes.iter().map(|b| step(StepKind::Create, b, &[0])));
+    let mut resources = vec![s.clone()];
+    resources.extend(boxes.iter().cloned());
+    resources.sort_by(|a, b| a.address.cmp(&b.address));
+    let model = Model { resources };
+    let mut ctx =
+        ApplyContext::new(c.clone(), Arc::new(model), Naming::new("admin"), Arc::new(Values));
+    ctx.parallelism = 24;
+    let outcome = apply(&plan(steps, vec![]), ctx, &crate::apply::Ignore).await;
+    assert!(outcome.success(), "{:?}", outcome.failed().collect::<Vec<_>>());
+    let record = record_of(c.as_ref()).await;
+    let ws = workspaces(c.as_ref()).await;
+    assert_eq!(ws.len(), 24);
+    for w in &ws {
+        assert_eq!(record.get(&key_of(w)).map(String::as_str), Some("test"), "{}", w.wire_name);
+    }
 }
