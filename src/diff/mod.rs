@@ -13,7 +13,7 @@ pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
@@ -162,6 +162,10 @@ pub struct Diff {
 }
 
 impl LiveDoc {
+    fn kind_is_workspace(&self) -> bool {
+        self.address.kind == Kind::Workspace
+    }
+
     /// The diff view of a live object, normalised exactly like [`desired_doc`].
     pub fn from_live(live: &LiveResource) -> LiveDoc {
         let mut doc = Map::new();
@@ -257,8 +261,17 @@ fn forces_replace(kind: Kind, path: &str) -> bool {
 pub fn diff(model: &Model, live: &[LiveDoc], opts: &DiffOptions) -> Diff {
     let mut out = Diff::default();
     let mut by_address: BTreeMap<&Address, Vec<&LiveDoc>> = BTreeMap::new();
+    // A Workspace marked as being replaced is retired only once its successor exists (a
+    // Workspace of the same displayName in its Space). Without one (the successor's create
+    // failed for good), it is still the declared Workspace's match: deleting it would lose its
+    // data with nothing in its place.
+    let successors: BTreeSet<&Address> =
+        live.iter().filter(|l| !l.retiring && l.kind_is_workspace()).map(|l| &l.address).collect();
     for l in live {
-        if l.retiring && l.stack.as_deref() == Some(opts.stack.as_str()) {
+        if l.retiring
+            && l.stack.as_deref() == Some(opts.stack.as_str())
+            && successors.contains(&l.address)
+        {
             out.changes.push(retired(l));
             continue;
         }
@@ -359,9 +372,13 @@ fn diff_leftovers(
             };
             // A delete shows what goes away (every field, as Terraform does).
             let fields = if action == Action::Delete { removed_fields(&l.doc) } else { Vec::new() };
+            // Nothing in the config says which of its values came from a sensitive variable:
+            // every string is masked, in what the plan shows and in the fingerprint it keeps
+            // (a destroy of a configured object shows what its configuration allows, in
+            // `plan::make`).
             let sensitive: Vec<String> = fields
                 .iter()
-                .filter(|f| may_hold_secret(&f.path))
+                .filter(|f| unknown_may_hide_secret(f))
                 .map(|f| f.path.clone())
                 .collect();
             out.changes.push(ResourceChange {
@@ -415,12 +432,24 @@ fn removed_fields(doc: &Value) -> Vec<value::FieldChange> {
 /// A field of an object no longer in the configuration whose value may be a secret: nothing
 /// says whether it came from a sensitive variable, so inline env var values and credentials are
 /// masked in what a delete shows.
-fn may_hold_secret(path: &str) -> bool {
+pub fn may_hold_secret(path: &str) -> bool {
     let p = path.to_ascii_lowercase();
     let field = p.rsplit('.').next().unwrap_or_default();
     (field == "value" && (p.contains("envvars") || p.contains("password")))
         || field.contains("password")
         || field.contains("token")
+}
+
+/// A field of an object no longer in the configuration that must be masked: any string but
+/// the ones cordium itself writes (the stack label, a Workspace's Template name).
+fn unknown_may_hide_secret(f: &value::FieldChange) -> bool {
+    let cordium_written =
+        f.path == format!("metadata.labels.{STACK_LABEL}") || f.path == "template";
+    // Names already shown in the path (`envVars[TOKEN].key`), enum values and references.
+    let field = f.path.rsplit('.').next().unwrap_or_default();
+    let plain = matches!(field, "key" | "name" | "type" | "fromSecret");
+    may_hold_secret(&f.path)
+        || (matches!(f.old, Some(Value::String(_))) && !cordium_written && !plain)
 }
 
 fn live_ref(l: &LiveDoc, masked: &[String]) -> LiveRef {

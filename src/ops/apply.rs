@@ -249,34 +249,69 @@ async fn locked(
             if exists {
                 return Err(OpsError::LockSpaceAppeared { space: space.to_string() });
             }
-            return Err(OpsError::LockSpaceMissing {
-                stack: ready.plan.stack.clone(),
-                space: space.to_string(),
-            });
+            // Without the Space no lock object can exist. A plan that creates nothing (a
+            // destroy of what is left, updates, deletes) cannot make a duplicate, and deletes
+            // are by uid: it goes on without one. One that creates must take the lock first.
+            let creates_any =
+                ready.plan.steps.iter().any(|s| s.kind == crate::plan::StepKind::Create);
+            if creates_any {
+                return Err(OpsError::LockSpaceMissing {
+                    stack: ready.plan.stack.clone(),
+                    space: space.to_string(),
+                });
+            }
         }
     }
-    progress.notice(Notice::Plan(&ready.plan));
-    if !changes {
-        return Ok(ApplyResult::NoChanges);
-    }
-    let tripped = ops_plan::tripped(&ready.plan, &req.fail_on);
-    if !tripped.is_empty() {
-        return Err(OpsError::Gated { reasons: tripped });
-    }
-    if !req.auto_approve && !ready.confirmed {
-        if !confirm.can_ask() {
-            return Err(OpsError::NotConfirmed);
+    // A replace of the anchor that moves it (its `organization` flag changed: `lab.alice`
+    // becomes `lab.cordium`) deletes a Space other appliers of the old configuration lock in:
+    // hold the lock there too until that Space's delete, so the deletes before it are locked.
+    let mut previous = None;
+    if let (ApplyLock::Anchored(l), Taken::Pending, true) = (lock, taken, changes) {
+        let space = l.space();
+        let old = ready
+            .plan
+            .changes
+            .iter()
+            .find(|c| c.address == space && c.action == crate::plan::Action::Replace)
+            .and_then(|c| c.live.as_ref().map(|live| live.name.clone()));
+        if let Some(old) = old {
+            let (held, how) = l.in_space(ready.cluster.clone(), &old).await?;
+            if how == Taken::Held {
+                previous = Some(held);
+            }
         }
-        if !confirm.confirm(req.plan.destroy) {
-            return Ok(ApplyResult::Cancelled);
+    }
+    let result = async {
+        progress.notice(Notice::Plan(&ready.plan));
+        if !changes {
+            return Ok(ApplyResult::NoChanges);
         }
+        let tripped = ops_plan::tripped(&ready.plan, &req.fail_on);
+        if !tripped.is_empty() {
+            return Err(OpsError::Gated { reasons: tripped });
+        }
+        if !req.auto_approve && !ready.confirmed {
+            if !confirm.can_ask() {
+                return Err(OpsError::NotConfirmed);
+            }
+            if !confirm.confirm(req.plan.destroy) {
+                return Ok(ApplyResult::Cancelled);
+            }
+        }
+        // The confirmation may have taken longer than the lock could be kept.
+        if !lock.held() {
+            let reason = lock.lost().await;
+            return Err(OpsError::LockLost { stack: ready.plan.stack.clone(), reason });
+        }
+        execute(req, ready, lock, progress, signals, previous.clone())
+            .await
+            .map(ApplyResult::Applied)
     }
-    // The confirmation may have taken longer than the lock could be kept.
-    if !lock.held() {
-        let reason = lock.lost().await;
-        return Err(OpsError::LockLost { stack: ready.plan.stack.clone(), reason });
+    .await;
+    if let Some(p) = previous {
+        let _ = p.release().await;
     }
-    execute(req, ready, lock, progress, signals).await.map(ApplyResult::Applied)
+    result
 }
 
 async fn fresh_plan(
@@ -446,12 +481,14 @@ async fn execute(
     lock: &ApplyLock,
     progress: &dyn Progress,
     (signals, walking): (Option<Signals>, Arc<AtomicBool>),
+    previous: Option<AnchoredLock>,
 ) -> Result<ApplyOutcome, OpsError> {
     let Ready { plan, model, naming, cluster, settings, .. } = ready;
     let plan = Arc::new(plan);
     let anchor = match lock {
         ApplyLock::Anchored(l) => Some(Arc::new(AnchorSteps {
             lock: l.clone(),
+            previous,
             plan: plan.clone(),
             naming: naming.clone(),
             cluster: cluster.clone(),
@@ -517,6 +554,8 @@ async fn execute(
 /// The lock in the anchor Space around that Space's own steps (docs/locking.md).
 struct AnchorSteps {
     lock: AnchoredLock,
+    /// The lock in the anchor's old Space, when a replace moves the anchor.
+    previous: Option<AnchoredLock>,
     plan: Arc<Plan>,
     naming: Naming,
     cluster: Arc<dyn Cluster>,
@@ -570,7 +609,7 @@ impl AnchorHook for AnchorSteps {
     }
 
     async fn before_delete(&self) -> Result<(), String> {
-        self.lock.let_go().await.map_err(|e| {
+        self.previous.as_ref().unwrap_or(&self.lock).let_go().await.map_err(|e| {
             format!("cannot let go of {}: {}", self.lock.describe(), super::error::chain(&e))
         })
     }

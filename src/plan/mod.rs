@@ -277,8 +277,16 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
     // are sensitive.
     for c in all_changes.iter_mut().filter(|c| c.action == Action::Delete) {
         if let Some(r) = model.get(&c.address) {
+            // Shown as its configuration allows (the fingerprint keeps the stricter mask).
             let doc = crate::diff::desired_doc(r, &inputs.stack);
-            c.sensitive.extend(crate::diff::sensitive_paths(r, &doc));
+            let mut shown = crate::diff::sensitive_paths(r, &doc);
+            shown.extend(
+                c.fields
+                    .iter()
+                    .filter(|f| crate::diff::may_hold_secret(&f.path))
+                    .map(|f| f.path.clone()),
+            );
+            c.sensitive = shown;
         }
     }
     if !inputs.destroy {

@@ -138,16 +138,19 @@ impl AnchoredLock {
         self.take(&opts).await
     }
 
-    /// Right before apply deletes the anchor Space: stops renewing and deletes the lock
-    /// Template (the Space delete would take it anyway); no operation is refused for the lease
-    /// afterwards.
+    /// Right before apply deletes the anchor Space: stops renewing, and leaves the lock Template
+    /// for the Space delete to take with it. Deleting it first would let a waiting apply take a
+    /// fresh lock in the Space that is about to go, and lose it unseen with the Space. No
+    /// operation is refused for the lease afterwards, unless the lock was lost already.
     pub async fn let_go(&self) -> Result<(), LockError> {
         let taken = self.shared.inner.lock().await.take();
-        self.shared.loss.lease.unbounded();
-        match taken {
-            Some(l) => l.release().await,
-            None => Ok(()),
+        if self.shared.rx.borrow().is_none() {
+            self.shared.loss.lease.unbounded();
         }
+        if let Some(l) = taken {
+            l.stop_renewing();
+        }
+        Ok(())
     }
 
     /// Releases the lock if held.
@@ -157,6 +160,18 @@ impl AnchoredLock {
             Some(l) => l.release().await,
             None => Ok(()),
         }
+    }
+
+    /// The same stack's lock in another Space `stored` (the anchor's old stored name, when a
+    /// replace of the anchor moves it: `lab.alice` → `lab.cordium`), taken now, waiting as this
+    /// one did.
+    pub async fn in_space(
+        &self,
+        cluster: Arc<dyn Cluster>,
+        stored: &str,
+    ) -> Result<(AnchoredLock, Taken), LockError> {
+        let s = &self.shared;
+        AnchoredLock::acquire(cluster, &s.space, stored, &s.target, &s.opts).await
     }
 
     /// The anchor Space's config address.

@@ -571,8 +571,15 @@ impl RemoteLock {
             }
             let current = match place.get().await {
                 Ok(found) => found,
-                // Gone between our create and read: try again.
-                Err(e) if e.code == ErrorCode::NotFound => continue,
+                // Gone between our create and read: try again (not in a tight loop, and not
+                // past the wait: a server that keeps refusing the name yet finds nothing).
+                Err(e) if e.code == ErrorCode::NotFound => {
+                    if began.elapsed() > opts.wait + opts.poll * 10 {
+                        return Err(live(e));
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
                 Err(e) if e.is_transient() && transient < 10 => {
                     transient += 1;
                     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -655,6 +662,12 @@ impl RemoteLock {
     /// How messages name the lock object.
     pub fn describe(&self) -> String {
         self.place.describe()
+    }
+
+    /// Stops renewing, leaving the lock object to whatever deletes it (its Space's delete) or to
+    /// expire.
+    pub(crate) fn stop_renewing(self) {
+        self.renewal.abort();
     }
 
     /// Stops renewing and deletes the lock object (by uid, so a lock taken over meanwhile is
