@@ -400,7 +400,7 @@ fn diff_leftovers(
 fn retired(l: &LiveDoc) -> ResourceChange {
     let fields = removed_fields(&l.doc);
     let sensitive: Vec<String> =
-        fields.iter().filter(|f| may_hold_secret(&f.path)).map(|f| f.path.clone()).collect();
+        fields.iter().filter(|f| unknown_may_hide_secret(f)).map(|f| f.path.clone()).collect();
     // Addressed by its stored name: the declared Workspace's address is its successor's.
     let mut address = l.address.clone();
     address.name = l.wire_name.clone();

@@ -458,3 +458,31 @@ fn every_live_ref_carries_a_fingerprint_of_the_live_document() {
         assert_eq!(l.fingerprint, fingerprint(doc, &l.masked), "{}", c.address);
     }
 }
+
+#[test]
+fn a_workspace_marked_replaced_is_retired_only_once_its_successor_exists() {
+    let model = yaml(CONFIG);
+    let mut live = live_form(&model, STACK);
+    live_of(&mut live, "workspace.ml.box").retiring = true;
+    // No successor (its create failed for good): still the declared Workspace's match.
+    let d = diff(&model, &live, &opts(true));
+    let c = change(&d, "workspace.ml.box");
+    assert_ne!(c.action, Action::Delete, "{c:?}");
+    assert!(d.changes.iter().all(|c| c.action != Action::Delete), "{:?}", d.changes);
+    // With its successor beside it: the old one is deleted, by its stored name.
+    let mut successor = live_of(&mut live, "workspace.ml.box").clone();
+    successor.retiring = false;
+    successor.uid = "uid-successor".into();
+    successor.wire_name = "new".into();
+    let old_name = live_of(&mut live, "workspace.ml.box").wire_name.clone();
+    live.push(successor);
+    let d = diff(&model, &live, &opts(true));
+    let deleted: Vec<&str> = d
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .filter_map(|c| c.live.as_ref().map(|l| l.name.as_str()))
+        .collect();
+    assert_eq!(deleted, [old_name.as_str()]);
+    assert_ne!(change(&d, "workspace.ml.box").action, Action::Delete);
+}
