@@ -551,6 +551,12 @@ impl Executor {
             });
         }
         let mut object = to_wire(resource, &self.naming, &self.stack);
+        // A Space's update carries its Workspace ownership record over (read, then written):
+        // held like the record's own writes, so a record change in between is not lost.
+        let _held = match address.kind {
+            Kind::Space => Some(self.records.hold(&self.naming.space_name(&address.name)).await),
+            _ => None,
+        };
         // The plan was made (or, for a saved plan, checked) under the apply lock, so the object
         // it read is the one to update: its uid and stored name bind the request with no Get.
         // Only a plan that does not hold them (an older plan file) reads the object first, and a
