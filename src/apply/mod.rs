@@ -68,7 +68,9 @@ pub trait AnchorHook: Send + Sync {
     /// The anchor Space's config address.
     fn space(&self) -> crate::kind::Address;
     /// Right after the anchor Space was created. An error fails that step, so nothing else runs.
-    async fn after_create(&self) -> Result<(), String>;
+    /// `ErrorKind::Conflict` for another apply that came in between (the lock is taken, or the
+    /// plan is no longer true); anything else for a failure.
+    async fn after_create(&self) -> Result<(), (ErrorKind, String)>;
     /// Right before the anchor Space is deleted. An error fails that step.
     async fn before_delete(&self) -> Result<(), String>;
 }
@@ -253,7 +255,14 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext, observer: &dyn Observer) -> A
                     e.report()
                 })?;
                 if let Some(hook) = anchor.as_ref().filter(|_| Some(i) == anchor_create) {
-                    hook.after_create().await?;
+                    hook.after_create().await.map_err(|(kind, message)| {
+                        if let Ok(mut k) = kinds.lock() {
+                            if let Some(slot) = k.get_mut(i) {
+                                *slot = Some(kind);
+                            }
+                        }
+                        message
+                    })?;
                 }
                 Ok(())
             }

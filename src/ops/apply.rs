@@ -14,7 +14,7 @@ use super::{Confirm, Notice, OpsError, Progress};
 use crate::apply::lock::{
     anchor_of, AnchoredLock, ApplyLock, FileLock, LockOptions, RemoteLock, Taken,
 };
-use crate::apply::{self, AnchorHook, ApplyContext, ApplyOutcome};
+use crate::apply::{self, AnchorHook, ApplyContext, ApplyOutcome, ErrorKind};
 use crate::live::convert::Naming;
 use crate::live::target::Target;
 use crate::live::Cluster;
@@ -204,10 +204,8 @@ fn lost_the_anchor_race(outcome: &ApplyOutcome, space: &crate::kind::Address) ->
         match &s.status {
             // Refused as taken (another apply created it), or created and then its lock or
             // the plan's re-check failed (another apply came in between).
-            StepStatus::Failed { kind, .. }
-                if s.step.address == *space
-                    && s.step.kind == crate::plan::StepKind::Create
-                    && matches!(kind, Some(ErrorKind::Conflict) | None) =>
+            StepStatus::Failed { kind: Some(ErrorKind::Conflict), .. }
+                if s.step.address == *space && s.step.kind == crate::plan::StepKind::Create =>
             {
                 anchor_taken = true;
             }
@@ -570,20 +568,26 @@ impl AnchorHook for AnchorSteps {
     /// Takes the lock in the Space just created, without waiting, then checks that the plan is
     /// still true: another apply may have taken and released the lock between this one's
     /// create and now, and changed what this one planned.
-    async fn after_create(&self) -> Result<(), String> {
+    async fn after_create(&self) -> Result<(), (ErrorKind, String)> {
         let space = self.lock.space();
         self.lock.take_now().await.map_err(|e| match e {
-            crate::apply::lock::LockError::Busy { holder, .. } => format!(
-                "another apply took the lock in {space} right after this one created it \
-                 ({holder}); nothing else was changed"
+            crate::apply::lock::LockError::Busy { holder, .. } => (
+                ErrorKind::Conflict,
+                format!(
+                    "another apply took the lock in {space} right after this one created it \
+                     ({holder}); nothing else was changed"
+                ),
             ),
-            other => {
-                format!("cannot take {}: {}", self.lock.describe(), super::error::chain(&other))
-            }
+            other => (
+                ErrorKind::Failed,
+                format!("cannot take {}: {}", self.lock.describe(), super::error::chain(&other)),
+            ),
         })?;
         let stale = crate::apply::staleness::check(&self.plan, self.cluster.as_ref(), &self.naming)
             .await
-            .map_err(|e| format!("cannot check the plan after taking the lock: {e}"))?;
+            .map_err(|e| {
+                (ErrorKind::Failed, format!("cannot check the plan after taking the lock: {e}"))
+            })?;
         // What this apply deleted before the create (the delete half of a replace and what
         // goes before it) is expected to have changed.
         let deleted: std::collections::BTreeSet<&crate::kind::Address> = self
@@ -599,10 +603,13 @@ impl AnchorHook for AnchorSteps {
             .map(|s| s.to_string())
             .collect();
         if !stale.is_empty() {
-            return Err(format!(
-                "another apply changed the stack between this one's create of {space} and its \
-                 lock ({}); nothing else was changed",
-                stale.join("; ")
+            return Err((
+                ErrorKind::Conflict,
+                format!(
+                    "another apply changed the stack between this one's create of {space} and \
+                     its lock ({}); nothing else was changed",
+                    stale.join("; ")
+                ),
             ));
         }
         Ok(())
