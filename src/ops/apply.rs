@@ -194,11 +194,46 @@ async fn apply_once(
     (result, raced)
 }
 
+/// A pending lock (its anchor Space does not exist yet) and the plan made without it: whether
+/// the apply may go on, and the lock it must hold in the anchor's old Space when a replace
+/// moves the anchor (`organization` changed: `lab.alice` becomes `lab.cordium`), so that the
+/// deletes before the old Space's delete are locked for appliers of the old configuration.
+async fn pending_anchor(l: &AnchoredLock, ready: &Ready) -> Result<Option<AnchoredLock>, OpsError> {
+    let space = l.space();
+    let plan = &ready.plan;
+    let creates = |s: &crate::plan::Step| s.kind == crate::plan::StepKind::Create;
+    if !plan.steps.iter().any(|s| creates(s) && s.address == space) {
+        // Created by another apply between the lock's try and the read: plan again, now
+        // taking the lock in it.
+        if plan.changes.iter().any(|c| c.address == space && c.live.is_some()) {
+            return Err(OpsError::LockSpaceAppeared { space: space.to_string() });
+        }
+        // Without the Space no lock object can exist. A plan that creates nothing (a destroy
+        // of what is left, updates, deletes) cannot make a duplicate, and deletes are by uid:
+        // it goes on without one. One that creates must take the lock first.
+        if plan.steps.iter().any(creates) {
+            return Err(OpsError::LockSpaceMissing {
+                stack: plan.stack.clone(),
+                space: space.to_string(),
+            });
+        }
+        return Ok(None);
+    }
+    let old = plan
+        .changes
+        .iter()
+        .find(|c| c.address == space && c.action == crate::plan::Action::Replace)
+        .and_then(|c| c.live.as_ref().map(|live| live.name.clone()));
+    let Some(old) = old else { return Ok(None) };
+    let (held, how) = l.in_space(ready.cluster.clone(), &old).await?;
+    Ok((how == Taken::Held).then_some(held))
+}
+
 /// True when the anchor Space's create failed because the Space exists now (another apply
 /// created it first), or its lock could not be taken right after, and so nothing else was
 /// done.
 fn lost_the_anchor_race(outcome: &ApplyOutcome, space: &crate::kind::Address) -> bool {
-    use crate::apply::{ErrorKind, StepStatus};
+    use crate::apply::StepStatus;
     let mut anchor_taken = false;
     for s in &outcome.steps {
         match &s.status {
@@ -232,53 +267,10 @@ async fn locked(
         }
     };
     let changes = ready.plan.has_changes() && !ready.plan.steps.is_empty();
-    if let (ApplyLock::Anchored(l), Taken::Pending, true) = (lock, taken, changes) {
-        // The lock can only be taken in its Space once this apply creates it.
-        let space = l.space();
-        let creates = ready
-            .plan
-            .steps
-            .iter()
-            .any(|s| s.kind == crate::plan::StepKind::Create && s.address == space);
-        if !creates {
-            // Created by another apply between the lock's try and the read: plan again, now
-            // taking the lock in it.
-            let exists = ready.plan.changes.iter().any(|c| c.address == space && c.live.is_some());
-            if exists {
-                return Err(OpsError::LockSpaceAppeared { space: space.to_string() });
-            }
-            // Without the Space no lock object can exist. A plan that creates nothing (a
-            // destroy of what is left, updates, deletes) cannot make a duplicate, and deletes
-            // are by uid: it goes on without one. One that creates must take the lock first.
-            let creates_any =
-                ready.plan.steps.iter().any(|s| s.kind == crate::plan::StepKind::Create);
-            if creates_any {
-                return Err(OpsError::LockSpaceMissing {
-                    stack: ready.plan.stack.clone(),
-                    space: space.to_string(),
-                });
-            }
-        }
-    }
-    // A replace of the anchor that moves it (its `organization` flag changed: `lab.alice`
-    // becomes `lab.cordium`) deletes a Space other appliers of the old configuration lock in:
-    // hold the lock there too until that Space's delete, so the deletes before it are locked.
-    let mut previous = None;
-    if let (ApplyLock::Anchored(l), Taken::Pending, true) = (lock, taken, changes) {
-        let space = l.space();
-        let old = ready
-            .plan
-            .changes
-            .iter()
-            .find(|c| c.address == space && c.action == crate::plan::Action::Replace)
-            .and_then(|c| c.live.as_ref().map(|live| live.name.clone()));
-        if let Some(old) = old {
-            let (held, how) = l.in_space(ready.cluster.clone(), &old).await?;
-            if how == Taken::Held {
-                previous = Some(held);
-            }
-        }
-    }
+    let previous = match (lock, taken, changes) {
+        (ApplyLock::Anchored(l), Taken::Pending, true) => pending_anchor(l, &ready).await?,
+        _ => None,
+    };
     let result = async {
         progress.notice(Notice::Plan(&ready.plan));
         if !changes {
