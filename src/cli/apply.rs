@@ -60,32 +60,12 @@ pub struct Args {
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// At most this many operations in flight (1 or more).
-    #[arg(long, value_name = "N", default_value_t = apply::DEFAULT_PARALLELISM,
-          value_parser = parallelism)]
-    pub parallelism: usize,
-    /// Wait this long for another apply of the stack to finish (e.g. `5m`); 0 = refuse at once.
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
-    pub lock_timeout: Duration,
-    /// How long a remote apply lock lasts unless renewed (renewed every third of it). For tests.
-    #[arg(long, hide = true, value_name = "DURATION", default_value = "2m",
-          value_parser = humantime::parse_duration)]
-    pub lock_ttl: Duration,
+    #[command(flatten)]
+    pub run: RunFlags,
     /// Give up on a Template build after this long (overrides the Template's and the stack
     /// file's timeout; the build is cancelled).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub build_timeout: Option<Duration>,
-    /// After the first SIGINT/SIGTERM, let running builds go on this long before cancelling
-    /// them (a second signal cancels them at once).
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
-    pub stop_timeout: Duration,
-    /// Refuse, after showing the plan and before changing anything (exit 3), a plan that has
-    /// any of these: `destroy`, `replace`, `build`, `any`. Comma-separated or repeated.
-    #[arg(long, value_name = "WHAT", value_enum, value_delimiter = ',')]
-    pub fail_on: Vec<crate::ops::plan::FailOn>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
-    pub output: ApplyFormat,
 }
 
 /// Delete every object of the stack: plan the deletion, confirm, apply it.
@@ -108,6 +88,13 @@ pub struct DestroyArgs {
     /// Destroy without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+    #[command(flatten)]
+    pub run: RunFlags,
+}
+
+/// What `apply` and `destroy` share: how the walk runs, the lock, signals, gates, output.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunFlags {
     /// At most this many operations in flight (1 or more).
     #[arg(long, value_name = "N", default_value_t = apply::DEFAULT_PARALLELISM,
           value_parser = parallelism)]
@@ -119,8 +106,8 @@ pub struct DestroyArgs {
     #[arg(long, hide = true, value_name = "DURATION", default_value = "2m",
           value_parser = humantime::parse_duration)]
     pub lock_ttl: Duration,
-    /// After the first SIGINT/SIGTERM, let running operations go on this long before cancelling
-    /// them (a second signal cancels them at once).
+    /// After the first SIGINT/SIGTERM, let running operations and builds go on this long before
+    /// cancelling them (a second signal cancels them at once).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
     pub stop_timeout: Duration,
     /// Refuse, after showing the plan and before changing anything (exit 3), a plan that has
@@ -150,13 +137,8 @@ pub fn run_destroy(args: DestroyArgs, matches: Option<&ArgMatches>) -> Exit {
         flags: args.flags,
         replaces: Vec::new(),
         auto_approve: args.auto_approve,
-        parallelism: args.parallelism,
-        lock_timeout: args.lock_timeout,
-        lock_ttl: args.lock_ttl,
         build_timeout: None,
-        stop_timeout: args.stop_timeout,
-        fail_on: args.fail_on,
-        output: args.output,
+        run: args.run,
     };
     run(args, matches, true)
 }
@@ -184,11 +166,11 @@ impl Args {
             plan,
             saved,
             auto_approve: self.auto_approve,
-            parallelism: self.parallelism,
-            lock_timeout: self.lock_timeout,
-            lock_ttl: self.lock_ttl,
-            stop_timeout: self.stop_timeout,
-            fail_on: self.fail_on.clone(),
+            parallelism: self.run.parallelism,
+            lock_timeout: self.run.lock_timeout,
+            lock_ttl: self.run.lock_ttl,
+            stop_timeout: self.run.stop_timeout,
+            fail_on: self.run.fail_on.clone(),
             secrets: Arc::new(SourceValues {
                 root: dir,
                 allow_outside: self.flags.allow_outside_files,
@@ -340,7 +322,7 @@ pub fn run(args: Args, matches: Option<&ArgMatches>, destroy: bool) -> Exit {
 }
 
 fn apply(args: &Args, req: &ApplyRequest) -> Exit {
-    let json = args.output == ApplyFormat::Json;
+    let json = args.run.output == ApplyFormat::Json;
     let view = View {
         json,
         events: EventView::new(output::view_mode(json), output::stdout_style()),
