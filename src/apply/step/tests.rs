@@ -552,9 +552,8 @@ async fn apply_skips_exactly_the_dependents_of_a_failed_build() {
     assert_eq!(workspaces(c.as_ref()).await.len(), 1);
 }
 
-#[tokio::test]
-async fn a_cancel_cancels_running_builds_and_starts_nothing_new() {
-    let c = Flaky::new(local(Duration::from_secs(60), 0.0));
+/// A Space, a Template with a build, and a Workspace waiting for that build.
+fn space_build_workspace() -> (Model, Plan) {
     let (s, t, w) = (space("ml"), template("ml", "gpu", true), workspace("ml", "box", Some("gpu")));
     let model = Model { resources: vec![s.clone(), t.clone(), w.clone()] };
     let p = plan(
@@ -566,6 +565,13 @@ async fn a_cancel_cancels_running_builds_and_starts_nothing_new() {
         ],
         vec![planned(&t, 600)],
     );
+    (model, p)
+}
+
+#[tokio::test]
+async fn a_cancel_cancels_running_builds_and_starts_nothing_new() {
+    let c = Flaky::new(local(Duration::from_secs(60), 0.0));
+    let (model, p) = space_build_workspace();
     let mut ctx =
         ApplyContext::new(c.clone(), Arc::new(model), Naming::new("admin"), Arc::new(Values));
     ctx.poll = PollPolicy { initial: Duration::from_millis(20), ..PollPolicy::default() };
@@ -593,17 +599,7 @@ impl Observer for StopOnProgress {
 #[tokio::test]
 async fn a_stop_lets_running_builds_finish_and_starts_nothing_new() {
     let c = Flaky::new(local(Duration::from_millis(400), 0.0));
-    let (s, t, w) = (space("ml"), template("ml", "gpu", true), workspace("ml", "box", Some("gpu")));
-    let model = Model { resources: vec![s.clone(), t.clone(), w.clone()] };
-    let p = plan(
-        vec![
-            step(StepKind::Create, &s, &[]),
-            step(StepKind::Create, &t, &[0]),
-            step(StepKind::Build, &t, &[1]),
-            step(StepKind::Create, &w, &[2]),
-        ],
-        vec![planned(&t, 600)],
-    );
+    let (model, p) = space_build_workspace();
     let mut ctx =
         ApplyContext::new(c.clone(), Arc::new(model), Naming::new("admin"), Arc::new(Values));
     ctx.poll = PollPolicy { initial: Duration::from_millis(20), ..PollPolicy::default() };
