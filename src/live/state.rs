@@ -63,9 +63,14 @@ impl LiveChild {
 /// state, and released before its Space is deleted.
 fn is_apply_lock(l: &LiveResource) -> bool {
     l.kind == Kind::Template
-        && l.wire_name.starts_with("cordium-lock-")
-        && l.metadata.description.starts_with("cordium apply lock")
+        && l.wire_name.starts_with(APPLY_LOCK_PREFIX)
+        && l.metadata.description.starts_with(APPLY_LOCK_DESCRIPTION)
 }
+
+/// The prefix of apply lock objects' names (`apply::lock`).
+pub const APPLY_LOCK_PREFIX: &str = "cordium-lock-";
+/// How an apply lock object's description starts (`apply::lock::place`).
+pub const APPLY_LOCK_DESCRIPTION: &str = "cordium apply lock";
 
 const CONCURRENCY: usize = 16;
 

@@ -31,7 +31,7 @@ use place::{group, holder_of_group as holder_of, uid_of_group as uid_of};
 pub use place::{GroupPlace, LockPlace, TemplatePlace};
 
 /// The prefix of lock Group names.
-pub const GROUP_PREFIX: &str = "cordium-lock-";
+pub const GROUP_PREFIX: &str = crate::live::state::APPLY_LOCK_PREFIX;
 /// The longest name a core object may have (one segment).
 const MAX_NAME: usize = 40;
 

@@ -44,7 +44,7 @@ pub trait LockPlace: Send + Sync + std::fmt::Debug {
     async fn delete(&self, uid: &str) -> Result<(), LiveError>;
 }
 
-const DESCRIPTION: &str = "cordium apply lock";
+const DESCRIPTION: &str = crate::live::state::APPLY_LOCK_DESCRIPTION;
 
 /// The stack's lock Group.
 pub struct GroupPlace {
