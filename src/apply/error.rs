@@ -102,6 +102,10 @@ pub enum ApplyError {
     BuildFailed { address: Address, build_id: String, message: String },
     #[error("{address}: build {build_id} did not finish within {}; {outcome}", secs(*.timeout))]
     BuildTimeout { address: Address, build_id: String, timeout: Duration, outcome: String },
+    /// The build is READY, and its VolumeSnapshot failed, never became ready, or could not be
+    /// watched (docs/kubernetes.md).
+    #[error("{address}: build {build_id} is READY but its snapshot is not: {message}")]
+    Snapshot { address: Address, build_id: String, message: String, denied: bool },
     #[error("{address}: interrupted; {outcome}")]
     Interrupted { address: Address, outcome: String },
 }
@@ -118,6 +122,8 @@ impl ApplyError {
             ApplyError::Exists { .. } | ApplyError::Duplicate { .. } => ErrorKind::Conflict,
             ApplyError::Plan { .. } | ApplyError::SecretValue { .. } => ErrorKind::Invalid,
             ApplyError::BuildFailed { .. } | ApplyError::BuildTimeout { .. } => ErrorKind::Failed,
+            ApplyError::Snapshot { denied: true, .. } => ErrorKind::Denied,
+            ApplyError::Snapshot { .. } => ErrorKind::Failed,
             ApplyError::Interrupted { .. } => ErrorKind::Interrupted,
         }
     }

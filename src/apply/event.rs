@@ -35,6 +35,17 @@ pub enum Event {
         /// When apply gives up on it.
         timeout: Duration,
     },
+    /// A build is READY and apply waits for its VolumeSnapshot: the state it was seen in (sent
+    /// once per change of state).
+    Snapshot {
+        step: StepRef,
+        /// `<templateUID>-<buildID>`.
+        snapshot: String,
+        namespace: String,
+        state: crate::live::kube::SnapshotState,
+        /// Since apply began waiting for it.
+        elapsed: Duration,
+    },
     /// A transient failure; the operation is tried again after `delay`.
     Retrying {
         step: StepRef,
@@ -69,6 +80,7 @@ impl Event {
         match self {
             Event::Started { step }
             | Event::Progress { step, .. }
+            | Event::Snapshot { step, .. }
             | Event::Retrying { step, .. }
             | Event::Finished { step, .. }
             | Event::Failed { step, .. }
@@ -82,6 +94,7 @@ impl Event {
         match self {
             Event::Started { .. } => "started",
             Event::Progress { .. } => "progress",
+            Event::Snapshot { .. } => "snapshot",
             Event::Retrying { .. } => "retrying",
             Event::Finished { .. } => "finished",
             Event::Failed { .. } => "failed",

@@ -22,7 +22,7 @@ use std::time::Instant;
 
 pub use error::{ApplyError, ErrorKind};
 pub use event::{ApplyOutcome, Event, Ignore, Observer, StepRef, StepReport, StepStatus};
-pub use step::{Executor, PollPolicy, SecretValues, StepInput};
+pub use step::{Executor, PollPolicy, SecretValues, SnapshotWait, StepInput};
 
 use crate::live::convert::Naming;
 use crate::live::retry::RetryPolicy;
@@ -56,6 +56,9 @@ pub struct ApplyContext {
     /// When the lock lives in a Space of the stack: what to do around that Space's own create
     /// and delete steps (see [`AnchorHook`]).
     pub anchor: Option<Arc<dyn AnchorHook>>,
+    /// With Kubernetes access: wait for each finished build's VolumeSnapshot to be ready before
+    /// the build step is done (so before the Workspaces that use the Template are created).
+    pub snapshots: Option<step::SnapshotWait>,
 }
 
 /// The lock lives in one of the stack's Spaces (the anchor, `lock::anchored`). Apply creates
@@ -158,6 +161,7 @@ impl ApplyContext {
             poll: PollPolicy::default(),
             lease: None,
             anchor: None,
+            snapshots: None,
         }
     }
 }
@@ -214,6 +218,7 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext, observer: &dyn Observer) -> A
         cancel: ctx.cancel.clone(),
         lease: ctx.lease,
         records: Default::default(),
+        snapshots: ctx.snapshots,
     });
     let kinds: Arc<Mutex<Vec<Option<ErrorKind>>>> = Arc::new(Mutex::new(vec![None; inputs.len()]));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();

@@ -87,6 +87,16 @@ pub struct Executor {
     /// Serialises the read-modify-write of Spaces' Workspace ownership records
     /// (`live::record`), so parallel Workspace steps in one Space do not lose each other's.
     pub records: Arc<RecordLocks>,
+    /// With Kubernetes access: the VolumeSnapshot of a finished build is waited for.
+    pub snapshots: Option<SnapshotWait>,
+}
+
+/// How a finished build's VolumeSnapshot is waited for (docs/kubernetes.md).
+#[derive(Debug, Clone)]
+pub struct SnapshotWait {
+    pub kube: crate::live::kube::Kube,
+    /// How long after the build is READY the snapshot may take to appear and be ready.
+    pub timeout: Duration,
 }
 
 /// One lock per Space for the read-modify-write of its Workspace ownership record: Workspace
@@ -818,7 +828,9 @@ impl Executor {
                 Ok(Object::Template(t)) => {
                     read_failures = 0;
                     match build_status(&t, id) {
-                        BuildStatus::Ready => return Ok(()),
+                        BuildStatus::Ready => {
+                            return self.await_snapshot(input, &t, id, emit).await
+                        }
                         BuildStatus::Failed(message) => {
                             return Err(ApplyError::BuildFailed {
                                 address: address.clone(),
@@ -855,6 +867,71 @@ impl Executor {
             }
             let left = timeout.saturating_sub(began.elapsed());
             self.sleep(self.poll.interval(began.elapsed()).min(left)).await;
+        }
+    }
+
+    /// With Kubernetes access: watches the VolumeSnapshot `<templateUID>-<id>` of the READY
+    /// build `id` until it is `readyToUse` (done), has `status.error` (failed), or the timeout
+    /// passes; each state it is seen in is an [`Event::Snapshot`]. Without access: done at once
+    /// (the plan said readiness is not verified).
+    async fn await_snapshot(
+        &self,
+        input: &StepInput,
+        template: &cordium::Template,
+        id: &str,
+        emit: Emit<'_>,
+    ) -> Result<(), ApplyError> {
+        use crate::live::kube::{SnapshotState, WaitError};
+        let Some(wait) = &self.snapshots else { return Ok(()) };
+        let address = &input.step.address;
+        let uid = template.metadata.as_ref().map(|m| m.uid.as_str()).unwrap_or_default();
+        let name = crate::live::kube::snapshot::snapshot_name(uid, id);
+        let began = Instant::now();
+        let namespace = wait.kube.namespace().to_string();
+        let mut seen = |state: &SnapshotState| {
+            emit(Event::Snapshot {
+                step: input.step.clone(),
+                snapshot: name.clone(),
+                namespace: namespace.clone(),
+                state: state.clone(),
+                elapsed: began.elapsed(),
+            })
+        };
+        let failed = |message: String, denied: bool| ApplyError::Snapshot {
+            address: address.clone(),
+            build_id: id.to_string(),
+            message,
+            denied,
+        };
+        let watching = wait.kube.wait_snapshot(&name, wait.timeout, &mut seen);
+        let cancelled = async {
+            while !self.cancelled() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        let result = tokio::select! {
+            r = watching => r,
+            () = cancelled => {
+                return Err(ApplyError::Interrupted {
+                    address: address.clone(),
+                    outcome: format!("build {id} is READY; its VolumeSnapshot {name} was not waited for"),
+                })
+            }
+        };
+        match result {
+            Ok(SnapshotState::Ready { .. }) => Ok(()),
+            Ok(SnapshotState::Failed { message }) => Err(failed(
+                format!("VolumeSnapshot {name} in namespace {namespace} failed: {message}"),
+                false,
+            )),
+            Ok(other) => {
+                Err(failed(format!("VolumeSnapshot {name} is {}", other.describe()), false))
+            }
+            Err(WaitError::Kube(e)) => {
+                let denied = matches!(e, crate::live::kube::KubeError::Forbidden { .. });
+                Err(failed(e.to_string(), denied))
+            }
+            Err(e @ WaitError::Timeout { .. }) => Err(failed(e.to_string(), false)),
         }
     }
 

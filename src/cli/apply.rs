@@ -225,6 +225,7 @@ impl Observer for View {
             | Event::Failed { error: text, .. } => *text = self.scrub(text),
             Event::Started { .. }
             | Event::Progress { .. }
+            | Event::Snapshot { .. }
             | Event::Finished { .. }
             | Event::NotStarted { .. } => {}
         }

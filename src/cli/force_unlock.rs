@@ -6,7 +6,7 @@ use clap::ArgMatches;
 
 use super::exit::Exit;
 use super::output;
-use super::target::{read_env, TargetArgs};
+use super::target::{read_env, KubeArgs, TargetArgs};
 use super::vars::VarFlags;
 use crate::ops::Request;
 
@@ -31,6 +31,8 @@ pub struct Args {
     pub vars: VarFlags,
     #[command(flatten)]
     pub cluster: TargetArgs,
+    #[command(flatten)]
+    pub kube: KubeArgs,
     /// The stack's name, for a config without a stack file (also `CORDIUM_STACK`).
     #[arg(long, value_name = "NAME")]
     pub stack: Option<String>,
@@ -45,6 +47,7 @@ pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
     let req = Request {
         load: args.vars.load_options(matches),
         target: args.cluster.flags(),
+        kube: args.kube.flags(),
         env: read_env(),
         stack: args.stack.clone(),
         ..Request::new(dir)

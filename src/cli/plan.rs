@@ -7,7 +7,7 @@ use clap::ArgMatches;
 
 use super::exit::Exit;
 use super::output::{self, PlanFormat};
-use super::target::{read_env, TargetArgs};
+use super::target::{read_env, KubeArgs, TargetArgs};
 use super::vars::VarFlags;
 use crate::apply::SecretValues;
 use crate::model::Address;
@@ -109,6 +109,8 @@ pub struct PlanFlags {
     pub vars: VarFlags,
     #[command(flatten)]
     pub cluster: TargetArgs,
+    #[command(flatten)]
+    pub kube: KubeArgs,
     /// Only this resource and what it depends on, e.g. `template.ml.gpu`. Repeatable. An
     /// address that matches nothing in the config or on the cluster is an error.
     #[arg(long = "target", value_name = "ADDR")]
@@ -142,6 +144,7 @@ impl PlanFlags {
         Request {
             load: self.vars.load_options(matches),
             target: self.cluster.flags(),
+            kube: self.kube.flags(),
             env,
             prune: self.prune,
             targets: self.targets.clone(),

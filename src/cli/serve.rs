@@ -90,6 +90,47 @@ pub struct Args {
     /// Default: `<data>/local.db.key`, beside the store. Keep it out of the store's backups.
     #[arg(long, value_name = "PATH")]
     pub secret_key_file: Option<PathBuf>,
+    /// Also serve the Kubernetes API subset cordium uses (VolumeSnapshots, Leases, discovery)
+    /// over HTTP on this address (port 0 picks a free one), and write `<data>/kubeconfig`
+    /// pointing at it. Its simulated controller creates a VolumeSnapshot
+    /// `<templateUID>-<buildID>` when a build finishes and logs what it did to
+    /// `<data>/kube.log` (docs/serve.md).
+    #[arg(long, value_name = "ADDR")]
+    pub kube_listen: Option<SocketAddr>,
+    /// The namespace the simulated controller creates VolumeSnapshots in.
+    #[arg(long, value_name = "NAME", default_value = crate::live::kube::DEFAULT_NAMESPACE, requires = "kube_listen")]
+    pub kube_namespace: String,
+    /// How long after its creation a simulated VolumeSnapshot turns `readyToUse`.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration, requires = "kube_listen")]
+    pub kube_snapshot_delay: Duration,
+    /// Fail the snapshots (`status.error`) of Templates whose stored name contains this
+    /// (repeatable).
+    #[arg(long, value_name = "TEXT", requires = "kube_listen")]
+    pub kube_snapshot_fail: Vec<String>,
+    /// Never create the snapshots of Templates whose stored name contains this (repeatable).
+    #[arg(long, value_name = "TEXT", requires = "kube_listen")]
+    pub kube_snapshot_skip: Vec<String>,
+    /// Refuse this call with 403 Forbidden, as RBAC does: `VERB/RESOURCE` with VERB one of get,
+    /// list, watch, create, update, delete or `*`, and RESOURCE `volumesnapshots` or `leases`
+    /// (repeatable).
+    #[arg(long, value_name = "VERB/RESOURCE", requires = "kube_listen", value_parser = forbid)]
+    pub kube_forbid: Vec<String>,
+    /// Serve no VolumeSnapshot CRD (`snapshot.storage.k8s.io` answers 404), as a cluster
+    /// without the CSI snapshotter.
+    #[arg(long, requires = "kube_listen")]
+    pub kube_without_snapshot_crd: bool,
+}
+
+fn forbid(s: &str) -> Result<String, String> {
+    let (verb, res) = s.split_once('/').ok_or("must be VERB/RESOURCE")?;
+    let verbs = ["get", "list", "watch", "create", "update", "delete", "*"];
+    if !verbs.contains(&verb) {
+        return Err(format!("the verb must be one of {}", verbs.join(", ")));
+    }
+    if !["volumesnapshots", "leases"].contains(&res) {
+        return Err("the resource must be volumesnapshots or leases".into());
+    }
+    Ok(s.to_string())
 }
 
 fn fraction(s: &str) -> Result<f64, String> {
@@ -141,7 +182,17 @@ fn options(args: Args) -> Result<ServeOptions, String> {
         (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
         _ => None,
     };
+    let kube = args.kube_listen.map(|listen| crate::server::kube::KubeOptions {
+        listen,
+        namespace: args.kube_namespace.clone(),
+        snapshot_delay: args.kube_snapshot_delay,
+        fail: args.kube_snapshot_fail.clone(),
+        skip: args.kube_snapshot_skip.clone(),
+        forbid: args.kube_forbid.clone(),
+        without_snapshot_crd: args.kube_without_snapshot_crd,
+    });
     Ok(ServeOptions {
+        kube,
         listen: args.listen,
         data_dir: args.data,
         in_memory: args.in_memory,
@@ -261,6 +312,10 @@ pub fn run(args: Args) -> Exit {
         let _ = writeln!(out, "listening on {}", server.url());
         let _ = out.flush();
         drop(out);
+        if let Some(k) = server.kube() {
+            let config = k.kubeconfig.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+            eprintln!("Kubernetes API on {} (kubeconfig {config})", k.url());
+        }
         if let Some(path) = server.token_file() {
             eprintln!("wrote an authentication token for user admin to {}", path.display());
         }

@@ -27,6 +27,38 @@ pub struct TargetArgs {
     pub domain: Option<String>,
 }
 
+/// Kubernetes access (docs/kubernetes.md): where the VolumeSnapshots of Template pre-builds
+/// and the apply lock's Lease are. Without a kubeconfig (these flags, the stack file's
+/// environment, `KUBECONFIG`) or a pod's service account, snapshot readiness is not verified.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct KubeArgs {
+    /// The kubeconfig of the Kubernetes cluster behind the target (beats the stack file's
+    /// `kubeconfig` and `KUBECONFIG`).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    pub kube_context: Option<String>,
+    /// The namespace of the VolumeSnapshots and of the Lease (default `octelium`).
+    #[arg(long, value_name = "NAME")]
+    pub kube_namespace: Option<String>,
+    /// How long apply waits, after a build is READY, for its VolumeSnapshot to appear and be
+    /// `readyToUse` (with Kubernetes access).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub snapshot_timeout: Option<std::time::Duration>,
+}
+
+impl KubeArgs {
+    pub fn flags(&self) -> crate::live::kube::KubeFlags {
+        crate::live::kube::KubeFlags {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.kube_context.clone(),
+            namespace: self.kube_namespace.clone(),
+            snapshot_timeout: self.snapshot_timeout,
+        }
+    }
+}
+
 impl TargetArgs {
     /// The flags as plain values for `live::target::resolve`.
     pub fn flags(&self) -> TargetFlags {
@@ -40,7 +72,7 @@ impl TargetArgs {
 
 /// Reads `CORDIUM_ENDPOINT`, `OCTELIUM_DOMAIN`, `OCTELIUM_AUTH_TOKEN`, `OCTELIUM_ACCESS_TOKEN`,
 /// `CORDIUM_USERNAME`, `CORDIUM_CACHE_DIR` (else `XDG_CACHE_HOME`, else `HOME`),
-/// `CORDIUM_LOGOUT`, `CI`, `CORDIUM_STACK`, the CI run URL (`GITHUB_RUN_ID` and the like), and who is running (`USER`/`USERNAME` at the host name, for lock
+/// `CORDIUM_LOGOUT`, `CI`, `CORDIUM_STACK`, `KUBECONFIG`, `KUBERNETES_SERVICE_HOST`, the CI run URL (`GITHUB_RUN_ID` and the like), and who is running (`USER`/`USERNAME` at the host name, for lock
 /// holders). Empty values count as unset.
 pub fn read_env() -> EnvSettings {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
@@ -57,6 +89,10 @@ pub fn read_env() -> EnvSettings {
         ci: var("CI").is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
         holder: holder(var("USER").or_else(|| var("USERNAME")), var("HOSTNAME"), ci_run(&var)),
         stack: var("CORDIUM_STACK"),
+        kube: crate::live::kube::KubeEnv {
+            kubeconfig: var("KUBECONFIG"),
+            in_cluster: var("KUBERNETES_SERVICE_HOST").is_some(),
+        },
     }
 }
 

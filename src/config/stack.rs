@@ -66,6 +66,11 @@ pub struct Environment {
     pub local: Option<PathBuf>,
     /// Variable files (relative to the root), applied in order.
     pub var_files: Vec<PathBuf>,
+    /// Kubernetes access for this environment (docs/kubernetes.md): the kubeconfig (relative
+    /// to the root), its context, and the namespace of snapshots and the Lease.
+    pub kubeconfig: Option<PathBuf>,
+    pub kube_context: Option<String>,
+    pub kube_namespace: Option<String>,
     pub span: Option<Span>,
 }
 
@@ -160,7 +165,8 @@ pub fn valid_stack_name(name: &str) -> bool {
 }
 
 const STACK_ATTRS: &[&str] = &["prune", "build_timeout"];
-const ENV_ATTRS: &[&str] = &["domain", "endpoint", "local", "var_files"];
+const ENV_ATTRS: &[&str] =
+    &["domain", "endpoint", "local", "var_files", "kubeconfig", "kube_context", "kube_namespace"];
 const TOP: &[&str] = &["stack", "environment"];
 
 fn unknown(name: &str, span: Span, known: &[&str], place: &str) -> Diagnostic {
@@ -346,6 +352,11 @@ fn environment(name: &str, block: &Node, diags: &mut Diagnostics) -> Option<Envi
                 env.local = expect_str(value, "local", diags).map(PathBuf::from);
                 targets.push(("local", key.span));
             }
+            "kubeconfig" => {
+                env.kubeconfig = expect_str(value, "kubeconfig", diags).map(PathBuf::from);
+            }
+            "kube_context" => env.kube_context = expect_str(value, "kube_context", diags),
+            "kube_namespace" => env.kube_namespace = expect_str(value, "kube_namespace", diags),
             "var_files" => match &value.value {
                 Value::List(items) => {
                     for item in items {

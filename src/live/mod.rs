@@ -10,6 +10,7 @@ pub mod cache;
 pub mod convert;
 pub mod grpc;
 pub mod identity;
+pub mod kube;
 pub mod local;
 pub mod record;
 pub mod retry;

@@ -11,6 +11,7 @@ use super::plan::{self as ops_plan, Planned, Prepared};
 use super::settings::{ApplyRequest, Settings};
 use super::validate::{self, Validated};
 use super::{Confirm, Notice, OpsError, Progress};
+use crate::apply::lock::lease::{lease_name, LeasePlace};
 use crate::apply::lock::{
     anchor_of, AnchoredLock, ApplyLock, FileLock, LockOptions, RemoteLock, Taken,
 };
@@ -146,11 +147,18 @@ async fn apply_once(
     let mut lock_opts = LockOptions::new(unlocked.stack(), req.plan.env.holder.clone());
     lock_opts.wait = req.lock_timeout;
     lock_opts.ttl = req.lock_ttl;
-    let (lock, taken) =
-        match lock(unlocked.settings(), unlocked.cluster(), unlocked.model(), &lock_opts).await {
-            Ok(l) => l,
-            Err(e) => return (Err(e), None),
-        };
+    let (lock, taken) = match lock(
+        unlocked.settings(),
+        unlocked.cluster(),
+        unlocked.model(),
+        &lock_opts,
+        req.plan.load.env.as_deref(),
+    )
+    .await
+    {
+        Ok(l) => l,
+        Err(e) => return (Err(e), None),
+    };
     let mut raced = None;
     if let (ApplyLock::Anchored(l), Taken::Pending) = (&lock, taken) {
         progress.notice(Notice::LockPending { lock: &l.describe() });
@@ -382,8 +390,17 @@ async fn lock(
     cluster: &Arc<dyn Cluster>,
     model: &Model,
     opts: &LockOptions,
+    env: Option<&str>,
 ) -> Result<(ApplyLock, Taken), OpsError> {
     let target = settings.target.display();
+    if let (Some(access), Target::Remote { .. }) = (&settings.kube, &settings.target) {
+        // With Kubernetes access the lock is the stack's Lease (docs/locking.md).
+        let kube = crate::live::kube::Kube::connect(access).await?;
+        let name = lease_name(&settings.stack, env);
+        let place = Arc::new(LeasePlace::new(kube, name));
+        let l = RemoteLock::acquire_at(place, &target, opts).await?;
+        return Ok((ApplyLock::Remote(l), Taken::Held));
+    }
     match &settings.target {
         Target::Local { path, .. } => {
             Ok((ApplyLock::File(FileLock::acquire(path, opts).await?), Taken::Held))
@@ -489,6 +506,10 @@ async fn execute(
     ctx.parallelism = req.parallelism.max(1);
     ctx.lease = lock.lease();
     ctx.anchor = anchor;
+    if let Some(access) = &settings.kube {
+        let kube = crate::live::kube::Kube::connect(access).await?;
+        ctx.snapshots = Some(apply::SnapshotWait { kube, timeout: access.snapshot_timeout });
+    }
     let stop = ctx.stop.clone();
     let cancel = ctx.cancel.clone();
     let mut signals = signals.unwrap_or_else(Signals::listen);

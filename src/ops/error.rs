@@ -48,6 +48,9 @@ pub enum OpsError {
     NotConfirmed,
     #[error("{}", chain(.0))]
     Lock(#[from] LockError),
+    /// Kubernetes access is configured and cannot be used (docs/kubernetes.md).
+    #[error(transparent)]
+    Kube(#[from] crate::live::kube::KubeError),
     #[error("{}", chain(.0))]
     Unlock(#[from] crate::apply::lock::UnlockError),
     #[error(

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::settings::{Request, Settings};
 use super::validate::{self, Validated};
 use super::OpsError;
+use crate::apply::lock::lease::{lease_name, LeasePlace};
 use crate::apply::lock::{
     anchor_of, force_unlock as unlock, group_name, GroupPlace, Holder, LockPlace, TemplatePlace,
 };
@@ -34,6 +35,13 @@ pub async fn force_unlock(req: &Request, id: &str) -> Result<Unlocked, OpsError>
         return Err(OpsError::FileLockNotForced {
             lock: crate::apply::lock::lock_path(path).display().to_string(),
         });
+    }
+    if let Some(access) = &settings.kube {
+        let kube = crate::live::kube::Kube::connect(access).await?;
+        let name = lease_name(&settings.stack, req.load.env.as_deref());
+        let place = LeasePlace::new(kube, name);
+        let holder = unlock(&place, id).await?;
+        return Ok(Unlocked { stack: settings.stack, target, place: place.describe(), holder });
     }
     let cluster = super::plan::connect(&settings, &req.env.auth).await?;
     let identity = cluster.identity().await?;

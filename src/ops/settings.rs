@@ -32,6 +32,8 @@ pub struct EnvSettings {
     pub holder: String,
     /// `CORDIUM_STACK`: the stack name of a config without a stack file.
     pub stack: Option<String>,
+    /// `KUBECONFIG`, and whether this runs in a pod.
+    pub kube: crate::live::kube::KubeEnv,
 }
 
 /// What a command was asked, from its flags and the environment, before the config is read.
@@ -59,6 +61,8 @@ pub struct Request {
     /// Reads Secret values (the environment and files: `cli` supplies it); with it, every Secret
     /// the plan creates has its source checked at plan time. `None`: not checked.
     pub secrets: Option<SecretReader>,
+    /// `--kubeconfig`, `--kube-context`, `--kube-namespace`.
+    pub kube: crate::live::kube::KubeFlags,
 }
 
 /// A [`SecretValues`] a request carries (its `Debug` shows no value).
@@ -87,6 +91,7 @@ impl Request {
             replaces: Vec::new(),
             build_timeout: None,
             secrets: None,
+            kube: Default::default(),
         }
     }
 }
@@ -142,6 +147,9 @@ pub struct Settings {
     pub build_timeout_secs: u64,
     /// `--build-timeout`, in seconds (at least 1): overrides every build's timeout.
     pub build_timeout_override: Option<u64>,
+    /// Kubernetes access (docs/kubernetes.md), for a cluster reached over gRPC only: the
+    /// embedded local cluster has no Kubernetes behind it.
+    pub kube: Option<Box<crate::live::kube::KubeAccess>>,
 }
 
 impl Settings {
@@ -180,7 +188,25 @@ impl Settings {
                 name => name,
             },
         };
+        let kube = match &target {
+            Target::Remote { .. } => {
+                let stack_kube = crate::live::kube::KubeStack {
+                    kubeconfig: environment.and_then(|e| e.kubeconfig.clone()).map(|p| {
+                        if p.is_relative() {
+                            req.dir.join(p)
+                        } else {
+                            p
+                        }
+                    }),
+                    context: environment.and_then(|e| e.kube_context.clone()),
+                    namespace: environment.and_then(|e| e.kube_namespace.clone()),
+                };
+                crate::live::kube::resolve(&req.kube, &req.env.kube, &stack_kube).map(Box::new)
+            }
+            Target::Local { .. } => None,
+        };
         Ok(Settings {
+            kube,
             stack_named: stack.is_some(),
             stack: stack.unwrap_or_else(|| DEFAULT_STACK.to_string()),
             target,

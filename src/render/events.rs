@@ -119,6 +119,12 @@ impl EventView {
                 }
             }
             Event::Started { .. } => {}
+            Event::Snapshot { step, .. } if state.bars.contains_key(&step.index) => {
+                if let Some(bar) = state.bars.get(&step.index) {
+                    bar.set_style(bar_style(false));
+                    bar.set_message(snapshot_text(event));
+                }
+            }
             Event::Progress { step, elapsed, estimate, build_id, .. } => {
                 if let Some(bar) = state.bars.get(&step.index) {
                     match estimate {
@@ -199,6 +205,23 @@ fn without_address(error: &str, step: &StepRef) -> String {
     error.strip_prefix(&prefix).unwrap_or(error).to_string()
 }
 
+/// What a snapshot event says: `template.ml.gpu: VolumeSnapshot 3f…-b7 pending, waiting for
+/// readyToUse (2.0s)`.
+fn snapshot_text(event: &Event) -> String {
+    let Event::Snapshot { step, snapshot, namespace, state, elapsed } = event else {
+        return String::new();
+    };
+    use crate::live::kube::SnapshotState;
+    let what = match state {
+        SnapshotState::Missing => {
+            format!("not in namespace {namespace} yet, waiting for it to appear")
+        }
+        SnapshotState::Pending => "pending, waiting for readyToUse".to_string(),
+        other => other.describe(),
+    };
+    format!("{}: VolumeSnapshot {snapshot} {what} ({})", step.address, clock(*elapsed))
+}
+
 /// One plain line for an event.
 pub fn event_line(event: &Event, style: Style) -> String {
     match event {
@@ -210,6 +233,7 @@ pub fn event_line(event: &Event, style: Style) -> String {
             clock(*elapsed),
             estimate.map(|e| format!(", estimate {}", clock(e))).unwrap_or_default()
         ),
+        Event::Snapshot { .. } => snapshot_text(event),
         Event::Retrying { step, attempt, delay, reason } => style.dim(&format!(
             "{}: attempt {attempt} failed ({reason}); retrying in {}",
             step.address,
@@ -308,6 +332,14 @@ pub fn event_json(event: &Event) -> Value {
                 m.insert("estimate_secs".into(), secs(*e));
             }
             m.insert("timeout_secs".into(), secs(*timeout));
+        }
+        Event::Snapshot { snapshot, namespace, state, elapsed, .. } => {
+            m.insert("snapshot".into(), snapshot.clone().into());
+            m.insert("namespace".into(), namespace.clone().into());
+            if let Value::Object(s) = serde_json::to_value(state).unwrap_or_default() {
+                m.extend(s);
+            }
+            m.insert("elapsed_secs".into(), secs(*elapsed));
         }
         Event::Retrying { attempt, delay, reason, .. } => {
             m.insert("attempt".into(), (*attempt).into());

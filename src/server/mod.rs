@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod faults;
+pub mod kube;
 pub mod services;
 
 use std::net::SocketAddr;
@@ -64,6 +65,8 @@ pub struct ServeOptions {
     pub tls: Option<TlsFiles>,
     /// The key sealing Secret values; `None` = `<data_dir>/local.db.key`. Unused in memory.
     pub secret_key_file: Option<PathBuf>,
+    /// Also serve the simulated Kubernetes API (`--kube-listen`).
+    pub kube: Option<kube::KubeOptions>,
 }
 
 impl Default for ServeOptions {
@@ -84,6 +87,7 @@ impl Default for ServeOptions {
             seed: None,
             tls: None,
             secret_key_file: None,
+            kube: None,
         }
     }
 }
@@ -125,6 +129,7 @@ pub struct Server {
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), tonic::transport::Error>>,
     engine: Arc<Engine>,
+    kube: Option<kube::KubeServer>,
 }
 
 impl Server {
@@ -142,6 +147,11 @@ impl Server {
         self.token_file.as_deref()
     }
 
+    /// The simulated Kubernetes API, when `--kube-listen` asked for it.
+    pub fn kube(&self) -> Option<&kube::KubeServer> {
+        self.kube.as_ref()
+    }
+
     /// The engine behind the services.
     pub fn engine(&self) -> &Arc<Engine> {
         &self.engine
@@ -151,6 +161,9 @@ impl Server {
     pub async fn stop(mut self) -> Result<(), ServeError> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(k) = self.kube.take() {
+            k.stop();
         }
         self.wait().await
     }
@@ -307,5 +320,17 @@ pub async fn start_with_engine(
     let task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
         let _ = rx.await;
     }));
-    Ok(Server { addr, tls: options.tls.is_some(), token_file, shutdown: Some(tx), task, engine })
+    let kube = match options.kube.clone() {
+        Some(k) => Some(kube::start(k, engine.clone(), &options.data_dir).await?),
+        None => None,
+    };
+    Ok(Server {
+        addr,
+        tls: options.tls.is_some(),
+        token_file,
+        shutdown: Some(tx),
+        task,
+        engine,
+        kube,
+    })
 }

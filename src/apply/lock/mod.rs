@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::live::{Cluster, ErrorCode, LiveError};
 
 mod anchored;
+pub mod lease;
 pub mod place;
 pub use anchored::{anchor_of, AnchoredLock, Taken};
 #[cfg(test)]
@@ -592,7 +593,8 @@ impl RemoteLock {
                     // Our create landed although its answer was lost.
                     return Ok(held(place, current.uid, me));
                 }
-                if h.expired(SystemTime::now()) || h.dead(&opts.who) {
+                let dead = place.takes_over_dead_holders() && h.dead(&opts.who);
+                if h.expired(SystemTime::now()) || dead {
                     // A crashed holder: delete exactly that object (by uid) and take over.
                     tracing::info!(lock = %place.describe(), holder = %h, "taking over an expired apply lock");
                     match place.delete(&current.uid).await {

@@ -42,6 +42,11 @@ pub trait LockPlace: Send + Sync + std::fmt::Debug {
     async fn update(&self, uid: &str, holder: &Holder) -> Result<(), LiveError>;
     /// Deletes exactly that object.
     async fn delete(&self, uid: &str) -> Result<(), LiveError>;
+    /// Whether a holder that provably died on this host (its pid is gone) is taken over before
+    /// its lock expires.
+    fn takes_over_dead_holders(&self) -> bool {
+        true
+    }
 }
 
 const DESCRIPTION: &str = crate::live::state::APPLY_LOCK_DESCRIPTION;

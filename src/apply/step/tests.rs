@@ -212,6 +212,7 @@ fn executor(cluster: Arc<dyn Cluster>) -> Executor {
         cancel: Arc::new(AtomicBool::new(false)),
         lease: None,
         records: Default::default(),
+        snapshots: None,
     }
 }
 

@@ -14,6 +14,7 @@ mod genesis;
 mod names;
 mod seal;
 mod secrets;
+mod snapshots;
 mod spaces;
 mod store;
 mod templates;
@@ -35,6 +36,7 @@ pub use genesis::{POLICIES as GENESIS_POLICIES, USERS as GENESIS_USERS};
 pub use names::{expand_space, expand_space_child, is_segment};
 pub use seal::{create_private_dir, key_path, private_file};
 pub use secrets::MAX_SECRET_BYTES;
+pub use snapshots::{CreatedWorkspace, ReadyBuild};
 pub use users::CoreKind;
 
 use crate::live::wire::{cordium, core, meta};
