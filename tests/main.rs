@@ -17,6 +17,7 @@ mod hcl;
 mod hostile;
 mod invalid;
 mod kinds;
+mod kube;
 mod live_grpc;
 mod plan_cases;
 mod robustness;

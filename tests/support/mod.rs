@@ -31,6 +31,9 @@ pub fn cordium_as_admin() -> Command {
         .env_remove("OCTELIUM_DOMAIN")
         .env_remove("OCTELIUM_ACCESS_TOKEN")
         .env_remove("CI")
+        // No Kubernetes access unless a test names it (docs/kubernetes.md).
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
         .env("OCTELIUM_AUTH_TOKEN", ADMIN_TOKEN)
         .env("CORDIUM_USERNAME", "admin")
         .env("CORDIUM_CACHE_DIR", test_cache_dir())

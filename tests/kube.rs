@@ -1,0 +1,228 @@
+//! Kubernetes through the real binary against `cordium serve --kube-listen` (docs/kubernetes.md):
+//! apply waits for each finished build's VolumeSnapshot before creating the Workspaces that use
+//! its Template (the order read from serve's `kube.log`), a snapshot error fails the build step
+//! and skips exactly its dependents, the errors of a missing CRD, missing RBAC and a snapshot
+//! that never appears, and the Lease lock (contention, a holder killed with SIGKILL, force-unlock).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::apply::{cordium, lines, summary, text};
+use crate::support::{cordium_as_admin, Serve};
+
+/// A served cluster with its simulated Kubernetes; the data dir holds `kubeconfig`, `kube.log`.
+struct Kube {
+    serve: Serve,
+    data: tempfile::TempDir,
+}
+
+impl Kube {
+    fn start(extra: &[&str]) -> Kube {
+        let data = tempfile::tempdir().expect("tempdir");
+        let d = data.path().to_str().expect("utf-8").to_string();
+        let mut args = vec!["--data", d.as_str(), "--kube-listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Kube { serve: Serve::start(&args), data }
+    }
+
+    fn kubeconfig(&self) -> String {
+        self.data.path().join("kubeconfig").to_str().expect("utf-8").to_string()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.data.path().join("kube.log")).unwrap_or_default()
+    }
+
+    /// `apply DIR --auto-approve --output json` with this Kubernetes access, and `extra`.
+    fn apply(&self, dir: &Path, extra: &[&str]) -> std::process::Output {
+        let d = dir.to_str().expect("utf-8");
+        let k = self.kubeconfig();
+        let mut args = vec!["apply", d, "--endpoint", &self.serve.url, "--auto-approve"];
+        args.extend_from_slice(&["--output", "json", "--kubeconfig", &k]);
+        args.extend_from_slice(extra);
+        cordium(&args)
+    }
+
+    /// Waits until the log has a line containing `what` (the simulated controller ticks every
+    /// 100 ms).
+    fn wait_log(&self, what: &str, within: Duration) -> bool {
+        let began = Instant::now();
+        while began.elapsed() < within {
+            if self.log().contains(what) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+/// Space `lab`; Template `env` (pre-built) used by Workspaces `one` and `two`; Template `bad`
+/// (pre-built) used by `three`; Template `plain` (no build) used by `four`.
+fn stack(dir: &Path) {
+    let doc = |kind: &str, name: &str, extra: &str| {
+        format!("apiVersion: cordium/v1\nkind: {kind}\nmetadata:\n  name: {name}\n{extra}---\n")
+    };
+    let built = "spec:\n  image:\n    registry:\n      url: python:3.12\nprebuild: {}\n";
+    let mut y = String::new();
+    y += &doc("Space", "lab", "spec: {}\n");
+    y += &doc("Template", "env.lab", built);
+    y += &doc("Template", "bad.lab", built);
+    y += &doc("Template", "plain.lab", "spec:\n  image:\n    registry:\n      url: node:22\n");
+    y += &doc("Workspace", "one.lab", "template: env\n");
+    y += &doc("Workspace", "two.lab", "template: env\n");
+    y += &doc("Workspace", "three.lab", "template: bad\n");
+    y += &doc("Workspace", "four.lab", "template: plain\n");
+    std::fs::write(dir.join("main.yaml"), y).expect("write");
+}
+
+fn addresses(summary: &Value, list: &str) -> Vec<String> {
+    let mut out: Vec<String> = summary[list]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    format!(
+                        "{} {}",
+                        s["kind"].as_str().unwrap_or(""),
+                        s["address"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// The log's Workspace lines, by Workspace display name (the stored name is the server's).
+fn workspace_lines(log: &str) -> Vec<String> {
+    log.lines().filter(|l| l.contains(" Workspace ")).map(str::to_string).collect()
+}
+
+#[test]
+fn apply_waits_for_each_snapshot_before_creating_the_workspaces_that_use_it() {
+    let k = Kube::start(&["--build-duration", "300ms", "--kube-snapshot-delay", "1500ms"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    stack(dir.path());
+    let o = k.apply(dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", text(&o), k.log());
+    // Every view reports the wait: JSON events with the snapshot's states.
+    let events: Vec<Value> = lines(&o).into_iter().filter(|v| v["event"] == "snapshot").collect();
+    let states = |addr: &str| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e["address"] == addr)
+            .map(|e| e["state"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    for t in ["template.lab.env", "template.lab.bad"] {
+        let s = states(t);
+        assert_eq!(s.last().map(String::as_str), Some("ready"), "{t}: {s:?}\n{}", text(&o));
+        assert!(s.len() >= 2, "{t}: seen before it was ready: {s:?}");
+    }
+    let ready = events.iter().find(|e| e["state"] == "ready").expect("a ready event");
+    assert_eq!(ready["restore_size"], "1Gi");
+    assert_eq!(ready["namespace"], "octelium");
+    // The order, from serve's log: each Workspace of a pre-built Template was created after
+    // its snapshot was readyToUse (the simulated controller says which ones restore).
+    assert!(k.wait_log("Workspace", Duration::from_secs(3)));
+    std::thread::sleep(Duration::from_millis(300));
+    let log = k.log();
+    let ws = workspace_lines(&log);
+    assert_eq!(ws.len(), 4, "{log}");
+    let restoring = ws.iter().filter(|l| l.contains("restores from ready VolumeSnapshot")).count();
+    assert_eq!(restoring, 3, "{log}");
+    assert!(!log.contains("starts cold"), "{log}");
+    assert!(
+        log.contains("its Template has no ready build"),
+        "four uses a Template without a build:\n{log}"
+    );
+}
+
+#[test]
+fn without_kubernetes_access_workspaces_start_cold_and_the_plan_says_so() {
+    let k = Kube::start(&["--build-duration", "300ms", "--kube-snapshot-delay", "3s"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    stack(dir.path());
+    let d = dir.path().to_str().expect("utf-8");
+    let plan = cordium(&["plan", d, "--endpoint", &k.serve.url]);
+    let out = String::from_utf8_lossy(&plan.stdout).to_string();
+    assert!(out.contains("Snapshot readiness is not verified"), "{}", text(&plan));
+    let o =
+        cordium(&["apply", d, "--endpoint", &k.serve.url, "--auto-approve", "--output", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(lines(&o).iter().all(|v| v["event"] != "snapshot"), "{}", text(&o));
+    assert!(
+        k.wait_log("starts cold", Duration::from_secs(3)),
+        "what the wait prevents:\n{}",
+        k.log()
+    );
+}
+
+#[test]
+fn a_snapshot_error_fails_the_build_step_and_skips_exactly_its_workspaces() {
+    let k = Kube::start(&["--build-duration", "200ms", "--kube-snapshot-fail", "bad.lab"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    stack(dir.path());
+    let o = k.apply(dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let s = summary(&o);
+    assert_eq!(addresses(&s, "failed"), ["build template.lab.bad"], "{}", text(&o));
+    assert_eq!(addresses(&s, "skipped"), ["create workspace.lab.three"], "{}", text(&o));
+    let done = addresses(&s, "done");
+    for w in ["one", "two", "four"] {
+        assert!(done.contains(&format!("create workspace.lab.{w}")), "{w}: {done:?}");
+    }
+    let failed = lines(&o).into_iter().find(|v| v["event"] == "failed").expect("failed event");
+    let error = failed["error"].as_str().unwrap_or("");
+    assert!(error.contains("simulated CSI driver failure"), "{error}");
+    assert!(error.contains("is READY but its snapshot is not"), "{error}");
+    assert_eq!(failed["error_kind"], "failed");
+}
+
+#[test]
+fn a_missing_crd_missing_rbac_and_a_snapshot_that_never_appears_are_named() {
+    let cases: [(&[&str], &[&str], &str); 3] = [
+        (&["--kube-without-snapshot-crd"], &[], "is the CSI snapshot CRD installed?"),
+        (
+            &["--kube-forbid", "list/volumesnapshots"],
+            &[],
+            "refused to list volumesnapshots.snapshot.storage.k8s.io in namespace octelium",
+        ),
+        (
+            &["--kube-snapshot-skip", "env.lab"],
+            &["--snapshot-timeout", "2s"],
+            "never appeared in namespace octelium within 2s",
+        ),
+    ];
+    for (serve_flags, apply_flags, expected) in cases {
+        let mut flags = vec!["--build-duration", "200ms"];
+        flags.extend_from_slice(serve_flags);
+        let k = Kube::start(&flags);
+        let dir = tempfile::tempdir().expect("tempdir");
+        stack(dir.path());
+        let o = k.apply(dir.path(), apply_flags);
+        assert_eq!(o.status.code(), Some(1), "{serve_flags:?}: {}", text(&o));
+        let errors: Vec<String> = lines(&o)
+            .into_iter()
+            .filter(|v| v["event"] == "failed")
+            .map(|v| v["error"].as_str().unwrap_or("").to_string())
+            .collect();
+        assert!(
+            errors.iter().any(|e| e.contains(expected)),
+            "{serve_flags:?}: {errors:?}\n{}",
+            text(&o)
+        );
+        // No Workspace of a Template whose snapshot was not verified was created.
+        let s = summary(&o);
+        assert!(
+            addresses(&s, "skipped").contains(&"create workspace.lab.one".to_string()),
+            "{}",
+            text(&o)
+        );
+    }
+}
