@@ -46,6 +46,18 @@ impl Kube {
         cordium(&args)
     }
 
+    /// The log once it has `n` Workspace lines (or after 5 s).
+    fn log_with_workspaces(&self, n: usize) -> String {
+        let began = Instant::now();
+        loop {
+            let log = self.log();
+            if workspace_lines(&log).len() >= n || began.elapsed() > Duration::from_secs(5) {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits until the log has a line containing `what` (the simulated controller ticks every
     /// 100 ms).
     fn wait_log(&self, what: &str, within: Duration) -> bool {
@@ -129,9 +141,7 @@ fn apply_waits_for_each_snapshot_before_creating_the_workspaces_that_use_it() {
     assert_eq!(ready["namespace"], "octelium");
     // The order, from serve's log: each Workspace of a pre-built Template was created after
     // its snapshot was readyToUse (the simulated controller says which ones restore).
-    assert!(k.wait_log("Workspace", Duration::from_secs(3)));
-    std::thread::sleep(Duration::from_millis(300));
-    let log = k.log();
+    let log = k.log_with_workspaces(4);
     let ws = workspace_lines(&log);
     assert_eq!(ws.len(), 4, "{log}");
     let restoring = ws.iter().filter(|l| l.contains("restores from ready VolumeSnapshot")).count();
@@ -225,4 +235,130 @@ fn a_missing_crd_missing_rbac_and_a_snapshot_that_never_appears_are_named() {
             text(&o)
         );
     }
+}
+
+/// `apply` in the background (as [`Kube::apply`]), with its output piped.
+fn spawn_apply(k: &Kube, dir: &Path, extra: &[&str]) -> std::process::Child {
+    let d = dir.to_str().expect("utf-8");
+    let kc = k.kubeconfig();
+    let mut args = vec!["apply", d, "--endpoint", &k.serve.url, "--auto-approve"];
+    args.extend_from_slice(&["--output", "json", "--kubeconfig", &kc]);
+    args.extend_from_slice(extra);
+    cordium_as_admin()
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("apply starts")
+}
+
+const LEASE: &str = "Lease cordium-lock-default";
+
+/// The text of a refusal by the lock (stderr, or the JSON error line).
+fn refusal(o: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stderr), String::from_utf8_lossy(&o.stdout))
+}
+
+fn kubectl_get(k: &Kube) -> Option<String> {
+    let o = Command::new("kubectl")
+        .args(["get", "volumesnapshots,leases", "--kubeconfig", &k.kubeconfig()])
+        .output()
+        .ok()?;
+    assert!(o.status.success(), "kubectl: {}", String::from_utf8_lossy(&o.stderr));
+    Some(String::from_utf8_lossy(&o.stdout).to_string())
+}
+
+#[test]
+fn two_applies_contend_on_the_lease_one_refused_naming_the_holder_one_waiting() {
+    let k = Kube::start(&["--build-duration", "3s", "--kube-snapshot-delay", "200ms"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    stack(dir.path());
+    let first = spawn_apply(&k, dir.path(), &[]);
+    let pid = first.id();
+    assert!(k.wait_log(&format!("{LEASE} created"), Duration::from_secs(10)), "{}", k.log());
+    // A stock kubectl reads both kinds from serve (when it is installed here).
+    match kubectl_get(&k) {
+        Some(out) => assert!(out.contains("cordium-lock-default"), "{out}"),
+        None => eprintln!("kubectl is not installed: skipped `kubectl get volumesnapshots,leases`"),
+    }
+    let refused = k.apply(dir.path(), &["--lock-timeout", "0s"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let why = refusal(&refused);
+    assert!(why.contains("another apply holds the lock of stack `default`"), "{why}");
+    assert!(why.contains(&format!("(pid {pid})")), "the holder is named: {why}");
+    assert!(why.contains("does not look stale"), "{why}");
+    // A waiter takes the Lease once the first apply releases it, and plans against its work.
+    let began = Instant::now();
+    let waited = k.apply(dir.path(), &["--lock-timeout", "60s"]);
+    let first = first.wait_with_output().expect("first apply ends");
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert_eq!(waited.status.code(), Some(0), "{}", text(&waited));
+    assert!(began.elapsed() >= Duration::from_secs(1), "it waited");
+    let s = summary(&waited);
+    assert!(addresses(&s, "done").is_empty(), "nothing left to do: {}", text(&waited));
+    let log = k.log();
+    assert_eq!(log.matches(&format!("{LEASE} created")).count(), 2, "{log}");
+    assert_eq!(log.matches(&format!("{LEASE} deleted")).count(), 2, "released each time: {log}");
+    if let Some(out) = kubectl_get(&k) {
+        assert!(out.contains("volumesnapshot.snapshot.storage.k8s.io/"), "{out}");
+        assert!(!out.contains("cordium-lock-default"), "released: {out}");
+    }
+}
+
+#[test]
+fn a_holder_killed_with_sigkill_loses_the_lease_after_expiry_and_the_next_apply_proceeds() {
+    let k = Kube::start(&["--build-duration", "4s", "--kube-snapshot-delay", "200ms"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    stack(dir.path());
+    let mut holder = spawn_apply(&k, dir.path(), &["--lock-ttl", "4s"]);
+    assert!(k.wait_log(&format!("{LEASE} created"), Duration::from_secs(10)), "{}", k.log());
+    let killed_at = Instant::now();
+    let kill = Command::new("kill").args(["-KILL", &holder.id().to_string()]).status();
+    assert!(kill.is_ok_and(|s| s.success()));
+    let _ = holder.wait();
+    // Not taken over before it expires, although its pid is gone on this host.
+    let refused = k.apply(dir.path(), &["--lock-timeout", "0s"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(refusal(&refused).contains("another apply holds the lock"), "{}", text(&refused));
+    let next = k.apply(dir.path(), &["--lock-timeout", "30s", "--lock-ttl", "4s"]);
+    assert_eq!(next.status.code(), Some(0), "{}\n{}", text(&next), k.log());
+    assert!(killed_at.elapsed() >= Duration::from_secs(3), "taken over only after expiry");
+    let log = k.log_with_workspaces(4);
+    assert_eq!(log.matches(&format!("{LEASE} created")).count(), 2, "{log}");
+    // Every Workspace exists once, created after its snapshot was ready.
+    let ws = workspace_lines(&log);
+    assert_eq!(ws.len(), 4, "{log}");
+    assert!(!log.contains("starts cold"), "{log}");
+}
+
+#[test]
+fn force_unlock_removes_the_lease_of_a_killed_holder() {
+    let k = Kube::start(&["--build-duration", "30s"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    stack(dir.path());
+    let mut holder = spawn_apply(&k, dir.path(), &[]);
+    assert!(k.wait_log(&format!("{LEASE} created"), Duration::from_secs(10)), "{}", k.log());
+    let kill = Command::new("kill").args(["-KILL", &holder.id().to_string()]).status();
+    assert!(kill.is_ok_and(|s| s.success()));
+    let _ = holder.wait();
+    let refused = k.apply(dir.path(), &["--lock-timeout", "0s"]);
+    let why = refusal(&refused);
+    let id = why
+        .split("Lock id ")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .unwrap_or_else(|| panic!("a lock id: {why}"))
+        .to_string();
+    let d = dir.path().to_str().expect("utf-8");
+    let kc = k.kubeconfig();
+    let unlock =
+        cordium(&["force-unlock", d, &id, "--endpoint", &k.serve.url, "--kubeconfig", &kc]);
+    assert_eq!(unlock.status.code(), Some(0), "{}", text(&unlock));
+    let out = String::from_utf8_lossy(&unlock.stdout);
+    assert!(out.contains("Removed the Lease cordium-lock-default in namespace octelium"), "{out}");
+    assert!(k.log().contains(&format!("{LEASE} deleted")), "{}", k.log());
+    // Gone: a second force-unlock removes nothing.
+    let again = cordium(&["force-unlock", d, &id, "--endpoint", &k.serve.url, "--kubeconfig", &kc]);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
 }

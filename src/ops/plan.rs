@@ -130,7 +130,8 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
         replaces: req.replaces.clone(),
         children: live.children,
     };
-    let (plan, mut problems) = plan::make(&model, diff, inputs);
+    let (mut plan, mut problems) = plan::make(&model, diff, inputs);
+    plan.snapshots = snapshot_report(&settings, &plan, &live.objects).await;
     if req.destroy {
         model = Model::default();
     } else if let Some(secrets) = &req.secrets {
@@ -143,6 +144,75 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
         return Err(OpsError::Invalid { diags, loaded: Box::new(loaded) });
     }
     Ok(Planned { plan, model, loaded, naming, cluster, settings, warnings, read_calls: live.calls })
+}
+
+/// The snapshot state of each pre-built Template (docs/kubernetes.md): one List of the
+/// namespace's VolumeSnapshots. `None` on the embedded local cluster or without pre-builds;
+/// not verified without Kubernetes access; an error Kubernetes gave is reported, not fatal
+/// (apply's wait fails on it).
+async fn snapshot_report(
+    settings: &Settings,
+    plan: &Plan,
+    objects: &[crate::live::convert::LiveResource],
+) -> Option<plan::SnapshotReport> {
+    use crate::live::kube::{Kube, SnapshotState};
+    if !matches!(settings.target, crate::live::target::Target::Remote { .. })
+        || plan.builds.is_empty()
+    {
+        return None;
+    }
+    let report = |verified, namespace, error, templates| {
+        Some(plan::SnapshotReport { verified, namespace, error, templates })
+    };
+    let Some(access) = &settings.kube else {
+        return report(false, None, None, Vec::new());
+    };
+    let ns = Some(access.namespace.clone());
+    let listed = match Kube::connect(access).await {
+        Ok(kube) => kube.list_snapshots().await,
+        Err(e) => Err(e),
+    };
+    let listed = match listed {
+        Ok(l) => l,
+        Err(e) => return report(true, ns, Some(e.to_string()), Vec::new()),
+    };
+    let templates = plan
+        .builds
+        .iter()
+        .map(|b| {
+            let live = objects
+                .iter()
+                .find(|o| o.kind == crate::model::Kind::Template && o.address == b.template);
+            let ready = live.and_then(|l| {
+                let id = &l.build_info.as_ref()?.current_ready_build_id;
+                (!id.is_empty()).then(|| crate::live::kube::snapshot::snapshot_name(&l.uid, id))
+            });
+            let Some(name) = ready else {
+                return plan::TemplateSnapshot {
+                    template: b.template.clone(),
+                    snapshot: None,
+                    state: "no_build".into(),
+                    restore_size: None,
+                    message: None,
+                };
+            };
+            let found = listed.iter().find(|s| s.metadata.name.as_deref() == Some(name.as_str()));
+            let state = crate::live::kube::snapshot_state(found);
+            let (restore_size, message) = match &state {
+                SnapshotState::Ready { restore_size } => (restore_size.clone(), None),
+                SnapshotState::Failed { message } => (None, Some(message.clone())),
+                _ => (None, None),
+            };
+            plan::TemplateSnapshot {
+                template: b.template.clone(),
+                snapshot: Some(name),
+                state: state.word().to_string(),
+                restore_size,
+                message,
+            }
+        })
+        .collect();
+    report(true, ns, None, templates)
 }
 
 /// What `--fail-on` gates on.

@@ -199,6 +199,42 @@ pub struct Plan {
     /// Addresses left out by `--target`/`--exclude`. Display only (render).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub excluded: Vec<Address>,
+    /// What Kubernetes says about the pre-built Templates' snapshots, filled in by `ops` from
+    /// the cluster (docs/kubernetes.md); `None` on the embedded local cluster (no Kubernetes
+    /// behind it). Display only (render).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshots: Option<SnapshotReport>,
+}
+
+/// The snapshot state of each pre-built Template, as Kubernetes reported it at plan time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotReport {
+    /// False: no Kubernetes access is configured, readiness is not verified.
+    pub verified: bool,
+    /// The namespace the snapshots were looked for in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Kubernetes could not be read (RBAC, a missing CRD): why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub templates: Vec<TemplateSnapshot>,
+}
+
+/// One pre-built Template's snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateSnapshot {
+    pub template: Address,
+    /// `<templateUID>-<currentReadyBuildID>`; none before the first ready build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// `ready`, `pending`, `missing`, `failed`, or `no_build` (no ready build yet).
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_size: Option<String>,
+    /// `status.error.message` of a failed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 impl Plan {
@@ -342,6 +378,7 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
         builds,
         steps,
         excluded,
+        snapshots: None,
     };
     (plan, problems)
 }

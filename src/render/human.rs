@@ -211,6 +211,12 @@ fn build(b: &BuildDoc, out: &mut String, style: Style) {
 }
 
 fn kept_notes(doc: &PlanDoc, out: &mut String, style: Style) {
+    if let Some(s) = &doc.snapshots {
+        let _ = writeln!(out, "{}", style.dim(&s.headline()));
+        for t in &s.templates {
+            let _ = writeln!(out, "  {}", super::plan_doc::SnapshotsDoc::line(t));
+        }
+    }
     for c in doc
         .resource_changes
         .iter()

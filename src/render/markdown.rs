@@ -33,6 +33,7 @@ pub fn plan_with_limit(doc: &PlanDoc, limit: usize) -> String {
             "**No changes.** The cluster matches the configuration ({} resources checked).",
             s.no_op
         );
+        snapshots(doc, &mut out);
         return out;
     }
     let _ = writeln!(out, "**Plan: {}.**\n", doc.summary_sentence());
@@ -95,6 +96,7 @@ pub fn plan_with_limit(doc: &PlanDoc, limit: usize) -> String {
     if !builds.is_empty() {
         let _ = writeln!(out, "**Snapshot builds**\n\n{}\n", builds.join("\n"));
     }
+    snapshots(doc, &mut out);
 
     // Details: destroys and replaces first, then the rest, while they fit.
     let mut ordered: Vec<&ChangeDoc> = Vec::new();
@@ -199,4 +201,16 @@ fn fence_safe(s: &str) -> String {
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The snapshot readiness line, and with Kubernetes access each pre-built Template's snapshot.
+fn snapshots(doc: &PlanDoc, out: &mut String) {
+    let Some(s) = &doc.snapshots else { return };
+    let _ = writeln!(out, "{}\n", s.headline());
+    if !s.templates.is_empty() {
+        for t in &s.templates {
+            let _ = writeln!(out, "- {}", super::plan_doc::SnapshotsDoc::line(t));
+        }
+        out.push('\n');
+    }
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::plan::{Action, BuildAction, Plan};
 
 /// Version of the JSON plan format (semver: minor for additions, major for breaking changes).
-pub const JSON_FORMAT_VERSION: &str = "1.2";
+pub const JSON_FORMAT_VERSION: &str = "1.3";
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PlanDoc {
@@ -24,6 +24,71 @@ pub struct PlanDoc {
     pub builds: Vec<BuildDoc>,
     /// Addresses left out by `--target` / `--exclude`.
     pub excluded: Vec<String>,
+    /// The pre-built Templates' VolumeSnapshots as Kubernetes reports them (since 1.3); absent
+    /// on the embedded local cluster. `verified: false`: no Kubernetes access is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshots: Option<SnapshotsDoc>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SnapshotsDoc {
+    /// False: no Kubernetes access is configured, so snapshot readiness is not verified.
+    pub verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Why Kubernetes could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub templates: Vec<TemplateSnapshotDoc>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TemplateSnapshotDoc {
+    pub template: String,
+    /// The VolumeSnapshot name, `<templateUID>-<currentReadyBuildID>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// `ready`, `pending`, `missing`, `failed`, or `no_build`.
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_size: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl SnapshotsDoc {
+    /// The one line a plan without Kubernetes access shows, or the heading of the list.
+    pub fn headline(&self) -> String {
+        match (&self.error, self.verified) {
+            (Some(e), _) => format!("Snapshot readiness could not be read from Kubernetes: {e}"),
+            (None, false) => "Snapshot readiness is not verified: no Kubernetes access is \
+                              configured (--kubeconfig, the environment's `kubeconfig`, or \
+                              KUBECONFIG; docs/kubernetes.md)."
+                .to_string(),
+            (None, true) => format!(
+                "Snapshots in Kubernetes namespace {}:",
+                self.namespace.as_deref().unwrap_or("?")
+            ),
+        }
+    }
+
+    /// `template.ml.gpu: ready (10Gi), VolumeSnapshot 3f…-b7c9d1`.
+    pub fn line(t: &TemplateSnapshotDoc) -> String {
+        let mut state = match t.state.as_str() {
+            "no_build" => "no ready build yet".to_string(),
+            s => s.to_string(),
+        };
+        if let Some(size) = &t.restore_size {
+            state.push_str(&format!(" ({size})"));
+        }
+        if let Some(m) = &t.message {
+            state.push_str(&format!(": {m}"));
+        }
+        match &t.snapshot {
+            Some(name) => format!("{}: {state}, VolumeSnapshot {name}", t.template),
+            None => format!("{}: {state}", t.template),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -213,6 +278,22 @@ impl PlanDoc {
             resource_changes,
             builds,
             excluded: plan.excluded.iter().map(ToString::to_string).collect(),
+            snapshots: plan.snapshots.as_ref().map(|s| SnapshotsDoc {
+                verified: s.verified,
+                namespace: s.namespace.clone(),
+                error: s.error.clone(),
+                templates: s
+                    .templates
+                    .iter()
+                    .map(|t| TemplateSnapshotDoc {
+                        template: t.template.to_string(),
+                        snapshot: t.snapshot.clone(),
+                        state: t.state.clone(),
+                        restore_size: t.restore_size.clone(),
+                        message: t.message.clone(),
+                    })
+                    .collect(),
+            }),
         }
     }
 

@@ -500,6 +500,7 @@ fn plan(steps: Vec<Step>, builds: Vec<PlannedBuild>) -> Plan {
         builds,
         steps,
         excluded: vec![],
+        snapshots: None,
     }
 }
 
