@@ -33,7 +33,10 @@ pub fn plan_with_limit(doc: &PlanDoc, limit: usize) -> String {
             "**No changes.** The cluster matches the configuration ({} resources checked).",
             s.no_op
         );
-        snapshots(doc, &mut out);
+        if doc.snapshots.is_some() {
+            out.push('\n');
+            snapshots(doc, &mut out);
+        }
         return out;
     }
     let _ = writeln!(out, "**Plan: {}.**\n", doc.summary_sentence());
