@@ -74,7 +74,7 @@ fn stream_schema() -> &'static jsonschema::Validator {
 }
 
 /// Every line of stdout is one JSON object (valid against `schemas/events.v1.json`) with an `event` and an RFC 3339 `time`; the events.
-fn assert_stream(o: &Output) -> Vec<serde_json::Value> {
+pub(crate) fn assert_stream(o: &Output) -> Vec<serde_json::Value> {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(!out.trim().is_empty(), "no stream: {}", text(o));
     out.lines()

@@ -122,6 +122,8 @@ fn apply_waits_for_each_snapshot_before_creating_the_workspaces_that_use_it() {
     stack(dir.path());
     let o = k.apply(dir.path(), &[]);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", text(&o), k.log());
+    // Every line of the stream, the snapshot events included, is valid against its schema.
+    crate::ci::assert_stream(&o);
     // Every view reports the wait: JSON events with the snapshot's states.
     let events: Vec<Value> = lines(&o).into_iter().filter(|v| v["event"] == "snapshot").collect();
     let states = |addr: &str| -> Vec<String> {

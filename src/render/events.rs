@@ -510,6 +510,40 @@ mod tests {
     }
 
     #[test]
+    fn snapshot_waits_are_lines_and_json_events() {
+        use crate::live::kube::SnapshotState;
+        let snap = |state| Event::Snapshot {
+            step: step(StepKind::Build, "template.ml.gpu"),
+            snapshot: "3f2a-b7c9d1".into(),
+            namespace: "octelium".into(),
+            state,
+            elapsed: Duration::from_millis(2500),
+        };
+        assert_eq!(
+            event_line(&snap(SnapshotState::Missing), Style::default()),
+            "template.ml.gpu: VolumeSnapshot 3f2a-b7c9d1 not in namespace octelium yet, waiting \
+             for it to appear (2.5s)"
+        );
+        assert_eq!(
+            event_line(&snap(SnapshotState::Pending), Style::default()),
+            "template.ml.gpu: VolumeSnapshot 3f2a-b7c9d1 pending, waiting for readyToUse (2.5s)"
+        );
+        let ready = snap(SnapshotState::Ready { restore_size: Some("10Gi".into()) });
+        assert!(event_line(&ready, Style::default()).contains("3f2a-b7c9d1 ready (10Gi)"));
+        assert_eq!(
+            event_json(&ready),
+            json!({"event": "snapshot", "step": 2, "kind": "build", "address": "template.ml.gpu",
+                   "snapshot": "3f2a-b7c9d1", "namespace": "octelium", "state": "ready",
+                   "restore_size": "10Gi", "elapsed_secs": 2.5})
+        );
+        let failed = event_json(&snap(SnapshotState::Failed { message: "csi".into() }));
+        assert_eq!(
+            (failed["state"].clone(), failed["message"].clone()),
+            ("failed".into(), "csi".into())
+        );
+    }
+
+    #[test]
     fn stream_lines_carry_a_time_and_failures_are_error_events() {
         let v = stamped(error_json("the lock is held", None));
         assert_eq!(v["event"], "error");
