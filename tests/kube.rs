@@ -396,3 +396,89 @@ fn force_unlock_removes_the_lease_of_a_killed_holder() {
     let again = cordium(&["force-unlock", d, &id, "--endpoint", &k.serve.url, "--kubeconfig", &kc]);
     assert_eq!(again.status.code(), Some(1), "{}", text(&again));
 }
+
+/// The library's own client (`kube` underneath) against serve's Kubernetes API.
+async fn client(k: &Kube) -> cordium::live::kube::Kube {
+    use cordium::live::kube::{KubeAccess, KubeSource};
+    let access = KubeAccess {
+        source: KubeSource::Kubeconfig(k.kubeconfig().into()),
+        context: None,
+        namespace: "octelium".into(),
+        snapshot_timeout: Duration::from_secs(5),
+    };
+    cordium::live::kube::Kube::connect(&access).await.expect("a client")
+}
+
+fn lease(name: &str, holder: &str) -> k8s_openapi::api::coordination::v1::Lease {
+    use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+    Lease {
+        metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        spec: Some(LeaseSpec { holder_identity: Some(holder.into()), ..Default::default() }),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_answers_lease_races_rbac_and_watches_with_api_semantics() {
+    use cordium::live::kube::SnapshotState;
+    use cordium::live::ErrorCode;
+    let k = Kube::start(&["--kube-forbid", "delete/leases"]);
+    let c = client(&k).await;
+    let first = c.create_lease(&lease("l", "alice@a")).await.expect("created");
+    let taken = c.create_lease(&lease("l", "bob@b")).await.expect_err("taken");
+    assert_eq!(taken.code, ErrorCode::AlreadyExists, "{taken:?}");
+    assert!(taken.message.contains("already exists"), "{taken:?}");
+    // An update with the resourceVersion read wins once; the same version again is a 409.
+    let mut next = first.clone();
+    next.spec.as_mut().expect("spec").holder_identity = Some("alice@a2".into());
+    let updated = c.replace_lease(&next).await.expect("updated");
+    assert_ne!(updated.metadata.resource_version, first.metadata.resource_version);
+    let stale = c.replace_lease(&next).await.expect_err("stale");
+    assert_eq!(stale.code, ErrorCode::FailedPrecondition, "{stale:?}");
+    assert!(stale.message.contains("the object has been modified"), "{stale:?}");
+    let got = c.get_lease("l").await.expect("read");
+    assert_eq!(got.spec.and_then(|s| s.holder_identity).as_deref(), Some("alice@a2"));
+    // RBAC on demand: 403 naming the verb and the resource.
+    let uid = first.metadata.uid.clone().unwrap_or_default();
+    let denied = c.delete_lease("l", &uid, None).await.expect_err("forbidden");
+    assert_eq!(denied.code, ErrorCode::PermissionDenied, "{denied:?}");
+    assert!(denied.message.contains("cannot delete resource \"leases\""), "{denied:?}");
+    assert!(denied.message.contains("grant the verb `delete`"), "{denied:?}");
+    // A snapshot that never appears: the watch times out naming it.
+    let mut seen = Vec::new();
+    let mut record = |s: &SnapshotState| seen.push(s.clone());
+    let e = c.wait_snapshot("nope-abc", Duration::from_millis(800), &mut record).await;
+    let e = e.expect_err("never appears").to_string();
+    assert!(e.contains("VolumeSnapshot nope-abc never appeared in namespace octelium"), "{e}");
+    assert_eq!(seen, [SnapshotState::Missing]);
+}
+
+#[test]
+fn a_lease_taken_over_while_applying_stops_the_apply_and_fails_it_clearly() {
+    let k = Kube::start(&["--build-duration", "20s"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    stack(dir.path());
+    let holder = spawn_apply(&k, dir.path(), &["--lock-ttl", "3s"]);
+    assert!(k.wait_log(&format!("{LEASE} created"), Duration::from_secs(10)), "{}", k.log());
+    // Someone else writes the Lease (with the resourceVersion they read, as a takeover does).
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let c = client(&k).await;
+        let mut l = c.get_lease("cordium-lock-default").await.expect("the Lease");
+        l.metadata.annotations = None;
+        l.spec.as_mut().expect("spec").holder_identity = Some("mallory@elsewhere".into());
+        c.replace_lease(&l).await.expect("their write");
+    });
+    let o = holder.wait_with_output().expect("apply ends");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let s = summary(&o);
+    let lost = s["lock_lost"].as_str().unwrap_or("");
+    assert!(lost.contains("taken over by mallory@elsewhere"), "{lost}\n{}", text(&o));
+    assert_eq!(s["success"], false);
+    // The other holder's Lease is left alone: never overwritten, not released by the loser.
+    let after = rt.block_on(async { client(&k).await.get_lease("cordium-lock-default").await });
+    let holder = after.expect("still there").spec.and_then(|s| s.holder_identity);
+    assert_eq!(holder.as_deref(), Some("mallory@elsewhere"));
+}

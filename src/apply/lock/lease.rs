@@ -3,8 +3,10 @@
 //! (`user@host`, with the CI run URL), `acquireTime`, `renewTime` and `leaseDurationSeconds` say
 //! when it lapses as any Lease reader expects, and the annotation `cordium.dev/holder` holds the
 //! holder as JSON (pid, lock id). Every update carries the `resourceVersion` last read, so a
-//! renewal that lost a race is refused (409) and never overwrites another holder; a delete
-//! carries the uid as a precondition.
+//! renewal that lost a race is refused (409) and never overwrites another holder. A delete
+//! carries the uid and a `resourceVersion` as preconditions: a release, the version this holder
+//! last wrote (a Lease someone else updated since is theirs: left alone); a takeover or
+//! `force-unlock`, the version just read.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -48,20 +50,29 @@ pub fn lease_name(stack: &str, env: Option<&str>) -> String {
 pub struct LeasePlace {
     kube: Kube,
     name: String,
-    /// The uid and resourceVersion last read or written: what the next update must match.
-    seen: Mutex<Option<(String, String)>>,
+    /// The uid and resourceVersion last read: what the next update must match.
+    read: Mutex<Option<(String, String)>>,
+    /// The uid and resourceVersion this holder last wrote: what its release must match.
+    written: Mutex<Option<(String, String)>>,
+}
+
+fn version(lease: &Lease) -> Option<(String, String)> {
+    let m = &lease.metadata;
+    Some((m.uid.clone()?, m.resource_version.clone()?))
+}
+
+fn put(slot: &Mutex<Option<(String, String)>>, value: Option<(String, String)>) {
+    *slot.lock().unwrap_or_else(|e| e.into_inner()) = value;
+}
+
+fn take(slot: &Mutex<Option<(String, String)>>, uid: &str) -> Option<String> {
+    let v = slot.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    v.filter(|(u, _)| u == uid).map(|(_, rv)| rv)
 }
 
 impl LeasePlace {
     pub fn new(kube: Kube, name: String) -> Self {
-        LeasePlace { kube, name, seen: Mutex::new(None) }
-    }
-
-    fn remember(&self, lease: &Lease) {
-        let m = &lease.metadata;
-        if let (Some(uid), Some(rv)) = (&m.uid, &m.resource_version) {
-            *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = Some((uid.clone(), rv.clone()));
-        }
+        LeasePlace { kube, name, read: Mutex::new(None), written: Mutex::new(None) }
     }
 
     fn lease(&self, holder: &Holder) -> Lease {
@@ -150,13 +161,14 @@ impl LockPlace for LeasePlace {
 
     async fn create(&self, holder: &Holder) -> Result<String, LiveError> {
         let created = self.kube.create_lease(&self.lease(holder)).await?;
-        self.remember(&created);
+        put(&self.read, version(&created));
+        put(&self.written, version(&created));
         Ok(created.metadata.uid.unwrap_or_default())
     }
 
     async fn get(&self) -> Result<Found, LiveError> {
         let lease = self.kube.get_lease(&self.name).await?;
-        self.remember(&lease);
+        put(&self.read, version(&lease));
         Ok(Found {
             uid: lease.metadata.uid.clone().unwrap_or_default(),
             holder: holder_of_lease(&lease),
@@ -164,8 +176,7 @@ impl LockPlace for LeasePlace {
     }
 
     async fn update(&self, uid: &str, holder: &Holder) -> Result<(), LiveError> {
-        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let Some((seen_uid, rv)) = seen.filter(|(u, _)| u == uid) else {
+        let Some(rv) = take(&self.read, uid) else {
             return Err(LiveError {
                 code: ErrorCode::FailedPrecondition,
                 operation: format!("update {}", self.describe()),
@@ -173,15 +184,17 @@ impl LockPlace for LeasePlace {
             });
         };
         let mut lease = self.lease(holder);
-        lease.metadata.uid = Some(seen_uid);
+        lease.metadata.uid = Some(uid.to_string());
         lease.metadata.resource_version = Some(rv);
         let updated = self.kube.replace_lease(&lease).await?;
-        self.remember(&updated);
+        put(&self.read, version(&updated));
+        put(&self.written, version(&updated));
         Ok(())
     }
 
     async fn delete(&self, uid: &str) -> Result<(), LiveError> {
-        self.kube.delete_lease(&self.name, uid).await
+        let rv = take(&self.written, uid).or_else(|| take(&self.read, uid));
+        self.kube.delete_lease(&self.name, uid, rv.as_deref()).await
     }
 }
 

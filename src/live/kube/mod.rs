@@ -364,13 +364,19 @@ impl Kube {
             .map_err(|e| self.live("update", &name, e))
     }
 
-    /// Deletes Lease `name` if its uid is `uid` (another object of that name is left alone:
-    /// answered as [`ErrorCode::NotFound`], the one asked for being gone).
-    pub async fn delete_lease(&self, name: &str, uid: &str) -> Result<(), LiveError> {
+    /// Deletes Lease `name` if its uid is `uid` and (when given) its resourceVersion is
+    /// `version`: another object of that name, or one written since, is left alone (answered as
+    /// [`ErrorCode::NotFound`]: the one asked for is gone).
+    pub async fn delete_lease(
+        &self,
+        name: &str,
+        uid: &str,
+        version: Option<&str>,
+    ) -> Result<(), LiveError> {
         let params = DeleteParams {
             preconditions: Some(Preconditions {
                 uid: Some(uid.to_string()),
-                resource_version: None,
+                resource_version: version.map(str::to_string),
             }),
             ..Default::default()
         };
