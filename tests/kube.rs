@@ -482,3 +482,36 @@ fn a_lease_taken_over_while_applying_stops_the_apply_and_fails_it_clearly() {
     let holder = after.expect("still there").spec.and_then(|s| s.holder_identity);
     assert_eq!(holder.as_deref(), Some("mallory@elsewhere"));
 }
+
+#[test]
+fn a_workspace_added_later_waits_for_the_snapshot_of_an_up_to_date_build() {
+    let k = Kube::start(&["--build-duration", "300ms", "--kube-snapshot-delay", "5s"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    stack(dir.path());
+    let d = dir.path().to_str().expect("utf-8");
+    // Built and created without Kubernetes access: its Workspaces start cold.
+    let first = cordium(&["apply", d, "--endpoint", &k.serve.url, "--auto-approve"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let more = "---\napiVersion: cordium/v1\nkind: Workspace\nmetadata:\n  name: five.lab\ntemplate: env\n";
+    let mut y = std::fs::read_to_string(dir.path().join("main.yaml")).expect("read");
+    y.push_str(more);
+    std::fs::write(dir.path().join("main.yaml"), y).expect("write");
+    // The build is up to date: no build step, yet the new Workspace waits for the snapshot.
+    let o = k.apply(dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let states: Vec<String> = lines(&o)
+        .into_iter()
+        .filter(|v| v["event"] == "snapshot" && v["address"] == "workspace.lab.five")
+        .map(|v| v["state"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(states.first().map(String::as_str), Some("pending"), "{states:?}\n{}", text(&o));
+    assert_eq!(states.last().map(String::as_str), Some("ready"), "{states:?}");
+    let log = k.log_with_workspaces(5);
+    let ws = workspace_lines(&log);
+    assert_eq!(ws.len(), 5, "{log}");
+    assert!(ws[4].contains("restores from ready VolumeSnapshot"), "{log}");
+    assert!(
+        ws[..4].iter().any(|l| l.contains("starts cold")),
+        "the first apply did not wait:\n{log}"
+    );
+}

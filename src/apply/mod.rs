@@ -192,8 +192,28 @@ pub fn step_inputs(plan: &Plan, model: &Model) -> Vec<StepInput> {
         .enumerate()
         .map(|(index, s)| {
             let step = StepRef { index, kind: s.kind, address: s.address.clone() };
+            let resource = model.get(&s.address);
+            // A Workspace created from a pre-built Template with no build step in this plan.
+            let snapshot_of = match (s.kind, resource.map(|r| &r.body)) {
+                (
+                    crate::plan::StepKind::Create,
+                    Some(crate::model::Body::Workspace { template: Some(t), .. }),
+                ) => {
+                    let address = crate::kind::Address {
+                        kind: crate::kind::Kind::Template,
+                        space: s.address.space.clone(),
+                        name: t.clone(),
+                    };
+                    builds
+                        .get(&address)
+                        .filter(|b| b.action == crate::plan::BuildAction::UpToDate)
+                        .map(|_| address)
+                }
+                _ => None,
+            };
             StepInput {
-                resource: model.get(&s.address).cloned(),
+                snapshot_of,
+                resource: resource.cloned(),
                 live: live.get(&s.address).copied().flatten().cloned(),
                 build: builds.get(&s.address).map(|&b| b.clone()),
                 step,

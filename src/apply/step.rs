@@ -97,6 +97,18 @@ pub struct SnapshotWait {
     pub kube: crate::live::kube::Kube,
     /// How long after the build is READY the snapshot may take to appear and be ready.
     pub timeout: Duration,
+    /// The snapshots seen ready in this apply (each is waited for once).
+    pub ready: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+}
+
+impl SnapshotWait {
+    pub fn new(kube: crate::live::kube::Kube, timeout: Duration) -> Self {
+        SnapshotWait { kube, timeout, ready: Default::default() }
+    }
+
+    fn seen_ready(&self, name: &str) -> bool {
+        self.ready.lock().unwrap_or_else(|e| e.into_inner()).contains(name)
+    }
 }
 
 /// One lock per Space for the read-modify-write of its Workspace ownership record: Workspace
@@ -133,6 +145,9 @@ pub struct StepInput {
     pub live: Option<LiveRef>,
     /// The planned build (build and wait steps).
     pub build: Option<PlannedBuild>,
+    /// A Workspace create whose Template is pre-built and up to date (no build step in this
+    /// plan): with Kubernetes access, its current snapshot is waited for first.
+    pub snapshot_of: Option<Address>,
 }
 
 /// The callback events go through.
@@ -322,6 +337,7 @@ impl Executor {
         self.leased(&input.step.address)?;
         match input.step.kind {
             StepKind::Create => {
+                self.template_snapshot(input, emit).await?;
                 let uid = self.create(input, emit).await?;
                 match uid.filter(|_| input.step.address.kind.server_named()) {
                     Some(uid) => self.record(input, &uid, Some(self.stack.clone())).await,
@@ -886,6 +902,9 @@ impl Executor {
         let address = &input.step.address;
         let uid = template.metadata.as_ref().map(|m| m.uid.as_str()).unwrap_or_default();
         let name = crate::live::kube::snapshot::snapshot_name(uid, id);
+        if wait.seen_ready(&name) {
+            return Ok(());
+        }
         let began = Instant::now();
         let namespace = wait.kube.namespace().to_string();
         let mut seen = |state: &SnapshotState| {
@@ -919,7 +938,10 @@ impl Executor {
             }
         };
         match result {
-            Ok(SnapshotState::Ready { .. }) => Ok(()),
+            Ok(SnapshotState::Ready { .. }) => {
+                wait.ready.lock().unwrap_or_else(|e| e.into_inner()).insert(name);
+                Ok(())
+            }
             Ok(SnapshotState::Failed { message }) => Err(failed(
                 format!("VolumeSnapshot {name} in namespace {namespace} failed: {message}"),
                 false,
@@ -933,6 +955,32 @@ impl Executor {
             }
             Err(e @ WaitError::Timeout { .. }) => Err(failed(e.to_string(), false)),
         }
+    }
+
+    /// Before a Workspace create whose Template's build is up to date (no build step in this
+    /// plan to wait in): with Kubernetes access, the snapshot of the Template's current ready
+    /// build is waited for, so the Workspace restores from it (nothing to wait for without a
+    /// ready build).
+    async fn template_snapshot(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
+        let (Some(_), Some(template)) = (&self.snapshots, &input.snapshot_of) else {
+            return Ok(());
+        };
+        let key = self.template_key(template);
+        let t = match self.cluster.get(Kind::Template, &key).await {
+            Ok(Object::Template(t)) => t,
+            Ok(_) => return Ok(()),
+            Err(e) => return Err(ApplyError::live(&input.step.address, e)),
+        };
+        let id = t
+            .status
+            .as_ref()
+            .and_then(|s| s.build_info.as_ref())
+            .map(|b| b.current_ready_build_id.clone())
+            .unwrap_or_default();
+        if id.is_empty() {
+            return Ok(());
+        }
+        self.await_snapshot(input, &t, &id, emit).await
     }
 
     /// Cancels build `id` if it is still the running one; says what happened. Not once the

@@ -508,7 +508,7 @@ async fn execute(
     ctx.anchor = anchor;
     if let Some(access) = &settings.kube {
         let kube = crate::live::kube::Kube::connect(access).await?;
-        ctx.snapshots = Some(apply::SnapshotWait { kube, timeout: access.snapshot_timeout });
+        ctx.snapshots = Some(apply::SnapshotWait::new(kube, access.snapshot_timeout));
     }
     let stop = ctx.stop.clone();
     let cancel = ctx.cancel.clone();

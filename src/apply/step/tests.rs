@@ -222,6 +222,7 @@ fn input(kind: StepKind, r: &Resource) -> StepInput {
         resource: Some(r.clone()),
         live: None,
         build: None,
+        snapshot_of: None,
     }
 }
 
