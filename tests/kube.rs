@@ -515,3 +515,30 @@ fn a_workspace_added_later_waits_for_the_snapshot_of_an_up_to_date_build() {
         "the first apply did not wait:\n{log}"
     );
 }
+
+#[test]
+fn the_stack_files_environment_names_the_kubeconfig_relative_to_the_root() {
+    let k = Kube::start(&["--build-duration", "200ms"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    stack(dir.path());
+    std::fs::create_dir_all(dir.path().join("kube")).expect("mkdir");
+    std::fs::copy(k.kubeconfig(), dir.path().join("kube/config")).expect("copy");
+    let url = &k.serve.url;
+    let hcl = format!(
+        "stack \"demo\" {{}}\nenvironment \"serve\" {{\n  endpoint = \"{url}\"\n  kubeconfig = \"kube/config\"\n  kube_namespace = \"ops\"\n}}\n"
+    );
+    std::fs::write(dir.path().join("cordium.hcl"), hcl).expect("write");
+    let d = dir.path().to_str().expect("utf-8");
+    let plan = cordium_as_admin().args(["plan", d, "--env", "serve"]).output().expect("runs");
+    let out = String::from_utf8_lossy(&plan.stdout).to_string();
+    assert!(plan.status.success(), "{}", text(&plan));
+    assert!(out.contains("Snapshots in Kubernetes namespace ops:"), "{out}");
+    assert!(out.contains("template.lab.env: no ready build yet"), "{out}");
+    // The flag beats the stack file.
+    let plan = cordium_as_admin()
+        .args(["plan", d, "--env", "serve", "--kube-namespace", "octelium"])
+        .output()
+        .expect("runs");
+    let out = String::from_utf8_lossy(&plan.stdout).to_string();
+    assert!(out.contains("Snapshots in Kubernetes namespace octelium:"), "{out}");
+}

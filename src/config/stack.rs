@@ -634,6 +634,22 @@ environment "c" {
     }
 
     #[test]
+    fn an_environment_names_its_kubernetes_access_in_either_format() {
+        let hcl = "stack \"p\" {}\nenvironment \"prod\" {\n  domain = \"example.com\"\n  kubeconfig = \"kube/prod.yaml\"\n  kube_context = \"eu\"\n  kube_namespace = \"ops\"\n}\n";
+        let yaml = "stack:\n  name: p\nenvironments:\n  prod:\n    domain: example.com\n    kubeconfig: kube/prod.yaml\n    kubeContext: eu\n    kubeNamespace: ops\n";
+        for (file, text) in [("cordium.hcl", hcl), ("cordium.yaml", yaml)] {
+            let (s, d) = load_text(file, text, &[]);
+            assert!(d.is_empty(), "{file}: {d:?}");
+            let e = &s.expect("a stack").environments["prod"];
+            assert_eq!(e.kubeconfig, Some(PathBuf::from("kube/prod.yaml")), "{file}");
+            assert_eq!(
+                (e.kube_context.as_deref(), e.kube_namespace.as_deref()),
+                (Some("eu"), Some("ops"))
+            );
+        }
+    }
+
+    #[test]
     fn stack_names_follow_the_label_rule() {
         assert!(valid_stack_name("platform"));
         assert!(valid_stack_name("0-a"));
