@@ -900,3 +900,48 @@ fn watch_stream(
         .insert("content-type", hyper::header::HeaderValue::from_static("application/json"));
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_percent_decoded_and_field_selectors_match_by_name() {
+        assert_eq!(decode("metadata.name%3Dab-1"), "metadata.name=ab-1");
+        assert_eq!(decode("a+b%2"), "a b%2");
+        assert_eq!(decode("%zz"), "%zz");
+        let o = json!({"metadata": {"name": "ab-1", "namespace": "octelium"}});
+        assert!(matches(&o, Some(&"metadata.name=ab-1".to_string())));
+        assert!(matches(&o, Some(&"metadata.name==ab-1,metadata.namespace=octelium".to_string())));
+        assert!(!matches(&o, Some(&"metadata.name=other".to_string())));
+        assert!(matches(&o, None));
+    }
+
+    #[test]
+    fn the_written_kubeconfig_is_one_kube_reads() {
+        let text = kubeconfig("http://127.0.0.1:9", "tok", "octelium");
+        let k = ::kube::config::Kubeconfig::from_yaml(&text).expect("a kubeconfig");
+        assert_eq!(k.current_context.as_deref(), Some("cordium-serve"));
+        let ctx = k.contexts[0].context.as_ref().expect("a context");
+        assert_eq!(ctx.namespace.as_deref(), Some("octelium"));
+        let cluster = k.clusters[0].cluster.as_ref().expect("a cluster");
+        assert_eq!(cluster.server.as_deref(), Some("http://127.0.0.1:9"));
+    }
+
+    #[test]
+    fn a_refusal_names_the_verb_and_the_resource() {
+        let options =
+            KubeOptions { forbid: vec!["watch/volumesnapshots".into()], ..Default::default() };
+        let (changed, _) = tokio::sync::watch::channel(0);
+        let state = State {
+            options,
+            token: String::new(),
+            store: Mutex::new(Store::default()),
+            changed,
+            log: Mutex::new(None),
+        };
+        assert!(forbidden(&state, "list", Res::Snapshot, Some("octelium"), None).is_none());
+        let r = forbidden(&state, "watch", Res::Snapshot, Some("octelium"), None).expect("403");
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+}
