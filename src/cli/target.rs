@@ -43,7 +43,7 @@ pub struct KubeArgs {
     #[arg(long, value_name = "NAME")]
     pub kube_namespace: Option<String>,
     /// How long apply waits, after a build is READY, for its VolumeSnapshot to appear and be
-    /// `readyToUse` (with Kubernetes access).
+    /// `readyToUse` (with Kubernetes access; default 10m).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub snapshot_timeout: Option<std::time::Duration>,
 }
