@@ -1,5 +1,9 @@
 use crate::expr::Expression;
 use crate::{Decor, Decorate, Decorated, Ident, RawString, Span};
+use crate::template::Element;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::ops::{self, Range};
 use vecmap::map::{MutableKeys, VecMap};
 
@@ -228,11 +232,117 @@ where
     where
         I: IntoIterator<Item = (K, V)>,
     {
+        // cordium patch: built in linear time (see `ObjectBuilder`), with the semantics of
+        // inserting each pair in turn.
         let iter = iterable.into_iter();
-        let lower = iter.size_hint().0;
-        let mut object = Object::with_capacity(lower);
-        object.extend(iter);
-        object
+        let mut builder = ObjectBuilder::with_capacity(iter.size_hint().0);
+        for (key, value) in iter {
+            builder.insert(key.into(), value.into());
+        }
+        builder.build()
+    }
+}
+
+/// cordium patch: builds an `Object` in linear time.
+///
+/// `VecMap::insert` compares the new key with every key so far, which makes a literal of n keys
+/// take O(n²). The builder keeps the pairs in a `Vec` and finds an equal key through a hash
+/// index instead, then hands the `Vec` to `VecMap::from_vec_unchecked`. Keys are compared with
+/// `ObjectKey`'s own `PartialEq` semantics: an identifier key equals only an identifier key with
+/// the same name, a string literal key only a string literal key with the same value (decor is
+/// ignored, as by `PartialEq`); any other expression key can equal only another such key, so
+/// those are bucketed by `key_hash` (built only from what `PartialEq` compares, so equal keys
+/// share a bucket) and compared with `==` within their bucket.
+#[derive(Debug, Default)]
+pub(crate) struct ObjectBuilder {
+    items: Vec<(ObjectKey, ObjectValue)>,
+    idents: HashMap<String, usize>,
+    strings: HashMap<String, usize>,
+    others: HashMap<u64, Vec<usize>>,
+}
+
+/// cordium patch: a hash of an expression key from parts that `PartialEq` compares (never
+/// decor or spans): equal expressions hash equal; unequal ones may collide.
+fn key_hash(expr: &Expression, state: &mut DefaultHasher) {
+    std::mem::discriminant(expr).hash(state);
+    match expr {
+        Expression::Parenthesis(parens) => key_hash(parens.inner(), state),
+        Expression::Variable(variable) => variable.as_str().hash(state),
+        Expression::Traversal(traversal) => {
+            key_hash(&traversal.expr, state);
+            traversal.operators.len().hash(state);
+        }
+        Expression::StringTemplate(template) => {
+            for element in template.iter() {
+                match element {
+                    Element::Literal(literal) => literal.as_str().hash(state),
+                    Element::Interpolation(interp) => key_hash(&interp.expr, state),
+                    Element::Directive(_) => 0u8.hash(state),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn other_key_hash(expr: &Expression) -> u64 {
+    let mut state = DefaultHasher::new();
+    key_hash(expr, &mut state);
+    state.finish()
+}
+
+impl ObjectBuilder {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        ObjectBuilder {
+            items: Vec::with_capacity(capacity),
+            ..Default::default()
+        }
+    }
+
+    /// The index of the key equal to `key`, if there is one.
+    pub(crate) fn position(&self, key: &ObjectKey) -> Option<usize> {
+        match key {
+            ObjectKey::Ident(ident) => self.idents.get(ident.as_str()).copied(),
+            ObjectKey::Expression(Expression::String(string)) => {
+                self.strings.get(string.as_str()).copied()
+            }
+            ObjectKey::Expression(expr) => self
+                .others
+                .get(&other_key_hash(expr))?
+                .iter()
+                .copied()
+                .find(|&index| self.items[index].0 == *key),
+        }
+    }
+
+    /// Like `VecMap::insert`: an equal key keeps its place and its value is replaced (the old
+    /// one returned); a new key goes last.
+    pub(crate) fn insert(&mut self, key: ObjectKey, value: ObjectValue) -> Option<ObjectValue> {
+        if let Some(index) = self.position(&key) {
+            return Some(std::mem::replace(&mut self.items[index].1, value));
+        }
+        let index = self.items.len();
+        match &key {
+            ObjectKey::Ident(ident) => {
+                self.idents.insert(ident.as_str().to_owned(), index);
+            }
+            ObjectKey::Expression(Expression::String(string)) => {
+                self.strings.insert(string.as_str().to_owned(), index);
+            }
+            ObjectKey::Expression(expr) => self
+                .others
+                .entry(other_key_hash(expr))
+                .or_default()
+                .push(index),
+        }
+        self.items.push((key, value));
+        None
+    }
+
+    pub(crate) fn build(self) -> Object {
+        // SAFETY: `insert` never pushes a key equal to one already in `items`.
+        let items = unsafe { VecMap::from_vec_unchecked(self.items) };
+        Object::from(items)
     }
 }
 

@@ -10,8 +10,8 @@ use super::trivia::{line_comment, sp, ws};
 
 use crate::expr::{
     Array, BinaryOperator, Expression, ForCond, ForExpr, ForIntro, FuncArgs, FuncCall, FuncName,
-    Object, ObjectKey, ObjectValue, ObjectValueAssignment, ObjectValueTerminator, Parenthesis,
-    Splat, TraversalOperator, UnaryOp, UnaryOperator,
+    ObjectBuilder, ObjectKey, ObjectValue, ObjectValueAssignment, ObjectValueTerminator,
+    Parenthesis, Splat, TraversalOperator, UnaryOp, UnaryOperator,
 };
 use crate::template::HeredocTemplate;
 use crate::{Decorate, Decorated, Formatted, Ident, RawString, SetSpan, Spanned};
@@ -528,13 +528,17 @@ fn object_items<'i>(
     state: &RefCell<ExprParseState>,
 ) -> impl ModalParser<Input<'i>, (), ContextError> + '_ {
     move |input: &mut Input<'i>| {
-        let mut object = Object::new();
+        // cordium patch: the items are gathered in an `ObjectBuilder` (a hash index of the keys)
+        // instead of inserted into the `Object` one by one, which compared every key with all
+        // the keys before it. The duplicate-key error is unchanged.
+        let mut object = ObjectBuilder::default();
 
         loop {
             let trailing = raw_string(ws).parse_next(input)?;
             let ch = peek(any).parse_next(input)?;
 
             if ch == '}' {
+                let mut object = object.build();
                 object.set_trailing(trailing);
                 state.borrow_mut().on_expr_term(Expression::Object(object));
                 return Ok(());
@@ -543,7 +547,7 @@ fn object_items<'i>(
             let checkpoint = input.checkpoint();
             let mut key = object_key(input)?;
 
-            if object.contains_key(&key) {
+            if object.position(&key).is_some() {
                 input.reset(&checkpoint);
                 return cut_err(fail)
                     .context(StrContext::Label("object item"))
@@ -564,7 +568,9 @@ fn object_items<'i>(
                 '}' => {
                     value.set_terminator(ObjectValueTerminator::None);
                     object.insert(key, value);
-                    state.borrow_mut().on_expr_term(Expression::Object(object));
+                    state
+                        .borrow_mut()
+                        .on_expr_term(Expression::Object(object.build()));
                     return Ok(());
                 }
                 '\r' => crlf

@@ -203,12 +203,83 @@ impl<T: Into<Expression>> FromIterator<T> for Expression {
 
 impl<K: Into<ObjectKey>, V: Into<Expression>> FromIterator<(K, V)> for Expression {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Expression::Object(
-            iter.into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        )
+        // cordium patch: built in linear time (see `object_from_pairs`).
+        Expression::Object(object_from_pairs(
+            iter.into_iter().map(|(k, v)| (k.into(), v.into())),
+        ))
     }
+}
+
+/// cordium patch: collects pairs into an `Object` in linear time, with the semantics of
+/// inserting each pair in turn (`VecMap::insert`: an equal key keeps its place and takes the
+/// later value; a new key goes last).
+///
+/// `VecMap`'s own `FromIterator` compares each key with every key before it, O(n²) for an object
+/// literal of n keys. Here an identifier key can equal only an identifier key of the same name and
+/// a string key only a string key of the same value (`ObjectKey`'s derived `PartialEq`), so those
+/// are found through a hash index; any other expression key is bucketed by `key_hash` (built only
+/// from what `PartialEq` compares, so equal keys share a bucket) and compared with `==` within it.
+pub(crate) fn object_from_pairs(
+    pairs: impl Iterator<Item = (ObjectKey, Expression)>,
+) -> Object<ObjectKey, Expression> {
+    use std::collections::HashMap;
+    let mut items: Vec<(ObjectKey, Expression)> = Vec::with_capacity(pairs.size_hint().0);
+    let mut idents: HashMap<String, usize> = HashMap::new();
+    let mut strings: HashMap<String, usize> = HashMap::new();
+    let mut others: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (key, value) in pairs {
+        let found = match &key {
+            ObjectKey::Identifier(ident) => idents.get(ident.as_str()).copied(),
+            ObjectKey::Expression(Expression::String(string)) => strings.get(string).copied(),
+            ObjectKey::Expression(expr) => others
+                .get(&other_key_hash(expr))
+                .and_then(|bucket| bucket.iter().copied().find(|&i| items[i].0 == key)),
+        };
+        if let Some(index) = found {
+            items[index].1 = value;
+            continue;
+        }
+        let index = items.len();
+        match &key {
+            ObjectKey::Identifier(ident) => {
+                idents.insert(ident.as_str().to_owned(), index);
+            }
+            ObjectKey::Expression(Expression::String(string)) => {
+                strings.insert(string.clone(), index);
+            }
+            ObjectKey::Expression(expr) => {
+                others.entry(other_key_hash(expr)).or_default().push(index);
+            }
+        }
+        items.push((key, value));
+    }
+    // SAFETY: no key equal to one already in `items` was pushed.
+    unsafe { Object::from_vec_unchecked(items) }
+}
+
+/// cordium patch: a hash of an expression key from parts that `PartialEq` compares: equal
+/// expressions hash equal; unequal ones may collide.
+fn other_key_hash(expr: &Expression) -> u64 {
+    use std::hash::{Hash, Hasher};
+    fn walk(expr: &Expression, state: &mut std::collections::hash_map::DefaultHasher) {
+        std::mem::discriminant(expr).hash(state);
+        match expr {
+            Expression::Parenthesis(inner) => walk(inner, state),
+            Expression::Variable(variable) => variable.as_str().hash(state),
+            Expression::Traversal(traversal) => {
+                walk(&traversal.expr, state);
+                traversal.operators.len().hash(state);
+            }
+            Expression::TemplateExpr(template) => match &**template {
+                TemplateExpr::QuotedString(string) => string.hash(state),
+                TemplateExpr::Heredoc(_) => {}
+            },
+            _ => {}
+        }
+    }
+    let mut state = std::collections::hash_map::DefaultHasher::new();
+    walk(expr, &mut state);
+    state.finish()
 }
 
 impl From<()> for Expression {
