@@ -221,3 +221,83 @@ fn hostile_inputs_fail_cleanly_within_bounds() {
         failures.join("\n\n")
     );
 }
+
+/// One generated config of a shape that was once quadratic (issue 10), `n` long: a chain of
+/// locals (each the one before), a YAML label map, an HCL label map (an object literal: linear
+/// since the vendored hcl-edit/hcl-rs, vendor/README.md).
+fn growth_config(shape: &str, n: usize) -> (&'static str, String) {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    match shape {
+        "local-chain" => {
+            text.push_str("locals {\n  l0 = \"a\"\n");
+            for i in 1..n {
+                let _ = writeln!(text, "  l{i} = local.l{}", i - 1);
+            }
+            let _ = writeln!(text, "}}\nspace \"ml\" {{\n  description = local.l{}\n}}", n - 1);
+            ("main.hcl", text)
+        }
+        "yaml-labels" => {
+            text.push_str("kind: Space\nmetadata:\n  name: ml\n  labels:\n");
+            for i in 0..n {
+                let _ = writeln!(text, "    k{i}: v");
+            }
+            ("main.yaml", text)
+        }
+        _ => {
+            text.push_str("space \"ml\" {\n  labels = {\n");
+            for i in 0..n {
+                let _ = writeln!(text, "    k{i} = \"v\"");
+            }
+            text.push_str("  }\n}\n");
+            ("main.hcl", text)
+        }
+    }
+}
+
+/// The growth test of the hostile corpus: `cordium validate` of each shape at 10,000 and
+/// 100,000 must grow within 15x (linear is 10x; the quadratic versions were 20x to 130x). Each
+/// figure is the best of two runs of the binary, so one slow moment of a shared machine does not
+/// decide it; the label maps are past the per-object label limit, which is still all the work
+/// (exit 1, no panic).
+#[test]
+fn big_inputs_grow_linearly() {
+    let mut report = Vec::new();
+    let mut failures = Vec::new();
+    for shape in ["local-chain", "yaml-labels", "hcl-labels"] {
+        let mut best = Vec::new();
+        for n in [10_000, 100_000] {
+            let work = tempfile::tempdir().expect("tempdir");
+            let (file, text) = growth_config(shape, n);
+            std::fs::create_dir_all(work.path().join("in")).expect("mkdir");
+            std::fs::write(work.path().join("in").join(file), text).expect("write");
+            let case = Case {
+                name: format!("{shape}-{n}"),
+                dir: work.path().to_path_buf(),
+                run: vec!["validate".into(), "in".into()],
+                setup: Vec::new(),
+                expect: Vec::new(),
+            };
+            let mut fastest = Duration::MAX;
+            for _ in 0..2 {
+                let o = run(&case, work.path());
+                assert!(
+                    !o.timed_out && matches!(o.code, Some(0 | 1)) && !o.output.contains("panicked"),
+                    "{}: exit {:?} after {:?}\n{}",
+                    case.name,
+                    o.code,
+                    o.elapsed,
+                    o.output.lines().take(8).collect::<Vec<_>>().join("\n")
+                );
+                fastest = fastest.min(o.elapsed);
+            }
+            best.push(fastest);
+        }
+        let growth = best[1].as_secs_f64() / best[0].as_secs_f64();
+        report.push(format!("{shape}: {:?} → {:?} ({growth:.1}x)", best[0], best[1]));
+        if growth > 15.0 {
+            failures.push(shape);
+        }
+    }
+    assert!(failures.is_empty(), "grew more than 15x: {failures:?}\n{}", report.join("\n"));
+}
