@@ -14,6 +14,7 @@ fn change(addr: &str, action: Action, fields: Vec<PlannedField>) -> PlannedChang
     PlannedChange {
         cascade: None,
         replace_order: None,
+        moved_from: None,
         address: addr.parse::<Address>().expect("address"),
         action,
         reason: match action {
@@ -39,7 +40,7 @@ fn field(
     new: Option<serde_json::Value>,
     sensitive: bool,
 ) -> PlannedField {
-    PlannedField { path: path.into(), old, new, sensitive }
+    PlannedField { path: path.into(), old, new, sensitive, config_path: None, at: None }
 }
 
 fn plan(changes: Vec<PlannedChange>) -> Plan {
