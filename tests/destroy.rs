@@ -720,7 +720,13 @@ async fn a_moved_block_renames_a_workspace_in_place_and_refuses_a_template() {
         text(&human)
     );
 
-    let applied = apply(d, &serve.url, &[]);
+    // Through a saved plan, as a reviewed pull request would be applied.
+    let file = dir.path().join("moved.plan");
+    let f = file.to_str().expect("utf-8");
+    let saved = cordium(&["plan", d, "--endpoint", &serve.url, "--out", f]);
+    assert_eq!(saved.status.code(), Some(0), "{}", text(&saved));
+    let applied =
+        cordium(&["apply", f, "--config-dir", d, "--endpoint", &serve.url, "--auto-approve"]);
     assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
     let after = live_workspaces(c.as_ref()).await;
     assert_eq!(after, vec![("dev-box".to_string(), before[0].1.clone())], "renamed, same uid");
