@@ -103,7 +103,7 @@ fn assert_converged(d: &str, url: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_applies_of_one_stack_create_no_duplicate_workspaces() {
     let began = Instant::now();
-    for (runners, from_nothing) in [(2, true), (2, false), (4, false)] {
+    for (runners, from_nothing) in [(2, true), (2, false), (4, false), (8, false)] {
         let (serve, dir) = started(!from_nothing);
         let d = dir.path().to_str().expect("utf-8");
         let outs = at_once(vec![apply_args(d, &serve.url); runners], None);
@@ -115,7 +115,30 @@ async fn concurrent_applies_of_one_stack_create_no_duplicate_workspaces() {
         assert_eq!((names, extra), (WORKSPACES, 0), "{runners} runners: Workspaces, duplicates");
         assert_converged(d, &serve.url);
     }
-    assert!(began.elapsed() < Duration::from_secs(30), "took {:?}", began.elapsed());
+    // Not waiting (`--lock-timeout 0s`): each runner applies or is refused naming the holder;
+    // still no duplicate, and one more apply converges.
+    let (serve, dir) = started(true);
+    let d = dir.path().to_str().expect("utf-8");
+    let mut no_wait = apply_args(d, &serve.url);
+    if let Some(t) = no_wait.last_mut() {
+        *t = "0s".into();
+    }
+    for o in at_once(vec![no_wait; 4], None) {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            o.status.code() == Some(0) || err.contains("another apply holds the lock"),
+            "{}",
+            text(&o)
+        );
+    }
+    let c = client(&serve).await;
+    let (_, extra) = extra_workspaces(c.as_ref()).await;
+    assert_eq!(extra, 0, "no duplicate with --lock-timeout 0s");
+    let last = cordium(&apply_args(d, &serve.url).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(last.status.code(), Some(0), "{}", text(&last));
+    assert_eq!(extra_workspaces(c.as_ref()).await, (WORKSPACES, 0), "Workspaces, duplicates");
+    assert_converged(d, &serve.url);
+    assert!(began.elapsed() < Duration::from_secs(45), "took {:?}", began.elapsed());
 }
 
 // Regression: one saved plan applied by several runners at once created its Workspaces once per

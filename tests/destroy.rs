@@ -501,3 +501,248 @@ async fn a_destroy_plan_is_saved_reviewed_and_applied_and_replace_forces_a_repla
     let doc: Value = serde_json::from_slice(&empty.stdout).expect("plan JSON");
     assert_eq!(doc["summary"]["create"], 4, "everything is gone: {}", text(&empty));
 }
+
+/// A small stack the convergence property edits: Spaces, each with Templates and Workspaces.
+#[derive(Debug, Clone)]
+struct Sp {
+    name: String,
+    org: bool,
+    /// (name, image tag)
+    templates: Vec<(String, u32)>,
+    /// (name, index into `templates`)
+    workspaces: Vec<(String, usize)>,
+}
+
+fn base_stack() -> Vec<Sp> {
+    vec![
+        Sp {
+            name: "lab".into(),
+            org: false,
+            templates: vec![("t1".into(), 12), ("t2".into(), 12)],
+            workspaces: vec![("w1".into(), 0), ("w2".into(), 1)],
+        },
+        Sp {
+            name: "web".into(),
+            org: true,
+            templates: vec![("t1".into(), 12)],
+            workspaces: vec![("w3".into(), 0)],
+        },
+    ]
+}
+
+/// One random edit, as the issue lists them: add, remove, rename (also with a `moved` block, in
+/// `moves` for this edit only), replace (move a Workspace to another Template), toggle a Space's
+/// organisation flag, and Template edits (update, add, remove). `a` and `b` pick what is
+/// edited; `n` makes new names unique.
+fn edit(stack: &mut [Sp], moves: &mut Vec<String>, op: u8, a: usize, b: usize, n: usize) -> String {
+    moves.clear();
+    let s = a % stack.len();
+    let sp = &mut stack[s];
+    let t = b % sp.templates.len();
+    match op % 9 {
+        0 => {
+            sp.workspaces.push((format!("n{n}"), t));
+            format!("add workspace.{}.n{n}", sp.name)
+        }
+        1 if !sp.workspaces.is_empty() => {
+            let (w, _) = sp.workspaces.remove(b % sp.workspaces.len());
+            format!("remove workspace.{}.{w}", sp.name)
+        }
+        2 if !sp.workspaces.is_empty() => {
+            let i = b % sp.workspaces.len();
+            let old = std::mem::replace(&mut sp.workspaces[i].0, format!("r{n}"));
+            format!("rename workspace.{}.{old} to r{n}", sp.name)
+        }
+        3 if !sp.workspaces.is_empty() => {
+            let i = a % sp.workspaces.len();
+            sp.workspaces[i].1 = t;
+            format!(
+                "move workspace.{}.{} to template {}",
+                sp.name, sp.workspaces[i].0, sp.templates[t].0
+            )
+        }
+        4 => {
+            sp.org = !sp.org;
+            format!("space.{} organization = {}", sp.name, sp.org)
+        }
+        5 => {
+            sp.templates[t].1 += 1;
+            format!("template.{}.{} image tag {}", sp.name, sp.templates[t].0, sp.templates[t].1)
+        }
+        6 => {
+            sp.templates.push((format!("tn{n}"), 12));
+            format!("add template.{}.tn{n}", sp.name)
+        }
+        8 if !sp.workspaces.is_empty() => {
+            let i = b % sp.workspaces.len();
+            let old = std::mem::replace(&mut sp.workspaces[i].0, format!("m{n}"));
+            moves.push(format!(
+                "moved {{\n  from = workspace.{0}.{old}\n  to   = workspace.{0}.m{n}\n}}\n",
+                sp.name
+            ));
+            format!("rename workspace.{}.{old} to m{n} with a moved block", sp.name)
+        }
+        7 if sp.templates.len() > 1 => {
+            // Its Workspaces move to the first other Template.
+            let (gone, _) = sp.templates.remove(t);
+            for w in &mut sp.workspaces {
+                w.1 = match w.1.cmp(&t) {
+                    std::cmp::Ordering::Less => w.1,
+                    std::cmp::Ordering::Equal => 0,
+                    std::cmp::Ordering::Greater => w.1 - 1,
+                };
+            }
+            format!("remove template.{}.{gone}", sp.name)
+        }
+        _ => "nothing".into(),
+    }
+}
+
+fn write_stack(dir: &Path, stack: &[Sp], moves: &[String]) {
+    use std::fmt::Write as _;
+    let mut text = moves.concat();
+    for sp in stack {
+        let _ = writeln!(text, "space \"{}\" {{\n  organization = {}\n}}\n", sp.name, sp.org);
+        for (t, tag) in &sp.templates {
+            let _ = writeln!(
+                text,
+                "template \"{t}\" {{\n  space = space.{}\n  image {{\n    registry {{\n      url = \"debian:{tag}\"\n    }}\n  }}\n}}\n",
+                sp.name
+            );
+        }
+        for (w, t) in &sp.workspaces {
+            let _ = writeln!(
+                text,
+                "workspace \"{w}\" {{\n  space    = space.{0}\n  template = template.{0}.{1}\n}}\n",
+                sp.name, sp.templates[*t].0
+            );
+        }
+    }
+    std::fs::write(dir.join("cordium.hcl"), "stack \"conv\" {\n  prune = true\n}\n")
+        .expect("write");
+    std::fs::write(dir.join("main.hcl"), text).expect("write");
+}
+
+/// After every apply of the edited stack: the next plan is empty, nothing is duplicated, and
+/// the Workspaces on the server are exactly the declared ones (none orphaned, none missing).
+async fn check_converged(serve: &Serve, d: &str, stack: &[Sp], history: &[String]) {
+    let plan = cordium(&["plan", d, "--endpoint", &serve.url, "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "after {history:?}, the plan: {}", text(&plan));
+    let c = client(serve).await;
+    assert_no_duplicates(c.as_ref()).await;
+    let mut declared: Vec<String> = stack
+        .iter()
+        .flat_map(|sp| sp.workspaces.iter().map(move |(w, _)| format!("{}/{w}", sp.name)))
+        .collect();
+    declared.sort();
+    let mut live: Vec<String> = c
+        .list(Kind::Workspace, &Scope::All)
+        .await
+        .expect("list")
+        .iter()
+        .map(cordium::live::convert::from_wire)
+        .filter(|w| !w.system)
+        .map(|w| format!("{}/{}", w.address.space.unwrap_or_default(), w.address.name))
+        .collect();
+    live.sort();
+    assert_eq!(live, declared, "after {history:?}: Workspaces on the server, declared");
+}
+
+proptest::proptest! {
+    // Bounded: each case starts a server and runs two binaries per edit.
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 10,
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Issue 11: "after any apply of any plan the next plan is empty", for random edit
+    /// sequences of a stack on `cordium serve`, with prune on.
+    #[test]
+    fn random_edits_converge_in_one_apply_with_no_duplicate_or_orphan(
+        edits in proptest::collection::vec((0u8..9, 0usize..8, 0usize..8), 3..8)
+    ) {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let serve = Serve::start(&[]);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path().to_str().expect("utf-8");
+        let mut stack = base_stack();
+        let mut history = vec!["the base stack".to_string()];
+        let mut moves = Vec::new();
+        write_stack(dir.path(), &stack, &moves);
+        let first = apply(d, &serve.url, &[]);
+        proptest::prop_assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+        rt.block_on(check_converged(&serve, d, &stack, &history));
+        for (i, (op, a, b)) in edits.into_iter().enumerate() {
+            history.push(edit(&mut stack, &mut moves, op, a, b, i));
+            write_stack(dir.path(), &stack, &moves);
+            let applied = apply(d, &serve.url, &[]);
+            proptest::prop_assert_eq!(
+                applied.status.code(), Some(0), "after {:?}: {}", history, text(&applied)
+            );
+            rt.block_on(check_converged(&serve, d, &stack, &history));
+        }
+    }
+}
+
+/// A `moved` block renames a Workspace in place: the plan shows "has moved to" (JSON
+/// `moved_from`, an update of `metadata.displayName`), apply keeps the same object (same uid),
+/// and the next plan is empty; a `moved` block for a Template is refused with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_block_renames_a_workspace_in_place_and_refuses_a_template() {
+    let serve = Serve::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8");
+    stack(dir.path(), true, false);
+    let first = apply(d, &serve.url, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let c = client(&serve).await;
+    let before = live_workspaces(c.as_ref()).await;
+    assert_eq!(before.len(), 1, "{before:?}");
+
+    let main = dir.path().join("main.hcl");
+    let text_of = std::fs::read_to_string(&main).expect("read");
+    let renamed = text_of.replace("workspace \"dev\"", "workspace \"dev-box\"")
+        + "\nmoved {\n  from = workspace.lab.dev\n  to   = workspace.lab.dev-box\n}\n";
+    std::fs::write(&main, &renamed).expect("write");
+    let plan = cordium(&["plan", d, "--endpoint", &serve.url, "--output", "json"]);
+    let doc: Value = serde_json::from_slice(&plan.stdout).expect("plan JSON");
+    let moved = change(&doc, "workspace.lab.dev-box").expect("the moved Workspace");
+    assert_eq!(moved["action"], "update", "{moved}");
+    assert_eq!(moved["moved_from"], "workspace.lab.dev", "{moved}");
+    assert_eq!(moved["fields"][0]["path"], "metadata.displayName", "{moved}");
+    assert!(change(&doc, "workspace.lab.dev").is_none(), "no delete of the old address: {doc}");
+    let human = cordium(&["plan", d, "--endpoint", &serve.url]);
+    assert!(
+        String::from_utf8_lossy(&human.stdout)
+            .contains("workspace.lab.dev has moved to workspace.lab.dev-box"),
+        "{}",
+        text(&human)
+    );
+
+    // Through a saved plan, as a reviewed pull request would be applied.
+    let file = dir.path().join("moved.plan");
+    let f = file.to_str().expect("utf-8");
+    let saved = cordium(&["plan", d, "--endpoint", &serve.url, "--out", f]);
+    assert_eq!(saved.status.code(), Some(0), "{}", text(&saved));
+    let applied =
+        cordium(&["apply", f, "--config-dir", d, "--endpoint", &serve.url, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    let after = live_workspaces(c.as_ref()).await;
+    assert_eq!(after, vec![("dev-box".to_string(), before[0].1.clone())], "renamed, same uid");
+    let again = cordium(&["plan", d, "--endpoint", &serve.url, "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "the next plan is empty: {}", text(&again));
+    assert_no_duplicates(c.as_ref()).await;
+
+    // A Template cannot be renamed on the server: validate says so at the block.
+    let refused = renamed
+        .replace("template \"base\"", "template \"base2\"")
+        .replace("template.lab.base\n}", "template.lab.base2\n}")
+        + "\nmoved {\n  from = template.lab.base\n  to   = template.lab.base2\n}\n";
+    std::fs::write(&main, refused).expect("write");
+    let v = cordium(&["validate", d]);
+    assert_eq!(v.status.code(), Some(1), "{}", text(&v));
+    let err = text(&v);
+    assert!(err.contains("cannot be renamed on the server"), "{err}");
+    assert!(err.contains("main.hcl:"), "the block's location: {err}");
+}

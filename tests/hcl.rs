@@ -92,6 +92,76 @@ fn the_valid_file_loads_cleanly() {
     assert_eq!(load_text(VALID.as_bytes()), 4);
 }
 
+/// The diagnostics of loading `text` as `main.hcl`: (code, message, line of the span).
+fn load_diags(text: &str) -> Vec<(String, String, usize)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("main.hcl"), text).expect("write");
+    let mut sources = Sources::new();
+    let mut diags = Diagnostics::new();
+    load(
+        dir.path(),
+        &[PathBuf::from("main.hcl")],
+        None,
+        &LoadOptions::default(),
+        &mut sources,
+        &mut diags,
+    );
+    diags
+        .iter()
+        .map(|d| {
+            let line = d
+                .span
+                .and_then(|s| sources.get(s.file).map(|f| f.line_col(s.start).0))
+                .unwrap_or(0);
+            (d.code.to_string(), d.message.clone(), line)
+        })
+        .collect()
+}
+
+/// Object literals are built in linear time by the vendored hcl-edit/hcl-rs (vendor/README.md);
+/// what counts as a repeated key, and where it is reported, is what the published parser did.
+#[test]
+fn object_keys_keep_the_parsers_duplicate_rules() {
+    let labels = |a: &str, b: &str| {
+        format!("locals {{ k = \"x\" }}\nspace \"ml\" {{\n  labels = {{\n    {a} = \"1\"\n    {b} = \"2\"\n  }}\n}}\n")
+    };
+    // The same key written the same way is the parser's error, at the second one (line 5).
+    for key in ["a", "\"a\"", "\"${local.k}\"", "(local.k)", "\"a-${local.k}\""] {
+        let got = load_diags(&labels(key, key));
+        assert!(
+            got.iter().any(|(code, message, line)| code == "hcl-syntax"
+                && message.contains("redefined object key")
+                && *line == 5),
+            "{key}: {got:?}"
+        );
+    }
+    // An identifier and a string are two keys to the parser; evaluation finds them equal.
+    for (a, b) in [("a", "\"a\""), ("\"x\"", "(local.k)"), ("\"a-x\"", "\"a-${local.k}\"")] {
+        let got = load_diags(&labels(a, b));
+        assert!(!got.iter().any(|(code, ..)| code == "hcl-syntax"), "{a} {b}: {got:?}");
+        assert!(
+            got.iter().any(|(code, message, line)| code == "duplicate-key"
+                && message.contains("set twice")
+                && *line == 5),
+            "{a} {b}: {got:?}"
+        );
+    }
+    // Different keys of every form are not mistaken for each other.
+    let distinct = labels("\"${local.k}-a\"", "\"${local.k}-b\"");
+    assert!(load_diags(&distinct).is_empty(), "{:?}", load_diags(&distinct));
+    let many: String =
+        (0..20_000).map(|i| format!("    k{i} = \"v\"\n    \"s{i}\" = \"v\"\n")).collect();
+    let text = format!("space \"ml\" {{\n  labels = {{\n{many}    k7 = \"again\"\n  }}\n}}\n");
+    let got = load_diags(&text);
+    assert!(
+        got.iter().any(|(code, message, line)| code == "hcl-syntax"
+            && message.contains("redefined object key")
+            && *line == 40_003),
+        "{:?}",
+        got.first()
+    );
+}
+
 #[test]
 fn deep_nesting_long_lines_and_big_files_terminate() {
     let deep = format!("locals {{ a = {}1{} }}\n", "[".repeat(5000), "]".repeat(5000));

@@ -221,3 +221,140 @@ fn hostile_inputs_fail_cleanly_within_bounds() {
         failures.join("\n\n")
     );
 }
+
+/// One generated config of a shape that was once quadratic (issue 10), `n` long: a chain of
+/// locals (each the one before), a YAML label map, an HCL label map (an object literal: linear
+/// since the vendored hcl-edit/hcl-rs, vendor/README.md).
+fn growth_config(shape: &str, n: usize) -> (&'static str, String) {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    match shape {
+        "local-chain" => {
+            text.push_str("locals {\n  l0 = \"a\"\n");
+            for i in 1..n {
+                let _ = writeln!(text, "  l{i} = local.l{}", i - 1);
+            }
+            let _ = writeln!(text, "}}\nspace \"ml\" {{\n  description = local.l{}\n}}", n - 1);
+            ("main.hcl", text)
+        }
+        "yaml-labels" => {
+            text.push_str("kind: Space\nmetadata:\n  name: ml\n  labels:\n");
+            for i in 0..n {
+                let _ = writeln!(text, "    k{i}: v");
+            }
+            ("main.yaml", text)
+        }
+        _ => {
+            text.push_str("space \"ml\" {\n  labels = {\n");
+            for i in 0..n {
+                let _ = writeln!(text, "    k{i} = \"v\"");
+            }
+            text.push_str("  }\n}\n");
+            ("main.hcl", text)
+        }
+    }
+}
+
+/// The CPU time `cordium <case.run>` takes (`/proc/<pid>/schedstat`, read once it has exited
+/// and before it is reaped, so nothing of it is missed; `validate` runs on one thread), after
+/// checking it exited 0 or 1 without a panic. CPU time rather than wall time: other work on a
+/// shared machine slows the clock, not the count of instructions.
+#[allow(clippy::disallowed_methods)] // tests pin the environment the binary sees
+fn cpu_time(case: &Case, work: &Path) -> Duration {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cordium"));
+    cmd.args(&case.run)
+        .current_dir(work)
+        .env("NO_COLOR", "1")
+        .env("CORDIUM_STACK", "hostile")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("CORDIUM_") || k.starts_with("OCTELIUM_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("CORDIUM_STACK", "hostile");
+    let start = Instant::now();
+    let mut child = cmd.spawn().expect("cordium starts");
+    let pid = child.id();
+    let stderr = child.stderr.take();
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(mut r) = stderr {
+            let _ = r.read_to_string(&mut s);
+        }
+        s
+    });
+    let state = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()).map(str::to_string)
+    };
+    while state().as_deref().is_some_and(|s| s != "Z") && start.elapsed() < TIME_LIMIT {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let cpu = std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+        .map(Duration::from_nanos);
+    let timed_out = start.elapsed() >= TIME_LIMIT;
+    if timed_out {
+        let _ = child.kill();
+    }
+    let status = child.wait().expect("wait");
+    let output = err.join().unwrap_or_default();
+    assert!(
+        !timed_out && matches!(status.code(), Some(0 | 1)) && !output.contains("panicked"),
+        "{}: exit {:?} after {:?}\n{}",
+        case.name,
+        status.code(),
+        start.elapsed(),
+        output.lines().take(8).collect::<Vec<_>>().join("\n")
+    );
+    // Without schedstat (a kernel without it), the wall clock.
+    cpu.unwrap_or_else(|| start.elapsed())
+}
+
+/// The growth test of the hostile corpus: `cordium validate` of each shape at 10,000 and
+/// 100,000 must grow within 15x in CPU time (linear is 10x; the quadratic versions were 20x to
+/// 130x). Each figure is the best of three runs of the binary, small and large in turn; the label
+/// maps are past the per-object label limit, which is still all the work (exit 1, no panic).
+#[test]
+fn big_inputs_grow_linearly() {
+    let mut report = Vec::new();
+    let mut failures = Vec::new();
+    for shape in ["local-chain", "yaml-labels", "hcl-labels"] {
+        let sizes = [10_000, 100_000];
+        let work: Vec<(tempfile::TempDir, Case)> = sizes
+            .iter()
+            .map(|&n| {
+                let work = tempfile::tempdir().expect("tempdir");
+                let (file, text) = growth_config(shape, n);
+                std::fs::create_dir_all(work.path().join("in")).expect("mkdir");
+                std::fs::write(work.path().join("in").join(file), text).expect("write");
+                let case = Case {
+                    name: format!("{shape}-{n}"),
+                    dir: work.path().to_path_buf(),
+                    run: vec!["validate".into(), "in".into()],
+                    setup: Vec::new(),
+                    expect: Vec::new(),
+                };
+                (work, case)
+            })
+            .collect();
+        // Small and large in turn, three times, so both see the same moments of a busy machine.
+        let mut best = vec![Duration::MAX; sizes.len()];
+        for _ in 0..3 {
+            for (i, (dir, case)) in work.iter().enumerate() {
+                best[i] = best[i].min(cpu_time(case, dir.path()));
+            }
+        }
+        let growth = best[1].as_secs_f64() / best[0].as_secs_f64();
+        report.push(format!("{shape}: {:?} → {:?} ({growth:.1}x)", best[0], best[1]));
+        if growth > 15.0 {
+            failures.push(shape);
+        }
+    }
+    assert!(failures.is_empty(), "grew more than 15x: {failures:?}\n{}", report.join("\n"));
+}

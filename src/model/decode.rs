@@ -28,6 +28,9 @@ pub fn build(loaded: &Loaded) -> (Model, Diagnostics) {
     let mut diags = Diagnostics::new();
     let mut resources = Vec::new();
     for doc in &loaded.docs {
+        if super::moves::is_move(doc) {
+            continue;
+        }
         let node = match doc.format {
             Format::Yaml => Some(doc.node.clone()),
             Format::Hcl => super::lower::lower(doc, &mut diags),
@@ -42,6 +45,7 @@ pub fn build(loaded: &Loaded) -> (Model, Diagnostics) {
         }
     }
     let model = validate::validate(resources, &mut diags);
+    super::moves::read(loaded, &model, &mut diags);
     // A check may quote a value it rejects; a value from a sensitive variable is never quoted.
     let secrets = sensitive_strings(loaded);
     let diags = if secrets.is_empty() {

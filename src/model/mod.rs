@@ -10,6 +10,7 @@ pub mod decode;
 pub mod document;
 pub mod graph;
 pub mod lower;
+pub mod moves;
 #[cfg(test)]
 mod properties;
 pub mod qualify;

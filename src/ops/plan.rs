@@ -94,6 +94,8 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
         return Err(OpsError::Invalid { diags, loaded: Box::new(loaded) });
     }
 
+    // `moved` blocks (checked, and their problems reported, when the model was built).
+    let moves = crate::model::moves::read(&loaded, &model, &mut Diagnostics::new());
     let digest = plan::digest::config_digest(&model, &stack);
     // Compared and sent in the stored form the server resolves (`wandb.ml.cordium`); the digest
     // above is of the config as written.
@@ -102,9 +104,12 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     // configuration still gives the plan its prevent_destroy and its dependency order.
     let nothing = Model::default();
     let desired = if req.destroy { &nothing } else { &model };
-    let docs: Vec<LiveDoc> = live.objects.iter().map(LiveDoc::from_live).collect();
-    let diff =
+    let mut docs: Vec<LiveDoc> = live.objects.iter().map(LiveDoc::from_live).collect();
+    let moved =
+        if req.destroy { Vec::new() } else { plan::moved::relabel(&moves, &mut docs, &stack) };
+    let mut diff =
         diff::diff(desired, &docs, &DiffOptions { stack: stack.clone(), prune: settings.prune });
+    plan::moved::mark(&mut diff, &moved);
     let unknown = unknown_addresses(req, &model, &diff);
     if !unknown.is_empty() {
         let mut diags = warnings;
@@ -131,6 +136,12 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
         children: live.children,
     };
     let (mut plan, mut problems) = plan::make(&model, diff, inputs);
+    plan::locate::annotate(&mut plan, &model, &loaded.sources);
+    for (to, from) in &moved {
+        if let Some(c) = plan.changes.iter_mut().find(|c| &c.address == to) {
+            c.moved_from = Some(from.clone());
+        }
+    }
     plan.snapshots = snapshot_report(&settings, &plan, &live.objects).await;
     if req.destroy {
         model = Model::default();

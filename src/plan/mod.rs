@@ -9,6 +9,8 @@ pub mod cascade;
 pub mod digest;
 pub mod file;
 pub mod graph;
+pub mod locate;
+pub mod moved;
 pub mod prebuild;
 pub mod references;
 
@@ -51,6 +53,13 @@ pub struct PlannedField {
     pub new: Option<Value>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sensitive: bool,
+    /// The path as written in the configuration when it differs from `path` (HCL names:
+    /// `limit.cpu_millicores`), filled by [`locate::annotate`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_path: Option<String>,
+    /// `file:line:col` of the attribute that sets it, when the configuration does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
 }
 
 /// One resource's planned change.
@@ -72,6 +81,9 @@ pub struct PlannedChange {
     /// A Workspace replace: which half runs first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replace_order: Option<ReplaceOrder>,
+    /// A `moved` block renamed it: its address before (the live object is the same one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<Address>,
 }
 
 /// The order of a Workspace replace's two halves.
@@ -664,6 +676,8 @@ fn mask(c: &ResourceChange) -> PlannedChange {
                 old: if sensitive { hide(&f.old) } else { f.old.clone() },
                 new: if sensitive { hide(&f.new) } else { f.new.clone() },
                 sensitive,
+                config_path: None,
+                at: None,
             }
         })
         .collect();
@@ -676,6 +690,7 @@ fn mask(c: &ResourceChange) -> PlannedChange {
         live: c.live.clone(),
         cascade: None,
         replace_order: None,
+        moved_from: None,
     }
 }
 

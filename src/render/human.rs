@@ -70,6 +70,14 @@ fn colored(action: Action, s: &str, style: Style) -> String {
 }
 
 fn headline(c: &ChangeDoc) -> String {
+    if let Some(from) = &c.moved_from {
+        return match c.action {
+            Action::Replace => {
+                format!("{from} has moved to {}, and must be replaced ({})", c.address, c.reason)
+            }
+            _ => format!("{from} has moved to {} ({})", c.address, c.reason),
+        };
+    }
     match c.action {
         Action::Create if c.reason != "not on the cluster" => {
             format!("{} will be created ({})", c.address, c.reason)
@@ -127,7 +135,20 @@ fn is_multiline(v: &Option<Value>) -> bool {
 }
 
 fn field(f: &FieldDoc, action: Action, forces: bool, out: &mut String, style: Style) {
-    let note = if forces { style.red(" # forces replacement") } else { String::new() };
+    // Where an update's new value is set; a create's fields are all the config's own.
+    let at = match (&f.at, action) {
+        (Some(at), Action::Update | Action::Replace) if f.new.is_some() => Some(at),
+        _ => None,
+    };
+    let note = match (forces, at) {
+        (true, Some(at)) => {
+            format!("{}{}", style.red(" # forces replacement"), style.dim(&format!("; {at}")))
+        }
+        (true, None) => style.red(" # forces replacement"),
+        (false, Some(at)) => style.dim(&format!("  # {at}")),
+        (false, None) => String::new(),
+    };
+    let path = f.shown_path();
     let act = match (&f.old, &f.new) {
         (None, Some(_)) => Action::Create,
         (Some(_), None) => Action::Delete,
@@ -139,7 +160,7 @@ fn field(f: &FieldDoc, action: Action, forces: bool, out: &mut String, style: St
     if !f.sensitive && (is_multiline(&f.old) || is_multiline(&f.new)) {
         let old = f.old.as_ref().and_then(Value::as_str).unwrap_or("");
         let new = f.new.as_ref().and_then(Value::as_str).unwrap_or("");
-        let _ = writeln!(out, "      {mark} {} = <<-EOT{note}", f.path);
+        let _ = writeln!(out, "      {mark} {} = <<-EOT{note}", path);
         text_diff(old, new, out, style);
         out.push_str("        EOT\n");
         return;
@@ -147,13 +168,13 @@ fn field(f: &FieldDoc, action: Action, forces: bool, out: &mut String, style: St
     match (&f.old, &f.new) {
         (Some(old), Some(new)) => {
             let _ =
-                writeln!(out, "      {mark} {} = {} → {}{note}", f.path, inline(old), inline(new));
+                writeln!(out, "      {mark} {} = {} → {}{note}", path, inline(old), inline(new));
         }
         (None, Some(new)) => {
-            let _ = writeln!(out, "      {mark} {} = {}{note}", f.path, inline(new));
+            let _ = writeln!(out, "      {mark} {} = {}{note}", path, inline(new));
         }
         (Some(old), None) => {
-            let _ = writeln!(out, "      {mark} {} = {}{note}", f.path, inline(old));
+            let _ = writeln!(out, "      {mark} {} = {}{note}", path, inline(old));
         }
         (None, None) => {}
     }

@@ -156,7 +156,7 @@ fn details(c: &ChangeDoc) -> String {
             let old_ml = matches!(&f.old, Some(Value::String(v)) if v.contains('\n'));
             let new_ml = matches!(&f.new, Some(Value::String(v)) if v.contains('\n'));
             if !f.sensitive && (old_ml || new_ml) {
-                let _ = writeln!(s, "! {}:", f.path);
+                let _ = writeln!(s, "! {}:", f.shown_path());
                 let old = f.old.as_ref().and_then(Value::as_str).unwrap_or("");
                 let new = f.new.as_ref().and_then(Value::as_str).unwrap_or("");
                 let diff = similar::TextDiff::from_lines(old, new);
@@ -179,14 +179,14 @@ fn details(c: &ChangeDoc) -> String {
             };
             match (&f.old, &f.new) {
                 (Some(o), Some(n)) => {
-                    let _ = writeln!(s, "- {} = {}", f.path, show(o));
-                    let _ = writeln!(s, "+ {} = {}", f.path, show(n));
+                    let _ = writeln!(s, "- {} = {}", f.shown_path(), show(o));
+                    let _ = writeln!(s, "+ {} = {}", f.shown_path(), show(n));
                 }
                 (None, Some(n)) => {
-                    let _ = writeln!(s, "+ {} = {}", f.path, show(n));
+                    let _ = writeln!(s, "+ {} = {}", f.shown_path(), show(n));
                 }
                 (Some(o), None) => {
-                    let _ = writeln!(s, "- {} = {}", f.path, show(o));
+                    let _ = writeln!(s, "- {} = {}", f.shown_path(), show(o));
                 }
                 (None, None) => {}
             }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::plan::{Action, BuildAction, Plan};
 
 /// Version of the JSON plan format (semver: minor for additions, major for breaking changes).
-pub const JSON_FORMAT_VERSION: &str = "1.3";
+pub const JSON_FORMAT_VERSION: &str = "1.4";
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PlanDoc {
@@ -138,6 +138,10 @@ pub struct ChangeDoc {
     /// Workspace's data is lost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replace_order: Option<crate::plan::ReplaceOrder>,
+    /// A `moved` block renamed it: its address before. The live object is the same one
+    /// (a Workspace renamed in place by updating its display name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -169,6 +173,20 @@ pub struct FieldDoc {
     pub new: Option<Value>,
     /// Masked: the values are shown as "(sensitive)".
     pub sensitive: bool,
+    /// The path as written in the configuration, when it differs from `path`: HCL names in an
+    /// HCL stack (`limit.cpu_millicores` for `spec.limit.cpu.millicores`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_path: Option<String>,
+    /// `file:line:col` of the attribute that sets the field, when the configuration sets it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+impl FieldDoc {
+    /// The name shown to people: as written in the configuration.
+    pub fn shown_path(&self) -> &str {
+        self.config_path.as_deref().unwrap_or(&self.path)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -218,10 +236,13 @@ impl PlanDoc {
                             old: f.old.clone(),
                             new: f.new.clone(),
                             sensitive: f.sensitive,
+                            config_path: f.config_path.clone(),
+                            at: f.at.clone(),
                         })
                         .collect(),
                     live_name: c.live.as_ref().map(|l| l.name.clone()),
                     replace_order: c.replace_order,
+                    moved_from: c.moved_from.as_ref().map(ToString::to_string),
                     cascade: c.cascade.as_ref().map(|k| {
                         summary.cascaded += k.objects.len();
                         CascadeDoc {

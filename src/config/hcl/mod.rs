@@ -57,7 +57,7 @@ pub fn resource_kinds() -> impl Iterator<Item = &'static str> {
 
 /// Every top-level block type of a config file.
 fn top_level() -> Vec<&'static str> {
-    ["variable", "locals"].into_iter().chain(resource_kinds()).collect()
+    ["variable", "locals", "moved"].into_iter().chain(resource_kinds()).collect()
 }
 
 /// Parses and evaluates every HCL file (stack file excluded) into raw documents.
@@ -93,6 +93,8 @@ struct Declared<'a> {
     locals: Vec<Local<'a>>,
     seen_locals: BTreeMap<String, Span>,
     resources: Vec<Resource<'a>>,
+    /// `moved` blocks, as documents of the canonical shape (`kind: Moved`, `from`, `to`).
+    moves: Vec<RawDoc>,
 }
 
 /// Indexes the referenceable resources: Spaces and Users by label, Space children by their
@@ -141,7 +143,10 @@ impl Loader<'_> {
                 scope.index.add(r.kind, Some(space), r.name.clone());
             }
         }
-        declared.resources.iter().map(|r| self.raw_doc(r, &scope)).collect()
+        let mut docs: Vec<RawDoc> =
+            declared.resources.iter().map(|r| self.raw_doc(r, &scope)).collect();
+        docs.extend(declared.moves);
+        docs
     }
 
     /// The declaration pass: variables, locals and resource blocks of every file, and an error
@@ -344,6 +349,14 @@ impl Loader<'_> {
                     }
                 }
             }
+            "moved" => {
+                if !labels.is_empty() {
+                    return self.label_error(ident, "moved { from = ...  to = ... }", ident_span);
+                }
+                if let Some(doc) = self.moved(block, file, span) {
+                    d.moves.push(doc);
+                }
+            }
             word if Kind::from_keyword(word).is_some() => {
                 let [name] = labels.as_slice() else {
                     return self.label_error(ident, &format!("{word} \"name\" {{ }}"), ident_span);
@@ -367,6 +380,53 @@ impl Loader<'_> {
                 );
             }
         }
+    }
+
+    /// A `moved { from = workspace.ml.old  to = workspace.ml.new }` block: two addresses,
+    /// written as references (not evaluated: they name config addresses, not values). Checked
+    /// against the model by `model::moves`.
+    fn moved(&mut self, block: &Block, file: FileId, span: Span) -> Option<RawDoc> {
+        let text = self.sources.text(file).to_string();
+        let mut entries = vec![(
+            Key { name: "kind".into(), span },
+            Node::string("Moved", hcl_span(block.ident.span(), file).unwrap_or(span)),
+        )];
+        let mut ok = true;
+        for structure in block.body.iter() {
+            match structure {
+                Structure::Attribute(attr) if matches!(attr.key.as_str(), "from" | "to") => {
+                    let key_span = hcl_span(attr.key.span(), file).unwrap_or(span);
+                    let value_span = hcl_span(attr.value.span(), file).unwrap_or(key_span);
+                    let written = text.get(value_span.start..value_span.end).unwrap_or("").trim();
+                    entries.push((
+                        Key { name: attr.key.as_str().to_string(), span: key_span },
+                        Node::string(written, value_span),
+                    ));
+                }
+                Structure::Attribute(attr) => {
+                    ok = false;
+                    self.diags.push(
+                        Diagnostic::error(
+                            "unknown-field",
+                            format!("A `moved` block has no `{}`.", attr.key.as_str()),
+                        )
+                        .at_opt(hcl_span(attr.key.span(), file))
+                        .help("A `moved` block holds `from` and `to`, each a resource address."),
+                    );
+                }
+                Structure::Block(b) => {
+                    ok = false;
+                    self.diags.push(
+                        Diagnostic::error(
+                            "unexpected-block",
+                            "A `moved` block holds only `from` and `to`.",
+                        )
+                        .at_opt(hcl_span(b.ident.span(), file)),
+                    );
+                }
+            }
+        }
+        ok.then(|| RawDoc { format: Format::Hcl, node: Node::map(entries, span), span, file })
     }
 
     fn label_error(&mut self, ident: &str, example: &str, span: Span) {
