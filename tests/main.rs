@@ -12,6 +12,7 @@ mod cli;
 mod client_rules;
 mod concurrency;
 mod destroy;
+mod drift;
 mod equivalence;
 mod hcl;
 mod hostile;

@@ -286,6 +286,7 @@ fn stray(address: &str, stack: Option<&str>) -> LiveDoc {
         doc: json!({"spec": {}}),
         stack: stack.map(str::to_string),
         retiring: false,
+        applied: None,
         address,
     }
 }

@@ -59,6 +59,8 @@ pub struct Request {
     /// Reads Secret values (the environment and files: `cli` supplies it); with it, every Secret
     /// the plan creates has its source checked at plan time. `None`: not checked.
     pub secrets: Option<SecretReader>,
+    /// `cordium import ADDRESS ID`: imports besides the config's own import blocks.
+    pub imports: Vec<(Address, String)>,
 }
 
 /// A [`SecretValues`] a request carries (its `Debug` shows no value).
@@ -87,6 +89,7 @@ impl Request {
             replaces: Vec::new(),
             build_timeout: None,
             secrets: None,
+            imports: Vec::new(),
         }
     }
 }

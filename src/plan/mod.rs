@@ -51,6 +51,10 @@ pub struct PlannedField {
     pub new: Option<Value>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sensitive: bool,
+    /// An update of an object cordium applied before: whether this field differs because the
+    /// config changed or because the object was changed outside cordium (docs/drift.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<crate::diff::ChangedBy>,
 }
 
 /// One resource's planned change.
@@ -72,6 +76,10 @@ pub struct PlannedChange {
     /// A Workspace replace: which half runs first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replace_order: Option<ReplaceOrder>,
+    /// An `import` adopts the existing object of this stored name into the stack: apply
+    /// labels it (a Workspace: records it in its Space) and makes it match the config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<String>,
 }
 
 /// The order of a Workspace replace's two halves.
@@ -627,6 +635,7 @@ fn mask(c: &ResourceChange) -> PlannedChange {
                 old: if sensitive { hide(&f.old) } else { f.old.clone() },
                 new: if sensitive { hide(&f.new) } else { f.new.clone() },
                 sensitive,
+                changed_by: c.changed_by,
             }
         })
         .collect();
@@ -639,6 +648,7 @@ fn mask(c: &ResourceChange) -> PlannedChange {
         live: c.live.clone(),
         cascade: None,
         replace_order: None,
+        imported: c.imported.clone(),
     }
 }
 

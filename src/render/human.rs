@@ -75,6 +75,12 @@ fn headline(c: &ChangeDoc) -> String {
             format!("{} will be created ({})", c.address, c.reason)
         }
         Action::Create => format!("{} will be created", c.address),
+        Action::Update if c.imported_from.is_some() && c.fields.is_empty() => {
+            format!("{} will be imported ({})", c.address, c.reason)
+        }
+        Action::Update if c.imported_from.is_some() => {
+            format!("{} will be imported and updated in place ({})", c.address, c.reason)
+        }
         Action::Update => format!("{} will be updated in place ({})", c.address, c.reason),
         Action::Replace => format!("{} must be replaced ({})", c.address, c.reason),
         Action::Delete => format!("{} will be destroyed ({})", c.address, c.reason),
@@ -127,7 +133,14 @@ fn is_multiline(v: &Option<Value>) -> bool {
 }
 
 fn field(f: &FieldDoc, action: Action, forces: bool, out: &mut String, style: Style) {
-    let note = if forces { style.red(" # forces replacement") } else { String::new() };
+    let note = match (forces, f.changed_by) {
+        (true, _) => style.red(" # forces replacement"),
+        (false, Some(by)) if by != crate::diff::ChangedBy::Config => {
+            style.yellow(&format!(" # {}", by.describe()))
+        }
+        (false, Some(by)) => style.dim(&format!(" # {}", by.describe())),
+        (false, None) => String::new(),
+    };
     let act = match (&f.old, &f.new) {
         (None, Some(_)) => Action::Create,
         (Some(_), None) => Action::Delete,

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::plan::{Action, BuildAction, Plan};
 
 /// Version of the JSON plan format (semver: minor for additions, major for breaking changes).
-pub const JSON_FORMAT_VERSION: &str = "1.2";
+pub const JSON_FORMAT_VERSION: &str = "1.3";
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PlanDoc {
@@ -41,6 +41,9 @@ pub struct SummaryDoc {
     pub replace: usize,
     pub delete: usize,
     pub no_op: usize,
+    /// Existing objects an `import` adopts into the stack (each also counted under its
+    /// action, `update`).
+    pub import: usize,
     /// Builds to start.
     pub build: usize,
     /// Running builds of the desired inputs to wait for.
@@ -73,6 +76,10 @@ pub struct ChangeDoc {
     /// Workspace's data is lost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replace_order: Option<crate::plan::ReplaceOrder>,
+    /// An `import` adopts the existing object of this stored name: it will be imported
+    /// (labelled as the stack's) and made to match the config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imported_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -104,6 +111,11 @@ pub struct FieldDoc {
     pub new: Option<Value>,
     /// Masked: the values are shown as "(sensitive)".
     pub sensitive: bool,
+    /// An update of an object cordium applied before: `config` (your config changed),
+    /// `outside` (changed outside cordium) or `both` (both changed since the last apply; the
+    /// recorded digest cannot say which field where). Absent without a record (docs/drift.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<crate::diff::ChangedBy>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -139,6 +151,9 @@ impl PlanDoc {
                     Action::Delete => summary.delete += 1,
                     Action::NoOp => summary.no_op += 1,
                 }
+                if c.imported.is_some() {
+                    summary.import += 1;
+                }
                 ChangeDoc {
                     address: c.address.to_string(),
                     kind: c.address.kind.to_string(),
@@ -153,10 +168,12 @@ impl PlanDoc {
                             old: f.old.clone(),
                             new: f.new.clone(),
                             sensitive: f.sensitive,
+                            changed_by: f.changed_by,
                         })
                         .collect(),
                     live_name: c.live.as_ref().map(|l| l.name.clone()),
                     replace_order: c.replace_order,
+                    imported_from: c.imported.clone(),
                     cascade: c.cascade.as_ref().map(|k| {
                         summary.cascaded += k.objects.len();
                         CascadeDoc {
@@ -224,6 +241,9 @@ impl PlanDoc {
             "{} to create, {} to update, {} to replace, {} to destroy",
             s.create, s.update, s.replace, s.delete
         );
+        if s.import > 0 {
+            text = format!("{} to import, {text}", s.import);
+        }
         if s.cascaded > 0 {
             text.push_str(&format!(
                 " (and {} more object{} the server deletes with {})",
