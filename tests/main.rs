@@ -14,6 +14,7 @@ mod concurrency;
 mod destroy;
 mod drift;
 mod equivalence;
+mod export;
 mod hcl;
 mod hostile;
 mod invalid;

@@ -6,6 +6,7 @@ pub mod apply;
 pub mod completions;
 pub mod drift;
 pub mod exit;
+pub mod export;
 pub mod fmt;
 pub mod force_unlock;
 pub mod graph;
@@ -45,6 +46,8 @@ pub enum Command {
     Destroy(Box<apply::DestroyArgs>),
     /// Adopt an existing object into the stack, after showing how it differs from the config.
     Import(Box<import::Args>),
+    /// Write what you can see on the cluster as a config directory that plans with no changes.
+    Export(Box<export::Args>),
     /// Report what changed on the cluster outside cordium (exit 2 when something did).
     Drift(Box<drift::Args>),
     /// Render a saved plan.
@@ -89,6 +92,7 @@ pub fn run() -> ExitCode {
         Command::Plan(args) => plan::run(*args, matches.subcommand_matches("plan")),
         Command::Apply(args) => apply::run(*args, matches.subcommand_matches("apply"), false),
         Command::Destroy(args) => apply::run_destroy(*args, matches.subcommand_matches("destroy")),
+        Command::Export(args) => export::run(*args),
         Command::Import(args) => import::run(*args, matches.subcommand_matches("import")),
         Command::Drift(args) => drift::run(*args, matches.subcommand_matches("drift")),
         Command::Show(args) => show::run(args),

@@ -16,6 +16,7 @@
 pub mod apply;
 pub mod drift;
 pub mod error;
+pub mod export;
 pub mod fmt;
 pub mod force_unlock;
 pub mod import;
