@@ -59,3 +59,43 @@ async fn every_example_exports_in_both_formats_and_plans_with_no_changes() {
         }
     }
 }
+
+/// `--adopt` writes what no stack manages with import blocks (HCL) or documents (YAML): the
+/// plan imports exactly those, and once applied the directory plans with no changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adopt_imports_what_no_stack_manages_in_both_formats() {
+    for format in ["hcl", "yaml"] {
+        let serve = Serve::start(&[]);
+        let url = serve.url.as_str();
+        let dir = example("quickstart");
+        let d = dir.path().to_str().expect("utf-8");
+        let applied = cordium(&["apply", d, "--endpoint", url, "--auto-approve"]);
+        assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+        let out = tempfile::tempdir().expect("tempdir");
+        let o = out.path().to_str().expect("utf-8");
+        let plain = cordium(&["export", o, "--endpoint", url, "--format", format]);
+        assert!(
+            String::from_utf8_lossy(&plain.stdout)
+                .contains("Left out: user.admin `admin`: managed by no stack (--adopt writes it"),
+            "{}",
+            text(&plain)
+        );
+        let out = tempfile::tempdir().expect("tempdir");
+        let o = out.path().to_str().expect("utf-8");
+        let exported = cordium(&["export", o, "--endpoint", url, "--format", format, "--adopt"]);
+        assert_eq!(exported.status.code(), Some(0), "{}", text(&exported));
+        let imports = std::fs::read_to_string(out.path().join(format!("imports.{format}")))
+            .expect("an imports file");
+        assert!(imports.contains("user.admin"), "{imports}");
+        let plan = cordium(&["plan", o, "--endpoint", url, "--output", "json"]);
+        assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+        let doc: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("json");
+        assert_eq!(doc["summary"]["import"], 2, "{format}: {doc}");
+        assert_eq!(doc["summary"]["update"], 2, "{format}: only the imports: {doc}");
+        assert_eq!(doc["summary"]["create"], 0, "{format}: {doc}");
+        let adopted = cordium(&["apply", o, "--endpoint", url, "--auto-approve"]);
+        assert_eq!(adopted.status.code(), Some(0), "{}", text(&adopted));
+        let again = cordium(&["plan", o, "--endpoint", url, "--detailed-exitcode"]);
+        assert_eq!(again.status.code(), Some(0), "{format}: {}", text(&again));
+    }
+}

@@ -17,6 +17,7 @@ mod equivalence;
 mod export;
 mod hcl;
 mod hostile;
+mod import;
 mod invalid;
 mod kinds;
 mod live_grpc;
