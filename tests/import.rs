@@ -68,7 +68,6 @@ async fn hand_made_objects_are_imported_by_block_and_command_and_listed_by_statu
                         ..Default::default()
                     },
                 )),
-                ..Default::default()
             }),
             ..Default::default()
         }),
