@@ -180,3 +180,23 @@ async fn drift_reports_out_of_band_changes_exactly_and_plan_tells_them_from_conf
         .collect();
     assert_eq!(kinds, ["unmanaged"], "{after}");
 }
+
+/// `schemas/drift.v1.json` and `schemas/status.v1.json` are the documents' schemas (refresh
+/// with `BLESS=1 cargo test --test main schemas`).
+#[test]
+fn drift_and_status_schemas_are_up_to_date() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (file, schema) in [
+        ("schemas/drift.v1.json", cordium::render::drift::schema()),
+        ("schemas/status.v1.json", cordium::render::status::schema()),
+    ] {
+        let path = root.join(file);
+        let mut want = serde_json::to_string_pretty(&schema).expect("json");
+        want.push('\n');
+        if std::env::var_os("BLESS").is_some() {
+            std::fs::write(&path, &want).expect("write schema");
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(have == want, "stale {file} (run `BLESS=1 cargo test --test main schemas`)");
+    }
+}
