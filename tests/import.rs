@@ -252,3 +252,35 @@ async fn hand_made_objects_are_imported_by_block_and_command_and_listed_by_statu
     let human = stdout(&cordium(&["status", d, "--endpoint", url]));
     assert!(human.contains("kind       address            live name"), "{human}");
 }
+
+/// A Template's row says its last build and that the snapshot is not verified (no Kubernetes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_a_templates_last_build_and_an_unverified_snapshot() {
+    let serve = Serve::start(&["--build-duration", "100ms"]);
+    let url = serve.url.as_str();
+    let dir = crate::apply::example("quickstart");
+    let d = dir.path().to_str().expect("utf-8");
+    let applied = cordium(&["apply", d, "--endpoint", url, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    let status = cordium(&["status", d, "--endpoint", url, "--output", "json"]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+    let doc: Value = serde_json::from_slice(&status.stdout).expect("json");
+    let row = doc["objects"]
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["address"] == "template.demo.python"))
+        .cloned()
+        .expect("the Template's row");
+    assert_eq!(row["build"]["state"], "ready", "{row}");
+    assert_eq!(row["build"]["snapshot_ready"], true, "{row}");
+    assert_eq!(row["build"]["snapshot_verified"], false, "{row}");
+    let id = row["build"]["id"].as_str().expect("build id");
+    assert_eq!(
+        row["state"],
+        format!("last build {id} ready; snapshot of build {id}: ready on the API, not verified")
+    );
+    let md = String::from_utf8_lossy(
+        &cordium(&["status", d, "--endpoint", url, "--output", "markdown"]).stdout,
+    )
+    .to_string();
+    assert!(md.contains("| template | template.demo.python |"), "{md}");
+}
