@@ -72,7 +72,7 @@ fn addresses(summary: &Value, list: &str) -> Vec<String> {
 }
 
 /// Copies an example into a temporary directory, with the secret file it reads.
-fn example(name: &str) -> tempfile::TempDir {
+pub(crate) fn example(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name);
     copy_tree(&src, dir.path());

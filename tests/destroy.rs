@@ -192,15 +192,21 @@ async fn targeted_destroys_take_dependents_excludes_cannot_orphan_and_deletes_ru
     assert_eq!(doc["summary"]["create"], 4, "everything is gone: {}", text(&empty));
 }
 
-/// The Workspace ownership records (`cws-…` annotations) on the stack's Space `lab`.
+/// The Workspace ownership records (`cws-…` annotations) on the stack's Space `lab`, each
+/// value without the digest of what apply last sent (docs/drift.md).
 async fn records(c: &dyn Cluster) -> Vec<(String, String)> {
+    use cordium::live::record;
     let spaces = c.list(Kind::Space, &Scope::All).await.expect("list Spaces");
     let lab = spaces.iter().find(|s| s.name().starts_with("lab.")).expect("Space lab");
     let md = lab.metadata().cloned().unwrap_or_default();
     let mut out: Vec<(String, String)> = md
         .annotations
         .into_iter()
-        .filter(|(k, _)| cordium::live::record::is_record_key(k))
+        .filter(|(k, _)| record::is_record_key(k))
+        .map(|(k, v)| {
+            let (stack, retiring) = record::parse(&v);
+            (k, if retiring { record::retiring(stack) } else { stack.to_string() })
+        })
         .collect();
     out.sort();
     out

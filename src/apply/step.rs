@@ -340,11 +340,18 @@ impl Executor {
                 self.template_snapshot(input, emit).await?;
                 let uid = self.create(input, emit).await?;
                 match uid.filter(|_| input.step.address.kind.server_named()) {
-                    Some(uid) => self.record(input, &uid, Some(self.stack.clone())).await,
+                    Some(uid) => self.record(input, &uid, Some(self.applied_record(input)?)).await,
                     None => Ok(()),
                 }
             }
-            StepKind::Update => self.update(input, emit).await,
+            StepKind::Update => {
+                let uid = self.update(input, emit).await?;
+                if input.step.address.kind.server_named() {
+                    // What was sent, recorded (and an imported Workspace adopted).
+                    self.record(input, &uid, Some(self.applied_record(input)?)).await?;
+                }
+                Ok(())
+            }
             StepKind::Delete => {
                 self.delete(input, emit).await?;
                 if input.step.address.kind.server_named() {
@@ -360,6 +367,34 @@ impl Executor {
             StepKind::Build => self.build(input, emit).await,
             StepKind::WaitBuild => self.wait_build(input, emit).await,
         }
+    }
+
+    /// A Workspace's ownership record value: the stack and the digest of what was sent.
+    fn applied_record(&self, input: &StepInput) -> Result<String, ApplyError> {
+        Ok(crate::live::record::applied(&self.stack, &self.applied(self.resource(input)?)))
+    }
+
+    /// What apply records of a resource it sends: the digest of its canonical document and
+    /// the time (docs/drift.md).
+    fn applied(&self, resource: &Resource) -> String {
+        let digest = crate::diff::applied_digest(&crate::diff::desired_doc(resource, &self.stack));
+        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        crate::diff::applied_value(&digest, now.as_secs())
+    }
+
+    /// The object to send for a resource: its wire form, with the digest of its canonical
+    /// document in the applied annotation for the kinds that keep annotations (docs/drift.md).
+    fn wire_object(&self, resource: &Resource) -> Object {
+        let mut object = to_wire(resource, &self.naming, &self.stack);
+        let kind = resource.kind();
+        if kind.keeps_labels() && !kind.sensitive() {
+            let applied = self.applied(resource);
+            object
+                .metadata_mut()
+                .annotations
+                .insert(crate::model::APPLIED_ANNOTATION.to_string(), applied);
+        }
+        object
     }
 
     fn resource<'a>(&self, input: &'a StepInput) -> Result<&'a Resource, ApplyError> {
@@ -389,7 +424,7 @@ impl Executor {
     ) -> Result<Option<String>, ApplyError> {
         let address = &input.step.address;
         let resource = self.resource(input)?;
-        let mut object = to_wire(resource, &self.naming, &self.stack);
+        let mut object = self.wire_object(resource);
         if let Body::Secret { source } = &resource.body {
             let value = self
                 .secrets
@@ -567,7 +602,8 @@ impl Executor {
         }
     }
 
-    async fn update(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
+    /// Updates the object; returns its uid.
+    async fn update(&self, input: &StepInput, emit: Emit<'_>) -> Result<String, ApplyError> {
         let address = &input.step.address;
         let resource = self.resource(input)?;
         if !address.kind.updatable() {
@@ -576,7 +612,7 @@ impl Executor {
                 message: "Secrets cannot be updated, only replaced; plan again".into(),
             });
         }
-        let mut object = to_wire(resource, &self.naming, &self.stack);
+        let mut object = self.wire_object(resource);
         // A Space's update carries its Workspace ownership record over (read, then written):
         // held like the record's own writes, so a record change in between is not lost.
         let _held = match address.kind {
@@ -621,12 +657,12 @@ impl Executor {
             }
         };
         let desired = resource.spec_json();
-        let key = ObjectKey::Uid(uid);
+        let key = ObjectKey::Uid(uid.clone());
         let mut tries = Attempts::new(self.retry);
         loop {
             self.leased(address)?;
             let err = match self.cluster.update(object.clone()).await {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(uid),
                 Err(e) => e,
             };
             if !err.is_transient() {
@@ -635,7 +671,7 @@ impl Executor {
             // The update may have landed: compare before sending it again.
             let now = from_wire(&self.read_live(input, &key, emit).await?);
             if now.spec_json == desired {
-                return Ok(());
+                return Ok(uid);
             }
             let Some(delay) = tries.failed(&err) else {
                 return Err(tries.gave_up(address, err));

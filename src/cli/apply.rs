@@ -66,6 +66,9 @@ pub struct Args {
     /// file's timeout; the build is cancelled).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub build_timeout: Option<Duration>,
+    /// `cordium import ADDRESS ID`: objects to import, each also a `--target`.
+    #[arg(skip)]
+    pub imports: Vec<(Address, String)>,
 }
 
 /// Delete every object of the stack: plan the deletion, confirm, apply it.
@@ -139,6 +142,7 @@ pub fn run_destroy(args: DestroyArgs, matches: Option<&ArgMatches>) -> Exit {
         auto_approve: args.auto_approve,
         build_timeout: None,
         run: args.run,
+        imports: Vec::new(),
     };
     run(args, matches, true)
 }
@@ -162,6 +166,8 @@ impl Args {
         let mut plan = self.flags.request(dir.clone(), matches, destroy);
         plan.replaces = self.replaces.clone();
         plan.build_timeout = self.build_timeout;
+        plan.imports = self.imports.clone();
+        plan.targets.extend(self.imports.iter().map(|(a, _)| a.clone()));
         ApplyRequest {
             plan,
             saved,

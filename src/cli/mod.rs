@@ -4,15 +4,20 @@
 
 pub mod apply;
 pub mod completions;
+pub mod drift;
 pub mod exit;
+pub mod export;
 pub mod fmt;
 pub mod force_unlock;
 pub mod graph;
+pub mod import;
+pub mod inspect;
 pub mod login;
 pub mod output;
 pub mod plan;
 pub mod serve;
 pub mod show;
+pub mod status;
 pub mod target;
 pub mod validate;
 pub mod vars;
@@ -39,8 +44,16 @@ pub enum Command {
     Apply(Box<apply::Args>),
     /// Delete every object of the stack: plan the deletion, confirm, apply it.
     Destroy(Box<apply::DestroyArgs>),
+    /// Adopt an existing object into the stack, after showing how it differs from the config.
+    Import(Box<import::Args>),
+    /// Write what you can see on the cluster as a config directory that plans with no changes.
+    Export(Box<export::Args>),
+    /// Report what changed on the cluster outside cordium (exit 2 when something did).
+    Drift(Box<drift::Args>),
     /// Render a saved plan.
     Show(show::Args),
+    /// Show what the stack manages on the cluster, one row per object.
+    Status(Box<status::Args>),
     /// Print the config's dependency graph as DOT.
     Graph(graph::Args),
     /// Rewrite HCL files in canonical format.
@@ -79,7 +92,11 @@ pub fn run() -> ExitCode {
         Command::Plan(args) => plan::run(*args, matches.subcommand_matches("plan")),
         Command::Apply(args) => apply::run(*args, matches.subcommand_matches("apply"), false),
         Command::Destroy(args) => apply::run_destroy(*args, matches.subcommand_matches("destroy")),
+        Command::Export(args) => export::run(*args),
+        Command::Import(args) => import::run(*args, matches.subcommand_matches("import")),
+        Command::Drift(args) => drift::run(*args, matches.subcommand_matches("drift")),
         Command::Show(args) => show::run(args),
+        Command::Status(args) => status::run(*args, matches.subcommand_matches("status")),
         Command::Graph(args) => graph::run(args, matches.subcommand_matches("graph")),
         Command::Fmt(args) => fmt::run(args),
         Command::Login(args) => login::run_login(args),

@@ -58,6 +58,8 @@ pub struct Loaded {
     pub root: PathBuf,
     pub sources: Sources,
     pub docs: Vec<RawDoc>,
+    /// `import` blocks (HCL) and `import:` documents (YAML), in file order.
+    pub imports: Vec<ImportDecl>,
     pub stack: Option<stack::Stack>,
     pub diagnostics: Diagnostics,
 }
@@ -184,7 +186,55 @@ fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
         &mut loaded.diagnostics,
     );
     loaded.docs.extend(hcl_docs);
+    take_imports(&mut loaded);
     loaded
+}
+
+/// An import as written: adopt the live object `id` as the resource `to`
+/// (`import { to = template.ml.gpu  id = "gpu.ml" }`, or the YAML document
+/// `import: {to: template.ml.gpu, id: gpu.ml}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportDecl {
+    pub to: String,
+    pub to_span: Span,
+    pub id: String,
+    pub id_span: Span,
+    /// The block or document.
+    pub span: Span,
+}
+
+/// Moves every import document out of `docs` into `imports` (both formats write one as a
+/// document whose only key is `import`).
+fn take_imports(loaded: &mut Loaded) {
+    let docs = std::mem::take(&mut loaded.docs);
+    for doc in docs {
+        let Some(import) = doc.node.get("import").filter(|_| is_single_key(&doc.node)) else {
+            loaded.docs.push(doc);
+            continue;
+        };
+        let field =
+            |k: &str| import.get(k).and_then(|n| n.as_str().map(|s| (s.to_string(), n.span)));
+        match (field("to"), field("id")) {
+            (Some((to, to_span)), Some((id, id_span))) => {
+                loaded.imports.push(ImportDecl { to, to_span, id, id_span, span: doc.span })
+            }
+            (to, _) => loaded.diagnostics.push(
+                Diagnostic::error(
+                    "import",
+                    format!(
+                        "an import needs `{}`: the address to import to and the live object's name",
+                        if to.is_none() { "to" } else { "id" }
+                    ),
+                )
+                .at(import.span)
+                .help("write `import { to = template.SPACE.NAME  id = \"NAME.SPACE\" }` (YAML: `import: {to: ..., id: ...}`)"),
+            ),
+        }
+    }
+}
+
+fn is_single_key(node: &tree::Node) -> bool {
+    matches!(&node.value, tree::Value::Map(entries) if entries.len() == 1)
 }
 
 /// Collects config files under `root/rel`, as paths relative to `root`. Hidden entries (`.git`,

@@ -39,6 +39,15 @@ pub struct LiveDoc {
     /// A Workspace this stack is replacing (its ownership record says so, `live::record`): the
     /// old half of a create-before-destroy replace that did not finish. Never a match; deleted.
     pub retiring: bool,
+    /// The digest of what cordium last applied to it ([`applied_digest`]), when recorded.
+    pub applied: Option<String>,
+}
+
+impl LiveDoc {
+    /// The live document changed since cordium last applied it: recorded, and not equal.
+    pub fn changed_outside(&self) -> Option<bool> {
+        self.applied.as_ref().map(|a| *a != applied_digest(&self.doc))
+    }
 }
 
 /// What plan will do to one resource. Serialised (in plans, plan files and the JSON plan) as
@@ -141,6 +150,86 @@ pub struct ResourceChange {
     pub live: Option<LiveRef>,
     /// Paths whose values must be masked in every output.
     pub sensitive: Vec<String>,
+    /// An update: who changed the differing fields since cordium last applied the object
+    /// (its applied digest, docs/drift.md). `None`: no record (not applied by this cordium).
+    pub changed_by: Option<ChangedBy>,
+    /// An `import` block adopts this existing object into the stack (its live name).
+    pub imported: Option<String>,
+}
+
+/// Who made an object's live state differ from its configuration since cordium last applied
+/// it, told from the digest apply records on the object (docs/drift.md).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangedBy {
+    /// The live object is what cordium last applied: the configuration changed.
+    Config,
+    /// The configuration is what cordium last applied: the live object was changed outside
+    /// cordium.
+    Outside,
+    /// Both changed since the last apply; a digest cannot say which field changed where.
+    Both,
+}
+
+impl ChangedBy {
+    /// How outputs say it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ChangedBy::Config => "your config changed",
+            ChangedBy::Outside => "changed outside cordium",
+            ChangedBy::Both => "changed outside cordium and in your config since the last apply",
+        }
+    }
+}
+
+/// The digest apply records of the canonical document it sends (`desired_doc`), and drift
+/// compares with the live document: SHA-256 of the document with its object keys sorted, first
+/// [`APPLIED_DIGEST_LEN`] hex digits (an annotation value holds at most 63 characters; a
+/// Workspace's ownership record holds it after the stack name).
+pub fn applied_digest(doc: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    let bytes = serde_json::to_vec(&sorted(doc)).unwrap_or_default();
+    let mut out = hex::encode(Sha256::digest(bytes));
+    out.truncate(APPLIED_DIGEST_LEN);
+    out
+}
+
+/// Hex digits kept of an applied digest (64 bits: it detects a change, it guards nothing).
+pub const APPLIED_DIGEST_LEN: usize = 16;
+
+/// The value apply records: the digest and when it was sent, `<digest>@<unix seconds>` (at most
+/// 27 characters).
+pub fn applied_value(digest: &str, unix_secs: u64) -> String {
+    format!("{digest}@{unix_secs}")
+}
+
+/// The digest and the time (unix seconds) of a recorded applied value.
+pub fn parse_applied(value: &str) -> (&str, Option<u64>) {
+    match value.split_once('@') {
+        Some((digest, secs)) => (digest, secs.parse().ok()),
+        None => (value, None),
+    }
 }
 
 /// Options that change what diff reports.
@@ -183,7 +272,9 @@ impl LiveDoc {
             kind => {
                 let mut metadata = live.metadata.clone();
                 // The Workspace ownership record is cordium's, not the config's.
-                metadata.annotations.retain(|k, _| !crate::live::record::is_record_key(k));
+                metadata.annotations.retain(|k, _| {
+                    !crate::live::record::is_record_key(k) && k != crate::model::APPLIED_ANNOTATION
+                });
                 doc.insert("metadata".into(), metadata_json(&metadata));
                 doc.insert("spec".into(), live.spec_json.clone());
                 if kind == Kind::Space {
@@ -200,6 +291,11 @@ impl LiveDoc {
             stack: live.stack().map(str::to_string),
             retiring: live.kind == Kind::Workspace
                 && live.metadata.labels.contains_key(crate::live::record::RETIRING_LABEL),
+            applied: live
+                .metadata
+                .annotations
+                .get(crate::model::APPLIED_ANNOTATION)
+                .map(|v| parse_applied(v).0.to_string()),
         }
     }
 }
@@ -277,11 +373,16 @@ pub fn diff(model: &Model, live: &[LiveDoc], opts: &DiffOptions) -> Diff {
         }
         by_address.entry(&l.address).or_default().push(l);
     }
+    let imports: BTreeMap<&Address, &crate::model::Import> =
+        model.imports.iter().map(|i| (&i.to, i)).collect();
     for resource in &model.resources {
         // Live objects are keyed by the address their identity gives them (`convert::from_wire`:
         // the stored name, or a Workspace's displayName in its Space).
         let matches = by_address.remove(&resource.address).unwrap_or_default();
-        diff_declared(resource, matches, opts, &mut out);
+        match imports.get(&resource.address) {
+            Some(import) => diff_import(resource, import, matches, opts, &mut out),
+            None => diff_declared(resource, matches, opts, &mut out),
+        }
     }
     diff_leftovers(by_address, opts, &mut out);
     out.changes.sort_by(|a, b| a.address.cmp(&b.address));
@@ -295,7 +396,7 @@ fn diff_declared(resource: &Resource, matches: Vec<&LiveDoc>, opts: &DiffOptions
         Resolved::Absent => out.changes.push(create(resource, opts)),
         Resolved::One(one) => {
             if !identity::is_ours(resource.kind(), one.stack.as_deref(), &opts.stack) {
-                out.problems.push(unmanaged_object(resource, one, opts));
+                out.problems.push(unmanaged_object(resource, one));
                 return;
             }
             out.changes.push(compare(resource, one, opts));
@@ -304,7 +405,96 @@ fn diff_declared(resource: &Resource, matches: Vec<&LiveDoc>, opts: &DiffOptions
     }
 }
 
-fn unmanaged_object(resource: &Resource, one: &LiveDoc, opts: &DiffOptions) -> Diagnostic {
+/// A declared resource with an `import`: the live object the id names is adopted (compared,
+/// and updated with the stack's label: "will be imported"). The object must exist, be the one
+/// at the resource's address, and be managed by no other stack; one this stack already manages
+/// is compared as usual (the import is done).
+fn diff_import(
+    resource: &Resource,
+    import: &crate::model::Import,
+    matches: Vec<&LiveDoc>,
+    opts: &DiffOptions,
+    out: &mut Diff,
+) {
+    let problem = |code: &'static str, message: String, help: &str| {
+        Diagnostic::error(code, message)
+            .at_opt(import.id_span)
+            .address(resource.address.to_string())
+            .help(help.to_string())
+    };
+    let one = match identity::resolve(matches) {
+        Resolved::Absent => {
+            out.problems.push(problem(
+                "import-not-found",
+                format!(
+                    "import to {}: there is no live object `{}` to import",
+                    resource.address, import.id
+                ),
+                "check the id: the object's stored name (`NAME.SPACE` or `NAME.SPACE.OWNER`; a                  Workspace's name or display name) as `cordium export` or the Cordium CLI lists it",
+            ));
+            return;
+        }
+        Resolved::Ambiguous(many) => {
+            out.problems.push(ambiguous_match(resource, &many));
+            return;
+        }
+        Resolved::One(one) => one,
+    };
+    if !import_names(one, import) {
+        out.problems.push(problem(
+            "import-not-found",
+            format!(
+                "import to {}: the id `{}` is not the live object at that address (`{}`)",
+                resource.address, import.id, one.wire_name
+            ),
+            "an import adopts the object the address names: set the id to its name, or change              the resource's name to the object's",
+        ));
+        return;
+    }
+    match one.stack.as_deref() {
+        Some(s) if s == opts.stack => {
+            // Already this stack's: nothing to import.
+            out.changes.push(compare(resource, one, opts));
+        }
+        Some(other) => out.problems.push(problem(
+            "import-managed",
+            format!(
+                "import to {}: `{}` is already managed by the stack `{other}`",
+                resource.address, one.wire_name
+            ),
+            "an object belongs to one stack: remove it from that stack's config first (and              its label), or leave the import out",
+        )),
+        None => {
+            let mut c = compare(resource, one, opts);
+            c.changed_by = None;
+            c.imported = Some(one.wire_name.clone());
+            c.reason = match c.action {
+                Action::NoOp => {
+                    c.action = Action::Update;
+                    format!("will be imported from `{}`; it matches the config", one.wire_name)
+                }
+                _ => format!("will be imported from `{}`; {}", one.wire_name, c.reason),
+            };
+            out.changes.push(c);
+        }
+    }
+}
+
+/// The import's id names this live object: its stored name, that name without the owner, or
+/// (a server-named kind) its display name.
+fn import_names(live: &LiveDoc, import: &crate::model::Import) -> bool {
+    let id = import.id.as_str();
+    let wire = live.wire_name.as_str();
+    let short = wire
+        .strip_prefix(id)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .is_some_and(|owner| !owner.is_empty() && !owner.contains('.'));
+    wire == id
+        || (short && !live.kind_is_workspace())
+        || (live.kind_is_workspace() && live.address.name == id)
+}
+
+fn unmanaged_object(resource: &Resource, one: &LiveDoc) -> Diagnostic {
     let owner = match &one.stack {
         Some(other) => format!("it belongs to stack `{other}`"),
         None => "it is not managed by cordium".to_string(),
@@ -319,8 +509,9 @@ fn unmanaged_object(resource: &Resource, one: &LiveDoc, opts: &DiffOptions) -> D
     .at(resource.origin.span)
     .address(resource.address.to_string())
     .help(format!(
-        "adopt it by adding the label {STACK_LABEL}={} on the cluster, or rename the resource in the config",
-        opts.stack
+        "adopt it with `cordium import {} {}` (or an import block), or rename the resource in the \
+         config",
+        resource.address, one.wire_name
     ))
 }
 
@@ -389,6 +580,8 @@ fn diff_leftovers(
                 forced_by: Vec::new(),
                 live: Some(live_ref(l, &sensitive)),
                 sensitive,
+                changed_by: None,
+                imported: None,
             });
         }
     }
@@ -416,6 +609,8 @@ fn retired(l: &LiveDoc) -> ResourceChange {
         forced_by: Vec::new(),
         live: Some(live_ref(l, &sensitive)),
         sensitive,
+        changed_by: None,
+        imported: None,
     }
 }
 
@@ -484,6 +679,8 @@ fn create(resource: &Resource, opts: &DiffOptions) -> ResourceChange {
         forced_by: Vec::new(),
         live: None,
         sensitive: sensitive_paths(resource, &desired),
+        changed_by: None,
+        imported: None,
     }
 }
 
@@ -509,6 +706,7 @@ fn compare(resource: &Resource, live: &LiveDoc, opts: &DiffOptions) -> ResourceC
     } else {
         (Action::Update, format!("{} fields differ", fields.len()))
     };
+    let changed_by = if fields.is_empty() { None } else { changed_by(live, &desired) };
     ResourceChange {
         address: resource.address.clone(),
         action,
@@ -517,5 +715,21 @@ fn compare(resource: &Resource, live: &LiveDoc, opts: &DiffOptions) -> ResourceC
         forced_by,
         live: Some(live_ref(live, &resource.origin.sensitive)),
         sensitive: sensitive_paths(resource, &desired),
+        changed_by,
+        imported: None,
     }
+}
+
+/// Who changed what differs between `live` and `desired` since the last apply (its recorded
+/// digest): the live object is as applied (the config changed), the config is as applied (the
+/// object was changed outside), or neither.
+pub fn changed_by(live: &LiveDoc, desired: &Value) -> Option<ChangedBy> {
+    let applied = live.applied.as_deref()?;
+    Some(if applied == applied_digest(&live.doc) {
+        ChangedBy::Config
+    } else if applied == applied_digest(desired) {
+        ChangedBy::Outside
+    } else {
+        ChangedBy::Both
+    })
 }

@@ -286,6 +286,7 @@ fn stray(address: &str, stack: Option<&str>) -> LiveDoc {
         doc: json!({"spec": {}}),
         stack: stack.map(str::to_string),
         retiring: false,
+        applied: None,
         address,
     }
 }
@@ -485,4 +486,92 @@ fn a_workspace_marked_replaced_is_retired_only_once_its_successor_exists() {
         .collect();
     assert_eq!(deleted, [old_name.as_str()]);
     assert_ne!(change(&d, "workspace.ml.box").action, Action::Delete);
+}
+
+/// The live form with every object recorded as applied from `model` (what apply writes).
+fn applied_form(model: &Model) -> Vec<LiveDoc> {
+    let mut live = live_form(model, STACK);
+    for l in &mut live {
+        l.applied = Some(applied_digest(&l.doc));
+    }
+    live
+}
+
+#[test]
+fn each_update_says_whether_the_config_or_the_cluster_changed_since_the_last_apply() {
+    let model = yaml(CONFIG);
+    // The cluster changed, the config did not: outside.
+    let mut live = applied_form(&model);
+    *at(&mut live_of(&mut live, "template.ml.cpu").doc, &["spec", "image", "registry", "url"]) =
+        json!("ubuntu:22.04");
+    let d = diff(&model, &live, &opts(false));
+    assert_eq!(change(&d, "template.ml.cpu").changed_by, Some(ChangedBy::Outside));
+    assert_eq!(change(&d, "template.ml.gpu").changed_by, None, "a no-op says nothing");
+
+    // The config changed, the cluster is as applied: config.
+    let edited = yaml(&CONFIG.replace("ubuntu:24.04", "ubuntu:25.04"));
+    let live = applied_form(&model);
+    let d = diff(&edited, &live, &opts(false));
+    assert_eq!(change(&d, "template.ml.cpu").changed_by, Some(ChangedBy::Config));
+
+    // Both: a digest cannot tell which field; no record: nothing is claimed.
+    let mut live = applied_form(&model);
+    *at(&mut live_of(&mut live, "template.ml.cpu").doc, &["metadata", "description"]) =
+        json!("by hand");
+    let d = diff(&edited, &live, &opts(false));
+    assert_eq!(change(&d, "template.ml.cpu").changed_by, Some(ChangedBy::Both));
+    let d = diff(&edited, &live_form(&model, STACK), &opts(false));
+    assert_eq!(change(&d, "template.ml.cpu").changed_by, None);
+}
+
+fn import(to: &str, id: &str) -> crate::model::Import {
+    crate::model::Import { to: a(to), id: id.into(), to_span: None, id_span: None }
+}
+
+#[test]
+fn an_import_adopts_only_the_unmanaged_object_its_id_names() {
+    let mut model = yaml(CONFIG);
+    let mut live = live_form(&model, STACK);
+    // The Template was made by hand: no stack label.
+    live_of(&mut live, "template.ml.cpu").stack = None;
+    if let Some(Value::Object(labels)) =
+        live_of(&mut live, "template.ml.cpu").doc.pointer_mut("/metadata/labels")
+    {
+        labels.remove(STACK_LABEL);
+    }
+    let d = diff(&model, &live, &opts(false));
+    assert_eq!(d.problems.len(), 1, "not ours without an import: {:?}", d.problems);
+    assert_eq!(d.problems[0].code, "unmanaged-object");
+
+    for id in ["cpu.ml", "cpu.ml.alice"] {
+        model.imports = vec![import("template.ml.cpu", id)];
+        let d = diff(&model, &live, &opts(false));
+        assert!(d.problems.is_empty(), "{id}: {:?}", d.problems);
+        let c = change(&d, "template.ml.cpu");
+        assert_eq!((c.action, c.imported.as_deref()), (Action::Update, Some("cpu.ml.alice")));
+        assert_eq!(paths(c), [format!("metadata.labels.{STACK_LABEL}")]);
+        assert!(c.reason.starts_with("will be imported from `cpu.ml.alice`"), "{}", c.reason);
+    }
+    for (id, code) in [("gpu.ml", "import-not-found"), ("cpu", "import-not-found")] {
+        model.imports = vec![import("template.ml.cpu", id)];
+        let d = diff(&model, &live, &opts(false));
+        assert_eq!(d.problems.iter().map(|p| p.code).collect::<Vec<_>>(), [code], "{id}");
+    }
+    // Another stack's: refused. This stack's own: the import is done, a plain compare.
+    live_of(&mut live, "template.ml.cpu").stack = Some("other".into());
+    model.imports = vec![import("template.ml.cpu", "cpu.ml")];
+    let d = diff(&model, &live, &opts(false));
+    assert_eq!(d.problems[0].code, "import-managed");
+    model.imports = vec![import("template.ml.gpu", "gpu.ml")];
+    let d = diff(&model, &live_form(&model, STACK), &opts(false));
+    assert!(d.problems.is_empty());
+    assert_eq!(change(&d, "template.ml.gpu").imported, None);
+    // Nothing at the address.
+    model.imports = vec![import("template.ml.cpu", "cpu.ml")];
+    let none: Vec<LiveDoc> = live_form(&model, STACK)
+        .into_iter()
+        .filter(|l| l.address != a("template.ml.cpu"))
+        .collect();
+    let d = diff(&model, &none, &opts(false));
+    assert_eq!(d.problems[0].code, "import-not-found");
 }

@@ -39,12 +39,29 @@ const RETIRING: &str = "replaced:";
 /// cannot be on the server: Workspaces keep no labels).
 pub const RETIRING_LABEL: &str = "cordium-replaced";
 
+/// The record value of a Workspace of `stack` that apply just created or updated: the stack
+/// and what it sent (`stack/<digest>@<unix seconds>`, at most 32 + 1 + 27 characters; the
+/// servers allow 63), which `drift` and `plan` compare with the live Workspace and `status`
+/// shows (docs/drift.md).
+pub fn applied(stack: &str, applied: &str) -> String {
+    format!("{stack}{DIGEST_SEPARATOR}{applied}")
+}
+
+/// Between the stack and the digest in a record value (never in a stack name).
+const DIGEST_SEPARATOR: char = '/';
+
 /// What a record value says: the stack, and whether the Workspace is being replaced.
 pub fn parse(value: &str) -> (&str, bool) {
+    let value = value.split(DIGEST_SEPARATOR).next().unwrap_or_default();
     match value.strip_prefix(RETIRING) {
         Some(stack) => (stack, true),
         None => (value, false),
     }
+}
+
+/// What apply last sent (`<digest>@<unix seconds>`), when the record value holds it.
+pub fn applied_digest(value: &str) -> Option<&str> {
+    value.split_once(DIGEST_SEPARATOR).map(|(_, d)| d).filter(|d| !d.is_empty())
 }
 
 /// True for a record annotation key (left out of what diff compares).
@@ -83,5 +100,13 @@ mod tests {
         assert_eq!(to.len(), 2);
         assert_eq!(parse(&retiring("prod")), ("prod", true));
         assert_eq!(parse("prod"), ("prod", false));
+        let stack = "s".repeat(32);
+        let v = applied(&stack, "0123456789abcdef@1700000000");
+        assert!(v.len() <= 63, "{v}");
+        assert_eq!(
+            (parse(&v), applied_digest(&v)),
+            ((stack.as_str(), false), Some("0123456789abcdef@1700000000"))
+        );
+        assert_eq!(applied_digest("prod"), None);
     }
 }

@@ -219,6 +219,12 @@ pub async fn read_with(
             {
                 let (owner, retiring) = super::record::parse(value);
                 w.metadata.labels.insert(crate::model::STACK_LABEL.to_string(), owner.to_string());
+                // What apply last sent, read like the other kinds' annotation (docs/drift.md).
+                if let Some(digest) = super::record::applied_digest(value) {
+                    w.metadata
+                        .annotations
+                        .insert(crate::model::APPLIED_ANNOTATION.to_string(), digest.to_string());
+                }
                 if retiring {
                     w.metadata
                         .labels

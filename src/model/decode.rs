@@ -44,8 +44,9 @@ pub fn build(loaded: &Loaded) -> (Model, Diagnostics) {
             diags.push(if doc.format == Format::Hcl { hcl_spelling(d) } else { d });
         }
     }
-    let model = validate::validate(resources, &mut diags);
+    let mut model = validate::validate(resources, &mut diags);
     super::moves::read(loaded, &model, &mut diags);
+    model.imports = imports(loaded, &model, &mut diags);
     // A check may quote a value it rejects; a value from a sensitive variable is never quoted.
     let secrets = sensitive_strings(loaded);
     let diags = if secrets.is_empty() {
@@ -54,6 +55,63 @@ pub fn build(loaded: &Loaded) -> (Model, Diagnostics) {
         diags.into_iter().map(|d| scrub(d, &secrets)).collect()
     };
     (model, diags)
+}
+
+/// The config's imports, each to a declared resource, once per address. An import to an
+/// address that is not one, or that no resource declares, is an error at its `to`.
+fn imports(loaded: &Loaded, model: &Model, diags: &mut Diagnostics) -> Vec<super::Import> {
+    let mut out: Vec<super::Import> = Vec::new();
+    for i in &loaded.imports {
+        let to = match i.to.parse::<Address>() {
+            Ok(a) => a,
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error("unknown-address", format!("import to {e}"))
+                        .at(i.to_span)
+                        .help(
+                            "write the address of a declared resource, e.g. `template.SPACE.NAME`",
+                        ),
+                );
+                continue;
+            }
+        };
+        if model.get(&to).is_none() {
+            let known = model.resources.iter().map(|r| r.address.to_string()).collect::<Vec<_>>();
+            let d = Diagnostic::error(
+                "unknown-address",
+                format!("import to {to}: the configuration declares no such resource"),
+            )
+            .at(i.to_span);
+            diags.push(match crate::diag::did_you_mean(&to.to_string(), known.iter().map(String::as_str)) {
+                Some(near) => d.help(format!("did you mean {near}? (declare the resource the object is imported as)")),
+                None => d.help("declare the resource the object is imported as, then import it to its address"),
+            });
+            continue;
+        }
+        if i.id.is_empty() {
+            diags.push(
+                Diagnostic::error("import", format!("import to {to}: the id is empty"))
+                    .at(i.id_span)
+                    .help("set `id` to the live object's name, e.g. `gpu.ml`"),
+            );
+            continue;
+        }
+        if let Some(first) = out.iter().find(|x| x.to == to) {
+            diags.push(
+                Diagnostic::error("duplicate-import", format!("{to} is imported twice"))
+                    .at(i.to_span)
+                    .related(first.to_span.unwrap_or(i.span), "first imported here"),
+            );
+            continue;
+        }
+        out.push(super::Import {
+            to,
+            id: i.id.clone(),
+            to_span: Some(i.to_span),
+            id_span: Some(i.id_span),
+        });
+    }
+    out
 }
 
 /// An unknown-field diagnostic about an HCL block names fields as HCL writes them

@@ -28,7 +28,9 @@ use std::sync::Arc;
 pub use crate::kind::{Address, AddressError, Kind};
 pub use decode::build;
 pub use document::{Lifecycle, Prebuild};
-pub use validate::{is_workspace_record_key, STACK_LABEL, WORKSPACE_RECORD_PREFIX};
+pub use validate::{
+    is_workspace_record_key, APPLIED_ANNOTATION, STACK_LABEL, WORKSPACE_RECORD_PREFIX,
+};
 
 use crate::config::tree::{parse_path, Node};
 use crate::diag::Span;
@@ -130,6 +132,20 @@ impl Resource {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Model {
     pub resources: Vec<Resource>,
+    /// `import` blocks: existing objects to adopt, each to a declared resource.
+    pub imports: Vec<Import>,
+}
+
+/// Adopt the existing live object named `id` as the declared resource `to` (docs/import-export.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    pub to: Address,
+    /// The live object's name: its stored name in full (`gpu.ml.alice`) or without the owner
+    /// (`gpu.ml`); a Workspace's stored name or its display name.
+    pub id: String,
+    /// Where the import is written (none for `cordium import ADDRESS ID`).
+    pub to_span: Option<crate::diag::Span>,
+    pub id_span: Option<crate::diag::Span>,
 }
 
 impl Model {

@@ -154,6 +154,17 @@ pub fn check(r: &Resource, diags: &mut Diagnostics) {
         )
         .help("name the annotation otherwise: `cws-` followed by 32 hex digits is reserved");
     }
+    if r.metadata.annotations.contains_key(super::APPLIED_ANNOTATION) {
+        c.error(
+            "reserved-annotation",
+            &format!("metadata.annotations.{}", super::APPLIED_ANNOTATION),
+            format!(
+                "`{}` is reserved: apply sets it to a digest of what it wrote",
+                super::APPLIED_ANNOTATION
+            ),
+        )
+        .help("name the annotation otherwise");
+    }
     for d in c.out {
         diags.push(d);
     }

@@ -26,6 +26,11 @@ pub fn is_workspace_record_key(k: &str) -> bool {
     })
 }
 
+/// The annotation `apply` puts on every object it writes (labelled kinds): a digest of the
+/// canonical document it sent, so `drift` and `plan` can tell a change made outside cordium
+/// from a change of the config (docs/drift.md). Users may not set it.
+pub const APPLIED_ANNOTATION: &str = "cordium-applied";
+
 /// The Template the server creates with every Space.
 pub const DEFAULT_TEMPLATE: &str = "default";
 
@@ -78,7 +83,7 @@ pub fn validate(resources: Vec<Resource>, diags: &mut Diagnostics) -> Model {
             }
         }
     }
-    let model = Model { resources: unique.into_values().collect() };
+    let model = Model { resources: unique.into_values().collect(), imports: Vec::new() };
     for r in &model.resources {
         let mut local = Diagnostics::new();
         check_name(r, &mut local);

@@ -106,6 +106,8 @@ pub enum OpsError {
          nothing was changed; run apply again"
     )]
     LockSpaceAppeared { space: String },
+    #[error(transparent)]
+    Export(#[from] super::export::ExportError),
 }
 
 /// An error and its sources, `: `-separated.

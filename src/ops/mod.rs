@@ -14,12 +14,16 @@
 //! and talk to the person through [`Confirm`] and [`Progress`].
 
 pub mod apply;
+pub mod drift;
 pub mod error;
+pub mod export;
 pub mod fmt;
 pub mod force_unlock;
+pub mod import;
 pub mod plan;
 pub mod session;
 pub mod settings;
+pub mod status;
 pub mod validate;
 
 pub use error::OpsError;

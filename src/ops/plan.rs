@@ -60,7 +60,12 @@ pub struct Prepared {
 
 /// Loads the config, resolves the settings and connects. Reads nothing from the cluster.
 pub async fn prepare(req: &Request) -> Result<Prepared, OpsError> {
-    let Validated { loaded, model, diags: warnings } = validate::load(&req.dir, &req.load)?;
+    let Validated { loaded, mut model, diags: warnings } = validate::load(&req.dir, &req.load)?;
+    if let Err(diags) = super::import::add(&mut model, &req.imports) {
+        let mut all = warnings;
+        diags.into_iter().for_each(|d| all.push(d));
+        return Err(OpsError::Invalid { diags: all, loaded: Box::new(loaded) });
+    }
     let settings = Settings::resolve(req, &loaded)?;
     settings.check_stack()?;
     let cluster = connect(&settings, &req.env.auth).await?;

@@ -63,6 +63,8 @@ pub struct Request {
     pub secrets: Option<SecretReader>,
     /// `--kubeconfig`, `--kube-context`, `--kube-namespace`.
     pub kube: crate::live::kube::KubeFlags,
+    /// `cordium import ADDRESS ID`: imports besides the config's own import blocks.
+    pub imports: Vec<(Address, String)>,
 }
 
 /// A [`SecretValues`] a request carries (its `Debug` shows no value).
@@ -92,6 +94,7 @@ impl Request {
             build_timeout: None,
             secrets: None,
             kube: Default::default(),
+            imports: Vec::new(),
         }
     }
 }

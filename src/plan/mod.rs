@@ -60,6 +60,10 @@ pub struct PlannedField {
     /// `file:line:col` of the attribute that sets it, when the configuration does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
+    /// An update of an object cordium applied before: whether this field differs because the
+    /// config changed or because the object was changed outside cordium (docs/drift.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<crate::diff::ChangedBy>,
 }
 
 /// One resource's planned change.
@@ -84,6 +88,10 @@ pub struct PlannedChange {
     /// A `moved` block renamed it: its address before (the live object is the same one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<Address>,
+    /// An `import` adopts the existing object of this stored name into the stack: apply
+    /// labels it (a Workspace: records it in its Space) and makes it match the config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<String>,
 }
 
 /// The order of a Workspace replace's two halves.
@@ -678,6 +686,7 @@ fn mask(c: &ResourceChange) -> PlannedChange {
                 sensitive,
                 config_path: None,
                 at: None,
+                changed_by: c.changed_by,
             }
         })
         .collect();
@@ -691,6 +700,7 @@ fn mask(c: &ResourceChange) -> PlannedChange {
         cascade: None,
         replace_order: None,
         moved_from: None,
+        imported: c.imported.clone(),
     }
 }
 

@@ -382,6 +382,8 @@ fn hand_change(address: &str, fields: &[&str], sensitive: &[&str]) -> ResourceCh
         forced_by: vec![],
         live: None,
         sensitive: sensitive.iter().map(|s| (*s).to_string()).collect(),
+        changed_by: None,
+        imported: None,
     }
 }
 

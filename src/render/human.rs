@@ -83,6 +83,12 @@ fn headline(c: &ChangeDoc) -> String {
             format!("{} will be created ({})", c.address, c.reason)
         }
         Action::Create => format!("{} will be created", c.address),
+        Action::Update if c.imported_from.is_some() && c.fields.is_empty() => {
+            format!("{} will be imported ({})", c.address, c.reason)
+        }
+        Action::Update if c.imported_from.is_some() => {
+            format!("{} will be imported and updated in place ({})", c.address, c.reason)
+        }
         Action::Update => format!("{} will be updated in place ({})", c.address, c.reason),
         Action::Replace => format!("{} must be replaced ({})", c.address, c.reason),
         Action::Delete => format!("{} will be destroyed ({})", c.address, c.reason),
@@ -140,13 +146,26 @@ fn field(f: &FieldDoc, action: Action, forces: bool, out: &mut String, style: St
         (Some(at), Action::Update | Action::Replace) if f.new.is_some() => Some(at),
         _ => None,
     };
-    let note = match (forces, at) {
-        (true, Some(at)) => {
+    // Who changed it (docs/drift.md), when the object carries a record of the last apply.
+    let by = f.changed_by.filter(|_| !forces);
+    let note = match (forces, by, at) {
+        (true, _, Some(at)) => {
             format!("{}{}", style.red(" # forces replacement"), style.dim(&format!("; {at}")))
         }
-        (true, None) => style.red(" # forces replacement"),
-        (false, Some(at)) => style.dim(&format!("  # {at}")),
-        (false, None) => String::new(),
+        (true, _, None) => style.red(" # forces replacement"),
+        (false, Some(by), at) => {
+            let text = match at {
+                Some(at) => format!(" # {}; {at}", by.describe()),
+                None => format!(" # {}", by.describe()),
+            };
+            if by == crate::diff::ChangedBy::Config {
+                style.dim(&text)
+            } else {
+                style.yellow(&text)
+            }
+        }
+        (false, None, Some(at)) => style.dim(&format!("  # {at}")),
+        (false, None, None) => String::new(),
     };
     let path = f.shown_path();
     let act = match (&f.old, &f.new) {

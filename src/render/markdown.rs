@@ -147,7 +147,7 @@ fn details(c: &ChangeDoc) -> String {
         "<details><summary><code>{} {}</code> — {}: {}</summary>\n",
         c.action.symbol(),
         escape(&c.address),
-        c.action.as_str(),
+        if c.imported_from.is_some() { "import" } else { c.action.as_str() },
         escape(&c.reason)
     );
     if !c.fields.is_empty() {
@@ -177,16 +177,17 @@ fn details(c: &ChangeDoc) -> String {
                     other => other.to_string(),
                 })
             };
+            let by = f.changed_by.map(|b| format!("  # {}", b.describe())).unwrap_or_default();
             match (&f.old, &f.new) {
                 (Some(o), Some(n)) => {
                     let _ = writeln!(s, "- {} = {}", f.shown_path(), show(o));
-                    let _ = writeln!(s, "+ {} = {}", f.shown_path(), show(n));
+                    let _ = writeln!(s, "+ {} = {}{by}", f.shown_path(), show(n));
                 }
                 (None, Some(n)) => {
-                    let _ = writeln!(s, "+ {} = {}", f.shown_path(), show(n));
+                    let _ = writeln!(s, "+ {} = {}{by}", f.shown_path(), show(n));
                 }
                 (Some(o), None) => {
-                    let _ = writeln!(s, "- {} = {}", f.shown_path(), show(o));
+                    let _ = writeln!(s, "- {} = {}{by}", f.shown_path(), show(o));
                 }
                 (None, None) => {}
             }

@@ -3,10 +3,12 @@
 
 pub mod diagnostics;
 pub mod dot;
+pub mod drift;
 pub mod events;
 pub mod human;
 pub mod markdown;
 pub mod plan_doc;
+pub mod status;
 pub mod style;
 
 pub use plan_doc::PlanDoc;

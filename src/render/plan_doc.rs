@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::plan::{Action, BuildAction, Plan};
 
 /// Version of the JSON plan format (semver: minor for additions, major for breaking changes).
-pub const JSON_FORMAT_VERSION: &str = "1.4";
+pub const JSON_FORMAT_VERSION: &str = "1.3";
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PlanDoc {
@@ -106,6 +106,9 @@ pub struct SummaryDoc {
     pub replace: usize,
     pub delete: usize,
     pub no_op: usize,
+    /// Existing objects an `import` adopts into the stack (each also counted under its
+    /// action, `update`).
+    pub import: usize,
     /// Builds to start.
     pub build: usize,
     /// Running builds of the desired inputs to wait for.
@@ -142,6 +145,10 @@ pub struct ChangeDoc {
     /// (a Workspace renamed in place by updating its display name).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<String>,
+    /// An `import` adopts the existing object of this stored name: it will be imported
+    /// (labelled as the stack's) and made to match the config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imported_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -187,6 +194,11 @@ impl FieldDoc {
     pub fn shown_path(&self) -> &str {
         self.config_path.as_deref().unwrap_or(&self.path)
     }
+    /// An update of an object cordium applied before: `config` (your config changed),
+    /// `outside` (changed outside cordium) or `both` (both changed since the last apply; the
+    /// recorded digest cannot say which field where). Absent without a record (docs/drift.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<crate::diff::ChangedBy>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -222,6 +234,9 @@ impl PlanDoc {
                     Action::Delete => summary.delete += 1,
                     Action::NoOp => summary.no_op += 1,
                 }
+                if c.imported.is_some() {
+                    summary.import += 1;
+                }
                 ChangeDoc {
                     address: c.address.to_string(),
                     kind: c.address.kind.to_string(),
@@ -238,11 +253,13 @@ impl PlanDoc {
                             sensitive: f.sensitive,
                             config_path: f.config_path.clone(),
                             at: f.at.clone(),
+                            changed_by: f.changed_by,
                         })
                         .collect(),
                     live_name: c.live.as_ref().map(|l| l.name.clone()),
                     replace_order: c.replace_order,
                     moved_from: c.moved_from.as_ref().map(ToString::to_string),
+                    imported_from: c.imported.clone(),
                     cascade: c.cascade.as_ref().map(|k| {
                         summary.cascaded += k.objects.len();
                         CascadeDoc {
@@ -326,6 +343,9 @@ impl PlanDoc {
             "{} to create, {} to update, {} to replace, {} to destroy",
             s.create, s.update, s.replace, s.delete
         );
+        if s.import > 0 {
+            text = format!("{} to import, {text}", s.import);
+        }
         if s.cascaded > 0 {
             text.push_str(&format!(
                 " (and {} more object{} the server deletes with {})",

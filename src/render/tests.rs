@@ -15,6 +15,7 @@ fn change(addr: &str, action: Action, fields: Vec<PlannedField>) -> PlannedChang
         cascade: None,
         replace_order: None,
         moved_from: None,
+        imported: None,
         address: addr.parse::<Address>().expect("address"),
         action,
         reason: match action {
@@ -40,7 +41,15 @@ fn field(
     new: Option<serde_json::Value>,
     sensitive: bool,
 ) -> PlannedField {
-    PlannedField { path: path.into(), old, new, sensitive, config_path: None, at: None }
+    PlannedField {
+        path: path.into(),
+        old,
+        new,
+        sensitive,
+        config_path: None,
+        at: None,
+        changed_by: None,
+    }
 }
 
 fn plan(changes: Vec<PlannedChange>) -> Plan {
@@ -173,7 +182,7 @@ fn markdown_without_changes_says_so() {
 fn json_document_carries_summary_and_masking() {
     let doc = PlanDoc::from_plan(&sample());
     let v: serde_json::Value = serde_json::from_str(&doc.to_json()).expect("json");
-    assert_eq!(v["format_version"], "1.4");
+    assert_eq!(v["format_version"], "1.3");
     assert_eq!(v["summary"]["replace"], 1);
     let masked = &v["resource_changes"][1]["fields"][1];
     assert_eq!(masked["sensitive"], true);

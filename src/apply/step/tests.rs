@@ -381,8 +381,9 @@ async fn updates_are_compared_after_an_unknown_outcome_and_deletes_tolerate_not_
     c.fail("update", &[Fault::After]);
     let before = c.calls();
     run(&ex, &i).await.unwrap();
-    // update + get (compare): no Get before it (the plan holds the object), no second update.
-    assert_eq!(c.calls() - before, 2);
+    // update + get (compare): no Get before it (the plan holds the object), no second update;
+    // then the applied digest into its Space's ownership record (get + update).
+    assert_eq!(c.calls() - before, 4);
     assert_eq!(workspaces(c.as_ref()).await[0].spec_json["isEphemeral"], true);
 
     // A plan that does not hold the object's uid (an older plan file) reads it first.
@@ -521,7 +522,7 @@ async fn apply_skips_exactly_the_dependents_of_a_failed_build() {
     let mut resources =
         vec![s.clone(), bad.clone(), good.clone(), w1.clone(), w2.clone(), w3.clone()];
     resources.sort_by(|a, b| a.address.cmp(&b.address));
-    let model = Model { resources };
+    let model = Model { resources, ..Model::default() };
     let p = plan(
         vec![
             step(StepKind::Create, &s, &[]),
@@ -558,7 +559,7 @@ async fn apply_skips_exactly_the_dependents_of_a_failed_build() {
 /// A Space, a Template with a build, and a Workspace waiting for that build.
 fn space_build_workspace() -> (Model, Plan) {
     let (s, t, w) = (space("ml"), template("ml", "gpu", true), workspace("ml", "box", Some("gpu")));
-    let model = Model { resources: vec![s.clone(), t.clone(), w.clone()] };
+    let model = Model { resources: vec![s.clone(), t.clone(), w.clone()], ..Model::default() };
     let p = plan(
         vec![
             step(StepKind::Create, &s, &[]),
@@ -616,6 +617,8 @@ async fn a_stop_lets_running_builds_finish_and_starts_nothing_new() {
 }
 
 /// The Space `ml`'s Workspace ownership record: uid key → value.
+/// The ownership record of Space `ml`, each value without the applied digest it may carry
+/// (every entry of a created Workspace carries one: checked).
 async fn record_of(c: &dyn Cluster) -> std::collections::BTreeMap<String, String> {
     let spaces = c.list(Kind::Space, &Scope::All).await.unwrap();
     let ml = spaces.iter().map(from_wire).find(|s| s.address.name == "ml").unwrap();
@@ -623,6 +626,13 @@ async fn record_of(c: &dyn Cluster) -> std::collections::BTreeMap<String, String
         .annotations
         .into_iter()
         .filter(|(k, _)| crate::live::record::is_record_key(k))
+        .map(|(k, v)| {
+            let (stack, retiring) = crate::live::record::parse(&v);
+            let digest = crate::live::record::applied_digest(&v);
+            assert_eq!(digest.is_some(), !retiring, "{v}");
+            let stack = if retiring { crate::live::record::retiring(stack) } else { stack.into() };
+            (k, stack)
+        })
         .collect()
 }
 
@@ -676,7 +686,7 @@ async fn parallel_creates_in_one_space_lose_no_record() {
     let mut resources = vec![s.clone()];
     resources.extend(boxes.iter().cloned());
     resources.sort_by(|a, b| a.address.cmp(&b.address));
-    let model = Model { resources };
+    let model = Model { resources, ..Model::default() };
     let mut ctx =
         ApplyContext::new(c.clone(), Arc::new(model), Naming::new("admin"), Arc::new(Values));
     ctx.parallelism = 24;

@@ -57,7 +57,7 @@ pub fn resource_kinds() -> impl Iterator<Item = &'static str> {
 
 /// Every top-level block type of a config file.
 fn top_level() -> Vec<&'static str> {
-    ["variable", "locals", "moved"].into_iter().chain(resource_kinds()).collect()
+    ["variable", "locals", "moved", "import"].into_iter().chain(resource_kinds()).collect()
 }
 
 /// Parses and evaluates every HCL file (stack file excluded) into raw documents.
@@ -95,6 +95,9 @@ struct Declared<'a> {
     resources: Vec<Resource<'a>>,
     /// `moved` blocks, as documents of the canonical shape (`kind: Moved`, `from`, `to`).
     moves: Vec<RawDoc>,
+    /// `import { to = ADDRESS  id = "NAME" }` blocks, as documents `{import: {to, id}}`
+    /// (`config::imports` reads them, for both formats).
+    imports: Vec<RawDoc>,
 }
 
 /// Indexes the referenceable resources: Spaces and Users by label, Space children by their
@@ -146,7 +149,62 @@ impl Loader<'_> {
         let mut docs: Vec<RawDoc> =
             declared.resources.iter().map(|r| self.raw_doc(r, &scope)).collect();
         docs.extend(declared.moves);
+        docs.extend(declared.imports);
         docs
+    }
+
+    /// An `import` block as the document `{import: {to: "ADDRESS", id: "NAME"}}`: `to` is an
+    /// address written as a reference (its text), `id` a string literal.
+    fn import_doc(&mut self, block: &Block, file: FileId, span: Span) -> Option<RawDoc> {
+        let mut entries = Vec::new();
+        for structure in block.body.iter() {
+            let Structure::Attribute(attr) = structure else {
+                self.diags.push(
+                    Diagnostic::error(
+                        "unexpected-block",
+                        "An import block holds only `to` and `id`.",
+                    )
+                    .at(span),
+                );
+                continue;
+            };
+            let key = attr.key.as_str();
+            let key_span = hcl_span(attr.key.span(), file).unwrap_or(span);
+            let value_span = hcl_span(attr.value.span(), file).unwrap_or(key_span);
+            let value = match (key, &attr.value) {
+                ("to", _) => self.sources.snippet(value_span).trim().to_string(),
+                ("id", Expression::String(s)) => s.value().to_string(),
+                ("id", _) => {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "import",
+                            "An import's `id` is a string: the live object's name.",
+                        )
+                        .at(value_span)
+                        .help("Write `id = \"NAME.SPACE\"`."),
+                    );
+                    continue;
+                }
+                (other, _) => {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "unknown-field",
+                            format!("An import block has no `{other}`."),
+                        )
+                        .at(key_span)
+                        .help("An import block holds `to` (the address) and `id` (the live name)."),
+                    );
+                    continue;
+                }
+            };
+            entries.push((
+                Key { name: key.to_string(), span: key_span },
+                Node::string(value, value_span),
+            ));
+        }
+        let inner = Node::map(entries, span);
+        let node = Node::map(vec![(Key { name: "import".into(), span }, inner)], span);
+        Some(RawDoc { format: super::Format::Hcl, node, span, file })
     }
 
     /// The declaration pass: variables, locals and resource blocks of every file, and an error
@@ -363,6 +421,14 @@ impl Loader<'_> {
                 };
                 let Some(kind) = Kind::from_keyword(word) else { return };
                 d.resources.push(Resource { kind, name: name.to_string(), block, file });
+            }
+            "import" => {
+                if !labels.is_empty() {
+                    return self.label_error(ident, "import { to = template.SPACE.NAME  id = \"NAME.SPACE\" }", ident_span);
+                }
+                if let Some(doc) = self.import_doc(block, file, span) {
+                    d.imports.push(doc);
+                }
             }
             "stack" | "environment" => self.diags.push(
                 Diagnostic::error("unexpected-block", format!("A `{ident}` block belongs in the stack file cordium.hcl at the config root."))

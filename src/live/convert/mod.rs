@@ -248,6 +248,8 @@ pub struct LiveResource {
     pub template_ref: Option<String>,
     /// Server-owned (`isSystem`) or hidden (build Workspaces): never planned for.
     pub system: bool,
+    /// Workspaces: the run state the server reports (`RUNNING`, `STOPPED`, ...).
+    pub run_state: Option<String>,
 }
 
 impl LiveResource {
@@ -337,6 +339,7 @@ pub fn from_wire(object: &Object) -> LiveResource {
         build_info: None,
         template_ref: None,
         system: md.is_system || md.is_user_hidden || md.is_system_hidden,
+        run_state: None,
     };
     match object {
         Object::Space(o) => space::read(o, &mut live),
@@ -476,7 +479,7 @@ mod tests {
             Address::space("org"),
             Body::Space { organization: true, spec: Default::default() },
         );
-        let model = Model { resources: vec![space.clone()] };
+        let model = Model { resources: vec![space.clone()], ..Model::default() };
         let n = Naming::for_model("alice", &model);
         assert!(n.is_organization("org"));
         let obj = to_wire(&space, &n, "s");

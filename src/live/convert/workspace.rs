@@ -77,6 +77,11 @@ pub(super) fn read(o: &cordium::Workspace, live: &mut LiveResource) {
         crate::live::identity::display_identity(&live.metadata.display_name, &live.wire_name);
     live.address = Address::in_space(Kind::Workspace, space, name);
     live.system |= status.is_build;
+    live.run_state = Some(
+        cordium::workspace::status::State::try_from(status.state)
+            .map(|s| s.as_str_name().to_string())
+            .unwrap_or_else(|_| format!("STATE_{}", status.state)),
+    );
     let spec: m::WorkspaceSpec = o.spec.as_ref().map(Wire::from_wire).unwrap_or_default();
     live.spec_json = json(&spec);
 }
