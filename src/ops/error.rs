@@ -103,6 +103,15 @@ pub enum OpsError {
          nothing was changed; run apply again"
     )]
     LockSpaceAppeared { space: String },
+    #[error("apply record {path}: {message}")]
+    Record { path: String, message: String },
+    #[error(
+        "environment `{name}` is not in the stack file{}",
+        if .known.is_empty() { String::new() } else { format!(" (known: {})", .known.join(", ")) }
+    )]
+    UnknownEnvironment { name: String, known: Vec<String> },
+    #[error("{record} is a record of stack `{got}`, not of `{want}`")]
+    RecordMismatch { record: String, got: String, want: String },
 }
 
 /// An error and its sources, `: `-separated.
