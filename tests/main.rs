@@ -19,6 +19,7 @@ mod invalid;
 mod kinds;
 mod live_grpc;
 mod plan_cases;
+mod promote;
 mod robustness;
 mod schemas;
 mod secrets;

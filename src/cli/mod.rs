@@ -9,8 +9,10 @@ pub mod fmt;
 pub mod force_unlock;
 pub mod graph;
 pub mod login;
+pub mod man;
 pub mod output;
 pub mod plan;
+pub mod promote;
 pub mod serve;
 pub mod show;
 pub mod target;
@@ -55,6 +57,10 @@ pub enum Command {
     Serve(Box<serve::Args>),
     /// Print a shell completion script.
     Completions(completions::Args),
+    /// Plan an environment and show whether it gets exactly what another one ran.
+    Promote(Box<promote::Args>),
+    /// Print the manual page (roff), or write one per command.
+    Man(man::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -89,6 +95,8 @@ pub fn run() -> ExitCode {
         }
         Command::Serve(args) => serve::run(*args),
         Command::Completions(args) => completions::run(args),
+        Command::Promote(args) => promote::run(*args, matches.subcommand_matches("promote")),
+        Command::Man(args) => man::run(args),
     };
     code.into()
 }

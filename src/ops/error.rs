@@ -64,7 +64,8 @@ pub enum OpsError {
     NoSessions { target: String },
     #[error(
         "set OCTELIUM_AUTH_TOKEN to the authentication token whose session to open or end \
-         (sessions are cached per cluster and token)"
+         (sessions are cached per cluster and token), or OCTELIUM_AUTH_ASSERTION to log in with \
+         an OIDC assertion"
     )]
     NoAuthToken,
     #[error(
@@ -110,7 +111,7 @@ pub enum OpsError {
         if .known.is_empty() { String::new() } else { format!(" (known: {})", .known.join(", ")) }
     )]
     UnknownEnvironment { name: String, known: Vec<String> },
-    #[error("{record} is a record of stack `{got}`, not of `{want}`")]
+    #[error("{record} is a record of {got}, not of {want}")]
     RecordMismatch { record: String, got: String, want: String },
 }
 

@@ -18,6 +18,7 @@ pub mod error;
 pub mod fmt;
 pub mod force_unlock;
 pub mod plan;
+pub mod promote;
 pub mod record;
 pub mod session;
 pub mod settings;

@@ -146,7 +146,8 @@ pub fn masked_doc(r: &crate::model::Resource, stack: &str) -> Value {
     doc
 }
 
-fn key_id(key: &Token) -> String {
+/// The key's id as records carry it (never the key).
+pub fn key_id(key: &Token) -> String {
     let mut h = Sha256::new();
     h.update(b"cordium-record-key-id\0");
     h.update(key.expose().as_bytes());
@@ -280,6 +281,11 @@ fn now_rfc3339() -> String {
 }
 
 impl Draft {
+    /// The record as drafted (every object `done`, every build `succeeded`).
+    pub fn into_record(self) -> ApplyRecord {
+        self.record
+    }
+
     /// The record once the apply ran (`None`: it had nothing to do): each object's and build's
     /// result from the outcome, and the ready build of each Template's tag read back from the
     /// cluster.

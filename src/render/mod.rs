@@ -4,9 +4,11 @@
 pub mod diagnostics;
 pub mod dot;
 pub mod events;
+pub mod html;
 pub mod human;
 pub mod markdown;
 pub mod plan_doc;
+pub mod promote;
 pub mod style;
 
 pub use plan_doc::PlanDoc;
