@@ -6,6 +6,7 @@
 
 mod apply;
 mod architecture;
+mod assertion;
 mod auth;
 mod ci;
 mod cli;
@@ -20,6 +21,7 @@ mod kinds;
 mod live_grpc;
 mod plan_cases;
 mod promote;
+mod recipes;
 mod robustness;
 mod schemas;
 mod secrets;

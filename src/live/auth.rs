@@ -615,8 +615,11 @@ impl Auth {
             assertion: jwt.expose().to_string(),
             ..Default::default()
         };
-        let mut secrets = self.secrets().await;
-        secrets.push(jwt.clone());
+        // Not `self.secrets()`: the session lock is held by the caller.
+        let mut secrets = vec![jwt.clone()];
+        if let AssertionSource::GitHubActions { request_token: Some(t), .. } = &a.source {
+            secrets.push(t.clone());
+        }
         transport
             .unary(op, false, &[], &secrets, req, |ch, r| async move {
                 AuthClient::new(ch).authenticate_with_assertion(r).await
