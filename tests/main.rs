@@ -16,6 +16,7 @@ mod destroy;
 mod equivalence;
 mod hcl;
 mod hostile;
+mod html;
 mod invalid;
 mod kinds;
 mod live_grpc;

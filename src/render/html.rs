@@ -294,7 +294,7 @@ pub fn svg(doc: &PlanDoc, edges: &BTreeMap<String, Vec<String>>) -> String {
     let cols = columns.len().max(1);
     let rows = columns.values().map(Vec::len).max().unwrap_or(1).max(1);
     let width = 2 * PAD + cols * NODE_W + (cols - 1) * COL_GAP;
-    let height = 2 * PAD + rows * NODE_H + (rows - 1) * ROW_GAP;
+    let height = 2 * PAD + rows * NODE_H + (rows - 1) * ROW_GAP + 3 * ROW_GAP;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -310,14 +310,20 @@ pub fn svg(doc: &PlanDoc, edges: &BTreeMap<String, Vec<String>>) -> String {
         let Some(&(x1, y1)) = at.get(n.as_str()) else { continue };
         for d in deps {
             let Some(&(x2, y2)) = at.get(d.as_str()) else { continue };
+            // From the left edge of a node to the right edge of what it needs; an edge that
+            // skips columns bends below the nodes between.
+            let (sx, sy, ex, ey) = (x1, y1 + NODE_H / 2, x2 + NODE_W, y2 + NODE_H / 2);
+            let span = x1.saturating_sub(x2) / (NODE_W + COL_GAP);
+            let bend = if span > 1 { NODE_H / 2 + ROW_GAP / 2 + 6 * span } else { 0 };
             let _ = writeln!(
                 out,
-                "<line class=\"edge\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#8c959f\" \
-                 stroke-width=\"1.2\" marker-end=\"url(#arrow)\"><title>{} needs {}</title></line>",
-                x1,
-                y1 + NODE_H / 2,
-                x2 + NODE_W,
-                y2 + NODE_H / 2,
+                "<path class=\"edge\" d=\"M{sx},{sy} C{},{} {},{} {ex},{ey}\" fill=\"none\" \
+                 stroke=\"#8c959f\" stroke-width=\"1.2\" marker-end=\"url(#arrow)\"><title>{} \
+                 needs {}</title></path>",
+                sx.saturating_sub(COL_GAP / 2),
+                sy + bend,
+                ex + COL_GAP / 2,
+                ey + bend,
                 escape(n),
                 escape(d)
             );
