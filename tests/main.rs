@@ -13,6 +13,7 @@ mod cli;
 mod client_rules;
 mod concurrency;
 mod destroy;
+mod docs;
 mod equivalence;
 mod hcl;
 mod hostile;

@@ -9,6 +9,7 @@ pub mod human;
 pub mod markdown;
 pub mod plan_doc;
 pub mod promote;
+pub mod reference;
 pub mod style;
 
 pub use plan_doc::PlanDoc;
