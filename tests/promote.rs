@@ -53,6 +53,7 @@ fn config(dir: &Path, staging: &str, production: &str, image: &str) {
              space \"shop\" {{}}\n\n\
              template \"api\" {{\n  space = space.shop\n  image {{\n    registry {{\n      url = \"{image}\"\n    }}\n  }}\n  prebuild {{\n    timeout = \"5m\"\n  }}\n}}\n\n\
              template \"worker\" {{\n  space = space.shop\n  image {{\n    registry {{\n      url = \"node:22\"\n    }}\n  }}\n  var \"GREETING\" {{\n    value = var.greeting\n  }}\n  prebuild {{\n    timeout = \"5m\"\n  }}\n}}\n\n\
+             template \"docs\" {{\n  space = space.shop\n  image {{\n    registry {{\n      url = \"{image}\"\n    }}\n  }}\n}}\n\n\
              secret \"token\" {{\n  space    = space.shop\n  from_env = \"SHOP_TOKEN\"\n}}\n"
         ),
     );
@@ -189,6 +190,12 @@ fn a_change_is_promoted_from_staging_to_production_with_evidence() {
                 "same spec as staging".into(),
             ),
             (
+                "template.shop.docs".into(),
+                "update".into(),
+                "tested".into(),
+                "same spec as staging".into(),
+            ),
+            (
                 "template.shop.worker".into(),
                 "update".into(),
                 "untested".into(),
@@ -197,7 +204,7 @@ fn a_change_is_promoted_from_staging_to_production_with_evidence() {
         ]
     };
     assert_eq!(verdicts(&report), expected(), "{report:#}");
-    assert_eq!(report["summary"]["tested"], 1);
+    assert_eq!(report["summary"]["tested"], 2);
     assert_eq!(report["summary"]["untested"], 1);
     assert_eq!(report["evidence"]["source"], "record");
     assert_eq!(report["evidence"]["git_commit"], commit);
@@ -216,7 +223,10 @@ fn a_change_is_promoted_from_staging_to_production_with_evidence() {
     );
     // The plan inside is production's.
     assert_eq!(report["plan"]["target"]["display"], production.url.as_str());
-    assert_eq!(report["plan"]["summary"]["update"], 2);
+    assert_eq!(report["plan"]["summary"]["update"], 3);
+    // A Template without a pre-build has no snapshot to carry over.
+    let docs = objects.iter().find(|o| o["address"] == "template.shop.docs").expect("docs");
+    assert!(docs["build"].is_null(), "{docs}");
 
     // The same from the staging cluster itself.
     let o = run(d, &["promote", "--from", "staging", "--to", "production", "--output", "json"]);
@@ -254,7 +264,7 @@ fn a_change_is_promoted_from_staging_to_production_with_evidence() {
         )),
         "{human}"
     );
-    assert!(human.contains("Promotion: 1 tested, 1 untested, 2 unchanged."), "{human}");
+    assert!(human.contains("Promotion: 2 tested, 1 untested, 2 unchanged."), "{human}");
     let o = run(
         d,
         &[

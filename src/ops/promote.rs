@@ -21,7 +21,7 @@ use super::record::{self, ApplyRecord, DraftContext};
 use super::settings::Request;
 use super::OpsError;
 use crate::live::auth::Token;
-use crate::model::{Body, Kind};
+use crate::model::Kind;
 use crate::plan::{prebuild, Action, BuildAction};
 pub use crate::render::promote::{
     EvidenceDoc, PromoteBuild, PromoteDoc, PromoteObject, PromoteSummary, Verdict,
@@ -252,14 +252,8 @@ fn template_build(
     builds: &BTreeMap<&str, &record::BuildRecordDoc>,
     from: &str,
 ) -> Option<PromoteBuild> {
-    let tag = match (planned.plan.builds.iter().find(|b| b.template == c.address), resource) {
-        (Some(b), _) => b.tag.clone(),
-        (None, Some(r)) => match &r.body {
-            Body::Template { spec, .. } => prebuild::input_tag(spec),
-            _ => return None,
-        },
-        (None, None) => return None,
-    };
+    // A Template without a pre-build has no snapshot in either environment: nothing to carry.
+    let tag = planned.plan.builds.iter().find(|b| b.template == c.address)?.tag.clone();
     let theirs = builds.get(c.address.to_string().as_str()).copied();
     let from_tag = theirs.map(|b| b.tag.clone());
     let from_build =

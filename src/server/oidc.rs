@@ -60,7 +60,8 @@ pub fn parse_issuer(spec: &str, default_audience: &str) -> Result<Issuer, String
     if name.is_empty() || name.contains(':') {
         return Err(format!("--oidc-issuer: `{name}` is not an identity provider name"));
     }
-    let text = std::fs::read_to_string(file)
+    // A key set is small; anything but a regular file of at most 1 MiB is refused.
+    let text = crate::config::read::regular_text(std::path::Path::new(file), 1 << 20)
         .map_err(|e| format!("--oidc-issuer {name}: cannot read {file}: {e}"))?;
     let keys: JwkSet = serde_json::from_str(&text)
         .map_err(|e| format!("--oidc-issuer {name}: {file} is not a JSON Web Key Set: {e}"))?;
