@@ -310,6 +310,30 @@ fn a_change_is_promoted_from_staging_to_production_with_evidence() {
     assert_eq!(after["summary"]["untested"], 0, "{after:#}");
     assert_eq!(after["summary"]["tested"], 0, "{after:#}");
 
+    // With the JSON event stream, the record is a notice that matches the events schema.
+    let o = run(
+        d,
+        &[
+            "apply",
+            "--env",
+            "staging",
+            "--auto-approve",
+            "--record",
+            "again.json",
+            "--output",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let events = read(&root().join("schemas/events.v1.json"));
+    let recorded: Vec<Value> =
+        crate::apply::lines(&o).into_iter().filter(|l| l["notice"] == "recorded").collect();
+    assert_eq!(recorded.len(), 1, "{}", text(&o));
+    schema_check(&events, &recorded[0], "the recorded notice");
+    assert!(read(&d.join("again.json"))["objects"]
+        .as_array()
+        .is_some_and(|a| a.iter().all(|o| o["action"] == "no-op")));
+
     // A record of another environment is refused.
     let o =
         run(d, &["promote", "--from", "production", "--to", "staging", "--record", "staging.json"]);
