@@ -783,6 +783,47 @@ mod tests {
     }
 
     #[test]
+    fn assertion_specs_parse_as_upstream_s() {
+        let var = |n: &str| match n {
+            "CI_JWT" => Some("a.b.c".to_string()),
+            "ACTIONS_ID_TOKEN_REQUEST_URL" => Some("https://runner/t?v=2".to_string()),
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN" => Some("rt".to_string()),
+            _ => None,
+        };
+        let a = Assertion::parse("gh:jwt:env=CI_JWT", &var);
+        assert_eq!(a.provider.as_deref(), Some("gh"));
+        assert_eq!(a.source, AssertionSource::Jwt(Token::new("a.b.c")));
+        let a = Assertion::parse("github-actions:audience=https://x.example", &var);
+        assert_eq!(a.provider, None);
+        assert_eq!(
+            a.source,
+            AssertionSource::GitHubActions {
+                url: Some("https://runner/t?v=2".into()),
+                request_token: Some(Token::new("rt")),
+                audience: Some("https://x.example".into()),
+            }
+        );
+        let a = Assertion::parse("k8s", &var);
+        assert_eq!(a.source, AssertionSource::File(PathBuf::from(K8S_TOKEN_FILE)));
+        let a = Assertion::parse("idp:jwt:file=/t", &var);
+        assert_eq!(a.source, AssertionSource::File(PathBuf::from("/t")));
+        for bad in ["nonsense", "jwt", "jwt:env=UNSET", "azure"] {
+            assert!(
+                matches!(Assertion::parse(bad, &var).source, AssertionSource::Invalid(_)),
+                "{bad}"
+            );
+        }
+        // The value of a variable never appears in a Debug.
+        assert!(!format!("{:?}", Assertion::parse("jwt:env=CI_JWT", &var)).contains("a.b.c"));
+    }
+
+    #[test]
+    fn the_default_audience_is_the_cluster_host() {
+        assert_eq!(default_audience("https://octelium-api.example.com:443"), "https://example.com");
+        assert_eq!(default_audience("http://127.0.0.1:4000"), "https://127.0.0.1");
+    }
+
+    #[test]
     fn redaction_scrubs_every_secret() {
         let s = [Token::new("abcdef"), Token::new("xyz123")];
         assert_eq!(redact("bad abcdef and xyz123", &s), "bad <redacted> and <redacted>");
