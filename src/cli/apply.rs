@@ -69,6 +69,12 @@ pub struct Args {
     /// `cordium import ADDRESS ID`: objects to import, each also a `--target`.
     #[arg(skip)]
     pub imports: Vec<(Address, String)>,
+    /// Write an apply record to FILE (JSON, schemas/record.v1.json): stack, environment,
+    /// config digest, git commit, identity, every object with the digest of the spec applied,
+    /// every snapshot build with its input tag and result. Evidence for `cordium promote`.
+    /// No secret values; sensitive values only as digests keyed with `CORDIUM_RECORD_KEY`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 /// Delete every object of the stack: plan the deletion, confirm, apply it.
@@ -141,6 +147,7 @@ pub fn run_destroy(args: DestroyArgs, matches: Option<&ArgMatches>) -> Exit {
         replaces: Vec::new(),
         auto_approve: args.auto_approve,
         build_timeout: None,
+        record: None,
         run: args.run,
         imports: Vec::new(),
     };
@@ -180,6 +187,10 @@ impl Args {
             secrets: Arc::new(SourceValues {
                 root: dir,
                 allow_outside: self.flags.allow_outside_files,
+            }),
+            record: self.record.as_ref().map(|path| crate::ops::record::RecordRequest {
+                path: path.clone(),
+                key: super::target::record_key(),
             }),
         }
     }
@@ -301,6 +312,10 @@ impl Progress for View {
             Notice::LockNotReleased(e) => {
                 ("lock_not_released", format!("Warning: {}", crate::ops::error::chain(e)))
             }
+            Notice::Recorded { path } => {
+                ("recorded", format!("Wrote the apply record {}.", path.display()))
+            }
+            Notice::RecordFailed { error } => ("record_failed", format!("Warning: {error}")),
         };
         let text = self.scrub(&text);
         if self.json {

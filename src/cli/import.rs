@@ -51,6 +51,7 @@ pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
         run: args.run,
         build_timeout: None,
         imports: vec![(args.address, args.id)],
+        record: None,
     };
     super::apply::run(apply, matches, false)
 }

@@ -36,6 +36,7 @@ impl InspectFlags {
     pub fn request(&self, dir: PathBuf, matches: Option<&ArgMatches>) -> Request {
         let mut env = read_env();
         env.auth.logout |= self.logout;
+        self.cluster.apply_auth(&mut env.auth);
         Request {
             load: self.vars.load_options(matches),
             target: self.cluster.flags(),

@@ -33,6 +33,7 @@ impl Args {
         req.load.env = self.env.clone();
         req.target = self.cluster.flags();
         req.env = read_env();
+        self.cluster.apply_auth(&mut req.env.auth);
         req
     }
 }

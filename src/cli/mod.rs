@@ -13,8 +13,10 @@ pub mod graph;
 pub mod import;
 pub mod inspect;
 pub mod login;
+pub mod man;
 pub mod output;
 pub mod plan;
+pub mod promote;
 pub mod serve;
 pub mod show;
 pub mod status;
@@ -68,6 +70,10 @@ pub enum Command {
     Serve(Box<serve::Args>),
     /// Print a shell completion script.
     Completions(completions::Args),
+    /// Plan an environment and show whether it gets exactly what another one ran.
+    Promote(Box<promote::Args>),
+    /// Print the manual page (roff), or write one per command.
+    Man(man::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -106,6 +112,8 @@ pub fn run() -> ExitCode {
         }
         Command::Serve(args) => serve::run(*args),
         Command::Completions(args) => completions::run(args),
+        Command::Promote(args) => promote::run(*args, matches.subcommand_matches("promote")),
+        Command::Man(args) => man::run(args),
     };
     code.into()
 }

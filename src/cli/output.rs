@@ -17,6 +17,8 @@ pub enum PlanFormat {
     Json,
     /// Markdown for a pull-request comment (at most 65,000 characters).
     Markdown,
+    /// One self-contained HTML review page (summary, dependency graph, collapsible diffs).
+    Html,
 }
 
 /// Colour on stdout, as the terminal and NO_COLOR allow.
@@ -50,6 +52,9 @@ pub fn plan_text(plan: &Plan, format: PlanFormat, style: Style) -> String {
         PlanFormat::Human => render::human::plan(&doc, style),
         PlanFormat::Json => doc.to_json(),
         PlanFormat::Markdown => render::markdown::plan(&doc),
+        PlanFormat::Html => {
+            render::html::page(&doc, &render::html::edges_of(plan, None), &Default::default())
+        }
     }
 }
 

@@ -92,6 +92,11 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
     pub output: PlanFormat,
+    /// Also write the plan as one self-contained HTML review page to FILE (summary, the
+    /// dependency graph with changed nodes highlighted, collapsible per-resource diffs; masked
+    /// as every output). `--output html` prints that page instead.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Exit 2 when the plan has changes (0 only when there are none).
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -141,6 +146,7 @@ impl PlanFlags {
     pub fn request(&self, dir: PathBuf, matches: Option<&ArgMatches>, destroy: bool) -> Request {
         let mut env = read_env();
         env.auth.logout |= self.logout;
+        self.cluster.apply_auth(&mut env.auth);
         Request {
             load: self.vars.load_options(matches),
             target: self.cluster.flags(),
@@ -180,7 +186,26 @@ fn plan(args: &Args, req: &Request) -> Exit {
             return output::failure(e, json);
         }
     }
-    output::print_stdout(&output::plan_text(&planned.plan, args.output, output::stdout_style()));
+    let page = || {
+        let doc = crate::render::PlanDoc::from_plan(&planned.plan);
+        let edges = crate::render::html::edges_of(&planned.plan, Some(&planned.model));
+        crate::render::html::page(&doc, &edges, &Default::default())
+    };
+    if let Some(path) = &args.html {
+        if let Err(e) = std::fs::write(path, page()) {
+            output::print_stderr(&format!("Error: cannot write {}: {e}\n", path.display()));
+            return Exit::Error;
+        }
+    }
+    if args.output == PlanFormat::Html {
+        output::print_stdout(&page());
+    } else {
+        output::print_stdout(&output::plan_text(
+            &planned.plan,
+            args.output,
+            output::stdout_style(),
+        ));
+    }
     if let Some(path) = &args.out {
         if args.output == PlanFormat::Human {
             output::print_stderr(&format!(

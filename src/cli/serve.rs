@@ -90,6 +90,17 @@ pub struct Args {
     /// Default: `<data>/local.db.key`, beside the store. Keep it out of the store's backups.
     #[arg(long, value_name = "PATH")]
     pub secret_key_file: Option<PathBuf>,
+    /// Accept OIDC assertions (AuthenticateWithAssertion) signed by a key of this identity
+    /// provider, as NAME=JWKS_FILE (a JSON Web Key Set; RS256, ES256, ES384), optionally
+    /// followed by `,issuer=ISS` (the `iss` tokens must carry) and `,audience=AUD` (default
+    /// `https://<listen host>`, what `cordium` asks for by default). Repeatable. Tokens must be
+    /// unexpired and name a WORKLOAD user of --oidc-user.
+    #[arg(long = "oidc-issuer", value_name = "NAME=JWKS_FILE")]
+    pub oidc_issuers: Vec<String>,
+    /// The WORKLOAD user an assertion of provider ISSUER with `sub` SUBJECT authenticates as,
+    /// as USERNAME[:ROLE]=ISSUER:SUBJECT (ROLE as for --auth-token). Repeatable.
+    #[arg(long = "oidc-user", value_name = "USERNAME[:ROLE]=ISSUER:SUBJECT")]
+    pub oidc_users: Vec<String>,
     /// Also serve the Kubernetes API subset cordium uses (VolumeSnapshots, Leases, discovery)
     /// over HTTP on this address (port 0 picks a free one), and write `<data>/kubeconfig`
     /// pointing at it. Its simulated controller creates a VolumeSnapshot
@@ -182,6 +193,25 @@ fn options(args: Args) -> Result<ServeOptions, String> {
         (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
         _ => None,
     };
+    let audience = format!("https://{}", args.listen.ip());
+    let oidc_issuers = args
+        .oidc_issuers
+        .iter()
+        .map(|spec| crate::server::oidc::parse_issuer(spec, &audience))
+        .collect::<Result<Vec<_>, _>>()?;
+    let oidc_identities = args
+        .oidc_users
+        .iter()
+        .map(|spec| crate::server::oidc::parse_identity(spec))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(id) =
+        oidc_identities.iter().find(|i| !oidc_issuers.iter().any(|x| x.name == i.issuer))
+    {
+        return Err(format!(
+            "--oidc-user {}: no --oidc-issuer is named {}",
+            id.username, id.issuer
+        ));
+    }
     let kube = args.kube_listen.map(|listen| crate::server::kube::KubeOptions {
         listen,
         namespace: args.kube_namespace.clone(),
@@ -193,6 +223,8 @@ fn options(args: Args) -> Result<ServeOptions, String> {
     });
     Ok(ServeOptions {
         kube,
+        oidc_issuers,
+        oidc_identities,
         listen: args.listen,
         data_dir: args.data,
         in_memory: args.in_memory,

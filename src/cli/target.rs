@@ -25,6 +25,13 @@ pub struct TargetArgs {
     /// Talk to the cluster of this domain, at `https://octelium-api.<DOMAIN>:443`.
     #[arg(long, value_name = "DOMAIN")]
     pub domain: Option<String>,
+
+    /// Log in with an OIDC assertion (workload identity) when no token is set, as
+    /// `OCTELIUM_AUTH_ASSERTION` does: `[IDP:]TYPE[:k=v,...]` with TYPE `github-actions`
+    /// (`audience=AUD`; the token is asked of the runner), `k8s` (the service-account token
+    /// file; `file=PATH`) or `jwt` (`env=VAR` or `file=PATH`). See docs/auth.md.
+    #[arg(long, value_name = "SPEC")]
+    pub auth_assertion: Option<String>,
 }
 
 /// Kubernetes access (docs/kubernetes.md): where the VolumeSnapshots of Template pre-builds
@@ -68,6 +75,13 @@ impl TargetArgs {
             domain: self.domain.clone(),
         }
     }
+
+    /// `--auth-assertion` over `OCTELIUM_AUTH_ASSERTION`.
+    pub fn apply_auth(&self, auth: &mut AuthEnv) {
+        if let Some(spec) = &self.auth_assertion {
+            auth.assertion = Some(assertion(spec));
+        }
+    }
 }
 
 /// Reads `CORDIUM_ENDPOINT`, `OCTELIUM_DOMAIN`, `OCTELIUM_AUTH_TOKEN`, `OCTELIUM_ACCESS_TOKEN`,
@@ -85,6 +99,7 @@ pub fn read_env() -> EnvSettings {
             username: var("CORDIUM_USERNAME"),
             cache_dir: cache_dir(var("CORDIUM_CACHE_DIR"), var("XDG_CACHE_HOME"), var("HOME")),
             logout: truthy(var("CORDIUM_LOGOUT")),
+            assertion: var("OCTELIUM_AUTH_ASSERTION").map(|spec| assertion(&spec)),
         },
         ci: var("CI").is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
         holder: holder(var("USER").or_else(|| var("USERNAME")), var("HOSTNAME"), ci_run(&var)),
@@ -141,6 +156,18 @@ fn holder(user: Option<String>, hostname: Option<String>, run: Option<String>) -
         Some(url) => format!("{user}@{host} ({})", url.chars().take(300).collect::<String>()),
         None => format!("{user}@{host}"),
     }
+}
+
+/// An assertion spec (`OCTELIUM_AUTH_ASSERTION`, `--auth-assertion`), with the variables it
+/// names (`jwt:env=VAR`, GitHub's `ACTIONS_ID_TOKEN_REQUEST_*`) read now.
+pub fn assertion(spec: &str) -> crate::live::auth::Assertion {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    crate::live::auth::Assertion::parse(spec, &var)
+}
+
+/// `CORDIUM_RECORD_KEY`: the key of an apply record's sensitive digests (never written).
+pub fn record_key() -> Option<Token> {
+    std::env::var("CORDIUM_RECORD_KEY").ok().filter(|v| !v.trim().is_empty()).map(token)
 }
 
 /// A token from the environment. A token never holds whitespace, so a trailing newline (a token

@@ -75,6 +75,86 @@ pub struct AuthEnv {
     pub cache_dir: Option<PathBuf>,
     /// `--logout` / `CORDIUM_LOGOUT=true`: end the session after the command.
     pub logout: bool,
+    /// `OCTELIUM_AUTH_ASSERTION` / `--auth-assertion`: log in with an OIDC assertion
+    /// (AuthenticateWithAssertion) when no token is set.
+    pub assertion: Option<Assertion>,
+}
+
+/// Where the Kubernetes service-account token is mounted (upstream's `k8s` assertion type).
+pub const K8S_TOKEN_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/// An OIDC assertion to log in with (API reference §10, `OCTELIUM_AUTH_ASSERTION`
+/// `[<idp name or uid>:]<type>[:k=v,...]`): which identity provider, and where the JWT comes
+/// from. Resolved to a JWT at login, never printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assertion {
+    /// The IdentityProvider's name (or uid); none: the server picks it by the token's issuer.
+    pub provider: Option<String>,
+    pub source: AssertionSource,
+}
+
+/// Where an assertion's JWT comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssertionSource {
+    /// Read from this file at login: a Kubernetes service-account token (`k8s`, `kubernetes`;
+    /// `file=PATH` overrides the mount path) or `jwt:file=PATH`.
+    File(PathBuf),
+    /// `jwt:env=VAR`: the variable's value, read by `cli`.
+    Jwt(Token),
+    /// `github-actions[:audience=AUD]`: asked of the runner (`ACTIONS_ID_TOKEN_REQUEST_URL`,
+    /// with `ACTIONS_ID_TOKEN_REQUEST_TOKEN` as bearer); the audience defaults to
+    /// `https://<cluster host>`, as upstream's does to `https://<domain>`.
+    GitHubActions { url: Option<String>, request_token: Option<Token>, audience: Option<String> },
+    /// The spec cannot be used, and why (said at login, so that a typo is not a silent
+    /// fall-back to no credentials).
+    Invalid(String),
+}
+
+impl Assertion {
+    /// Parses `[<idp>:]<type>[:k=v,...]`; `var` reads the environment (for `jwt:env=VAR` and
+    /// GitHub's request URL and token).
+    pub fn parse(spec: &str, var: &dyn Fn(&str) -> Option<String>) -> Assertion {
+        const TYPES: &[&str] = &["k8s", "kubernetes", "github-actions", "jwt", "azure"];
+        let spec = spec.trim();
+        let parts: Vec<&str> = spec.splitn(3, ':').collect();
+        let (provider, typ, args_text) = if parts.len() >= 2 && TYPES.contains(&parts[1]) {
+            (Some(parts[0].to_string()), parts[1], parts.get(2).copied().unwrap_or(""))
+        } else if TYPES.contains(&parts[0]) {
+            (None, parts[0], spec.split_once(':').map(|(_, a)| a).unwrap_or(""))
+        } else {
+            return Assertion {
+                provider: None,
+                source: AssertionSource::Invalid(format!(
+                    "OCTELIUM_AUTH_ASSERTION: no assertion type (one of {}) in it",
+                    TYPES.join(", ")
+                )),
+            };
+        };
+        let args: std::collections::BTreeMap<&str, &str> =
+            args_text.split(',').filter_map(|kv| kv.split_once('=')).collect();
+        let provider = provider.filter(|p| !p.is_empty());
+        let invalid = |m: String| AssertionSource::Invalid(format!("OCTELIUM_AUTH_ASSERTION: {m}"));
+        let source = match typ {
+            "k8s" | "kubernetes" => AssertionSource::File(PathBuf::from(
+                args.get("file").copied().unwrap_or(K8S_TOKEN_FILE),
+            )),
+            "github-actions" => AssertionSource::GitHubActions {
+                url: var("ACTIONS_ID_TOKEN_REQUEST_URL"),
+                request_token: var("ACTIONS_ID_TOKEN_REQUEST_TOKEN").map(|t| Token::new(t.trim())),
+                audience: args.get("audience").map(|a| a.to_string()),
+            },
+            "jwt" => match (args.get("env"), args.get("file")) {
+                (Some(v), _) => match var(v) {
+                    Some(t) => AssertionSource::Jwt(Token::new(t.trim())),
+                    None => invalid(format!("jwt:env={v}, but {v} is not set")),
+                },
+                (None, Some(f)) => AssertionSource::File(PathBuf::from(f)),
+                (None, None) => invalid("jwt needs env=VAR or file=PATH".into()),
+            },
+            _ => invalid(format!("the `{typ}` assertion type is not supported by cordium")),
+        };
+        Assertion { provider, source }
+    }
 }
 
 /// How this client proves who it is.
@@ -89,6 +169,9 @@ pub enum Credentials {
     /// A static access token, and an authentication token to fall back to once the cluster
     /// refuses the access token (e.g. it expired).
     AccessTokenThenAuthToken { access: Token, auth: Token },
+    /// An OIDC assertion, exchanged for a session (AuthenticateWithAssertion) and again when
+    /// the session cannot be renewed.
+    Assertion(Assertion),
 }
 
 impl Credentials {
@@ -101,7 +184,10 @@ impl Credentials {
             (Some(access), Some(auth)) => Credentials::AccessTokenThenAuthToken { access, auth },
             (Some(t), None) => Credentials::AccessToken(t),
             (None, Some(t)) => Credentials::AuthToken(t),
-            (None, None) => Credentials::None,
+            (None, None) => match &env.assertion {
+                Some(a) => Credentials::Assertion(a.clone()),
+                None => Credentials::None,
+            },
         }
     }
 }
@@ -209,7 +295,7 @@ impl Auth {
             Credentials::AuthToken(t) | Credentials::AccessTokenThenAuthToken { auth: t, .. } => {
                 Some(t)
             }
-            Credentials::None | Credentials::AccessToken(_) => None,
+            Credentials::None | Credentials::AccessToken(_) | Credentials::Assertion(_) => None,
         };
         let slot = cache_dir.zip(auth_token).map(|(d, t)| cache::Slot::new(d, endpoint, t));
         Auth {
@@ -226,7 +312,7 @@ impl Auth {
     /// Whether a rejected access token can be replaced by authenticating again.
     pub fn can_reauthenticate(&self) -> bool {
         match self.credentials {
-            Credentials::AuthToken(_) => true,
+            Credentials::AuthToken(_) | Credentials::Assertion(_) => true,
             Credentials::AccessTokenThenAuthToken { .. } => self.fell_back.load(Ordering::SeqCst),
             Credentials::None | Credentials::AccessToken(_) => false,
         }
@@ -237,7 +323,7 @@ impl Auth {
         match self.credentials {
             Credentials::AccessToken(_) => true,
             Credentials::AccessTokenThenAuthToken { .. } => !self.fell_back.load(Ordering::SeqCst),
-            Credentials::None | Credentials::AuthToken(_) => false,
+            Credentials::None | Credentials::AuthToken(_) | Credentials::Assertion(_) => false,
         }
     }
 
@@ -256,6 +342,14 @@ impl Auth {
             Credentials::AccessTokenThenAuthToken { access, auth } => {
                 out.push(access.clone());
                 out.push(auth.clone());
+            }
+            Credentials::Assertion(a) => {
+                if let AssertionSource::Jwt(t) = &a.source {
+                    out.push(t.clone());
+                }
+                if let AssertionSource::GitHubActions { request_token: Some(t), .. } = &a.source {
+                    out.push(t.clone());
+                }
             }
             Credentials::None => {}
         }
@@ -307,16 +401,17 @@ impl Auth {
         &self,
         transport: &Transport,
     ) -> Result<Option<Token>, LiveError> {
-        let auth_token = match &self.credentials {
+        let exchange = match &self.credentials {
             Credentials::None => return Ok(None),
             Credentials::AccessToken(t) => return Ok(Some(t.clone())),
             Credentials::AccessTokenThenAuthToken { access, auth } => {
                 if !self.fell_back.load(Ordering::SeqCst) {
                     return Ok(Some(access.clone()));
                 }
-                auth
+                Exchange::Token(auth)
             }
-            Credentials::AuthToken(t) => t,
+            Credentials::AuthToken(t) => Exchange::Token(t),
+            Credentials::Assertion(a) => Exchange::Assertion(a),
         };
         // Held across the exchange, so concurrent calls wait for one renewal.
         let mut guard = self.session.lock().await;
@@ -363,7 +458,10 @@ impl Auth {
         }
         *guard = None;
         self.reused.store(false, Ordering::SeqCst);
-        let t = self.authenticate(transport, auth_token).await?;
+        let t = match exchange {
+            Exchange::Token(token) => self.authenticate(transport, token).await?,
+            Exchange::Assertion(a) => self.authenticate_with_assertion(transport, a).await?,
+        };
         let session = Session::from_wire(t, &self.endpoint);
         self.save(&session);
         let access = session.access.clone();
@@ -493,6 +591,91 @@ impl Auth {
         })
     }
 
+    /// The assertion exchange: the JWT fetched or read now, sent once (like the token
+    /// exchange, never repeated once it may have reached the server).
+    async fn authenticate_with_assertion(
+        &self,
+        transport: &Transport,
+        a: &Assertion,
+    ) -> Result<SessionToken, LiveError> {
+        let op = "AuthenticateWithAssertion";
+        let jwt = self
+            .assertion_jwt(a)
+            .await
+            .map_err(|m| LiveError::new(ErrorCode::Unauthenticated, op, m))?;
+        let req = auth::AuthenticateWithAssertionRequest {
+            identity_provider_ref: a.provider.as_ref().map(|p| {
+                let uid = uuid::Uuid::parse_str(p).is_ok();
+                super::wire::meta::ObjectReference {
+                    name: if uid { String::new() } else { p.clone() },
+                    uid: if uid { p.clone() } else { String::new() },
+                    ..Default::default()
+                }
+            }),
+            assertion: jwt.expose().to_string(),
+            ..Default::default()
+        };
+        // Not `self.secrets()`: the session lock is held by the caller.
+        let mut secrets = vec![jwt.clone()];
+        if let AssertionSource::GitHubActions { request_token: Some(t), .. } = &a.source {
+            secrets.push(t.clone());
+        }
+        transport
+            .unary(op, false, &[], &secrets, req, |ch, r| async move {
+                AuthClient::new(ch).authenticate_with_assertion(r).await
+            })
+            .await
+            .map_err(|e| match e.code {
+                ErrorCode::Unauthenticated => LiveError::new(
+                    ErrorCode::Unauthenticated,
+                    op,
+                    format!(
+                        "the cluster refused the assertion ({}): check OCTELIUM_AUTH_ASSERTION, \
+                         the identity provider, the audience and the user mapped to the token's \
+                         subject",
+                        e.message
+                    ),
+                ),
+                _ => e,
+            })
+    }
+
+    /// The JWT of an assertion: read from its file, taken as given, or asked of the GitHub
+    /// Actions runner. Errors never hold a token.
+    async fn assertion_jwt(&self, a: &Assertion) -> Result<Token, String> {
+        let jwt = match &a.source {
+            AssertionSource::Invalid(why) => return Err(why.clone()),
+            AssertionSource::Jwt(t) => t.clone(),
+            AssertionSource::File(path) => {
+                let text = crate::config::read::regular_text(path, 64 << 10).map_err(|e| {
+                    format!("cannot read the assertion from {}: {e}", path.display())
+                })?;
+                Token::new(text.trim())
+            }
+            AssertionSource::GitHubActions { url, request_token, audience } => {
+                let (Some(url), Some(bearer)) = (url, request_token) else {
+                    return Err("github-actions assertion: ACTIONS_ID_TOKEN_REQUEST_URL and \
+                                ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set (the job needs \
+                                `permissions: id-token: write`)"
+                        .to_string());
+                };
+                let audience = audience.clone().unwrap_or_else(|| default_audience(&self.endpoint));
+                let url = super::http::with_query(url, "audience", &audience);
+                let answer = super::http::get_json(&url, bearer, Duration::from_secs(10))
+                    .await
+                    .map_err(|e| format!("cannot get the GitHub Actions OIDC token: {e}"))?;
+                match answer.get("value").and_then(|v| v.as_str()) {
+                    Some(v) if !v.is_empty() => Token::new(v),
+                    _ => return Err("the GitHub Actions OIDC answer holds no `value`".into()),
+                }
+            }
+        };
+        if jwt.is_empty() {
+            return Err("the assertion is empty".into());
+        }
+        Ok(jwt)
+    }
+
     async fn refresh(
         &self,
         transport: &Transport,
@@ -509,6 +692,25 @@ impl Auth {
             )
             .await
     }
+}
+
+/// What a session is opened with.
+enum Exchange<'a> {
+    Token(&'a Token),
+    Assertion(&'a Assertion),
+}
+
+/// The audience asked for by default: `https://<host of the endpoint>` (upstream's
+/// `https://<domain>`).
+pub fn default_audience(endpoint: &str) -> String {
+    let rest = endpoint.split_once("://").map(|(_, r)| r).unwrap_or(endpoint);
+    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+    let host = match authority.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    let host = host.strip_prefix("octelium-api.").unwrap_or(host);
+    format!("https://{host}")
 }
 
 /// Whether a failed call certainly never reached the server: the connection could not be
@@ -578,6 +780,47 @@ mod tests {
         assert!(!never_sent(&e(ErrorCode::Transient, "no answer within 30s")));
         assert!(!never_sent(&e(ErrorCode::Transient, "connection reset")));
         assert!(!never_sent(&e(ErrorCode::Unauthenticated, "tcp connect error")));
+    }
+
+    #[test]
+    fn assertion_specs_parse_as_upstream_s() {
+        let var = |n: &str| match n {
+            "CI_JWT" => Some("a.b.c".to_string()),
+            "ACTIONS_ID_TOKEN_REQUEST_URL" => Some("https://runner/t?v=2".to_string()),
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN" => Some("rt".to_string()),
+            _ => None,
+        };
+        let a = Assertion::parse("gh:jwt:env=CI_JWT", &var);
+        assert_eq!(a.provider.as_deref(), Some("gh"));
+        assert_eq!(a.source, AssertionSource::Jwt(Token::new("a.b.c")));
+        let a = Assertion::parse("github-actions:audience=https://x.example", &var);
+        assert_eq!(a.provider, None);
+        assert_eq!(
+            a.source,
+            AssertionSource::GitHubActions {
+                url: Some("https://runner/t?v=2".into()),
+                request_token: Some(Token::new("rt")),
+                audience: Some("https://x.example".into()),
+            }
+        );
+        let a = Assertion::parse("k8s", &var);
+        assert_eq!(a.source, AssertionSource::File(PathBuf::from(K8S_TOKEN_FILE)));
+        let a = Assertion::parse("idp:jwt:file=/t", &var);
+        assert_eq!(a.source, AssertionSource::File(PathBuf::from("/t")));
+        for bad in ["nonsense", "jwt", "jwt:env=UNSET", "azure"] {
+            assert!(
+                matches!(Assertion::parse(bad, &var).source, AssertionSource::Invalid(_)),
+                "{bad}"
+            );
+        }
+        // The value of a variable never appears in a Debug.
+        assert!(!format!("{:?}", Assertion::parse("jwt:env=CI_JWT", &var)).contains("a.b.c"));
+    }
+
+    #[test]
+    fn the_default_audience_is_the_cluster_host() {
+        assert_eq!(default_audience("https://octelium-api.example.com:443"), "https://example.com");
+        assert_eq!(default_audience("http://127.0.0.1:4000"), "https://127.0.0.1");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cache;
 pub mod convert;
 pub mod grpc;
+pub mod http;
 pub mod identity;
 pub mod kube;
 pub mod local;

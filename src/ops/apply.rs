@@ -275,6 +275,17 @@ async fn locked(
         }
     };
     let changes = ready.plan.has_changes() && !ready.plan.steps.is_empty();
+    let record = req.record.as_ref().map(|r| {
+        let cx = super::record::DraftContext {
+            environment: req.plan.load.env.clone(),
+            auth: &req.plan.env.auth,
+            dir: &req.plan.dir,
+            key: r.key.as_ref(),
+            secrets: Some(req.secrets.as_ref()),
+        };
+        let draft = super::record::draft(&ready.plan, &ready.model, cx);
+        (r.path.clone(), draft, ready.cluster.clone(), ready.model.clone(), ready.naming.clone())
+    });
     let previous = match (lock, taken, changes) {
         (ApplyLock::Anchored(l), Taken::Pending, true) => pending_anchor(l, &ready).await?,
         _ => None,
@@ -308,6 +319,21 @@ async fn locked(
     .await;
     if let Some(p) = previous {
         let _ = p.release().await;
+    }
+    if let Some((path, draft, cluster, model, naming)) = record {
+        let outcome = match &result {
+            Ok(ApplyResult::Applied(o)) => Some(Some(o)),
+            Ok(ApplyResult::NoChanges) => Some(None),
+            _ => None,
+        };
+        // Only an apply that ran (or had nothing to do) is evidence.
+        if let Some(outcome) = outcome {
+            let record = draft.finish(outcome, &cluster, &model, &naming).await;
+            match super::record::write(&record, &path) {
+                Ok(()) => progress.notice(Notice::Recorded { path: &path }),
+                Err(e) => progress.notice(Notice::RecordFailed { error: &e.to_string() }),
+            }
+        }
     }
     result
 }

@@ -67,7 +67,8 @@ pub enum OpsError {
     NoSessions { target: String },
     #[error(
         "set OCTELIUM_AUTH_TOKEN to the authentication token whose session to open or end \
-         (sessions are cached per cluster and token)"
+         (sessions are cached per cluster and token), or OCTELIUM_AUTH_ASSERTION to log in with \
+         an OIDC assertion"
     )]
     NoAuthToken,
     #[error(
@@ -108,6 +109,15 @@ pub enum OpsError {
     LockSpaceAppeared { space: String },
     #[error(transparent)]
     Export(#[from] super::export::ExportError),
+    #[error("apply record {path}: {message}")]
+    Record { path: String, message: String },
+    #[error(
+        "environment `{name}` is not in the stack file{}",
+        if .known.is_empty() { String::new() } else { format!(" (known: {})", .known.join(", ")) }
+    )]
+    UnknownEnvironment { name: String, known: Vec<String> },
+    #[error("{record} is a record of {got}, not of {want}")]
+    RecordMismatch { record: String, got: String, want: String },
 }
 
 /// An error and its sources, `: `-separated.

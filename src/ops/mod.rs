@@ -21,6 +21,8 @@ pub mod fmt;
 pub mod force_unlock;
 pub mod import;
 pub mod plan;
+pub mod promote;
+pub mod record;
 pub mod session;
 pub mod settings;
 pub mod status;
@@ -79,6 +81,10 @@ pub enum Notice<'a> {
     LockRaced { space: &'a str },
     /// The apply ran, but the lock could not be released (it expires by itself).
     LockNotReleased(&'a crate::apply::lock::LockError),
+    /// The apply record (`--record`) was written here.
+    Recorded { path: &'a std::path::Path },
+    /// The apply ran, but its record could not be written.
+    RecordFailed { error: &'a str },
 }
 
 /// Reports progress: the notices above and apply's events.

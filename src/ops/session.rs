@@ -40,7 +40,9 @@ fn endpoint(req: &Request) -> Result<(String, Target), OpsError> {
 /// cluster who we are (user.v1 GetStatus).
 pub async fn login(req: &Request) -> Result<LoginInfo, OpsError> {
     let (endpoint, target) = endpoint(req)?;
-    if req.env.auth.auth_token.as_ref().is_none_or(|t| t.is_empty()) {
+    if req.env.auth.auth_token.as_ref().is_none_or(|t| t.is_empty())
+        && req.env.auth.assertion.is_none()
+    {
         return Err(OpsError::NoAuthToken);
     }
     let mut auth = req.env.auth.clone();

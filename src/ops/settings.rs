@@ -119,6 +119,8 @@ pub struct ApplyRequest {
     pub fail_on: Vec<super::plan::FailOn>,
     /// Reads Secret values at apply time (the environment and files: `cli` supplies it).
     pub secrets: Arc<dyn SecretValues>,
+    /// `--record FILE`: write an apply record (ops/record.rs).
+    pub record: Option<super::record::RecordRequest>,
 }
 
 impl std::fmt::Debug for ApplyRequest {

@@ -79,6 +79,7 @@ mod tests {
             doc: serde_json::json!({"spec": {}, "template": "default"}),
             stack: stack.map(str::to_string),
             retiring: false,
+            applied: None,
         }
     }
 

@@ -5,10 +5,13 @@ pub mod diagnostics;
 pub mod dot;
 pub mod drift;
 pub mod events;
+pub mod html;
 pub mod human;
 pub mod markdown;
 pub mod plan_doc;
 pub mod status;
+pub mod promote;
+pub mod reference;
 pub mod style;
 
 pub use plan_doc::PlanDoc;

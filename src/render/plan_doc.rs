@@ -187,6 +187,11 @@ pub struct FieldDoc {
     /// `file:line:col` of the attribute that sets the field, when the configuration sets it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
+    /// An update of an object cordium applied before: `config` (your config changed),
+    /// `outside` (changed outside cordium) or `both` (both changed since the last apply; the
+    /// recorded digest cannot say which field where). Absent without a record (docs/drift.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<crate::diff::ChangedBy>,
 }
 
 impl FieldDoc {
@@ -194,11 +199,6 @@ impl FieldDoc {
     pub fn shown_path(&self) -> &str {
         self.config_path.as_deref().unwrap_or(&self.path)
     }
-    /// An update of an object cordium applied before: `config` (your config changed),
-    /// `outside` (changed outside cordium) or `both` (both changed since the last apply; the
-    /// recorded digest cannot say which field where). Absent without a record (docs/drift.md).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub changed_by: Option<crate::diff::ChangedBy>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

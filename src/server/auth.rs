@@ -128,6 +128,10 @@ pub struct AuthState {
     api_access: BTreeSet<String>,
     tables: Mutex<Tables>,
     ttl: TokenTtl,
+    /// Identity providers whose assertions are accepted (`--oidc-issuer`).
+    issuers: Vec<super::oidc::Issuer>,
+    /// The WORKLOAD users assertions authenticate as (`--oidc-user`).
+    identities: Vec<super::oidc::Identity>,
 }
 
 /// A fresh unguessable token.
@@ -156,7 +160,20 @@ impl AuthState {
             api_access: api_access.iter().cloned().collect(),
             tables: Mutex::new(Tables::default()),
             ttl,
+            issuers: Vec::new(),
+            identities: Vec::new(),
         }
+    }
+
+    /// Accepts assertions of these identity providers, for these users.
+    pub fn with_oidc(
+        mut self,
+        issuers: Vec<super::oidc::Issuer>,
+        identities: Vec<super::oidc::Identity>,
+    ) -> Self {
+        self.issuers = issuers;
+        self.identities = identities;
+        self
     }
 
     fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
@@ -290,13 +307,23 @@ impl auth::main_service_server::MainService for AuthService {
         self.0.open_session(user).map(Response::new)
     }
 
+    /// An OIDC assertion of an `--oidc-issuer` provider (server/oidc.rs), for a new Session of
+    /// the WORKLOAD user with that identity (capped as any Session).
     async fn authenticate_with_assertion(
         &self,
-        _request: Request<auth::AuthenticateWithAssertionRequest>,
+        request: Request<auth::AuthenticateWithAssertionRequest>,
     ) -> Result<Response<auth::SessionToken>, Status> {
-        Err(Status::unimplemented(
-            "cordium serve has no identity providers: authenticate with an authentication token",
-        ))
+        if self.0.issuers.is_empty() {
+            return Err(Status::unauthenticated(
+                "cordium serve has no identity providers (--oidc-issuer): authenticate with an \
+                 authentication token",
+            ));
+        }
+        let r = request.get_ref();
+        let provider = r.identity_provider_ref.as_ref().map(|p| p.name.as_str());
+        let user =
+            super::oidc::authenticate(&self.0.issuers, &self.0.identities, provider, &r.assertion)?;
+        self.0.open_session(&user).map(Response::new)
     }
 
     /// New tokens for the same Session (octelium `sessiontoken.go`

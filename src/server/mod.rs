@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod faults;
 pub mod kube;
+pub mod oidc;
 pub mod services;
 
 use std::net::SocketAddr;
@@ -67,6 +68,10 @@ pub struct ServeOptions {
     pub secret_key_file: Option<PathBuf>,
     /// Also serve the simulated Kubernetes API (`--kube-listen`).
     pub kube: Option<kube::KubeOptions>,
+    /// Identity providers whose OIDC assertions are accepted (`--oidc-issuer`).
+    pub oidc_issuers: Vec<oidc::Issuer>,
+    /// The WORKLOAD users those assertions authenticate as (`--oidc-user`).
+    pub oidc_identities: Vec<oidc::Identity>,
 }
 
 impl Default for ServeOptions {
@@ -82,6 +87,8 @@ impl Default for ServeOptions {
             access_token_ttl: Duration::from_secs(3600),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             faults: FaultOptions::default(),
+            oidc_issuers: Vec::new(),
+            oidc_identities: Vec::new(),
             build_duration: Duration::from_secs(5),
             build_fail_rate: 0.0,
             seed: None,
@@ -255,6 +262,14 @@ pub async fn start_with_engine(
             return Err(ServeError::UserType(u.username.clone()));
         }
     }
+    for id in &options.oidc_identities {
+        if !is_segment(&id.username) {
+            return Err(ServeError::Username(id.username.clone()));
+        }
+        if types.insert(&id.username, UserType::Workload).is_some_and(|t| t != UserType::Workload) {
+            return Err(ServeError::UserType(id.username.clone()));
+        }
+    }
     for (user, user_type) in types {
         let e = engine.clone();
         let u = user.to_string();
@@ -265,7 +280,10 @@ pub async fn start_with_engine(
             .map_err(ServeError::Store)?;
     }
     let ttl = TokenTtl { access: options.access_token_ttl, refresh: options.refresh_token_ttl };
-    let auth_state = Arc::new(AuthState::new(&credentials, &options.api_access, ttl));
+    let auth_state = Arc::new(
+        AuthState::new(&credentials, &options.api_access, ttl)
+            .with_oidc(options.oidc_issuers.clone(), options.oidc_identities.clone()),
+    );
     let backend = Backend {
         engine: engine.clone(),
         faults: Arc::new(Faults::new(options.faults, options.seed)),

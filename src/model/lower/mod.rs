@@ -29,7 +29,7 @@
 //! spells names between HCL and the schema.
 
 mod body;
-mod names;
+pub(crate) mod names;
 
 use serde_json::Value as Json;
 
