@@ -11,7 +11,9 @@ use crate::config::tree::{Node, Value};
 use crate::config::{Format, Loaded};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
 
-use super::document::{DocMetadata, SecretDoc, SpaceDoc, TemplateDoc, UserDoc, WorkspaceDoc};
+use super::document::{
+    DocMetadata, GroupDoc, PolicyDoc, SecretDoc, SpaceDoc, TemplateDoc, UserDoc, WorkspaceDoc,
+};
 use super::{
     schema, shape, validate, Address, Body, Kind, Lifecycle, Metadata, Model, Origin, Resource,
     SecretSource,
@@ -318,6 +320,14 @@ fn typed_body(
             let source = secret_source(&doc, origin, name_span, diags)?;
             typed(doc.metadata, doc.lifecycle, Body::Secret { source })
         }
+        Kind::Group => {
+            let doc: GroupDoc = read(json, span, diags)?;
+            typed(doc.metadata, doc.lifecycle, Body::Group { spec: doc.spec })
+        }
+        Kind::Policy => {
+            let doc: PolicyDoc = read(json, span, diags)?;
+            typed(doc.metadata, doc.lifecycle, Body::Policy { spec: doc.spec })
+        }
     })
 }
 
@@ -455,6 +465,9 @@ pub fn parse_name(kind: Kind, name: &str) -> Result<(Address, Option<String>), S
             Ok((Address::space(*space), None))
         }
         (Kind::User, [user]) => Ok((Address::user(*user), None)),
+        (Kind::Group | Kind::Policy, [name]) => {
+            Ok((Address { kind, space: None, name: (*name).to_string() }, None))
+        }
         (Kind::Template | Kind::Secret, [name, space]) => {
             Ok((Address::in_space(kind, *space, *name), None))
         }
@@ -471,6 +484,13 @@ fn expected_form(kind: Kind) -> String {
             "a Space is named `<space>`, or `<space>.cordium` for an organisation Space".to_string()
         }
         Kind::User => "a User is named `<name>`, without dots".to_string(),
+        Kind::Group => "a Group is named `<name>`, without dots".to_string(),
+        // Upstream also has child Policies (`<child>.<parent>`); cordium declares top-level
+        // Policies only.
+        Kind::Policy => {
+            "a Policy is named `<name>`, without dots (child Policies are not managed by cordium)"
+                .to_string()
+        }
         Kind::Template => "a Template is named `<template>.<space>`, e.g. `gpu.ml`".to_string(),
         Kind::Secret => "a Secret is named `<secret>.<space>`, e.g. `wandb.ml`".to_string(),
         Kind::Workspace => "a Workspace is named `<name>.<space>`, e.g. `agent-box.ml`".to_string(),

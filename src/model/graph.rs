@@ -1,9 +1,11 @@
 //! The dependency graph of a model: which resources must exist before which.
 //!
 //! A Template, Secret or Workspace depends on its Space; a Workspace on its Template; a Template
-//! or Workspace on the declared Secrets it references through `fromSecret`. Users and Spaces
-//! depend on nothing (a Space's runtime may name its own Secrets, resolved when a Workspace
-//! starts, so that is not an edge). Also generic helpers plan uses: a cycle finder that reports
+//! or Workspace on the declared Secrets it references through `fromSecret`; a User on the
+//! Groups it is in and the Policies it names (`authorization.policies`), a Group on the Policies
+//! it names ([`core_refs`]), so Policies are created before Groups and Groups before Users, and
+//! deleted in reverse. Spaces depend on nothing (a Space's runtime may name its own Secrets,
+//! resolved when a Workspace starts, so that is not an edge). Also generic helpers plan uses: a cycle finder that reports
 //! the path, and a deterministic topological order. Pure: no I/O.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,6 +38,42 @@ pub fn secret_refs(doc: &Node) -> Vec<&Node> {
     out
 }
 
+/// One name a User or Group gives of a Group or Policy the server must have: the kind, the
+/// name, and the document path it is written at (`spec.groups[0]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreRef {
+    pub kind: Kind,
+    pub name: String,
+    pub path: String,
+}
+
+/// Every Group and Policy a User or Group names (upstream refuses a User whose Groups or
+/// Policies do not exist, and a Group whose Policies do not: octelium
+/// `cluster/apiserver/apiserver/admin/user.go` `checkAndSetUser`, `policy.go`
+/// `validatePolicyOwner`). Empty names are left to validation.
+pub fn core_refs(r: &Resource) -> Vec<CoreRef> {
+    let mut out = Vec::new();
+    let mut policies = |auth: Option<&super::spec::Authorization>| {
+        for (i, p) in auth.map(|a| a.policies.as_slice()).unwrap_or_default().iter().enumerate() {
+            let path = format!("spec.authorization.policies[{i}]");
+            out.push(CoreRef { kind: Kind::Policy, name: p.clone(), path });
+        }
+    };
+    match &r.body {
+        Body::User { spec } => {
+            policies(spec.authorization.as_ref());
+            for (i, g) in spec.groups.iter().enumerate() {
+                let path = format!("spec.groups[{i}]");
+                out.push(CoreRef { kind: Kind::Group, name: g.clone(), path });
+            }
+        }
+        Body::Group { spec } => policies(spec.authorization.as_ref()),
+        _ => {}
+    }
+    out.retain(|c| !c.name.is_empty());
+    out
+}
+
 /// The resources `r` depends on, among those `declared`.
 pub fn dependencies(r: &Resource, declared: &BTreeSet<Address>) -> Vec<Address> {
     let mut deps = BTreeSet::new();
@@ -55,6 +93,9 @@ pub fn dependencies(r: &Resource, declared: &BTreeSet<Address>) -> Vec<Address> 
                 }
             }
         }
+    }
+    for c in core_refs(r) {
+        deps.insert(Address { kind: c.kind, space: None, name: c.name });
     }
     deps.into_iter().filter(|a| declared.contains(a) && *a != r.address).collect()
 }
