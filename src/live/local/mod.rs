@@ -12,6 +12,7 @@ mod engine;
 mod error;
 mod genesis;
 mod names;
+mod policies;
 mod seal;
 mod secrets;
 mod spaces;
