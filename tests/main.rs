@@ -11,6 +11,7 @@ mod ci;
 mod cli;
 mod client_rules;
 mod concurrency;
+mod core_kinds;
 mod destroy;
 mod equivalence;
 mod hcl;
