@@ -106,7 +106,8 @@ fn round_trip(dir: &Path, target: &[&str]) {
     let plan = run(dir, &with(&["plan", ".", "--output", "json"], target));
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     let json: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("plan JSON");
-    let creates = json["resource_changes"].as_array().unwrap().iter().filter(|c| c["action"] == "create");
+    let creates =
+        json["resource_changes"].as_array().unwrap().iter().filter(|c| c["action"] == "create");
     assert_eq!(creates.count(), 3, "all three are gone after destroy: {}", text(&plan));
 }
 
@@ -144,4 +145,64 @@ fn a_group_or_policy_nowhere_is_a_plan_error_at_the_reference() {
     // Nothing was written.
     let apply = run(dir.path(), &["apply", ".", "--local", db.to_str().unwrap(), "--auto-approve"]);
     assert_ne!(apply.status.code(), Some(0), "{}", text(&apply));
+}
+
+/// The fixture tree in the shape of the Octelium playground's `configs/` (copied to a temporary
+/// directory, so the local store is not written into the repository).
+fn octelium_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/octelium-configs");
+    for sub in ["identity", "services"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for e in std::fs::read_dir(src.join(sub)).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), dir.path().join(sub).join(e.file_name())).unwrap();
+        }
+    }
+    dir
+}
+
+#[test]
+fn an_octeliumctl_tree_loads_and_its_supported_kinds_plan() {
+    let dir = octelium_tree();
+    let db = dir.path().join("local.db");
+    let db = db.to_str().unwrap();
+    let validate = run(dir.path(), &["validate", "."]);
+    assert_eq!(validate.status.code(), Some(0), "{}", text(&validate));
+    let err = String::from_utf8_lossy(&validate.stderr).to_string();
+    for warning in [
+        "cordium does not manage Service; 3 documents skipped; use octeliumctl for them",
+        "cordium does not manage Namespace; 2 documents skipped",
+        "cordium does not manage IdentityProvider; 1 document skipped",
+        "cordium does not manage Secret; 1 document skipped",
+    ] {
+        assert_eq!(err.matches(warning).count(), 1, "{warning}: {}", text(&validate));
+    }
+    assert!(!err.contains("not-a-real-secret"), "{err}");
+    let plan = run(dir.path(), &["plan", ".", "--local", db, "--output", "json"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let json: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("plan JSON");
+    let mut creates: Vec<&str> = json["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == "create")
+        .filter_map(|c| c["address"].as_str())
+        .collect();
+    creates.sort();
+    assert_eq!(
+        creates,
+        ["group.admins", "group.deployers", "policy.deploy-only", "user.alice", "user.deploy-bot"]
+    );
+    let apply = run(dir.path(), &["apply", ".", "--local", db, "--auto-approve"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let again = run(dir.path(), &["plan", ".", "--local", db, "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+
+    // --strict-kinds: every such document is an error, at its `kind`.
+    let strict = run(dir.path(), &["validate", ".", "--strict-kinds"]);
+    assert_eq!(strict.status.code(), Some(1), "{}", text(&strict));
+    let err = String::from_utf8_lossy(&strict.stderr).to_string();
+    assert_eq!(err.matches("cordium does not manage Service (--strict-kinds)").count(), 3, "{err}");
+    assert!(err.contains("services/services.yaml:1:7"), "{err}");
 }

@@ -50,6 +50,9 @@ pub struct LoadOptions {
     pub env_vars: Vec<(String, String)>,
     /// `--var` and `--var-file` in the order given.
     pub vars: Vec<VarArg>,
+    /// `--strict-kinds`: a YAML document of a kind cordium does not manage (an Octelium
+    /// Namespace, Service, …) is an error instead of being skipped with a warning.
+    pub strict_kinds: bool,
 }
 
 /// Everything read from a config directory.
@@ -60,6 +63,8 @@ pub struct Loaded {
     pub docs: Vec<RawDoc>,
     pub stack: Option<stack::Stack>,
     pub diagnostics: Diagnostics,
+    /// [`LoadOptions::strict_kinds`], for the model.
+    pub strict_kinds: bool,
 }
 
 /// Largest config file read; bigger files are refused with a diagnostic.
@@ -119,7 +124,8 @@ fn var_files(root: &Path, stack: Option<&stack::Stack>, opts: &LoadOptions) -> V
 }
 
 fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
-    let mut loaded = Loaded { root: root.to_path_buf(), ..Loaded::default() };
+    let mut loaded =
+        Loaded { root: root.to_path_buf(), strict_kinds: opts.strict_kinds, ..Loaded::default() };
     match std::fs::metadata(root) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {

@@ -29,7 +29,21 @@ pub const ORGANIZATION_OWNER: &str = "cordium";
 pub fn build(loaded: &Loaded) -> (Model, Diagnostics) {
     let mut diags = Diagnostics::new();
     let mut resources = Vec::new();
+    let mut foreign: std::collections::BTreeMap<String, (Span, usize)> = Default::default();
     for doc in &loaded.docs {
+        if doc.format == Format::Yaml {
+            if is_bare_spec(&doc.node) {
+                continue;
+            }
+            if let Some(kind) = foreign_kind(&doc.node) {
+                if loaded.strict_kinds {
+                    diags.push(foreign_error(&kind, &doc.node, doc.span));
+                } else {
+                    foreign.entry(kind).or_insert((doc.span, 0)).1 += 1;
+                }
+                continue;
+            }
+        }
         let node = match doc.format {
             Format::Yaml => Some(doc.node.clone()),
             Format::Hcl => super::lower::lower(doc, &mut diags),
@@ -43,6 +57,17 @@ pub fn build(loaded: &Loaded) -> (Model, Diagnostics) {
             diags.push(if doc.format == Format::Hcl { hcl_spelling(d) } else { d });
         }
     }
+    for (kind, (span, n)) in foreign {
+        let docs = if n == 1 { "1 document".to_string() } else { format!("{n} documents") };
+        diags.push(
+            Diagnostic::warning(
+                "unmanaged-kind",
+                format!("cordium does not manage {kind}; {docs} skipped; use octeliumctl for them"),
+            )
+            .at(Span::new(span.file, span.start, span.start))
+            .help("--strict-kinds makes these documents errors"),
+        );
+    }
     let model = validate::validate(resources, &mut diags);
     // A check may quote a value it rejects; a value from a sensitive variable is never quoted.
     let secrets = sensitive_strings(loaded);
@@ -52,6 +77,49 @@ pub fn build(loaded: &Loaded) -> (Model, Diagnostics) {
         diags.into_iter().map(|d| scrub(d, &secrets)).collect()
     };
     (model, diags)
+}
+
+/// A bare spec file's document (`spec:` and nothing else: no `apiVersion`, `kind` or
+/// `metadata`), as the Cordium docs write Templates and Workspaces for `cordium create -f`: not a
+/// resource of its own, only read through `specFrom:` (YAML) or `yamldecode(file(...))` (HCL).
+pub fn is_bare_spec(node: &Node) -> bool {
+    match &node.value {
+        Value::Map(entries) => entries.len() == 1 && node.get("spec").is_some(),
+        _ => false,
+    }
+}
+
+/// The `kind` of a YAML document cordium does not manage, as written: an unknown kind (unless
+/// it is a near miss of one of ours with no `apiVersion`, which stays the decoder's
+/// `unknown-kind` error with its suggestion), or one of our kind names under Octelium's
+/// `core/v1` (Octelium's own Secret is not a Cordium Secret; any other wrong `apiVersion`
+/// stays an `api-version` error).
+fn foreign_kind(node: &Node) -> Option<String> {
+    let kind = node.get("kind")?.as_str()?;
+    let api = node.get("apiVersion").and_then(Node::as_str);
+    match Kind::from_api_kind(kind) {
+        Some(k) => api
+            .filter(|v| *v == crate::kind::CORE_API_VERSION && *v != k.api_version())
+            .map(|_| kind.to_string()),
+        None => {
+            let near = did_you_mean(kind, Kind::ALL.iter().map(|k| k.api_kind())).is_some();
+            (api.is_some() || !near).then(|| kind.to_string())
+        }
+    }
+}
+
+/// `--strict-kinds`: a document of a kind cordium does not manage is an error.
+fn foreign_error(kind: &str, node: &Node, span: Span) -> Diagnostic {
+    let at = node.entry("kind").map(|(_, v)| v.span).unwrap_or(span);
+    Diagnostic::error(
+        "unmanaged-kind",
+        format!("cordium does not manage {kind} (--strict-kinds)"),
+    )
+    .at(at)
+    .help(format!(
+        "manage it with octeliumctl, or move it out of this directory; the kinds cordium manages are: {}",
+        kinds_list()
+    ))
 }
 
 /// An unknown-field diagnostic about an HCL block names fields as HCL writes them

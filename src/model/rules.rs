@@ -272,7 +272,7 @@ fn policy_spec(c: &mut Ctx<'_>, ps: &PolicySpec, base: &str) {
                 "out-of-range",
                 &format!("{at}.priority"),
                 format!(
-                    "a rule's priority is between -{POLICY_PRIORITY_MAX} and                      {POLICY_PRIORITY_MAX}, not {}",
+                    "a rule's priority is between -{POLICY_PRIORITY_MAX} and {POLICY_PRIORITY_MAX}, not {}",
                     rule.priority
                 ),
             );
