@@ -24,5 +24,6 @@ mod robustness;
 mod schemas;
 mod secrets;
 mod serve;
+mod spec_files;
 mod support;
 mod wiring;

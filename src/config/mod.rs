@@ -7,6 +7,7 @@
 
 pub mod hcl;
 pub mod read;
+pub mod spec_from;
 pub mod stack;
 pub mod tree;
 pub mod yaml;
@@ -177,7 +178,8 @@ fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
         else {
             continue;
         };
-        for doc in yaml::parse(file, &text, &mut loaded.diagnostics) {
+        for mut doc in yaml::parse(file, &text, &mut loaded.diagnostics) {
+            spec_from::resolve(root, &mut doc.node, &mut loaded.sources, &mut loaded.diagnostics);
             loaded.docs.push(RawDoc { format: Format::Yaml, node: doc.node, span: doc.span, file });
         }
     }
