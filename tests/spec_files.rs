@@ -104,6 +104,19 @@ fn problems_inside_a_spec_file_are_shown_in_that_file() {
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(err.contains("templates/python.yaml:"), "{err}");
 
+    // A problem with a decoded field is shown in the spec file too.
+    let hcl = dir_with(&[
+        ("templates/python.yaml", bad),
+        (
+            "t.hcl",
+            "space \"ml\" {}\ntemplate \"python\" {\n  space = space.ml\n  spec  = yamldecode(file(\"templates/python.yaml\"))\n}\n",
+        ),
+    ]);
+    let o = run(hcl.path(), &["validate", "."]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(err.contains("templates/python.yaml:5:3"), "{err}");
+
     // specFrom stays under the config root.
     let outside = dir_with(&[(
         "t.yaml",
