@@ -629,6 +629,31 @@ mod tests {
     }
 
     #[test]
+    fn foreign_kinds_are_told_from_typos_and_wrong_versions() {
+        let node = |text: &str| {
+            let mut sources = Sources::new();
+            let id = sources.add("t.yaml", text);
+            yaml::parse(id, text, &mut Diagnostics::new()).remove(0).node
+        };
+        let cases = [
+            ("kind: Service\nmetadata: {name: x}\n", Some("Service")),
+            ("apiVersion: core/v1\nkind: Namespace\n", Some("Namespace")),
+            ("apiVersion: core/v1\nkind: Secret\n", Some("Secret")),
+            ("apiVersion: core/v1\nkind: Templte\n", Some("Templte")),
+            // A near miss with no apiVersion is a typo of ours; a wrong version of ours is ours.
+            ("kind: Templte\n", None),
+            ("apiVersion: v1\nkind: Space\n", None),
+            ("apiVersion: core/v1\nkind: Group\n", None),
+            ("kind: Policy\n", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(foreign_kind(&node(text)).as_deref(), want, "{text}");
+        }
+        assert!(is_bare_spec(&node("spec:\n  image: {}\n")));
+        assert!(!is_bare_spec(&node("kind: Template\nspec: {}\n")));
+    }
+
+    #[test]
     fn unknown_kinds_list_the_kinds() {
         let (r, d) = decode_str("kind: Templte\nmetadata: {name: x}\n");
         assert!(r.is_none());

@@ -188,6 +188,25 @@ mod tests {
     }
 
     #[test]
+    fn users_depend_on_their_groups_and_policies_and_groups_on_theirs() {
+        let model = crate::model::testing::yaml(
+            "kind: Policy\nmetadata: {name: read}\n---\nkind: Group\nmetadata: {name: ops}\nspec: {authorization: {policies: [read, allow-all]}}\n---\nkind: User\nmetadata: {name: bot}\nspec: {type: WORKLOAD, groups: [ops, elsewhere], authorization: {policies: [read]}}\n",
+        );
+        let e = edges(&model);
+        let deps = |a: &str| -> Vec<String> {
+            let a: Address = a.parse().expect("address");
+            e[&a].iter().map(ToString::to_string).collect()
+        };
+        // Only declared names are edges; the others are checked at plan.
+        assert_eq!(deps("user.bot"), ["policy.read", "group.ops"]);
+        assert_eq!(deps("group.ops"), ["policy.read"]);
+        assert!(deps("policy.read").is_empty());
+        let refs = core_refs(model.get(&"user.bot".parse().expect("address")).expect("user"));
+        let paths: Vec<&str> = refs.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(paths, ["spec.authorization.policies[0]", "spec.groups[0]", "spec.groups[1]"]);
+    }
+
+    #[test]
     fn cycles_are_reported_as_paths() {
         let e = g(&[("a", &["b"]), ("b", &["c"]), ("c", &["a"]), ("d", &[])]);
         assert_eq!(find_cycle(&e), Some(vec!["a", "b", "c", "a"]));
