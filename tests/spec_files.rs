@@ -117,6 +117,18 @@ fn problems_inside_a_spec_file_are_shown_in_that_file() {
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(err.contains("templates/python.yaml:5:3"), "{err}");
 
+    // specFrom is YAML's: in HCL it is refused with the HCL way.
+    let hcl = dir_with(&[
+        ("templates/python.yaml", SPEC),
+        (
+            "t.hcl",
+            "space \"ml\" {}\ntemplate \"python\" {\n  space     = space.ml\n  spec_from = \"templates/python.yaml\"\n}\n",
+        ),
+    ]);
+    let o = run(hcl.path(), &["validate", "."]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("yamldecode(file("), "{}", text(&o));
+
     // specFrom stays under the config root.
     let outside = dir_with(&[(
         "t.yaml",

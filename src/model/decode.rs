@@ -370,6 +370,7 @@ fn typed_body(
         }
         Kind::Template => {
             let doc: TemplateDoc = read(json, span, diags)?;
+            refuse_spec_from(doc.spec_from.is_some(), origin, diags)?;
             let body = Body::Template { spec: doc.spec, prebuild: doc.prebuild };
             typed(doc.metadata, doc.lifecycle, body)
         }
@@ -379,6 +380,7 @@ fn typed_body(
         }
         Kind::Workspace => {
             let doc: WorkspaceDoc = read(json, span, diags)?;
+            refuse_spec_from(doc.spec_from.is_some(), origin, diags)?;
             refuse_workspace_display_name(&doc.metadata, origin, diags)?;
             let body = Body::Workspace { template: doc.template, spec: doc.spec };
             typed(doc.metadata, doc.lifecycle, body)
@@ -397,6 +399,20 @@ fn typed_body(
             typed(doc.metadata, doc.lifecycle, Body::Policy { spec: doc.spec })
         }
     })
+}
+
+/// `specFrom` is resolved by the YAML loader; one that reaches the decoder was written in HCL
+/// (`spec_from = ...`), where `spec = yamldecode(file(...))` is the way.
+fn refuse_spec_from(set: bool, origin: &Origin, diags: &mut Diagnostics) -> Option<()> {
+    if !set {
+        return Some(());
+    }
+    diags.push(
+        Diagnostic::error("spec-from", "`spec_from` is for YAML documents")
+            .at(origin.span_of("specFrom"))
+            .help("in HCL, write `spec = yamldecode(file(\"templates/python.yaml\"))`"),
+    );
+    None
 }
 
 /// A Workspace's displayName is its config name: setting it is an error.

@@ -103,6 +103,11 @@ pub struct TemplateDoc {
     pub api_version: Option<String>,
     pub kind: TemplateKind,
     pub metadata: DocMetadata,
+    /// `specFrom: path` (ours, YAML): the `spec` is read from a bare spec file (a file holding
+    /// only `spec:`), relative to the config root; replaced by that `spec` when the config is
+    /// loaded (`docs/yaml.md`, "Bare spec files").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_from: Option<String>,
     #[serde(default)]
     pub spec: TemplateSpec,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,6 +142,11 @@ pub struct WorkspaceDoc {
     /// The Template it starts from, in the same Space: `<template>` (ours, beside `spec`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// `specFrom: path` (ours, YAML): the `spec` is read from a bare spec file (a file holding
+    /// only `spec:`), relative to the config root; replaced by that `spec` when the config is
+    /// loaded (`docs/yaml.md`, "Bare spec files").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_from: Option<String>,
     #[serde(default)]
     pub spec: WorkspaceSpec,
     #[serde(default, skip_serializing_if = "Option::is_none")]
