@@ -218,6 +218,17 @@ impl Kind {
         }
     }
 
+    /// The kinds whose specs may name one of this kind (a User's `groups`, a User's or Group's
+    /// `authorization.policies`): a pruned one is deleted only after their updates, which may
+    /// be what stops naming it (the server refuses to delete a Group a User still names).
+    pub fn named_by(self) -> &'static [Kind] {
+        match self {
+            Kind::Group => &[Kind::User],
+            Kind::Policy => &[Kind::User, Kind::Group],
+            Kind::User | Kind::Space | Kind::Secret | Kind::Template | Kind::Workspace => &[],
+        }
+    }
+
     /// The server refuses a taken name with INVALID_ARGUMENT "... already exists" instead of
     /// ALREADY_EXISTS (its own wording for these kinds).
     pub fn taken_name_is_invalid_argument(self) -> bool {

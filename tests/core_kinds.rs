@@ -206,3 +206,27 @@ fn an_octeliumctl_tree_loads_and_its_supported_kinds_plan() {
     assert_eq!(err.matches("cordium does not manage Service (--strict-kinds)").count(), 3, "{err}");
     assert!(err.contains("services/services.yaml:1:7"), "{err}");
 }
+
+/// A User leaves a Group that the same apply prunes: the User's update runs first (the server
+/// refuses to delete a Group a User still names).
+#[test]
+fn a_user_leaving_a_pruned_group_is_updated_before_the_group_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("local.db");
+    let db = db.to_str().unwrap();
+    let main = dir.path().join("main.hcl");
+    std::fs::write(
+        &main,
+        "policy \"pp\" {\n  rule {\n    effect    = \"ALLOW\"\n    condition = { match_any = true }\n  }\n}\ngroup \"ops\" {\n  authorization {\n    policies = [policy.pp]\n  }\n}\nuser \"bot\" {\n  type   = \"WORKLOAD\"\n  groups = [group.ops]\n}\n",
+    )
+    .unwrap();
+    let apply = run(dir.path(), &["apply", ".", "--local", db, "--auto-approve"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    std::fs::write(&main, "user \"bot\" {\n  type = \"WORKLOAD\"\n}\n").unwrap();
+    let apply = run(dir.path(), &["apply", ".", "--local", db, "--auto-approve", "--prune"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let out = applied(&apply);
+    let at = |s: &str| out.find(s).unwrap_or_else(|| panic!("{s} in {out}"));
+    assert!(at("user.bot: updat") < at("group.ops: destroy"), "{out}");
+    assert!(at("group.ops: destroy") < at("policy.pp: destroy"), "{out}");
+}
