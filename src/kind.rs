@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    Policy,
+    Group,
     User,
     Space,
     Secret,
@@ -23,7 +25,7 @@ pub enum Kind {
 
 /// `apiVersion` of Cordium kinds.
 pub const CORDIUM_API_VERSION: &str = "cordium/v1";
-/// `apiVersion` of Octelium core kinds (User).
+/// `apiVersion` of Octelium core kinds (User, Group, Policy).
 pub const CORE_API_VERSION: &str = "core/v1";
 
 /// How a declared resource finds its live object (ARCHITECTURE.md §2; resolved in
@@ -53,13 +55,27 @@ pub enum ListScope {
 impl Kind {
     /// Every kind, in apply order for creates (deletes run in reverse). Adding a kind starts
     /// here; the facts below are `match`es the compiler makes complete.
-    pub const ALL: [Kind; 5] =
-        [Kind::User, Kind::Space, Kind::Secret, Kind::Template, Kind::Workspace];
+    pub const ALL: [Kind; 7] = [
+        Kind::Policy,
+        Kind::Group,
+        Kind::User,
+        Kind::Space,
+        Kind::Secret,
+        Kind::Template,
+        Kind::Workspace,
+    ];
 
     /// Every kind, in the order messages and summaries list them: a Space, its children, then
     /// the cluster-wide rest. A permutation of [`Kind::ALL`] (tested).
-    pub const LISTED: [Kind; 5] =
-        [Kind::Space, Kind::Template, Kind::Workspace, Kind::Secret, Kind::User];
+    pub const LISTED: [Kind; 7] = [
+        Kind::Space,
+        Kind::Template,
+        Kind::Workspace,
+        Kind::Secret,
+        Kind::User,
+        Kind::Group,
+        Kind::Policy,
+    ];
 
     /// The lowercase keyword used in addresses and HCL block types.
     pub fn keyword(self) -> &'static str {
@@ -69,6 +85,8 @@ impl Kind {
             Kind::Secret => "secret",
             Kind::Template => "template",
             Kind::Workspace => "workspace",
+            Kind::Group => "group",
+            Kind::Policy => "policy",
         }
     }
 
@@ -80,13 +98,15 @@ impl Kind {
             Kind::Secret => "Secret",
             Kind::Template => "Template",
             Kind::Workspace => "Workspace",
+            Kind::Group => "Group",
+            Kind::Policy => "Policy",
         }
     }
 
     /// The API `apiVersion`: Octelium core kinds are `core/v1`, Cordium's own `cordium/v1`.
     pub fn api_version(self) -> &'static str {
         match self {
-            Kind::User => CORE_API_VERSION,
+            Kind::User | Kind::Group | Kind::Policy => CORE_API_VERSION,
             Kind::Space | Kind::Secret | Kind::Template | Kind::Workspace => CORDIUM_API_VERSION,
         }
     }
@@ -103,7 +123,7 @@ impl Kind {
     pub fn in_space(self) -> bool {
         match self {
             Kind::Secret | Kind::Template | Kind::Workspace => true,
-            Kind::User | Kind::Space => false,
+            Kind::User | Kind::Space | Kind::Group | Kind::Policy => false,
         }
     }
 
@@ -112,6 +132,7 @@ impl Kind {
         match self {
             Kind::Workspace => IdentifiedBy::DisplayName,
             Kind::User | Kind::Space | Kind::Secret | Kind::Template => IdentifiedBy::StoredName,
+            Kind::Group | Kind::Policy => IdentifiedBy::StoredName,
         }
     }
 
@@ -134,6 +155,7 @@ impl Kind {
         match self {
             Kind::Workspace => false,
             Kind::User | Kind::Space | Kind::Secret | Kind::Template => true,
+            Kind::Group | Kind::Policy => true,
         }
     }
 
@@ -142,6 +164,7 @@ impl Kind {
         match self {
             Kind::Secret => false,
             Kind::User | Kind::Space | Kind::Template | Kind::Workspace => true,
+            Kind::Group | Kind::Policy => true,
         }
     }
 
@@ -150,6 +173,7 @@ impl Kind {
         match self {
             Kind::Secret => true,
             Kind::User | Kind::Space | Kind::Template | Kind::Workspace => false,
+            Kind::Group | Kind::Policy => false,
         }
     }
 
@@ -161,6 +185,7 @@ impl Kind {
             // The owner part of a Space's name decides its type: a new Space.
             Kind::Space => &["organization"],
             Kind::User | Kind::Secret | Kind::Template => &[],
+            Kind::Group | Kind::Policy => &[],
         }
     }
 
@@ -168,6 +193,7 @@ impl Kind {
     pub fn list_scope(self) -> ListScope {
         match self {
             Kind::User | Kind::Space => ListScope::Cluster,
+            Kind::Group | Kind::Policy => ListScope::Cluster,
             Kind::Secret | Kind::Template => ListScope::PerSpace,
             Kind::Workspace => ListScope::Caller,
         }
@@ -179,6 +205,7 @@ impl Kind {
         match self {
             Kind::Secret | Kind::Template => true,
             Kind::User | Kind::Space | Kind::Workspace => false,
+            Kind::Group | Kind::Policy => false,
         }
     }
 
@@ -187,6 +214,18 @@ impl Kind {
         match self {
             Kind::Space => true,
             Kind::User | Kind::Secret | Kind::Template | Kind::Workspace => false,
+            Kind::Group | Kind::Policy => false,
+        }
+    }
+
+    /// The kinds whose specs may name one of this kind (a User's `groups`, a User's or Group's
+    /// `authorization.policies`): a pruned one is deleted only after their updates, which may
+    /// be what stops naming it (the server refuses to delete a Group a User still names).
+    pub fn named_by(self) -> &'static [Kind] {
+        match self {
+            Kind::Group => &[Kind::User],
+            Kind::Policy => &[Kind::User, Kind::Group],
+            Kind::User | Kind::Space | Kind::Secret | Kind::Template | Kind::Workspace => &[],
         }
     }
 
@@ -196,6 +235,7 @@ impl Kind {
         match self {
             Kind::Secret | Kind::Template => true,
             Kind::User | Kind::Space | Kind::Workspace => false,
+            Kind::Group | Kind::Policy => false,
         }
     }
 }
@@ -261,8 +301,9 @@ impl FromStr for Address {
         let err = |reason| AddressError { input: s.to_string(), reason };
         let mut parts = s.split('.');
         let kind = parts.next().unwrap_or_default();
-        let kind = Kind::from_keyword(kind)
-            .ok_or_else(|| err("it must start with space, template, user, workspace or secret"))?;
+        let kind = Kind::from_keyword(kind).ok_or_else(|| {
+            err("it must start with space, template, user, workspace, secret, group or policy")
+        })?;
         let rest: Vec<&str> = parts.collect();
         if rest.iter().any(|p| p.is_empty()) {
             return Err(err("it has an empty part"));

@@ -319,7 +319,7 @@ fn the_documented_example_is_valid() {
     let lowered: Vec<_> =
         raw.iter().filter_map(|d| cordium::model::lower::lower(d, &mut diags)).collect();
     assert!(diags.is_empty(), "{diags:?}");
-    assert_eq!(lowered.len(), 5);
+    assert_eq!(lowered.len(), 8);
     use cordium::model::document::*;
     for d in lowered {
         let json = d.to_json();
@@ -329,6 +329,8 @@ fn the_documented_example_is_valid() {
             Some("User") => serde_json::from_value::<UserDoc>(json.clone()).is_ok(),
             Some("Workspace") => serde_json::from_value::<WorkspaceDoc>(json.clone()).is_ok(),
             Some("Secret") => serde_json::from_value::<SecretDoc>(json.clone()).is_ok(),
+            Some("Group") => serde_json::from_value::<GroupDoc>(json.clone()).is_ok(),
+            Some("Policy") => serde_json::from_value::<PolicyDoc>(json.clone()).is_ok(),
             _ => false,
         };
         assert!(ok, "{json:#}");

@@ -18,7 +18,18 @@ const STACK: &str = "kinds";
 /// One declared resource per kind, all in one config (Space children in Space `ml`).
 const EXAMPLES: &[(Kind, &str)] = &[
     (Kind::Space, "space \"ml\" {\n  display_name = \"ML\"\n}\n"),
-    (Kind::User, "user \"agent-1\" {\n  type = \"WORKLOAD\"\n}\n"),
+    (
+        Kind::User,
+        "user \"agent-1\" {\n  type   = \"WORKLOAD\"\n  groups = [group.agents]\n  authorization {\n    policies = [policy.ci]\n  }\n}\n",
+    ),
+    (
+        Kind::Group,
+        "group \"agents\" {\n  authorization {\n    policies = [policy.ci]\n  }\n}\n",
+    ),
+    (
+        Kind::Policy,
+        "policy \"ci\" {\n  rule {\n    effect    = \"ALLOW\"\n    condition = \"ctx.user.spec.type == 'WORKLOAD'\"\n  }\n}\n",
+    ),
     (Kind::Secret, "secret \"wandb\" {\n  space    = space.ml\n  from_env = \"WANDB_API_KEY\"\n}\n"),
     (
         Kind::Template,

@@ -1,10 +1,33 @@
-# People sign in through the identity provider; agents are WORKLOAD users whose access is
-# limited by inline policies. No `groups`: a real server refuses a User in a Group that does not
-# exist, and Groups cannot be declared here yet.
+# People sign in through the identity provider; the platform team is a Group whose members get
+# its Policy; agents are WORKLOAD users whose access is limited by inline policies. Policies are
+# applied before the Groups that name them, Groups before their Users (and destroyed in reverse).
+
+policy "platform-admin" {
+  description = "The platform team reaches every Service, except as a disabled User"
+  rule {
+    name      = "everything"
+    effect    = "ALLOW"
+    condition = { match_any = true }
+  }
+  rule {
+    name      = "not-when-disabled"
+    effect    = "DENY"
+    priority  = 1
+    condition = "ctx.user.spec.isDisabled"
+  }
+}
+
+group "platform-admins" {
+  display_name = "Platform team"
+  authorization {
+    policies = [policy.platform-admin]
+  }
+}
 
 user "alice" {
-  type  = "HUMAN"
-  email = "alice@example.com"
+  type   = "HUMAN"
+  email  = "alice@example.com"
+  groups = [group.platform-admins]
   info {
     first_name = "Alice"
     last_name  = "Nguyen"
@@ -12,8 +35,9 @@ user "alice" {
 }
 
 user "bob" {
-  type  = "HUMAN"
-  email = "bob@example.com"
+  type   = "HUMAN"
+  email  = "bob@example.com"
+  groups = [group.platform-admins]
 }
 
 user "carol" {

@@ -22,6 +22,10 @@ pub struct VarFlags {
     /// Read variables from a file. Repeatable; applied in the order given, with --var.
     #[arg(long = "var-file", value_name = "FILE")]
     pub var_file: Vec<PathBuf>,
+    /// Refuse YAML documents of kinds cordium does not manage (Octelium Namespaces, Services,
+    /// IdentityProviders, …) instead of skipping them with one warning per kind.
+    #[arg(long)]
+    pub strict_kinds: bool,
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {
@@ -56,6 +60,7 @@ impl VarFlags {
             env: self.env.clone(),
             env_vars: env_vars(),
             vars: ordered.into_iter().map(|(_, v)| v).collect(),
+            strict_kinds: self.strict_kinds,
         }
     }
 }

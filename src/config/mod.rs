@@ -7,6 +7,7 @@
 
 pub mod hcl;
 pub mod read;
+pub mod spec_from;
 pub mod stack;
 pub mod tree;
 pub mod yaml;
@@ -50,6 +51,9 @@ pub struct LoadOptions {
     pub env_vars: Vec<(String, String)>,
     /// `--var` and `--var-file` in the order given.
     pub vars: Vec<VarArg>,
+    /// `--strict-kinds`: a YAML document of a kind cordium does not manage (an Octelium
+    /// Namespace, Service, …) is an error instead of being skipped with a warning.
+    pub strict_kinds: bool,
 }
 
 /// Everything read from a config directory.
@@ -62,6 +66,8 @@ pub struct Loaded {
     pub imports: Vec<ImportDecl>,
     pub stack: Option<stack::Stack>,
     pub diagnostics: Diagnostics,
+    /// [`LoadOptions::strict_kinds`], for the model.
+    pub strict_kinds: bool,
 }
 
 /// Largest config file read; bigger files are refused with a diagnostic.
@@ -121,7 +127,8 @@ fn var_files(root: &Path, stack: Option<&stack::Stack>, opts: &LoadOptions) -> V
 }
 
 fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
-    let mut loaded = Loaded { root: root.to_path_buf(), ..Loaded::default() };
+    let mut loaded =
+        Loaded { root: root.to_path_buf(), strict_kinds: opts.strict_kinds, ..Loaded::default() };
     match std::fs::metadata(root) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
@@ -173,7 +180,8 @@ fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
         else {
             continue;
         };
-        for doc in yaml::parse(file, &text, &mut loaded.diagnostics) {
+        for mut doc in yaml::parse(file, &text, &mut loaded.diagnostics) {
+            spec_from::resolve(root, &mut doc.node, &mut loaded.sources, &mut loaded.diagnostics);
             loaded.docs.push(RawDoc { format: Format::Yaml, node: doc.node, span: doc.span, file });
         }
     }

@@ -615,6 +615,20 @@ kinds! {
         delete: delete_user,
         list: list_user(core::UserList, |c, _| core::ListUserOptions { common: Some(c) }, keep_all),
     }
+    Group => core_client {
+        get: get_group,
+        create: create_group,
+        update: update_group,
+        delete: delete_group,
+        list: list_group(core::GroupList, |c, _| core::ListGroupOptions { common: Some(c) }, keep_all),
+    }
+    Policy => core_client {
+        get: get_policy,
+        create: create_policy,
+        update: update_policy,
+        delete: delete_policy,
+        list: list_policy(core::PolicyList, |c, _| core::ListPolicyOptions { common: Some(c) }, keep_all),
+    }
 }
 
 /// A List `keep` for kinds the server filters by scope itself.

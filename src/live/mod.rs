@@ -34,6 +34,8 @@ pub enum Object {
     Workspace(cordium::Workspace),
     Secret(cordium::Secret),
     User(core::User),
+    Group(core::Group),
+    Policy(core::Policy),
 }
 
 impl Object {
@@ -44,6 +46,8 @@ impl Object {
             Object::Workspace(_) => Kind::Workspace,
             Object::Secret(_) => Kind::Secret,
             Object::User(_) => Kind::User,
+            Object::Group(_) => Kind::Group,
+            Object::Policy(_) => Kind::Policy,
         }
     }
 
@@ -54,6 +58,8 @@ impl Object {
             Object::Workspace(o) => o.metadata.as_ref(),
             Object::Secret(o) => o.metadata.as_ref(),
             Object::User(o) => o.metadata.as_ref(),
+            Object::Group(o) => o.metadata.as_ref(),
+            Object::Policy(o) => o.metadata.as_ref(),
         }
     }
 
@@ -64,6 +70,8 @@ impl Object {
             Object::Workspace(o) => o.metadata.get_or_insert_with(Default::default),
             Object::Secret(o) => o.metadata.get_or_insert_with(Default::default),
             Object::User(o) => o.metadata.get_or_insert_with(Default::default),
+            Object::Group(o) => o.metadata.get_or_insert_with(Default::default),
+            Object::Policy(o) => o.metadata.get_or_insert_with(Default::default),
         }
     }
 

@@ -6,7 +6,8 @@
 //! those labelled with this stack, and the Workspaces of our Spaces (matched by displayName
 //! later). Decides nothing.
 //!
-//! Kinds of the Octelium core API (Users) are read only when the config declares one, or when
+//! Kinds of the Octelium core API (Users, Groups, Policies) are read only when the config
+//! declares one or names one (a User's `groups`, a User's or Group's policies), or when
 //! pruning (a stack-labelled User that left the config must be found to be deleted): on a real
 //! cluster the core API is for cluster admins only, so an ordinary user's plan of a stack
 //! without Users never calls it. When the config declares Users and the List is refused
@@ -32,6 +33,10 @@ pub struct LiveState {
     /// Everything read in each of the stack's Spaces (by stored Space name), ours or not: what a
     /// DeleteSpace there would take with it (`plan` lists it under the Space's delete).
     pub children: BTreeMap<String, Vec<LiveChild>>,
+    /// Stored names of every object, ours or not (system ones included), of each cluster-wide
+    /// kind that was listed: a User's `groups` may name a Group made out of band. A kind that
+    /// was not listed has no entry.
+    pub cluster_names: BTreeMap<Kind, BTreeSet<String>>,
     pub calls: u64,
 }
 
@@ -62,7 +67,7 @@ impl LiveChild {
 /// The apply lock's own Template (`apply::lock::place::TemplatePlace`): not part of the stack's
 /// state, and released before its Space is deleted.
 fn is_apply_lock(l: &LiveResource) -> bool {
-    l.kind == Kind::Template
+    matches!(l.kind, Kind::Template | Kind::Group)
         && l.wire_name.starts_with(APPLY_LOCK_PREFIX)
         && l.metadata.description.starts_with(APPLY_LOCK_DESCRIPTION)
 }
@@ -144,9 +149,17 @@ pub async fn read_with(
     // Cluster-wide kinds (Users, Spaces), together; core-API kinds only when needed.
     let mut objects: Vec<LiveResource> = Vec::new();
     let declares = |kind: Kind| model.resources.iter().any(|r| r.address.kind == kind);
+    let named = |kind: Kind| {
+        model
+            .resources
+            .iter()
+            .any(|r| crate::model::graph::core_refs(r).iter().any(|c| c.kind == kind))
+    };
     let cluster_wide = Kind::ALL.into_iter().filter(|&k| {
-        k.list_scope() == ListScope::Cluster && (!on_core_api(k) || declares(k) || options.prune)
+        k.list_scope() == ListScope::Cluster
+            && (!on_core_api(k) || declares(k) || named(k) || options.prune)
     });
+    let mut cluster_names: BTreeMap<Kind, BTreeSet<String>> = BTreeMap::new();
     let lists = cluster_wide.map(|kind| {
         let cluster = cluster.clone();
         async move { (kind, cluster.list(kind, &Scope::All).await) }
@@ -164,7 +177,9 @@ pub async fn read_with(
             }
             other => other?,
         };
-        objects.extend(items.iter().map(convert::from_wire).filter(|l| ours(l)));
+        cluster_names.insert(kind, items.iter().map(|o| o.name().to_string()).collect());
+        objects
+            .extend(items.iter().map(convert::from_wire).filter(|l| ours(l) && !is_apply_lock(l)));
     }
     let space_names: Vec<String> =
         objects.iter().filter(|o| o.kind == Kind::Space).map(|s| s.wire_name.clone()).collect();
@@ -242,7 +257,13 @@ pub async fn read_with(
     for list in children.values_mut() {
         list.sort_by(|a, b| (a.kind, &a.wire_name).cmp(&(b.kind, &b.wire_name)));
     }
-    Ok(LiveState { objects, secret_names, children, calls: cluster.calls().saturating_sub(before) })
+    Ok(LiveState {
+        objects,
+        secret_names,
+        children,
+        cluster_names,
+        calls: cluster.calls().saturating_sub(before),
+    })
 }
 
 /// Runs the lists concurrently and returns their results in order.

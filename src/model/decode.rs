@@ -11,7 +11,9 @@ use crate::config::tree::{Node, Value};
 use crate::config::{Format, Loaded};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
 
-use super::document::{DocMetadata, SecretDoc, SpaceDoc, TemplateDoc, UserDoc, WorkspaceDoc};
+use super::document::{
+    DocMetadata, GroupDoc, PolicyDoc, SecretDoc, SpaceDoc, TemplateDoc, UserDoc, WorkspaceDoc,
+};
 use super::{
     schema, shape, validate, Address, Body, Kind, Lifecycle, Metadata, Model, Origin, Resource,
     SecretSource,
@@ -27,9 +29,23 @@ pub const ORGANIZATION_OWNER: &str = "cordium";
 pub fn build(loaded: &Loaded) -> (Model, Diagnostics) {
     let mut diags = Diagnostics::new();
     let mut resources = Vec::new();
+    let mut foreign: std::collections::BTreeMap<String, (Span, usize)> = Default::default();
     for doc in &loaded.docs {
         if super::moves::is_move(doc) {
             continue;
+        }
+        if doc.format == Format::Yaml {
+            if is_bare_spec(&doc.node) {
+                continue;
+            }
+            if let Some(kind) = foreign_kind(&doc.node) {
+                if loaded.strict_kinds {
+                    diags.push(foreign_error(&kind, &doc.node, doc.span));
+                } else {
+                    foreign.entry(kind).or_insert((doc.span, 0)).1 += 1;
+                }
+                continue;
+            }
         }
         let node = match doc.format {
             Format::Yaml => Some(doc.node.clone()),
@@ -43,6 +59,17 @@ pub fn build(loaded: &Loaded) -> (Model, Diagnostics) {
         for d in local {
             diags.push(if doc.format == Format::Hcl { hcl_spelling(d) } else { d });
         }
+    }
+    for (kind, (span, n)) in foreign {
+        let docs = if n == 1 { "1 document".to_string() } else { format!("{n} documents") };
+        diags.push(
+            Diagnostic::warning(
+                "unmanaged-kind",
+                format!("cordium does not manage {kind}; {docs} skipped; use octeliumctl for them"),
+            )
+            .at(Span::new(span.file, span.start, span.start))
+            .help("--strict-kinds makes these documents errors"),
+        );
     }
     let mut model = validate::validate(resources, &mut diags);
     super::moves::read(loaded, &model, &mut diags);
@@ -112,6 +139,49 @@ fn imports(loaded: &Loaded, model: &Model, diags: &mut Diagnostics) -> Vec<super
         });
     }
     out
+}
+
+/// A bare spec file's document (`spec:` and nothing else: no `apiVersion`, `kind` or
+/// `metadata`), as the Cordium docs write Templates and Workspaces for `cordium create -f`: not a
+/// resource of its own, only read through `specFrom:` (YAML) or `yamldecode(file(...))` (HCL).
+pub fn is_bare_spec(node: &Node) -> bool {
+    match &node.value {
+        Value::Map(entries) => entries.len() == 1 && node.get("spec").is_some(),
+        _ => false,
+    }
+}
+
+/// The `kind` of a YAML document cordium does not manage, as written: an unknown kind (unless
+/// it is a near miss of one of ours with no `apiVersion`, which stays the decoder's
+/// `unknown-kind` error with its suggestion), or one of our kind names under Octelium's
+/// `core/v1` (Octelium's own Secret is not a Cordium Secret; any other wrong `apiVersion`
+/// stays an `api-version` error).
+fn foreign_kind(node: &Node) -> Option<String> {
+    let kind = node.get("kind")?.as_str()?;
+    let api = node.get("apiVersion").and_then(Node::as_str);
+    match Kind::from_api_kind(kind) {
+        Some(k) => api
+            .filter(|v| *v == crate::kind::CORE_API_VERSION && *v != k.api_version())
+            .map(|_| kind.to_string()),
+        None => {
+            let near = did_you_mean(kind, Kind::ALL.iter().map(|k| k.api_kind())).is_some();
+            (api.is_some() || !near).then(|| kind.to_string())
+        }
+    }
+}
+
+/// `--strict-kinds`: a document of a kind cordium does not manage is an error.
+fn foreign_error(kind: &str, node: &Node, span: Span) -> Diagnostic {
+    let at = node.entry("kind").map(|(_, v)| v.span).unwrap_or(span);
+    Diagnostic::error(
+        "unmanaged-kind",
+        format!("cordium does not manage {kind} (--strict-kinds)"),
+    )
+    .at(at)
+    .help(format!(
+        "manage it with octeliumctl, or move it out of this directory; the kinds cordium manages are: {}",
+        kinds_list()
+    ))
 }
 
 /// An unknown-field diagnostic about an HCL block names fields as HCL writes them
@@ -362,6 +432,7 @@ fn typed_body(
         }
         Kind::Template => {
             let doc: TemplateDoc = read(json, span, diags)?;
+            refuse_spec_from(doc.spec_from.is_some(), origin, diags)?;
             let body = Body::Template { spec: doc.spec, prebuild: doc.prebuild };
             typed(doc.metadata, doc.lifecycle, body)
         }
@@ -371,6 +442,7 @@ fn typed_body(
         }
         Kind::Workspace => {
             let doc: WorkspaceDoc = read(json, span, diags)?;
+            refuse_spec_from(doc.spec_from.is_some(), origin, diags)?;
             refuse_workspace_display_name(&doc.metadata, origin, diags)?;
             let body = Body::Workspace { template: doc.template, spec: doc.spec };
             typed(doc.metadata, doc.lifecycle, body)
@@ -380,7 +452,29 @@ fn typed_body(
             let source = secret_source(&doc, origin, name_span, diags)?;
             typed(doc.metadata, doc.lifecycle, Body::Secret { source })
         }
+        Kind::Group => {
+            let doc: GroupDoc = read(json, span, diags)?;
+            typed(doc.metadata, doc.lifecycle, Body::Group { spec: doc.spec })
+        }
+        Kind::Policy => {
+            let doc: PolicyDoc = read(json, span, diags)?;
+            typed(doc.metadata, doc.lifecycle, Body::Policy { spec: doc.spec })
+        }
     })
+}
+
+/// `specFrom` is resolved by the YAML loader; one that reaches the decoder was written in HCL
+/// (`spec_from = ...`), where `spec = yamldecode(file(...))` is the way.
+fn refuse_spec_from(set: bool, origin: &Origin, diags: &mut Diagnostics) -> Option<()> {
+    if !set {
+        return Some(());
+    }
+    diags.push(
+        Diagnostic::error("spec-from", "`spec_from` is for YAML documents")
+            .at(origin.span_of("specFrom"))
+            .help("in HCL, write `spec = yamldecode(file(\"templates/python.yaml\"))`"),
+    );
+    None
 }
 
 /// A Workspace's displayName is its config name: setting it is an error.
@@ -517,6 +611,9 @@ pub fn parse_name(kind: Kind, name: &str) -> Result<(Address, Option<String>), S
             Ok((Address::space(*space), None))
         }
         (Kind::User, [user]) => Ok((Address::user(*user), None)),
+        (Kind::Group | Kind::Policy, [name]) => {
+            Ok((Address { kind, space: None, name: (*name).to_string() }, None))
+        }
         (Kind::Template | Kind::Secret, [name, space]) => {
             Ok((Address::in_space(kind, *space, *name), None))
         }
@@ -533,6 +630,13 @@ fn expected_form(kind: Kind) -> String {
             "a Space is named `<space>`, or `<space>.cordium` for an organisation Space".to_string()
         }
         Kind::User => "a User is named `<name>`, without dots".to_string(),
+        Kind::Group => "a Group is named `<name>`, without dots".to_string(),
+        // Upstream also has child Policies (`<child>.<parent>`); cordium declares top-level
+        // Policies only.
+        Kind::Policy => {
+            "a Policy is named `<name>`, without dots (child Policies are not managed by cordium)"
+                .to_string()
+        }
         Kind::Template => "a Template is named `<template>.<space>`, e.g. `gpu.ml`".to_string(),
         Kind::Secret => "a Secret is named `<secret>.<space>`, e.g. `wandb.ml`".to_string(),
         Kind::Workspace => "a Workspace is named `<name>.<space>`, e.g. `agent-box.ml`".to_string(),
@@ -600,6 +704,31 @@ mod tests {
         assert!(r.is_none());
         assert_eq!(d[0].code, "secret-value");
         assert_eq!(d[0].address.as_deref(), Some("secret.ml.k"));
+    }
+
+    #[test]
+    fn foreign_kinds_are_told_from_typos_and_wrong_versions() {
+        let node = |text: &str| {
+            let mut sources = Sources::new();
+            let id = sources.add("t.yaml", text);
+            yaml::parse(id, text, &mut Diagnostics::new()).remove(0).node
+        };
+        let cases = [
+            ("kind: Service\nmetadata: {name: x}\n", Some("Service")),
+            ("apiVersion: core/v1\nkind: Namespace\n", Some("Namespace")),
+            ("apiVersion: core/v1\nkind: Secret\n", Some("Secret")),
+            ("apiVersion: core/v1\nkind: Templte\n", Some("Templte")),
+            // A near miss with no apiVersion is a typo of ours; a wrong version of ours is ours.
+            ("kind: Templte\n", None),
+            ("apiVersion: v1\nkind: Space\n", None),
+            ("apiVersion: core/v1\nkind: Group\n", None),
+            ("kind: Policy\n", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(foreign_kind(&node(text)).as_deref(), want, "{text}");
+        }
+        assert!(is_bare_spec(&node("spec:\n  image: {}\n")));
+        assert!(!is_bare_spec(&node("kind: Template\nspec: {}\n")));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::spec::{SpaceSpec, TemplateSpec, UserSpec, WorkspaceSpec};
+use super::spec::{GroupSpec, PolicySpec, SpaceSpec, TemplateSpec, UserSpec, WorkspaceSpec};
 
 /// `metadata`: the mutable fields the server copies from a request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -77,6 +77,8 @@ kind_tag!(TemplateKind, "Template");
 kind_tag!(UserKind, "User");
 kind_tag!(WorkspaceKind, "Workspace");
 kind_tag!(SecretKind, "Secret");
+kind_tag!(GroupKind, "Group");
+kind_tag!(PolicyKind, "Policy");
 
 /// A Space document.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -101,6 +103,11 @@ pub struct TemplateDoc {
     pub api_version: Option<String>,
     pub kind: TemplateKind,
     pub metadata: DocMetadata,
+    /// `specFrom: path` (ours, YAML): the `spec` is read from a bare spec file (a file holding
+    /// only `spec:`), relative to the config root; replaced by that `spec` when the config is
+    /// loaded (`docs/yaml.md`, "Bare spec files").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_from: Option<String>,
     #[serde(default)]
     pub spec: TemplateSpec,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,6 +142,11 @@ pub struct WorkspaceDoc {
     /// The Template it starts from, in the same Space: `<template>` (ours, beside `spec`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// `specFrom: path` (ours, YAML): the `spec` is read from a bare spec file (a file holding
+    /// only `spec:`), relative to the config root; replaced by that `spec` when the config is
+    /// loaded (`docs/yaml.md`, "Bare spec files").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_from: Option<String>,
     #[serde(default)]
     pub spec: WorkspaceSpec,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -155,6 +167,36 @@ pub struct SecretDoc {
     /// File holding the value (relative to the config root), read by apply only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Lifecycle>,
+}
+
+/// A Group document (Octelium `core/v1`), as `octeliumctl apply` reads it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GroupDoc {
+    /// `core/v1` (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    pub kind: GroupKind,
+    pub metadata: DocMetadata,
+    #[serde(default)]
+    pub spec: GroupSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Lifecycle>,
+}
+
+/// A Policy document (Octelium `core/v1`), as `octeliumctl apply` reads it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicyDoc {
+    /// `core/v1` (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    pub kind: PolicyKind,
+    pub metadata: DocMetadata,
+    #[serde(default)]
+    pub spec: PolicySpec,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<Lifecycle>,
 }

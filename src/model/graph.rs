@@ -1,9 +1,11 @@
 //! The dependency graph of a model: which resources must exist before which.
 //!
 //! A Template, Secret or Workspace depends on its Space; a Workspace on its Template; a Template
-//! or Workspace on the declared Secrets it references through `fromSecret`. Users and Spaces
-//! depend on nothing (a Space's runtime may name its own Secrets, resolved when a Workspace
-//! starts, so that is not an edge). Also generic helpers plan uses: a cycle finder that reports
+//! or Workspace on the declared Secrets it references through `fromSecret`; a User on the
+//! Groups it is in and the Policies it names (`authorization.policies`), a Group on the Policies
+//! it names ([`core_refs`]), so Policies are created before Groups and Groups before Users, and
+//! deleted in reverse. Spaces depend on nothing (a Space's runtime may name its own Secrets,
+//! resolved when a Workspace starts, so that is not an edge). Also generic helpers plan uses: a cycle finder that reports
 //! the path, and a deterministic topological order. Pure: no I/O.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,6 +38,42 @@ pub fn secret_refs(doc: &Node) -> Vec<&Node> {
     out
 }
 
+/// One name a User or Group gives of a Group or Policy the server must have: the kind, the
+/// name, and the document path it is written at (`spec.groups[0]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreRef {
+    pub kind: Kind,
+    pub name: String,
+    pub path: String,
+}
+
+/// Every Group and Policy a User or Group names (upstream refuses a User whose Groups or
+/// Policies do not exist, and a Group whose Policies do not: octelium
+/// `cluster/apiserver/apiserver/admin/user.go` `checkAndSetUser`, `policy.go`
+/// `validatePolicyOwner`). Empty names are left to validation.
+pub fn core_refs(r: &Resource) -> Vec<CoreRef> {
+    let mut out = Vec::new();
+    let mut policies = |auth: Option<&super::spec::Authorization>| {
+        for (i, p) in auth.map(|a| a.policies.as_slice()).unwrap_or_default().iter().enumerate() {
+            let path = format!("spec.authorization.policies[{i}]");
+            out.push(CoreRef { kind: Kind::Policy, name: p.clone(), path });
+        }
+    };
+    match &r.body {
+        Body::User { spec } => {
+            policies(spec.authorization.as_ref());
+            for (i, g) in spec.groups.iter().enumerate() {
+                let path = format!("spec.groups[{i}]");
+                out.push(CoreRef { kind: Kind::Group, name: g.clone(), path });
+            }
+        }
+        Body::Group { spec } => policies(spec.authorization.as_ref()),
+        _ => {}
+    }
+    out.retain(|c| !c.name.is_empty());
+    out
+}
+
 /// The resources `r` depends on, among those `declared`.
 pub fn dependencies(r: &Resource, declared: &BTreeSet<Address>) -> Vec<Address> {
     let mut deps = BTreeSet::new();
@@ -55,6 +93,9 @@ pub fn dependencies(r: &Resource, declared: &BTreeSet<Address>) -> Vec<Address> 
                 }
             }
         }
+    }
+    for c in core_refs(r) {
+        deps.insert(Address { kind: c.kind, space: None, name: c.name });
     }
     deps.into_iter().filter(|a| declared.contains(a) && *a != r.address).collect()
 }
@@ -144,6 +185,25 @@ mod tests {
         assert_eq!(deps("secret.ml.kk"), ["space.ml"]);
         assert_eq!(deps("template.ml.gpu"), ["secret.ml.kk", "space.ml"]);
         assert_eq!(deps("workspace.ml.box"), ["space.ml", "template.ml.gpu"]);
+    }
+
+    #[test]
+    fn users_depend_on_their_groups_and_policies_and_groups_on_theirs() {
+        let model = crate::model::testing::yaml(
+            "kind: Policy\nmetadata: {name: read}\n---\nkind: Group\nmetadata: {name: ops}\nspec: {authorization: {policies: [read, allow-all]}}\n---\nkind: User\nmetadata: {name: bot}\nspec: {type: WORKLOAD, groups: [ops, elsewhere], authorization: {policies: [read]}}\n",
+        );
+        let e = edges(&model);
+        let deps = |a: &str| -> Vec<String> {
+            let a: Address = a.parse().expect("address");
+            e[&a].iter().map(ToString::to_string).collect()
+        };
+        // Only declared names are edges; the others are checked at plan.
+        assert_eq!(deps("user.bot"), ["policy.read", "group.ops"]);
+        assert_eq!(deps("group.ops"), ["policy.read"]);
+        assert!(deps("policy.read").is_empty());
+        let refs = core_refs(model.get(&"user.bot".parse().expect("address")).expect("user"));
+        let paths: Vec<&str> = refs.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(paths, ["spec.authorization.policies[0]", "spec.groups[0]", "spec.groups[1]"]);
     }
 
     #[test]

@@ -78,6 +78,12 @@ pub enum Body {
     Secret {
         source: SecretSource,
     },
+    Group {
+        spec: spec::GroupSpec,
+    },
+    Policy {
+        spec: spec::PolicySpec,
+    },
 }
 
 /// Where a resource came from: for diagnostics and for masking.
@@ -121,6 +127,8 @@ impl Resource {
             Body::Template { spec, .. } => serde_json::to_value(spec),
             Body::User { spec } => serde_json::to_value(spec),
             Body::Workspace { spec, .. } => serde_json::to_value(spec),
+            Body::Group { spec } => serde_json::to_value(spec),
+            Body::Policy { spec } => serde_json::to_value(spec),
             Body::Secret { .. } => return serde_json::Value::Object(Default::default()),
         };
         // Invariant: spec types are plain data whose serialisation cannot fail.

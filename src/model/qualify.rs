@@ -39,7 +39,7 @@ pub fn secret_space(r: &Resource) -> Option<&str> {
     match r.kind() {
         Kind::Space => Some(r.address.name.as_str()),
         Kind::Template | Kind::Workspace => r.address.space.as_deref(),
-        Kind::User | Kind::Secret => None,
+        Kind::User | Kind::Secret | Kind::Group | Kind::Policy => None,
     }
 }
 
@@ -57,7 +57,7 @@ pub fn references(model: &mut Model, space_stored: &dyn Fn(&str) -> String) {
                 spec.git_provider = stored_secret_name(&spec.git_provider, &space);
             }
             Body::Workspace { spec, .. } => rewrite(spec, &space),
-            Body::User { .. } | Body::Secret { .. } => {}
+            Body::User { .. } | Body::Secret { .. } | Body::Group { .. } | Body::Policy { .. } => {}
         }
     }
 }

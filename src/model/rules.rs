@@ -11,8 +11,9 @@ use std::collections::BTreeSet;
 use crate::diag::{Diagnostic, Diagnostics};
 
 use super::spec::{
-    AdditionalRepository, Application, Condition, EnvVar, Image, InlinePolicy, Limit, NetworkRule,
-    Repository, RuleAction, Runtime, SpaceSpec, Task, TaskType, Var,
+    AdditionalRepository, Application, Condition, EnforcementEffect, EnvVar, Image, InlinePolicy,
+    Limit, NetworkRule, PolicySpec, Repository, RuleAction, RuleEffect, Runtime, SpaceSpec, Task,
+    TaskType, Var,
 };
 use super::{Body, Resource, SecretSource};
 
@@ -132,6 +133,12 @@ pub fn check(r: &Resource, diags: &mut Diagnostics) {
             }
         }
         Body::Secret { source } => check_secret_source(&mut c, source),
+        Body::Group { spec } => {
+            if let Some(auth) = &spec.authorization {
+                inline_policies(&mut c, &auth.inline_policies);
+            }
+        }
+        Body::Policy { spec } => policy_spec(&mut c, spec, "spec"),
     }
     check_ignore_changes(&mut c, &r.lifecycle.ignore_changes);
     if r.lifecycle.create_before_destroy.is_some() && r.kind() != crate::kind::Kind::Workspace {
@@ -250,18 +257,54 @@ fn inline_policies(c: &mut Ctx<'_>, policies: &[InlinePolicy]) {
     for (i, p) in policies.iter().enumerate() {
         let base = format!("spec.authorization.inlinePolicies[{i}].spec");
         let Some(ps) = &p.spec else { continue };
-        for (j, rule) in ps.rules.iter().enumerate() {
-            if let Some(cond) = &rule.condition {
-                condition(c, cond, &format!("{base}.rules[{j}].condition"), 0);
+        policy_spec(c, ps, &base);
+    }
+}
+
+/// A `Policy.Spec` (a Policy's own, or an inline one at `base`): one form per condition, and
+/// the server's rule checks (octelium `cluster/apiserver/apiserver/admin/policy.go`
+/// `validatePolicySpec`: every rule has an effect and a condition, priority in -4..=4, every
+/// enforcement rule ENFORCE or IGNORE).
+fn policy_spec(c: &mut Ctx<'_>, ps: &PolicySpec, base: &str) {
+    for (j, rule) in ps.rules.iter().enumerate() {
+        let at = format!("{base}.rules[{j}]");
+        match &rule.condition {
+            Some(cond) => condition(c, cond, &format!("{at}.condition"), 0),
+            None => {
+                c.error("required", &at, "a rule needs a `condition`")
+                    .help("`condition: {matchAny: true}` matches every request");
             }
         }
-        for (j, rule) in ps.enforcement_rules.iter().enumerate() {
-            if let Some(cond) = &rule.condition {
-                condition(c, cond, &format!("{base}.enforcementRules[{j}].condition"), 0);
+        if rule.effect == RuleEffect::Unknown {
+            c.error("required", &at, "a rule needs an `effect`: ALLOW or DENY");
+        }
+        if !(-POLICY_PRIORITY_MAX..=POLICY_PRIORITY_MAX).contains(&rule.priority) {
+            c.error(
+                "out-of-range",
+                &format!("{at}.priority"),
+                format!(
+                    "a rule's priority is between -{POLICY_PRIORITY_MAX} and {POLICY_PRIORITY_MAX}, not {}",
+                    rule.priority
+                ),
+            );
+        }
+    }
+    for (j, rule) in ps.enforcement_rules.iter().enumerate() {
+        let at = format!("{base}.enforcementRules[{j}]");
+        match &rule.condition {
+            Some(cond) => condition(c, cond, &format!("{at}.condition"), 0),
+            None => {
+                c.error("required", &at, "an enforcement rule needs a `condition`");
             }
+        }
+        if rule.effect == EnforcementEffect::Unknown {
+            c.error("required", &at, "an enforcement rule needs an `effect`: ENFORCE or IGNORE");
         }
     }
 }
+
+/// The largest priority magnitude a Policy rule may have (upstream `priorityMaxVal`).
+pub const POLICY_PRIORITY_MAX: i32 = 4;
 
 /// A Secret's `fromEnv` or `fromFile` must not be empty.
 fn check_secret_source(c: &mut Ctx<'_>, source: &SecretSource) {

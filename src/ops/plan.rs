@@ -91,7 +91,8 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     let warnings: Diagnostics =
         warnings.into_iter().filter(|d| d.code != "unknown-secret").collect();
     let space_stored = |s: &str| naming.space_name(s);
-    let missing = plan::references::missing_secrets(&model, &space_stored, &live.secret_names);
+    let mut missing = plan::references::missing_secrets(&model, &space_stored, &live.secret_names);
+    missing.extend(plan::references::missing_core_refs(&model, &live.cluster_names));
     if !missing.is_empty() && !req.destroy {
         let mut diags = warnings;
         missing.into_iter().for_each(|d| diags.push(d));

@@ -156,6 +156,30 @@ pub fn order_deletes(steps: &mut [Step], deps: &dyn Fn(&Address) -> Vec<Address>
     add_unique(steps, edges);
 }
 
+/// Step 3b: a pruned object of a kind other specs name by string (Groups, Policies:
+/// [`Kind::named_by`]) is deleted after the updates and deletes of every object of those kinds,
+/// since an update may be what stops naming it (a User leaving a Group the same apply deletes),
+/// and a Group that named a Policy goes before the Policy. A
+/// replace's delete is left alone (its create comes after it, and updates wait for the create).
+pub fn deletes_after_dereferencing_updates(steps: &mut [Step]) {
+    let created: std::collections::BTreeSet<&Address> =
+        steps.iter().filter(|s| s.kind == StepKind::Create).map(|s| &s.address).collect();
+    let mut edges: Vec<(usize, usize)> = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        let kinds = s.address.kind.named_by();
+        if s.kind != StepKind::Delete || kinds.is_empty() || created.contains(&s.address) {
+            continue;
+        }
+        for (j, u) in steps.iter().enumerate() {
+            let may_name = matches!(u.kind, StepKind::Update | StepKind::Delete) && i != j;
+            if may_name && kinds.contains(&u.address.kind) {
+                edges.push((i, j));
+            }
+        }
+    }
+    add_unique(steps, edges);
+}
+
 /// Step 4: a topological order, or the cycle (as addresses) when there is none.
 pub fn check_cycles(steps: &[Step]) -> Result<Vec<usize>, Vec<Address>> {
     let n = steps.len();
@@ -300,6 +324,27 @@ mod tests {
             names,
             ["Build template.ml.gpu", "Create workspace.ml.box", "Delete workspace.ml.box"]
         );
+    }
+
+    #[test]
+    fn a_pruned_group_is_deleted_after_the_user_updates_that_may_leave_it() {
+        let changes = vec![
+            (a("group.ops"), Action::Delete),
+            (a("user.bot"), Action::Update),
+            (a("group.kept"), Action::Replace),
+            (a("space.ml"), Action::Update),
+        ];
+        let mut steps = add_nodes(&changes, &[]);
+        add_edges(&mut steps, &|_| vec![]);
+        order_deletes(&mut steps, &|_| vec![]);
+        deletes_after_dereferencing_updates(&mut steps);
+        let at = |k: StepKind, s: &str| {
+            steps.iter().position(|x| x.kind == k && x.address == a(s)).expect("step")
+        };
+        let delete = &steps[at(StepKind::Delete, "group.ops")];
+        assert_eq!(delete.depends_on, vec![at(StepKind::Update, "user.bot")]);
+        assert!(steps[at(StepKind::Delete, "group.kept")].depends_on.is_empty(), "a replace");
+        assert!(check_cycles(&steps).is_ok());
     }
 
     #[test]

@@ -544,6 +544,7 @@ fn apply_graph(
     graph::add_edges(&mut steps, deps);
     graph::create_before_destroy(&mut steps, create_first);
     graph::order_deletes(&mut steps, deps);
+    graph::deletes_after_dereferencing_updates(&mut steps);
     match graph::check_cycles(&steps) {
         Ok(order) => reorder(steps, &order),
         Err(cycle) => {

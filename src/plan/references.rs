@@ -1,10 +1,10 @@
 //! References the server resolves when it is asked to write, checked against the desired state
 //! and what was read from the cluster before anything is written. Pure: no I/O.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::Diagnostic;
-use crate::model::graph::secret_refs;
+use crate::model::graph::{core_refs, secret_refs};
 use crate::model::qualify::{secret_space, stored_secret_name};
 use crate::model::{Kind, Model};
 
@@ -60,6 +60,49 @@ pub fn missing_secrets(
     out
 }
 
+/// Every Group or Policy a User or Group names that is neither declared nor on the cluster
+/// (`live`: the stored names of each kind that was listed; a kind not listed is not checked).
+/// The server refuses the write: a User's missing Policy or Group is INVALID_ARGUMENT (octelium
+/// `cluster/apiserver/apiserver/admin/user.go` `checkAndSetUser`: `The Group %s does not
+/// exist`), a Group's missing Policy too (`policy.go` `validatePolicyOwner`: `The Policy %s does
+/// not exist`); found here, at the reference, before anything is written.
+pub fn missing_core_refs(
+    model: &Model,
+    live: &BTreeMap<Kind, BTreeSet<String>>,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for r in &model.resources {
+        for c in core_refs(r) {
+            let Some(names) = live.get(&c.kind) else { continue };
+            let declared =
+                model.resources.iter().any(|d| d.kind() == c.kind && d.address.name == c.name);
+            if declared || names.contains(&c.name) {
+                continue;
+            }
+            let what = c.kind.api_kind();
+            out.push(
+                Diagnostic::error(
+                    match c.kind {
+                        Kind::Group => "missing-group",
+                        _ => "missing-policy",
+                    },
+                    format!("the {what} `{}` is neither declared nor on the cluster", c.name),
+                )
+                .at(r.origin.span_of(&c.path))
+                .address(r.address.to_string())
+                .help(format!(
+                    "declare it (`{} \"{}\" {{}}` in HCL, `kind: {what}` in YAML) or create it on \
+                     the cluster first: the server refuses a {} naming a {what} it does not have",
+                    c.kind.keyword(),
+                    c.name,
+                    r.kind().api_kind(),
+                )),
+            );
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +129,25 @@ mod tests {
         assert_eq!(d.address.as_deref(), Some("template.ml.tp"));
         let span = d.span.expect("a span");
         assert_eq!(&CONFIG[span.start..span.end], "nowhere", "the span is the reference");
+    }
+
+    #[test]
+    fn a_group_or_policy_neither_declared_nor_live_is_an_error_at_its_reference() {
+        let text = "kind: Policy\nmetadata: {name: declared}\n\
+---\nkind: User\nmetadata: {name: bob}\nspec:\n  type: HUMAN\n  groups: [outside, nowhere]\n  authorization: {policies: [declared, gone]}\n";
+        let model = yaml(text);
+        let live: BTreeMap<Kind, BTreeSet<String>> =
+            [(Kind::Group, ["outside".to_string()].into()), (Kind::Policy, BTreeSet::new())].into();
+        let found = missing_core_refs(&model, &live);
+        let codes: Vec<&str> = found.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["missing-policy", "missing-group"], "{found:?}");
+        for (d, name) in found.iter().zip(["gone", "nowhere"]) {
+            let span = d.span.expect("a span");
+            assert_eq!(&text[span.start..span.end], name, "the span is the reference");
+            assert_eq!(d.address.as_deref(), Some("user.bob"));
+        }
+        // A kind that was not listed is not checked.
+        assert!(missing_core_refs(&model, &BTreeMap::new()).is_empty());
     }
 
     #[test]

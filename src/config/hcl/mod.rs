@@ -286,8 +286,45 @@ impl Loader<'_> {
                 Node::string(r.name.clone(), name_span),
             ),
         ];
-        entries.extend(raw_body(&r.block.body, r.file, scope, self.diags));
+        let mut body = raw_body(&r.block.body, r.file, scope, self.diags);
+        self.spec_files(&r.block.body, &mut body);
+        entries.extend(body);
         RawDoc { format: Format::Hcl, node: Node::map(entries, span), span, file: r.file }
+    }
+
+    /// `spec = yamldecode(file("PATH"))` with a literal path under the root: once it has
+    /// evaluated, the spec is read again from the file with the file's own spans (same value),
+    /// so a problem inside a bare spec file is shown at its line and column, not at the call.
+    fn spec_files(&mut self, body: &Body, entries: &mut [(Key, Node)]) {
+        for s in body.iter() {
+            let Structure::Attribute(attr) = s else { continue };
+            if attr.key.as_str() != "spec" {
+                continue;
+            }
+            let Some(path) = yamldecode_file_path(&attr.value) else { continue };
+            let Some(entry) = entries.iter_mut().find(|(k, _)| k.name == "spec") else { continue };
+            let rel = Path::new(&path);
+            let inside = rel.components().all(|c| {
+                matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir)
+            });
+            if !inside || entry.1.sensitive {
+                continue;
+            }
+            // Problems were reported by the evaluation; this second read only moves spans.
+            let mut scratch = Diagnostics::new();
+            let Some((file, text)) = super::read_source(self.root, rel, self.sources, &mut scratch)
+            else {
+                continue;
+            };
+            let mut docs = super::yaml::parse(file, &text, &mut scratch);
+            if scratch.has_errors() || docs.len() != 1 {
+                continue;
+            }
+            let node = docs.remove(0).node;
+            if node.to_json() == entry.1.to_json() {
+                entry.1 = node;
+            }
+        }
     }
 
     fn parse_all(&mut self, files: &[PathBuf]) -> Vec<(FileId, Body)> {
@@ -612,6 +649,22 @@ impl Loader<'_> {
 }
 
 /// A block body in the raw shape (attributes and nested blocks, in source order).
+/// The path of `yamldecode(file("PATH"))` written with a literal path.
+fn yamldecode_file_path(e: &Expression) -> Option<String> {
+    let Expression::FuncCall(call) = e else { return None };
+    if call.name.name.as_str() != "yamldecode" || call.args.len() != 1 {
+        return None;
+    }
+    let Some(Expression::FuncCall(inner)) = call.args.get(0) else { return None };
+    if inner.name.name.as_str() != "file" || inner.args.len() != 1 {
+        return None;
+    }
+    match inner.args.get(0) {
+        Some(Expression::String(s)) => Some(s.value().to_string()),
+        _ => None,
+    }
+}
+
 fn raw_body(body: &Body, file: FileId, scope: &Scope, diags: &mut Diagnostics) -> Vec<(Key, Node)> {
     let mut entries: Vec<(Key, Node)> = Vec::new();
     // Name → index in `entries`: one lookup per attribute or block, not a scan.

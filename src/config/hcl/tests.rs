@@ -173,6 +173,7 @@ fn variable_precedence_follows_terraform() {
                 VarArg::Var { name: "e".into(), value: "flag-early".into() },
                 VarArg::File(dir.path().join("cli.yaml")),
             ],
+            ..LoadOptions::default()
         };
         let mut sources = Sources::new();
         let mut diags = Diagnostics::new();

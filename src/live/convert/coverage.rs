@@ -214,6 +214,26 @@ fn every_user_spec_field_round_trips() {
 }
 
 #[test]
+fn every_group_spec_field_round_trips() {
+    let n = check::<core::group::Spec, m::GroupSpec>(
+        "octelium.api.main.core.v1.Group.Spec",
+        through_model::<_, m::GroupSpec>,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(n > 10, "{n}");
+}
+
+#[test]
+fn every_policy_spec_field_round_trips() {
+    let n = check::<core::policy::Spec, m::PolicySpec>(
+        "octelium.api.main.core.v1.Policy.Spec",
+        through_model::<_, m::PolicySpec>,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(n > 10, "{n}");
+}
+
+#[test]
 fn the_coverage_check_catches_a_dropped_field() {
     // Guard against a check that cannot fail: a conversion that forgets one deep field.
     let lossy = |p: &cordium::template::Spec| {

@@ -8,6 +8,7 @@
 //! nothing about what to change. Every spec field converts both ways without loss; the
 //! reflection test in `coverage` fails when a proto field is added and not converted.
 
+mod core;
 mod pbstruct;
 mod secret;
 mod shared;
@@ -122,7 +123,7 @@ impl Naming {
     pub fn stored_name(&self, address: &Address) -> Option<String> {
         let space = address.space.as_deref().unwrap_or_default();
         match address.kind {
-            Kind::User => Some(address.name.clone()),
+            Kind::User | Kind::Group | Kind::Policy => Some(address.name.clone()),
             Kind::Space => Some(self.space_name(&address.name)),
             Kind::Template | Kind::Secret => {
                 Some(format!("{}.{}", address.name, self.space_name(space)))
@@ -138,7 +139,7 @@ impl Naming {
     pub fn request_name(&self, address: &Address) -> String {
         let space = address.space.as_deref().unwrap_or_default();
         match address.kind {
-            Kind::User => address.name.clone(),
+            Kind::User | Kind::Group | Kind::Policy => address.name.clone(),
             Kind::Space if self.is_organization(&address.name) => self.space_name(&address.name),
             Kind::Space => address.name.clone(),
             Kind::Template | Kind::Secret if self.is_organization(space) => {
@@ -181,6 +182,8 @@ pub fn to_wire(resource: &Resource, naming: &Naming, stack: &str) -> Object {
             naming.template_name(space, template.as_deref()),
         )),
         Body::Secret { .. } => Object::Secret(secret::object(md)),
+        Body::Group { spec } => Object::Group(core::group_object(md, spec)),
+        Body::Policy { spec } => Object::Policy(core::policy_object(md, spec)),
     }
 }
 
@@ -347,6 +350,8 @@ pub fn from_wire(object: &Object) -> LiveResource {
         Object::Workspace(o) => workspace::read(o, &mut live),
         Object::Secret(o) => secret::read(o, &mut live),
         Object::User(o) => user::read(o, &mut live),
+        Object::Group(o) => core::read_group(o, &mut live),
+        Object::Policy(o) => core::read_policy(o, &mut live),
     }
     live
 }

@@ -12,6 +12,7 @@ mod engine;
 mod error;
 mod genesis;
 mod names;
+mod policies;
 mod seal;
 mod secrets;
 mod snapshots;
@@ -320,6 +321,26 @@ kinds! {
         delete: |e: &Engine, o| e.delete_core::<core::User>(LOCAL_USER, o),
         list: |c: &LocalCluster, _: &Scope| c.all_pages("ListUser", |common| {
             let l = c.engine.list_core::<core::User>(LOCAL_USER, Some(common))?;
+            Ok((l.items, more(&l.list_response_meta)))
+        }),
+    }
+    Group {
+        get: |e: &Engine, o| e.get_core::<core::Group>(LOCAL_USER, o),
+        create: |e: &Engine, o| e.create_core(LOCAL_USER, o),
+        update: |e: &Engine, o| e.update_core(LOCAL_USER, o),
+        delete: |e: &Engine, o| e.delete_core::<core::Group>(LOCAL_USER, o),
+        list: |c: &LocalCluster, _: &Scope| c.all_pages("ListGroup", |common| {
+            let l = c.engine.list_core::<core::Group>(LOCAL_USER, Some(common))?;
+            Ok((l.items, more(&l.list_response_meta)))
+        }),
+    }
+    Policy {
+        get: |e: &Engine, o| e.get_core::<core::Policy>(LOCAL_USER, o),
+        create: |e: &Engine, o| e.create_core(LOCAL_USER, o),
+        update: |e: &Engine, o| e.update_core(LOCAL_USER, o),
+        delete: |e: &Engine, o| e.delete_core::<core::Policy>(LOCAL_USER, o),
+        list: |c: &LocalCluster, _: &Scope| c.all_pages("ListPolicy", |common| {
+            let l = c.engine.list_core::<core::Policy>(LOCAL_USER, Some(common))?;
             Ok((l.items, more(&l.list_response_meta)))
         }),
     }

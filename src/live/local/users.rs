@@ -10,6 +10,7 @@ use rusqlite::Connection;
 use super::engine::{load, name_of, require, uid_of, Engine};
 use super::error::{ApiError, ApiResult, Code};
 use super::names::{self, MetaRules};
+use super::policies;
 use super::spaces::go_status;
 use super::store::{self, Filter, Stored};
 use crate::live::wire::{core, meta};
@@ -36,6 +37,10 @@ pub trait CoreKind: Stored {
     }
     /// Checks against other stored objects (references that must exist, uniqueness).
     fn check_refs(&self, _c: &Connection) -> ApiResult<()> {
+        Ok(())
+    }
+    /// Checks before a delete against other stored objects (a Group Users belong to).
+    fn check_delete(&self, _c: &Connection) -> ApiResult<()> {
         Ok(())
     }
     /// Whether this is a User with `spec.isDisabled`.
@@ -94,8 +99,38 @@ core_kind!(core::User, core::user::Spec, UserList, "UserList", {
         self.spec.as_ref().is_some_and(|s| s.is_disabled)
     }
 });
-core_kind!(core::Group, core::group::Spec, GroupList, "GroupList");
-core_kind!(core::Policy, core::policy::Spec, PolicyList, "PolicyList");
+core_kind!(core::Group, core::group::Spec, GroupList, "GroupList", {
+    // octelium `cluster/apiserver/apiserver/admin/group.go`: errors returned as they are.
+    fn validate_request(&self) -> ApiResult<()> {
+        policies::validate_group(self)
+    }
+    fn taken(name: &str) -> ApiError {
+        ApiError::new(Code::AlreadyExists, format!("The Group {name} already exists"))
+    }
+    fn check_refs(&self, c: &Connection) -> ApiResult<()> {
+        let auth = self.spec.as_ref().and_then(|s| s.authorization.as_ref());
+        policies::check_policy_owner_refs(
+            c,
+            auth.map(|a| a.policies.as_slice()).unwrap_or_default(),
+        )
+    }
+    fn check_delete(&self, c: &Connection) -> ApiResult<()> {
+        policies::check_group_delete(c, self)
+    }
+});
+core_kind!(core::Policy, core::policy::Spec, PolicyList, "PolicyList", {
+    // octelium `cluster/apiserver/apiserver/admin/policy.go`: Create/UpdatePolicy answer
+    // `serr.InvalidArgWithErr(validatePolicy(...))`.
+    fn validate_request(&self) -> ApiResult<()> {
+        policies::validate_policy(self)
+    }
+    fn wrap_invalid(e: ApiError) -> ApiError {
+        ApiError::invalid(go_status(&e))
+    }
+    fn taken(name: &str) -> ApiError {
+        ApiError::new(Code::AlreadyExists, format!("The Policy {name} already exists"))
+    }
+});
 
 impl Engine {
     /// Create{User,Group,Policy}: a one-segment name; a taken name is ALREADY_EXISTS.
@@ -157,6 +192,7 @@ impl Engine {
             names::check_key(&req.uid, &req.name, None)?;
             let object: T = load(c, &req.uid, &req.name)?;
             check_not_system(&object)?;
+            object.check_delete(c)?;
             if T::KIND == "User" && uid_of(&object) == uid_of(&me) {
                 return Err(ApiError::denied("You cannot delete your own User account"));
             }

@@ -186,6 +186,16 @@ fn sort_entries(
                         .at(value.span),
                 ),
             }
+        } else if k == "spec" && matches!(value.value, Value::Map(_)) && schemas.has_spec() {
+            // `spec = yamldecode(file("templates/python.yaml"))`: a whole spec as one object,
+            // or a bare spec file (`spec:` and nothing else) as decoded.
+            let inner = match &value.value {
+                Value::Map(e) if e.len() == 1 && e[0].0.name == "spec" => &e[0].1,
+                _ => value,
+            };
+            if let Value::Map(entries) = &inner.value {
+                sorted.spec.extend(entries.iter().cloned());
+            }
         } else if schemas.is_metadata(&squashed) {
             sorted.meta.push((key.clone(), value.clone()));
         } else if schemas.is_top_level(&squashed) {

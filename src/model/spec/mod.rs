@@ -7,10 +7,11 @@
 //!
 //! One file per part of the wire: `enums` (wire enums), `image`, `runtime` and `repository`
 //! (what Workspace, Template and Space specs share), `workload` (the Space, Template and
-//! Workspace specs themselves), `user` and `policy`. Everything is re-exported here, so callers
+//! Workspace specs themselves), `user`, `group` and `policy`. Everything is re-exported here, so callers
 //! name `model::spec::X` and never a submodule.
 
 mod enums;
+mod group;
 mod image;
 mod policy;
 mod repository;
@@ -19,6 +20,7 @@ mod user;
 mod workload;
 
 pub use enums::*;
+pub use group::*;
 pub use image::*;
 pub use policy::*;
 pub use repository::*;

@@ -15,6 +15,12 @@ pub(super) fn definitions() -> Vec<Def> {
         ("jsonencode", "Encodes a value as JSON.", def(&[A], jsonencode)),
         ("jsondecode", "Decodes a JSON string into a value.", def(&[S], jsondecode)),
         ("yamlencode", "Encodes a value as YAML.", def(&[A], yamlencode)),
+        (
+            "yamldecode",
+            "Decodes a YAML string (one document) into a value, e.g. a bare spec file: \
+             `spec = yamldecode(file(\"templates/python.yaml\"))`.",
+            def(&[S], yamldecode),
+        ),
         ("base64encode", "Encodes a string's UTF-8 bytes as base64.", def(&[S], base64encode)),
         ("base64decode", "Decodes base64 into a UTF-8 string.", def(&[S], base64decode)),
         ("urlencode", "Escapes a string for use in a URL query.", def(&[S], urlencode)),
@@ -35,6 +41,37 @@ fn jsondecode(a: FuncArgs) -> Result<Value, String> {
 fn yamlencode(a: FuncArgs) -> Result<Value, String> {
     let json = serde_json::to_value(&a[0]).map_err(|e| format!("cannot encode: {e}"))?;
     serde_saphyr::to_string(&json).map(Value::from).map_err(|e| format!("cannot encode: {e}"))
+}
+
+/// One YAML document, read by the same reader as config files (the same limits); an error names
+/// the line and column in the text, and the file when the text is what `file()` read.
+fn yamldecode(a: FuncArgs) -> Result<Value, String> {
+    let text = str_at(&a, 0)?;
+    let mut sources = crate::diag::Sources::new();
+    let id = sources.add("yamldecode", text);
+    let mut diags = crate::diag::Diagnostics::new();
+    let mut docs = crate::config::yaml::parse(id, text, &mut diags);
+    let from = super::file::read_from(text);
+    let at = |offset: usize| {
+        let (line, col) = sources.get(id).map(|f| f.line_col(offset)).unwrap_or((1, 1));
+        match &from {
+            Some(path) => format!("{path}:{line}:{col}"),
+            None => format!("line {line}, column {col}"),
+        }
+    };
+    if let Some(d) = diags.iter().find(|d| d.is_error()) {
+        let offset = d.span.map(|s| s.start).unwrap_or(0);
+        return Err(format!("invalid YAML at {}: {}", at(offset), d.message));
+    }
+    if docs.len() > 1 {
+        return Err(format!(
+            "yamldecode takes one YAML document; found {} (at {})",
+            docs.len(),
+            at(docs[1].span.start)
+        ));
+    }
+    let json = docs.pop().map(|d| d.node.to_json()).unwrap_or(serde_json::Value::Null);
+    serde_json::from_value(json).map_err(|e| format!("cannot decode: {e}"))
 }
 
 fn base64encode(a: FuncArgs) -> Result<Value, String> {

@@ -18,6 +18,17 @@ const MAX_FILE_BYTES: u64 = 4 << 20;
 
 thread_local! {
     static ROOT: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+    /// The last few files `file()` read in this load (path as written, text), so that
+    /// `yamldecode(file(...))` can name the file in its errors.
+    static READ: RefCell<Vec<(String, std::sync::Arc<str>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many recent `file()` reads are remembered for [`read_from`].
+const REMEMBERED: usize = 16;
+
+/// The path `file()` read `text` from in this load, if it did.
+pub(super) fn read_from(text: &str) -> Option<String> {
+    READ.with(|r| r.borrow().iter().rev().find(|(_, t)| &**t == text).map(|(p, _)| p.clone()))
 }
 
 /// Runs `f` with `root` as the base of relative paths in file functions on this thread.
@@ -25,6 +36,7 @@ pub fn with_root<T>(root: &Path, f: impl FnOnce() -> T) -> T {
     let previous = ROOT.with(|r| r.replace(Some(root.to_path_buf())));
     let out = f();
     ROOT.with(|r| *r.borrow_mut() = previous);
+    READ.with(|r| r.borrow_mut().clear());
     out
 }
 
@@ -99,6 +111,13 @@ fn file(a: FuncArgs) -> Result<Value, String> {
     match read::regular_text(&full, MAX_FILE_BYTES) {
         Ok(text) => {
             budget::fits(1, text.len() as u64)?;
+            READ.with(|r| {
+                let mut r = r.borrow_mut();
+                if r.len() >= REMEMBERED {
+                    r.remove(0);
+                }
+                r.push((path.to_string(), std::sync::Arc::from(text.as_str())));
+            });
             Ok(Value::from(text))
         }
         Err(e) => Err(format!("cannot read file {path:?}: {e}")),
