@@ -19,6 +19,9 @@ pub enum Kind {
     Secret,
     Template,
     Workspace,
+    Membership,
+    GitProvider,
+    Volume,
 }
 
 /// `apiVersion` of Cordium kinds.
@@ -53,13 +56,29 @@ pub enum ListScope {
 impl Kind {
     /// Every kind, in apply order for creates (deletes run in reverse). Adding a kind starts
     /// here; the facts below are `match`es the compiler makes complete.
-    pub const ALL: [Kind; 5] =
-        [Kind::User, Kind::Space, Kind::Secret, Kind::Template, Kind::Workspace];
+    pub const ALL: [Kind; 8] = [
+        Kind::User,
+        Kind::Space,
+        Kind::Secret,
+        Kind::Template,
+        Kind::Workspace,
+        Kind::Membership,
+        Kind::GitProvider,
+        Kind::Volume,
+    ];
 
     /// Every kind, in the order messages and summaries list them: a Space, its children, then
     /// the cluster-wide rest. A permutation of [`Kind::ALL`] (tested).
-    pub const LISTED: [Kind; 5] =
-        [Kind::Space, Kind::Template, Kind::Workspace, Kind::Secret, Kind::User];
+    pub const LISTED: [Kind; 8] = [
+        Kind::Space,
+        Kind::Template,
+        Kind::Workspace,
+        Kind::Secret,
+        Kind::User,
+        Kind::Membership,
+        Kind::GitProvider,
+        Kind::Volume,
+    ];
 
     /// The lowercase keyword used in addresses and HCL block types.
     pub fn keyword(self) -> &'static str {
@@ -69,6 +88,9 @@ impl Kind {
             Kind::Secret => "secret",
             Kind::Template => "template",
             Kind::Workspace => "workspace",
+            Kind::Membership => "membership",
+            Kind::GitProvider => "git_provider",
+            Kind::Volume => "volume",
         }
     }
 
@@ -80,6 +102,9 @@ impl Kind {
             Kind::Secret => "Secret",
             Kind::Template => "Template",
             Kind::Workspace => "Workspace",
+            Kind::Membership => "Membership",
+            Kind::GitProvider => "GitProvider",
+            Kind::Volume => "Volume",
         }
     }
 
@@ -88,6 +113,7 @@ impl Kind {
         match self {
             Kind::User => CORE_API_VERSION,
             Kind::Space | Kind::Secret | Kind::Template | Kind::Workspace => CORDIUM_API_VERSION,
+            Kind::Membership | Kind::GitProvider | Kind::Volume => CORDIUM_API_VERSION,
         }
     }
 
@@ -103,6 +129,7 @@ impl Kind {
     pub fn in_space(self) -> bool {
         match self {
             Kind::Secret | Kind::Template | Kind::Workspace => true,
+            Kind::Membership | Kind::GitProvider | Kind::Volume => true,
             Kind::User | Kind::Space => false,
         }
     }
@@ -112,6 +139,9 @@ impl Kind {
         match self {
             Kind::Workspace => IdentifiedBy::DisplayName,
             Kind::User | Kind::Space | Kind::Secret | Kind::Template => IdentifiedBy::StoredName,
+            // A Membership is stored as `<username>.<space>` (cordium `cluster/common`
+            // `GetMembershipName`): its config name is the username.
+            Kind::Membership | Kind::GitProvider | Kind::Volume => IdentifiedBy::StoredName,
         }
     }
 
@@ -134,6 +164,11 @@ impl Kind {
         match self {
             Kind::Workspace => false,
             Kind::User | Kind::Space | Kind::Secret | Kind::Template => true,
+            // CreateMembership builds the metadata from the name alone and UpdateMembership
+            // copies the role only (cordium `mains/membership.go`).
+            Kind::Membership => false,
+            // `common.MetadataFrom` / `MetadataUpdate` (cordium `mains/{gitprovider,volume}.go`).
+            Kind::GitProvider | Kind::Volume => true,
         }
     }
 
@@ -142,6 +177,7 @@ impl Kind {
         match self {
             Kind::Secret => false,
             Kind::User | Kind::Space | Kind::Template | Kind::Workspace => true,
+            Kind::Membership | Kind::GitProvider | Kind::Volume => true,
         }
     }
 
@@ -150,6 +186,7 @@ impl Kind {
         match self {
             Kind::Secret => true,
             Kind::User | Kind::Space | Kind::Template | Kind::Workspace => false,
+            Kind::Membership | Kind::GitProvider | Kind::Volume => false,
         }
     }
 
@@ -161,6 +198,10 @@ impl Kind {
             // The owner part of a Space's name decides its type: a new Space.
             Kind::Space => &["organization"],
             Kind::User | Kind::Secret | Kind::Template => &[],
+            // UpdateVolume: "The accessMode of a Volume is immutable" (cordium
+            // `mains/volume.go`). A replace deletes the Volume's data: plan flags it.
+            Kind::Volume => &["spec.accessMode"],
+            Kind::Membership | Kind::GitProvider => &[],
         }
     }
 
@@ -169,6 +210,7 @@ impl Kind {
         match self {
             Kind::User | Kind::Space => ListScope::Cluster,
             Kind::Secret | Kind::Template => ListScope::PerSpace,
+            Kind::Membership | Kind::GitProvider | Kind::Volume => ListScope::PerSpace,
             Kind::Workspace => ListScope::Caller,
         }
     }
@@ -178,6 +220,8 @@ impl Kind {
     pub fn deleted_with_space(self) -> bool {
         match self {
             Kind::Secret | Kind::Template => true,
+            // DeleteSpace cascades to them (cordium `mains/space.go`, server-rules.md).
+            Kind::Membership | Kind::GitProvider | Kind::Volume => true,
             Kind::User | Kind::Space | Kind::Workspace => false,
         }
     }
@@ -187,6 +231,7 @@ impl Kind {
         match self {
             Kind::Space => true,
             Kind::User | Kind::Secret | Kind::Template | Kind::Workspace => false,
+            Kind::Membership | Kind::GitProvider | Kind::Volume => false,
         }
     }
 
@@ -195,6 +240,9 @@ impl Kind {
     pub fn taken_name_is_invalid_argument(self) -> bool {
         match self {
             Kind::Secret | Kind::Template => true,
+            // "User is already a Member in this Space", "This GitProvider name already
+            // exists", "This Volume name already exists" (cordium `mains/*.go`).
+            Kind::Membership | Kind::GitProvider | Kind::Volume => true,
             Kind::User | Kind::Space | Kind::Workspace => false,
         }
     }
@@ -210,7 +258,8 @@ impl fmt::Display for Kind {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Address {
     pub kind: Kind,
-    /// The Space, for Secrets, Templates and Workspaces.
+    /// The Space, for Space children (Secrets, Templates, Workspaces, Memberships,
+    /// GitProviders, Volumes).
     pub space: Option<String>,
     pub name: String,
 }
@@ -262,7 +311,10 @@ impl FromStr for Address {
         let mut parts = s.split('.');
         let kind = parts.next().unwrap_or_default();
         let kind = Kind::from_keyword(kind)
-            .ok_or_else(|| err("it must start with space, template, user, workspace or secret"))?;
+            .ok_or_else(|| {
+                err("it must start with space, template, user, workspace, secret, membership, \
+                     git_provider or volume")
+            })?;
         let rest: Vec<&str> = parts.collect();
         if rest.iter().any(|p| p.is_empty()) {
             return Err(err("it has an empty part"));

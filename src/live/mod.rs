@@ -32,6 +32,9 @@ pub enum Object {
     Workspace(cordium::Workspace),
     Secret(cordium::Secret),
     User(core::User),
+    Membership(cordium::Membership),
+    GitProvider(cordium::GitProvider),
+    Volume(cordium::Volume),
 }
 
 impl Object {
@@ -42,6 +45,9 @@ impl Object {
             Object::Workspace(_) => Kind::Workspace,
             Object::Secret(_) => Kind::Secret,
             Object::User(_) => Kind::User,
+            Object::Membership(_) => Kind::Membership,
+            Object::GitProvider(_) => Kind::GitProvider,
+            Object::Volume(_) => Kind::Volume,
         }
     }
 
@@ -52,6 +58,9 @@ impl Object {
             Object::Workspace(o) => o.metadata.as_ref(),
             Object::Secret(o) => o.metadata.as_ref(),
             Object::User(o) => o.metadata.as_ref(),
+            Object::Membership(o) => o.metadata.as_ref(),
+            Object::GitProvider(o) => o.metadata.as_ref(),
+            Object::Volume(o) => o.metadata.as_ref(),
         }
     }
 
@@ -62,6 +71,9 @@ impl Object {
             Object::Workspace(o) => o.metadata.get_or_insert_with(Default::default),
             Object::Secret(o) => o.metadata.get_or_insert_with(Default::default),
             Object::User(o) => o.metadata.get_or_insert_with(Default::default),
+            Object::Membership(o) => o.metadata.get_or_insert_with(Default::default),
+            Object::GitProvider(o) => o.metadata.get_or_insert_with(Default::default),
+            Object::Volume(o) => o.metadata.get_or_insert_with(Default::default),
         }
     }
 

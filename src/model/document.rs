@@ -10,14 +10,17 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::spec::{SpaceSpec, TemplateSpec, UserSpec, WorkspaceSpec};
+use super::spec::{
+    GitProviderSpec, MembershipSpec, SpaceSpec, TemplateSpec, UserSpec, VolumeSpec, WorkspaceSpec,
+};
 
 /// `metadata`: the mutable fields the server copies from a request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DocMetadata {
     /// The resource name. Space: `<space>` (or `<space>.cordium` for an organisation Space);
-    /// Template and Secret: `<name>.<space>`; Workspace: `<displayName>.<space>`; User: `<name>`.
+    /// Template, Secret, GitProvider and Volume: `<name>.<space>`; Workspace:
+    /// `<displayName>.<space>`; Membership: `<username>.<space>`; User: `<name>`.
     pub name: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub display_name: String,
@@ -77,6 +80,9 @@ kind_tag!(TemplateKind, "Template");
 kind_tag!(UserKind, "User");
 kind_tag!(WorkspaceKind, "Workspace");
 kind_tag!(SecretKind, "Secret");
+kind_tag!(MembershipKind, "Membership");
+kind_tag!(GitProviderKind, "GitProvider");
+kind_tag!(VolumeKind, "Volume");
 
 /// A Space document.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -155,6 +161,49 @@ pub struct SecretDoc {
     /// File holding the value (relative to the config root), read by apply only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Lifecycle>,
+}
+
+/// A Membership document: who (the User named first in `metadata.name`) is in an organisation
+/// Space, with which role. The server keeps no other metadata of one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MembershipDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    pub kind: MembershipKind,
+    pub metadata: DocMetadata,
+    #[serde(default)]
+    pub spec: MembershipSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Lifecycle>,
+}
+
+/// A GitProvider document: an OAuth app Templates of its Space clone through.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GitProviderDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    pub kind: GitProviderKind,
+    pub metadata: DocMetadata,
+    #[serde(default)]
+    pub spec: GitProviderSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Lifecycle>,
+}
+
+/// A Volume document: persistent storage Templates and Workspaces of its Space mount.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VolumeDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    pub kind: VolumeKind,
+    pub metadata: DocMetadata,
+    #[serde(default)]
+    pub spec: VolumeSpec,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<Lifecycle>,
 }

@@ -75,6 +75,15 @@ pub enum Body {
     Secret {
         source: SecretSource,
     },
+    Membership {
+        spec: spec::MembershipSpec,
+    },
+    GitProvider {
+        spec: spec::GitProviderSpec,
+    },
+    Volume {
+        spec: spec::VolumeSpec,
+    },
 }
 
 /// Where a resource came from: for diagnostics and for masking.
@@ -119,6 +128,9 @@ impl Resource {
             Body::User { spec } => serde_json::to_value(spec),
             Body::Workspace { spec, .. } => serde_json::to_value(spec),
             Body::Secret { .. } => return serde_json::Value::Object(Default::default()),
+            Body::Membership { spec } => serde_json::to_value(spec),
+            Body::GitProvider { spec } => serde_json::to_value(spec),
+            Body::Volume { spec } => serde_json::to_value(spec),
         };
         // Invariant: spec types are plain data whose serialisation cannot fail.
         v.unwrap_or_default()

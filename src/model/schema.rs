@@ -7,7 +7,10 @@ use schemars::generate::SchemaSettings;
 use schemars::JsonSchema;
 use serde_json::Value;
 
-use super::document::{SecretDoc, SpaceDoc, TemplateDoc, UserDoc, WorkspaceDoc};
+use super::document::{
+    GitProviderDoc, MembershipDoc, SecretDoc, SpaceDoc, TemplateDoc, UserDoc, VolumeDoc,
+    WorkspaceDoc,
+};
 use super::Kind;
 
 fn generate<T: JsonSchema>() -> Value {
@@ -54,15 +57,19 @@ fn drop_null(v: &mut Value) {
 /// and the HCL lowering consult it for every document.
 pub fn for_kind(kind: Kind) -> &'static Value {
     use std::sync::OnceLock;
-    static SCHEMAS: [OnceLock<Value>; 5] =
-        [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    let (slot, make): (usize, fn() -> Value) = match kind {
-        Kind::Space => (0, generate::<SpaceDoc>),
-        Kind::Template => (1, generate::<TemplateDoc>),
-        Kind::User => (2, generate::<UserDoc>),
-        Kind::Workspace => (3, generate::<WorkspaceDoc>),
-        Kind::Secret => (4, generate::<SecretDoc>),
+    static SCHEMAS: [OnceLock<Value>; Kind::ALL.len()] = [const { OnceLock::new() }; Kind::ALL.len()];
+    let make: fn() -> Value = match kind {
+        Kind::Space => generate::<SpaceDoc>,
+        Kind::Template => generate::<TemplateDoc>,
+        Kind::User => generate::<UserDoc>,
+        Kind::Workspace => generate::<WorkspaceDoc>,
+        Kind::Secret => generate::<SecretDoc>,
+        Kind::Membership => generate::<MembershipDoc>,
+        Kind::GitProvider => generate::<GitProviderDoc>,
+        Kind::Volume => generate::<VolumeDoc>,
     };
+    // One slot per kind, by its place in `Kind::ALL`.
+    let slot = Kind::ALL.iter().position(|k| *k == kind).unwrap_or_default();
     SCHEMAS[slot].get_or_init(make)
 }
 

@@ -77,6 +77,7 @@ pub(super) fn read(o: &cordium::Workspace, live: &mut LiveResource) {
         crate::live::identity::display_identity(&live.metadata.display_name, &live.wire_name);
     live.address = Address::in_space(Kind::Workspace, space, name);
     live.system |= status.is_build;
-    let spec: m::WorkspaceSpec = o.spec.as_ref().map(Wire::from_wire).unwrap_or_default();
+    let mut spec: m::WorkspaceSpec = o.spec.as_ref().map(Wire::from_wire).unwrap_or_default();
+    super::cordium::short_volume_refs(&mut spec.runtime);
     live.spec_json = json(&spec);
 }

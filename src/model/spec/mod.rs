@@ -7,9 +7,11 @@
 //!
 //! One file per part of the wire: `enums` (wire enums), `image`, `runtime` and `repository`
 //! (what Workspace, Template and Space specs share), `workload` (the Space, Template and
-//! Workspace specs themselves), `user` and `policy`. Everything is re-exported here, so callers
+//! Workspace specs themselves), `user`, `policy` and `cordium` (Membership, GitProvider and
+//! Volume). Everything is re-exported here, so callers
 //! name `model::spec::X` and never a submodule.
 
+mod cordium;
 mod enums;
 mod image;
 mod policy;
@@ -18,6 +20,7 @@ mod runtime;
 mod user;
 mod workload;
 
+pub use cordium::*;
 pub use enums::*;
 pub use image::*;
 pub use policy::*;
