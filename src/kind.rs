@@ -310,11 +310,10 @@ impl FromStr for Address {
         let err = |reason| AddressError { input: s.to_string(), reason };
         let mut parts = s.split('.');
         let kind = parts.next().unwrap_or_default();
-        let kind = Kind::from_keyword(kind)
-            .ok_or_else(|| {
-                err("it must start with space, template, user, workspace, secret, membership, \
+        let kind = Kind::from_keyword(kind).ok_or_else(|| {
+            err("it must start with space, template, user, workspace, secret, membership, \
                      git_provider or volume")
-            })?;
+        })?;
         let rest: Vec<&str> = parts.collect();
         if rest.iter().any(|p| p.is_empty()) {
             return Err(err("it has an empty part"));

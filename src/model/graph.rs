@@ -45,8 +45,11 @@ pub fn git_provider_ref(doc: &Node) -> Option<&Node> {
 
 /// Every `spec.runtime.volumeMounts[].volumeRef.name` of a Template or Workspace document.
 pub fn volume_refs(doc: &Node) -> Vec<&Node> {
-    let Some(Value::List(mounts)) =
-        doc.get("spec").and_then(|s| s.get("runtime")).and_then(|r| r.get("volumeMounts")).map(|m| &m.value)
+    let Some(Value::List(mounts)) = doc
+        .get("spec")
+        .and_then(|s| s.get("runtime"))
+        .and_then(|r| r.get("volumeMounts"))
+        .map(|m| &m.value)
     else {
         return Vec::new();
     };

@@ -11,8 +11,9 @@ use std::collections::BTreeSet;
 use crate::diag::{Diagnostic, Diagnostics};
 
 use super::spec::{
-    AdditionalRepository, Application, Condition, EnvVar, Image, InlinePolicy, Limit, NetworkRule,
-    GitProviderSpec, Repository, RuleAction, Runtime, SpaceSpec, Task, TaskType, Var, VolumeSpec,
+    AdditionalRepository, Application, Condition, EnvVar, GitProviderSpec, Image, InlinePolicy,
+    Limit, NetworkRule, Repository, RuleAction, Runtime, SpaceSpec, Task, TaskType, Var,
+    VolumeSpec,
 };
 use super::{Body, Resource, SecretSource};
 
@@ -170,8 +171,12 @@ fn check_volume(c: &mut Ctx<'_>, spec: &VolumeSpec) {
     let mb = spec.size.as_ref().map(|s| s.megabytes).unwrap_or_default();
     let (min, max) = VOLUME_MEGABYTES;
     if mb < min {
-        c.error("volume-size", "spec.size.megabytes", format!("a Volume must be at least {min} MB"))
-            .help("the server refuses it: \"A Volume must be at least 1000 MB\"");
+        c.error(
+            "volume-size",
+            "spec.size.megabytes",
+            format!("a Volume must be at least {min} MB"),
+        )
+        .help("the server refuses it: \"A Volume must be at least 1000 MB\"");
     } else if mb > max {
         c.error(
             "volume-size",
@@ -188,13 +193,21 @@ fn check_git_provider(c: &mut Ctx<'_>, spec: &GitProviderSpec) {
     let set = [spec.github.is_some(), spec.gitlab.is_some(), spec.oauth2.is_some()];
     match set.iter().filter(|b| **b).count() {
         0 => {
-            c.error("git-provider-type", "spec", "a GitProvider needs one of `github`, `gitlab` or `oauth2`")
-                .help("the server refuses it: \"You must provide a GitProvider type\"");
+            c.error(
+                "git-provider-type",
+                "spec",
+                "a GitProvider needs one of `github`, `gitlab` or `oauth2`",
+            )
+            .help("the server refuses it: \"You must provide a GitProvider type\"");
             return;
         }
         1 => {}
         _ => {
-            c.error("oneof", "spec", "a GitProvider is one of `github`, `gitlab` or `oauth2`, not several");
+            c.error(
+                "oneof",
+                "spec",
+                "a GitProvider is one of `github`, `gitlab` or `oauth2`, not several",
+            );
             return;
         }
     }
@@ -208,7 +221,11 @@ fn check_git_provider(c: &mut Ctx<'_>, spec: &GitProviderSpec) {
         return;
     };
     if client_id.trim().is_empty() || !client_id.is_ascii() {
-        c.error("required", &format!("{base}.clientID"), "a GitProvider needs a `clientID` (ASCII)");
+        c.error(
+            "required",
+            &format!("{base}.clientID"),
+            "a GitProvider needs a `clientID` (ASCII)",
+        );
     }
     match secret.as_ref().map(|s| s.from_secret.as_str()) {
         None => {
@@ -216,7 +233,11 @@ fn check_git_provider(c: &mut Ctx<'_>, spec: &GitProviderSpec) {
                 .help("the server refuses it: \"You must set fromSecret\"");
         }
         Some("") => {
-            c.error("required", &format!("{base}.clientSecret"), "`clientSecret.fromSecret` is empty");
+            c.error(
+                "required",
+                &format!("{base}.clientSecret"),
+                "`clientSecret.fromSecret` is empty",
+            );
         }
         Some(_) => {}
     }
@@ -237,7 +258,11 @@ fn check_git_provider(c: &mut Ctx<'_>, spec: &GitProviderSpec) {
             [("authURL", &o.auth_url, "auth"), ("tokenURL", &o.token_url, "token")]
         {
             if !is_url(url) {
-                c.error("url", &format!("spec.oauth2.{field}"), format!("invalid {what} URL `{url}`"));
+                c.error(
+                    "url",
+                    &format!("spec.oauth2.{field}"),
+                    format!("invalid {what} URL `{url}`"),
+                );
             }
         }
     }

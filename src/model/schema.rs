@@ -57,7 +57,8 @@ fn drop_null(v: &mut Value) {
 /// and the HCL lowering consult it for every document.
 pub fn for_kind(kind: Kind) -> &'static Value {
     use std::sync::OnceLock;
-    static SCHEMAS: [OnceLock<Value>; Kind::ALL.len()] = [const { OnceLock::new() }; Kind::ALL.len()];
+    static SCHEMAS: [OnceLock<Value>; Kind::ALL.len()] =
+        [const { OnceLock::new() }; Kind::ALL.len()];
     let make: fn() -> Value = match kind {
         Kind::Space => generate::<SpaceDoc>,
         Kind::Template => generate::<TemplateDoc>,

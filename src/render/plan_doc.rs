@@ -73,6 +73,9 @@ pub struct ChangeDoc {
     /// Workspace's data is lost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replace_order: Option<crate::plan::ReplaceOrder>,
+    /// The change deletes a Volume (a delete or a replace): the data stored on it is lost.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub data_loss: bool,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -157,6 +160,7 @@ impl PlanDoc {
                         .collect(),
                     live_name: c.live.as_ref().map(|l| l.name.clone()),
                     replace_order: c.replace_order,
+                    data_loss: crate::plan::data_loss(c),
                     cascade: c.cascade.as_ref().map(|k| {
                         summary.cascaded += k.objects.len();
                         CascadeDoc {

@@ -83,7 +83,8 @@ impl Wire<git_provider::Spec> for m::GitProviderSpec {
 impl Wire<git_provider::spec::ClientSecret> for m::ClientSecret {
     fn to_wire(&self) -> git_provider::spec::ClientSecret {
         use git_provider::spec::client_secret::Type;
-        let r#type = (!self.from_secret.is_empty()).then(|| Type::FromSecret(self.from_secret.clone()));
+        let r#type =
+            (!self.from_secret.is_empty()).then(|| Type::FromSecret(self.from_secret.clone()));
         git_provider::spec::ClientSecret { r#type }
     }
 
@@ -128,7 +129,10 @@ pub(super) fn membership(
         metadata: Some(metadata),
         spec: Some(spec.to_wire()),
         status: Some(membership::Status {
-            user_ref: Some(meta::ObjectReference { name: username.to_string(), ..Default::default() }),
+            user_ref: Some(meta::ObjectReference {
+                name: username.to_string(),
+                ..Default::default()
+            }),
             space_ref: Some(meta::ObjectReference { name: space_stored, ..Default::default() }),
             user_info: None,
         }),
@@ -138,7 +142,10 @@ pub(super) fn membership(
 /// CreateMembership's request for a Membership object (cordium `mains/membership.go`: the role,
 /// the Space, and the User by reference). `space_uid` is the Space's uid: the server looks the
 /// Space up by uid.
-pub fn membership_request(m: &cordium::Membership, space_uid: &str) -> cordium::CreateMembershipRequest {
+pub fn membership_request(
+    m: &cordium::Membership,
+    space_uid: &str,
+) -> cordium::CreateMembershipRequest {
     let status = m.status.clone().unwrap_or_default();
     let mut space_ref = status.space_ref.unwrap_or_default();
     space_ref.uid = space_uid.to_string();
@@ -151,7 +158,10 @@ pub fn membership_request(m: &cordium::Membership, space_uid: &str) -> cordium::
     }
 }
 
-pub(super) fn git_provider(metadata: meta::Metadata, spec: &m::GitProviderSpec) -> cordium::GitProvider {
+pub(super) fn git_provider(
+    metadata: meta::Metadata,
+    spec: &m::GitProviderSpec,
+) -> cordium::GitProvider {
     cordium::GitProvider {
         api_version: Kind::GitProvider.api_version().to_string(),
         kind: Kind::GitProvider.api_kind().to_string(),

@@ -214,6 +214,36 @@ fn every_user_spec_field_round_trips() {
 }
 
 #[test]
+fn every_membership_spec_field_round_trips() {
+    let n = check::<cordium::membership::Spec, m::MembershipSpec>(
+        "octelium.api.main.cordium.v1.Membership.Spec",
+        through_model::<_, m::MembershipSpec>,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(n >= 1, "{n}");
+}
+
+#[test]
+fn every_git_provider_spec_field_round_trips() {
+    let n = check::<cordium::git_provider::Spec, m::GitProviderSpec>(
+        "octelium.api.main.cordium.v1.GitProvider.Spec",
+        through_model::<_, m::GitProviderSpec>,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(n > 10, "{n}");
+}
+
+#[test]
+fn every_volume_spec_field_round_trips() {
+    let n = check::<cordium::volume::Spec, m::VolumeSpec>(
+        "octelium.api.main.cordium.v1.Volume.Spec",
+        through_model::<_, m::VolumeSpec>,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(n >= 3, "{n}");
+}
+
+#[test]
 fn the_coverage_check_catches_a_dropped_field() {
     // Guard against a check that cannot fail: a conversion that forgets one deep field.
     let lossy = |p: &cordium::template::Spec| {

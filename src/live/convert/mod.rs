@@ -23,8 +23,8 @@ mod coverage;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::SystemTime;
 
-pub use pbstruct::{from_struct, to_struct};
 pub use cordium::membership_request;
+pub use pbstruct::{from_struct, to_struct};
 pub use secret::set_secret_value;
 
 use crate::live::wire::meta;

@@ -118,8 +118,7 @@ impl Engine {
             let (m, spec, space) =
                 new_space_child(c, caller, req.metadata.take(), req.spec.take())?;
             let in_space = Filter { space_uid: Some(uid_of(&space)), ..Default::default() };
-            if store::count::<cordium::GitProvider>(c, &in_space)? >= MAX_GIT_PROVIDERS_PER_SPACE
-            {
+            if store::count::<cordium::GitProvider>(c, &in_space)? >= MAX_GIT_PROVIDERS_PER_SPACE {
                 return Err(ApiError::denied("Number of Git Provider per Space has been exceeded"));
             }
             if store::name_taken(c, "GitProvider", &m.name)? {
@@ -234,7 +233,11 @@ impl Engine {
 
 /// Whether the Space with this uid has a GitProvider stored as `name` (a Template's
 /// `spec.gitProvider`, by exact stored name).
-pub(super) fn git_provider_in_space(c: &Connection, name: &str, space_uid: &str) -> ApiResult<bool> {
+pub(super) fn git_provider_in_space(
+    c: &Connection,
+    name: &str,
+    space_uid: &str,
+) -> ApiResult<bool> {
     Ok(store::get_by_name::<cordium::GitProvider>(c, name)?.is_some_and(|g| {
         g.status.as_ref().and_then(|s| s.space_ref.as_ref()).is_some_and(|r| r.uid == space_uid)
     }))

@@ -113,7 +113,9 @@ impl Engine {
             }
             let member = status.user_ref.as_ref().map(|r| r.uid.as_str()).unwrap_or_default();
             if spec.role != current && space_owner(&space).is_some_and(|o| o.uid == member) {
-                return Err(ApiError::invalid("Space Creators cannot update their own Memberships"));
+                return Err(ApiError::invalid(
+                    "Space Creators cannot update their own Memberships",
+                ));
             }
             item.spec.get_or_insert_with(Default::default).role = spec.role;
             if spec.role == Role::Owner as i32 {
@@ -199,7 +201,9 @@ impl Engine {
         let status = m.status.clone().unwrap_or_default();
         let space_name = status.space_ref.map(|r| r.name).unwrap_or_default();
         let uid = self
-            .tx(|c, _| Ok(store::get_by_name::<cordium::Space>(c, &space_name)?.map(|s| uid_of(&s))))?
+            .tx(|c, _| {
+                Ok(store::get_by_name::<cordium::Space>(c, &space_name)?.map(|s| uid_of(&s)))
+            })?
             .unwrap_or_default();
         self.create_membership(caller, crate::live::convert::membership_request(&m, &uid))
     }

@@ -41,15 +41,18 @@ fn megabytes(spec: &volume::Spec) -> u32 {
 impl Engine {
     // ---- Volume ------------------------------------------------------------------------
 
-    pub fn create_volume(&self, caller: &str, mut req: cordium::Volume) -> ApiResult<cordium::Volume> {
+    pub fn create_volume(
+        &self,
+        caller: &str,
+        mut req: cordium::Volume,
+    ) -> ApiResult<cordium::Volume> {
         self.tx(|c, now| {
             let user = self.caller(c, now, caller)?;
-            let (m, spec, space) =
-                new_space_child(c, caller, req.metadata.take(), req.spec.take())
-                    .map_err(|e| match e.message.as_str() {
-                        "Resource spec must be set" => ApiError::invalid("Spec is not set"),
-                        _ => e,
-                    })?;
+            let (m, spec, space) = new_space_child(c, caller, req.metadata.take(), req.spec.take())
+                .map_err(|e| match e.message.as_str() {
+                    "Resource spec must be set" => ApiError::invalid("Spec is not set"),
+                    _ => e,
+                })?;
             access::check_admin(c, &uid_of(&space), &user)?;
             let in_space = Filter { space_uid: Some(uid_of(&space)), ..Default::default() };
             if store::count::<cordium::Volume>(c, &in_space)? >= MAX_VOLUMES_PER_SPACE {
@@ -89,7 +92,11 @@ impl Engine {
     }
 
     /// UpdateVolume: the access mode is immutable; the size only grows.
-    pub fn update_volume(&self, caller: &str, mut req: cordium::Volume) -> ApiResult<cordium::Volume> {
+    pub fn update_volume(
+        &self,
+        caller: &str,
+        mut req: cordium::Volume,
+    ) -> ApiResult<cordium::Volume> {
         self.tx(|c, now| {
             let user = self.caller(c, now, caller)?;
             if let Some(m) = req.metadata.as_mut() {
@@ -146,7 +153,11 @@ impl Engine {
         })
     }
 
-    pub fn get_volume(&self, caller: &str, mut req: meta::GetOptions) -> ApiResult<cordium::Volume> {
+    pub fn get_volume(
+        &self,
+        caller: &str,
+        mut req: meta::GetOptions,
+    ) -> ApiResult<cordium::Volume> {
         self.tx(|c, now| {
             let user = self.caller(c, now, caller)?;
             req.name = names::expand_space_child(&req.name, caller);
@@ -230,7 +241,10 @@ pub(super) fn set_volume_mounts(
             store::get_by_uid::<cordium::Volume>(c, &r.uid)?
         };
         let Some(v) = found.filter(|v| {
-            v.status.as_ref().and_then(|s| s.space_ref.as_ref()).is_some_and(|s| s.uid == uid_of(space))
+            v.status
+                .as_ref()
+                .and_then(|s| s.space_ref.as_ref())
+                .is_some_and(|s| s.uid == uid_of(space))
         }) else {
             return Err(ApiError::invalid(format!("The Volume does not exist: {shown}")));
         };
