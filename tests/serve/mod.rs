@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod estate;
 mod rules;
 
 use std::time::{Duration, Instant};
