@@ -257,7 +257,8 @@ mod tests {
             serde_json::json!({"spec": {"runtime": {"volumeMounts": [{"volumeRef": {"name": "data"}}]}}}),
         );
         let c = change("volume.ml.data", Action::Delete, Some("data.ml.alice"));
-        let found = check(&Model::default(), std::slice::from_ref(&ws), &[c.clone()], "alice");
+        let found =
+            check(&Model::default(), std::slice::from_ref(&ws), std::slice::from_ref(&c), "alice");
         assert!(found[0].message.contains("workspace.ml.box"));
         let gone = change("workspace.ml.box", Action::Delete, Some("abc"));
         assert!(check(&Model::default(), &[ws], &[c, gone], "alice").is_empty());

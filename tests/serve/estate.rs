@@ -84,7 +84,7 @@ fn round_trip(target: &[&str]) {
     write(dir.path(), &CONFIG.replace("size_megabytes = 2000", "size_megabytes = 3000"));
     let o = run(&["apply", d, "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    write(dir.path(), &CONFIG);
+    write(dir.path(), CONFIG);
     let o = run(&["plan", d]);
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_ne!(o.status.code(), Some(0), "{}", text(&o));

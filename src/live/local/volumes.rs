@@ -113,7 +113,7 @@ impl Engine {
             let mut v: cordium::Volume = load(c, &m.uid, &m.name)?;
             let space = space_of(c, v.status.as_ref().and_then(|s| s.space_ref.as_ref()))?;
             access::check_admin(c, &uid_of(&space), &user)?;
-            let current = v.spec.clone().unwrap_or_default();
+            let current = v.spec.unwrap_or_default();
             if spec.access_mode != 0 && spec.access_mode != current.access_mode {
                 return Err(ApiError::invalid("The accessMode of a Volume is immutable"));
             }
