@@ -249,7 +249,7 @@ fn the_documented_example_is_valid() {
     let lowered: Vec<_> =
         raw.iter().filter_map(|d| cordium::model::lower::lower(d, &mut diags)).collect();
     assert!(diags.is_empty(), "{diags:?}");
-    assert_eq!(lowered.len(), 5);
+    assert_eq!(lowered.len(), 8);
     use cordium::model::document::*;
     for d in lowered {
         let json = d.to_json();
@@ -259,6 +259,9 @@ fn the_documented_example_is_valid() {
             Some("User") => serde_json::from_value::<UserDoc>(json.clone()).is_ok(),
             Some("Workspace") => serde_json::from_value::<WorkspaceDoc>(json.clone()).is_ok(),
             Some("Secret") => serde_json::from_value::<SecretDoc>(json.clone()).is_ok(),
+            Some("Membership") => serde_json::from_value::<MembershipDoc>(json.clone()).is_ok(),
+            Some("GitProvider") => serde_json::from_value::<GitProviderDoc>(json.clone()).is_ok(),
+            Some("Volume") => serde_json::from_value::<VolumeDoc>(json.clone()).is_ok(),
             _ => false,
         };
         assert!(ok, "{json:#}");
