@@ -127,7 +127,18 @@ fn round_trip(target: &[&str]) {
         assert!(out.contains(needle), "{format}: {}", text(&o));
     }
 
-    write(dir.path(), CONFIG);
+    // A Membership keeps no label: one in the stack's Space is the stack's, so taking it out
+    // of the config prunes it; the caller's own (the creator's OWNER) is never planned for.
+    let o = run(&["apply", d, "--prune", "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "the Volume's delete: {}", text(&o));
+    let without_bob = unmounted
+        .replace("membership \"bob\" {\n  space = space.team\n  role  = \"ADMIN\"\n}\n", "");
+    write(dir.path(), &without_bob);
+    let o = run(&["plan", d, "--prune"]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.contains("membership.team.bob will be destroyed"), "{}", text(&o));
+    assert!(!out.contains("membership.team.admin"), "{}", text(&o));
+
     let o = run(&["destroy", d, "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = run(&["plan", d, "--detailed-exitcode"]);
