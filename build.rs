@@ -17,6 +17,10 @@ const PROTOS: &[&str] = &[
 #[allow(clippy::disallowed_methods)] // a build script reads OUT_DIR from its environment
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
+    // Each file too: a warm target directory copied elsewhere may not see an edit below `proto`.
+    for p in PROTOS {
+        println!("cargo:rerun-if-changed=proto/{p}");
+    }
     let fds = protox::compile(PROTOS, ["proto"])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("descriptor.bin"), fds.encode_to_vec())?;

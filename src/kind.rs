@@ -21,6 +21,9 @@ pub enum Kind {
     Secret,
     Template,
     Workspace,
+    Membership,
+    GitProvider,
+    Volume,
 }
 
 /// `apiVersion` of Cordium kinds.
@@ -55,7 +58,7 @@ pub enum ListScope {
 impl Kind {
     /// Every kind, in apply order for creates (deletes run in reverse). Adding a kind starts
     /// here; the facts below are `match`es the compiler makes complete.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Policy,
         Kind::Group,
         Kind::User,
@@ -63,11 +66,14 @@ impl Kind {
         Kind::Secret,
         Kind::Template,
         Kind::Workspace,
+        Kind::Membership,
+        Kind::GitProvider,
+        Kind::Volume,
     ];
 
     /// Every kind, in the order messages and summaries list them: a Space, its children, then
     /// the cluster-wide rest. A permutation of [`Kind::ALL`] (tested).
-    pub const LISTED: [Kind; 7] = [
+    pub const LISTED: [Kind; 10] = [
         Kind::Space,
         Kind::Template,
         Kind::Workspace,
@@ -75,6 +81,9 @@ impl Kind {
         Kind::User,
         Kind::Group,
         Kind::Policy,
+        Kind::Membership,
+        Kind::GitProvider,
+        Kind::Volume,
     ];
 
     /// The lowercase keyword used in addresses and HCL block types.
@@ -87,6 +96,9 @@ impl Kind {
             Kind::Workspace => "workspace",
             Kind::Group => "group",
             Kind::Policy => "policy",
+            Kind::Membership => "membership",
+            Kind::GitProvider => "git_provider",
+            Kind::Volume => "volume",
         }
     }
 
@@ -100,6 +112,9 @@ impl Kind {
             Kind::Workspace => "Workspace",
             Kind::Group => "Group",
             Kind::Policy => "Policy",
+            Kind::Membership => "Membership",
+            Kind::GitProvider => "GitProvider",
+            Kind::Volume => "Volume",
         }
     }
 
@@ -108,6 +123,7 @@ impl Kind {
         match self {
             Kind::User | Kind::Group | Kind::Policy => CORE_API_VERSION,
             Kind::Space | Kind::Secret | Kind::Template | Kind::Workspace => CORDIUM_API_VERSION,
+            Kind::Membership | Kind::GitProvider | Kind::Volume => CORDIUM_API_VERSION,
         }
     }
 
@@ -124,6 +140,7 @@ impl Kind {
         match self {
             Kind::Secret | Kind::Template | Kind::Workspace => true,
             Kind::User | Kind::Space | Kind::Group | Kind::Policy => false,
+            Kind::Membership | Kind::GitProvider | Kind::Volume => true,
         }
     }
 
@@ -133,6 +150,9 @@ impl Kind {
             Kind::Workspace => IdentifiedBy::DisplayName,
             Kind::User | Kind::Space | Kind::Secret | Kind::Template => IdentifiedBy::StoredName,
             Kind::Group | Kind::Policy => IdentifiedBy::StoredName,
+            // A Membership is stored as `<username>.<space>` (cordium `cluster/common`
+            // `GetMembershipName`): its config name is the username.
+            Kind::Membership | Kind::GitProvider | Kind::Volume => IdentifiedBy::StoredName,
         }
     }
 
@@ -156,6 +176,11 @@ impl Kind {
             Kind::Workspace => false,
             Kind::User | Kind::Space | Kind::Secret | Kind::Template => true,
             Kind::Group | Kind::Policy => true,
+            // CreateMembership builds the metadata from the name alone and UpdateMembership
+            // copies the role only (cordium `mains/membership.go`).
+            Kind::Membership => false,
+            // `common.MetadataFrom` / `MetadataUpdate` (cordium `mains/{gitprovider,volume}.go`).
+            Kind::GitProvider | Kind::Volume => true,
         }
     }
 
@@ -165,6 +190,7 @@ impl Kind {
             Kind::Secret => false,
             Kind::User | Kind::Space | Kind::Template | Kind::Workspace => true,
             Kind::Group | Kind::Policy => true,
+            Kind::Membership | Kind::GitProvider | Kind::Volume => true,
         }
     }
 
@@ -174,6 +200,7 @@ impl Kind {
             Kind::Secret => true,
             Kind::User | Kind::Space | Kind::Template | Kind::Workspace => false,
             Kind::Group | Kind::Policy => false,
+            Kind::Membership | Kind::GitProvider | Kind::Volume => false,
         }
     }
 
@@ -186,6 +213,10 @@ impl Kind {
             Kind::Space => &["organization"],
             Kind::User | Kind::Secret | Kind::Template => &[],
             Kind::Group | Kind::Policy => &[],
+            // UpdateVolume: "The accessMode of a Volume is immutable" (cordium
+            // `mains/volume.go`). A replace deletes the Volume's data: plan flags it.
+            Kind::Volume => &["spec.accessMode"],
+            Kind::Membership | Kind::GitProvider => &[],
         }
     }
 
@@ -195,6 +226,7 @@ impl Kind {
             Kind::User | Kind::Space => ListScope::Cluster,
             Kind::Group | Kind::Policy => ListScope::Cluster,
             Kind::Secret | Kind::Template => ListScope::PerSpace,
+            Kind::Membership | Kind::GitProvider | Kind::Volume => ListScope::PerSpace,
             Kind::Workspace => ListScope::Caller,
         }
     }
@@ -204,6 +236,8 @@ impl Kind {
     pub fn deleted_with_space(self) -> bool {
         match self {
             Kind::Secret | Kind::Template => true,
+            // DeleteSpace cascades to them (cordium `mains/space.go`, server-rules.md).
+            Kind::Membership | Kind::GitProvider | Kind::Volume => true,
             Kind::User | Kind::Space | Kind::Workspace => false,
             Kind::Group | Kind::Policy => false,
         }
@@ -214,6 +248,7 @@ impl Kind {
         match self {
             Kind::Space => true,
             Kind::User | Kind::Secret | Kind::Template | Kind::Workspace => false,
+            Kind::Membership | Kind::GitProvider | Kind::Volume => false,
             Kind::Group | Kind::Policy => false,
         }
     }
@@ -225,7 +260,14 @@ impl Kind {
         match self {
             Kind::Group => &[Kind::User],
             Kind::Policy => &[Kind::User, Kind::Group],
-            Kind::User | Kind::Space | Kind::Secret | Kind::Template | Kind::Workspace => &[],
+            Kind::User
+            | Kind::Space
+            | Kind::Secret
+            | Kind::Template
+            | Kind::Workspace
+            | Kind::Membership
+            | Kind::GitProvider
+            | Kind::Volume => &[],
         }
     }
 
@@ -234,6 +276,9 @@ impl Kind {
     pub fn taken_name_is_invalid_argument(self) -> bool {
         match self {
             Kind::Secret | Kind::Template => true,
+            // "User is already a Member in this Space", "This GitProvider name already
+            // exists", "This Volume name already exists" (cordium `mains/*.go`).
+            Kind::Membership | Kind::GitProvider | Kind::Volume => true,
             Kind::User | Kind::Space | Kind::Workspace => false,
             Kind::Group | Kind::Policy => false,
         }
@@ -250,7 +295,8 @@ impl fmt::Display for Kind {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Address {
     pub kind: Kind,
-    /// The Space, for Secrets, Templates and Workspaces.
+    /// The Space, for Space children (Secrets, Templates, Workspaces, Memberships,
+    /// GitProviders, Volumes).
     pub space: Option<String>,
     pub name: String,
 }
@@ -302,7 +348,8 @@ impl FromStr for Address {
         let mut parts = s.split('.');
         let kind = parts.next().unwrap_or_default();
         let kind = Kind::from_keyword(kind).ok_or_else(|| {
-            err("it must start with space, template, user, workspace, secret, group or policy")
+            err("it must start with space, template, user, workspace, secret, group, policy, \
+                 membership, git_provider or volume")
         })?;
         let rest: Vec<&str> = parts.collect();
         if rest.iter().any(|p| p.is_empty()) {

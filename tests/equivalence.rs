@@ -26,7 +26,7 @@ fn model_of(dir: &str) -> Model {
 fn hcl_and_yaml_platform_examples_build_the_same_model() {
     let hcl = model_of("platform");
     let yaml = model_of("platform-yaml");
-    assert_eq!(hcl.len(), 30);
+    assert_eq!(hcl.len(), 34);
     let addresses =
         |m: &Model| m.resources.iter().map(|r| r.address.to_string()).collect::<Vec<_>>();
     assert_eq!(addresses(&hcl), addresses(&yaml));

@@ -331,6 +331,9 @@ fn the_documented_example_is_valid() {
             Some("Secret") => serde_json::from_value::<SecretDoc>(json.clone()).is_ok(),
             Some("Group") => serde_json::from_value::<GroupDoc>(json.clone()).is_ok(),
             Some("Policy") => serde_json::from_value::<PolicyDoc>(json.clone()).is_ok(),
+            Some("Membership") => serde_json::from_value::<MembershipDoc>(json.clone()).is_ok(),
+            Some("GitProvider") => serde_json::from_value::<GitProviderDoc>(json.clone()).is_ok(),
+            Some("Volume") => serde_json::from_value::<VolumeDoc>(json.clone()).is_ok(),
             _ => false,
         };
         assert!(ok, "{json:#}");

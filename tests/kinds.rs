@@ -17,7 +17,8 @@ const STACK: &str = "kinds";
 
 /// One declared resource per kind, all in one config (Space children in Space `ml`).
 const EXAMPLES: &[(Kind, &str)] = &[
-    (Kind::Space, "space \"ml\" {\n  display_name = \"ML\"\n}\n"),
+    // An organisation Space: Memberships are refused in USER Spaces.
+    (Kind::Space, "space \"ml\" {\n  organization = true\n  display_name = \"ML\"\n}\n"),
     (
         Kind::User,
         "user \"agent-1\" {\n  type   = \"WORKLOAD\"\n  groups = [group.agents]\n  authorization {\n    policies = [policy.ci]\n  }\n}\n",
@@ -33,9 +34,15 @@ const EXAMPLES: &[(Kind, &str)] = &[
     (Kind::Secret, "secret \"wandb\" {\n  space    = space.ml\n  from_env = \"WANDB_API_KEY\"\n}\n"),
     (
         Kind::Template,
-        "template \"gpu\" {\n  space = space.ml\n  image {\n    registry {\n      url = \"python:3.12-bookworm\"\n    }\n  }\n}\n",
+        "template \"gpu\" {\n  space = space.ml\n  git_provider = git_provider.ml.github\n  image {\n    registry {\n      url = \"python:3.12-bookworm\"\n    }\n  }\n  runtime {\n    volume_mount {\n      mount_path = \"/data\"\n      volume_ref {\n        name = volume.ml.data\n      }\n    }\n  }\n}\n",
     ),
     (Kind::Workspace, "workspace \"box\" {\n  space    = space.ml\n  template = template.gpu\n}\n"),
+    (Kind::Membership, "membership \"agent-1\" {\n  space = space.ml\n  role  = \"ADMIN\"\n}\n"),
+    (
+        Kind::GitProvider,
+        "git_provider \"github\" {\n  space = space.ml\n  github {\n    client_id = \"Iv1.abc\"\n    client_secret {\n      from_secret = secret.ml.wandb\n    }\n    scopes = [\"repo\"]\n  }\n}\n",
+    ),
+    (Kind::Volume, "volume \"data\" {\n  space          = space.ml\n  size_megabytes = 20000\n}\n"),
 ];
 
 fn config_dir() -> tempfile::TempDir {

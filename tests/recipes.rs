@@ -11,7 +11,6 @@ fn docs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci")
 }
 
-
 /// Splits a shell line into words: single and double quotes, backslash escapes; stops at the
 /// first unquoted `>`, `|`, `;`, `&&`, `#`.
 fn words(line: &str) -> Vec<String> {

@@ -146,3 +146,14 @@ user "agent-oncall" {
     }
   }
 }
+
+# Who else is in the organisation Spaces: whoever creates a Space is its OWNER already.
+membership "alice" {
+  space = space.ml
+  role  = "ADMIN"
+}
+
+membership "bob" {
+  space = space.ml
+  role  = "USER"
+}

@@ -269,6 +269,10 @@ impl LiveDoc {
                 doc.insert("template".into(), Value::String(template.to_string()));
             }
             Kind::Secret => {}
+            // The server keeps a Membership's name and role only.
+            Kind::Membership => {
+                doc.insert("spec".into(), live.spec_json.clone());
+            }
             kind => {
                 let mut metadata = live.metadata.clone();
                 // The Workspace ownership record is cordium's, not the config's.
@@ -311,6 +315,9 @@ pub fn desired_doc(resource: &Resource, stack: &str) -> Value {
             doc.insert("template".into(), Value::String(template.to_string()));
         }
         Body::Secret { .. } => {}
+        Body::Membership { .. } => {
+            doc.insert("spec".into(), resource.spec_json());
+        }
         body => {
             doc.insert(
                 "metadata".into(),

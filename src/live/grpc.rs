@@ -443,6 +443,23 @@ impl GrpcCluster {
         self.auth.logout(&self.transport).await
     }
 
+    /// CreateMembership's request for a Membership: the Space's uid is looked up by its name
+    /// (the server finds the Space by uid).
+    async fn membership_request(
+        &self,
+        _op: &str,
+        m: cordium::Membership,
+    ) -> Result<cordium::CreateMembershipRequest, LiveError> {
+        let space = m
+            .status
+            .as_ref()
+            .and_then(|s| s.space_ref.as_ref())
+            .map(|r| r.name.clone())
+            .unwrap_or_default();
+        let uid = self.uid_of(Kind::Space, &ObjectKey::Name(space)).await?;
+        Ok(crate::live::convert::membership_request(&m, &uid))
+    }
+
     /// The uid of the object `key` names (for Deletes that take a uid only).
     async fn uid_of(&self, kind: Kind, key: &ObjectKey) -> Result<String, LiveError> {
         match key {
@@ -468,7 +485,7 @@ fn not_updatable(op: String) -> LiveError {
 macro_rules! kinds {
     ($( $kind:ident => $client:ident {
         get: $get:ident,
-        create: $create:ident,
+        create: $create:ident $( via $via:ident )?,
         $( update: $update:ident, )?
         delete: $delete:ident,
         list: $list:ident($list_ty:ty, $options:expr, $keep:expr),
@@ -506,10 +523,9 @@ macro_rules! kinds {
 
             async fn create_kind(&self, op: &str, object: Object) -> Result<Object, LiveError> {
                 Ok(match object {
-                    $( Object::$kind(o) => Object::$kind(
-                        self.call(op, false, o, |ch, r| async move { $client(ch).$create(r).await })
-                            .await?,
-                    ), )*
+                    $( Object::$kind(o) => {
+                        kinds!(@create self, op, o, $kind, $client, $create $(, $via)?)
+                    } )*
                 })
             }
 
@@ -535,6 +551,18 @@ macro_rules! kinds {
             }
         }
     };
+    (@create $s:ident, $op:ident, $o:ident, $kind:ident, $client:ident, $create:ident) => {
+        Object::$kind(
+            $s.call($op, false, $o, |ch, r| async move { $client(ch).$create(r).await }).await?,
+        )
+    };
+    // The request is not the object (CreateMembership): `$via` builds it.
+    (@create $s:ident, $op:ident, $o:ident, $kind:ident, $client:ident, $create:ident, $via:ident) => {{
+        let req = $s.$via($op, $o).await?;
+        Object::$kind(
+            $s.call($op, false, req, |ch, r| async move { $client(ch).$create(r).await }).await?,
+        )
+    }};
     (@update $s:ident, $op:ident, $o:ident, $kind:ident, $client:ident, $update:ident) => {
         Object::$kind(
             $s.call($op, false, $o, |ch, r| async move { $client(ch).$update(r).await }).await?,
@@ -606,6 +634,41 @@ kinds! {
                     .and_then(|s| s.space_ref.as_ref())
                     .is_some_and(|r| &r.name == n),
             }
+        ),
+    }
+    // CreateMembership takes a CreateMembershipRequest naming the Space by uid (cordium
+    // `mains/membership.go`); the rest take the object.
+    Membership => cordium_client {
+        get: get_membership,
+        create: create_membership via membership_request,
+        update: update_membership,
+        delete: delete_membership,
+        list: list_membership(
+            cordium::MembershipList,
+            |c, scope| cordium::ListMembershipOptions { common: Some(c), space_ref: space_ref(scope) },
+            keep_all
+        ),
+    }
+    GitProvider => cordium_client {
+        get: get_git_provider,
+        create: create_git_provider,
+        update: update_git_provider,
+        delete: delete_git_provider,
+        list: list_git_provider(
+            cordium::GitProviderList,
+            |c, scope| cordium::ListGitProviderOptions { common: Some(c), space_ref: space_ref(scope) },
+            keep_all
+        ),
+    }
+    Volume => cordium_client {
+        get: get_volume,
+        create: create_volume,
+        update: update_volume,
+        delete: delete_volume,
+        list: list_volume(
+            cordium::VolumeList,
+            |c, scope| cordium::ListVolumeOptions { common: Some(c), space_ref: space_ref(scope) },
+            keep_all
         ),
     }
     User => core_client {

@@ -36,6 +36,9 @@ pub enum Object {
     User(core::User),
     Group(core::Group),
     Policy(core::Policy),
+    Membership(cordium::Membership),
+    GitProvider(cordium::GitProvider),
+    Volume(cordium::Volume),
 }
 
 impl Object {
@@ -48,6 +51,9 @@ impl Object {
             Object::User(_) => Kind::User,
             Object::Group(_) => Kind::Group,
             Object::Policy(_) => Kind::Policy,
+            Object::Membership(_) => Kind::Membership,
+            Object::GitProvider(_) => Kind::GitProvider,
+            Object::Volume(_) => Kind::Volume,
         }
     }
 
@@ -60,6 +66,9 @@ impl Object {
             Object::User(o) => o.metadata.as_ref(),
             Object::Group(o) => o.metadata.as_ref(),
             Object::Policy(o) => o.metadata.as_ref(),
+            Object::Membership(o) => o.metadata.as_ref(),
+            Object::GitProvider(o) => o.metadata.as_ref(),
+            Object::Volume(o) => o.metadata.as_ref(),
         }
     }
 
@@ -72,6 +81,9 @@ impl Object {
             Object::User(o) => o.metadata.get_or_insert_with(Default::default),
             Object::Group(o) => o.metadata.get_or_insert_with(Default::default),
             Object::Policy(o) => o.metadata.get_or_insert_with(Default::default),
+            Object::Membership(o) => o.metadata.get_or_insert_with(Default::default),
+            Object::GitProvider(o) => o.metadata.get_or_insert_with(Default::default),
+            Object::Volume(o) => o.metadata.get_or_insert_with(Default::default),
         }
     }
 

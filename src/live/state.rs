@@ -183,6 +183,13 @@ pub async fn read_with(
     }
     let space_names: Vec<String> =
         objects.iter().filter(|o| o.kind == Kind::Space).map(|s| s.wire_name.clone()).collect();
+    // Spaces of this stack: the Memberships in them are the stack's (a Membership keeps no
+    // label of its own).
+    let our_spaces: BTreeSet<String> = objects
+        .iter()
+        .filter(|o| o.kind == Kind::Space && !stack.is_empty() && o.stack() == Some(stack))
+        .map(|s| s.wire_name.clone())
+        .collect();
 
     // Per-Space kinds (Templates, Secrets), a few Spaces at a time. Each list is converted as
     // it arrives and its wire objects dropped, so the raw and the converted forms of every
@@ -204,7 +211,10 @@ pub async fn read_with(
             secret_names.extend(
                 items.iter().filter(|o| o.kind() == Kind::Secret).map(|o| o.name().to_string()),
             );
-            for l in items.iter().map(convert::from_wire) {
+            for mut l in items.iter().map(convert::from_wire) {
+                if l.kind == Kind::Membership {
+                    membership_owner(&mut l, &our_spaces, naming.username(), stack, &declared);
+                }
                 if let Some(space) = l.space.as_ref().filter(|_| !is_apply_lock(&l)) {
                     children.entry(space.clone()).or_default().push(LiveChild::of(&l));
                 }
@@ -264,6 +274,27 @@ pub async fn read_with(
         cluster_names,
         calls: cluster.calls().saturating_sub(before),
     })
+}
+
+/// Who a Membership belongs to, since the server keeps no label on one (cordium
+/// `mains/membership.go`): one in a Space of this stack is the stack's, so a Membership taken
+/// out of the config is pruned like anything else; the caller's own (the creator's OWNER
+/// Membership, made by CreateSpace) is the server's unless declared, never planned for.
+fn membership_owner(
+    l: &mut LiveResource,
+    our_spaces: &BTreeSet<String>,
+    username: &str,
+    stack: &str,
+    declared: &BTreeSet<String>,
+) {
+    if declared.contains(&l.wire_name) {
+        return;
+    }
+    if l.address.name == username {
+        l.system = true;
+    } else if l.space.as_ref().is_some_and(|s| our_spaces.contains(s)) {
+        l.metadata.labels.insert(crate::model::STACK_LABEL.to_string(), stack.to_string());
+    }
 }
 
 /// Runs the lists concurrently and returns their results in order.

@@ -12,8 +12,10 @@ use crate::config::{Format, Loaded};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
 
 use super::document::{
-    DocMetadata, GroupDoc, PolicyDoc, SecretDoc, SpaceDoc, TemplateDoc, UserDoc, WorkspaceDoc,
+    DocMetadata, GitProviderDoc, GroupDoc, MembershipDoc, PolicyDoc, SecretDoc, SpaceDoc,
+    TemplateDoc, UserDoc, VolumeDoc, WorkspaceDoc,
 };
+use super::spec::{MembershipRole, VolumeAccessMode, VolumeSize};
 use super::{
     schema, shape, validate, Address, Body, Kind, Lifecycle, Metadata, Model, Origin, Resource,
     SecretSource,
@@ -460,6 +462,32 @@ fn typed_body(
             let doc: PolicyDoc = read(json, span, diags)?;
             typed(doc.metadata, doc.lifecycle, Body::Policy { spec: doc.spec })
         }
+        Kind::Membership => {
+            let mut doc: MembershipDoc = read(json, span, diags)?;
+            refuse_membership_metadata(&doc.metadata, origin, diags)?;
+            // CreateMembership stores UNKNOWN as USER (cordium `mains/membership.go`).
+            if doc.spec.role == MembershipRole::Unknown {
+                doc.spec.role = MembershipRole::User;
+            }
+            typed(doc.metadata, doc.lifecycle, Body::Membership { spec: doc.spec })
+        }
+        Kind::GitProvider => {
+            let doc: GitProviderDoc = read(json, span, diags)?;
+            typed(doc.metadata, doc.lifecycle, Body::GitProvider { spec: doc.spec })
+        }
+        Kind::Volume => {
+            let mut doc: VolumeDoc = read(json, span, diags)?;
+            // CreateVolume's defaults (cordium `mains/volume.go`): the cluster's default size
+            // (10000 MB unless its ClusterConfig says otherwise) and EXCLUSIVE access, stored
+            // as such, so a config that leaves them out plans clean against what it created.
+            if doc.spec.size.as_ref().is_none_or(|s| s.megabytes == 0) {
+                doc.spec.size = Some(VolumeSize { megabytes: DEFAULT_VOLUME_MEGABYTES });
+            }
+            if doc.spec.access_mode == VolumeAccessMode::Unset {
+                doc.spec.access_mode = VolumeAccessMode::Exclusive;
+            }
+            typed(doc.metadata, doc.lifecycle, Body::Volume { spec: doc.spec })
+        }
     })
 }
 
@@ -473,6 +501,37 @@ fn refuse_spec_from(set: bool, origin: &Origin, diags: &mut Diagnostics) -> Opti
         Diagnostic::error("spec-from", "`spec_from` is for YAML documents")
             .at(origin.span_of("specFrom"))
             .help("in HCL, write `spec = yamldecode(file(\"templates/python.yaml\"))`"),
+    );
+    None
+}
+
+/// The size a Volume gets when its spec names none (cordium `mains/volume.go`
+/// `defaultVolumeMegabytes`).
+pub const DEFAULT_VOLUME_MEGABYTES: u32 = 10_000;
+
+/// A Membership keeps no metadata but its name (CreateMembership builds it from the name alone,
+/// UpdateMembership copies the role only): anything else would never converge.
+fn refuse_membership_metadata(
+    meta: &DocMetadata,
+    origin: &Origin,
+    diags: &mut Diagnostics,
+) -> Option<()> {
+    let set = [
+        ("displayName", !meta.display_name.is_empty()),
+        ("description", !meta.description.is_empty()),
+        ("labels", !meta.labels.is_empty()),
+        ("annotations", !meta.annotations.is_empty()),
+        ("tags", !meta.tags.is_empty()),
+        ("picURL", !meta.pic_url.is_empty()),
+    ];
+    let Some((field, _)) = set.iter().find(|(_, on)| *on) else { return Some(()) };
+    diags.push(
+        Diagnostic::error(
+            "membership-metadata",
+            format!("a Membership keeps no `{field}`: the server stores its name and role only"),
+        )
+        .at(origin.span_of(&format!("metadata.{field}")))
+        .help(format!("remove `{field}`")),
     );
     None
 }
@@ -617,6 +676,9 @@ pub fn parse_name(kind: Kind, name: &str) -> Result<(Address, Option<String>), S
         (Kind::Template | Kind::Secret, [name, space]) => {
             Ok((Address::in_space(kind, *space, *name), None))
         }
+        (Kind::Membership | Kind::GitProvider | Kind::Volume, [name, space]) => {
+            Ok((Address::in_space(kind, *space, *name), None))
+        }
         (Kind::Workspace, [name, space]) => {
             Ok((Address::in_space(kind, *space, *name), Some((*name).to_string())))
         }
@@ -640,6 +702,13 @@ fn expected_form(kind: Kind) -> String {
         Kind::Template => "a Template is named `<template>.<space>`, e.g. `gpu.ml`".to_string(),
         Kind::Secret => "a Secret is named `<secret>.<space>`, e.g. `wandb.ml`".to_string(),
         Kind::Workspace => "a Workspace is named `<name>.<space>`, e.g. `agent-box.ml`".to_string(),
+        Kind::Membership => {
+            "a Membership is named `<username>.<space>`, e.g. `alice.platform`".to_string()
+        }
+        Kind::GitProvider => {
+            "a GitProvider is named `<provider>.<space>`, e.g. `github.platform`".to_string()
+        }
+        Kind::Volume => "a Volume is named `<volume>.<space>`, e.g. `datasets.ml`".to_string(),
     }
 }
 

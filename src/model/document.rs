@@ -10,14 +10,18 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::spec::{GroupSpec, PolicySpec, SpaceSpec, TemplateSpec, UserSpec, WorkspaceSpec};
+use super::spec::{
+    GitProviderSpec, GroupSpec, MembershipSpec, PolicySpec, SpaceSpec, TemplateSpec, UserSpec,
+    VolumeSpec, WorkspaceSpec,
+};
 
 /// `metadata`: the mutable fields the server copies from a request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DocMetadata {
     /// The resource name. Space: `<space>` (or `<space>.cordium` for an organisation Space);
-    /// Template and Secret: `<name>.<space>`; Workspace: `<displayName>.<space>`; User: `<name>`.
+    /// Template, Secret, GitProvider and Volume: `<name>.<space>`; Workspace:
+    /// `<displayName>.<space>`; Membership: `<username>.<space>`; User: `<name>`.
     pub name: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub display_name: String,
@@ -79,6 +83,9 @@ kind_tag!(WorkspaceKind, "Workspace");
 kind_tag!(SecretKind, "Secret");
 kind_tag!(GroupKind, "Group");
 kind_tag!(PolicyKind, "Policy");
+kind_tag!(MembershipKind, "Membership");
+kind_tag!(GitProviderKind, "GitProvider");
+kind_tag!(VolumeKind, "Volume");
 
 /// A Space document.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -186,6 +193,21 @@ pub struct GroupDoc {
     pub lifecycle: Option<Lifecycle>,
 }
 
+/// A Membership document: who (the User named first in `metadata.name`) is in an organisation
+/// Space, with which role. The server keeps no other metadata of one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MembershipDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    pub kind: MembershipKind,
+    pub metadata: DocMetadata,
+    #[serde(default)]
+    pub spec: MembershipSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Lifecycle>,
+}
+
 /// A Policy document (Octelium `core/v1`), as `octeliumctl apply` reads it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -197,6 +219,34 @@ pub struct PolicyDoc {
     pub metadata: DocMetadata,
     #[serde(default)]
     pub spec: PolicySpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Lifecycle>,
+}
+
+/// A GitProvider document: an OAuth app Templates of its Space clone through.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GitProviderDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    pub kind: GitProviderKind,
+    pub metadata: DocMetadata,
+    #[serde(default)]
+    pub spec: GitProviderSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Lifecycle>,
+}
+
+/// A Volume document: persistent storage Templates and Workspaces of its Space mount.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VolumeDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    pub kind: VolumeKind,
+    pub metadata: DocMetadata,
+    #[serde(default)]
+    pub spec: VolumeSpec,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<Lifecycle>,
 }

@@ -1,11 +1,13 @@
 //! The dependency graph of a model: which resources must exist before which.
 //!
 //! A Template, Secret or Workspace depends on its Space; a Workspace on its Template; a Template
-//! or Workspace on the declared Secrets it references through `fromSecret`; a User on the
-//! Groups it is in and the Policies it names (`authorization.policies`), a Group on the Policies
-//! it names ([`core_refs`]), so Policies are created before Groups and Groups before Users, and
-//! deleted in reverse. Spaces depend on nothing (a Space's runtime may name its own Secrets,
-//! resolved when a Workspace starts, so that is not an edge). Also generic helpers plan uses: a cycle finder that reports
+//! or Workspace on the declared Secrets it references through `fromSecret` (a GitProvider on its
+//! client secret's), on the GitProvider it names (`gitProvider`) and on the Volumes it mounts
+//! (`volumeMounts[].volumeRef`); a Membership on its User; a User on the Groups it is in and the
+//! Policies it names (`authorization.policies`), a Group on the Policies it names
+//! ([`core_refs`]), so Policies are created before Groups and Groups before Users, and deleted in
+//! reverse. Spaces depend on nothing (a Space's runtime may name its own Secrets, resolved when a
+//! Workspace starts, so that is not an edge). Also generic helpers plan uses: a cycle finder that reports
 //! the path, and a deterministic topological order. Pure: no I/O.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -74,6 +76,33 @@ pub fn core_refs(r: &Resource) -> Vec<CoreRef> {
     out
 }
 
+/// A Template's `spec.gitProvider` (a GitProvider of its Space), if set.
+pub fn git_provider_ref(doc: &Node) -> Option<&Node> {
+    doc.get("spec")?.get("gitProvider").filter(|n| n.as_str().is_some_and(|s| !s.is_empty()))
+}
+
+/// Every `spec.runtime.volumeMounts[].volumeRef.name` of a Template or Workspace document.
+pub fn volume_refs(doc: &Node) -> Vec<&Node> {
+    let Some(Value::List(mounts)) = doc
+        .get("spec")
+        .and_then(|s| s.get("runtime"))
+        .and_then(|r| r.get("volumeMounts"))
+        .map(|m| &m.value)
+    else {
+        return Vec::new();
+    };
+    mounts
+        .iter()
+        .filter_map(|m| m.get("volumeRef")?.get("name"))
+        .filter(|n| n.as_str().is_some_and(|s| !s.is_empty()))
+        .collect()
+}
+
+/// A reference's config name: its first segment (`data` of `data.ml.cordium`).
+pub fn short(name: &str) -> &str {
+    name.split('.').next().unwrap_or(name)
+}
+
 /// The resources `r` depends on, among those `declared`.
 pub fn dependencies(r: &Resource, declared: &BTreeSet<Address>) -> Vec<Address> {
     let mut deps = BTreeSet::new();
@@ -85,7 +114,7 @@ pub fn dependencies(r: &Resource, declared: &BTreeSet<Address>) -> Vec<Address> 
     if let (Body::Workspace { template: Some(t), .. }, Some(space)) = (&r.body, &r.address.space) {
         deps.insert(Address::in_space(Kind::Template, space.clone(), t.clone()));
     }
-    if matches!(r.kind(), Kind::Template | Kind::Workspace) {
+    if matches!(r.kind(), Kind::Template | Kind::Workspace | Kind::GitProvider) {
         if let Some(space) = &r.address.space {
             for node in secret_refs(&r.origin.doc) {
                 if let Some(name) = node.as_str() {
@@ -96,6 +125,19 @@ pub fn dependencies(r: &Resource, declared: &BTreeSet<Address>) -> Vec<Address> 
     }
     for c in core_refs(r) {
         deps.insert(Address { kind: c.kind, space: None, name: c.name });
+    }
+    if let Some(space) = &r.address.space {
+        if let Some(name) = git_provider_ref(&r.origin.doc).and_then(Node::as_str) {
+            deps.insert(Address::in_space(Kind::GitProvider, space.clone(), name));
+        }
+        for node in volume_refs(&r.origin.doc) {
+            if let Some(name) = node.as_str() {
+                deps.insert(Address::in_space(Kind::Volume, space.clone(), short(name)));
+            }
+        }
+    }
+    if r.kind() == Kind::Membership {
+        deps.insert(Address::user(r.address.name.clone()));
     }
     deps.into_iter().filter(|a| declared.contains(a) && *a != r.address).collect()
 }

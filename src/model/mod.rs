@@ -84,6 +84,15 @@ pub enum Body {
     Policy {
         spec: spec::PolicySpec,
     },
+    Membership {
+        spec: spec::MembershipSpec,
+    },
+    GitProvider {
+        spec: spec::GitProviderSpec,
+    },
+    Volume {
+        spec: spec::VolumeSpec,
+    },
 }
 
 /// Where a resource came from: for diagnostics and for masking.
@@ -130,6 +139,9 @@ impl Resource {
             Body::Group { spec } => serde_json::to_value(spec),
             Body::Policy { spec } => serde_json::to_value(spec),
             Body::Secret { .. } => return serde_json::Value::Object(Default::default()),
+            Body::Membership { spec } => serde_json::to_value(spec),
+            Body::GitProvider { spec } => serde_json::to_value(spec),
+            Body::Volume { spec } => serde_json::to_value(spec),
         };
         // Invariant: spec types are plain data whose serialisation cannot fail.
         v.unwrap_or_default()

@@ -34,12 +34,20 @@ pub fn stored_secret_name(name: &str, space_stored: &str) -> String {
 }
 
 /// The Space (config name) whose Secrets a resource's `fromSecret`s name: a Space its own, a
-/// Template or Workspace its Space's.
+/// Template, Workspace or GitProvider its Space's.
 pub fn secret_space(r: &Resource) -> Option<&str> {
     match r.kind() {
         Kind::Space => Some(r.address.name.as_str()),
         Kind::Template | Kind::Workspace => r.address.space.as_deref(),
-        Kind::User | Kind::Secret | Kind::Group | Kind::Policy => None,
+        // A GitProvider's `clientSecret.fromSecret` (cordium `mains/gitprovider.go`
+        // `validateSecretOwner`: `GetSecret(Name: fromSecret)`, then the same Space).
+        Kind::GitProvider => r.address.space.as_deref(),
+        Kind::User
+        | Kind::Secret
+        | Kind::Group
+        | Kind::Policy
+        | Kind::Membership
+        | Kind::Volume => None,
     }
 }
 
@@ -57,7 +65,10 @@ pub fn references(model: &mut Model, space_stored: &dyn Fn(&str) -> String) {
                 spec.git_provider = stored_secret_name(&spec.git_provider, &space);
             }
             Body::Workspace { spec, .. } => rewrite(spec, &space),
-            Body::User { .. } | Body::Secret { .. } | Body::Group { .. } | Body::Policy { .. } => {}
+            Body::GitProvider { spec } => rewrite(spec, &space),
+            Body::User { .. } | Body::Secret { .. } => {}
+            Body::Membership { .. } | Body::Volume { .. } => {}
+            Body::Group { .. } | Body::Policy { .. } => {}
         }
     }
 }

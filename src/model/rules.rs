@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 use crate::diag::{Diagnostic, Diagnostics};
 
 use super::spec::{
-    AdditionalRepository, Application, Condition, EnforcementEffect, EnvVar, Image, InlinePolicy,
-    Limit, NetworkRule, PolicySpec, Repository, RuleAction, RuleEffect, Runtime, SpaceSpec, Task,
-    TaskType, Var,
+    AdditionalRepository, Application, Condition, EnforcementEffect, EnvVar, GitProviderSpec,
+    Image, InlinePolicy, Limit, NetworkRule, PolicySpec, Repository, RuleAction, RuleEffect,
+    Runtime, SpaceSpec, Task, TaskType, Var, VolumeSpec,
 };
 use super::{Body, Resource, SecretSource};
 
@@ -139,6 +139,9 @@ pub fn check(r: &Resource, diags: &mut Diagnostics) {
             }
         }
         Body::Policy { spec } => policy_spec(&mut c, spec, "spec"),
+        Body::Membership { .. } => {}
+        Body::GitProvider { spec } => check_git_provider(&mut c, spec),
+        Body::Volume { spec } => check_volume(&mut c, spec),
     }
     check_ignore_changes(&mut c, &r.lifecycle.ignore_changes);
     if r.lifecycle.create_before_destroy.is_some() && r.kind() != crate::kind::Kind::Workspace {
@@ -175,6 +178,117 @@ pub fn check(r: &Resource, diags: &mut Diagnostics) {
     for d in c.out {
         diags.push(d);
     }
+}
+
+/// The smallest and largest Volume (cordium `mains/volume.go` `checkVolumeSize`: "A Volume must
+/// be at least 1000 MB", "The Volume size is too large: %d MB"), in megabytes.
+pub const VOLUME_MEGABYTES: (u32, u32) = (1000, 10_000_000);
+
+fn check_volume(c: &mut Ctx<'_>, spec: &VolumeSpec) {
+    let mb = spec.size.as_ref().map(|s| s.megabytes).unwrap_or_default();
+    let (min, max) = VOLUME_MEGABYTES;
+    if mb < min {
+        c.error(
+            "volume-size",
+            "spec.size.megabytes",
+            format!("a Volume must be at least {min} MB"),
+        )
+        .help("the server refuses it: \"A Volume must be at least 1000 MB\"");
+    } else if mb > max {
+        c.error(
+            "volume-size",
+            "spec.size.megabytes",
+            format!("the Volume size is too large: {mb} MB (at most {max} MB)"),
+        );
+    }
+}
+
+/// cordium `mains/gitprovider.go` `validateGitProvider` / `validateSecretOwner`: one type, a
+/// client secret from a Secret, at most 10 scopes (an OAuth2 provider at least one, and its
+/// auth and token URLs).
+fn check_git_provider(c: &mut Ctx<'_>, spec: &GitProviderSpec) {
+    let set = [spec.github.is_some(), spec.gitlab.is_some(), spec.oauth2.is_some()];
+    match set.iter().filter(|b| **b).count() {
+        0 => {
+            c.error(
+                "git-provider-type",
+                "spec",
+                "a GitProvider needs one of `github`, `gitlab` or `oauth2`",
+            )
+            .help("the server refuses it: \"You must provide a GitProvider type\"");
+            return;
+        }
+        1 => {}
+        _ => {
+            c.error(
+                "oneof",
+                "spec",
+                "a GitProvider is one of `github`, `gitlab` or `oauth2`, not several",
+            );
+            return;
+        }
+    }
+    let (base, client_id, secret, scopes, oauth2) = if let Some(g) = &spec.github {
+        ("spec.github", &g.client_id, &g.client_secret, &g.scopes, None)
+    } else if let Some(g) = &spec.gitlab {
+        ("spec.gitlab", &g.client_id, &g.client_secret, &g.scopes, None)
+    } else if let Some(o) = &spec.oauth2 {
+        ("spec.oauth2", &o.client_id, &o.client_secret, &o.scopes, Some(o))
+    } else {
+        return;
+    };
+    if client_id.trim().is_empty() || !client_id.is_ascii() {
+        c.error(
+            "required",
+            &format!("{base}.clientID"),
+            "a GitProvider needs a `clientID` (ASCII)",
+        );
+    }
+    match secret.as_ref().map(|s| s.from_secret.as_str()) {
+        None => {
+            c.error("required", base, "a GitProvider needs `clientSecret.fromSecret`")
+                .help("the server refuses it: \"You must set fromSecret\"");
+        }
+        Some("") => {
+            c.error(
+                "required",
+                &format!("{base}.clientSecret"),
+                "`clientSecret.fromSecret` is empty",
+            );
+        }
+        Some(_) => {}
+    }
+    if scopes.len() > 10 {
+        c.error("too-many", &format!("{base}.scopes"), "a GitProvider has at most 10 scopes");
+    }
+    for (i, scope) in scopes.iter().enumerate() {
+        if scope.trim().is_empty() || !scope.is_ascii() {
+            c.error("scope", &format!("{base}.scopes[{i}]"), format!("invalid scope `{scope}`"));
+        }
+    }
+    if let Some(o) = oauth2 {
+        if o.scopes.is_empty() {
+            c.error("required", "spec.oauth2", "an OAuth2 GitProvider needs at least one scope")
+                .help("the server refuses it: \"You must provide at least one scope\"");
+        }
+        for (field, url, what) in
+            [("authURL", &o.auth_url, "auth"), ("tokenURL", &o.token_url, "token")]
+        {
+            if !is_url(url) {
+                c.error(
+                    "url",
+                    &format!("spec.oauth2.{field}"),
+                    format!("invalid {what} URL `{url}`"),
+                );
+            }
+        }
+    }
+}
+
+/// A URL the server's `govalidator.IsURL` would take, roughly: a scheme and a host.
+fn is_url(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once("://") else { return false };
+    matches!(scheme, "http" | "https") && !rest.is_empty() && !rest.starts_with('/')
 }
 
 /// Metadata the server drops from a Workspace on create and update (octelium/cordium

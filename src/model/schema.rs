@@ -8,7 +8,8 @@ use schemars::JsonSchema;
 use serde_json::Value;
 
 use super::document::{
-    GroupDoc, PolicyDoc, SecretDoc, SpaceDoc, TemplateDoc, UserDoc, WorkspaceDoc,
+    GitProviderDoc, GroupDoc, MembershipDoc, PolicyDoc, SecretDoc, SpaceDoc, TemplateDoc, UserDoc,
+    VolumeDoc, WorkspaceDoc,
 };
 use super::Kind;
 
@@ -66,8 +67,12 @@ pub fn for_kind(kind: Kind) -> &'static Value {
         Kind::Secret => generate::<SecretDoc>,
         Kind::Group => generate::<GroupDoc>,
         Kind::Policy => generate::<PolicyDoc>,
+        Kind::Membership => generate::<MembershipDoc>,
+        Kind::GitProvider => generate::<GitProviderDoc>,
+        Kind::Volume => generate::<VolumeDoc>,
     };
-    let slot = Kind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+    // One slot per kind, by its place in `Kind::ALL`.
+    let slot = Kind::ALL.iter().position(|k| *k == kind).unwrap_or_default();
     SCHEMAS[slot].get_or_init(make)
 }
 

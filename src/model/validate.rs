@@ -350,6 +350,24 @@ fn check_references(r: &Resource, model: &Model, diags: &mut Diagnostics) {
             );
         }
     }
+    if r.kind() == Kind::Membership {
+        let organization = matches!(
+            model.get(&space_addr).map(|s| &s.body),
+            Some(Body::Space { organization: true, .. })
+        );
+        if model.get(&space_addr).is_some() && !organization {
+            diags.push(
+                Diagnostic::error(
+                    "membership-user-space",
+                    format!("the Space `{space}` is a USER Space: it cannot have Members"),
+                )
+                .at(name_span(r))
+                .help(
+                    "Memberships are for organisation Spaces (`organization = true`, stored as                      `<space>.cordium`); the server refuses \"Cannot add Members to User Spaces                      for now\"",
+                ),
+            );
+        }
+    }
     for node in graph::secret_refs(&r.origin.doc) {
         let Some(name) = node.as_str() else { continue };
         if name.is_empty() {

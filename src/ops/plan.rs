@@ -116,6 +116,24 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     let mut diff =
         diff::diff(desired, &docs, &DiffOptions { stack: stack.clone(), prune: settings.prune });
     plan::moved::mark(&mut diff, &moved);
+    // Changes the server refuses to Volumes and Memberships, and references to GitProviders
+    // and Volumes it does not have, before anything is written.
+    let mut refused = plan::guards::check(desired, &docs, &diff.changes, &identity.username);
+    if !req.destroy {
+        let read: std::collections::BTreeSet<(crate::model::Kind, String)> =
+            live.children.values().flatten().map(|c| (c.kind, c.wire_name.clone())).collect();
+        refused.extend(plan::references::missing_providers_and_volumes(
+            &model,
+            &space_stored,
+            &read,
+        ));
+    }
+    if !refused.is_empty() {
+        let mut diags = warnings;
+        refused.into_iter().for_each(|d| diags.push(d));
+        diags.sort();
+        return Err(OpsError::Invalid { diags, loaded: Box::new(loaded) });
+    }
     let unknown = unknown_addresses(req, &model, &diff);
     if !unknown.is_empty() {
         let mut diags = warnings;

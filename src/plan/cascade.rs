@@ -47,7 +47,7 @@ pub struct CascadedObject {
 /// What a Space delete takes that cordium reads nothing of.
 pub const UNLISTED: &[&str] = &[
     "Workspaces of other users in the Space (the API lists only your own), and their Sessions",
-    "the Space's Volumes, WorkspaceSnapshots, GitProviders and Memberships (cordium does not read them)",
+    "the Space's WorkspaceSnapshots (cordium does not read them)",
 ];
 
 /// Why a child changes because of its Space.

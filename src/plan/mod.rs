@@ -9,6 +9,7 @@ pub mod cascade;
 pub mod digest;
 pub mod file;
 pub mod graph;
+pub mod guards;
 pub mod locate;
 pub mod moved;
 pub mod prebuild;
@@ -381,6 +382,9 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
         .map(|c| {
             let mut p = mask(c);
             p.cascade = cascades.get(&c.address).cloned();
+            if data_loss(&p) {
+                p.reason = format!("{}; {DATA_LOSS}", p.reason);
+            }
             if let Some((order, why)) = orders.get(&c.address) {
                 p.replace_order = Some(*order);
                 p.reason = format!("{}; {}", p.reason, order.note(why.as_deref()));
@@ -401,6 +405,14 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
         snapshots: None,
     };
     (plan, problems)
+}
+
+/// What the plan says of a change that deletes a Volume (a delete or a replace): its data goes.
+pub const DATA_LOSS: &str = "DATA LOSS: everything stored on the Volume is deleted";
+
+/// The change deletes stored data the server keeps nowhere else: a Volume deleted or replaced.
+pub fn data_loss(c: &PlannedChange) -> bool {
+    c.address.kind == Kind::Volume && matches!(c.action, Action::Delete | Action::Replace)
 }
 
 /// `--replace ADDR`: the live object of ADDR is replaced although nothing forces it. Only a

@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::Diagnostic;
-use crate::model::graph::{core_refs, secret_refs};
+use crate::model::graph::{core_refs, git_provider_ref, secret_refs, short, volume_refs};
 use crate::model::qualify::{secret_space, stored_secret_name};
-use crate::model::{Kind, Model};
+use crate::model::{Address, Kind, Model};
 
 /// Every `fromSecret` naming a Secret that is neither declared in the stack nor on the cluster
 /// (`live_secrets`: stored names). An error, not a warning: the server refuses the write
@@ -96,6 +96,57 @@ pub fn missing_core_refs(
                     c.kind.keyword(),
                     c.name,
                     r.kind().api_kind(),
+                )),
+            );
+        }
+    }
+    out
+}
+
+/// Every Template's `gitProvider` and every Template's or Workspace's volume mount naming a
+/// GitProvider or Volume of its Space that is neither declared nor on the cluster (`live`:
+/// `(kind, stored name)` of what was read in each Space). The server refuses both: NOT_FOUND
+/// `cordium.v1.GitProvider %s does not exist` (cordium `mains/template.go`
+/// `validateAndSetTemplate`) and INVALID_ARGUMENT `The Volume does not exist: %s`
+/// (`mains/workspacevalidation.go` `setWorkspaceVolumeMounts`).
+pub fn missing_providers_and_volumes(
+    model: &Model,
+    space_stored: &dyn Fn(&str) -> String,
+    live: &BTreeSet<(Kind, String)>,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for r in model.resources.iter().filter(|r| matches!(r.kind(), Kind::Template | Kind::Workspace))
+    {
+        let Some(space) = r.address.space.as_deref() else { continue };
+        let stored_space = space_stored(space);
+        let mut refs: Vec<(Kind, &crate::config::tree::Node)> = Vec::new();
+        if let Some(n) = git_provider_ref(&r.origin.doc) {
+            refs.push((Kind::GitProvider, n));
+        }
+        refs.extend(volume_refs(&r.origin.doc).into_iter().map(|n| (Kind::Volume, n)));
+        for (kind, node) in refs {
+            let Some(name) = node.as_str().map(short) else { continue };
+            let declared = model.get(&Address::in_space(kind, space, name)).is_some();
+            let stored = format!("{name}.{stored_space}");
+            if declared || live.contains(&(kind, stored.clone())) {
+                continue;
+            }
+            out.push(
+                Diagnostic::error(
+                    "missing-reference",
+                    format!(
+                        "the {} `{name}` is neither declared in Space `{space}` nor on the cluster \
+                         (as `{stored}`)",
+                        kind.api_kind()
+                    ),
+                )
+                .at(node.span)
+                .address(r.address.to_string())
+                .help(format!(
+                    "declare `{}.{space}.{name}` or create `{stored}` on the cluster first: the \
+                     server refuses a {} naming one it does not have",
+                    kind.keyword(),
+                    r.kind().api_kind()
                 )),
             );
         }

@@ -9,9 +9,9 @@ pub mod html;
 pub mod human;
 pub mod markdown;
 pub mod plan_doc;
-pub mod status;
 pub mod promote;
 pub mod reference;
+pub mod status;
 pub mod style;
 
 pub use plan_doc::PlanDoc;

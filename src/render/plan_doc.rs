@@ -149,6 +149,9 @@ pub struct ChangeDoc {
     /// (labelled as the stack's) and made to match the config.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub imported_from: Option<String>,
+    /// The change deletes a Volume (a delete or a replace): the data stored on it is lost.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub data_loss: bool,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -260,6 +263,7 @@ impl PlanDoc {
                     replace_order: c.replace_order,
                     moved_from: c.moved_from.as_ref().map(ToString::to_string),
                     imported_from: c.imported.clone(),
+                    data_loss: crate::plan::data_loss(c),
                     cascade: c.cascade.as_ref().map(|k| {
                         summary.cascaded += k.objects.len();
                         CascadeDoc {

@@ -111,6 +111,21 @@ service! {
     get_space(meta::GetOptions) -> cordium::Space = |e, c, m| e.get_space(c, m);
     get_workspace(meta::GetOptions) -> cordium::Workspace = |e, c, m| e.get_workspace(c, m);
     get_template(meta::GetOptions) -> cordium::Template = |e, c, m| e.get_template(c, m);
+    create_membership(cordium::CreateMembershipRequest) -> cordium::Membership = |e, c, m| e.create_membership(c, m);
+    update_membership(cordium::Membership) -> cordium::Membership = |e, c, m| e.update_membership(c, m);
+    delete_membership(meta::DeleteOptions) -> meta::OperationResult = |e, c, m| done(e.delete_membership(c, m));
+    get_membership(meta::GetOptions) -> cordium::Membership = |e, c, m| e.get_membership(c, m);
+    list_membership(cordium::ListMembershipOptions) -> cordium::MembershipList = |e, c, m| e.list_membership(c, m);
+    create_git_provider(cordium::GitProvider) -> cordium::GitProvider = |e, c, m| e.create_git_provider(c, m);
+    update_git_provider(cordium::GitProvider) -> cordium::GitProvider = |e, c, m| e.update_git_provider(c, m);
+    delete_git_provider(meta::DeleteOptions) -> meta::OperationResult = |e, c, m| done(e.delete_git_provider(c, m));
+    get_git_provider(meta::GetOptions) -> cordium::GitProvider = |e, c, m| e.get_git_provider(c, m);
+    list_git_provider(cordium::ListGitProviderOptions) -> cordium::GitProviderList = |e, c, m| e.list_git_provider(c, m);
+    create_volume(cordium::Volume) -> cordium::Volume = |e, c, m| e.create_volume(c, m);
+    update_volume(cordium::Volume) -> cordium::Volume = |e, c, m| e.update_volume(c, m);
+    delete_volume(meta::DeleteOptions) -> meta::OperationResult = |e, c, m| done(e.delete_volume(c, m));
+    get_volume(meta::GetOptions) -> cordium::Volume = |e, c, m| e.get_volume(c, m);
+    list_volume(cordium::ListVolumeOptions) -> cordium::VolumeList = |e, c, m| e.list_volume(c, m);
 }
 
 /// core.v1 MainService.

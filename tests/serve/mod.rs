@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod core_rules;
+mod estate;
 mod rules;
 
 use std::time::{Duration, Instant};

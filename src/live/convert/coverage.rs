@@ -220,6 +220,26 @@ fn every_group_spec_field_round_trips() {
         through_model::<_, m::GroupSpec>,
     )
     .unwrap_or_else(|e| panic!("{e}"));
+    assert!(n >= 1, "{n}");
+}
+
+#[test]
+fn every_membership_spec_field_round_trips() {
+    let n = check::<cordium::membership::Spec, m::MembershipSpec>(
+        "octelium.api.main.cordium.v1.Membership.Spec",
+        through_model::<_, m::MembershipSpec>,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(n >= 1, "{n}");
+}
+
+#[test]
+fn every_git_provider_spec_field_round_trips() {
+    let n = check::<cordium::git_provider::Spec, m::GitProviderSpec>(
+        "octelium.api.main.cordium.v1.GitProvider.Spec",
+        through_model::<_, m::GitProviderSpec>,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert!(n > 10, "{n}");
 }
 
@@ -231,6 +251,16 @@ fn every_policy_spec_field_round_trips() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(n > 10, "{n}");
+}
+
+#[test]
+fn every_volume_spec_field_round_trips() {
+    let n = check::<cordium::volume::Spec, m::VolumeSpec>(
+        "octelium.api.main.cordium.v1.Volume.Spec",
+        through_model::<_, m::VolumeSpec>,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(n >= 3, "{n}");
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! nothing about what to change. Every spec field converts both ways without loss; the
 //! reflection test in `coverage` fails when a proto field is added and not converted.
 
+mod cordium;
 mod core;
 mod pbstruct;
 mod secret;
@@ -23,6 +24,7 @@ mod coverage;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::SystemTime;
 
+pub use cordium::membership_request;
 pub use pbstruct::{from_struct, to_struct};
 pub use secret::set_secret_value;
 
@@ -128,6 +130,10 @@ impl Naming {
             Kind::Template | Kind::Secret => {
                 Some(format!("{}.{}", address.name, self.space_name(space)))
             }
+            // A Membership is `<username>.<space>` (cordium `GetMembershipName`).
+            Kind::Membership | Kind::GitProvider | Kind::Volume => {
+                Some(format!("{}.{}", address.name, self.space_name(space)))
+            }
             Kind::Workspace => None,
         }
     }
@@ -146,6 +152,12 @@ impl Naming {
                 format!("{}.{}", address.name, self.space_name(space))
             }
             Kind::Template | Kind::Secret => format!("{}.{space}", address.name),
+            Kind::GitProvider | Kind::Volume if self.is_organization(space) => {
+                format!("{}.{}", address.name, self.space_name(space))
+            }
+            Kind::GitProvider | Kind::Volume => format!("{}.{space}", address.name),
+            // Found by its stored name (an update is bound to the live uid anyway).
+            Kind::Membership => format!("{}.{}", address.name, self.space_name(space)),
             Kind::Workspace => String::new(),
         }
     }
@@ -184,6 +196,14 @@ pub fn to_wire(resource: &Resource, naming: &Naming, stack: &str) -> Object {
         Body::Secret { .. } => Object::Secret(secret::object(md)),
         Body::Group { spec } => Object::Group(core::group_object(md, spec)),
         Body::Policy { spec } => Object::Policy(core::policy_object(md, spec)),
+        Body::Membership { spec } => Object::Membership(cordium::membership(
+            md,
+            spec,
+            &resource.address.name,
+            naming.space_name(space),
+        )),
+        Body::GitProvider { spec } => Object::GitProvider(cordium::git_provider(md, spec)),
+        Body::Volume { spec } => Object::Volume(cordium::volume(md, spec)),
     }
 }
 
@@ -352,6 +372,9 @@ pub fn from_wire(object: &Object) -> LiveResource {
         Object::User(o) => user::read(o, &mut live),
         Object::Group(o) => core::read_group(o, &mut live),
         Object::Policy(o) => core::read_policy(o, &mut live),
+        Object::Membership(o) => cordium::read_membership(o, &mut live),
+        Object::GitProvider(o) => cordium::read_git_provider(o, &mut live),
+        Object::Volume(o) => cordium::read_volume(o, &mut live),
     }
     live
 }

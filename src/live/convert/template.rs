@@ -59,7 +59,8 @@ pub(super) fn read(o: &cordium::Template, live: &mut LiveResource) {
     };
     let space = live.space.as_deref().and_then(|s| segment(s, 0)).unwrap_or_default();
     live.address = Address::in_space(Kind::Template, space, segment(&name, 0).unwrap_or(&name));
-    let spec: m::TemplateSpec = o.spec.as_ref().map(Wire::from_wire).unwrap_or_default();
+    let mut spec: m::TemplateSpec = o.spec.as_ref().map(Wire::from_wire).unwrap_or_default();
+    super::cordium::short_volume_refs(&mut spec.runtime);
     live.spec_json = json(&spec);
     let info = status.build_info.unwrap_or_default();
     live.build_info = Some(BuildInfo {

@@ -82,6 +82,7 @@ pub(super) fn read(o: &cordium::Workspace, live: &mut LiveResource) {
             .map(|s| s.as_str_name().to_string())
             .unwrap_or_else(|_| format!("STATE_{}", status.state)),
     );
-    let spec: m::WorkspaceSpec = o.spec.as_ref().map(Wire::from_wire).unwrap_or_default();
+    let mut spec: m::WorkspaceSpec = o.spec.as_ref().map(Wire::from_wire).unwrap_or_default();
+    super::cordium::short_volume_refs(&mut spec.runtime);
     live.spec_json = json(&spec);
 }

@@ -18,22 +18,21 @@ use super::error::{ApiError, ApiResult};
 use super::store;
 use crate::live::wire::{core, meta};
 
-/// A Membership role (upstream `Membership.Spec.Role`, same numbers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// A Membership role (upstream `Membership.Spec.Role`, same numbers: OWNER 1, ADMIN 2, USER 3;
+/// UNKNOWN 0 is stored as USER by CreateMembership and counts as a plain member).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    Viewer = 1,
-    Member = 2,
-    Admin = 3,
-    Owner = 4,
+    Owner = 1,
+    Admin = 2,
+    User = 3,
 }
 
 impl Role {
-    fn from_i32(n: i32) -> Option<Role> {
+    pub(super) fn from_i32(n: i32) -> Option<Role> {
         match n {
-            1 => Some(Role::Viewer),
-            2 => Some(Role::Member),
-            3 => Some(Role::Admin),
-            4 => Some(Role::Owner),
+            1 => Some(Role::Owner),
+            2 => Some(Role::Admin),
+            0 | 3 => Some(Role::User),
             _ => None,
         }
     }

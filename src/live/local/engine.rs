@@ -80,6 +80,7 @@ impl Engine {
         let key = SecretKey::load_or_create(&key_file)?;
         let engine = Self::with_connection(store::open(path)?, options, key);
         engine.seal_plain_secrets()?;
+        engine.move_legacy_memberships()?;
         engine.backfill_owner_memberships()?;
         engine.reindex_users()?;
         engine.seed_genesis()?;
@@ -93,16 +94,76 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Moves the Memberships older stores kept in a table of their own into Membership objects
+    /// (that table numbered roles VIEWER 1, MEMBER 2, ADMIN 3, OWNER 4).
+    fn move_legacy_memberships(&self) -> ApiResult<()> {
+        self.tx(|c, now| {
+            for (space_uid, user_uid, old) in store::take_legacy_memberships(c)? {
+                let role = match old {
+                    4 => Role::Owner,
+                    3 => Role::Admin,
+                    _ => Role::User,
+                };
+                let space = store::get_by_uid::<cordium::Space>(c, &space_uid)?;
+                let user = store::get_by_uid::<core::User>(c, &user_uid)?;
+                if let (Some(space), Some(user)) = (space, user) {
+                    self.put_membership(c, now, &space, &user, role)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Creates the Membership of `user` in `space` with `role`, or sets the role of the one
+    /// there is, as CreateSpace (the creator's OWNER Membership) and CreateMembership store it:
+    /// named `<username>.<space>` (cordium `GetMembershipName`), with the User's display name
+    /// and picture (`GetMembershipUserInfo`).
+    pub(super) fn put_membership(
+        &self,
+        c: &Connection,
+        now: SystemTime,
+        space: &cordium::Space,
+        user: &core::User,
+        role: Role,
+    ) -> ApiResult<cordium::Membership> {
+        if let Some(mut m) = store::membership_object(c, &uid_of(space), &uid_of(user))? {
+            m.spec.get_or_insert_with(Default::default).role = role as i32;
+            self.save(c, now, &mut m)?;
+            return Ok(m);
+        }
+        let um = user.metadata.clone().unwrap_or_default();
+        let mut m = cordium::Membership {
+            metadata: Some(meta::Metadata {
+                name: format!("{}.{}", name_of(user), name_of(space)),
+                ..Default::default()
+            }),
+            spec: Some(cordium::membership::Spec { role: role as i32 }),
+            status: Some(cordium::membership::Status {
+                user_ref: Some(reference(user)),
+                space_ref: Some(reference(space)),
+                user_info: Some(cordium::membership::status::UserInfo {
+                    display_name: um.display_name,
+                    pic_url: um.pic_url,
+                }),
+            }),
+            ..Default::default()
+        };
+        self.save_new(c, now, &mut m)?;
+        Ok(m)
+    }
+
     /// Gives the creator of every Space that has no Membership (stored by a version before
     /// Memberships existed) its OWNER Membership, as CreateSpace does.
     fn backfill_owner_memberships(&self) -> ApiResult<()> {
-        self.tx(|c, _| {
+        self.tx(|c, now| {
             for s in store::all::<cordium::Space>(c, &store::Filter::default())? {
                 let space_uid = uid_of(&s);
                 let owner = s.status.as_ref().and_then(|st| st.user_ref.as_ref());
                 if let Some(owner) = owner {
                     if store::count_memberships(c, &space_uid)? == 0 {
-                        store::put_membership(c, &space_uid, &owner.uid, Role::Owner as i32)?;
+                        if let Some(user) = store::get_by_uid::<core::User>(c, &owner.uid)? {
+                            self.put_membership(c, now, &s, &user, Role::Owner)?;
+                        }
                     }
                 }
             }
@@ -125,13 +186,13 @@ impl Engine {
     }
 
     /// Gives the User `username` (created if new) the role `role` in the Space `space` (its
-    /// stored name). Not an RPC: this cluster has no Membership kind yet; for tests and for
-    /// seeding a shared Space.
+    /// stored name), as CreateMembership or UpdateMembership would but without their checks:
+    /// for tests and for seeding a shared Space.
     pub fn set_membership(&self, space: &str, username: &str, role: Role) -> ApiResult<()> {
         self.tx(|c, now| {
             let user = self.caller(c, now, username)?;
             let space: cordium::Space = load(c, "", space)?;
-            store::put_membership(c, &uid_of(&space), &uid_of(&user), role as i32)
+            self.put_membership(c, now, &space, &user, role).map(drop)
         })
     }
 

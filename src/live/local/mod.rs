@@ -11,6 +11,8 @@ mod builds;
 mod engine;
 mod error;
 mod genesis;
+mod git_providers;
+mod memberships;
 mod names;
 mod policies;
 mod seal;
@@ -21,6 +23,7 @@ mod store;
 mod templates;
 mod users;
 mod validate;
+mod volumes;
 mod workspaces;
 
 use std::path::{Path, PathBuf};
@@ -304,6 +307,40 @@ kinds! {
         list: |c: &LocalCluster, scope| c.list_per_space("ListSecret", scope, |common, space_ref| {
             let options = cordium::ListSecretOptions { common: Some(common), space_ref: Some(space_ref) };
             let l = c.engine.list_secret(LOCAL_USER, options)?;
+            Ok((l.items, more(&l.list_response_meta)))
+        }),
+    }
+    Membership {
+        get: |e: &Engine, o| e.get_membership(LOCAL_USER, o),
+        // CreateMembership takes a request naming the Space by uid: resolved here.
+        create: |e: &Engine, o| e.create_membership_object(LOCAL_USER, o),
+        update: |e: &Engine, o| e.update_membership(LOCAL_USER, o),
+        delete: |e: &Engine, o| e.delete_membership(LOCAL_USER, o),
+        list: |c: &LocalCluster, scope| c.list_per_space("ListMembership", scope, |common, space_ref| {
+            let options = cordium::ListMembershipOptions { common: Some(common), space_ref: Some(space_ref) };
+            let l = c.engine.list_membership(LOCAL_USER, options)?;
+            Ok((l.items, more(&l.list_response_meta)))
+        }),
+    }
+    GitProvider {
+        get: |e: &Engine, o| e.get_git_provider(LOCAL_USER, o),
+        create: |e: &Engine, o| e.create_git_provider(LOCAL_USER, o),
+        update: |e: &Engine, o| e.update_git_provider(LOCAL_USER, o),
+        delete: |e: &Engine, o| e.delete_git_provider(LOCAL_USER, o),
+        list: |c: &LocalCluster, scope| c.list_per_space("ListGitProvider", scope, |common, space_ref| {
+            let options = cordium::ListGitProviderOptions { common: Some(common), space_ref: Some(space_ref) };
+            let l = c.engine.list_git_provider(LOCAL_USER, options)?;
+            Ok((l.items, more(&l.list_response_meta)))
+        }),
+    }
+    Volume {
+        get: |e: &Engine, o| e.get_volume(LOCAL_USER, o),
+        create: |e: &Engine, o| e.create_volume(LOCAL_USER, o),
+        update: |e: &Engine, o| e.update_volume(LOCAL_USER, o),
+        delete: |e: &Engine, o| e.delete_volume(LOCAL_USER, o),
+        list: |c: &LocalCluster, scope| c.list_per_space("ListVolume", scope, |common, space_ref| {
+            let options = cordium::ListVolumeOptions { common: Some(common), space_ref: Some(space_ref) };
+            let l = c.engine.list_volume(LOCAL_USER, options)?;
             Ok((l.items, more(&l.list_response_meta)))
         }),
     }

@@ -480,7 +480,7 @@ fn space_roles_come_from_memberships() {
     };
     assert_eq!(err(e.list_template("alice", by_uid)), not_member);
     // A MEMBER may read but not write; an ADMIN may write.
-    e.set_membership("sp.alice", "bob", Role::Member).unwrap();
+    e.set_membership("sp.alice", "bob", Role::User).unwrap();
     e.get_space("bob", by_name("sp.alice")).unwrap();
     e.list_template("bob", list).unwrap();
     assert_eq!(
@@ -530,7 +530,7 @@ fn the_cluster_admin_has_no_pass_in_other_users_spaces() {
 fn workspaces_are_their_owners_alone() {
     let e = engine();
     e.create_space("alice", space("sp.cordium")).unwrap();
-    e.set_membership("sp.cordium", "bob", Role::Member).unwrap();
+    e.set_membership("sp.cordium", "bob", Role::User).unwrap();
     let w =
         e.create_workspace("alice", workspace("default.sp.cordium", Default::default())).unwrap();
     let by_uid = meta::GetOptions { uid: uid(&w), name: String::new() };
@@ -573,7 +573,7 @@ fn list_space_filters_by_type_and_mode() {
     e.create_space("alice", space("mine")).unwrap();
     e.create_space("alice", space("org.cordium")).unwrap();
     e.create_space("bob", space("shared")).unwrap();
-    e.set_membership("shared.bob", "alice", Role::Member).unwrap();
+    e.set_membership("shared.bob", "alice", Role::User).unwrap();
     let list = |mode: i32, ty: Type| {
         let opts = cordium::ListSpaceOptions { mode, r#type: ty as i32, ..Default::default() };
         let l = e.list_space("alice", opts).unwrap();
@@ -667,7 +667,7 @@ fn secret_value_size_and_count() {
 fn delete_space_cascades_to_workspaces_of_every_owner_and_memberships() {
     let e = engine();
     let s = e.create_space("alice", space("sp.cordium")).unwrap();
-    e.set_membership("sp.cordium", "bob", Role::Member).unwrap();
+    e.set_membership("sp.cordium", "bob", Role::User).unwrap();
     let wa =
         e.create_workspace("alice", workspace("default.sp.cordium", Default::default())).unwrap();
     let wb =

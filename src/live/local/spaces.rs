@@ -170,7 +170,7 @@ impl Engine {
         let label = if ty == SpaceType::User { "user" } else { "organization" };
         space.meta_mut().system_labels.insert("type".into(), label.into());
         self.save_new(c, now, &mut space)?;
-        store::put_membership(c, &uid_of(&space), &uid_of(user), Role::Owner as i32)?;
+        self.put_membership(c, now, &space, user, Role::Owner)?;
         let mut default = cordium::Template {
             metadata: Some(meta::Metadata {
                 name: format!("default.{}", m.name),
@@ -219,9 +219,8 @@ impl Engine {
 
     /// DeleteSpace: by uid only (upstream `HasUID: true`); the resource owner or the Space's
     /// OWNER. Cascades as upstream: every Workspace in the Space whoever owns it, then the
-    /// Templates, Secrets and Memberships. (Upstream also deletes the Space's Volumes,
-    /// WorkspaceSnapshots and GitProviders, and the Sessions of its Workspaces: none of them are
-    /// stored here.)
+    /// Templates, Secrets, Volumes, GitProviders and Memberships. (Upstream also deletes the
+    /// Space's WorkspaceSnapshots and the Sessions of its Workspaces: neither is stored here.)
     pub fn delete_space(&self, caller: &str, req: meta::DeleteOptions) -> ApiResult<()> {
         self.tx(|c, now| {
             let user = self.caller(c, now, caller)?;
@@ -240,6 +239,12 @@ impl Engine {
             }
             for s in store::all::<cordium::Secret>(c, &children)? {
                 store::delete(c, &uid_of(&s))?;
+            }
+            for v in store::all::<cordium::Volume>(c, &children)? {
+                store::delete(c, &uid_of(&v))?;
+            }
+            for g in store::all::<cordium::GitProvider>(c, &children)? {
+                store::delete(c, &uid_of(&g))?;
             }
             store::delete_memberships(c, &req.uid)?;
             store::delete(c, &req.uid)?;

@@ -2,8 +2,10 @@
 //! indexed columns queries need (kind, name, uid, parent space, owner, template, displayName,
 //! resourceVersion, creation time), so a List is one paginated query. A kind's sensitive part
 //! (a Secret's data) is never in the body: it is kept sealed (`seal.rs`) in its own table, and
-//! freed pages are zeroed (`secure_delete`). Space Memberships (no API kind here yet) are rows of
-//! their own table: Space, User, role. Knows nothing of server rules; the engine runs every
+//! freed pages are zeroed (`secure_delete`). Space Memberships are objects like any other
+//! (kind `Membership`, its Space and User indexed, the role as its subtype): the roles every
+//! permission check reads are the objects ListMembership returns. The `memberships` table of
+//! older stores is only read once, to move its rows into objects. Knows nothing of server rules; the engine runs every
 //! operation in one transaction over these functions.
 
 use std::path::Path;
@@ -214,6 +216,23 @@ stored!(core::User, "User", "core/v1", |o| Index {
     ..Default::default()
 });
 stored!(core::Group, "Group", "core/v1", |_o| Index::default());
+stored!(cordium::Membership, "Membership", "cordium/v1", |o| Index {
+    space_uid: o.status.as_ref().map(|s| r(&s.space_ref)).unwrap_or_default(),
+    // The member (not a creator): who the role is for.
+    owner_uid: o.status.as_ref().map(|s| r(&s.user_ref)).unwrap_or_default(),
+    subtype: o.spec.as_ref().map(|s| s.role.to_string()).unwrap_or_default(),
+    ..Default::default()
+});
+stored!(cordium::GitProvider, "GitProvider", "cordium/v1", |o| Index {
+    space_uid: o.status.as_ref().map(|s| r(&s.space_ref)).unwrap_or_default(),
+    owner_uid: o.status.as_ref().map(|s| r(&s.user_ref)).unwrap_or_default(),
+    ..Default::default()
+});
+stored!(cordium::Volume, "Volume", "cordium/v1", |o| Index {
+    space_uid: o.status.as_ref().map(|s| r(&s.space_ref)).unwrap_or_default(),
+    owner_uid: o.status.as_ref().map(|s| r(&s.user_ref)).unwrap_or_default(),
+    ..Default::default()
+});
 stored!(core::Policy, "Policy", "core/v1", |_o| Index::default());
 
 fn decode<T: Stored>(body: Vec<u8>) -> ApiResult<T> {
@@ -329,45 +348,59 @@ pub fn get_sealed(conn: &Connection, uid: &str) -> ApiResult<Option<Vec<u8>>> {
         .optional()?)
 }
 
-/// The role (upstream `Membership.Spec.Role` number) of the User `user_uid` in a Space.
+/// The role (upstream `Membership.Spec.Role` number) of the User `user_uid` in a Space: its
+/// Membership object's.
 pub fn membership(conn: &Connection, space_uid: &str, user_uid: &str) -> ApiResult<Option<i32>> {
-    Ok(conn
+    let role: Option<String> = conn
         .query_row(
-            "SELECT role FROM memberships WHERE space_uid = ?1 AND user_uid = ?2",
+            "SELECT subtype FROM objects WHERE kind = 'Membership' AND space_uid = ?1 AND owner_uid = ?2",
             params![space_uid, user_uid],
             |row| row.get(0),
         )
-        .optional()?)
+        .optional()?;
+    Ok(role.map(|r| r.parse().unwrap_or_default()))
 }
 
-/// Sets (creates or replaces) a Membership.
-pub fn put_membership(
+/// The Membership of the User `user_uid` in a Space, if any.
+pub fn membership_object(
     conn: &Connection,
     space_uid: &str,
     user_uid: &str,
-    role: i32,
-) -> ApiResult<()> {
-    conn.execute(
-        "INSERT INTO memberships (space_uid, user_uid, role) VALUES (?1, ?2, ?3)
-         ON CONFLICT (space_uid, user_uid) DO UPDATE SET role = excluded.role",
-        params![space_uid, user_uid, role],
-    )?;
-    Ok(())
+) -> ApiResult<Option<cordium::Membership>> {
+    let filter = Filter {
+        space_uid: Some(space_uid.to_string()),
+        owner_uid: Some(user_uid.to_string()),
+        ..Default::default()
+    };
+    Ok(all::<cordium::Membership>(conn, &filter)?.into_iter().next())
 }
 
 /// Deletes every Membership of a Space; how many there were.
 pub fn delete_memberships(conn: &Connection, space_uid: &str) -> ApiResult<usize> {
-    Ok(conn.execute("DELETE FROM memberships WHERE space_uid = ?1", params![space_uid])?)
+    Ok(conn.execute(
+        "DELETE FROM objects WHERE kind = 'Membership' AND space_uid = ?1",
+        params![space_uid],
+    )?)
 }
 
 /// How many Memberships a Space has.
 pub fn count_memberships(conn: &Connection, space_uid: &str) -> ApiResult<u64> {
-    let n: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM memberships WHERE space_uid = ?1",
-        params![space_uid],
-        |row| row.get(0),
-    )?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    count::<cordium::Membership>(
+        conn,
+        &Filter { space_uid: Some(space_uid.to_string()), ..Default::default() },
+    )
+}
+
+/// The rows of the `memberships` table older stores kept (Space uid, User uid, role in that
+/// table's numbering), removed as they are read.
+pub fn take_legacy_memberships(conn: &Connection) -> ApiResult<Vec<(String, String, i32)>> {
+    let rows = {
+        let mut stmt = conn.prepare("SELECT space_uid, user_uid, role FROM memberships")?;
+        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+        rows.collect::<Result<Vec<_>, _>>()?
+    };
+    conn.execute("DELETE FROM memberships", [])?;
+    Ok(rows)
 }
 
 /// Whether a one-time step (seeding, a migration) named `name` has run on this store.
@@ -449,7 +482,7 @@ fn where_clause(kind: &str, f: &Filter) -> (String, Vec<String>) {
     if let Some(user) = &f.member_uid {
         args.push(user.clone());
         clause.push_str(&format!(
-            " AND uid IN (SELECT space_uid FROM memberships WHERE user_uid = ?{})",
+            " AND uid IN (SELECT space_uid FROM objects WHERE kind = 'Membership' AND owner_uid = ?{})",
             args.len()
         ));
     }

@@ -1,8 +1,8 @@
 //! Template RPCs of the local cluster, pre-builds included, after upstream
 //! `mains/{template,build}.go` (octelium/cordium @ 1b2a84c7, 2928300): names, checks, error
 //! codes and their order; Space roles (Create/Update/Build need Space ADMIN or OWNER); the spec
-//! validated as a Workspace spec (`validateAndSetTemplate`). There are no GitProviders here, so
-//! a Template naming one is refused as upstream refuses a GitProvider that does not exist.
+//! validated as a Workspace spec (`validateAndSetTemplate`), its mounts resolved and its
+//! GitProvider looked up.
 
 use std::time::SystemTime;
 
@@ -20,15 +20,21 @@ use super::workspaces::MAX_ACTIVE_WORKSPACES_PER_USER;
 use crate::live::wire::{cordium, core, meta};
 
 /// Upstream `validateAndSetTemplate`: the spec validated as a Workspace spec in the Template's
-/// Space (Secrets by exact name), then `spec.gitProvider`, read by name: none exist here.
+/// Space (Secrets by exact name), its volume mounts resolved (`setWorkspaceVolumeMounts`), then
+/// `spec.gitProvider`, read by its exact stored name and in the same Space (server-rules.md:
+/// `mains/template.go` ~L261-273, NOT_FOUND).
 fn validate_template(
     c: &Connection,
-    space_uid: &str,
-    spec: &cordium::template::Spec,
+    space: &cordium::Space,
+    spec: &mut cordium::template::Spec,
 ) -> ApiResult<()> {
-    let secrets = StoreSecrets { c, space_uid };
+    let space_uid = uid_of(space);
+    let secrets = StoreSecrets { c, space_uid: &space_uid };
     validate::workspace_spec(&validate::template_as_workspace(spec), &secrets)?;
-    if !spec.git_provider.is_empty() {
+    super::volumes::set_volume_mounts(c, spec.runtime.as_mut(), space)?;
+    if !spec.git_provider.is_empty()
+        && !super::git_providers::git_provider_in_space(c, &spec.git_provider, &space_uid)?
+    {
         return Err(ApiError::not_found(format!(
             "cordium.v1.GitProvider {} does not exist",
             spec.git_provider
@@ -62,7 +68,8 @@ impl Engine {
             if store::name_taken(c, "Template", &m.name)? {
                 return Err(ApiError::invalid("Template name already exists for this Environment"));
             }
-            validate_template(c, &uid_of(&space), &spec)?;
+            let mut spec = spec;
+            validate_template(c, &space, &mut spec)?;
             let mut t = cordium::Template {
                 metadata: Some(names::metadata_from(&m)),
                 spec: Some(spec),
@@ -102,7 +109,9 @@ impl Engine {
             let mut t = self.settled(c, now, t)?;
             names::metadata_update(t.meta_mut(), &m);
             let space_uid = space_uid_of(t.status.as_ref().and_then(|s| s.space_ref.as_ref()));
-            validate_template(c, &space_uid, &spec)?;
+            let space = space_of(c, t.status.as_ref().and_then(|s| s.space_ref.as_ref()))?;
+            let mut spec = spec;
+            validate_template(c, &space, &mut spec)?;
             t.spec = Some(spec);
             access::check_admin(c, &space_uid, &user)?;
             self.save(c, now, &mut t)?;

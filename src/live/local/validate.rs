@@ -469,8 +469,8 @@ fn check_repository(
     Ok(())
 }
 
-/// Upstream `ValidateWorkspace` (wsutils), then `setWorkspaceVolumeMounts`: this cluster has no
-/// Volume kind, so every mount names a Volume that does not exist.
+/// Upstream `ValidateWorkspace` (wsutils). The mounts are resolved after it, as upstream's
+/// `setWorkspaceVolumeMounts` does (`volumes::set_volume_mounts`).
 pub(super) fn workspace_spec(
     spec: &cordium::workspace::Spec,
     secrets: &dyn Secrets,
@@ -524,11 +524,6 @@ pub(super) fn workspace_spec(
         if let Some(s) = l.storage.as_ref().filter(|s| s.megabytes > 10_000_000) {
             return Err(ApiError::invalid(format!("Storage is too large: {}", s.megabytes)));
         }
-    }
-    if let Some(mount) = spec.runtime.as_ref().and_then(|r| r.volume_mounts.first()) {
-        let r = mount.volume_ref.clone().unwrap_or_default();
-        let name = if r.name.is_empty() { r.uid } else { r.name };
-        return Err(ApiError::invalid(format!("The Volume does not exist: {name}")));
     }
     Ok(())
 }

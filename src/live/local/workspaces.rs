@@ -147,6 +147,8 @@ impl Engine {
         let space: cordium::Space = load(c, &space_ref.uid, "")?;
         let space_uid = uid_of(&space);
         validate::workspace_spec(&spec, &StoreSecrets { c, space_uid: &space_uid })?;
+        let mut spec = spec;
+        super::volumes::set_volume_mounts(c, spec.runtime.as_mut(), &space)?;
         access::check_member(c, &space_uid, user)?;
         let limit = effective_limit(
             spec.limit.as_ref(),
@@ -194,6 +196,9 @@ impl Engine {
                 ws.status.as_ref().and_then(|s| s.space_ref.as_ref()).map(|r| r.uid.clone());
             let space_uid = space_uid.unwrap_or_default();
             validate::workspace_spec(&spec, &StoreSecrets { c, space_uid: &space_uid })?;
+            let mut spec = spec;
+            let space: cordium::Space = load(c, &space_uid, "")?;
+            super::volumes::set_volume_mounts(c, spec.runtime.as_mut(), &space)?;
             ws.meta_mut().display_name = m.display_name;
             ws.spec = Some(spec);
             self.save(c, now, &mut ws)?;

@@ -78,3 +78,11 @@ name_enum!(
     /// `Policy.Spec.EnforcementRule.Effect`
     EnforcementEffect { Unknown = "EFFECT_UNKNOWN" => 0, Enforce = "ENFORCE" => 1, Ignore = "IGNORE" => 2 }
 );
+name_enum!(
+    /// `Membership.Spec.Role` (UNKNOWN is taken as USER by CreateMembership)
+    MembershipRole { Unknown = "UNKNOWN" => 0, Owner = "OWNER" => 1, Admin = "ADMIN" => 2, User = "USER" => 3 }
+);
+name_enum!(
+    /// `Volume.AccessMode` (UNSET is taken as EXCLUSIVE by CreateVolume)
+    VolumeAccessMode { Unset = "ACCESS_MODE_UNSET" => 0, Exclusive = "ACCESS_MODE_EXCLUSIVE" => 1, Shared = "ACCESS_MODE_SHARED" => 2 }
+);

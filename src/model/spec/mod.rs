@@ -7,9 +7,11 @@
 //!
 //! One file per part of the wire: `enums` (wire enums), `image`, `runtime` and `repository`
 //! (what Workspace, Template and Space specs share), `workload` (the Space, Template and
-//! Workspace specs themselves), `user`, `group` and `policy`. Everything is re-exported here, so callers
+//! Workspace specs themselves), `user`, `group`, `policy` and `cordium` (Membership, GitProvider
+//! and Volume). Everything is re-exported here, so callers
 //! name `model::spec::X` and never a submodule.
 
+mod cordium;
 mod enums;
 mod group;
 mod image;
@@ -19,6 +21,7 @@ mod runtime;
 mod user;
 mod workload;
 
+pub use cordium::*;
 pub use enums::*;
 pub use group::*;
 pub use image::*;
