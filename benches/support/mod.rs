@@ -73,6 +73,7 @@ pub fn request(dir: PathBuf, url: &str) -> Request {
             holder: "bench@localhost".into(),
             // The stack of a config without a stack file (a stack file says `bench` too).
             stack: Some("bench".into()),
+            plan_key: None,
         },
         ..Request::new(dir)
     }

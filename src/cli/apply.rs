@@ -48,9 +48,10 @@ pub struct Args {
     /// without confirmation, after checking that nothing it touches changed since).
     #[arg(default_value = ".", value_name = "DIR|PLANFILE")]
     pub path: PathBuf,
-    /// With a saved plan: the config directory it was made from.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub config_dir: PathBuf,
+    /// With a saved plan: where the config it was made from is, when not where the plan says
+    /// (the plan records its config root; the config must still be the same).
+    #[arg(long, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
     #[command(flatten)]
     pub flags: PlanFlags,
     /// Replace this resource although nothing forces it (delete and create it; a Workspace's
@@ -133,7 +134,7 @@ pub fn run_destroy(args: DestroyArgs, matches: Option<&ArgMatches>) -> Exit {
     }
     let args = Args {
         path: args.dir,
-        config_dir: PathBuf::from("."),
+        config_dir: None,
         flags: args.flags,
         replaces: Vec::new(),
         auto_approve: args.auto_approve,
@@ -154,15 +155,33 @@ fn parallelism(s: &str) -> Result<usize, String> {
 
 impl Args {
     /// The request these flags mean.
-    fn request(&self, matches: Option<&ArgMatches>, destroy: bool) -> ApplyRequest {
+    fn request(
+        &self,
+        matches: Option<&ArgMatches>,
+        destroy: bool,
+    ) -> Result<ApplyRequest, crate::ops::OpsError> {
         // Anything but a directory is a saved plan, so a FIFO or a device is refused by the plan
         // file reader (it says what it is) instead of being taken for a config directory.
         let saved = (self.path.exists() && !self.path.is_dir()).then(|| self.path.clone());
-        let dir = if saved.is_some() { self.config_dir.clone() } else { self.path.clone() };
+        // A saved plan says where its config is (and whether its Secrets may read outside it).
+        let (dir, allow_outside) = match &saved {
+            Some(path) if !destroy => {
+                let (root, allowed) =
+                    crate::ops::apply::saved_source(path, self.config_dir.as_deref())?;
+                (root, allowed || self.flags.allow_outside_files)
+            }
+            _ => (self.path.clone(), self.flags.allow_outside_files),
+        };
         let mut plan = self.flags.request(dir.clone(), matches, destroy);
+        if let Some(reader) = &mut plan.secrets {
+            *reader = crate::ops::settings::SecretReader(Arc::new(SourceValues {
+                root: dir.clone(),
+                allow_outside,
+            }));
+        }
         plan.replaces = self.replaces.clone();
         plan.build_timeout = self.build_timeout;
-        ApplyRequest {
+        Ok(ApplyRequest {
             plan,
             saved,
             auto_approve: self.auto_approve,
@@ -171,11 +190,8 @@ impl Args {
             lock_ttl: self.run.lock_ttl,
             stop_timeout: self.run.stop_timeout,
             fail_on: self.run.fail_on.clone(),
-            secrets: Arc::new(SourceValues {
-                root: dir,
-                allow_outside: self.flags.allow_outside_files,
-            }),
-        }
+            secrets: Arc::new(SourceValues { root: dir, allow_outside }),
+        })
     }
 }
 
@@ -315,7 +331,17 @@ fn json_line(v: serde_json::Value) {
 }
 
 pub fn run(args: Args, matches: Option<&ArgMatches>, destroy: bool) -> Exit {
-    let req = args.request(matches, destroy);
+    let req = match args.request(matches, destroy) {
+        Ok(r) => r,
+        Err(e) => {
+            let json = args.run.output == ApplyFormat::Json;
+            if json {
+                json_line(error_json(&e.to_string(), None));
+                return Exit::Error;
+            }
+            return output::failure(e, false);
+        }
+    };
     let exit = apply(&args, &req);
     super::login::logout_after(&req.plan);
     exit

@@ -152,6 +152,7 @@ impl PlanFlags {
                 root: dir.clone(),
                 allow_outside: self.allow_outside_files,
             }))),
+            allow_outside_files: self.allow_outside_files,
             ..Request::new(dir)
         }
     }

@@ -40,7 +40,7 @@ impl TargetArgs {
 
 /// Reads `CORDIUM_ENDPOINT`, `OCTELIUM_DOMAIN`, `OCTELIUM_AUTH_TOKEN`, `OCTELIUM_ACCESS_TOKEN`,
 /// `CORDIUM_USERNAME`, `CORDIUM_CACHE_DIR` (else `XDG_CACHE_HOME`, else `HOME`),
-/// `CORDIUM_LOGOUT`, `CI`, `CORDIUM_STACK`, the CI run URL (`GITHUB_RUN_ID` and the like), and who is running (`USER`/`USERNAME` at the host name, for lock
+/// `CORDIUM_LOGOUT`, `CI`, `CORDIUM_STACK`, `CORDIUM_PLAN_KEY`, the CI run URL (`GITHUB_RUN_ID` and the like), and who is running (`USER`/`USERNAME` at the host name, for lock
 /// holders). Empty values count as unset.
 pub fn read_env() -> EnvSettings {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
@@ -57,6 +57,7 @@ pub fn read_env() -> EnvSettings {
         ci: var("CI").is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
         holder: holder(var("USER").or_else(|| var("USERNAME")), var("HOSTNAME"), ci_run(&var)),
         stack: var("CORDIUM_STACK"),
+        plan_key: var("CORDIUM_PLAN_KEY"),
     }
 }
 

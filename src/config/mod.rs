@@ -60,7 +60,21 @@ pub struct Loaded {
     pub docs: Vec<RawDoc>,
     pub stack: Option<stack::Stack>,
     pub diagnostics: Diagnostics,
+    /// Every declared variable's value as resolved (a saved plan records them; a sensitive
+    /// one only as a keyed digest).
+    pub variables: Vec<Variable>,
 }
+
+/// A declared variable and the value it resolved to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variable {
+    pub name: String,
+    pub value: serde_json::Value,
+    pub sensitive: bool,
+}
+
+/// The file at the config root listing paths (gitignore syntax) that are never config.
+pub const IGNORE_FILE: &str = ".cordiumignore";
 
 /// Largest config file read; bigger files are refused with a diagnostic.
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -97,7 +111,8 @@ fn secret_files(loaded: &Loaded) -> Vec<PathBuf> {
         return Vec::new();
     }
     let mut files = Vec::new();
-    find_files(&loaded.root, Path::new(""), &mut files, &mut Diagnostics::new());
+    let ignore = ignore_rules(&loaded.root, &mut Diagnostics::new());
+    find_files(&loaded.root, Path::new(""), &ignore, &mut files, &mut Diagnostics::new());
     files.retain(|rel| canonical(&loaded.root.join(rel)).is_some_and(|c| named.contains(&c)));
     files
 }
@@ -112,10 +127,43 @@ fn var_files(root: &Path, stack: Option<&stack::Stack>, opts: &LoadOptions) -> V
             VarArg::Var { .. } => None,
         })
         .collect();
-    if let Some(env) = opts.env.as_deref().and_then(|name| stack::select(stack, name).ok()) {
+    // Every environment's, not only the selected one's: a file the stack file names as a var
+    // file is never a resource file.
+    for env in stack.into_iter().flat_map(|s| s.environments.values()) {
         out.extend(env.var_files.iter().filter_map(|f| std::fs::canonicalize(root.join(f)).ok()));
     }
     out
+}
+
+/// The `.cordiumignore` rules at `root` (none when there is no such file). A rule file that
+/// cannot be read, or a line that is not a valid pattern, is a warning naming it.
+pub fn ignore_rules(root: &Path, diags: &mut Diagnostics) -> ignore::gitignore::Gitignore {
+    let path = root.join(IGNORE_FILE);
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
+    if path.exists() {
+        let text = match read::regular_text(&path, MAX_FILE_BYTES) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.push(Diagnostic::warning(
+                    "cordiumignore",
+                    format!(
+                        "cannot read {}: {e}; no path is ignored",
+                        read::shown(&path).display()
+                    ),
+                ));
+                String::new()
+            }
+        };
+        for (i, line) in text.lines().enumerate() {
+            if let Err(e) = builder.add_line(Some(path.clone()), line) {
+                diags.push(Diagnostic::warning(
+                    "cordiumignore",
+                    format!("{}:{}: {e}; the line is ignored", read::shown(&path).display(), i + 1),
+                ));
+            }
+        }
+    }
+    builder.build().unwrap_or_else(|_| ignore::gitignore::Gitignore::empty())
 }
 
 fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
@@ -141,7 +189,8 @@ fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
         }
     }
     let mut files = Vec::new();
-    find_files(root, Path::new(""), &mut files, &mut loaded.diagnostics);
+    let ignore = ignore_rules(root, &mut loaded.diagnostics);
+    find_files(root, Path::new(""), &ignore, &mut files, &mut loaded.diagnostics);
     files.retain(|f| !skip.contains(f));
     files.sort();
     if files.is_empty() {
@@ -171,11 +220,17 @@ fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
         else {
             continue;
         };
-        for doc in yaml::parse(file, &text, &mut loaded.diagnostics) {
+        let docs = yaml::parse(file, &text, &mut loaded.diagnostics);
+        let total = docs.len();
+        let ours: Vec<_> = docs.into_iter().filter(|d| is_cordium_document(&d.node)).collect();
+        if ours.len() < total {
+            loaded.diagnostics.push(foreign_yaml(file, total - ours.len(), total));
+        }
+        for doc in ours {
             loaded.docs.push(RawDoc { format: Format::Yaml, node: doc.node, span: doc.span, file });
         }
     }
-    let hcl_docs = hcl::load(
+    let (hcl_docs, variables) = hcl::load_with_variables(
         root,
         &hcl_files,
         loaded.stack.as_ref(),
@@ -184,13 +239,52 @@ fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
         &mut loaded.diagnostics,
     );
     loaded.docs.extend(hcl_docs);
+    loaded.variables = variables;
     loaded
+}
+
+/// Whether a YAML document is meant for cordium (or Octelium): it has a `kind`, an
+/// `apiVersion` or a `metadata`, and an `apiVersion`, when it has one, is `cordium/…` or
+/// `core/…`. A `docker-compose.yml`, a CI workflow or a Kubernetes manifest is not.
+fn is_cordium_document(node: &tree::Node) -> bool {
+    let has = |k: &str| node.get(k).is_some();
+    if !(has("kind") || has("apiVersion") || has("metadata")) {
+        return false;
+    }
+    match node.get("apiVersion").and_then(|v| v.as_str()) {
+        Some(v) => v.starts_with("cordium/") || v.starts_with("core/"),
+        None => true,
+    }
+}
+
+/// The note for a YAML file with documents that are not cordium's: they are skipped.
+fn foreign_yaml(file: FileId, foreign: usize, total: usize) -> Diagnostic {
+    let what = if foreign == total {
+        "this YAML file holds no cordium document".to_string()
+    } else {
+        format!("{foreign} of the {total} documents of this YAML file are not cordium documents")
+    };
+    Diagnostic::warning(
+        "not-cordium",
+        format!(
+            "{what} (no `kind`, `apiVersion` or `metadata`, or an apiVersion other than \
+             cordium/… or core/…); skipped"
+        ),
+    )
+    .at(Span::file_start(file))
+    .help("to silence this, list the file in .cordiumignore at the config root")
 }
 
 /// Collects config files under `root/rel`, as paths relative to `root`. Hidden entries (`.git`,
 /// `.cordium`) and symlinked directories are skipped; the stack file at the root is not a
 /// resource file.
-fn find_files(root: &Path, rel: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
+fn find_files(
+    root: &Path,
+    rel: &Path,
+    ignore: &ignore::gitignore::Gitignore,
+    out: &mut Vec<PathBuf>,
+    diags: &mut Diagnostics,
+) {
     let dir = root.join(rel);
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
@@ -212,8 +306,11 @@ fn find_files(root: &Path, rel: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagn
         }
         let path = rel.join(&name);
         let Ok(kind) = entry.file_type() else { continue };
+        if ignore.matched(root.join(&path), kind.is_dir()).is_ignore() {
+            continue;
+        }
         if kind.is_dir() {
-            find_files(root, &path, out, diags);
+            find_files(root, &path, ignore, out, diags);
             continue;
         }
         let is_config = Path::new(name_str)
@@ -243,7 +340,7 @@ pub fn read_source(
     diags: &mut Diagnostics,
 ) -> Option<(FileId, std::sync::Arc<str>)> {
     let path = root.join(rel);
-    let shown = rel.to_path_buf();
+    let shown = read::shown(&path);
     let too_big = |sources: &mut Sources, diags: &mut Diagnostics, size: u64| {
         let file = sources.add(shown.clone(), "");
         diags.push(

@@ -130,7 +130,8 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
         replaces: req.replaces.clone(),
         children: live.children,
     };
-    let (plan, mut problems) = plan::make(&model, diff, inputs);
+    let (mut plan, mut problems) = plan::make(&model, diff, inputs);
+    plan.origin = origin(req, &settings, &loaded);
     if req.destroy {
         model = Model::default();
     } else if let Some(secrets) = &req.secrets {
@@ -143,6 +144,61 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
         return Err(OpsError::Invalid { diags, loaded: Box::new(loaded) });
     }
     Ok(Planned { plan, model, loaded, naming, cluster, settings, warnings, read_calls: live.calls })
+}
+
+/// The key of a saved plan's digests of sensitive variables: the hex key stored in it, or,
+/// when it stores none, `CORDIUM_PLAN_KEY` (which keyed them, and is never stored).
+pub fn saved_digest_key(env: &super::EnvSettings, stored: &str) -> Result<Vec<u8>, String> {
+    if !stored.is_empty() {
+        return hex::decode(stored).map_err(|_| "its digest key is not hex".to_string());
+    }
+    env.plan_key.as_ref().map(|k| k.as_bytes().to_vec()).ok_or_else(|| {
+        "its sensitive variables were digested with CORDIUM_PLAN_KEY; set it as when the plan \
+         was made"
+            .to_string()
+    })
+}
+
+/// What the plan was made from, for `apply FILE` (plan::file::Origin).
+fn origin(req: &Request, settings: &Settings, loaded: &Loaded) -> plan::file::Origin {
+    use crate::live::target::Target;
+    use plan::file::{absolute, Origin, SavedTarget};
+    let root = absolute(&req.dir);
+    let root = root.canonicalize().unwrap_or(root);
+    let target = match &settings.target {
+        Target::Local { path, .. } => {
+            let p = absolute(path);
+            SavedTarget::Local { path: p.display().to_string() }
+        }
+        Target::Remote { endpoint, .. } => SavedTarget::Endpoint { url: endpoint.clone() },
+    };
+    let mut o = Origin {
+        config_root: root.display().to_string(),
+        environment: req.load.env.clone(),
+        target,
+        targets: req.targets.clone(),
+        excludes: req.excludes.clone(),
+        replaces: req.replaces.clone(),
+        prune: req.prune,
+        destroy: req.destroy,
+        stack_flag: loaded
+            .stack
+            .is_none()
+            .then(|| settings.stack.clone())
+            .filter(|_| settings.stack_named),
+        allow_outside_files: req.allow_outside_files,
+        ..Origin::default()
+    };
+    let key = match &req.env.plan_key {
+        Some(k) => k.as_bytes().to_vec(),
+        None => {
+            let k = rand::random::<[u8; 32]>().to_vec();
+            o.digest_key = hex::encode(&k);
+            k
+        }
+    };
+    o.record_variables(&req.load, &loaded.variables, &key);
+    o
 }
 
 /// What `--fail-on` gates on.

@@ -32,6 +32,9 @@ pub struct EnvSettings {
     pub holder: String,
     /// `CORDIUM_STACK`: the stack name of a config without a stack file.
     pub stack: Option<String>,
+    /// `CORDIUM_PLAN_KEY`: keys a saved plan's digests of sensitive variables (else a random
+    /// key stored in the plan).
+    pub plan_key: Option<String>,
 }
 
 /// What a command was asked, from its flags and the environment, before the config is read.
@@ -59,6 +62,8 @@ pub struct Request {
     /// Reads Secret values (the environment and files: `cli` supplies it); with it, every Secret
     /// the plan creates has its source checked at plan time. `None`: not checked.
     pub secrets: Option<SecretReader>,
+    /// `--allow-outside-files` (recorded in a saved plan).
+    pub allow_outside_files: bool,
 }
 
 /// A [`SecretValues`] a request carries (its `Debug` shows no value).
@@ -87,6 +92,7 @@ impl Request {
             replaces: Vec::new(),
             build_timeout: None,
             secrets: None,
+            allow_outside_files: false,
         }
     }
 }

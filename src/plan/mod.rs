@@ -199,6 +199,10 @@ pub struct Plan {
     /// Addresses left out by `--target`/`--exclude`. Display only (render).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub excluded: Vec<Address>,
+    /// What the plan was made from (config root, environment, target, selection, variables):
+    /// what `apply FILE` needs besides the plan, so it takes no other flag (`file::Origin`).
+    #[serde(default)]
+    pub origin: file::Origin,
 }
 
 impl Plan {
@@ -342,6 +346,7 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
         builds,
         steps,
         excluded,
+        origin: file::Origin::default(),
     };
     (plan, problems)
 }

@@ -65,6 +65,7 @@ fn plan(changes: Vec<PlannedChange>) -> Plan {
         }],
         steps: vec![],
         excluded: vec![],
+        origin: Default::default(),
     }
 }
 

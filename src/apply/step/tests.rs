@@ -499,6 +499,7 @@ fn plan(steps: Vec<Step>, builds: Vec<PlannedBuild>) -> Plan {
         builds,
         steps,
         excluded: vec![],
+        origin: Default::default(),
     }
 }
 
