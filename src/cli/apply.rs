@@ -118,6 +118,10 @@ pub struct RunFlags {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
     pub output: ApplyFormat,
+    /// Also write the JSON event stream (`--output json`'s lines: warnings, the plan, each
+    /// step, the summary or the error) to FILE, beside the chosen output.
+    #[arg(long, value_name = "FILE")]
+    pub json_out: Option<PathBuf>,
 }
 
 /// `cordium destroy DIR`: a destroy plan of the config in DIR, confirmed and applied. A saved
@@ -217,6 +221,8 @@ impl Confirm for Terminal {
 /// The view of an apply: the plan, notices and events, in the chosen format.
 struct View {
     json: bool,
+    /// `--json-out`: the stream's lines also go here.
+    file: Option<std::sync::Mutex<std::fs::File>>,
     events: EventView,
     /// The config's sensitive values (known once it is loaded): an error the cluster sends back
     /// may quote one, and is shown without it.
@@ -224,6 +230,24 @@ struct View {
 }
 
 impl View {
+    /// One line of the JSON stream: on stdout with `--output json`, and in the `--json-out`
+    /// file.
+    fn line(&self, v: serde_json::Value) {
+        let line = format!("{}\n", stamped(v));
+        if self.json {
+            output::print_stdout(&line);
+        }
+        self.to_file(&line);
+    }
+
+    fn to_file(&self, line: &str) {
+        if let Some(f) = &self.file {
+            if let Ok(mut f) = f.lock() {
+                let _ = f.write_all(line.as_bytes());
+            }
+        }
+    }
+
     fn scrub(&self, text: &str) -> String {
         match self.secrets.get() {
             Some(secrets) => crate::diag::scrub(secrets, text),
@@ -244,6 +268,9 @@ impl Observer for View {
             | Event::Finished { .. }
             | Event::NotStarted { .. } => {}
         }
+        if self.file.is_some() {
+            self.to_file(&format!("{}\n", stamped(crate::render::events::event_json(&event))));
+        }
         self.events.event(&event);
     }
 }
@@ -254,20 +281,19 @@ impl Progress for View {
             Notice::Warnings { diags, loaded } => {
                 let _ = self.secrets.set(loaded.sources.secrets().to_vec());
                 output::warnings(diags, loaded);
-                if self.json {
-                    let doc = render::diagnostics::json(diags, &loaded.sources);
-                    for d in doc["diagnostics"].as_array().into_iter().flatten() {
-                        json_line(warning_json(d));
-                    }
+                let doc = render::diagnostics::json(diags, &loaded.sources);
+                for d in doc["diagnostics"].as_array().into_iter().flatten() {
+                    self.line(warning_json(d));
                 }
                 return;
             }
-            Notice::Plan(plan) if self.json => return json_line(plan_json(plan)),
+            Notice::Plan(plan) if self.json => return self.line(plan_json(plan)),
             Notice::Plan(plan) => {
+                self.to_file(&format!("{}\n", stamped(plan_json(plan))));
                 return output::print_stdout(&render::human::plan(
                     &PlanDoc::from_plan(plan),
                     output::stdout_style(),
-                ))
+                ));
             }
             Notice::Applying { target } if !self.json => {
                 return output::print_stdout(&format!("\nApplying to {target}...\n"));
@@ -312,9 +338,7 @@ impl Progress for View {
             }
         };
         let text = self.scrub(&text);
-        if self.json {
-            json_line(notice_json(kind, &text));
-        }
+        self.line(notice_json(kind, &text));
         // On stderr too, for a person reading the job's log; a pending lock only there when
         // the output is for people.
         if !(self.json && kind == "lock_pending") {
@@ -349,16 +373,25 @@ pub fn run(args: Args, matches: Option<&ArgMatches>, destroy: bool) -> Exit {
 
 fn apply(args: &Args, req: &ApplyRequest) -> Exit {
     let json = args.run.output == ApplyFormat::Json;
+    let file = match &args.run.json_out {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some(std::sync::Mutex::new(f)),
+            Err(e) => {
+                output::print_stderr(&format!("Error: cannot write {}: {e}\n", path.display()));
+                return Exit::Error;
+            }
+        },
+        None => None,
+    };
     let view = View {
         json,
+        file,
         events: EventView::new(output::view_mode(json), output::stdout_style()),
         secrets: OnceLock::new(),
     };
     match super::block_on(crate::ops::apply::apply(req, &Terminal, &view)) {
         Ok(ApplyResult::NoChanges) => {
-            if json {
-                json_line(summary_json(&Default::default()));
-            }
+            view.line(summary_json(&Default::default()));
             Exit::Ok
         }
         Ok(ApplyResult::Cancelled) => {
@@ -366,6 +399,9 @@ fn apply(args: &Args, req: &ApplyRequest) -> Exit {
             Exit::Error
         }
         Ok(ApplyResult::Applied(outcome)) => {
+            if !json {
+                view.to_file(&format!("{}\n", stamped(summary_json(&outcome))));
+            }
             output::print_stdout(&view.scrub(&view.events.summary(&outcome)));
             if outcome.success() {
                 Exit::Ok
@@ -380,8 +416,9 @@ fn apply(args: &Args, req: &ApplyRequest) -> Exit {
                 Exit::Error
             };
             if json {
-                json_line(failure_json(&e, &view));
+                view.line(failure_json(&e, &view));
             } else {
+                view.to_file(&format!("{}\n", stamped(failure_json(&e, &view))));
                 output::failure(e, false);
             }
             exit

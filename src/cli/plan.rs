@@ -92,6 +92,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
     pub output: PlanFormat,
+    /// Also write the JSON plan document (schemas/plan.v1.json, warnings included) to FILE, in
+    /// the same run as the chosen output.
+    #[arg(long, value_name = "FILE")]
+    pub json_out: Option<PathBuf>,
     /// Exit 2 when the plan has changes (0 only when there are none).
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -168,17 +172,28 @@ pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
 
 fn plan(args: &Args, req: &Request) -> Exit {
     let json = args.output == PlanFormat::Json;
+    let fail = |e| match args.output {
+        PlanFormat::Github => output::failure_github(e),
+        _ => output::failure(e, json),
+    };
     let planned = match super::block_on(crate::ops::plan::plan(req)) {
         Ok(p) => p,
-        Err(e) => return output::failure(e, json),
+        Err(e) => return fail(e),
     };
     output::warnings(&planned.warnings, &planned.loaded);
     if let Some(path) = &args.out {
         if let Err(e) = crate::ops::plan::save(&planned.plan, path) {
-            return output::failure(e, json);
+            return fail(e);
         }
     }
-    output::print_stdout(&output::plan_text(&planned.plan, args.output, output::stdout_style()));
+    let doc = crate::render::PlanDoc::from_plan(&planned.plan)
+        .with_warnings(&planned.warnings, &planned.loaded.sources);
+    if let Some(path) = &args.json_out {
+        if !output::write_file(path, &doc.to_json()) {
+            return Exit::Error;
+        }
+    }
+    output::print_stdout(&output::doc_text(&doc, args.output, output::stdout_style()));
     if let Some(path) = &args.out {
         if args.output == PlanFormat::Human {
             output::print_stderr(&format!(

@@ -60,8 +60,11 @@ pub struct Prepared {
 
 /// Loads the config, resolves the settings and connects. Reads nothing from the cluster.
 pub async fn prepare(req: &Request) -> Result<Prepared, OpsError> {
-    let Validated { loaded, model, diags: warnings } = validate::load(&req.dir, &req.load)?;
+    let Validated { loaded, model, diags: mut warnings } = validate::load(&req.dir, &req.load)?;
     let settings = Settings::resolve(req, &loaded)?;
+    for w in &settings.warnings {
+        warnings.push(crate::diag::Diagnostic::warning("target-override", w.clone()));
+    }
     settings.check_stack()?;
     let cluster = connect(&settings, &req.env.auth).await?;
     Ok(Prepared { loaded, model, settings, cluster, warnings })

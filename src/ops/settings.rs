@@ -148,6 +148,9 @@ pub struct Settings {
     pub build_timeout_secs: u64,
     /// `--build-timeout`, in seconds (at least 1): overrides every build's timeout.
     pub build_timeout_override: Option<u64>,
+    /// What the person must know about how these were chosen (an environment variable that
+    /// overrides the stack file environment's target), as warnings of the command.
+    pub warnings: Vec<String>,
 }
 
 impl Settings {
@@ -160,6 +163,23 @@ impl Settings {
             _ => None,
         };
         let mut target = target::resolve(&req.target, &req.env.target, environment, req.env.ci)?;
+        let mut warnings = Vec::new();
+        // `CORDIUM_ENDPOINT` (or `OCTELIUM_DOMAIN`) beats `--env NAME`'s target: said loudly.
+        if let (TargetSource::Env, Some(env)) = (target.source(), environment) {
+            if env.local.is_some() || env.endpoint.is_some() || env.domain.is_some() {
+                let var = if req.env.target.endpoint.is_some() {
+                    "CORDIUM_ENDPOINT"
+                } else {
+                    "OCTELIUM_DOMAIN"
+                };
+                warnings.push(format!(
+                    "{var} overrides the target of environment `{}`: using {}, not the \
+                     environment's; unset {var}, or pass --endpoint to say which cluster",
+                    env.name,
+                    target.display()
+                ));
+            }
+        }
         // A local store named in the stack file, or the default, lives under the config root.
         if let Target::Local { path, source } = &target {
             if path.is_relative() && *source != TargetSource::Flag {
@@ -193,6 +213,7 @@ impl Settings {
             prune: req.prune || req.destroy || stack_file.is_some_and(|s| s.prune),
             build_timeout_secs,
             build_timeout_override: req.build_timeout.map(|t| t.as_secs().max(1)),
+            warnings,
         })
     }
 }

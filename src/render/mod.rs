@@ -4,6 +4,7 @@
 pub mod diagnostics;
 pub mod dot;
 pub mod events;
+pub mod github;
 pub mod human;
 pub mod markdown;
 pub mod plan_doc;
