@@ -176,18 +176,21 @@ fn plan(args: &Args, req: &Request) -> Exit {
         PlanFormat::Github => output::failure_github(e),
         _ => output::failure(e, json),
     };
-    let planned = match super::block_on(crate::ops::plan::plan(req)) {
+    let mut planned = match super::block_on(crate::ops::plan::plan(req)) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
     output::warnings(&planned.warnings, &planned.loaded);
+    let doc = crate::render::PlanDoc::from_plan(&planned.plan)
+        .with_warnings(&planned.warnings, &planned.loaded.sources);
+    // Kept with a saved plan, so that `show FILE` shows what this run shows.
+    planned.plan.origin.warnings =
+        doc.warnings.iter().filter_map(|w| serde_json::to_value(w).ok()).collect();
     if let Some(path) = &args.out {
         if let Err(e) = crate::ops::plan::save(&planned.plan, path) {
             return fail(e);
         }
     }
-    let doc = crate::render::PlanDoc::from_plan(&planned.plan)
-        .with_warnings(&planned.warnings, &planned.loaded.sources);
     if let Some(path) = &args.json_out {
         if !output::write_file(path, &doc.to_json()) {
             return Exit::Error;

@@ -62,6 +62,10 @@ pub struct Origin {
     /// Every declared variable's value when the plan was made (a sensitive one as its digest).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variables: Vec<SavedVariable>,
+    /// The warnings shown when the plan was made (as the JSON plan's `warnings`), so that
+    /// `show FILE` shows them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<serde_json::Value>,
     /// The key of the digests (hex, random per plan). Empty when `CORDIUM_PLAN_KEY` keyed them:
     /// then apply needs the same `CORDIUM_PLAN_KEY`.
     #[serde(default)]

@@ -36,7 +36,7 @@ pub struct PlanDoc {
 }
 
 /// One warning, where it is.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, JsonSchema)]
 pub struct WarningDoc {
     pub code: String,
     pub message: String,
@@ -236,8 +236,7 @@ impl PlanDoc {
             plan.changes.iter().any(|c| c.address.kind == crate::model::Kind::Workspace);
         if workspaces && !plan.target.username.is_empty() {
             notes.push(format!(
-                "Workspaces are shown as {} sees them: the server lists only the caller's own \
-                 Workspaces, so another user's plan of this config shows theirs.",
+                "Workspaces: {}'s own (the server lists each user's Workspaces to them only).",
                 plan.target.username
             ));
         }
@@ -246,7 +245,12 @@ impl PlanDoc {
             tool_version: plan.tool_version.clone(),
             stack: plan.stack.clone(),
             environment: plan.origin.environment.clone(),
-            warnings: Vec::new(),
+            warnings: plan
+                .origin
+                .warnings
+                .iter()
+                .filter_map(|w| serde_json::from_value(w.clone()).ok())
+                .collect(),
             notes,
             target: TargetDoc {
                 display: plan.target.display.clone(),
