@@ -86,8 +86,20 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     let live = state::read_with(&cluster, &model, &naming, &stack, read).await?;
     // The cluster now answers what validate could only guess: an undeclared Secret that exists
     // is fine, one that does not is an error (the server would refuse the write).
-    let warnings: Diagnostics =
+    let mut warnings: Diagnostics =
         warnings.into_iter().filter(|d| d.code != "unknown-secret").collect();
+    for (space, n) in &live.unseen_workspaces {
+        warnings.push(crate::diag::Diagnostic::warning(
+            "unseen-workspaces",
+            format!(
+                "{space} records {n} Workspace(s) of stack `{stack}` that are not among {}'s: \
+                 another user's (the server lists Workspaces to their owner only), or deleted \
+                 outside cordium; this plan cannot see them, and a Workspace it creates there is \
+                 {}'s own, beside them",
+                identity.username, identity.username
+            ),
+        ));
+    }
     let space_stored = |s: &str| naming.space_name(s);
     let missing = plan::references::missing_secrets(&model, &space_stored, &live.secret_names);
     if !missing.is_empty() && !req.destroy {

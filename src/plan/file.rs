@@ -355,6 +355,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("repo/config");
         std::fs::create_dir_all(&root).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("repo/out")).expect("mkdir");
         let mut o = Origin {
             config_root: root.canonicalize().expect("root").display().to_string(),
             ..Origin::default()

@@ -172,7 +172,7 @@ fn markdown_without_changes_says_so() {
 fn json_document_carries_summary_and_masking() {
     let doc = PlanDoc::from_plan(&sample());
     let v: serde_json::Value = serde_json::from_str(&doc.to_json()).expect("json");
-    assert_eq!(v["format_version"], "1.2");
+    assert_eq!(v["format_version"], "1.3");
     assert_eq!(v["summary"]["replace"], 1);
     let masked = &v["resource_changes"][1]["fields"][1];
     assert_eq!(masked["sensitive"], true);
