@@ -15,6 +15,9 @@ use crate::support::{cordium_as_admin, Serve};
 /// A Secret source, its environment, and what the error says.
 type SourceCase<'a> = (String, Vec<(&'a str, &'a str)>, &'a str);
 
+/// Flags, environment, and what is expected of the run.
+type FlagCase<'a, T> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, T);
+
 /// A value no output may ever contain.
 const SENTINEL: &str = "ci-sentinel-value-93kq";
 
@@ -776,7 +779,7 @@ async fn a_saved_plan_applies_alone_from_any_directory_and_refuses_what_would_ch
     assert!(!saved.contains(SENTINEL), "the plan file holds the sensitive value");
     let root = Path::new("/");
     // Flags that would change the plan are refused, each with a sentence; nothing is written.
-    let refusals: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    let refusals: Vec<FlagCase<&str>> = vec![
         (vec!["--target", "template.lab.base"], vec![], "--target template.lab.base differs"),
         (
             vec!["--endpoint", "http://127.0.0.1:1"],
@@ -994,7 +997,7 @@ fn colour_follows_the_flags_then_the_environment() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("main.hcl"), "space \"lab\" {\n  nmae = 1\n}\n").expect("write");
     let esc = |o: &Output| String::from_utf8_lossy(&o.stderr).contains('\u{1b}');
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, bool)> = vec![
+    let cases: Vec<FlagCase<bool>> = vec![
         (vec![], vec![], false),
         (vec![], vec![("FORCE_COLOR", "1")], true),
         (vec![], vec![("CLICOLOR_FORCE", "1")], true),
