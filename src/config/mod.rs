@@ -243,13 +243,26 @@ fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
     loaded
 }
 
-/// Whether a YAML document is meant for cordium (or Octelium): it has a `kind`, an
-/// `apiVersion` or a `metadata`, and an `apiVersion`, when it has one, is `cordium/…` or
-/// `core/…`. A `docker-compose.yml`, a CI workflow or a Kubernetes manifest is not.
+/// Whether a YAML document is meant for cordium (or Octelium): one of our kinds, or a document
+/// with a `kind`, an `apiVersion` or a `metadata` whose `apiVersion`, when it has one, is
+/// `cordium/…` or `core/…`. A `docker-compose.yml`, a CI workflow or a Kubernetes manifest is
+/// not.
 fn is_cordium_document(node: &tree::Node) -> bool {
+    match &node.value {
+        tree::Value::Map(_) => {}
+        // A list of documents is an error of ours only if it holds one.
+        tree::Value::List(items) => return items.iter().any(is_cordium_document),
+        // A scalar where a document belongs: the decoder says what is wrong.
+        _ => return true,
+    }
     let has = |k: &str| node.get(k).is_some();
     if !(has("kind") || has("apiVersion") || has("metadata")) {
         return false;
+    }
+    // One of our kinds is ours whatever its apiVersion says (a wrong one is an error).
+    let kind = node.get("kind").and_then(|k| k.as_str());
+    if kind.is_some_and(|k| crate::kind::Kind::from_api_kind(k).is_some()) {
+        return true;
     }
     match node.get("apiVersion").and_then(|v| v.as_str()) {
         Some(v) => v.starts_with("cordium/") || v.starts_with("core/"),

@@ -126,7 +126,9 @@ pub fn keyed_digest(key: &[u8], name: &str, value: &serde_json::Value) -> String
 impl Origin {
     /// The variables and var arguments of a load, sensitive ones digested under `key`.
     pub fn record_variables(&mut self, load: &LoadOptions, variables: &[Variable], key: &[u8]) {
-        let sensitive = |name: &str| variables.iter().any(|v| v.name == name && v.sensitive);
+        // An undeclared variable's value is kept as a digest too: nothing says it is not a
+        // secret given to a misspelt name.
+        let sensitive = |name: &str| !variables.iter().any(|v| v.name == name && !v.sensitive);
         self.args = load
             .vars
             .iter()
