@@ -905,6 +905,11 @@ fn diagnostic_paths_are_relative_to_the_working_directory_and_annotated_for_gith
     let o = run_in(repo.path(), &["validate", "infra/cordium", "--output", "github"], &[]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.starts_with("::error file=infra/cordium/main.hcl,line=2,col=3,"), "{out}");
+    // plan too, before any cluster is read.
+    let o = run_in(repo.path(), &["plan", "infra/cordium", "--output", "github"], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("::error file=infra/cordium/main.hcl,line=2,col=3,"), "{out}");
     // From elsewhere, the path is absolute (nothing relative would resolve).
     let other = tempfile::tempdir().expect("tempdir");
     let abs = cfg.canonicalize().expect("cfg");
