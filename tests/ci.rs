@@ -15,6 +15,9 @@ use crate::support::{cordium_as_admin, Serve};
 /// A Secret source, its environment, and what the error says.
 type SourceCase<'a> = (String, Vec<(&'a str, &'a str)>, &'a str);
 
+/// Flags, environment, and what is expected of the run.
+type FlagCase<'a, T> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, T);
+
 /// A value no output may ever contain.
 const SENTINEL: &str = "ci-sentinel-value-93kq";
 
@@ -566,7 +569,10 @@ async fn every_line_of_the_apply_stream_is_an_event_with_a_time_errors_and_warni
     assert_eq!(last["event"], "error", "{}", text(&o));
     let diags = last["diagnostics"].as_array().cloned().unwrap_or_default();
     let bad = diags.iter().find(|d| d["code"] == "secret-source").expect("the Secret's error");
-    assert_eq!((bad["file"].as_str(), bad["line"].as_u64()), (Some("main.yaml"), Some(8)));
+    // Outside the working directory, the path is absolute.
+    let file = bad["file"].as_str().unwrap_or_default();
+    assert!(Path::new(file).is_absolute() && file.ends_with("/main.yaml"), "{file}");
+    assert_eq!(bad["line"].as_u64(), Some(8));
     assert!(bad["message"].as_str().is_some_and(|m| m.contains("CI_SECRET_TOKEN")));
     // Applied: the warning is an event, then the plan, the steps and the summary.
     let env = [("CI_SECRET_TOKEN", SENTINEL)];
@@ -726,4 +732,299 @@ async fn sigterm_before_the_walk_releases_the_lock_and_changes_nothing() {
     assert!(!events.iter().any(|e| e["event"] == "started"), "a step started: {}", text(&o));
     assert!(!lock_held(&serve).await, "the lock was not released");
     assert_eq!(workspaces(&serve).await, 0);
+}
+
+/// A stack with a sensitive variable (a Template's runtime var) and a plain one.
+fn variable_config(dir: &Path) {
+    std::fs::write(dir.join("cordium.hcl"), "stack \"ci\" {}\n").expect("write");
+    std::fs::write(
+        dir.join("main.hcl"),
+        "variable \"token\" {\n  sensitive = true\n}\n\nvariable \"branch\" {\n  default = \
+         \"main\"\n}\n\nspace \"lab\" {}\n\ntemplate \"base\" {\n  space = space.lab\n  \
+         display_name = \"base ${var.branch}\"\n  image {\n    registry {\n      url = \
+         \"node:22\"\n    }\n  }\n  var \"TOKEN\" {\n    value = var.token\n  }\n}\n",
+    )
+    .expect("write");
+}
+
+/// `cordium` run in `cwd`.
+fn run_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c: Command = cordium_as_admin();
+    c.current_dir(cwd).args(args).env_remove("CORDIUM_STACK").env_remove("CORDIUM_VAR_token");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("cordium runs")
+}
+
+// Regression: `cordium apply p1.plan` needed --config-dir, --env and the target again, loaded
+// the whole filesystem when run from `/`, ignored --target, and applied a changed sensitive
+// variable without a word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_applies_alone_from_any_directory_and_refuses_what_would_change_it() {
+    let serve = Serve::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    variable_config(dir.path());
+    let out = tempfile::tempdir().expect("tempdir");
+    let file = out.path().join("p1.plan");
+    let f = file.to_str().expect("utf-8");
+    let token = [("CORDIUM_VAR_token", SENTINEL)];
+    let o = run_in(
+        dir.path(),
+        &["plan", ".", "--endpoint", &serve.url, "--var", "branch=dev", "--out", f],
+        &token,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let saved = std::fs::read_to_string(&file).expect("the plan file");
+    assert!(!saved.contains(SENTINEL), "the plan file holds the sensitive value");
+    let root = Path::new("/");
+    // Flags that would change the plan are refused, each with a sentence; nothing is written.
+    let refusals: Vec<FlagCase<&str>> = vec![
+        (vec!["--target", "template.lab.base"], vec![], "--target template.lab.base differs"),
+        (
+            vec!["--endpoint", "http://127.0.0.1:1"],
+            vec![],
+            "--endpoint http://127.0.0.1:1 names another cluster",
+        ),
+        (
+            vec![],
+            vec![("CORDIUM_ENDPOINT", "http://127.0.0.1:1")],
+            "CORDIUM_ENDPOINT=http://127.0.0.1:1 names another cluster",
+        ),
+        (vec!["--var", "branch=prod"], vec![], "--var/--var-file differ"),
+        (vec!["--env", "production"], vec![], "--env production differs"),
+    ];
+    for (flags, env, expected) in refusals {
+        let mut args = vec!["apply", f];
+        args.extend(flags.iter().copied());
+        let mut env = env.clone();
+        env.extend(token);
+        let o = run_in(root, &args, &env);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+        assert!(flat(&o).contains(expected), "{args:?}: {}", text(&o));
+        assert_no_sentinel(&o);
+    }
+    // The sensitive variable changed since the plan: refused by name, the value never shown.
+    let o = run_in(root, &["apply", f], &[("CORDIUM_VAR_token", "another-value-77")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(flat(&o).contains("sensitive variable token has another value"), "{}", text(&o));
+    assert!(!text(&o).contains("another-value-77"), "{}", text(&o));
+    assert_eq!(spaces(&serve).await, Vec::<String>::new(), "a refused apply wrote something");
+    // Alone, from `/`: applied exactly (the plan's `--var branch=dev` included).
+    let o = run_in(root, &["apply", f], &token);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_no_sentinel(&o);
+    assert_eq!(spaces(&serve).await.len(), 1, "{}", text(&o));
+    let again =
+        run_in(dir.path(), &["plan", ".", "--endpoint", &serve.url, "--var", "branch=dev"], &token);
+    assert!(text(&again).contains("No changes"), "{}", text(&again));
+}
+
+// Regression: a var file inside the config directory was loaded as a resource file and failed,
+// and any docker-compose.yml under the root broke validate.
+#[test]
+fn only_cordium_documents_are_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(
+        d.join("cordium.hcl"),
+        "stack \"ci\" {}\n\nenvironment \"staging\" {\n  local = \".cordium/l.db\"\n  var_files = \
+         [\"env/staging.hcl\"]\n}\n",
+    )
+    .expect("write");
+    std::fs::create_dir_all(d.join("env")).expect("mkdir");
+    std::fs::create_dir_all(d.join("vendor/x")).expect("mkdir");
+    std::fs::write(
+        d.join("main.hcl"),
+        "variable \"branch\" {\n  default = \"main\"\n}\n\nspace \"lab\" {}\n",
+    )
+    .expect("write");
+    // Named by the stack file: a var file, never config, whichever --env is chosen.
+    std::fs::write(d.join("env/staging.hcl"), "branch = \"staging\"\n").expect("write");
+    // Not named anywhere, but only `name = value` lines: skipped with a warning.
+    std::fs::write(d.join("env/other.hcl"), "branch = \"other\"\n").expect("write");
+    std::fs::write(d.join("docker-compose.yml"), "services:\n  web:\n    image: nginx\n")
+        .expect("write");
+    std::fs::write(
+        d.join("deploy.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n",
+    )
+    .expect("write");
+    // Ignored by .cordiumignore (gitignore syntax): never read, even broken.
+    std::fs::write(d.join(".cordiumignore"), "# tools\nvendor/\n*.generated.hcl\n").expect("write");
+    std::fs::write(d.join("vendor/x/broken.hcl"), "space {{{").expect("write");
+    std::fs::write(d.join("a.generated.hcl"), "space {{{").expect("write");
+    for env in [None, Some("staging")] {
+        let mut args = vec!["validate", ".", "--output", "json"];
+        if let Some(e) = env {
+            args.extend(["--env", e]);
+        }
+        let o = run_in(d, &args, &[]);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o));
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+        let codes: Vec<(&str, &str)> = doc["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .map(|d| (d["code"].as_str().unwrap_or(""), d["file"].as_str().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                ("not-cordium", "deploy.yaml"),
+                ("not-cordium", "docker-compose.yml"),
+                ("var-file-skipped", "env/other.hcl")
+            ],
+            "{args:?}: {}",
+            text(&o)
+        );
+    }
+    // `--format` still works (hidden), and `--output github` annotates.
+    let o = run_in(d, &["validate", ".", "--format", "json"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run_in(d, &["validate", ".", "--output", "github"], &[]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("::warning file=env/other.hcl,line=1,col=1,title=cordium var-file-skipped::"),
+        "{out}"
+    );
+}
+
+// Diagnostics name paths from the working directory (editors, CI annotations in monorepos),
+// and `--output github` makes them workflow annotations.
+#[test]
+fn diagnostic_paths_are_relative_to_the_working_directory_and_annotated_for_github() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let cfg = repo.path().join("infra/cordium");
+    std::fs::create_dir_all(&cfg).expect("mkdir");
+    std::fs::write(cfg.join("main.hcl"), "space \"lab\" {\n  nmae = \"x\"\n}\n").expect("write");
+    let o = run_in(repo.path(), &["validate", "infra/cordium", "--output", "json"], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(doc["diagnostics"][0]["file"], "infra/cordium/main.hcl", "{doc}");
+    let o = run_in(repo.path(), &["validate", "infra/cordium", "--output", "github"], &[]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("::error file=infra/cordium/main.hcl,line=2,col=3,"), "{out}");
+    // plan too, before any cluster is read.
+    let o = run_in(repo.path(), &["plan", "infra/cordium", "--output", "github"], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("::error file=infra/cordium/main.hcl,line=2,col=3,"), "{out}");
+    // From elsewhere, the path is absolute (nothing relative would resolve).
+    let other = tempfile::tempdir().expect("tempdir");
+    let abs = cfg.canonicalize().expect("cfg");
+    let o =
+        run_in(other.path(), &["validate", abs.to_str().expect("utf-8"), "--output", "json"], &[]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(doc["diagnostics"][0]["file"], abs.join("main.hcl").to_str().expect("utf-8"));
+}
+
+// `--json-out` writes the JSON beside the human output in the same run; Markdown carries the
+// marker a bot updates its comment by, and names the stack and the environment; warnings reach
+// JSON, Markdown and the apply stream, not only stderr; an endpoint from the environment that
+// overrides `--env`'s is a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_out_markdown_marker_warnings_and_the_environment_in_every_output() {
+    let serve = Serve::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(
+        d.join("cordium.hcl"),
+        "stack \"ci\" {}\n\nenvironment \"staging\" {\n  endpoint = \"http://127.0.0.1:9\"\n}\n",
+    )
+    .expect("write");
+    std::fs::write(d.join("main.hcl"), "space \"lab\" {}\n").expect("write");
+    std::fs::write(d.join("compose.yml"), "services: {}\n").expect("write");
+    let endpoint = [("CORDIUM_ENDPOINT", serve.url.as_str())];
+    let json_file = d.join("plan.json");
+    let j = json_file.to_str().expect("utf-8");
+    let o = run_in(
+        d,
+        &["plan", ".", "--env", "staging", "--output", "markdown", "--json-out", j],
+        &endpoint,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let md = String::from_utf8_lossy(&o.stdout);
+    assert!(md.starts_with("<!-- cordium-plan:ci:staging -->\n"), "{md}");
+    assert!(md.contains("stack `ci`, environment `staging`"), "{md}");
+    assert!(md.contains("CORDIUM_ENDPOINT overrides the target of environment `staging`"), "{md}");
+    assert!(md.contains("`compose.yml:1`"), "{md}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("CORDIUM_ENDPOINT overrides"),
+        "{}",
+        text(&o)
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_file).expect("--json-out"))
+            .expect("JSON");
+    assert_eq!(doc["environment"], "staging");
+    assert_eq!(doc["summary"]["create"], 1);
+    let codes: Vec<&str> = doc["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(|w| w["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["not-cordium", "target-override"], "{doc}");
+    // The human plan names the environment and the endpoint.
+    let o = run_in(d, &["plan", ".", "--env", "staging"], &endpoint);
+    assert!(
+        text(&o).contains(&format!("Target: {} as admin, environment: staging", serve.url)),
+        "{}",
+        text(&o)
+    );
+    // Apply: human on stdout, the event stream in the file, warnings as events.
+    let events = d.join("events.jsonl");
+    let e = events.to_str().expect("utf-8");
+    let o = run_in(
+        d,
+        &["apply", ".", "--env", "staging", "--auto-approve", "--json-out", e],
+        &endpoint,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("Apply complete"), "{}", text(&o));
+    let stream = std::fs::read_to_string(&events).expect("--json-out");
+    let lines: Vec<serde_json::Value> =
+        stream.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    for l in &lines {
+        let errors: Vec<String> = stream_schema().iter_errors(l).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}: {l}");
+    }
+    let names: Vec<&str> = lines.iter().filter_map(|l| l["event"].as_str()).collect();
+    let warnings = lines.iter().filter(|l| l["event"] == "warning").count();
+    assert_eq!(warnings, 2, "the compose file and the endpoint override: {names:?}");
+    assert!(names.contains(&"plan") && names.last() == Some(&"summary"), "{names:?}");
+}
+
+// `--no-color`, `--color`, NO_COLOR and FORCE_COLOR.
+#[test]
+fn colour_follows_the_flags_then_the_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("main.hcl"), "space \"lab\" {\n  nmae = 1\n}\n").expect("write");
+    let esc = |o: &Output| String::from_utf8_lossy(&o.stderr).contains('\u{1b}');
+    let cases: Vec<FlagCase<bool>> = vec![
+        (vec![], vec![], false),
+        (vec![], vec![("FORCE_COLOR", "1")], true),
+        (vec![], vec![("CLICOLOR_FORCE", "1")], true),
+        (vec!["--color", "always"], vec![], true),
+        (vec![], vec![("FORCE_COLOR", "1"), ("NO_COLOR", "1")], false),
+        (vec!["--no-color"], vec![("FORCE_COLOR", "1")], false),
+        (vec!["--color", "never"], vec![("FORCE_COLOR", "1")], false),
+    ];
+    for (flags, env, want) in cases {
+        let mut args = vec!["validate", "."];
+        args.extend(flags.iter().copied());
+        let mut c: Command = cordium_as_admin();
+        c.current_dir(dir.path())
+            .args(&args)
+            .env_remove("NO_COLOR")
+            .env_remove("FORCE_COLOR")
+            .env_remove("CLICOLOR_FORCE");
+        for (k, v) in &env {
+            c.env(k, v);
+        }
+        let o = c.output().expect("runs");
+        assert_eq!(o.status.code(), Some(1));
+        assert_eq!(esc(&o), want, "{args:?} {env:?}: {}", text(&o));
+    }
 }

@@ -84,7 +84,10 @@ fn normalise(text: &str, url: &str) -> String {
     let build_id = Regex::new(r#""build_id": "[A-Za-z0-9]{6}""#).expect("regex");
     let text = build_id.replace_all(&text, r#""build_id": "<id>""#);
     let tool = Regex::new(r#""tool_version": "[^"]+""#).expect("regex");
-    tool.replace_all(&text, r#""tool_version": "<version>""#).into_owned()
+    let text = tool.replace_all(&text, r#""tool_version": "<version>""#);
+    // An `error` event's timestamp.
+    let time = Regex::new(r#""time":"[^"]+""#).expect("regex");
+    time.replace_all(&text, r#""time":"<time>""#).into_owned()
 }
 
 async fn raw(serve: &Serve, op: &Raw) {

@@ -3,7 +3,8 @@
 //! variable's value from `--var`, `CORDIUM_VAR_*`, a var file or its default, used where it
 //! fails validation or where the server needs plain text, or a `from_file` secret inside the
 //! config root. Each case runs through the real binary: `validate` (human, `--format json`),
-//! `plan --local` (human, `--output json`, `--output markdown`, `--out FILE`), `show` and
+//! `plan --local` (human, `--output json`, `--output markdown`, `--out FILE`), `show`, the saved
+//! plan applied alone from `/`, and
 //! `apply` of that file, `apply --local` (human and JSON) and `apply` against `cordium serve`.
 //! Stdout, stderr and every file the runs wrote (saved plans, lock files) are searched for the
 //! sentinel in plain, upper case, base64 (each alignment) and hex form. The local cluster's
@@ -750,6 +751,19 @@ fn run_case(case: &Case, serve_url: &str, forms: &[(String, String)], report: &m
             &["show".into(), "saved.plan".into(), "--output".into(), "json".into()],
             report,
         );
+        // Alone, from `/`: the plan carries its root, target, environment and variables (a
+        // sensitive one as a digest); its messages must not quote the value either.
+        let plan = dir.join("saved.plan").display().to_string();
+        let alone = run(Path::new("/"), case, &["apply".into(), plan]);
+        report.runs += 1;
+        for (stream, bytes) in [("stdout", &alone.stdout), ("stderr", &alone.stderr)] {
+            for form in leaks(bytes, forms) {
+                report.leaks.push(format!("{}: apply saved from /: {stream} ({form})", case.name));
+            }
+        }
+        if String::from_utf8_lossy(&alone.stderr).contains("panicked") {
+            report.failures.push(format!("{}: apply saved from /: panicked", case.name));
+        }
         step("apply saved", &with(&["apply", "saved.plan", "--auto-approve"], &[]), report);
     }
     let applied = step("apply", &with(&["apply", ".", "--auto-approve"], &target), report);

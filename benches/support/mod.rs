@@ -74,6 +74,7 @@ pub fn request(dir: PathBuf, url: &str) -> Request {
             // The stack of a config without a stack file (a stack file says `bench` too).
             stack: Some("bench".into()),
             kube: Default::default(),
+            plan_key: None,
         },
         ..Request::new(dir)
     }

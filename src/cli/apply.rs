@@ -48,9 +48,10 @@ pub struct Args {
     /// without confirmation, after checking that nothing it touches changed since).
     #[arg(default_value = ".", value_name = "DIR|PLANFILE")]
     pub path: PathBuf,
-    /// With a saved plan: the config directory it was made from.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub config_dir: PathBuf,
+    /// With a saved plan: where the config it was made from is, when not where the plan says
+    /// (the plan records its config root; the config must still be the same).
+    #[arg(long, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
     #[command(flatten)]
     pub flags: PlanFlags,
     /// Replace this resource although nothing forces it (delete and create it; a Workspace's
@@ -126,6 +127,10 @@ pub struct RunFlags {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
     pub output: ApplyFormat,
+    /// Also write the JSON event stream (`--output json`'s lines: warnings, the plan, each
+    /// step, the summary or the error) to FILE, beside the chosen output.
+    #[arg(long, value_name = "FILE")]
+    pub json_out: Option<PathBuf>,
 }
 
 /// `cordium destroy DIR`: a destroy plan of the config in DIR, confirmed and applied. A saved
@@ -142,7 +147,7 @@ pub fn run_destroy(args: DestroyArgs, matches: Option<&ArgMatches>) -> Exit {
     }
     let args = Args {
         path: args.dir,
-        config_dir: PathBuf::from("."),
+        config_dir: None,
         flags: args.flags,
         replaces: Vec::new(),
         auto_approve: args.auto_approve,
@@ -165,17 +170,35 @@ fn parallelism(s: &str) -> Result<usize, String> {
 
 impl Args {
     /// The request these flags mean.
-    fn request(&self, matches: Option<&ArgMatches>, destroy: bool) -> ApplyRequest {
+    fn request(
+        &self,
+        matches: Option<&ArgMatches>,
+        destroy: bool,
+    ) -> Result<ApplyRequest, crate::ops::OpsError> {
         // Anything but a directory is a saved plan, so a FIFO or a device is refused by the plan
         // file reader (it says what it is) instead of being taken for a config directory.
         let saved = (self.path.exists() && !self.path.is_dir()).then(|| self.path.clone());
-        let dir = if saved.is_some() { self.config_dir.clone() } else { self.path.clone() };
+        // A saved plan says where its config is (and whether its Secrets may read outside it).
+        let (dir, allow_outside) = match &saved {
+            Some(path) if !destroy => {
+                let (root, allowed) =
+                    crate::ops::apply::saved_source(path, self.config_dir.as_deref())?;
+                (root, allowed || self.flags.allow_outside_files)
+            }
+            _ => (self.path.clone(), self.flags.allow_outside_files),
+        };
         let mut plan = self.flags.request(dir.clone(), matches, destroy);
+        if let Some(reader) = &mut plan.secrets {
+            *reader = crate::ops::settings::SecretReader(Arc::new(SourceValues {
+                root: dir.clone(),
+                allow_outside,
+            }));
+        }
         plan.replaces = self.replaces.clone();
         plan.build_timeout = self.build_timeout;
         plan.imports = self.imports.clone();
         plan.targets.extend(self.imports.iter().map(|(a, _)| a.clone()));
-        ApplyRequest {
+        Ok(ApplyRequest {
             plan,
             saved,
             auto_approve: self.auto_approve,
@@ -184,15 +207,12 @@ impl Args {
             lock_ttl: self.run.lock_ttl,
             stop_timeout: self.run.stop_timeout,
             fail_on: self.run.fail_on.clone(),
-            secrets: Arc::new(SourceValues {
-                root: dir,
-                allow_outside: self.flags.allow_outside_files,
-            }),
+            secrets: Arc::new(SourceValues { root: dir, allow_outside }),
             record: self.record.as_ref().map(|path| crate::ops::record::RecordRequest {
                 path: path.clone(),
                 key: super::target::record_key(),
             }),
-        }
+        })
     }
 }
 
@@ -218,6 +238,8 @@ impl Confirm for Terminal {
 /// The view of an apply: the plan, notices and events, in the chosen format.
 struct View {
     json: bool,
+    /// `--json-out`: the stream's lines also go here.
+    file: Option<std::sync::Mutex<std::fs::File>>,
     events: EventView,
     /// The config's sensitive values (known once it is loaded): an error the cluster sends back
     /// may quote one, and is shown without it.
@@ -225,6 +247,24 @@ struct View {
 }
 
 impl View {
+    /// One line of the JSON stream: on stdout with `--output json`, and in the `--json-out`
+    /// file.
+    fn line(&self, v: serde_json::Value) {
+        let line = format!("{}\n", stamped(v));
+        if self.json {
+            output::print_stdout(&line);
+        }
+        self.to_file(&line);
+    }
+
+    fn to_file(&self, line: &str) {
+        if let Some(f) = &self.file {
+            if let Ok(mut f) = f.lock() {
+                let _ = f.write_all(line.as_bytes());
+            }
+        }
+    }
+
     fn scrub(&self, text: &str) -> String {
         match self.secrets.get() {
             Some(secrets) => crate::diag::scrub(secrets, text),
@@ -246,6 +286,9 @@ impl Observer for View {
             | Event::Finished { .. }
             | Event::NotStarted { .. } => {}
         }
+        if self.file.is_some() {
+            self.to_file(&format!("{}\n", stamped(crate::render::events::event_json(&event))));
+        }
         self.events.event(&event);
     }
 }
@@ -256,20 +299,19 @@ impl Progress for View {
             Notice::Warnings { diags, loaded } => {
                 let _ = self.secrets.set(loaded.sources.secrets().to_vec());
                 output::warnings(diags, loaded);
-                if self.json {
-                    let doc = render::diagnostics::json(diags, &loaded.sources);
-                    for d in doc["diagnostics"].as_array().into_iter().flatten() {
-                        json_line(warning_json(d));
-                    }
+                let doc = render::diagnostics::json(diags, &loaded.sources);
+                for d in doc["diagnostics"].as_array().into_iter().flatten() {
+                    self.line(warning_json(d));
                 }
                 return;
             }
-            Notice::Plan(plan) if self.json => return json_line(plan_json(plan)),
+            Notice::Plan(plan) if self.json => return self.line(plan_json(plan)),
             Notice::Plan(plan) => {
+                self.to_file(&format!("{}\n", stamped(plan_json(plan))));
                 return output::print_stdout(&render::human::plan(
                     &PlanDoc::from_plan(plan),
                     output::stdout_style(),
-                ))
+                ));
             }
             Notice::Applying { target } if !self.json => {
                 return output::print_stdout(&format!("\nApplying to {target}...\n"));
@@ -318,9 +360,7 @@ impl Progress for View {
             Notice::RecordFailed { error } => ("record_failed", format!("Warning: {error}")),
         };
         let text = self.scrub(&text);
-        if self.json {
-            json_line(notice_json(kind, &text));
-        }
+        self.line(notice_json(kind, &text));
         // On stderr too, for a person reading the job's log; a pending lock only there when
         // the output is for people.
         if !(self.json && kind == "lock_pending") {
@@ -337,7 +377,17 @@ fn json_line(v: serde_json::Value) {
 }
 
 pub fn run(args: Args, matches: Option<&ArgMatches>, destroy: bool) -> Exit {
-    let req = args.request(matches, destroy);
+    let req = match args.request(matches, destroy) {
+        Ok(r) => r,
+        Err(e) => {
+            let json = args.run.output == ApplyFormat::Json;
+            if json {
+                json_line(error_json(&e.to_string(), None));
+                return Exit::Error;
+            }
+            return output::failure(e, false);
+        }
+    };
     let exit = apply(&args, &req);
     super::login::logout_after(&req.plan);
     exit
@@ -345,16 +395,25 @@ pub fn run(args: Args, matches: Option<&ArgMatches>, destroy: bool) -> Exit {
 
 fn apply(args: &Args, req: &ApplyRequest) -> Exit {
     let json = args.run.output == ApplyFormat::Json;
+    let file = match &args.run.json_out {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some(std::sync::Mutex::new(f)),
+            Err(e) => {
+                output::print_stderr(&format!("Error: cannot write {}: {e}\n", path.display()));
+                return Exit::Error;
+            }
+        },
+        None => None,
+    };
     let view = View {
         json,
+        file,
         events: EventView::new(output::view_mode(json), output::stdout_style()),
         secrets: OnceLock::new(),
     };
     match super::block_on(crate::ops::apply::apply(req, &Terminal, &view)) {
         Ok(ApplyResult::NoChanges) => {
-            if json {
-                json_line(summary_json(&Default::default()));
-            }
+            view.line(summary_json(&Default::default()));
             Exit::Ok
         }
         Ok(ApplyResult::Cancelled) => {
@@ -362,6 +421,9 @@ fn apply(args: &Args, req: &ApplyRequest) -> Exit {
             Exit::Error
         }
         Ok(ApplyResult::Applied(outcome)) => {
+            if !json {
+                view.to_file(&format!("{}\n", stamped(summary_json(&outcome))));
+            }
             output::print_stdout(&view.scrub(&view.events.summary(&outcome)));
             if outcome.success() {
                 Exit::Ok
@@ -376,8 +438,9 @@ fn apply(args: &Args, req: &ApplyRequest) -> Exit {
                 Exit::Error
             };
             if json {
-                json_line(failure_json(&e, &view));
+                view.line(failure_json(&e, &view));
             } else {
+                view.to_file(&format!("{}\n", stamped(failure_json(&e, &view))));
                 output::failure(e, false);
             }
             exit

@@ -44,7 +44,7 @@ pub struct Args {
 pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
     let apply = super::apply::Args {
         path: args.config_dir,
-        config_dir: PathBuf::from("."),
+        config_dir: None,
         flags: args.flags,
         replaces: Vec::new(),
         auto_approve: args.auto_approve,

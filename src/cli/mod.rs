@@ -34,6 +34,13 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// When to colour output: `auto` (on a terminal, unless NO_COLOR is set; FORCE_COLOR or
+    /// CLICOLOR_FORCE force it), `always`, `never`.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = output::ColorWhen::Auto)]
+    pub color: output::ColorWhen,
+    /// Never colour output (the same as --color never).
+    #[arg(long, global = true)]
+    pub no_color: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +100,7 @@ pub fn run() -> ExitCode {
             };
         }
     };
+    output::set_color(cli.color, cli.no_color);
     let code = match cli.command {
         Command::Validate(args) => validate::run(args, matches.subcommand_matches("validate")),
         Command::Plan(args) => plan::run(*args, matches.subcommand_matches("plan")),

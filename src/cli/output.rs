@@ -15,10 +15,41 @@ pub enum PlanFormat {
     Human,
     /// The versioned JSON plan document (schemas/plan.v1.json).
     Json,
-    /// Markdown for a pull-request comment (at most 65,000 characters).
+    /// Markdown for a pull-request comment (at most 65,000 characters), starting with the
+    /// hidden marker `<!-- cordium-plan:STACK:ENV -->`.
     Markdown,
     /// One self-contained HTML review page (summary, dependency graph, collapsible diffs).
     Html,
+    /// GitHub Actions workflow commands: a `::warning file=…,line=…,col=…::` annotation per
+    /// warning and a `::notice::` with the summary, then the plan as text.
+    Github,
+}
+
+/// `--color`: when to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set; always when FORCE_COLOR or CLICOLOR_FORCE is.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// The colour choice for the whole process: `--no-color`/`--color` beat the environment
+/// (`NO_COLOR`, then `FORCE_COLOR`/`CLICOLOR_FORCE`), which beats the terminal check.
+pub fn set_color(when: ColorWhen, no_color: bool) {
+    let set = |v: &str| std::env::var(v).ok().is_some_and(|x| !x.is_empty());
+    let forced = |v: &str| std::env::var(v).ok().is_some_and(|x| !x.is_empty() && x != "0");
+    let choice = match (when, no_color) {
+        (_, true) | (ColorWhen::Never, _) => anstream::ColorChoice::Never,
+        (ColorWhen::Always, _) => anstream::ColorChoice::Always,
+        (ColorWhen::Auto, _) if set("NO_COLOR") => anstream::ColorChoice::Never,
+        (ColorWhen::Auto, _) if forced("FORCE_COLOR") || forced("CLICOLOR_FORCE") => {
+            anstream::ColorChoice::Always
+        }
+        (ColorWhen::Auto, _) => anstream::ColorChoice::Auto,
+    };
+    choice.write_global();
 }
 
 /// Colour on stdout, as the terminal and NO_COLOR allow.
@@ -47,13 +78,29 @@ pub fn stderr_color() -> bool {
 
 /// The plan in the chosen format.
 pub fn plan_text(plan: &Plan, format: PlanFormat, style: Style) -> String {
-    let doc = PlanDoc::from_plan(plan);
+    doc_text(&PlanDoc::from_plan(plan), format, style)
+}
+
+/// A plan document in the chosen format.
+pub fn doc_text(doc: &PlanDoc, format: PlanFormat, style: Style) -> String {
     match format {
-        PlanFormat::Human => render::human::plan(&doc, style),
+        PlanFormat::Human => render::human::plan(doc, style),
         PlanFormat::Json => doc.to_json(),
-        PlanFormat::Markdown => render::markdown::plan(&doc),
-        PlanFormat::Html => {
-            render::html::page(&doc, &render::html::edges_of(plan, None), &Default::default())
+        PlanFormat::Markdown => render::markdown::plan(doc),
+        PlanFormat::Html => render::html::page(doc, &Default::default(), &Default::default()),
+        PlanFormat::Github => {
+            render::github::plan(doc) + &render::human::plan(doc, Style { color: false })
+        }
+    }
+}
+
+/// Writes `text` to FILE (`--json-out`), saying why not on stderr.
+pub fn write_file(path: &std::path::Path, text: &str) -> bool {
+    match std::fs::write(path, text) {
+        Ok(()) => true,
+        Err(e) => {
+            print_stderr(&format!("Error: cannot write {}: {e}\n", path.display()));
+            false
         }
     }
 }
@@ -69,16 +116,27 @@ pub fn print_stderr(text: &str) {
     let _ = err.write_all(text.as_bytes());
 }
 
-/// Prints why an operation did not happen (as JSON on stdout when `json`), and returns exit 1.
+/// Prints why an operation did not happen as GitHub annotations (`::error file=…::`), then as
+/// text on stderr, and returns exit 1.
+pub fn failure_github(e: OpsError) -> Exit {
+    if let OpsError::Invalid { diags, loaded } = &e {
+        print_stdout(&render::github::diagnostics(diags, &loaded.sources));
+    } else {
+        print_stdout(&render::github::error(&e.to_string()));
+    }
+    failure(e, false)
+}
+
+/// Prints why an operation did not happen (as one `error` event line on stdout when `json`), and
+/// returns exit 1.
 pub fn failure(e: OpsError, json: bool) -> Exit {
     match e {
         OpsError::Invalid { diags, loaded } => {
             if json {
                 let doc = render::diagnostics::json(&diags, &loaded.sources);
-                print_stdout(&format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&doc).unwrap_or_default()
-                ));
+                let m = OpsError::Invalid { diags, loaded }.to_string();
+                let line = render::events::error_json(&m, Some(doc["diagnostics"].clone()));
+                print_stdout(&format!("{}\n", render::events::stamped(line)));
             } else {
                 print_stderr(&render::diagnostics::human(&diags, &loaded.sources, stderr_color()));
                 print_stderr(&format!("Error: {}.\n", render::diagnostics::counts(&diags)));
@@ -87,11 +145,8 @@ pub fn failure(e: OpsError, json: bool) -> Exit {
         other => {
             let m = other.to_string();
             if json {
-                let doc = serde_json::json!({"error": m});
-                print_stdout(&format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&doc).unwrap_or_default()
-                ));
+                let line = render::events::error_json(&m, None);
+                print_stdout(&format!("{}\n", render::events::stamped(line)));
             } else {
                 print_stderr(&format!("Error: {m}\n"));
             }

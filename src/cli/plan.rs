@@ -97,6 +97,10 @@ pub struct Args {
     /// as every output). `--output html` prints that page instead.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Also write the JSON plan document (schemas/plan.v1.json, warnings included) to FILE, in
+    /// the same run as the chosen output.
+    #[arg(long, value_name = "FILE")]
+    pub json_out: Option<PathBuf>,
     /// Exit 2 when the plan has changes (0 only when there are none).
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -161,6 +165,7 @@ impl PlanFlags {
                 root: dir.clone(),
                 allow_outside: self.allow_outside_files,
             }))),
+            allow_outside_files: self.allow_outside_files,
             ..Request::new(dir)
         }
     }
@@ -176,35 +181,43 @@ pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
 
 fn plan(args: &Args, req: &Request) -> Exit {
     let json = args.output == PlanFormat::Json;
-    let planned = match super::block_on(crate::ops::plan::plan(req)) {
+    let fail = |e| match args.output {
+        PlanFormat::Github => output::failure_github(e),
+        _ => output::failure(e, json),
+    };
+    let mut planned = match super::block_on(crate::ops::plan::plan(req)) {
         Ok(p) => p,
-        Err(e) => return output::failure(e, json),
+        Err(e) => return fail(e),
     };
     output::warnings(&planned.warnings, &planned.loaded);
+    let doc = crate::render::PlanDoc::from_plan(&planned.plan)
+        .with_warnings(&planned.warnings, &planned.loaded.sources);
+    // Kept with a saved plan, so that `show FILE` shows what this run shows.
+    planned.plan.origin.warnings =
+        doc.warnings.iter().filter_map(|w| serde_json::to_value(w).ok()).collect();
     if let Some(path) = &args.out {
         if let Err(e) = crate::ops::plan::save(&planned.plan, path) {
-            return output::failure(e, json);
+            return fail(e);
+        }
+    }
+    if let Some(path) = &args.json_out {
+        if !output::write_file(path, &doc.to_json()) {
+            return Exit::Error;
         }
     }
     let page = || {
-        let doc = crate::render::PlanDoc::from_plan(&planned.plan);
         let edges = crate::render::html::edges_of(&planned.plan, Some(&planned.model));
         crate::render::html::page(&doc, &edges, &Default::default())
     };
     if let Some(path) = &args.html {
-        if let Err(e) = std::fs::write(path, page()) {
-            output::print_stderr(&format!("Error: cannot write {}: {e}\n", path.display()));
+        if !output::write_file(path, &page()) {
             return Exit::Error;
         }
     }
     if args.output == PlanFormat::Html {
         output::print_stdout(&page());
     } else {
-        output::print_stdout(&output::plan_text(
-            &planned.plan,
-            args.output,
-            output::stdout_style(),
-        ));
+        output::print_stdout(&output::doc_text(&doc, args.output, output::stdout_style()));
     }
     if let Some(path) = &args.out {
         if args.output == PlanFormat::Human {

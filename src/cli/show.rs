@@ -22,6 +22,7 @@ pub fn run(args: Args) -> Exit {
             output::print_stdout(&output::plan_text(&plan, args.output, output::stdout_style()));
             Exit::Ok
         }
+        Err(e) if args.output == PlanFormat::Github => output::failure_github(e),
         Err(e) => output::failure(e, args.output == PlanFormat::Json),
     }
 }

@@ -86,7 +86,7 @@ impl TargetArgs {
 
 /// Reads `CORDIUM_ENDPOINT`, `OCTELIUM_DOMAIN`, `OCTELIUM_AUTH_TOKEN`, `OCTELIUM_ACCESS_TOKEN`,
 /// `CORDIUM_USERNAME`, `CORDIUM_CACHE_DIR` (else `XDG_CACHE_HOME`, else `HOME`),
-/// `CORDIUM_LOGOUT`, `CI`, `CORDIUM_STACK`, `KUBECONFIG`, `KUBERNETES_SERVICE_HOST`, the CI run URL (`GITHUB_RUN_ID` and the like), and who is running (`USER`/`USERNAME` at the host name, for lock
+/// `CORDIUM_LOGOUT`, `CI`, `CORDIUM_STACK`, `CORDIUM_PLAN_KEY`, `KUBECONFIG`, `KUBERNETES_SERVICE_HOST`, the CI run URL (`GITHUB_RUN_ID` and the like), and who is running (`USER`/`USERNAME` at the host name, for lock
 /// holders). Empty values count as unset.
 pub fn read_env() -> EnvSettings {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
@@ -108,6 +108,7 @@ pub fn read_env() -> EnvSettings {
             kubeconfig: var("KUBECONFIG"),
             in_cluster: var("KUBERNETES_SERVICE_HOST").is_some(),
         },
+        plan_key: var("CORDIUM_PLAN_KEY"),
     }
 }
 

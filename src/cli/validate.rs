@@ -15,6 +15,9 @@ pub enum OutputFormat {
     Human,
     /// One JSON document on stdout: `{"diagnostics": [...], "errors": N, "warnings": N}`.
     Json,
+    /// GitHub Actions annotations on stdout (`::error file=…,line=…,col=…::`), and the human
+    /// diagnostics on stderr.
+    Github,
 }
 
 /// Check a config directory: syntax, fields, names, references. Talks to no cluster.
@@ -29,7 +32,10 @@ pub struct Args {
     pub vars: VarFlags,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
-    pub format: OutputFormat,
+    pub output: OutputFormat,
+    /// The old name of --output.
+    #[arg(long, value_enum, hide = true, conflicts_with = "output")]
+    pub format: Option<OutputFormat>,
 }
 
 pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
@@ -37,13 +43,17 @@ pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
     let crate::ops::validate::Validated { loaded, model, diags } =
         crate::ops::validate::validate(&args.dir, &opts);
     let exit = if diags.has_errors() { Exit::Error } else { Exit::Ok };
-    match args.format {
+    let format = args.format.unwrap_or(args.output);
+    if format == OutputFormat::Github {
+        super::output::print_stdout(&crate::render::github::diagnostics(&diags, &loaded.sources));
+    }
+    match format {
         OutputFormat::Json => {
             let doc = view::json(&diags, &loaded.sources);
             let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
             super::output::print_stdout(&format!("{text}\n"));
         }
-        OutputFormat::Human => {
+        OutputFormat::Human | OutputFormat::Github => {
             let color = super::output::stderr_color();
             super::output::print_stderr(&view::human(&diags, &loaded.sources, color));
             if diags.has_errors() {

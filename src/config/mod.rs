@@ -68,7 +68,21 @@ pub struct Loaded {
     pub diagnostics: Diagnostics,
     /// [`LoadOptions::strict_kinds`], for the model.
     pub strict_kinds: bool,
+    /// Every declared variable's value as resolved (a saved plan records them; a sensitive
+    /// one only as a keyed digest).
+    pub variables: Vec<Variable>,
 }
+
+/// A declared variable and the value it resolved to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variable {
+    pub name: String,
+    pub value: serde_json::Value,
+    pub sensitive: bool,
+}
+
+/// The file at the config root listing paths (gitignore syntax) that are never config.
+pub const IGNORE_FILE: &str = ".cordiumignore";
 
 /// Largest config file read; bigger files are refused with a diagnostic.
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -105,7 +119,8 @@ fn secret_files(loaded: &Loaded) -> Vec<PathBuf> {
         return Vec::new();
     }
     let mut files = Vec::new();
-    find_files(&loaded.root, Path::new(""), &mut files, &mut Diagnostics::new());
+    let ignore = ignore_rules(&loaded.root, &mut Diagnostics::new());
+    find_files(&loaded.root, Path::new(""), &ignore, &mut files, &mut Diagnostics::new());
     files.retain(|rel| canonical(&loaded.root.join(rel)).is_some_and(|c| named.contains(&c)));
     files
 }
@@ -120,10 +135,43 @@ fn var_files(root: &Path, stack: Option<&stack::Stack>, opts: &LoadOptions) -> V
             VarArg::Var { .. } => None,
         })
         .collect();
-    if let Some(env) = opts.env.as_deref().and_then(|name| stack::select(stack, name).ok()) {
+    // Every environment's, not only the selected one's: a file the stack file names as a var
+    // file is never a resource file.
+    for env in stack.into_iter().flat_map(|s| s.environments.values()) {
         out.extend(env.var_files.iter().filter_map(|f| std::fs::canonicalize(root.join(f)).ok()));
     }
     out
+}
+
+/// The `.cordiumignore` rules at `root` (none when there is no such file). A rule file that
+/// cannot be read, or a line that is not a valid pattern, is a warning naming it.
+pub fn ignore_rules(root: &Path, diags: &mut Diagnostics) -> ignore::gitignore::Gitignore {
+    let path = root.join(IGNORE_FILE);
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
+    if path.exists() {
+        let text = match read::regular_text(&path, MAX_FILE_BYTES) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.push(Diagnostic::warning(
+                    "cordiumignore",
+                    format!(
+                        "cannot read {}: {e}; no path is ignored",
+                        read::shown(&path).display()
+                    ),
+                ));
+                String::new()
+            }
+        };
+        for (i, line) in text.lines().enumerate() {
+            if let Err(e) = builder.add_line(Some(path.clone()), line) {
+                diags.push(Diagnostic::warning(
+                    "cordiumignore",
+                    format!("{}:{}: {e}; the line is ignored", read::shown(&path).display(), i + 1),
+                ));
+            }
+        }
+    }
+    builder.build().unwrap_or_else(|_| ignore::gitignore::Gitignore::empty())
 }
 
 fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
@@ -150,7 +198,8 @@ fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
         }
     }
     let mut files = Vec::new();
-    find_files(root, Path::new(""), &mut files, &mut loaded.diagnostics);
+    let ignore = ignore_rules(root, &mut loaded.diagnostics);
+    find_files(root, Path::new(""), &ignore, &mut files, &mut loaded.diagnostics);
     files.retain(|f| !skip.contains(f));
     files.sort();
     if files.is_empty() {
@@ -180,12 +229,18 @@ fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
         else {
             continue;
         };
-        for mut doc in yaml::parse(file, &text, &mut loaded.diagnostics) {
+        let docs = yaml::parse(file, &text, &mut loaded.diagnostics);
+        let total = docs.len();
+        let ours: Vec<_> = docs.into_iter().filter(|d| is_cordium_document(&d.node)).collect();
+        if ours.len() < total {
+            loaded.diagnostics.push(foreign_yaml(file, total - ours.len(), total));
+        }
+        for mut doc in ours {
             spec_from::resolve(root, &mut doc.node, &mut loaded.sources, &mut loaded.diagnostics);
             loaded.docs.push(RawDoc { format: Format::Yaml, node: doc.node, span: doc.span, file });
         }
     }
-    let hcl_docs = hcl::load(
+    let (hcl_docs, variables) = hcl::load_with_variables(
         root,
         &hcl_files,
         loaded.stack.as_ref(),
@@ -194,6 +249,7 @@ fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
         &mut loaded.diagnostics,
     );
     loaded.docs.extend(hcl_docs);
+    loaded.variables = variables;
     take_imports(&mut loaded);
     loaded
 }
@@ -245,10 +301,66 @@ fn is_single_key(node: &tree::Node) -> bool {
     matches!(&node.value, tree::Value::Map(entries) if entries.len() == 1)
 }
 
+/// Whether a YAML document is meant for cordium (or Octelium): one of our kinds, or a document
+/// with a `kind`, an `apiVersion` or a `metadata` whose `apiVersion`, when it has one, is
+/// `cordium/…` or `core/…`. A `docker-compose.yml`, a CI workflow or a Kubernetes manifest is
+/// not.
+fn is_cordium_document(node: &tree::Node) -> bool {
+    match &node.value {
+        tree::Value::Map(_) => {}
+        // A list of documents is an error of ours only if it holds one.
+        tree::Value::List(items) => return items.iter().any(is_cordium_document),
+        // A scalar where a document belongs: the decoder says what is wrong.
+        _ => return true,
+    }
+    let has = |k: &str| node.get(k).is_some();
+    // An `import:` document (docs/import-export.md) and a bare `spec:` file (read through
+    // `specFrom`, skipped by the model: docs/yaml.md) are ours too.
+    if is_single_key(node) && (has("import") || has("spec")) {
+        return true;
+    }
+    if !(has("kind") || has("apiVersion") || has("metadata")) {
+        return false;
+    }
+    // One of our kinds is ours whatever its apiVersion says (a wrong one is an error).
+    let kind = node.get("kind").and_then(|k| k.as_str());
+    if kind.is_some_and(|k| crate::kind::Kind::from_api_kind(k).is_some()) {
+        return true;
+    }
+    match node.get("apiVersion").and_then(|v| v.as_str()) {
+        Some(v) => v.starts_with("cordium/") || v.starts_with("core/"),
+        None => true,
+    }
+}
+
+/// The note for a YAML file with documents that are not cordium's: they are skipped.
+fn foreign_yaml(file: FileId, foreign: usize, total: usize) -> Diagnostic {
+    let what = if foreign == total {
+        "this YAML file holds no cordium document".to_string()
+    } else {
+        format!("{foreign} of the {total} documents of this YAML file are not cordium documents")
+    };
+    Diagnostic::warning(
+        "not-cordium",
+        format!(
+            "{what} (no `kind`, `apiVersion` or `metadata`, or an apiVersion other than \
+             cordium/… or core/…); skipped"
+        ),
+    )
+    .at(Span::file_start(file))
+    .help("to silence this, list the file in .cordiumignore at the config root")
+}
+
 /// Collects config files under `root/rel`, as paths relative to `root`. Hidden entries (`.git`,
 /// `.cordium`) and symlinked directories are skipped; the stack file at the root is not a
 /// resource file.
-fn find_files(root: &Path, rel: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
+fn find_files(
+    root: &Path,
+    rel: &Path,
+    ignore: &ignore::gitignore::Gitignore,
+    out: &mut Vec<PathBuf>,
+    diags: &mut Diagnostics,
+) {
     let dir = root.join(rel);
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
@@ -270,8 +382,11 @@ fn find_files(root: &Path, rel: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagn
         }
         let path = rel.join(&name);
         let Ok(kind) = entry.file_type() else { continue };
+        if ignore.matched(root.join(&path), kind.is_dir()).is_ignore() {
+            continue;
+        }
         if kind.is_dir() {
-            find_files(root, &path, out, diags);
+            find_files(root, &path, ignore, out, diags);
             continue;
         }
         let is_config = Path::new(name_str)
@@ -301,7 +416,7 @@ pub fn read_source(
     diags: &mut Diagnostics,
 ) -> Option<(FileId, std::sync::Arc<str>)> {
     let path = root.join(rel);
-    let shown = rel.to_path_buf();
+    let shown = read::shown(&path);
     let too_big = |sources: &mut Sources, diags: &mut Diagnostics, size: u64| {
         let file = sources.add(shown.clone(), "");
         diags.push(
@@ -417,7 +532,11 @@ mod tests {
         assert_eq!(names, ["z", "y", "b"]);
         let paths: Vec<String> =
             loaded.docs.iter().map(|d| loaded.sources.path(d.file).display().to_string()).collect();
-        assert_eq!(paths, ["a/z.yml", "a/z.yml", "b.yaml"]);
+        // Outside the working directory, files are named absolutely.
+        let root = root.display().to_string();
+        let want: Vec<String> =
+            ["a/z.yml", "a/z.yml", "b.yaml"].iter().map(|p| format!("{root}/{p}")).collect();
+        assert_eq!(paths, want);
     }
 
     #[test]

@@ -75,6 +75,27 @@ fn check(meta: &Metadata, limit: u64) -> Result<(), ReadError> {
     Ok(())
 }
 
+/// How messages and diagnostics name a file: relative to the working directory when it is
+/// under it, else absolute; a relative path as given, without `./` (what editors and CI
+/// annotations resolve).
+pub fn shown(path: &Path) -> std::path::PathBuf {
+    use std::path::{Component, PathBuf};
+    let clean: PathBuf = path.components().filter(|c| *c != Component::CurDir).collect();
+    if clean.is_absolute() {
+        if let Ok(cwd) = std::env::current_dir() {
+            if let Ok(rel) = clean.strip_prefix(&cwd) {
+                if !rel.as_os_str().is_empty() {
+                    return rel.to_path_buf();
+                }
+            }
+        }
+    }
+    if clean.as_os_str().is_empty() {
+        return PathBuf::from(".");
+    }
+    clean
+}
+
 /// `4194304` as `4 MiB`.
 fn human(bytes: u64) -> String {
     if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {

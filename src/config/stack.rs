@@ -92,7 +92,7 @@ pub fn load(root: &Path, sources: &mut Sources, diags: &mut Diagnostics) -> Opti
             return None;
         }
     };
-    let file = sources.add(*name, text.clone());
+    let file = sources.add(super::read::shown(&path), text.clone());
     let node = if name.ends_with(".hcl") {
         super::hcl::load_literal(&text, file, diags)?
     } else {

@@ -74,6 +74,8 @@ impl GrpcOptions {
 /// One channel, the call counter and the deadline/retry rules every RPC goes through.
 pub(crate) struct Transport {
     channel: Channel,
+    /// `scheme://host:port`, named in errors that never reached the server.
+    endpoint: String,
     calls: AtomicU64,
     timeout: Duration,
     retry: RetryPolicy,
@@ -123,7 +125,13 @@ impl Transport {
             let (err, retryable) = match outcome {
                 Ok(Ok(response)) => return Ok(response.into_inner()),
                 Ok(Err(status)) => {
-                    (status_error(op, &status, secrets), retryable_read(status.code()))
+                    let mut err = status_error(op, &status, secrets);
+                    if let Some(reason) = transport_reason(&status) {
+                        // It never reached the server: say where it went and why, to the OS
+                        // error ("dns error" alone names neither the host nor the cause).
+                        err.message = format!("{} ({reason})", self.endpoint);
+                    }
+                    (err, retryable_read(status.code()))
                 }
                 Err(_) => (
                     LiveError::new(
@@ -152,6 +160,25 @@ impl Transport {
     pub(crate) fn retry_policy(&self) -> RetryPolicy {
         self.retry
     }
+}
+
+/// For a call that failed before any server answered (a transport error under the status):
+/// the whole chain of causes, down to the OS's own reason.
+fn transport_reason(status: &tonic::Status) -> Option<String> {
+    let mut cause = std::error::Error::source(status)?;
+    let mut parts = vec![status.message().to_string()];
+    loop {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        match cause.source() {
+            Some(next) => cause = next,
+            None => break,
+        }
+    }
+    parts.retain(|p| !p.is_empty());
+    Some(parts.join(": "))
 }
 
 fn status_error(op: &str, status: &tonic::Status, secrets: &[Token]) -> LiveError {
@@ -211,6 +238,7 @@ impl GrpcCluster {
         Ok(GrpcCluster {
             transport: Transport {
                 channel: endpoint.connect_lazy(),
+                endpoint: url.url.clone(),
                 calls: AtomicU64::new(0),
                 timeout: opts.call_timeout,
                 retry: opts.retry,

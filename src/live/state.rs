@@ -38,6 +38,10 @@ pub struct LiveState {
     /// was not listed has no entry.
     pub cluster_names: BTreeMap<Kind, BTreeSet<String>>,
     pub calls: u64,
+    /// Per Space (stored name): how many Workspaces its ownership record says this stack
+    /// created that are not among the caller's own: another user's (the server lists Workspaces
+    /// to their owner only), or deleted outside cordium.
+    pub unseen_workspaces: BTreeMap<String, usize>,
 }
 
 /// How many per-Space lists run at once.
@@ -235,9 +239,13 @@ pub async fn read_with(
         .map(|s| (&s.wire_name, &s.metadata.annotations))
         .collect();
     let mut workspaces = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
     for kind in Kind::ALL.into_iter().filter(|k| k.list_scope() == ListScope::Caller) {
         let items = cluster.list(kind, &Scope::All).await?;
         for mut w in items.iter().map(convert::from_wire) {
+            if let Some(k) = super::record::key(&w.uid) {
+                seen.insert(k);
+            }
             let Some(space) = w.space.clone().filter(|s| records.contains_key(s)) else { continue };
             if let Some(value) =
                 records.get(&space).and_then(|a| super::record::recorded_by(a, &w.uid))
@@ -262,6 +270,20 @@ pub async fn read_with(
             }
         }
     }
+    let mut unseen_workspaces = BTreeMap::new();
+    for (space, annotations) in &records {
+        let n = annotations
+            .iter()
+            .filter(|(k, v)| {
+                super::record::is_record_key(k)
+                    && !seen.contains(*k)
+                    && super::record::parse(v).0 == stack
+            })
+            .count();
+        if n > 0 {
+            unseen_workspaces.insert((*space).clone(), n);
+        }
+    }
     objects.extend(workspaces);
     objects.sort_by(|a, b| a.address.cmp(&b.address).then_with(|| a.wire_name.cmp(&b.wire_name)));
     for list in children.values_mut() {
@@ -273,6 +295,7 @@ pub async fn read_with(
         children,
         cluster_names,
         calls: cluster.calls().saturating_sub(before),
+        unseen_workspaces,
     })
 }
 

@@ -349,16 +349,163 @@ async fn fresh_plan(
     Ok(Ready { plan, model, naming, cluster, settings, confirmed: false })
 }
 
-/// Reads a saved plan and checks what can be checked without the cluster: same configuration,
-/// same target.
+/// Where a saved plan's config is, and whether its Secrets may read files outside it: what the
+/// caller needs to read Secret values for it. `config_dir`: `--config-dir`, which overrides the
+/// recorded root (the config digest still has to match).
+pub fn saved_source(path: &Path, config_dir: Option<&Path>) -> Result<(PathBuf, bool), OpsError> {
+    let plan = ops_plan::read(path)?;
+    let origin = &plan.origin;
+    let root = match config_dir {
+        Some(d) => d.to_path_buf(),
+        None => origin.config_root(path).ok_or_else(|| OpsError::SavedPlanRoot {
+            plan: path.to_path_buf(),
+            root: origin.config_root.clone(),
+        })?,
+    };
+    Ok((root, origin.allow_outside_files))
+}
+
+/// The flags given with a saved plan, checked against what it records: each one that would
+/// change it is refused (one that repeats it is fine).
+fn check_saved_flags(path: &Path, plan: &Plan, req: &super::Request) -> Result<(), OpsError> {
+    use crate::live::target::{domain_endpoint, parse_endpoint};
+    use crate::plan::file::SavedTarget;
+    let o = &plan.origin;
+    let refuse = |why: String| Err(OpsError::SavedPlanFlag { plan: path.to_path_buf(), why });
+    let list = |v: &[crate::model::Address]| {
+        v.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    };
+    let sets = [
+        ("--target", &req.targets, &o.targets),
+        ("--exclude", &req.excludes, &o.excludes),
+        ("--replace", &req.replaces, &o.replaces),
+    ];
+    for (flag, given, saved) in sets {
+        if !given.is_empty() && given != saved {
+            let made = if saved.is_empty() { "none".to_string() } else { list(saved) };
+            return refuse(format!("{flag} {} differs from the plan's ({made})", list(given)));
+        }
+    }
+    if let Some(env) = &req.load.env {
+        if Some(env) != o.environment.as_ref() {
+            let made = o.environment.as_deref().unwrap_or("none");
+            return refuse(format!("--env {env} differs from the plan's environment ({made})"));
+        }
+    }
+    if req.prune && !o.prune {
+        return refuse("--prune was not given when the plan was made".into());
+    }
+    if req.allow_outside_files && !o.allow_outside_files {
+        return refuse("--allow-outside-files was not given when the plan was made".into());
+    }
+    if let Some(stack) = &req.stack {
+        if *stack != plan.stack {
+            return refuse(format!(
+                "--stack {stack} differs from the plan's stack ({})",
+                plan.stack
+            ));
+        }
+    }
+    let given_args = &req.load.vars;
+    if !given_args.is_empty() && !same_args(given_args, o, &req.env) {
+        return refuse(
+            "--var/--var-file differ from the plan's (a saved plan is applied with the variables \
+             it was made with; a sensitive one can come from CORDIUM_VAR_<name>)"
+                .into(),
+        );
+    }
+    // The target: a flag, or an environment variable, naming another cluster is refused, never
+    // silently preferred.
+    let made_for = match &o.target {
+        SavedTarget::Endpoint { url } => Some(url.clone()),
+        SavedTarget::Local { path } => Some(format!("local:{path}")),
+        SavedTarget::Unknown => None,
+    };
+    let normal = |e: &str| parse_endpoint(e).map(|u| u.url).unwrap_or_else(|_| e.to_string());
+    let flags = &req.target;
+    let mut asked: Vec<(String, String)> = Vec::new();
+    if let Some(e) = &flags.endpoint {
+        asked.push((format!("--endpoint {e}"), normal(e)));
+    }
+    if let Some(d) = &flags.domain {
+        asked.push((
+            format!("--domain {d}"),
+            domain_endpoint(d).map(|e| normal(&e)).unwrap_or_default(),
+        ));
+    }
+    if let Some(l) = &flags.local {
+        let abs = crate::plan::file::absolute(l);
+        asked.push((format!("--local {}", l.display()), format!("local:{}", abs.display())));
+    }
+    if let Some(e) = &req.env.target.endpoint {
+        asked.push((format!("CORDIUM_ENDPOINT={e}"), normal(e)));
+    }
+    if let Some(d) = &req.env.target.domain {
+        asked.push((
+            format!("OCTELIUM_DOMAIN={d}"),
+            domain_endpoint(d).map(|e| normal(&e)).unwrap_or_default(),
+        ));
+    }
+    if let Some(made_for) = made_for {
+        if let Some((what, _)) = asked.iter().find(|(_, t)| *t != made_for) {
+            return refuse(format!("{what} names another cluster than the plan's ({made_for})"));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `--var`/`--var-file` given with a saved plan are the plan's own, in order (a
+/// sensitive value compared by its digest).
+fn same_args(
+    given: &[crate::config::VarArg],
+    o: &crate::plan::file::Origin,
+    env: &super::EnvSettings,
+) -> bool {
+    use crate::config::VarArg;
+    use crate::plan::file::{absolute, keyed_digest, SavedArg};
+    let Ok(key) = ops_plan::saved_digest_key(env, &o.digest_key) else { return false };
+    given.len() == o.args.len()
+        && given.iter().zip(&o.args).all(|(g, s)| match (g, s) {
+            (VarArg::File(p), SavedArg::VarFile { path }) => {
+                absolute(p).display().to_string() == *path
+            }
+            (VarArg::Var { name, value }, SavedArg::Var { name: n, value: v, digest: d }) => {
+                name == n
+                    && match (v, d) {
+                        (Some(v), _) => v == value,
+                        (None, Some(d)) => keyed_digest(&key, name, &value.clone().into()) == *d,
+                        (None, None) => false,
+                    }
+            }
+            _ => false,
+        })
+}
+
+/// Reads a saved plan and checks what can be checked without the cluster: the flags given with
+/// it, the variables, the configuration, the target. The config is loaded from the plan's own
+/// root (`req.plan.dir`, set by [`saved_source`]) with the plan's environment and variables.
 async fn saved_plan(
     path: &Path,
     req: &ApplyRequest,
     progress: &dyn Progress,
 ) -> Result<Unlocked, OpsError> {
     let mut plan = ops_plan::read(path)?;
-    let Validated { loaded, model, diags } = validate::load(&req.plan.dir, &req.plan.load)?;
+    check_saved_flags(path, &plan, &req.plan)?;
+    let origin = plan.origin.clone();
+    let key = ops_plan::saved_digest_key(&req.plan.env, &origin.digest_key)
+        .map_err(|why| OpsError::SavedPlanFlag { plan: path.to_path_buf(), why })?;
+    // The plan's environment and var arguments; a sensitive --var given again (and checked
+    // against its digest) stands in for the one the plan could not keep.
+    let mut load = origin.load_options(req.plan.load.env_vars.clone());
+    if !req.plan.load.vars.is_empty() {
+        load.vars = req.plan.load.vars.clone();
+    }
+    let Validated { loaded, model, diags } = validate::load(&req.plan.dir, &load)?;
     progress.notice(Notice::Warnings { diags: &diags, loaded: &loaded });
+    let differences = origin.variable_differences(&loaded.variables, &key);
+    if !differences.is_empty() {
+        return Err(OpsError::SavedPlanVariables { plan: path.to_path_buf(), differences });
+    }
     if crate::plan::digest::config_digest(&model, &plan.stack) != plan.config_digest {
         return Err(OpsError::ConfigChanged {
             dir: req.plan.dir.clone(),
@@ -374,12 +521,41 @@ async fn saved_plan(
             return Err(OpsError::Invalid { diags, loaded: Box::new(loaded) });
         }
     }
-    let settings = Settings::resolve(&req.plan, &loaded)?;
+    // The request the plan was made with, as far as settings go.
+    let mut made = req.plan.clone();
+    made.load = load;
+    made.targets = origin.targets.clone();
+    made.excludes = origin.excludes.clone();
+    made.replaces = origin.replaces.clone();
+    made.prune = origin.prune;
+    made.stack = origin.stack_flag.clone().or(made.stack);
+    made.env.target = Default::default();
+    match &origin.target {
+        crate::plan::file::SavedTarget::Local { path } => {
+            made.target = crate::live::target::TargetFlags {
+                local: Some(PathBuf::from(path)),
+                ..Default::default()
+            };
+        }
+        crate::plan::file::SavedTarget::Endpoint { url } => {
+            made.target = crate::live::target::TargetFlags {
+                endpoint: Some(url.clone()),
+                ..Default::default()
+            };
+        }
+        crate::plan::file::SavedTarget::Unknown => made.env.target = req.plan.env.target.clone(),
+    }
+    let settings = Settings::resolve(&made, &loaded)?;
     let cluster = ops_plan::connect(&settings, &req.plan.env.auth).await?;
-    if settings.target.display() != plan.target.display {
+    let shown = |t: &str| t.to_string();
+    let same = match &origin.target {
+        crate::plan::file::SavedTarget::Unknown => settings.target.display() == plan.target.display,
+        _ => true,
+    };
+    if !same {
         return Err(OpsError::TargetChanged {
             plan: path.to_path_buf(),
-            made_for: plan.target.display.clone(),
+            made_for: shown(&plan.target.display),
             target: settings.target.display(),
         });
     }

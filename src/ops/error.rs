@@ -30,6 +30,19 @@ pub enum OpsError {
         .dir.display(), .plan.display()
     )]
     ConfigChanged { dir: PathBuf, plan: PathBuf },
+    #[error("{}: {why}; a saved plan applies exactly what it was made with (`cordium apply {}` alone), or plan again", .plan.display(), .plan.display())]
+    SavedPlanFlag { plan: PathBuf, why: String },
+    #[error(
+        "{} was made with other variables: {}; plan again, or give them as when it was made",
+        .plan.display(), .differences.join("; ")
+    )]
+    SavedPlanVariables { plan: PathBuf, differences: Vec<String> },
+    #[error(
+        "{} was made from the config in {root}, which is not a directory here (nor is it \
+         beside the plan file); run where that checkout is, or pass --config-dir",
+        .plan.display()
+    )]
+    SavedPlanRoot { plan: PathBuf, root: String },
     #[error(
         "{} was made for {made_for}, but the target is {target}; choose the same target",
         .plan.display()

@@ -60,13 +60,16 @@ pub struct Prepared {
 
 /// Loads the config, resolves the settings and connects. Reads nothing from the cluster.
 pub async fn prepare(req: &Request) -> Result<Prepared, OpsError> {
-    let Validated { loaded, mut model, diags: warnings } = validate::load(&req.dir, &req.load)?;
+    let Validated { loaded, mut model, diags: mut warnings } = validate::load(&req.dir, &req.load)?;
     if let Err(diags) = super::import::add(&mut model, &req.imports) {
         let mut all = warnings;
         diags.into_iter().for_each(|d| all.push(d));
         return Err(OpsError::Invalid { diags: all, loaded: Box::new(loaded) });
     }
     let settings = Settings::resolve(req, &loaded)?;
+    for w in &settings.warnings {
+        warnings.push(crate::diag::Diagnostic::warning("target-override", w.clone()));
+    }
     settings.check_stack()?;
     let cluster = connect(&settings, &req.env.auth).await?;
     Ok(Prepared { loaded, model, settings, cluster, warnings })
@@ -88,8 +91,20 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     let live = state::read_with(&cluster, &model, &naming, &stack, read).await?;
     // The cluster now answers what validate could only guess: an undeclared Secret that exists
     // is fine, one that does not is an error (the server would refuse the write).
-    let warnings: Diagnostics =
+    let mut warnings: Diagnostics =
         warnings.into_iter().filter(|d| d.code != "unknown-secret").collect();
+    for (space, n) in &live.unseen_workspaces {
+        warnings.push(crate::diag::Diagnostic::warning(
+            "unseen-workspaces",
+            format!(
+                "{space} records {n} Workspace(s) of stack `{stack}` that are not among {}'s: \
+                 another user's (the server lists Workspaces to their owner only), or deleted \
+                 outside cordium; this plan cannot see them, and a Workspace it creates there is \
+                 {}'s own, beside them",
+                identity.username, identity.username
+            ),
+        ));
+    }
     let space_stored = |s: &str| naming.space_name(s);
     let mut missing = plan::references::missing_secrets(&model, &space_stored, &live.secret_names);
     missing.extend(plan::references::missing_core_refs(&model, &live.cluster_names));
@@ -167,6 +182,7 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
         }
     }
     plan.snapshots = snapshot_report(&settings, &plan, &live.objects).await;
+    plan.origin = origin(req, &settings, &loaded);
     if req.destroy {
         model = Model::default();
     } else if let Some(secrets) = &req.secrets {
@@ -248,6 +264,61 @@ async fn snapshot_report(
         })
         .collect();
     report(true, ns, None, templates)
+}
+
+/// The key of a saved plan's digests of sensitive variables: the hex key stored in it, or,
+/// when it stores none, `CORDIUM_PLAN_KEY` (which keyed them, and is never stored).
+pub fn saved_digest_key(env: &super::EnvSettings, stored: &str) -> Result<Vec<u8>, String> {
+    if !stored.is_empty() {
+        return hex::decode(stored).map_err(|_| "its digest key is not hex".to_string());
+    }
+    env.plan_key.as_ref().map(|k| k.as_bytes().to_vec()).ok_or_else(|| {
+        "its sensitive variables were digested with CORDIUM_PLAN_KEY; set it as when the plan \
+         was made"
+            .to_string()
+    })
+}
+
+/// What the plan was made from, for `apply FILE` (plan::file::Origin).
+fn origin(req: &Request, settings: &Settings, loaded: &Loaded) -> plan::file::Origin {
+    use crate::live::target::Target;
+    use plan::file::{absolute, Origin, SavedTarget};
+    let root = absolute(&req.dir);
+    let root = root.canonicalize().unwrap_or(root);
+    let target = match &settings.target {
+        Target::Local { path, .. } => {
+            let p = absolute(path);
+            SavedTarget::Local { path: p.display().to_string() }
+        }
+        Target::Remote { endpoint, .. } => SavedTarget::Endpoint { url: endpoint.clone() },
+    };
+    let mut o = Origin {
+        config_root: root.display().to_string(),
+        environment: req.load.env.clone(),
+        target,
+        targets: req.targets.clone(),
+        excludes: req.excludes.clone(),
+        replaces: req.replaces.clone(),
+        prune: req.prune,
+        destroy: req.destroy,
+        stack_flag: loaded
+            .stack
+            .is_none()
+            .then(|| settings.stack.clone())
+            .filter(|_| settings.stack_named),
+        allow_outside_files: req.allow_outside_files,
+        ..Origin::default()
+    };
+    let key = match &req.env.plan_key {
+        Some(k) => k.as_bytes().to_vec(),
+        None => {
+            let k = rand::random::<[u8; 32]>().to_vec();
+            o.digest_key = hex::encode(&k);
+            k
+        }
+    };
+    o.record_variables(&req.load, &loaded.variables, &key);
+    o
 }
 
 /// What `--fail-on` gates on.

@@ -34,6 +34,9 @@ pub struct EnvSettings {
     pub stack: Option<String>,
     /// `KUBECONFIG`, and whether this runs in a pod.
     pub kube: crate::live::kube::KubeEnv,
+    /// `CORDIUM_PLAN_KEY`: keys a saved plan's digests of sensitive variables (else a random
+    /// key stored in the plan).
+    pub plan_key: Option<String>,
 }
 
 /// What a command was asked, from its flags and the environment, before the config is read.
@@ -65,6 +68,8 @@ pub struct Request {
     pub kube: crate::live::kube::KubeFlags,
     /// `cordium import ADDRESS ID`: imports besides the config's own import blocks.
     pub imports: Vec<(Address, String)>,
+    /// `--allow-outside-files` (recorded in a saved plan).
+    pub allow_outside_files: bool,
 }
 
 /// A [`SecretValues`] a request carries (its `Debug` shows no value).
@@ -95,6 +100,7 @@ impl Request {
             secrets: None,
             kube: Default::default(),
             imports: Vec::new(),
+            allow_outside_files: false,
         }
     }
 }
@@ -155,6 +161,9 @@ pub struct Settings {
     /// Kubernetes access (docs/kubernetes.md), for a cluster reached over gRPC only: the
     /// embedded local cluster has no Kubernetes behind it.
     pub kube: Option<Box<crate::live::kube::KubeAccess>>,
+    /// What the person must know about how these were chosen (an environment variable that
+    /// overrides the stack file environment's target), as warnings of the command.
+    pub warnings: Vec<String>,
 }
 
 impl Settings {
@@ -167,6 +176,23 @@ impl Settings {
             _ => None,
         };
         let mut target = target::resolve(&req.target, &req.env.target, environment, req.env.ci)?;
+        let mut warnings = Vec::new();
+        // `CORDIUM_ENDPOINT` (or `OCTELIUM_DOMAIN`) beats `--env NAME`'s target: said loudly.
+        if let (TargetSource::Env, Some(env)) = (target.source(), environment) {
+            if env.local.is_some() || env.endpoint.is_some() || env.domain.is_some() {
+                let var = if req.env.target.endpoint.is_some() {
+                    "CORDIUM_ENDPOINT"
+                } else {
+                    "OCTELIUM_DOMAIN"
+                };
+                warnings.push(format!(
+                    "{var} overrides the target of environment `{}`: using {}, not the \
+                     environment's; unset {var}, or pass --endpoint to say which cluster",
+                    env.name,
+                    target.display()
+                ));
+            }
+        }
         // A local store named in the stack file, or the default, lives under the config root.
         if let Target::Local { path, source } = &target {
             if path.is_relative() && *source != TargetSource::Flag {
@@ -218,6 +244,7 @@ impl Settings {
             prune: req.prune || req.destroy || stack_file.is_some_and(|s| s.prune),
             build_timeout_secs,
             build_timeout_override: req.build_timeout.map(|t| t.as_secs().max(1)),
+            warnings,
         })
     }
 }

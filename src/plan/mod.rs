@@ -225,6 +225,10 @@ pub struct Plan {
     /// behind it). Display only (render).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshots: Option<SnapshotReport>,
+    /// What the plan was made from (config root, environment, target, selection, variables):
+    /// what `apply FILE` needs besides the plan, so it takes no other flag (`file::Origin`).
+    #[serde(default)]
+    pub origin: file::Origin,
 }
 
 /// The snapshot state of each pre-built Template, as Kubernetes reported it at plan time.
@@ -403,6 +407,7 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
         steps,
         excluded,
         snapshots: None,
+        origin: file::Origin::default(),
     };
     (plan, problems)
 }

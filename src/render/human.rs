@@ -52,11 +52,17 @@ pub fn plan(doc: &PlanDoc, style: Style) -> String {
 pub fn target_line(doc: &PlanDoc) -> String {
     if doc.target.implicit_local {
         format!(
-            "Target: {} (no target configured: using the embedded local cluster)",
-            doc.target.display
+            "Target: {} (no target configured: using the embedded local cluster), environment: {}",
+            doc.target.display,
+            doc.environment_name()
         )
     } else {
-        format!("Target: {} as {}", doc.target.display, doc.target.username)
+        format!(
+            "Target: {} as {}, environment: {}",
+            doc.target.display,
+            doc.target.username,
+            doc.environment_name()
+        )
     }
 }
 
@@ -257,22 +263,8 @@ fn kept_notes(doc: &PlanDoc, out: &mut String, style: Style) {
             let _ = writeln!(out, "  {}", super::plan_doc::SnapshotsDoc::line(t));
         }
     }
-    for c in doc
-        .resource_changes
-        .iter()
-        .filter(|c| c.action == Action::NoOp && c.reason.contains("prune"))
-    {
-        let _ = writeln!(out, "{}", style.dim(&format!("Note: {} {}.", c.address, c.reason)));
-    }
-    if !doc.excluded.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            style.dim(&format!(
-                "Note: left out by --target/--exclude: {}.",
-                doc.excluded.join(", ")
-            ))
-        );
+    for note in &doc.notes {
+        let _ = writeln!(out, "{}", style.dim(&format!("Note: {note}")));
     }
 }
 

@@ -21,11 +21,47 @@ pub fn plan(doc: &PlanDoc) -> String {
     plan_with_limit(doc, LIMIT)
 }
 
+/// The hidden marker a plan comment starts with: `<!-- cordium-plan:STACK:ENV -->` (ENV
+/// `none` without `--env`).
+pub fn marker(stack: &str, environment: Option<&str>) -> String {
+    format!("<!-- cordium-plan:{stack}:{} -->", environment.unwrap_or("none"))
+}
+
+/// Warnings and notes, as the CLI user sees them on stderr and below the plan: never cut.
+fn warnings_and_notes(doc: &PlanDoc, out: &mut String) {
+    if !doc.warnings.is_empty() {
+        out.push_str("> [!WARNING]\n");
+        for w in &doc.warnings {
+            let at = match (&w.file, w.line) {
+                (Some(f), Some(l)) => format!(" (`{f}:{l}`)"),
+                _ => String::new(),
+            };
+            let _ = writeln!(out, "> {}{at}  ", escape(&w.message).replace('\n', " "));
+        }
+        out.push('\n');
+    }
+    if !doc.notes.is_empty() {
+        out.push_str("> [!NOTE]\n");
+        for n in &doc.notes {
+            let _ = writeln!(out, "> {}  ", escape(n).replace('\n', " "));
+        }
+        out.push('\n');
+    }
+}
+
 /// As [`plan`], with a custom limit (tests).
 pub fn plan_with_limit(doc: &PlanDoc, limit: usize) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "### cordium plan: stack `{}`\n", doc.stack);
+    // For a bot that updates one comment per stack and environment instead of adding one.
+    let _ = writeln!(out, "{}", marker(&doc.stack, doc.environment.as_deref()));
+    let _ = writeln!(
+        out,
+        "### cordium plan: stack `{}`, environment `{}`\n",
+        doc.stack,
+        doc.environment_name()
+    );
     let _ = writeln!(out, "{}\n", super::human::target_line(doc).replace("Target:", "**Target:**"));
+    warnings_and_notes(doc, &mut out);
     let s = &doc.summary;
     if !s.has_changes {
         let _ = writeln!(

@@ -5,6 +5,7 @@ pub mod diagnostics;
 pub mod dot;
 pub mod drift;
 pub mod events;
+pub mod github;
 pub mod html;
 pub mod human;
 pub mod markdown;

@@ -16,8 +16,17 @@ pub struct PlanDoc {
     pub format_version: String,
     pub tool_version: String,
     pub stack: String,
+    /// The stack file's environment the plan was made for (`--env`); null for none.
+    pub environment: Option<String>,
     pub target: TargetDoc,
     pub summary: SummaryDoc,
+    /// Warnings from loading the config and reading the cluster: what the CLI user sees on
+    /// stderr, for a reviewer who reads only this document or its Markdown.
+    pub warnings: Vec<WarningDoc>,
+    /// Notes a reviewer needs besides the changes, one sentence each: resources kept although no
+    /// longer in the config (prune is off), addresses left out by `--target`/`--exclude`, whose
+    /// objects the plan shows where the API lists only the caller's own.
+    pub notes: Vec<String>,
     /// Every resource, in address order, no-ops included.
     pub resource_changes: Vec<ChangeDoc>,
     /// Template snapshot pre-builds.
@@ -89,6 +98,19 @@ impl SnapshotsDoc {
             None => format!("{}: {state}", t.template),
         }
     }
+}
+
+/// One warning, where it is.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, JsonSchema)]
+pub struct WarningDoc {
+    pub code: String,
+    pub message: String,
+    /// Relative to the working directory (or absolute outside it).
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub address: Option<String>,
+    pub help: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -307,10 +329,36 @@ impl PlanDoc {
                 }
             })
             .collect();
+        let mut notes: Vec<String> = plan
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::NoOp && c.reason.contains("prune"))
+            .map(|c| format!("{} {}.", c.address, c.reason))
+            .collect();
+        if !plan.excluded.is_empty() {
+            let list: Vec<String> = plan.excluded.iter().map(ToString::to_string).collect();
+            notes.push(format!("Left out by --target/--exclude: {}.", list.join(", ")));
+        }
+        let workspaces =
+            plan.changes.iter().any(|c| c.address.kind == crate::model::Kind::Workspace);
+        if workspaces && !plan.target.username.is_empty() {
+            notes.push(format!(
+                "Workspaces: {}'s own (the server lists each user's Workspaces to them only).",
+                plan.target.username
+            ));
+        }
         PlanDoc {
             format_version: JSON_FORMAT_VERSION.to_string(),
             tool_version: plan.tool_version.clone(),
             stack: plan.stack.clone(),
+            environment: plan.origin.environment.clone(),
+            warnings: plan
+                .origin
+                .warnings
+                .iter()
+                .filter_map(|w| serde_json::from_value(w.clone()).ok())
+                .collect(),
+            notes,
             target: TargetDoc {
                 display: plan.target.display.clone(),
                 username: plan.target.username.clone(),
@@ -337,6 +385,37 @@ impl PlanDoc {
                     .collect(),
             }),
         }
+    }
+
+    /// The document with these warnings (their locations resolved against `sources`, any
+    /// sensitive text scrubbed).
+    pub fn with_warnings(
+        mut self,
+        diags: &crate::diag::Diagnostics,
+        sources: &crate::diag::Sources,
+    ) -> PlanDoc {
+        self.warnings = diags
+            .iter()
+            .filter(|d| !d.is_error())
+            .map(|d| {
+                let at = d.span.map(|s| sources.locate(s));
+                WarningDoc {
+                    code: d.code.to_string(),
+                    message: sources.scrub(&d.message),
+                    file: at.as_ref().map(|l| l.file.clone()),
+                    line: at.as_ref().map(|l| l.line),
+                    column: at.as_ref().map(|l| l.column),
+                    address: d.address.clone(),
+                    help: d.help.as_deref().map(|h| sources.scrub(h)),
+                }
+            })
+            .collect();
+        self
+    }
+
+    /// The environment as outputs name it: its name, or `none`.
+    pub fn environment_name(&self) -> &str {
+        self.environment.as_deref().unwrap_or("none")
     }
 
     /// "3 to create, 1 to update, 0 to replace, 0 to destroy, 1 snapshot build" (no period).

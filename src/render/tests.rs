@@ -76,6 +76,7 @@ fn plan(changes: Vec<PlannedChange>) -> Plan {
         steps: vec![],
         excluded: vec![],
         snapshots: None,
+        origin: Default::default(),
     }
 }
 

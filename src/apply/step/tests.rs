@@ -503,6 +503,7 @@ fn plan(steps: Vec<Step>, builds: Vec<PlannedBuild>) -> Plan {
         steps,
         excluded: vec![],
         snapshots: None,
+        origin: Default::default(),
     }
 }
 

@@ -72,6 +72,18 @@ pub fn load(
     sources: &mut Sources,
     diags: &mut Diagnostics,
 ) -> Vec<RawDoc> {
+    load_with_variables(root, files, stack, opts, sources, diags).0
+}
+
+/// [`load`], and every declared variable's resolved value (what a saved plan records).
+pub fn load_with_variables(
+    root: &Path,
+    files: &[PathBuf],
+    stack: Option<&Stack>,
+    opts: &LoadOptions,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+) -> (Vec<RawDoc>, Vec<super::Variable>) {
     budget::scoped(|| {
         funcs::with_root(root, || Loader { root, sources, diags }.run(files, stack, opts))
     })
@@ -134,10 +146,15 @@ struct Loader<'s> {
 }
 
 impl Loader<'_> {
-    fn run(mut self, files: &[PathBuf], stack: Option<&Stack>, opts: &LoadOptions) -> Vec<RawDoc> {
+    fn run(
+        mut self,
+        files: &[PathBuf],
+        stack: Option<&Stack>,
+        opts: &LoadOptions,
+    ) -> (Vec<RawDoc>, Vec<super::Variable>) {
         let parsed = self.parse_all(files);
         let declared = self.declarations(&parsed);
-        let mut scope = self.variables(&declared.var_decls, stack, opts);
+        let (mut scope, variables) = self.variables(&declared.var_decls, stack, opts);
         // Space children whose `space` needs a local are indexed once the locals are known.
         let pending = index_resources(&declared.resources, &mut scope);
         self.eval_locals(&declared.locals, &mut scope);
@@ -150,7 +167,7 @@ impl Loader<'_> {
             declared.resources.iter().map(|r| self.raw_doc(r, &scope)).collect();
         docs.extend(declared.moves);
         docs.extend(declared.imports);
-        docs
+        (docs, variables)
     }
 
     /// An `import` block as the document `{import: {to: "ADDRESS", id: "NAME"}}`: `to` is an
@@ -212,6 +229,25 @@ impl Loader<'_> {
     fn declarations<'a>(&mut self, parsed: &'a [(FileId, Body)]) -> Declared<'a> {
         let mut declared = Declared::default();
         for (file, body) in parsed {
+            // Only `name = value` lines: a var file no environment or flag names. Not config
+            // (docs/stack.md, "What is config").
+            let attributes = body.iter().filter(|s| matches!(s, Structure::Attribute(_))).count();
+            if attributes > 0 && attributes == body.iter().count() {
+                self.diags.push(
+                    Diagnostic::warning(
+                        "var-file-skipped",
+                        "this file holds only `name = value` lines, as a var file does; it is not \
+                         loaded as config",
+                    )
+                    .at(Span::file_start(*file))
+                    .help(
+                        "to use its values, name it in an environment's `var_files` in \
+                         cordium.hcl or pass it with --var-file; to silence this, list it in \
+                         .cordiumignore",
+                    ),
+                );
+                continue;
+            }
             for structure in body.iter() {
                 match structure {
                     Structure::Attribute(attr) => self.top_level_attribute(attr, *file),
@@ -252,7 +288,7 @@ impl Loader<'_> {
         var_decls: &[vars::VarDecl],
         stack: Option<&Stack>,
         opts: &LoadOptions,
-    ) -> Scope {
+    ) -> (Scope, Vec<super::Variable>) {
         let env_files = match &opts.env {
             Some(name) => match stack::select(stack, name) {
                 Ok(env) => env.var_files.clone(),
@@ -265,9 +301,18 @@ impl Loader<'_> {
         };
         let resolved =
             vars::resolve(var_decls, self.root, &env_files, opts, self.sources, self.diags);
+        let variables = resolved
+            .values
+            .iter()
+            .map(|(name, value, sensitive)| super::Variable {
+                name: name.clone(),
+                value: serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+                sensitive: *sensitive,
+            })
+            .collect();
         let mut scope = Scope::new();
         scope.set_vars(resolved.values, resolved.failed);
-        scope
+        (scope, variables)
     }
 
     /// One resource block as a raw document: `@kind`, `@name` and its evaluated body.
@@ -331,10 +376,7 @@ impl Loader<'_> {
         let mut out = Vec::new();
         for f in files {
             let full = if f.is_absolute() { f.clone() } else { self.root.join(f) };
-            let shown = full
-                .strip_prefix(self.root)
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|_| full.clone());
+            let shown = super::read::shown(&full);
             let bytes = match super::read::regular_file(&full, syntax::MAX_FILE_BYTES as u64) {
                 Err(super::read::ReadError::TooLarge { .. }) => {
                     let id = self.sources.add(shown, "");

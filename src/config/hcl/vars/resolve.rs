@@ -125,7 +125,7 @@ impl Assignments<'_> {
         for f in env_files {
             let path = root.join(f);
             if path.is_file() {
-                self.add_var_file(&path, f, sources, diags);
+                self.add_var_file(&path, &crate::config::read::shown(&path), sources, diags);
             }
         }
     }
