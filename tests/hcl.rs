@@ -319,7 +319,7 @@ fn the_documented_example_is_valid() {
     let lowered: Vec<_> =
         raw.iter().filter_map(|d| cordium::model::lower::lower(d, &mut diags)).collect();
     assert!(diags.is_empty(), "{diags:?}");
-    assert_eq!(lowered.len(), 8);
+    assert_eq!(lowered.len(), 11);
     use cordium::model::document::*;
     for d in lowered {
         let json = d.to_json();

@@ -132,8 +132,8 @@ async fn hand_made_objects_are_imported_by_block_and_command_and_listed_by_statu
         ),
         "{out}"
     );
-    assert!(out.contains("~ metadata.description = \"by hand\" → \"from the config\""), "{out}");
-    assert!(out.contains("+ metadata.labels.cordium-stack = \"default\""), "{out}");
+    assert!(out.contains("~ description = \"by hand\" → \"from the config\""), "{out}");
+    assert!(out.contains("+ labels.cordium-stack = \"default\""), "{out}");
     assert!(out.contains("Plan: 1 to import, 0 to create, 1 to update"), "{out}");
     let json: Value = serde_json::from_slice(
         &cordium(&[

@@ -108,10 +108,19 @@ pub async fn export(x: &ExportRequest) -> Result<Exported, OpsError> {
         }
     }
     let stored: BTreeSet<String> = spaces.iter().map(|s| s.wire_name.clone()).collect();
+    // The caller's own Membership of each Space (the creator's OWNER one, made by CreateSpace)
+    // is the server's, as `live::state` treats it: never exported.
+    let me = cluster.identity().await?.username;
     for kind in Kind::ALL.into_iter().filter(|k| k.list_scope() == ListScope::PerSpace) {
         for space in &stored {
             let items = cluster.list(kind, &Scope::Space(space.clone())).await?;
-            seen.extend(items.iter().map(convert::from_wire).filter(|l| !l.system));
+            seen.extend(
+                items
+                    .iter()
+                    .map(convert::from_wire)
+                    .filter(|l| !l.system)
+                    .filter(|l| !(l.kind == Kind::Membership && l.address.name == me)),
+            );
         }
     }
     for kind in Kind::ALL.into_iter().filter(|k| k.list_scope() == ListScope::Caller) {
