@@ -53,7 +53,7 @@ enum Unlocked {
         path: PathBuf,
         plan: Box<Plan>,
         model: Model,
-        settings: Settings,
+        settings: Box<Settings>,
         cluster: Arc<dyn Cluster>,
     },
 }
@@ -271,7 +271,7 @@ async fn locked(
     let ready = match unlocked {
         Unlocked::Fresh(prepared) => fresh_plan(req, *prepared, progress).await?,
         Unlocked::Saved { path, plan, model, settings, cluster } => {
-            check_saved(&path, *plan, model, settings, cluster).await?
+            check_saved(&path, *plan, model, *settings, cluster).await?
         }
     };
     let changes = ready.plan.has_changes() && !ready.plan.steps.is_empty();
@@ -562,7 +562,13 @@ async fn saved_plan(
     if let Some(secs) = settings.build_timeout_override {
         plan = plan.with_build_timeout(secs);
     }
-    Ok(Unlocked::Saved { path: path.to_path_buf(), plan: Box::new(plan), model, settings, cluster })
+    Ok(Unlocked::Saved {
+        path: path.to_path_buf(),
+        plan: Box::new(plan),
+        model,
+        settings: Box::new(settings),
+        cluster,
+    })
 }
 
 /// Under the lock: every object a saved plan touches is unchanged since it was made.
