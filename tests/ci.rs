@@ -945,7 +945,7 @@ async fn json_out_markdown_marker_warnings_and_the_environment_in_every_output()
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let md = String::from_utf8_lossy(&o.stdout);
-    assert!(md.starts_with("<!-- cordium-plan:ci:staging -->\n"), "{md}");
+    assert!(md.starts_with("<!-- cordium:ci:staging -->\n"), "{md}");
     assert!(md.contains("stack `ci`, environment `staging`"), "{md}");
     assert!(md.contains("CORDIUM_ENDPOINT overrides the target of environment `staging`"), "{md}");
     assert!(md.contains("`compose.yml:1`"), "{md}");

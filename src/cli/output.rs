@@ -16,7 +16,7 @@ pub enum PlanFormat {
     /// The versioned JSON plan document (schemas/plan.v1.json).
     Json,
     /// Markdown for a pull-request comment (at most 65,000 characters), starting with the
-    /// hidden marker `<!-- cordium-plan:STACK:ENV -->`.
+    /// hidden marker `<!-- cordium:STACK:ENV -->`.
     Markdown,
     /// One self-contained HTML review page (summary, dependency graph, collapsible diffs).
     Html,

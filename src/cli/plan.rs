@@ -139,8 +139,9 @@ pub struct PlanFlags {
     /// but the implicit local cluster needs one; prefer `stack "NAME" {}` in cordium.hcl.
     #[arg(long, value_name = "NAME")]
     pub stack: Option<String>,
-    /// Let a Secret's `from_file` name a file outside the config root (refused by default, so
-    /// that a config cannot copy other files of the machine into a Secret).
+    /// Let a Secret's `from_file` and HCL's `file()` name a file outside the config root
+    /// (refused by default, so that a config cannot copy other files of the machine into a
+    /// Secret).
     #[arg(long)]
     pub allow_outside_files: bool,
 }
@@ -152,7 +153,10 @@ impl PlanFlags {
         env.auth.logout |= self.logout;
         self.cluster.apply_auth(&mut env.auth);
         Request {
-            load: self.vars.load_options(matches),
+            load: crate::config::LoadOptions {
+                allow_outside_files: self.allow_outside_files,
+                ..self.vars.load_options(matches)
+            },
             target: self.cluster.flags(),
             kube: self.kube.flags(),
             env,

@@ -61,6 +61,8 @@ impl VarFlags {
             env_vars: env_vars(),
             vars: ordered.into_iter().map(|(_, v)| v).collect(),
             strict_kinds: self.strict_kinds,
+            // A flag of plan, apply and destroy (`PlanFlags`), which set it.
+            allow_outside_files: false,
         }
     }
 }

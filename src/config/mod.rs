@@ -54,6 +54,9 @@ pub struct LoadOptions {
     /// `--strict-kinds`: a YAML document of a kind cordium does not manage (an Octelium
     /// Namespace, Service, …) is an error instead of being skipped with a warning.
     pub strict_kinds: bool,
+    /// `--allow-outside-files`: HCL's `file()` and `fileexists()` may read files outside the
+    /// config root (refused by default, as a Secret's `from_file` is).
+    pub allow_outside_files: bool,
 }
 
 /// Everything read from a config directory.

@@ -175,6 +175,7 @@ impl Origin {
             // A plan made under `--strict-kinds` had no foreign document; without it the same
             // files give the same model (foreign documents are only warnings).
             strict_kinds: false,
+            allow_outside_files: self.allow_outside_files,
         }
     }
 

@@ -21,10 +21,10 @@ pub fn plan(doc: &PlanDoc) -> String {
     plan_with_limit(doc, LIMIT)
 }
 
-/// The hidden marker a plan comment starts with: `<!-- cordium-plan:STACK:ENV -->` (ENV
+/// The hidden marker a plan comment starts with: `<!-- cordium:STACK:ENV -->` (ENV
 /// `none` without `--env`).
 pub fn marker(stack: &str, environment: Option<&str>) -> String {
-    format!("<!-- cordium-plan:{stack}:{} -->", environment.unwrap_or("none"))
+    format!("<!-- cordium:{stack}:{} -->", environment.unwrap_or("none"))
 }
 
 /// Warnings and notes, as the CLI user sees them on stderr and below the plan: never cut.

@@ -85,7 +85,9 @@ pub fn load_with_variables(
     diags: &mut Diagnostics,
 ) -> (Vec<RawDoc>, Vec<super::Variable>) {
     budget::scoped(|| {
-        funcs::with_root(root, || Loader { root, sources, diags }.run(files, stack, opts))
+        funcs::with_root(root, opts.allow_outside_files, || {
+            Loader { root, sources, diags }.run(files, stack, opts)
+        })
     })
 }
 

@@ -18,6 +18,8 @@ const MAX_FILE_BYTES: u64 = 4 << 20;
 
 thread_local! {
     static ROOT: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+    /// `--allow-outside-files`: paths outside the root are read too.
+    static ANYWHERE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// The last few files `file()` read in this load (path as written, text), so that
     /// `yamldecode(file(...))` can name the file in its errors.
     static READ: RefCell<Vec<(String, std::sync::Arc<str>)>> = const { RefCell::new(Vec::new()) };
@@ -31,11 +33,14 @@ pub(super) fn read_from(text: &str) -> Option<String> {
     READ.with(|r| r.borrow().iter().rev().find(|(_, t)| &**t == text).map(|(p, _)| p.clone()))
 }
 
-/// Runs `f` with `root` as the base of relative paths in file functions on this thread.
-pub fn with_root<T>(root: &Path, f: impl FnOnce() -> T) -> T {
+/// Runs `f` with `root` as the base of relative paths in file functions on this thread; with
+/// `anywhere` (`--allow-outside-files`) paths outside it are read too.
+pub fn with_root<T>(root: &Path, anywhere: bool, f: impl FnOnce() -> T) -> T {
     let previous = ROOT.with(|r| r.replace(Some(root.to_path_buf())));
+    let previous_anywhere = ANYWHERE.with(|a| a.replace(anywhere));
     let out = f();
     ROOT.with(|r| *r.borrow_mut() = previous);
+    ANYWHERE.with(|a| a.set(previous_anywhere));
     READ.with(|r| r.borrow_mut().clear());
     out
 }
@@ -49,12 +54,20 @@ fn resolve(path: &str) -> PathBuf {
 }
 
 /// `path` resolved against the config root, refused when it leads outside it (`..`, an
-/// absolute path elsewhere, a symlink out): a config must not read the rest of the machine.
+/// absolute path elsewhere, a symlink out): a config must not read the rest of the machine,
+/// unless `--allow-outside-files` says it may.
 fn confined(path: &str) -> Result<PathBuf, String> {
     let full = resolve(path);
+    if ANYWHERE.with(|a| a.get()) {
+        return Ok(full);
+    }
     let Some(root) = ROOT.with(|r| r.borrow().clone()) else { return Ok(full) };
-    let outside =
-        || format!("{path:?} is outside the config root; file() reads only files under it");
+    let outside = || {
+        format!(
+            "{path:?} is outside the config root; file() reads only files under it \
+             (--allow-outside-files allows more)"
+        )
+    };
     let real_root = root.canonicalize().map_err(|e| format!("cannot read the config root: {e}"))?;
     match full.canonicalize() {
         Ok(real) if real.starts_with(&real_root) => Ok(real),
@@ -168,7 +181,7 @@ mod tests {
     fn files_are_read_relative_to_the_root() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("a.txt"), "hello\n").expect("write");
-        with_root(dir.path(), || {
+        with_root(dir.path(), false, || {
             ok(r#"file("a.txt")"#, r#""hello\n""#);
             ok(r#"fileexists("a.txt")"#, "true");
             ok(r#"fileexists("b.txt")"#, "false");
@@ -191,7 +204,7 @@ mod tests {
         std::fs::write(root.join("sub/a.txt"), "yes").expect("write");
         std::os::unix::fs::symlink(outer.path().join("secret.txt"), root.join("out"))
             .expect("symlink");
-        with_root(&root, || {
+        with_root(&root, false, || {
             ok(r#"file("sub/../sub/a.txt")"#, r#""yes""#);
             err(r#"file("../secret.txt")"#, "outside the config root");
             err(r#"file("out")"#, "outside the config root");
@@ -201,6 +214,15 @@ mod tests {
             ok(r#"fileexists("missing")"#, "false");
             err(r#"fileexists("../secret.txt")"#, "outside the config root");
         });
+        // `--allow-outside-files`: files elsewhere are read, special files still refused.
+        with_root(&root, true, || {
+            ok(r#"file("../secret.txt")"#, r#""no""#);
+            ok(r#"file("out")"#, r#""no""#);
+            ok(r#"fileexists("../secret.txt")"#, "true");
+            err(r#"file("/dev/zero")"#, "regular");
+        });
+        // And the flag does not outlive its load.
+        with_root(&root, false, || err(r#"file("../secret.txt")"#, "outside the config root"));
     }
 
     #[test]
