@@ -133,6 +133,42 @@ async fn drift_reports_out_of_band_changes_exactly_and_plan_tells_them_from_conf
         ]
         .join("\n")
     );
+    // The HTML page beside the human output: self-contained, one open section per finding.
+    let page_dir = tempfile::tempdir().expect("tempdir");
+    let page_path = page_dir.path().join("drift.html");
+    let page_arg = page_path.to_str().expect("utf-8");
+    let with_page = cordium(&["drift", d, "--endpoint", url, "--html", page_arg]);
+    assert_eq!(with_page.status.code(), Some(2), "{}", text(&with_page));
+    assert_eq!(with_page.stdout, human.stdout, "--html changes nothing else");
+    let page = std::fs::read_to_string(&page_path).expect("the page is written");
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    for banned in ["<script", "src=", "href=", "@import", "<link"] {
+        assert!(!page.contains(banned), "the page has {banned}");
+    }
+    assert!(
+        page.contains(
+            "<strong>Drift: 1 changed outside cordium, 1 deleted outside cordium, 1 unmanaged.</strong>"
+        ),
+        "{page}"
+    );
+    for (a, kind) in [
+        ("template.lab.good", "changed"),
+        ("template.lab.stray", "unmanaged"),
+        ("workspace.lab.box", "deleted"),
+    ] {
+        assert!(
+            page.contains(&format!(
+                "<details class=\"resource\" id=\"r-{a}\" open><summary><code>{a}</code> {kind}:"
+            )),
+            "{a}: {page}"
+        );
+    }
+    assert!(
+        page.contains(
+            "<td><code>metadata.description</code></td><td><code>&quot;by hand&quot;</code></td>"
+        ),
+        "{page}"
+    );
     let md = cordium(&["drift", d, "--endpoint", url, "--output", "markdown"]);
     let md = String::from_utf8_lossy(&md.stdout).to_string();
     assert!(md.contains("| `template.lab.good` | changed | `good.lab.admin` |"), "{md}");

@@ -27,6 +27,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub output: Format,
+    /// Also write the report as one self-contained HTML page to FILE (a CI artifact; masked as
+    /// every output).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
@@ -40,6 +44,11 @@ pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
     };
     output::warnings(&drift.warnings, &drift.loaded);
     let r = &drift.report;
+    if let Some(path) = &args.html {
+        if !output::write_file(path, &render::drift::html(r)) {
+            return Exit::Error;
+        }
+    }
     output::print_stdout(&match args.output {
         Format::Human => render::drift::human(r, output::stdout_style()),
         Format::Json => render::drift::json(r),

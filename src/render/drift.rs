@@ -209,3 +209,86 @@ pub fn markdown(r: &DriftReport) -> String {
     }
     out
 }
+
+/// One self-contained HTML page (`drift --html FILE`), for a CI artifact: the same head and
+/// styles as the plan's review page, the summary, a table of the findings, and one
+/// `<details>` per finding with its fields, masked as every other view. No graph: drift is a
+/// set of objects, not changes in an order.
+pub fn html(r: &DriftReport) -> String {
+    use super::html::escape;
+    let title = format!("cordium drift: stack {}", r.stack);
+    let mut out = super::html::head(&title);
+    let _ = writeln!(out, "<h1>{}</h1>", escape(&title));
+    let _ = writeln!(
+        out,
+        "<p id=\"target\">Target: <code>{}</code> as <code>{}</code></p>",
+        escape(&r.target),
+        escape(&r.username)
+    );
+    if !r.has_drift {
+        let _ = writeln!(
+            out,
+            "<p id=\"summary\"><strong>No drift.</strong> The cluster is as cordium last applied \
+             it ({} resources checked).</p>",
+            r.checked
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "<p id=\"summary\"><strong>Drift: {}.</strong></p>",
+            escape(&sentence(r))
+        );
+        out.push_str(
+            "<table id=\"findings\"><tr><th>address</th><th>drift</th><th>live name</th>\
+             <th>reason</th></tr>\n",
+        );
+        for d in &r.drifted {
+            let _ = writeln!(
+                out,
+                "<tr><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                escape(&d.address),
+                d.drift.as_str(),
+                escape(d.live_name.as_deref().unwrap_or("")),
+                escape(&d.reason)
+            );
+        }
+        out.push_str("</table>\n<h2>Findings</h2>\n");
+        for d in &r.drifted {
+            let _ = writeln!(
+                out,
+                "<details class=\"resource\" id=\"r-{}\" open><summary><code>{}</code> {}: {}</summary>",
+                escape(&d.address),
+                escape(&d.address),
+                d.drift.as_str(),
+                escape(&d.reason)
+            );
+            if !d.fields.is_empty() {
+                out.push_str(
+                    "<table><tr><th>field</th><th>on the cluster</th><th>in the config</th></tr>\n",
+                );
+                for f in &d.fields {
+                    let _ = writeln!(
+                        out,
+                        "<tr><td><code>{}</code></td><td><code>{}</code></td><td><code>{}</code></td></tr>",
+                        escape(&f.path),
+                        escape(&value(&f.live)),
+                        escape(&value(&f.config))
+                    );
+                }
+                out.push_str("</table>\n");
+            }
+            out.push_str("</details>\n");
+        }
+    }
+    if !r.config_changes.is_empty() {
+        let list: Vec<String> =
+            r.config_changes.iter().map(|a| format!("<code>{}</code>", escape(a))).collect();
+        let _ = writeln!(
+            out,
+            "<p>The config changed since the last apply (not drift; plan shows it): {}.</p>",
+            list.join(", ")
+        );
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}

@@ -33,6 +33,17 @@ pub struct Extras {
     pub notes: BTreeMap<String, Vec<Note>>,
 }
 
+/// The page's start, up to and including `<body>`: the title, the inline CSS, and a
+/// Content-Security-Policy that lets the page load nothing (`drift --html` uses it too).
+pub fn head(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
+         style-src 'unsafe-inline'\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+        escape(title)
+    )
+}
+
 /// Escapes text for HTML content and attribute values.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -65,13 +76,7 @@ pub fn page(doc: &PlanDoc, edges: &BTreeMap<String, Vec<String>>, extras: &Extra
     let mut out = String::new();
     let title =
         extras.title.clone().unwrap_or_else(|| format!("cordium plan: stack {}", doc.stack));
-    let _ = write!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
-         style-src 'unsafe-inline'\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
-        escape(&title)
-    );
+    out.push_str(&head(&title));
     let _ = writeln!(out, "<h1>{}</h1>", escape(&title));
     let _ = writeln!(
         out,
