@@ -196,17 +196,9 @@ impl Engine {
     pub fn get_git_provider(
         &self,
         caller: &str,
-        mut req: meta::GetOptions,
+        req: meta::GetOptions,
     ) -> ApiResult<cordium::GitProvider> {
-        self.tx(|c, now| {
-            let user = self.caller(c, now, caller)?;
-            req.name = names::expand_space_child(&req.name, caller);
-            names::check_key(&req.uid, &req.name, Some(2))?;
-            let g: cordium::GitProvider = load(c, &req.uid, &req.name)?;
-            let space_uid = space_uid_of(g.status.as_ref().and_then(|s| s.space_ref.as_ref()));
-            access::check_member(c, &space_uid, &user)?;
-            Ok(g)
-        })
+        self.get_member_readable(caller, req)
     }
 
     /// ListGitProvider: `spaceRef` is required (upstream passes it unexpanded).
@@ -215,18 +207,13 @@ impl Engine {
         caller: &str,
         req: cordium::ListGitProviderOptions,
     ) -> ApiResult<cordium::GitProviderList> {
-        self.tx(|c, now| {
-            let user = self.caller(c, now, caller)?;
-            let space = self.member_space(c, &user, caller, req.space_ref.as_ref())?;
-            let filter = Filter { space_uid: Some(uid_of(&space)), ..Default::default() };
-            let (items, meta) =
-                self.page::<cordium::GitProvider>(c, &filter, req.common.as_ref())?;
-            Ok(cordium::GitProviderList {
-                api_version: "cordium/v1".into(),
-                kind: "GitProviderList".into(),
-                items,
-                list_response_meta: Some(meta),
-            })
+        let (items, meta) =
+            self.list_member_readable(caller, req.space_ref.as_ref(), req.common.as_ref())?;
+        Ok(cordium::GitProviderList {
+            api_version: "cordium/v1".into(),
+            kind: "GitProviderList".into(),
+            items,
+            list_response_meta: Some(meta),
         })
     }
 }

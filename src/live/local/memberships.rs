@@ -11,7 +11,7 @@ use super::access::{self, Role};
 use super::engine::{load, uid_of, Engine};
 use super::error::{ApiError, ApiResult};
 use super::names::{self, MetaRules};
-use super::spaces::{space_of, space_owner, space_uid_of};
+use super::spaces::{space_of, space_owner};
 use super::store::{self, Filter};
 use crate::live::wire::{cordium, core, meta};
 
@@ -157,17 +157,9 @@ impl Engine {
     pub fn get_membership(
         &self,
         caller: &str,
-        mut req: meta::GetOptions,
+        req: meta::GetOptions,
     ) -> ApiResult<cordium::Membership> {
-        self.tx(|c, now| {
-            let me = self.caller(c, now, caller)?;
-            req.name = names::expand_space_child(&req.name, caller);
-            names::check_key(&req.uid, &req.name, Some(2))?;
-            let item: cordium::Membership = load(c, &req.uid, &req.name)?;
-            let space_uid = space_uid_of(item.status.as_ref().and_then(|s| s.space_ref.as_ref()));
-            access::check_member(c, &space_uid, &me)?;
-            Ok(item)
-        })
+        self.get_member_readable(caller, req)
     }
 
     /// ListMembership: `spaceRef` is required; any member.
@@ -176,18 +168,13 @@ impl Engine {
         caller: &str,
         req: cordium::ListMembershipOptions,
     ) -> ApiResult<cordium::MembershipList> {
-        self.tx(|c, now| {
-            let me = self.caller(c, now, caller)?;
-            let space = self.member_space(c, &me, caller, req.space_ref.as_ref())?;
-            let filter = Filter { space_uid: Some(uid_of(&space)), ..Default::default() };
-            let (items, meta) =
-                self.page::<cordium::Membership>(c, &filter, req.common.as_ref())?;
-            Ok(cordium::MembershipList {
-                api_version: "cordium/v1".into(),
-                kind: "MembershipList".into(),
-                items,
-                list_response_meta: Some(meta),
-            })
+        let (items, meta) =
+            self.list_member_readable(caller, req.space_ref.as_ref(), req.common.as_ref())?;
+        Ok(cordium::MembershipList {
+            api_version: "cordium/v1".into(),
+            kind: "MembershipList".into(),
+            items,
+            list_response_meta: Some(meta),
         })
     }
 

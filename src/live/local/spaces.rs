@@ -323,4 +323,40 @@ impl Engine {
         access::check_member(c, &uid_of(&space), user)?;
         Ok(space)
     }
+
+    /// Get of a Space child any member of its Space may read (GetMembership, GetGitProvider,
+    /// GetVolume in cordium `mains/*.go`): a one-part name gets the caller appended, the key
+    /// is checked, then the caller must be a member of the object's Space.
+    pub(super) fn get_member_readable<T: Stored>(
+        &self,
+        caller: &str,
+        mut req: meta::GetOptions,
+    ) -> ApiResult<T> {
+        self.tx(|c, now| {
+            let user = self.caller(c, now, caller)?;
+            req.name = names::expand_space_child(&req.name, caller);
+            names::check_key(&req.uid, &req.name, Some(2))?;
+            let item: T = super::engine::load(c, &req.uid, &req.name)?;
+            access::check_member(c, &item.index().space_uid, &user)?;
+            Ok(item)
+        })
+    }
+
+    /// List of one Space's children of a kind for any member (ListMembership,
+    /// ListGitProvider, ListVolume): `spaceRef` is required and resolved by [`member_space`].
+    ///
+    /// [`member_space`]: Engine::member_space
+    pub(super) fn list_member_readable<T: Stored>(
+        &self,
+        caller: &str,
+        space_ref: Option<&meta::ObjectReference>,
+        common: Option<&meta::CommonListOptions>,
+    ) -> ApiResult<(Vec<T>, meta::ListResponseMeta)> {
+        self.tx(|c, now| {
+            let user = self.caller(c, now, caller)?;
+            let space = self.member_space(c, &user, caller, space_ref)?;
+            let filter = store::Filter { space_uid: Some(uid_of(&space)), ..Default::default() };
+            self.page::<T>(c, &filter, common)
+        })
+    }
 }

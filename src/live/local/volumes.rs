@@ -153,20 +153,8 @@ impl Engine {
         })
     }
 
-    pub fn get_volume(
-        &self,
-        caller: &str,
-        mut req: meta::GetOptions,
-    ) -> ApiResult<cordium::Volume> {
-        self.tx(|c, now| {
-            let user = self.caller(c, now, caller)?;
-            req.name = names::expand_space_child(&req.name, caller);
-            names::check_key(&req.uid, &req.name, Some(2))?;
-            let v: cordium::Volume = load(c, &req.uid, &req.name)?;
-            let space_uid = space_uid_of(v.status.as_ref().and_then(|s| s.space_ref.as_ref()));
-            access::check_member(c, &space_uid, &user)?;
-            Ok(v)
-        })
+    pub fn get_volume(&self, caller: &str, req: meta::GetOptions) -> ApiResult<cordium::Volume> {
+        self.get_member_readable(caller, req)
     }
 
     pub fn list_volume(
@@ -174,17 +162,13 @@ impl Engine {
         caller: &str,
         req: cordium::ListVolumeOptions,
     ) -> ApiResult<cordium::VolumeList> {
-        self.tx(|c, now| {
-            let user = self.caller(c, now, caller)?;
-            let space = self.member_space(c, &user, caller, req.space_ref.as_ref())?;
-            let filter = Filter { space_uid: Some(uid_of(&space)), ..Default::default() };
-            let (items, meta) = self.page::<cordium::Volume>(c, &filter, req.common.as_ref())?;
-            Ok(cordium::VolumeList {
-                api_version: "cordium/v1".into(),
-                kind: "VolumeList".into(),
-                items,
-                list_response_meta: Some(meta),
-            })
+        let (items, meta) =
+            self.list_member_readable(caller, req.space_ref.as_ref(), req.common.as_ref())?;
+        Ok(cordium::VolumeList {
+            api_version: "cordium/v1".into(),
+            kind: "VolumeList".into(),
+            items,
+            list_response_meta: Some(meta),
         })
     }
 }
