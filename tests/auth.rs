@@ -524,3 +524,36 @@ async fn two_members_plan_one_config_and_each_plan_says_whose_workspaces_it_show
         );
     }
 }
+
+// A member who may not UpdateSpace (an ADMIN, not an OWNER) gets the Workspace, but not its
+// entry in the Space's ownership record: the step fails and says exactly that.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workspace_an_admin_member_cannot_record_is_created_and_the_step_says_so() {
+    let serve = Serve::start_raw(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--in-memory",
+        "--auth-token",
+        "alice:A",
+        "--auth-token",
+        "bob:B:user",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cordium.hcl"), "stack \"team\" {}\n").unwrap();
+    std::fs::write(dir.path().join("main.hcl"), TEAM.replace("\"OWNER\"", "\"ADMIN\"")).unwrap();
+    let d = path(&dir);
+    let url = serve.url.as_str();
+    let applied = run("A", None, &["apply", d, "--endpoint", url, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    let bob = run("B", None, &["apply", d, "--endpoint", url, "--auto-approve"]);
+    assert_eq!(bob.status.code(), Some(1), "{}", text(&bob));
+    let out = String::from_utf8_lossy(&bob.stdout);
+    assert!(
+        out.contains("workspace.team.box: created, but its ownership record could not be written"),
+        "{out}"
+    );
+    assert!(out.contains("give this user `role = \"OWNER\"`"), "{out}");
+    // The Workspace is there, his own: his next plan has nothing to do.
+    let again = run("B", None, &["plan", d, "--endpoint", url, "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+}
