@@ -108,7 +108,7 @@ async fn child(mode: &str, dir: PathBuf, store: PathBuf) {
         "validate" => {
             let v = cordium::ops::validate::validate(&dir, &Default::default());
             assert!(!v.has_errors(), "the generated config is valid");
-            let text = render::diagnostics::human(&v.diags, &v.loaded.sources, false);
+            let text = render::diagnostics::human(&v.diags, &v.loaded.sources, Style::default());
             format!("resources={} warnings={} text={}", v.model.len(), v.diags.len(), text.len())
         }
         "apply" | "plan" => {
@@ -116,8 +116,11 @@ async fn child(mode: &str, dir: PathBuf, store: PathBuf) {
                 Ok(p) => p,
                 Err(f) => panic!("plan failed: {}", failure_text(&f)),
             };
-            let warnings =
-                render::diagnostics::human(&planned.warnings, &planned.loaded.sources, false);
+            let warnings = render::diagnostics::human(
+                &planned.warnings,
+                &planned.loaded.sources,
+                Style::default(),
+            );
             let text = render::human::plan(&PlanDoc::from_plan(&planned.plan), Style::default());
             let steps = planned.plan.steps.len();
             if mode == "plan" {

@@ -393,3 +393,167 @@ async fn parallel_runs_sharing_a_cache_open_one_session() {
     // Twenty runs started at once, on an empty cache, and one Session was opened.
     assert_eq!(sessions_left(&serve, "T", 16).await, 15);
 }
+
+/// One stack, an organisation Space, two members (the docs' "One plan for one config").
+const TEAM: &str = r#"
+space "team" {
+  organization = true
+}
+membership "bob" {
+  space = space.team
+  role  = "OWNER"
+}
+template "py" {
+  space = space.team
+}
+workspace "box" {
+  space    = space.team
+  template = template.team.py
+}
+"#;
+
+fn json(o: &Output) -> serde_json::Value {
+    assert_eq!(o.status.code(), Some(0), "{}", text(o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(o)))
+}
+
+/// `(address, action)` of every change, and the Workspace's stored name.
+fn changes(plan: &serde_json::Value) -> (Vec<(String, String)>, Option<String>) {
+    let list = plan["resource_changes"].as_array().cloned().unwrap_or_default();
+    let pairs = list
+        .iter()
+        .map(|c| (c["address"].as_str().unwrap().to_string(), c["action"].to_string()))
+        .collect();
+    let ws = list
+        .iter()
+        .find(|c| c["address"] == "workspace.team.box")
+        .and_then(|c| c["live_name"].as_str().map(String::from));
+    (pairs, ws)
+}
+
+/// The `unseen-workspaces` warnings' messages.
+fn unseen(plan: &serde_json::Value) -> Vec<String> {
+    let list = plan["warnings"].as_array().cloned().unwrap_or_default();
+    list.iter()
+        .filter(|w| w["code"] == "unseen-workspaces")
+        .map(|w| w["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+// Two users, members of one organisation Space, plan the same config: the Space, Template and
+// Memberships are the same plan for both (the creator's OWNER Membership is nobody's to plan),
+// each sees only their own Workspace, and each plan says so: whose Workspaces it shows, and how
+// many Workspaces of the stack the Space's record lists that this user cannot see.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_members_plan_one_config_and_each_plan_says_whose_workspaces_it_shows() {
+    let serve = Serve::start_raw(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--in-memory",
+        "--auth-token",
+        "alice:A",
+        "--auth-token",
+        "bob:B:user",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cordium.hcl"), "stack \"team\" {}\n").unwrap();
+    std::fs::write(dir.path().join("main.hcl"), TEAM).unwrap();
+    let d = path(&dir);
+    let url = serve.url.as_str();
+    let plan = |token: &str, output: &str| {
+        run(token, None, &["plan", d, "--endpoint", url, "--output", output])
+    };
+    let applied = run("A", None, &["apply", d, "--endpoint", url, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+
+    // Before bob applies: alice's Workspace is not his; the record says one is there.
+    let before = json(&plan("B", "json"));
+    assert_eq!(before["target"]["username"], "bob");
+    let (pairs, _) = changes(&before);
+    let creates: Vec<&str> =
+        pairs.iter().filter(|(_, a)| a == "\"create\"").map(|(n, _)| n.as_str()).collect();
+    assert_eq!(creates, ["workspace.team.box"], "{before}");
+    assert!(!pairs.iter().any(|(n, _)| n.contains("alice")), "alice's OWNER Membership: {before}");
+    let w = unseen(&before);
+    assert_eq!(w.len(), 1, "{before}");
+    assert!(w[0].starts_with("team.cordium records 1 Workspace(s) of stack `team`"), "{w:?}");
+    assert!(w[0].contains("not among bob's") && w[0].contains("is bob's own"), "{w:?}");
+
+    let applied = run("B", None, &["apply", d, "--endpoint", url, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+
+    let a = json(&plan("A", "json"));
+    let b = json(&plan("B", "json"));
+    let ((a_pairs, a_ws), (b_pairs, b_ws)) = (changes(&a), changes(&b));
+    // The same plan: the same resources, all unchanged, for both.
+    assert_eq!(a_pairs, b_pairs);
+    assert!(a_pairs.iter().all(|(_, act)| act == "\"no-op\""), "{a}");
+    assert_eq!(a_pairs.len(), 4, "Space, Template, Workspace, bob's Membership: {a}");
+    assert_eq!(a["summary"], b["summary"]);
+    assert_eq!(a["stack"], b["stack"]);
+    // What differs: whose plan, whose Workspace.
+    assert_eq!(
+        (&a["target"]["username"], &b["target"]["username"]),
+        (&"alice".into(), &"bob".into())
+    );
+    assert!(a_ws.is_some() && b_ws.is_some() && a_ws != b_ws, "{a_ws:?} {b_ws:?}");
+    for (plan, user) in [(&a, "alice"), (&b, "bob")] {
+        let note = format!(
+            "Workspaces: {user}'s own (the server lists each user's Workspaces to them only)."
+        );
+        assert!(plan["notes"].as_array().unwrap().iter().any(|n| n == note.as_str()), "{plan}");
+        let w = unseen(plan);
+        assert_eq!(w.len(), 1, "the other's Workspace: {plan}");
+        assert!(w[0].starts_with("team.cordium records 1 Workspace(s)"), "{w:?}");
+        assert!(w[0].contains(&format!("not among {user}'s")), "{w:?}");
+    }
+    // The human plans say the same on the target line, the note and the warning.
+    for (token, user) in [("A", "alice"), ("B", "bob")] {
+        let o = run(token, None, &["plan", d, "--endpoint", url, "--detailed-exitcode"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains(&format!("as {user}, environment: none")), "{out}");
+        assert!(
+            out.contains("No changes.") && out.contains(&format!("Note: Workspaces: {user}'s own")),
+            "{out}"
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("unseen-workspaces") && err.contains(&format!("not among {user}'s")),
+            "{err}"
+        );
+    }
+}
+
+// A member who may not UpdateSpace (an ADMIN, not an OWNER) gets the Workspace, but not its
+// entry in the Space's ownership record: the step fails and says exactly that.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workspace_an_admin_member_cannot_record_is_created_and_the_step_says_so() {
+    let serve = Serve::start_raw(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--in-memory",
+        "--auth-token",
+        "alice:A",
+        "--auth-token",
+        "bob:B:user",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cordium.hcl"), "stack \"team\" {}\n").unwrap();
+    std::fs::write(dir.path().join("main.hcl"), TEAM.replace("\"OWNER\"", "\"ADMIN\"")).unwrap();
+    let d = path(&dir);
+    let url = serve.url.as_str();
+    let applied = run("A", None, &["apply", d, "--endpoint", url, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    let bob = run("B", None, &["apply", d, "--endpoint", url, "--auto-approve"]);
+    assert_eq!(bob.status.code(), Some(1), "{}", text(&bob));
+    let out = String::from_utf8_lossy(&bob.stdout);
+    assert!(
+        out.contains("workspace.team.box: created, but its ownership record could not be written"),
+        "{out}"
+    );
+    assert!(out.contains("give this user `role = \"OWNER\"`"), "{out}");
+    // The Workspace is there, his own: his next plan has nothing to do.
+    let again = run("B", None, &["plan", d, "--endpoint", url, "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+}

@@ -58,7 +58,7 @@ async fn spaces(serve: &Serve) -> Vec<String> {
 /// Stderr with the diagnostic frame and line wrapping taken out.
 fn flat(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr)
-        .replace('│', " ")
+        .replace('|', " ")
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
@@ -1027,4 +1027,106 @@ fn colour_follows_the_flags_then_the_environment() {
         assert_eq!(o.status.code(), Some(1));
         assert_eq!(esc(&o), want, "{args:?} {env:?}: {}", text(&o));
     }
+}
+
+// Off a terminal (a pipe, a file, a CI log) every human output is plain ASCII: the summary
+// table, the diagnostic frames, the diff arrow, apply's check marks. Forcing colour (`--color
+// always`, FORCE_COLOR, CLICOLOR_FORCE) restores the Unicode (docs/output.md).
+#[test]
+fn human_output_off_a_terminal_is_ascii_unless_forced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(d.join("cordium.hcl"), "stack \"asc\" {}\n").expect("write");
+    // `status:` draws a warning with a source frame on every command.
+    let space = |desc: &str| {
+        format!(
+            "kind: Space\nmetadata:\n  name: lab\n  displayName: Lab\n  description: {desc}\n\
+             status:\n  x: 1\n"
+        )
+    };
+    std::fs::write(d.join("main.yaml"), space("one")).expect("write");
+    let bad_dir = tempfile::tempdir().expect("tempdir");
+    let bad = bad_dir.path().to_str().expect("utf-8 path");
+    let bad = bad.to_string();
+    let bad = bad.as_str();
+    std::fs::write(bad_dir.path().join("main.hcl"), "space \"lab\" {\n  nmae = 1\n}\n")
+        .expect("write");
+    let run = |args: &[&str], env: &[(&str, &str)]| -> Output {
+        let mut c: Command = cordium_as_admin();
+        c.current_dir(d)
+            .args(args)
+            .env_remove("CORDIUM_STACK")
+            .env_remove("NO_COLOR")
+            .env_remove("FORCE_COLOR")
+            .env_remove("CLICOLOR_FORCE");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().expect("cordium runs")
+    };
+    let non_ascii = |o: &Output| -> Vec<String> {
+        let all =
+            format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        all.lines().filter(|l| !l.is_ascii()).map(String::from).collect()
+    };
+    let out = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    let err = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+
+    let applied = run(&["apply", ".", "--local", "s.db", "--auto-approve"], &[]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+    assert!(
+        applied.stdout.iter().chain(&applied.stderr).all(|b| *b < 0x80),
+        "{:?}",
+        non_ascii(&applied)
+    );
+    assert!(out(&applied).contains("| kind  | create |"), "{}", text(&applied));
+    assert!(out(&applied).contains("ok space.lab: created"), "{}", text(&applied));
+    assert!(err(&applied).contains(",-[main.yaml:6:1]"), "{}", text(&applied));
+
+    std::fs::write(d.join("main.yaml"), space("two")).expect("write");
+    let plan = run(&["plan", ".", "--local", "s.db"], &[]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    assert!(plan.stdout.iter().chain(&plan.stderr).all(|b| *b < 0x80), "{:?}", non_ascii(&plan));
+    assert!(out(&plan).contains("metadata.description = \"one\" -> \"two\""), "{}", text(&plan));
+    assert!(out(&plan).contains("+-------+--------+"), "{}", text(&plan));
+
+    let invalid = run(&["validate", bad], &[]);
+    assert_eq!(invalid.status.code(), Some(1), "{}", text(&invalid));
+    assert!(
+        invalid.stdout.iter().chain(&invalid.stderr).all(|b| *b < 0x80),
+        "{:?}",
+        non_ascii(&invalid)
+    );
+    assert!(err(&invalid).contains(&format!(",-[{bad}/main.hcl:2:3]")), "{}", text(&invalid));
+
+    // NO_COLOR and --color never say nothing about the terminal: still ASCII in a pipe.
+    for (flags, env) in
+        [(vec!["--color", "never"], vec![("FORCE_COLOR", "1")]), (vec![], vec![("NO_COLOR", "1")])]
+    {
+        let mut args = vec!["plan", ".", "--local", "s.db"];
+        args.extend(flags.iter().copied());
+        let o = run(&args, &env);
+        assert!(non_ascii(&o).is_empty(), "{args:?} {env:?}: {:?}", non_ascii(&o));
+    }
+
+    let forced: Vec<FlagCase<()>> = vec![
+        (vec!["--color", "always"], vec![], ()),
+        (vec![], vec![("FORCE_COLOR", "1")], ()),
+        (vec![], vec![("CLICOLOR_FORCE", "1")], ()),
+    ];
+    for (flags, env, ()) in forced {
+        let mut args = vec!["plan", ".", "--local", "s.db"];
+        args.extend(flags.iter().copied());
+        let o = run(&args, &env);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(out(&o).contains(" → ") && out(&o).contains('╭'), "{args:?} {env:?}: {}", text(&o));
+        assert!(err(&o).contains("╭─["), "{args:?} {env:?}: {}", text(&o));
+        let mut args = vec!["validate", bad];
+        args.extend(flags.iter().copied());
+        let o = run(&args, &env);
+        assert!(err(&o).contains("╭─["), "{args:?} {env:?}: {}", text(&o));
+    }
+    let o = run(&["apply", ".", "--local", "s.db", "--auto-approve", "--color", "always"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(out(&o).contains('✓') && out(&o).contains(" space.lab: updated after"), "{}", text(&o));
 }

@@ -193,11 +193,13 @@ async fn drift_reports_out_of_band_changes_exactly_and_plan_tells_them_from_conf
     let human = cordium(&["plan", d, "--endpoint", url]);
     let out = String::from_utf8_lossy(&human.stdout).to_string();
     assert!(
-        out.contains("~ metadata.description = \"by hand\" → \"one\" # changed outside cordium"),
+        out.contains("~ metadata.description = \"by hand\" -> \"one\" # changed outside cordium"),
         "{out}"
     );
     assert!(
-        out.contains("~ spec.image.registry.url = \"node:20\" → \"node:24\" # your config changed"),
+        out.contains(
+            "~ spec.image.registry.url = \"node:20\" -> \"node:24\" # your config changed"
+        ),
         "{out}"
     );
     // Drift leaves the config's own change out, and names it.

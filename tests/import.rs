@@ -132,7 +132,7 @@ async fn hand_made_objects_are_imported_by_block_and_command_and_listed_by_statu
         ),
         "{out}"
     );
-    assert!(out.contains("~ description = \"by hand\" → \"from the config\""), "{out}");
+    assert!(out.contains("~ description = \"by hand\" -> \"from the config\""), "{out}");
     assert!(out.contains("+ labels.cordium-stack = \"default\""), "{out}");
     assert!(out.contains("Plan: 1 to import, 0 to create, 1 to update"), "{out}");
     let json: Value = serde_json::from_slice(
@@ -218,7 +218,7 @@ async fn hand_made_objects_are_imported_by_block_and_command_and_listed_by_statu
         "--auto-approve",
     ]);
     assert_eq!(taken.status.code(), Some(1), "{}", text(&taken));
-    let err = String::from_utf8_lossy(&taken.stderr).replace(" │ ", " ").replace("\n  ", " ");
+    let err = String::from_utf8_lossy(&taken.stderr).replace(" | ", " ").replace("\n  ", " ");
     assert!(err.contains("is already managed by the stack"), "{}", text(&taken));
 
     // Status: one row per object the stack manages.

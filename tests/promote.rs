@@ -253,7 +253,7 @@ fn a_change_is_promoted_from_staging_to_production_with_evidence() {
     let human = String::from_utf8_lossy(&o.stdout);
     assert!(
         human.contains(
-            "✗ untested template.shop.worker (update): differs from staging: spec.vars[0].value"
+            "x untested template.shop.worker (update): differs from staging: spec.vars[0].value"
         ),
         "{human}"
     );

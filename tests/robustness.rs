@@ -72,7 +72,7 @@ fn run_text(text: &str) -> (usize, Diagnostics) {
     diags.extend(loaded.diagnostics.clone());
     diags.sort();
     let _ = view::json(&diags, &loaded.sources);
-    let _ = view::human(&diags, &loaded.sources, false);
+    let _ = view::human(&diags, &loaded.sources, cordium::render::Style::PLAIN);
     (model.len(), diags)
 }
 
@@ -111,7 +111,7 @@ fn a_very_long_line_is_read_and_clipped_in_output() {
     assert!(d.is_error());
     let json = view::json(&diags, &loaded.sources).to_string();
     assert!(json.len() < 10_000, "output is clipped, got {} bytes", json.len());
-    let human = view::human(&diags, &loaded.sources, false);
+    let human = view::human(&diags, &loaded.sources, cordium::render::Style::PLAIN);
     assert!(human.len() < 10_000, "human output is clipped, got {} bytes", human.len());
 }
 

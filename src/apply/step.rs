@@ -747,6 +747,18 @@ impl Executor {
                 Err(e) if e.code == ErrorCode::NotFound => return Ok(()),
                 Err(e) => e,
             };
+            if err.code == ErrorCode::PermissionDenied && value.is_some() {
+                return Err(ApplyError::Plan {
+                    address: address.clone(),
+                    message: format!(
+                        "created, but its ownership record could not be written: {}; only the \
+                         Space's owner or an OWNER member may update `{space}` (give this user \
+                         `role = \"OWNER\"`): cordium will not delete it when it leaves the \
+                         config, and the other members' plans do not count it",
+                        err.message
+                    ),
+                });
+            }
             if !err.is_transient() {
                 return Err(ApplyError::live(address, err));
             }

@@ -52,11 +52,24 @@ pub fn set_color(when: ColorWhen, no_color: bool) {
     choice.write_global();
 }
 
-/// Colour on stdout, as the terminal and NO_COLOR allow.
+/// Colour and character set on stdout: colour as the terminal and NO_COLOR allow; Unicode on a
+/// terminal or when colour is forced (`--color always`, FORCE_COLOR, CLICOLOR_FORCE), else ASCII.
 pub fn stdout_style() -> Style {
-    Style {
-        color: anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never,
-    }
+    let out = std::io::stdout();
+    stream_style(anstream::AutoStream::choice(&out), out.is_terminal())
+}
+
+/// The same for stderr (diagnostics, warnings).
+pub fn stderr_style() -> Style {
+    let err = std::io::stderr();
+    stream_style(anstream::AutoStream::choice(&err), err.is_terminal())
+}
+
+/// The one rule: Unicode where a person reads a terminal, or where colour was forced (the
+/// reader asked for terminal output in a pipe); plain ASCII in files, pipes and CI logs.
+fn stream_style(choice: anstream::ColorChoice, terminal: bool) -> Style {
+    let forced = anstream::ColorChoice::global() == anstream::ColorChoice::Always;
+    Style { color: choice != anstream::ColorChoice::Never, unicode: terminal || forced }
 }
 
 /// How apply shows progress: JSON lines, bars when both stdout and stderr are terminals, else
@@ -71,11 +84,6 @@ pub fn view_mode(json: bool) -> ViewMode {
     }
 }
 
-/// Colour on stderr, as the terminal and NO_COLOR allow.
-pub fn stderr_color() -> bool {
-    anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
-}
-
 /// The plan in the chosen format.
 pub fn plan_text(plan: &Plan, format: PlanFormat, style: Style) -> String {
     doc_text(&PlanDoc::from_plan(plan), format, style)
@@ -88,9 +96,7 @@ pub fn doc_text(doc: &PlanDoc, format: PlanFormat, style: Style) -> String {
         PlanFormat::Json => doc.to_json(),
         PlanFormat::Markdown => render::markdown::plan(doc),
         PlanFormat::Html => render::html::page(doc, &Default::default(), &Default::default()),
-        PlanFormat::Github => {
-            render::github::plan(doc) + &render::human::plan(doc, Style { color: false })
-        }
+        PlanFormat::Github => render::github::plan(doc) + &render::human::plan(doc, Style::PLAIN),
     }
 }
 
@@ -138,7 +144,7 @@ pub fn failure(e: OpsError, json: bool) -> Exit {
                 let line = render::events::error_json(&m, Some(doc["diagnostics"].clone()));
                 print_stdout(&format!("{}\n", render::events::stamped(line)));
             } else {
-                print_stderr(&render::diagnostics::human(&diags, &loaded.sources, stderr_color()));
+                print_stderr(&render::diagnostics::human(&diags, &loaded.sources, stderr_style()));
                 print_stderr(&format!("Error: {}.\n", render::diagnostics::counts(&diags)));
             }
         }
@@ -148,7 +154,7 @@ pub fn failure(e: OpsError, json: bool) -> Exit {
                 let line = render::events::error_json(&m, None);
                 print_stdout(&format!("{}\n", render::events::stamped(line)));
             } else {
-                print_stderr(&format!("Error: {m}\n"));
+                print_stderr(&stderr_style().finish(format!("Error: {m}\n")));
             }
         }
     }
@@ -158,6 +164,6 @@ pub fn failure(e: OpsError, json: bool) -> Exit {
 /// Prints warnings (never fatal) to stderr.
 pub fn warnings(diags: &crate::diag::Diagnostics, loaded: &crate::config::Loaded) {
     if !diags.is_empty() {
-        print_stderr(&render::diagnostics::human(diags, &loaded.sources, stderr_color()));
+        print_stderr(&render::diagnostics::human(diags, &loaded.sources, stderr_style()));
     }
 }

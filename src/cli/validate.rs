@@ -54,8 +54,8 @@ pub fn run(args: Args, matches: Option<&ArgMatches>) -> Exit {
             super::output::print_stdout(&format!("{text}\n"));
         }
         OutputFormat::Human | OutputFormat::Github => {
-            let color = super::output::stderr_color();
-            super::output::print_stderr(&view::human(&diags, &loaded.sources, color));
+            let style = super::output::stderr_style();
+            super::output::print_stderr(&view::human(&diags, &loaded.sources, style));
             if diags.has_errors() {
                 super::output::print_stderr(&format!("Invalid: {}.\n", view::counts(&diags)));
             } else {

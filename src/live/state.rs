@@ -301,8 +301,10 @@ pub async fn read_with(
 
 /// Who a Membership belongs to, since the server keeps no label on one (cordium
 /// `mains/membership.go`): one in a Space of this stack is the stack's, so a Membership taken
-/// out of the config is pruned like anything else; the caller's own (the creator's OWNER
-/// Membership, made by CreateSpace) is the server's unless declared, never planned for.
+/// out of the config is pruned like anything else; the caller's own and any OWNER Membership
+/// are the server's unless declared, never planned for. CreateSpace makes its creator an OWNER:
+/// to another member planning the same stack that Membership is not theirs, and not the
+/// stack's either (prune would otherwise delete the Space's owner).
 fn membership_owner(
     l: &mut LiveResource,
     our_spaces: &BTreeSet<String>,
@@ -313,7 +315,7 @@ fn membership_owner(
     if declared.contains(&l.wire_name) {
         return;
     }
-    if l.address.name == username {
+    if l.address.name == username || l.spec_json["role"] == "OWNER" {
         l.system = true;
     } else if l.space.as_ref().is_some_and(|s| our_spaces.contains(s)) {
         l.metadata.labels.insert(crate::model::STACK_LABEL.to_string(), stack.to_string());

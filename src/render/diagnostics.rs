@@ -16,6 +16,7 @@ use miette::{
 };
 use serde_json::{json, Value};
 
+use super::style::Style;
 use crate::diag::{Diagnostic, Diagnostics, Severity, Sources, Span};
 use crate::model::{Kind, Model};
 
@@ -37,8 +38,13 @@ pub fn counts(diags: &Diagnostics) -> String {
 }
 
 /// Every diagnostic as miette renders it, one after another.
-pub fn human(diags: &Diagnostics, sources: &Sources, color: bool) -> String {
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+pub fn human(diags: &Diagnostics, sources: &Sources, style: Style) -> String {
+    let theme = match (style.color, style.unicode) {
+        (true, true) => GraphicalTheme::unicode(),
+        (false, true) => GraphicalTheme::unicode_nocolor(),
+        (true, false) => GraphicalTheme::ascii(),
+        (false, false) => GraphicalTheme::none(),
+    };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();
     for d in diags.iter() {
@@ -47,6 +53,7 @@ pub fn human(diags: &Diagnostics, sources: &Sources, color: bool) -> String {
         if handler.render_report(&mut text, &report).is_err() {
             text = plain(d, sources);
         }
+        let text = style.finish(text);
         out.push_str(&text);
         if !text.ends_with('\n') {
             out.push('\n');
@@ -427,7 +434,7 @@ mod tests {
                 .help("not s3cret-value")
                 .related(Span::new(f, 0, 3), "s3cret-value here"),
         );
-        let human = human(&d, &sources, false);
+        let human = human(&d, &sources, Style::PLAIN);
         let json = json(&d, &sources);
         assert!(!human.contains("s3cret"), "{human}");
         assert!(human.contains("************"), "{human}");
@@ -438,7 +445,7 @@ mod tests {
     #[test]
     fn human_shows_location_snippet_and_help() {
         let (d, s) = sample();
-        let text = human(&d, &s, false);
+        let text = human(&d, &s, Style::PLAIN);
         assert!(text.contains("space.yaml:4:3"), "{text}");
         assert!(text.contains("nmae: x"), "{text}");
         assert!(text.contains("did you mean `name`?"), "{text}");

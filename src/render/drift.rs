@@ -154,7 +154,7 @@ pub fn human(r: &DriftReport, style: Style) -> String {
             ))
         );
     }
-    out
+    style.finish(out)
 }
 
 /// "2 changed outside cordium, 1 deleted, 1 unmanaged" (no period).

@@ -224,6 +224,10 @@ fn snapshot_text(event: &Event) -> String {
 
 /// One plain line for an event.
 pub fn event_line(event: &Event, style: Style) -> String {
+    style.finish(event_text(event, style))
+}
+
+fn event_text(event: &Event, style: Style) -> String {
     match event {
         Event::Started { step } => format!("{}: {}...", step.address, verb(step.kind).0),
         Event::Progress { step, build_id, elapsed, estimate, .. } => format!(
@@ -241,14 +245,14 @@ pub fn event_line(event: &Event, style: Style) -> String {
         )),
         Event::Finished { step, elapsed } => format!(
             "{} {}: {} after {}",
-            style.green("✓"),
+            style.green(style.check()),
             step.address,
             verb(step.kind).1,
             clock(*elapsed)
         ),
         Event::Failed { step, error, .. } => format!(
             "{} {}: {} failed: {}",
-            style.red("✗"),
+            style.red(style.cross()),
             step.address,
             kind_name(step.kind),
             without_address(error, step)
@@ -404,6 +408,10 @@ pub fn summary_json(o: &ApplyOutcome) -> Value {
 
 /// The closing summary for humans: counts, then what failed, was skipped or did not start.
 pub fn summary_text(o: &ApplyOutcome, style: Style) -> String {
+    style.finish(summary_body(o, style))
+}
+
+fn summary_body(o: &ApplyOutcome, style: Style) -> String {
     let (done, failed, skipped, not_started) =
         (o.done().count(), o.failed().count(), o.skipped().count(), o.not_started().count());
     let mut out = String::from("\n");
@@ -489,8 +497,10 @@ mod tests {
         };
         assert_eq!(
             event_line(&failed, Style::default()),
-            "✗ template.ml.gpu: build failed: build ab12 failed: task `x` failed"
+            "x template.ml.gpu: build failed: build ab12 failed: task `x` failed"
         );
+        let unicode = Style { color: false, unicode: true };
+        assert!(event_line(&failed, unicode).starts_with("✗ template.ml.gpu"));
         let progress = Event::Progress {
             step: s.clone(),
             build_id: "ab12".into(),
@@ -506,7 +516,8 @@ mod tests {
             step: step(StepKind::Create, "space.ml"),
             elapsed: Duration::from_millis(250),
         };
-        assert_eq!(event_line(&done, Style::default()), "✓ space.ml: created after 0.2s");
+        assert_eq!(event_line(&done, Style::default()), "ok space.ml: created after 0.2s");
+        assert_eq!(event_line(&done, unicode), "✓ space.ml: created after 0.2s");
     }
 
     #[test]

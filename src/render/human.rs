@@ -15,8 +15,12 @@ use crate::plan::{Action, BuildAction};
 /// Lines of context kept around each change in a multi-line diff.
 const CONTEXT: usize = 2;
 
-/// Renders the plan for a terminal.
+/// Renders the plan for a terminal (Unicode) or a pipe (ASCII), as `style` says.
 pub fn plan(doc: &PlanDoc, style: Style) -> String {
+    style.finish(plan_text(doc, style))
+}
+
+fn plan_text(doc: &PlanDoc, style: Style) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", target_line(doc));
     out.push('\n');
@@ -192,8 +196,14 @@ fn field(f: &FieldDoc, action: Action, forces: bool, out: &mut String, style: St
     }
     match (&f.old, &f.new) {
         (Some(old), Some(new)) => {
-            let _ =
-                writeln!(out, "      {mark} {} = {} → {}{note}", path, inline(old), inline(new));
+            let _ = writeln!(
+                out,
+                "      {mark} {} = {} {} {}{note}",
+                path,
+                inline(old),
+                style.arrow(),
+                inline(new)
+            );
         }
         (None, Some(new)) => {
             let _ = writeln!(out, "      {mark} {} = {}{note}", path, inline(new));
@@ -290,6 +300,7 @@ fn summary(doc: &PlanDoc, out: &mut String, style: Style) {
     let mut t =
         tabled::builder::Builder::from(rows.into_iter().map(|r| r.to_vec()).collect::<Vec<_>>())
             .build();
+    // Off a terminal `Style::finish` spells the frame in ASCII (`+---+`, `|`).
     t.with(TableStyle::rounded());
     if table.is_empty() {
         // Only builds: no resource rows to count.

@@ -179,8 +179,8 @@ pub fn human(doc: &PromoteDoc, style: Style) -> String {
     }
     for o in changes {
         let mark = match o.verdict {
-            Verdict::Tested => style.green("✓ tested  "),
-            _ => style.red("✗ untested"),
+            Verdict::Tested => style.green(&format!("{:<10}", format!("{} tested", style.check()))),
+            _ => style.red(&format!("{} untested", style.cross())),
         };
         let _ = writeln!(out, "  {mark} {} ({}): {}", o.address, action_word(o.action), o.reason);
         if let Some(b) = &o.build {
@@ -191,7 +191,7 @@ pub fn human(doc: &PromoteDoc, style: Style) -> String {
         }
     }
     let _ = writeln!(out, "\nPromotion: {}.", summary_sentence(doc));
-    out
+    style.finish(out)
 }
 
 /// The Markdown view, for a pull-request comment.

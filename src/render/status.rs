@@ -79,7 +79,7 @@ pub fn human(doc: &StatusDoc, style: Style) -> String {
     let _ = writeln!(out, "Target: {} as {}, stack `{}`\n", doc.target, doc.username, doc.stack);
     if doc.objects.is_empty() {
         out.push_str("The stack manages nothing on this cluster yet.\n");
-        return out;
+        return style.finish(out);
     }
     let mut all = vec![HEADER.map(String::from)];
     all.extend(rows(doc));
@@ -97,7 +97,7 @@ pub fn human(doc: &StatusDoc, style: Style) -> String {
         let line = line.trim_end().to_string();
         let _ = writeln!(out, "{}", if n == 0 { style.bold(&line) } else { line });
     }
-    out
+    style.finish(out)
 }
 
 pub fn markdown(doc: &StatusDoc) -> String {

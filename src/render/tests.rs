@@ -137,7 +137,7 @@ fn human_output_shows_every_action_and_the_line_diff() {
 
 #[test]
 fn colour_is_only_added_when_asked() {
-    let text = human::plan(&PlanDoc::from_plan(&sample()), Style { color: true });
+    let text = human::plan(&PlanDoc::from_plan(&sample()), Style { color: true, unicode: true });
     assert!(text.contains('\u{1b}'));
 }
 
