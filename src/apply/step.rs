@@ -377,7 +377,9 @@ impl Executor {
     /// What apply records of a resource it sends: the digest of its canonical document and
     /// the time (docs/drift.md).
     fn applied(&self, resource: &Resource) -> String {
-        let digest = crate::diff::applied_digest(&crate::diff::desired_doc(resource, &self.stack));
+        // Sensitive values masked: the digest is readable by every reader of the object.
+        let doc = crate::diff::desired_doc(resource, &self.stack);
+        let digest = crate::diff::applied_digest(&crate::diff::digest_form(&doc, resource));
         let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
         crate::diff::applied_value(&digest, now.as_secs())
     }

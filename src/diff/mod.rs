@@ -43,13 +43,6 @@ pub struct LiveDoc {
     pub applied: Option<String>,
 }
 
-impl LiveDoc {
-    /// The live document changed since cordium last applied it: recorded, and not equal.
-    pub fn changed_outside(&self) -> Option<bool> {
-        self.applied.as_ref().map(|a| *a != applied_digest(&self.doc))
-    }
-}
-
 /// What plan will do to one resource. Serialised (in plans, plan files and the JSON plan) as
 /// `no-op`, `create`, `update`, `replace`, `delete`.
 #[derive(
@@ -713,7 +706,7 @@ fn compare(resource: &Resource, live: &LiveDoc, opts: &DiffOptions) -> ResourceC
     } else {
         (Action::Update, format!("{} fields differ", fields.len()))
     };
-    let changed_by = if fields.is_empty() { None } else { changed_by(live, &desired) };
+    let changed_by = if fields.is_empty() { None } else { changed_by(live, &desired, resource) };
     ResourceChange {
         address: resource.address.clone(),
         action,
@@ -729,14 +722,28 @@ fn compare(resource: &Resource, live: &LiveDoc, opts: &DiffOptions) -> ResourceC
 
 /// Who changed what differs between `live` and `desired` since the last apply (its recorded
 /// digest): the live object is as applied (the config changed), the config is as applied (the
-/// object was changed outside), or neither.
-pub fn changed_by(live: &LiveDoc, desired: &Value) -> Option<ChangedBy> {
+/// object was changed outside), or neither. Both sides are compared in [`digest_form`], as
+/// apply recorded them.
+pub fn changed_by(live: &LiveDoc, desired: &Value, resource: &Resource) -> Option<ChangedBy> {
     let applied = live.applied.as_deref()?;
-    Some(if applied == applied_digest(&live.doc) {
+    Some(if applied == applied_digest(&digest_form(&live.doc, resource)) {
         ChangedBy::Config
-    } else if applied == applied_digest(desired) {
+    } else if applied == applied_digest(&digest_form(desired, resource)) {
         ChangedBy::Outside
     } else {
         ChangedBy::Both
     })
+}
+
+/// A document as its applied digest is taken: the resource's sensitive values masked. The
+/// digest is readable by anyone who can read the object (an annotation, or its Space's
+/// ownership record), so over the plain document it would confirm a guessed secret. The price:
+/// a sensitive field changed outside cordium is not told apart from one the config changed
+/// (docs/drift.md).
+pub fn digest_form(doc: &Value, resource: &Resource) -> Value {
+    let mut out = doc.clone();
+    for path in &resource.origin.sensitive {
+        crate::config::tree::mask_path(&mut out, path, "(sensitive)");
+    }
+    out
 }

@@ -575,3 +575,45 @@ fn an_import_adopts_only_the_unmanaged_object_its_id_names() {
     let d = diff(&model, &none, &opts(false));
     assert_eq!(d.problems[0].code, "import-not-found");
 }
+
+#[test]
+fn applied_digests_are_taken_with_sensitive_values_masked() {
+    let model = hcl(r#"
+variable "api_key" {
+  sensitive = true
+  default   = "sk-live-123"
+}
+space "ml" {}
+template "gpu" {
+  space = space.ml
+  runtime {
+    env_var {
+      key   = "PLAIN"
+      value = "x"
+    }
+    env_var {
+      key   = "API_KEY"
+      value = var.api_key
+    }
+  }
+}
+"#);
+    let r = model.resources.iter().find(|r| r.address == a("template.ml.gpu")).expect("gpu");
+    let desired = desired_doc(r, STACK);
+    let masked = digest_form(&desired, r);
+    assert_eq!(masked["spec"]["runtime"]["envVars"][1]["value"], json!("(sensitive)"));
+    assert_eq!(masked["spec"]["runtime"]["envVars"][0]["value"], json!("x"));
+    // What apply records confirms no guess: the digest of the document holding the real
+    // value is not it.
+    let recorded = applied_digest(&masked);
+    assert_ne!(recorded, applied_digest(&desired));
+    // And who changed what is still told: a plain field edited on the cluster is "outside".
+    let mut live = live_form(&model, STACK);
+    for l in &mut live {
+        l.applied = Some(recorded.clone());
+    }
+    let t = live_of(&mut live, "template.ml.gpu");
+    t.doc["spec"]["runtime"]["envVars"][0]["value"] = json!("edited by hand");
+    let d = diff(&model, &live, &opts(false));
+    assert_eq!(change(&d, "template.ml.gpu").changed_by, Some(ChangedBy::Outside));
+}
