@@ -288,8 +288,13 @@ fn a_change_is_promoted_from_staging_to_production_with_evidence() {
     // Production takes the plan the report was about; then nothing is left to promote.
     let o = run(d, &["promote", "--from", "staging", "--to", "production", "--out", "prod.plan"]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = run(d, &["apply", "--env", "production", "prod.plan"]);
+    // Applied alone (no --env): the saved plan's own environment is the one locked and recorded.
+    let o = run(d, &["apply", "prod.plan", "--record", "prod.json"]);
     assert!(o.status.success(), "{}", text(&o));
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("prod.json")).expect("record"))
+            .expect("record JSON");
+    assert_eq!(record["environment"], "production", "{record}");
     let o = run(
         d,
         &[

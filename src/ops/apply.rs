@@ -80,6 +80,15 @@ impl Unlocked {
         }
     }
 
+    /// The environment the lock is for: a saved plan's own (`apply FILE` takes no `--env`),
+    /// else the one asked for.
+    fn environment<'a>(&'a self, asked: Option<&'a str>) -> Option<&'a str> {
+        match self {
+            Unlocked::Fresh(_) => asked,
+            Unlocked::Saved { plan, .. } => plan.origin.environment.as_deref(),
+        }
+    }
+
     /// The stack the lock is for (a saved plan's own).
     fn stack(&self) -> &str {
         match self {
@@ -152,7 +161,7 @@ async fn apply_once(
         unlocked.cluster(),
         unlocked.model(),
         &lock_opts,
-        req.plan.load.env.as_deref(),
+        unlocked.environment(req.plan.load.env.as_deref()),
     )
     .await
     {
@@ -277,7 +286,8 @@ async fn locked(
     let changes = ready.plan.has_changes() && !ready.plan.steps.is_empty();
     let record = req.record.as_ref().map(|r| {
         let cx = super::record::DraftContext {
-            environment: req.plan.load.env.clone(),
+            // The plan's own (a saved plan records the environment it was made for).
+            environment: ready.plan.origin.environment.clone(),
             auth: &req.plan.env.auth,
             dir: &req.plan.dir,
             key: r.key.as_ref(),
