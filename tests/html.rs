@@ -89,6 +89,9 @@ fn the_review_page_is_self_contained_masked_and_renders_in_chromium() {
         assert!(!page.contains(banned), "the page has {banned}");
     }
     assert!(page.contains("<p id=\"summary\"><strong>Plan: 3 to create, 0 to update"), "{page}");
+    // What the other views say beside the changes is on the page too.
+    assert!(page.contains("environment <code>none</code>"), "{page}");
+    assert!(page.contains("<ul id=\"notes\">\n<li>Note: Workspaces: "), "{page}");
     for a in ["space.web", "template.web.site", "workspace.web.preview"] {
         assert!(page.contains(&format!("<g class=\"node changed\" data-address=\"{a}\"")), "{a}");
         assert!(page.contains(&format!("<details class=\"resource\" id=\"r-{a}\" open>")), "{a}");

@@ -80,9 +80,11 @@ pub fn page(doc: &PlanDoc, edges: &BTreeMap<String, Vec<String>>, extras: &Extra
     let _ = writeln!(out, "<h1>{}</h1>", escape(&title));
     let _ = writeln!(
         out,
-        "<p id=\"target\">Target: <code>{}</code> as <code>{}</code> · cordium {}</p>",
+        "<p id=\"target\">Target: <code>{}</code> as <code>{}</code>, environment <code>{}</code> \
+         · cordium {}</p>",
         escape(&doc.target.display),
         escape(&doc.target.username),
+        escape(doc.environment.as_deref().unwrap_or("none")),
         escape(&doc.tool_version)
     );
     let s = &doc.summary;
@@ -111,6 +113,43 @@ pub fn page(doc: &PlanDoc, edges: &BTreeMap<String, Vec<String>>, extras: &Extra
     );
     for p in &extras.preface {
         let _ = writeln!(out, "<p>{}</p>", escape(p));
+    }
+    // What the other views say beside the changes: warnings, notes, snapshot readiness.
+    if !doc.warnings.is_empty() {
+        out.push_str("<h2>Warnings</h2>\n<ul id=\"warnings\">\n");
+        for w in &doc.warnings {
+            let at = match (&w.file, w.line, w.column) {
+                (Some(f), Some(l), Some(c)) => format!(" <code>{}:{l}:{c}</code>", escape(f)),
+                (Some(f), _, _) => format!(" <code>{}</code>", escape(f)),
+                _ => String::new(),
+            };
+            let help = w.help.as_deref().map(|h| format!(" ({})", escape(h))).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "<li><strong>{}</strong>{at}: {}{help}</li>",
+                escape(&w.code),
+                escape(&w.message)
+            );
+        }
+        out.push_str("</ul>\n");
+    }
+    if !doc.notes.is_empty() {
+        out.push_str("<ul id=\"notes\">\n");
+        for n in &doc.notes {
+            let _ = writeln!(out, "<li>Note: {}</li>", escape(n));
+        }
+        out.push_str("</ul>\n");
+    }
+    if let Some(snap) = &doc.snapshots {
+        let _ = writeln!(out, "<p id=\"snapshots\">{}</p>", escape(&snap.headline()));
+        if !snap.templates.is_empty() {
+            out.push_str("<ul>\n");
+            for t in &snap.templates {
+                let _ =
+                    writeln!(out, "<li>{}</li>", escape(&super::plan_doc::SnapshotsDoc::line(t)));
+            }
+            out.push_str("</ul>\n");
+        }
     }
     out.push_str("<h2>Dependency graph</h2>\n");
     out.push_str(&svg(doc, edges));
@@ -181,7 +220,7 @@ fn resource(c: &ChangeDoc, doc: &PlanDoc, notes: Option<&Vec<Note>>, out: &mut S
             let _ = writeln!(
                 out,
                 "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&f.path),
+                escape(f.shown_path()),
                 if f.sensitive { " <em>(sensitive)</em>" } else { "" },
                 cell(&f.old, "old"),
                 cell(&f.new, "new")
