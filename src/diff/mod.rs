@@ -447,7 +447,7 @@ fn diff_import(
                 "import to {}: the id `{}` is not the live object at that address (`{}`)",
                 resource.address, import.id, one.wire_name
             ),
-            "an import adopts the object the address names: set the id to its name, or change              the resource's name to the object's",
+            "an import adopts the object the address names: set the id to its name, or change the resource's name to the object's",
         ));
         return;
     }
@@ -462,7 +462,7 @@ fn diff_import(
                 "import to {}: `{}` is already managed by the stack `{other}`",
                 resource.address, one.wire_name
             ),
-            "an object belongs to one stack: remove it from that stack's config first (and              its label), or leave the import out",
+            "an object belongs to one stack: remove it from that stack's config first (and its label), or leave the import out",
         )),
         None => {
             let mut c = compare(resource, one, opts);

@@ -68,9 +68,9 @@ impl LiveChild {
     }
 }
 
-/// The apply lock's own Template (`apply::lock::place::TemplatePlace`): not part of the stack's
-/// state, and released before its Space is deleted.
-fn is_apply_lock(l: &LiveResource) -> bool {
+/// The apply lock's own Template or Group (`apply::lock::place`): not part of the stack's
+/// state (nor of an export), and released before its Space is deleted.
+pub fn is_apply_lock(l: &LiveResource) -> bool {
     matches!(l.kind, Kind::Template | Kind::Group)
         && l.wire_name.starts_with(APPLY_LOCK_PREFIX)
         && l.metadata.description.starts_with(APPLY_LOCK_DESCRIPTION)

@@ -363,7 +363,7 @@ fn check_references(r: &Resource, model: &Model, diags: &mut Diagnostics) {
                 )
                 .at(name_span(r))
                 .help(
-                    "Memberships are for organisation Spaces (`organization = true`, stored as                      `<space>.cordium`); the server refuses \"Cannot add Members to User Spaces                      for now\"",
+                    "Memberships are for organisation Spaces (`organization = true`, stored as `<space>.cordium`); the server refuses \"Cannot add Members to User Spaces for now\"",
                 ),
             );
         }

@@ -156,10 +156,10 @@ pub async fn export(x: &ExportRequest) -> Result<Exported, OpsError> {
                     .push(format!("{} `{}`: managed by the stack `{s}`", l.address, l.wire_name));
                 continue;
             }
-            // The Space's own Template (every Space has one) and cordium's apply lock.
-            None if l.kind == Kind::Template
-                && (l.address.name == convert::DEFAULT_TEMPLATE
-                    || l.wire_name.starts_with(crate::live::state::APPLY_LOCK_PREFIX)) =>
+            // The Space's own Template (every Space has one) and cordium's apply lock (a
+            // Template, or a Group for a stack without Spaces).
+            None if (l.kind == Kind::Template && l.address.name == convert::DEFAULT_TEMPLATE)
+                || crate::live::state::is_apply_lock(&l) =>
             {
                 continue;
             }
