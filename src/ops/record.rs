@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hmac::{Hmac, Mac};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -155,17 +154,9 @@ pub fn key_id(key: &Token) -> String {
 }
 
 fn keyed(key: &Token, address: &Address, path: &str, value: &[u8]) -> String {
-    // HMAC takes a key of any length.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(key.expose().as_bytes()) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
-    };
-    mac.update(address.to_string().as_bytes());
-    mac.update(b"\0");
-    mac.update(path.as_bytes());
-    mac.update(b"\0");
-    mac.update(value);
-    format!("hmac-sha256:{}", hex::encode(mac.finalize().into_bytes()))
+    let address = address.to_string();
+    let parts: [&[u8]; 3] = [address.as_bytes(), path.as_bytes(), value];
+    format!("hmac-sha256:{}", crate::plan::digest::keyed_hex(key.expose().as_bytes(), &parts))
 }
 
 /// Keyed digests of a resource's sensitive values (and a Secret's value, read through

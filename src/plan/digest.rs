@@ -24,3 +24,18 @@ pub fn config_digest(model: &Model, stack: &str) -> String {
     }
     hex::encode(h.finalize())
 }
+
+/// HMAC-SHA256 under `key` of `parts` joined by NUL bytes, in hex: the keyed digest saved plans
+/// keep of sensitive variables and apply records of sensitive values (never the values).
+pub fn keyed_hex(key: &[u8], parts: &[&[u8]]) -> String {
+    use hmac::{Hmac, Mac};
+    // HMAC takes a key of any length; `new_from_slice` cannot fail for it.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else { return String::new() };
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            mac.update(b"\0");
+        }
+        mac.update(part);
+    }
+    hex::encode(mac.finalize().into_bytes())
+}

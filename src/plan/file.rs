@@ -9,9 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use super::Plan;
 use crate::config::{LoadOptions, VarArg, Variable};
@@ -116,11 +114,8 @@ pub struct SavedVariable {
 
 /// HMAC-SHA256 of a variable's value (its canonical JSON) under `key`, with its name bound in.
 pub fn keyed_digest(key: &[u8], name: &str, value: &serde_json::Value) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else { return String::new() };
-    mac.update(name.as_bytes());
-    mac.update(b"\0");
-    mac.update(&serde_json::to_vec(value).unwrap_or_default());
-    hex::encode(mac.finalize().into_bytes())
+    let value = serde_json::to_vec(value).unwrap_or_default();
+    super::digest::keyed_hex(key, &[name.as_bytes(), &value])
 }
 
 impl Origin {
