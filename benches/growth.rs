@@ -2,11 +2,11 @@
 //! 50,000 resources (5x), in time and in peak memory, with and without one warning per
 //! Template. Linear work grows about 5x; the bound is 5.5x.
 //!
-//! The config is official-shape YAML (`kind`/`metadata`/`spec` documents), one file per Space:
-//! per 500 resources, 1 Space + 200 Templates + 1 Workspace + 298 Users (the embedded cluster
-//! enforces the servers' caps: 150 Spaces and 128 active Workspaces per user, 1,000 Templates
-//! per Space). "Warnings" adds `status: {}` to every Template (`status-ignored`, one warning
-//! each), and every case renders its diagnostics as the CLI would.
+//! The config is the held-out-style generator's (`support::heldout`): official-shape YAML, one
+//! file per Space, about 320 bytes per resource; per 500 resources 1 Space, 200 Templates,
+//! 1 Workspace and 298 Users, inside the servers' caps. "Warnings" adds `status: {}` to every
+//! Template (`status-ignored`, one warning each), and every case renders its diagnostics as the
+//! CLI would.
 //!
 //! Each figure is the median of [`RUNS`] fresh child processes (this binary run again with
 //! `CORDIUM_GROWTH_BENCH` set), so peak memory (VmHWM) is that process's own; the spread
@@ -31,7 +31,6 @@
 
 mod support;
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -42,14 +41,13 @@ use cordium::live::target::TargetFlags;
 use cordium::model::{Address, SecretSource};
 use cordium::ops::Request;
 use cordium::render::{self, PlanDoc, Style};
+use support::heldout::{self, PER_SPACE};
 use support::{failure_text, peak_rss_kib, Spread};
 
 const MODE_VAR: &str = "CORDIUM_GROWTH_BENCH";
 const DIR_VAR: &str = "CORDIUM_GROWTH_BENCH_DIR";
 const STORE_VAR: &str = "CORDIUM_GROWTH_BENCH_STORE";
 
-const PER_SPACE: usize = 500;
-const TEMPLATES_PER_SPACE: usize = 200;
 const RUNS: usize = 3;
 
 fn full() -> bool {
@@ -58,31 +56,7 @@ fn full() -> bool {
 
 /// Writes `n` resources (a multiple of [`PER_SPACE`]); returns the config's size in bytes.
 fn generate(root: &Path, n: usize, warnings: bool) -> u64 {
-    std::fs::write(root.join("cordium.yaml"), "stack:\n  name: growth\n").expect("write stack");
-    let status = if warnings { "status: {}\n" } else { "" };
-    let mut bytes = 0;
-    for s in 0..n / PER_SPACE {
-        let space = format!("sp{s}");
-        let mut text = String::new();
-        let _ = writeln!(text, "kind: Space\nmetadata:\n  name: {space}\n  displayName: Space {s}\n  labels: {{team: t{}}}\n---", s % 7);
-        for t in 0..TEMPLATES_PER_SPACE {
-            let _ = writeln!(
-                text,
-                "kind: Template\nmetadata:\n  name: t{t}.{space}\nspec:\n  image:\n    registry:\n      url: python:3.{}\n  runtime:\n    tasks:\n      - name: install\n        type: ON_CREATE\n        run: pip install -r requirements.txt\n  limit:\n    cpu: {{millicores: 2000}}\n    memory: {{megabytes: 4096}}\n{status}---",
-                t % 13
-            );
-        }
-        let _ = writeln!(text, "kind: Workspace\nmetadata:\n  name: w0.{space}\ntemplate: t0\n---");
-        for u in 0..PER_SPACE - TEMPLATES_PER_SPACE - 2 {
-            let _ = writeln!(
-                text,
-                "kind: User\nmetadata:\n  name: u{s}-{u}\nspec:\n  type: WORKLOAD\n---"
-            );
-        }
-        bytes += text.len() as u64;
-        std::fs::write(root.join(format!("{space}.yaml")), text).expect("write");
-    }
-    bytes
+    heldout::generate(root, "growth", n, warnings)
 }
 
 fn request(dir: PathBuf, store: PathBuf) -> Request {
