@@ -340,6 +340,53 @@ fn two_applies_contend_on_the_lease_one_refused_naming_the_holder_one_waiting() 
     }
 }
 
+/// The gap of issue 16's first design: which lock an apply took followed each applier's own
+/// Kubernetes access, so one with access (the Lease) and one without (the lock Template) ran at
+/// once. Now both take the cluster's lock, the first the Lease as well.
+#[test]
+fn an_apply_without_kubernetes_access_is_excluded_by_one_with_it_and_the_reverse() {
+    let k = Kube::start(&["--build-duration", "3s", "--kube-snapshot-delay", "200ms"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    stack(dir.path());
+    let d = dir.path().to_str().expect("utf-8");
+    let plain = |extra: &[&str]| {
+        let mut args = vec!["apply", d, "--endpoint", &k.serve.url, "--auto-approve"];
+        args.extend_from_slice(&["--output", "json"]);
+        args.extend_from_slice(extra);
+        cordium(&args)
+    };
+    let first = spawn_apply(&k, dir.path(), &[]);
+    let pid = first.id();
+    assert!(k.wait_log(&format!("{LEASE} created"), Duration::from_secs(10)), "{}", k.log());
+    let refused = plain(&["--lock-timeout", "0s"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let why = refusal(&refused);
+    assert!(why.contains("another apply holds the lock of stack `default`"), "{why}");
+    assert!(why.contains(&format!("(pid {pid})")), "the holder is named: {why}");
+    let first = first.wait_with_output().expect("first apply ends");
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    // The reverse, on a fresh cluster: an apply without access holds the cluster's lock through
+    // its builds (10 s); one with access is refused by it, before taking the Lease.
+    let k = Kube::start(&["--build-duration", "10s", "--kube-snapshot-delay", "200ms"]);
+    let holder = cordium_as_admin()
+        .args(["apply", d, "--endpoint", &k.serve.url, "--auto-approve", "--output", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("apply starts");
+    let pid = holder.id();
+    std::thread::sleep(Duration::from_secs(3));
+    let with_access = k.apply(dir.path(), &["--lock-timeout", "0s"]);
+    assert_eq!(with_access.status.code(), Some(1), "{}", text(&with_access));
+    let why = refusal(&with_access);
+    assert!(why.contains("another apply holds the lock of stack `default`"), "{why}");
+    assert!(why.contains(&format!("(pid {pid})")), "the holder is named: {why}");
+    assert!(!k.log().contains(&format!("{LEASE} created")), "no Lease taken: {}", k.log());
+    let holder = holder.wait_with_output().expect("ends");
+    assert_eq!(holder.status.code(), Some(0), "{}", text(&holder));
+}
+
 #[test]
 fn a_holder_killed_with_sigkill_loses_the_lease_after_expiry_and_the_next_apply_proceeds() {
     let k = Kube::start(&["--build-duration", "4s", "--kube-snapshot-delay", "200ms"]);

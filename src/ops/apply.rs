@@ -169,7 +169,7 @@ async fn apply_once(
         Err(e) => return (Err(e), None),
     };
     let mut raced = None;
-    if let (ApplyLock::Anchored(l), Taken::Pending) = (&lock, taken) {
+    if let (Some(l), Taken::Pending) = (lock.anchored(), taken) {
         progress.notice(Notice::LockPending { lock: &l.describe() });
     }
     // Without a prompt (--auto-approve, a saved plan), a signal before the walk ends the run
@@ -198,8 +198,8 @@ async fn apply_once(
     if let Err(OpsError::LockSpaceAppeared { space }) = &result {
         raced = Some(space.clone());
     }
-    if let (ApplyLock::Anchored(l), Taken::Pending, Ok(ApplyResult::Applied(o))) =
-        (&lock, taken, &result)
+    if let (Some(l), Taken::Pending, Ok(ApplyResult::Applied(o))) =
+        (lock.anchored(), taken, &result)
     {
         if lost_the_anchor_race(o, &l.space()) {
             raced = Some(l.space().to_string());
@@ -296,8 +296,8 @@ async fn locked(
         let draft = super::record::draft(&ready.plan, &ready.model, cx);
         (r.path.clone(), draft, ready.cluster.clone(), ready.model.clone(), ready.naming.clone())
     });
-    let previous = match (lock, taken, changes) {
-        (ApplyLock::Anchored(l), Taken::Pending, true) => pending_anchor(l, &ready).await?,
+    let previous = match (lock.anchored(), taken, changes) {
+        (Some(l), Taken::Pending, true) => pending_anchor(l, &ready).await?,
         _ => None,
     };
     let result = async {
@@ -602,7 +602,9 @@ async fn check_saved(
 
 /// The lock backend for the target (docs/locking.md): a file beside a local store; on a
 /// cluster, a lock Template in the stack's anchor Space (pending while that Space does not
-/// exist), or a core Group for a stack without Spaces.
+/// exist), or a core Group for a stack without Spaces; with Kubernetes access, the stack's
+/// Lease as well, taken after the cluster's lock (so every applier of the stack, with that
+/// access or without, is excluded by the lock they all take).
 async fn lock(
     settings: &Settings,
     cluster: &Arc<dyn Cluster>,
@@ -610,15 +612,34 @@ async fn lock(
     opts: &LockOptions,
     env: Option<&str>,
 ) -> Result<(ApplyLock, Taken), OpsError> {
+    let (held, taken) = cluster_lock(settings, cluster, model, opts).await?;
+    let (Some(access), Target::Remote { .. }) = (&settings.kube, &settings.target) else {
+        return Ok((held, taken));
+    };
     let target = settings.target.display();
-    if let (Some(access), Target::Remote { .. }) = (&settings.kube, &settings.target) {
-        // With Kubernetes access the lock is the stack's Lease (docs/locking.md).
+    let leased = async {
         let kube = crate::live::kube::Kube::connect(access).await?;
-        let name = lease_name(&settings.stack, env);
-        let place = Arc::new(LeasePlace::new(kube, name));
-        let l = RemoteLock::acquire_at(place, &target, opts).await?;
-        return Ok((ApplyLock::Remote(l), Taken::Held));
+        let place = Arc::new(LeasePlace::new(kube, lease_name(&settings.stack, env)));
+        Ok::<_, OpsError>(RemoteLock::acquire_at(place, &target, opts).await?)
+    };
+    match leased.await {
+        Ok(lease) => Ok((ApplyLock::Paired { cluster: Box::new(held), lease }, taken)),
+        Err(e) => {
+            // Not both: hold neither.
+            let _ = held.release().await;
+            Err(e)
+        }
     }
+}
+
+/// The cluster's own lock: the file, the anchored Template or the Group.
+async fn cluster_lock(
+    settings: &Settings,
+    cluster: &Arc<dyn Cluster>,
+    model: &Model,
+    opts: &LockOptions,
+) -> Result<(ApplyLock, Taken), OpsError> {
+    let target = settings.target.display();
     match &settings.target {
         Target::Local { path, .. } => {
             Ok((ApplyLock::File(FileLock::acquire(path, opts).await?), Taken::Held))
@@ -710,16 +731,15 @@ async fn execute(
 ) -> Result<ApplyOutcome, OpsError> {
     let Ready { plan, model, naming, cluster, settings, .. } = ready;
     let plan = Arc::new(plan);
-    let anchor = match lock {
-        ApplyLock::Anchored(l) => Some(Arc::new(AnchorSteps {
+    let anchor = lock.anchored().map(|l| {
+        Arc::new(AnchorSteps {
             lock: l.clone(),
             previous,
             plan: plan.clone(),
             naming: naming.clone(),
             cluster: cluster.clone(),
-        }) as Arc<dyn AnchorHook>),
-        _ => None,
-    };
+        }) as Arc<dyn AnchorHook>
+    });
     let mut ctx = ApplyContext::new(cluster, Arc::new(model), naming, req.secrets.clone());
     ctx.parallelism = req.parallelism.max(1);
     ctx.lease = lock.lease();

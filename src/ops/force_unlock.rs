@@ -36,13 +36,6 @@ pub async fn force_unlock(req: &Request, id: &str) -> Result<Unlocked, OpsError>
             lock: crate::apply::lock::lock_path(path).display().to_string(),
         });
     }
-    if let Some(access) = &settings.kube {
-        let kube = crate::live::kube::Kube::connect(access).await?;
-        let name = lease_name(&settings.stack, req.load.env.as_deref());
-        let place = LeasePlace::new(kube, name);
-        let holder = unlock(&place, id).await?;
-        return Ok(Unlocked { stack: settings.stack, target, place: place.describe(), holder });
-    }
     let cluster = super::plan::connect(&settings, &req.env.auth).await?;
     let identity = cluster.identity().await?;
     let naming = Naming::for_model(identity.username, &model);
@@ -51,6 +44,21 @@ pub async fn force_unlock(req: &Request, id: &str) -> Result<Unlocked, OpsError>
         Some((_, stored)) => Arc::new(TemplatePlace { cluster, name, space: stored }),
         None => Arc::new(GroupPlace { cluster, name }),
     };
+    if let Some(access) = &settings.kube {
+        // An apply with Kubernetes access holds the cluster's lock and the Lease under one id:
+        // both are removed. Either alone is removed too (a holder killed between taking them).
+        let kube = crate::live::kube::Kube::connect(access).await?;
+        let lease = LeasePlace::new(kube, lease_name(&settings.stack, req.load.env.as_deref()));
+        let on_cluster = unlock(place.as_ref(), id).await;
+        let on_lease = unlock(&lease, id).await;
+        let (place, holder) = match (on_cluster, on_lease) {
+            (Ok(h), Ok(_)) => (format!("{} and {}", lease.describe(), place.describe()), h),
+            (Ok(h), Err(_)) => (place.describe(), h),
+            (Err(_), Ok(h)) => (lease.describe(), h),
+            (Err(e), Err(_)) => return Err(e.into()),
+        };
+        return Ok(Unlocked { stack: settings.stack, target, place, holder });
+    }
     let holder = unlock(place.as_ref(), id).await?;
     Ok(Unlocked { stack: settings.stack, target, place: place.describe(), holder })
 }

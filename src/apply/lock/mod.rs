@@ -276,6 +276,9 @@ pub struct LockOptions {
     pub poll: Duration,
     /// A remote lock lapses this long after its last renewal.
     pub ttl: Duration,
+    /// The holder id of every lock taken with these options: an apply that holds two (the
+    /// cluster's lock and the Lease) is one holder, removed from both by one `force-unlock`.
+    pub id: String,
 }
 
 impl LockOptions {
@@ -286,7 +289,13 @@ impl LockOptions {
             wait: Duration::ZERO,
             poll: Duration::from_secs(1),
             ttl: Duration::from_secs(120),
+            id: uuid::Uuid::new_v4().to_string(),
         }
+    }
+
+    /// A new holder of these options' locks: `who` and this process, with their id.
+    fn holder(&self) -> Holder {
+        Holder { id: self.id.clone(), ..Holder::me(self.who.clone()) }
     }
 }
 
@@ -299,6 +308,13 @@ pub enum ApplyLock {
     Remote(RemoteLock),
     /// A Template in the stack's anchor Space, possibly not taken yet.
     Anchored(AnchoredLock),
+    /// The cluster's lock (a lock Template or Group) and, taken after it, the stack's Kubernetes
+    /// Lease: with Kubernetes access both are held, so an applier without that access (which
+    /// takes only the cluster's lock) is still excluded (docs/locking.md).
+    Paired {
+        cluster: Box<ApplyLock>,
+        lease: RemoteLock,
+    },
 }
 
 impl ApplyLock {
@@ -307,6 +323,21 @@ impl ApplyLock {
             ApplyLock::File(l) => l.release(),
             ApplyLock::Remote(l) => l.release().await,
             ApplyLock::Anchored(l) => l.release().await,
+            ApplyLock::Paired { cluster, lease } => {
+                // In the reverse order of taking them.
+                let first = lease.release().await;
+                let second = Box::pin(cluster.release()).await;
+                first.and(second)
+            }
+        }
+    }
+
+    /// The anchored lock, alone or paired with a Lease.
+    pub fn anchored(&self) -> Option<&AnchoredLock> {
+        match self {
+            ApplyLock::Anchored(l) => Some(l),
+            ApplyLock::Paired { cluster, .. } => cluster.anchored(),
+            _ => None,
         }
     }
 
@@ -316,6 +347,7 @@ impl ApplyLock {
             ApplyLock::File(_) => true,
             ApplyLock::Remote(l) => l.lost.borrow().is_none(),
             ApplyLock::Anchored(l) => l.receiver().borrow().is_none(),
+            ApplyLock::Paired { cluster, lease } => lease.lost.borrow().is_none() && cluster.held(),
         }
     }
 
@@ -325,6 +357,9 @@ impl ApplyLock {
             ApplyLock::File(_) => None,
             ApplyLock::Remote(l) => l.lost.borrow().clone(),
             ApplyLock::Anchored(l) => l.receiver().borrow().clone(),
+            ApplyLock::Paired { cluster, lease } => {
+                lease.lost.borrow().clone().or_else(|| cluster.lost_reason())
+            }
         }
     }
 
@@ -335,6 +370,10 @@ impl ApplyLock {
             ApplyLock::File(_) => None,
             ApplyLock::Remote(l) => Some(l.lease.clone()),
             ApplyLock::Anchored(l) => Some(l.lease()),
+            ApplyLock::Paired { cluster, lease } => Some(match cluster.lease() {
+                Some(c) => c.and(&lease.lease),
+                None => lease.lease.clone(),
+            }),
         }
     }
 
@@ -345,7 +384,22 @@ impl ApplyLock {
             ApplyLock::File(_) => return std::future::pending().await,
             ApplyLock::Remote(l) => l.lost.clone(),
             ApplyLock::Anchored(l) => l.receiver(),
+            ApplyLock::Paired { cluster, lease } => {
+                let lease = ApplyLock::watch_lost(lease.lost.clone());
+                return tokio::select! {
+                    reason = Box::pin(cluster.lost()) => reason,
+                    reason = lease => reason,
+                };
+            }
         };
+        Self::watch_lost_ref(&mut rx).await
+    }
+
+    async fn watch_lost(mut rx: tokio::sync::watch::Receiver<Option<String>>) -> String {
+        Self::watch_lost_ref(&mut rx).await
+    }
+
+    async fn watch_lost_ref(rx: &mut tokio::sync::watch::Receiver<Option<String>>) -> String {
         loop {
             if let Some(reason) = rx.borrow_and_update().clone() {
                 return reason;
@@ -366,6 +420,8 @@ impl ApplyLock {
 pub struct Lease {
     until_ms: Arc<AtomicU64>,
     margin: Duration,
+    /// Other locks' leases held together with this one: valid only while every one is.
+    also: Vec<Lease>,
 }
 
 fn millis(t: SystemTime) -> u64 {
@@ -378,7 +434,8 @@ fn millis(t: SystemTime) -> u64 {
 
 impl Lease {
     fn new(expires: SystemTime, ttl: Duration) -> Lease {
-        let lease = Lease { until_ms: Arc::new(AtomicU64::new(0)), margin: ttl / 6 };
+        let lease =
+            Lease { until_ms: Arc::new(AtomicU64::new(0)), margin: ttl / 6, also: Vec::new() };
         lease.extend(expires);
         lease
     }
@@ -398,9 +455,17 @@ impl Lease {
         self.until_ms.store(u64::MAX, Ordering::SeqCst);
     }
 
-    /// True while the lock is surely ours.
+    /// True while the lock is surely ours (every one of them, for leases held together).
     pub fn valid(&self) -> bool {
         millis(SystemTime::now()) < self.until_ms.load(Ordering::SeqCst)
+            && self.also.iter().all(Lease::valid)
+    }
+
+    /// Valid while both this lease and `other` are.
+    fn and(&self, other: &Lease) -> Lease {
+        let mut both = self.clone();
+        both.also.push(other.clone());
+        both
     }
 }
 
@@ -433,7 +498,7 @@ impl FileLock {
             let mut file = crate::live::local::private_file(&path, false).map_err(private)?;
             match fs4::FileExt::try_lock(&file) {
                 Ok(()) => {
-                    let holder = Holder::me(opts.who.clone());
+                    let holder = opts.holder();
                     let text =
                         serde_json::to_string(&Value::Object(holder.to_json())).unwrap_or_default();
                     file.set_len(0).map_err(io)?;
@@ -555,7 +620,7 @@ impl RemoteLock {
             }
             None => Self::held(place, uid, me, opts.ttl),
         };
-        let mut me = Holder::me(opts.who.clone());
+        let mut me = opts.holder();
         let began = Instant::now();
         let mut transient = 0u32;
         loop {
