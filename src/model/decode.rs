@@ -333,7 +333,8 @@ fn sensitive_strings<'a>(docs: impl Iterator<Item = &'a RawDoc>) -> Vec<String> 
         }
     }
     let mut out = Vec::new();
-    for doc in docs {
+    // Only HCL marks values sensitive (they come from `sensitive` variables).
+    for doc in docs.filter(|d| d.format == Format::Hcl) {
         walk(&doc.node, false, &mut out);
     }
     out.sort_by_key(|s| std::cmp::Reverse(s.len()));
@@ -396,7 +397,7 @@ fn decode_inner(node: &mut Node, span: Span, diags: &mut Diagnostics) -> Option<
     }
     let sensitive =
         if super::shape::any_sensitive(node) { node.sensitive_paths() } else { Vec::new() };
-    let name_span = node.find(&crate::config::tree::parse_path("metadata.name")).span;
+    let name_span = node.find_path("metadata.name").span;
     let json = node.to_json();
     // The tree moves into the resource; on an error below it is put back, for the address
     // the diagnostics are given.
