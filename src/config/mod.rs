@@ -220,27 +220,44 @@ fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
     let var_files = var_files(root, loaded.stack.as_ref(), opts);
     files.retain(|f| std::fs::canonicalize(root.join(f)).map_or(true, |c| !var_files.contains(&c)));
 
-    let mut hcl_files = Vec::new();
-    for rel in files {
-        let is_hcl = rel.extension().is_some_and(|e| e == "hcl");
-        if is_hcl {
-            hcl_files.push(rel.clone());
-            continue;
+    let (hcl_files, yaml_files): (Vec<PathBuf>, Vec<PathBuf>) =
+        files.into_iter().partition(|rel| rel.extension().is_some_and(|e| e == "hcl"));
+    let mut yaml_files = yaml_files.into_iter().peekable();
+    while yaml_files.peek().is_some() {
+        // Files are read (and so numbered) in order, and a `specFrom` reads its file (numbering
+        // it) before the next config file is read: a batch of files is read, parsed in
+        // parallel, then resolved in order, and ends after a file that may hold a `specFrom`.
+        let mut batch = Vec::new();
+        for rel in yaml_files.by_ref() {
+            let Some((file, text)) =
+                read_source(root, &rel, &mut loaded.sources, &mut loaded.diagnostics)
+            else {
+                continue;
+            };
+            // A key is `specFrom` only if the text says so, or spells it with escapes.
+            let may_read = text.contains(spec_from::SPEC_FROM) || text.contains('\\');
+            batch.push((file, text));
+            if may_read {
+                break;
+            }
         }
-        let Some((file, text)) =
-            read_source(root, &rel, &mut loaded.sources, &mut loaded.diagnostics)
-        else {
-            continue;
-        };
-        let docs = yaml::parse(file, &text, &mut loaded.diagnostics);
-        let total = docs.len();
-        let ours: Vec<_> = docs.into_iter().filter(|d| is_cordium_document(&d.node)).collect();
-        if ours.len() < total {
-            loaded.diagnostics.push(foreign_yaml(file, total - ours.len(), total));
-        }
-        for mut doc in ours {
-            spec_from::resolve(root, &mut doc.node, &mut loaded.sources, &mut loaded.diagnostics);
-            loaded.docs.push(RawDoc { format: Format::Yaml, node: doc.node, span: doc.span, file });
+        for (file, (docs, diags)) in parse_yaml_files(&batch) {
+            loaded.diagnostics.extend(diags);
+            let total = docs.len();
+            let ours: Vec<_> = docs.into_iter().filter(|d| is_cordium_document(&d.node)).collect();
+            if ours.len() < total {
+                loaded.diagnostics.push(foreign_yaml(file, total - ours.len(), total));
+            }
+            for mut doc in ours {
+                spec_from::resolve(
+                    root,
+                    &mut doc.node,
+                    &mut loaded.sources,
+                    &mut loaded.diagnostics,
+                );
+                let node = doc.node;
+                loaded.docs.push(RawDoc { format: Format::Yaml, node, span: doc.span, file });
+            }
         }
     }
     let (hcl_docs, variables) = hcl::load_with_variables(
@@ -255,6 +272,52 @@ fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
     loaded.variables = variables;
     take_imports(&mut loaded);
     loaded
+}
+
+/// YAML bytes up to this many are parsed on the calling thread; more are split between the
+/// machine's cores, a whole file each (a file parses on its own).
+const PARALLEL_FROM_BYTES: usize = 256 * 1024;
+
+/// Parses YAML files, in parallel when there is enough text; each file's documents and
+/// problems, in the order given.
+fn parse_yaml_files(
+    files: &[(FileId, std::sync::Arc<str>)],
+) -> Vec<(FileId, (Vec<yaml::Document>, Diagnostics))> {
+    let parse = |(file, text): &(FileId, std::sync::Arc<str>)| {
+        let mut diags = Diagnostics::new();
+        let docs = yaml::parse(*file, text, &mut diags);
+        (*file, (docs, diags))
+    };
+    let bytes: usize = files.iter().map(|(_, t)| t.len()).sum();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    if bytes < PARALLEL_FROM_BYTES || threads < 2 || files.len() < 2 {
+        return files.iter().map(parse).collect();
+    }
+    // Files are handed out one at a time, so a large file does not hold up a whole share.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(f) = files.get(i) else { break };
+            done.push((i, parse(f)));
+        }
+        done
+    };
+    let mut out: Vec<(usize, _)> = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..threads.min(files.len())).map(|_| scope.spawn(work)).collect();
+        let mut all = work();
+        for h in others {
+            match h.join() {
+                Ok(part) => all.extend(part),
+                // Parsing does not panic; if it ever did, the panic is the caller's.
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+        all
+    });
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
 }
 
 /// An import as written: adopt the live object `id` as the resource `to`
@@ -569,6 +632,53 @@ mod tests {
                 loaded.sources.path(id)
             );
         }
+    }
+
+    /// Enough YAML to be parsed on several threads: documents, diagnostics and file numbers are
+    /// those of reading one file after another (a `specFrom` file numbered right after the file
+    /// that names it).
+    #[test]
+    fn many_yaml_files_load_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        for f in 0..8 {
+            let mut text = String::new();
+            for i in 0..1000 {
+                text.push_str(&format!("kind: Space\nmetadata: {{name: s{f}-{i}}}\n---\n"));
+            }
+            if f == 3 {
+                text.push_str(
+                    "kind: Template\nmetadata: {name: t.s3-0}\nspecFrom: spec/t.yaml\n---\n",
+                );
+            }
+            if f == 5 {
+                text.push_str("a: [unclosed\n");
+            }
+            write_file(root, &format!("f{f}.yaml"), &text);
+        }
+        write_file(root, "spec/t.yaml", "spec:\n  image: {registry: {url: python}}\n");
+        let loaded = load(root, &LoadOptions::default());
+        let codes: Vec<&str> = loaded.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["yaml-syntax"], "{:?}", loaded.diagnostics);
+        let paths: Vec<String> = (0..loaded.sources.len())
+            .map(|i| loaded.sources.path(FileId(i as u32)).display().to_string())
+            .map(|p| p.rsplit('/').next().unwrap_or_default().to_string())
+            .collect();
+        let want = ["f0.yaml", "f1.yaml", "f2.yaml", "f3.yaml", "t.yaml", "f4.yaml", "f5.yaml"];
+        assert_eq!(paths[..7], want, "{paths:?}");
+        // The spec file is also read as a config file (a bare spec, which the model skips).
+        assert_eq!(paths[7..], ["f6.yaml", "f7.yaml", "t.yaml"]);
+        assert_eq!(loaded.docs.len(), 8 * 1000 + 2);
+        let names: Vec<String> = loaded
+            .docs
+            .iter()
+            .filter_map(|d| d.node.get("metadata")?.get("name")?.as_str().map(str::to_string))
+            .collect();
+        assert_eq!(names[0], "s0-0");
+        assert_eq!(names[3000..3002], ["s3-0", "s3-1"]);
+        assert_eq!(names[4000], "t.s3-0");
+        assert_eq!(names[4001], "s4-0");
+        assert!(loaded.docs.windows(2).all(|w| w[0].file <= w[1].file));
     }
 
     #[test]

@@ -95,6 +95,27 @@ impl Node {
         node
     }
 
+    /// [`Node::find`] of a path in [`format_path`] form, read as [`parse_path`] reads it,
+    /// without building the segments.
+    pub fn find_path(&self, path: &str) -> &Node {
+        let mut node = self;
+        for_each_seg(path, |seg| {
+            let next = match (seg, &node.value) {
+                (Seg::Key(k), Value::Map(_)) => node.get(k),
+                (Seg::Index(i), Value::List(items)) => items.get(i),
+                _ => None,
+            };
+            match next {
+                Some(n) => {
+                    node = n;
+                    true
+                }
+                None => false,
+            }
+        });
+        node
+    }
+
     /// The type name used in "expected X, found Y" messages.
     pub fn type_name(&self) -> &'static str {
         match self.value {
@@ -187,26 +208,47 @@ pub fn format_path(path: &[PathSeg]) -> String {
 /// Parses the [`format_path`] form back into segments.
 pub fn parse_path(path: &str) -> Vec<PathSeg> {
     let mut out = Vec::new();
+    for_each_seg(path, |seg| {
+        out.push(match seg {
+            Seg::Key(k) => PathSeg::Key(k.to_string()),
+            Seg::Index(i) => PathSeg::Index(i),
+        });
+        true
+    });
+    out
+}
+
+/// A borrowed [`PathSeg`].
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Calls `f` with each segment of a path in [`format_path`] form, in order, until it returns
+/// false.
+fn for_each_seg<'a>(path: &'a str, mut f: impl FnMut(Seg<'a>) -> bool) {
     for part in path.split('.').filter(|p| !p.is_empty()) {
         let mut rest = part;
         if let Some(i) = rest.find('[') {
-            if i > 0 {
-                out.push(PathSeg::Key(rest[..i].to_string()));
+            if i > 0 && !f(Seg::Key(&rest[..i])) {
+                return;
             }
             rest = &rest[i..];
             while let Some(stripped) = rest.strip_prefix('[') {
                 let Some(end) = stripped.find(']') else { break };
-                match stripped[..end].parse() {
-                    Ok(n) => out.push(PathSeg::Index(n)),
-                    Err(_) => out.push(PathSeg::Key(stripped[..end].to_string())),
+                let seg = match stripped[..end].parse() {
+                    Ok(n) => Seg::Index(n),
+                    Err(_) => Seg::Key(&stripped[..end]),
+                };
+                if !f(seg) {
+                    return;
                 }
                 rest = &stripped[end + 1..];
             }
-        } else {
-            out.push(PathSeg::Key(rest.to_string()));
+        } else if !f(Seg::Key(rest)) {
+            return;
         }
     }
-    out
 }
 
 /// Replaces the value at `path` (`spec.runtime.envVars[0].value`, as [`parse_path`] reads it)
@@ -229,6 +271,31 @@ pub fn mask_path(doc: &mut serde_json::Value, path: &str, mask: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_path_finds_what_find_finds() {
+        let text = "a: {b: [x, {c: 1}], 'k.x': 2}\n";
+        let mut sources = crate::diag::Sources::new();
+        let file = sources.add("t.yaml", text);
+        let docs = crate::config::yaml::parse(file, text, &mut crate::diag::Diagnostics::new());
+        let root = &docs[0].node;
+        for path in [
+            "",
+            "a",
+            "a.b",
+            "a.b[1].c",
+            "a.b[0]",
+            "a.b[7]",
+            "a.nope.c",
+            "a.b[x]",
+            "a[0]",
+            "a.b[1][0]",
+            "a.b[1",
+            ".a..b",
+        ] {
+            assert_eq!(root.find_path(path), root.find(&parse_path(path)), "{path}");
+        }
+    }
 
     #[test]
     fn paths_round_trip() {

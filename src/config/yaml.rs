@@ -181,17 +181,22 @@ impl<'d> Builder<'d> {
                 self.doc_failed = false;
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let node = self.scalar(&text, style, tag.as_deref(), span);
-                let raw_key = (style == ScalarStyle::Plain
+                let merge = style == ScalarStyle::Plain && text == "<<";
+                let quotable = style == ScalarStyle::Plain
                     || style == ScalarStyle::SingleQuoted
-                    || style == ScalarStyle::DoubleQuoted)
-                    .then(|| text.to_string());
+                    || style == ScalarStyle::DoubleQuoted;
+                // A key's text becomes the key's name; its node is only looked at for its span
+                // and a `null` (an anchored key keeps its node for the aliases that repeat it).
+                let raw_key = (quotable && self.expects_key()).then(|| text.to_string());
+                let node = match &raw_key {
+                    Some(_) if anchor == 0 && tag.is_none() => Node::new(Value::Null, span),
+                    _ => self.scalar(&text, style, tag.as_deref(), span),
+                };
                 self.count(1, span)?;
                 if anchor != 0 {
                     self.anchors
                         .insert(anchor, Anchored { node: node.clone(), size: 1, height: 0 });
                 }
-                let merge = style == ScalarStyle::Plain && text == "<<";
                 self.push(node, raw_key, merge)?;
             }
             Event::SequenceStart(style, anchor, _) => {
@@ -256,6 +261,9 @@ impl<'d> Builder<'d> {
         let Some(frame) = self.stack.pop() else { return Ok(()) };
         let (node, anchor) = match frame {
             Frame::Seq { items, start, flow, anchor } => {
+                let mut items = items;
+                // Most lists and maps are small: no spare capacity is kept in the tree.
+                items.shrink_to_fit();
                 let last = items.last().map(|n| n.span.end).unwrap_or(start);
                 let end = if flow { end_span.end.max(last) } else { last };
                 (Node::new(Value::List(items), Span::new(self.file, start, end)), anchor)
@@ -271,8 +279,7 @@ impl<'d> Builder<'d> {
                         match m.value {
                             Value::Map(more) => {
                                 for (k, v) in more {
-                                    if !seen.contains_key(&k.name) {
-                                        seen.insert(k.name.clone(), entries.len());
+                                    if position(&entries, &mut seen, &k.name).is_none() {
                                         entries.push((k, v));
                                     }
                                 }
@@ -285,6 +292,7 @@ impl<'d> Builder<'d> {
                         }
                     }
                 }
+                entries.shrink_to_fit();
                 let last = entries.iter().map(|(_, v)| v.span.end).max().unwrap_or(start);
                 let end = if flow { end_span.end.max(last) } else { last };
                 (Node::new(Value::Map(entries), Span::new(self.file, start, end)), anchor)
@@ -325,6 +333,11 @@ impl<'d> Builder<'d> {
         self.push(node, raw_key, false)
     }
 
+    /// Whether the next node read is a map's key.
+    fn expects_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
+    }
+
     /// Adds a finished node to the collection being read (or makes it the document root).
     fn push(&mut self, node: Node, raw_key: Option<String>, is_merge: bool) -> Result<(), Abort> {
         let Some(top) = self.stack.last_mut() else {
@@ -354,7 +367,7 @@ impl<'d> Builder<'d> {
                 Some(k) => {
                     if std::mem::take(merge_key) {
                         merges.push(node);
-                    } else if let Some(&i) = seen.get(&k.name) {
+                    } else if let Some(i) = position(entries, seen, &k.name) {
                         let first = entries.get(i).map(|(k, _)| k.span);
                         let mut d = Diagnostic::error(
                             "duplicate-key",
@@ -368,7 +381,6 @@ impl<'d> Builder<'d> {
                         self.diags.push(d);
                         self.doc_failed = true;
                     } else {
-                        seen.insert(k.name.clone(), entries.len());
                         entries.push((k, node));
                     }
                 }
@@ -416,6 +428,26 @@ impl<'d> Builder<'d> {
         };
         Node::new(value, span)
     }
+}
+
+/// Maps with fewer entries than this are searched for a key in order; larger ones through an
+/// index of their keys (a map of 100,000 labels stays linear).
+const INDEXED_FROM: usize = 16;
+
+/// The position of the entry named `name` in a map being read. `seen` indexes a prefix of
+/// `entries` (their names are unique) and is extended on demand.
+fn position(
+    entries: &[(Key, Node)],
+    seen: &mut HashMap<String, usize>,
+    name: &str,
+) -> Option<usize> {
+    if entries.len() < INDEXED_FROM {
+        return entries.iter().position(|(k, _)| k.name == name);
+    }
+    for (i, (k, _)) in entries.iter().enumerate().skip(seen.len()) {
+        seen.insert(k.name.clone(), i);
+    }
+    seen.get(name).copied()
 }
 
 /// (number of nodes, height) of a tree.

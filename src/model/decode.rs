@@ -5,10 +5,11 @@
 //! into a resource (address from the name, metadata, body, origin); then the whole config is
 //! validated ([`super::validate`]). Every problem is a diagnostic with a span. Pure: no I/O.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::config::tree::{Node, Value};
-use crate::config::{Format, Loaded};
+use crate::config::{Format, Loaded, RawDoc};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
 
 use super::document::{
@@ -29,39 +30,104 @@ pub const ORGANIZATION_OWNER: &str = "cordium";
 /// `loaded.diagnostics`). Resources with errors are left out of the model; duplicates keep the
 /// first definition.
 pub fn build(loaded: &Loaded) -> (Model, Diagnostics) {
-    let mut diags = Diagnostics::new();
-    let mut resources = Vec::new();
-    let mut foreign: std::collections::BTreeMap<String, (Span, usize)> = Default::default();
-    for doc in &loaded.docs {
-        if super::moves::is_move(doc) {
-            continue;
-        }
-        if doc.format == Format::Yaml {
-            if is_bare_spec(&doc.node) {
-                continue;
+    let secrets = sensitive_strings(loaded.docs.iter());
+    let docs = loaded.docs.iter().filter(|d| !super::moves::is_move(d)).map(Cow::Borrowed);
+    build_docs(loaded, docs.collect(), &secrets)
+}
+
+/// [`build`], taking each resource document's tree out of `loaded` instead of copying it: the
+/// model's resources keep the trees (their [`Origin`]s), so the config is held once. Afterwards
+/// `loaded.docs` holds the `moved` documents only (nothing else reads them after the model is
+/// built).
+pub fn build_owned(loaded: &mut Loaded) -> (Model, Diagnostics) {
+    let secrets = sensitive_strings(loaded.docs.iter());
+    let (moves, docs): (Vec<RawDoc>, Vec<RawDoc>) =
+        std::mem::take(&mut loaded.docs).into_iter().partition(super::moves::is_move);
+    loaded.docs = moves;
+    build_docs(loaded, docs.into_iter().map(Cow::Owned).collect(), &secrets)
+}
+
+/// What one document gives the model.
+enum Decoded {
+    /// A bare spec file's document: nothing.
+    Skip,
+    /// A kind cordium does not manage, skipped with a warning counted per kind.
+    Foreign(String, Span),
+    /// A resource document (its resource, if it decodes, is in its slot), and the problems
+    /// found, in order.
+    Resource(Vec<Diagnostic>),
+}
+
+/// Documents up to this many are decoded on the calling thread; more are split between the
+/// machine's cores (each document decodes on its own; results are kept in file order).
+const PARALLEL_FROM: usize = 512;
+
+fn build_docs(
+    loaded: &Loaded,
+    docs: Vec<Cow<'_, RawDoc>>,
+    secrets: &[String],
+) -> (Model, Diagnostics) {
+    let strict = loaded.strict_kinds;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    // Each document's resource goes to its own slot, so the resources are held once: the slots
+    // become the model's list in place.
+    let mut slots: Vec<Option<Resource>> = Vec::new();
+    slots.resize_with(docs.len(), || None);
+    let decoded: Vec<Decoded> = if docs.len() < PARALLEL_FROM || threads < 2 {
+        docs.into_iter()
+            .zip(slots.iter_mut())
+            .map(|(d, slot)| decode_doc(d, strict, slot))
+            .collect()
+    } else {
+        let per = docs.len().div_ceil(threads);
+        let mut chunks: Vec<Vec<Cow<'_, RawDoc>>> = Vec::new();
+        let mut rest = docs.into_iter();
+        loop {
+            let chunk: Vec<_> = rest.by_ref().take(per).collect();
+            if chunk.is_empty() {
+                break;
             }
-            if let Some(kind) = foreign_kind(&doc.node) {
-                if loaded.strict_kinds {
-                    diags.push(foreign_error(&kind, &doc.node, doc.span));
-                } else {
-                    foreign.entry(kind).or_insert((doc.span, 0)).1 += 1;
-                }
-                continue;
-            }
+            chunks.push(chunk);
         }
-        let node = match doc.format {
-            Format::Yaml => Some(doc.node.clone()),
-            Format::Hcl => super::lower::lower(doc, &mut diags),
+        let work = move |(chunk, slots): (Vec<Cow<'_, RawDoc>>, &mut [Option<Resource>])| {
+            chunk
+                .into_iter()
+                .zip(slots.iter_mut())
+                .map(|(d, slot)| decode_doc(d, strict, slot))
+                .collect::<Vec<_>>()
         };
-        let Some(node) = node else { continue };
-        let mut local = Diagnostics::new();
-        if let Some(r) = decode(node, doc.span, &mut local) {
-            resources.push(r);
-        }
-        for d in local {
-            diags.push(if doc.format == Format::Hcl { hcl_spelling(d) } else { d });
+        std::thread::scope(|scope| {
+            let mut parts = chunks.into_iter().zip(slots.chunks_mut(per));
+            let first = parts.next();
+            let handles: Vec<_> = parts.map(|part| scope.spawn(move || work(part))).collect();
+            let mut out: Vec<Decoded> = first.map(work).unwrap_or_default();
+            for h in handles {
+                match h.join() {
+                    Ok(part) => out.extend(part),
+                    // Decoding does not panic; if it ever did, the panic is the caller's.
+                    Err(p) => std::panic::resume_unwind(p),
+                }
+            }
+            out
+        })
+    };
+    let mut diags = Diagnostics::new();
+    let mut foreign: std::collections::BTreeMap<String, (Span, usize)> = Default::default();
+    for d in decoded {
+        match d {
+            Decoded::Skip => {}
+            Decoded::Foreign(kind, span) => foreign.entry(kind).or_insert((span, 0)).1 += 1,
+            Decoded::Resource(local) => {
+                for d in local {
+                    diags.push(d);
+                }
+            }
         }
     }
+    // In place (`filter_map` reuses the allocation; `flatten` does not): an `Option<Resource>`
+    // is a `Resource` in size.
+    #[allow(clippy::filter_map_identity)]
+    let resources: Vec<Resource> = slots.into_iter().filter_map(|r| r).collect();
     for (kind, (span, n)) in foreign {
         let docs = if n == 1 { "1 document".to_string() } else { format!("{n} documents") };
         diags.push(
@@ -77,13 +143,43 @@ pub fn build(loaded: &Loaded) -> (Model, Diagnostics) {
     super::moves::read(loaded, &model, &mut diags);
     model.imports = imports(loaded, &model, &mut diags);
     // A check may quote a value it rejects; a value from a sensitive variable is never quoted.
-    let secrets = sensitive_strings(loaded);
     let diags = if secrets.is_empty() {
         diags
     } else {
-        diags.into_iter().map(|d| scrub(d, &secrets)).collect()
+        diags.into_iter().map(|d| scrub(d, secrets)).collect()
     };
     (model, diags)
+}
+
+/// Decodes one document (not a `moved` one): lowers an HCL block first; a YAML document's tree
+/// is moved into the resource when the document is owned.
+fn decode_doc(doc: Cow<'_, RawDoc>, strict_kinds: bool, slot: &mut Option<Resource>) -> Decoded {
+    let mut diags = Diagnostics::new();
+    if doc.format == Format::Yaml {
+        if is_bare_spec(&doc.node) {
+            return Decoded::Skip;
+        }
+        if let Some(kind) = foreign_kind(&doc.node) {
+            if !strict_kinds {
+                return Decoded::Foreign(kind, doc.span);
+            }
+            diags.push(foreign_error(&kind, &doc.node, doc.span));
+            return Decoded::Resource(diags.into_vec());
+        }
+    }
+    let (format, span) = (doc.format, doc.span);
+    let node = match (format, doc) {
+        (Format::Yaml, Cow::Owned(d)) => Some(d.node),
+        (Format::Yaml, Cow::Borrowed(d)) => Some(d.node.clone()),
+        (Format::Hcl, d) => super::lower::lower(&d, &mut diags),
+    };
+    let Some(node) = node else { return Decoded::Resource(diags.into_vec()) };
+    let mut local = Diagnostics::new();
+    *slot = decode(node, span, &mut local);
+    for d in local {
+        diags.push(if format == Format::Hcl { hcl_spelling(d) } else { d });
+    }
+    Decoded::Resource(diags.into_vec())
 }
 
 /// The config's imports, each to a declared resource, once per address. An import to an
@@ -219,7 +315,7 @@ fn hcl_spelling(mut d: crate::diag::Diagnostic) -> crate::diag::Diagnostic {
 
 /// Every string value marked sensitive in the loaded documents (longest first, so a value that
 /// contains another is replaced whole).
-fn sensitive_strings(loaded: &Loaded) -> Vec<String> {
+fn sensitive_strings<'a>(docs: impl Iterator<Item = &'a RawDoc>) -> Vec<String> {
     fn walk(node: &Node, inherited: bool, out: &mut Vec<String>) {
         let sensitive = inherited || node.sensitive;
         match &node.value {
@@ -237,7 +333,8 @@ fn sensitive_strings(loaded: &Loaded) -> Vec<String> {
         }
     }
     let mut out = Vec::new();
-    for doc in &loaded.docs {
+    // Only HCL marks values sensitive (they come from `sensitive` variables).
+    for doc in docs.filter(|d| d.format == Format::Hcl) {
         walk(&doc.node, false, &mut out);
     }
     out.sort_by_key(|s| std::cmp::Reverse(s.len()));
@@ -298,12 +395,25 @@ fn decode_inner(node: &mut Node, span: Span, diags: &mut Diagnostics) -> Option<
     if diags.error_count() > errors_before {
         return None;
     }
-    let origin = Origin { span, doc: Arc::new(node.clone()), sensitive: node.sensitive_paths() };
-    let name_span = node.find(&crate::config::tree::parse_path("metadata.name")).span;
-    let typed = typed_body(kind, node.to_json(), &origin, name_span, diags)?;
+    let sensitive =
+        if super::shape::any_sensitive(node) { node.sensitive_paths() } else { Vec::new() };
+    let name_span = node.find_path("metadata.name").span;
+    let json = node.to_json();
+    // The tree moves into the resource; on an error below it is put back, for the address
+    // the diagnostics are given.
+    let doc = Arc::new(std::mem::replace(node, Node::new(Value::Null, span)));
+    let origin = Origin { span, doc, sensitive };
+    let give_back = |origin: Origin, node: &mut Node| {
+        *node = Arc::try_unwrap(origin.doc).unwrap_or_else(|doc| (*doc).clone());
+    };
+    let Some(typed) = typed_body(kind, json, &origin, name_span, diags) else {
+        give_back(origin, node);
+        return None;
+    };
     let (address, display) = match parse_name(kind, &typed.doc_meta.name) {
         Ok(x) => x,
         Err(help) => {
+            give_back(origin, node);
             diags.push(
                 Diagnostic::error(
                     "bad-name",
@@ -798,6 +908,54 @@ mod tests {
         }
         assert!(is_bare_spec(&node("spec:\n  image: {}\n")));
         assert!(!is_bare_spec(&node("kind: Template\nspec: {}\n")));
+    }
+
+    /// Enough documents to be decoded on several threads: the same model and the same
+    /// diagnostics, in the same order, as one document at a time would give, taken or copied.
+    #[test]
+    fn many_documents_decode_in_file_order() {
+        let mut text = String::new();
+        for i in 0..(2 * PARALLEL_FROM) {
+            text.push_str(&format!("kind: User\nmetadata: {{name: u{i:04}}}\nspec: {{type: WORKLOAD}}\nstatus: {{}}\n---\n"));
+        }
+        text.push_str(
+            "kind: User\nmetadata: {name: u0007}\nspec: {type: WORKLOAD}\n---\nkind: User\nmetadata: {name: a.b}\n",
+        );
+        let mut loaded = Loaded::default();
+        let file = loaded.sources.add("t.yaml", text.as_str());
+        for doc in yaml::parse(file, &text, &mut loaded.diagnostics) {
+            loaded.docs.push(RawDoc { format: Format::Yaml, node: doc.node, span: doc.span, file });
+        }
+        let (model, diags) = build(&loaded);
+        let mut one_by_one = Diagnostics::new();
+        let mut want = Vec::new();
+        for doc in &loaded.docs {
+            want.extend(decode(doc.node.clone(), doc.span, &mut one_by_one));
+        }
+        assert_eq!(model.len(), 2 * PARALLEL_FROM);
+        assert!(model.resources.windows(2).all(|w| w[0].address < w[1].address));
+        let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+        assert_eq!(codes.iter().filter(|c| **c == "status-ignored").count(), 2 * PARALLEL_FROM);
+        assert_eq!(codes.len(), 2 * PARALLEL_FROM + 2, "{:?}", &codes[2 * PARALLEL_FROM..]);
+        assert_eq!(codes[2 * PARALLEL_FROM..], ["bad-name", "duplicate-resource"]);
+        let starts: Vec<usize> = diags
+            .iter()
+            .filter(|d| d.code == "status-ignored")
+            .filter_map(|d| d.span.map(|s| s.start))
+            .collect();
+        assert!(starts.windows(2).all(|w| w[0] < w[1]), "in file order");
+        let first: Vec<&str> = one_by_one.iter().map(|d| d.code).collect();
+        assert_eq!(first[..], codes[..first.len()], "decode's diagnostics, in order");
+        assert_eq!(want.len(), 2 * PARALLEL_FROM + 1);
+        let (owned, owned_diags) = build_owned(&mut loaded);
+        assert_eq!(owned, model);
+        assert_eq!(owned_diags.into_vec(), diags.into_vec());
+    }
+
+    /// The model's list is made from the slots in place only if the two are the same size.
+    #[test]
+    fn a_slot_is_a_resource_in_size() {
+        assert_eq!(std::mem::size_of::<Option<Resource>>(), std::mem::size_of::<Resource>());
     }
 
     #[test]

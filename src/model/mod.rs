@@ -32,7 +32,7 @@ pub use validate::{
     is_workspace_record_key, APPLIED_ANNOTATION, STACK_LABEL, WORKSPACE_RECORD_PREFIX,
 };
 
-use crate::config::tree::{parse_path, Node};
+use crate::config::tree::Node;
 use crate::diag::Span;
 
 /// The mutable metadata the server keeps from a request. Maps are sorted (normalised).
@@ -110,7 +110,7 @@ impl Origin {
     /// The source span of a path in the document (`spec.image.registry.url`), or the nearest
     /// ancestor that exists in the source.
     pub fn span_of(&self, path: &str) -> Span {
-        self.doc.find(&parse_path(path)).span
+        self.doc.find_path(path).span
     }
 }
 

@@ -2,7 +2,7 @@
 //! ownership label, duplicate addresses, references between resources and dependency cycles.
 //! Per-resource spec rules live in [`super::rules`]. Collects every problem; pure: no I/O.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -68,22 +68,41 @@ const SEGMENT_HELP: &str = "use 2 to 40 lowercase letters, digits and dashes, st
 /// Runs every whole-config check and returns the model: resources sorted by address, one per
 /// address (the first definition wins).
 pub fn validate(resources: Vec<Resource>, diags: &mut Diagnostics) -> Model {
-    let mut unique: BTreeMap<Address, Resource> = BTreeMap::new();
-    for r in resources {
-        match unique.get(&r.address) {
-            Some(first) => diags.push(
-                Diagnostic::error("duplicate-resource", format!("{} is declared twice", r.address))
+    // Sorted in place (a resource is large: no second collection of them is built).
+    let mut resources = resources;
+    let mut first: std::collections::HashMap<&Address, usize> =
+        std::collections::HashMap::with_capacity(resources.len());
+    let mut duplicate = vec![false; resources.len()];
+    for (i, r) in resources.iter().enumerate() {
+        match first.get(&r.address) {
+            Some(&f) => {
+                duplicate[i] = true;
+                diags.push(
+                    Diagnostic::error(
+                        "duplicate-resource",
+                        format!("{} is declared twice", r.address),
+                    )
                     .at(r.origin.span_of("metadata.name"))
                     .address(r.address.to_string())
-                    .related(first.origin.span_of("metadata.name"), "first declared here")
+                    .related(resources[f].origin.span_of("metadata.name"), "first declared here")
                     .help("rename one of them or remove the duplicate"),
-            ),
+                )
+            }
             None => {
-                unique.insert(r.address.clone(), r);
+                first.insert(&r.address, i);
             }
         }
     }
-    let model = Model { resources: unique.into_values().collect(), imports: Vec::new() };
+    drop(first);
+    if duplicate.contains(&true) {
+        let mut i = 0;
+        resources.retain(|_| {
+            i += 1;
+            !duplicate[i - 1]
+        });
+    }
+    resources.sort_unstable_by(|a, b| a.address.cmp(&b.address));
+    let model = Model { resources, imports: Vec::new() };
     for r in &model.resources {
         let mut local = Diagnostics::new();
         check_name(r, &mut local);

@@ -31,8 +31,8 @@ impl Validated {
 
 /// Loads `dir` and builds the model; problems, errors included, are in the result.
 pub fn validate(dir: &Path, opts: &LoadOptions) -> Validated {
-    let loaded = crate::config::load(dir, opts);
-    let (model, model_diags) = crate::model::build(&loaded);
+    let mut loaded = crate::config::load(dir, opts);
+    let (model, model_diags) = crate::model::decode::build_owned(&mut loaded);
     let mut diags = loaded.diagnostics.clone();
     diags.extend(model_diags);
     diags.sort();
