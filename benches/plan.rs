@@ -12,7 +12,8 @@
 //! - the independent floor, which shares no code with cordium: parse every file with the bare
 //!   parsers (serde-saphyr into JSON values, hcl-rs into a `hcl::Body`), then list every object
 //!   over gRPC with a minimal client written here (the generated stubs, page size 1000; Users,
-//!   Spaces and Workspaces together, then every Space's Templates and Secrets all in flight);
+//!   Spaces and Workspaces together, then every Space's Templates, Secrets, Memberships,
+//!   GitProviders and Volumes, the per-Space kinds cordium lists, all in flight);
 //! - cordium's own floor: load the config, connect, list everything (`live::state::read`), no
 //!   diff (it shares cordium's loader and lister, so it cannot see their costs);
 //! - the plan: `ops::plan::plan` and rendering the human text to a String.
@@ -319,41 +320,33 @@ async fn bare(dir: &Path, url: &str) -> (u64, String) {
         .collect();
     let space_ref =
         |n: &String| Some(meta::ObjectReference { name: n.clone(), ..Default::default() });
-    let templates = names.iter().map(|n| {
-        let mut cl = api_cl.clone();
-        count();
-        let o = api::ListTemplateOptions {
-            common: Some(meta::CommonListOptions {
-                page: 0,
-                items_per_page: PAGE_SIZE as u32,
-                order_by: None,
-            }),
-            space_ref: space_ref(n),
+    let common = || {
+        Some(meta::CommonListOptions { page: 0, items_per_page: PAGE_SIZE as u32, order_by: None })
+    };
+    // Every kind cordium lists per Space (`Kind::list_scope`), one list per Space each, all in
+    // flight: Templates, Secrets, Memberships, GitProviders, Volumes.
+    macro_rules! per_space {
+        ($call:ident, $options:ident) => {
+            futures_util::future::join_all(names.iter().map(|n| {
+                let mut cl = api_cl.clone();
+                count();
+                let o = api::$options { common: common(), space_ref: space_ref(n) };
+                async move { cl.$call(o).await.expect(stringify!($call)).into_inner().items.len() }
+            }))
         };
-        async move { cl.list_template(o).await.expect("ListTemplate").into_inner().items.len() }
-    });
-    let secrets = names.iter().map(|n| {
-        let mut cl = api_cl.clone();
-        count();
-        let o = api::ListSecretOptions {
-            common: Some(meta::CommonListOptions {
-                page: 0,
-                items_per_page: PAGE_SIZE as u32,
-                order_by: None,
-            }),
-            space_ref: space_ref(n),
-        };
-        async move { cl.list_secret(o).await.expect("ListSecret").into_inner().items.len() }
-    });
-    let (templates, secrets) = tokio::join!(
-        futures_util::future::join_all(templates),
-        futures_util::future::join_all(secrets)
+    }
+    let per_space = tokio::join!(
+        per_space!(list_template, ListTemplateOptions),
+        per_space!(list_secret, ListSecretOptions),
+        per_space!(list_membership, ListMembershipOptions),
+        per_space!(list_git_provider, ListGitProviderOptions),
+        per_space!(list_volume, ListVolumeOptions),
     );
-    let objects = users.len()
-        + spaces.len()
-        + workspaces.len()
-        + templates.iter().sum::<usize>()
-        + secrets.iter().sum::<usize>();
+    let in_spaces: usize = [per_space.0, per_space.1, per_space.2, per_space.3, per_space.4]
+        .iter()
+        .map(|l| l.iter().sum::<usize>())
+        .sum();
+    let objects = users.len() + spaces.len() + workspaces.len() + in_spaces;
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     (
         rpcs.load(std::sync::atomic::Ordering::Relaxed),
@@ -452,15 +445,16 @@ fn run_size(n: usize) -> Size {
         plans.push(measure("plan", dir.path(), &serve.url));
     }
     drop(serve);
-    // One page per kind (Users, Spaces, Workspaces all at once; Templates and Secrets per Space:
-    // each Space's Templates and its `default` one, no Secrets), plus one authentication.
+    // One page per kind (Users, Spaces, Workspaces all at once; per Space one page of each of
+    // its five kinds: its Templates and the `default` one fit in a page), plus one
+    // authentication.
     let spaces = n.div_ceil(PER_SPACE);
     let users = spaces * (PER_SPACE - 1 - TEMPLATES_PER_SPACE - WORKSPACES_PER_SPACE) + 1; // admin
     let expected_rpcs = 1
         + pages(users)
         + pages(spaces)
         + pages(spaces * WORKSPACES_PER_SPACE)
-        + spaces as u64 * (pages(TEMPLATES_PER_SPACE + 1) + 1);
+        + spaces as u64 * (pages(TEMPLATES_PER_SPACE + 1) + 4);
     Size {
         resources: spaces * PER_SPACE,
         config_bytes,
@@ -539,7 +533,7 @@ fn main() {
             z.plan.peak_kib as f64 * 1024.0 / z.config_bytes as f64
         );
         println!(
-            "  RPCs expected: {} (1 auth, one page per 1000 Users, Spaces and Workspaces, a Template and a Secret list per Space); plan made {}",
+            "  RPCs expected: {} (1 auth, one page per 1000 Users, Spaces and Workspaces, one list per Space of each of its 5 kinds); plan made {}",
             z.expected_rpcs, z.plan.median.rpcs
         );
     }
