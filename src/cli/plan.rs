@@ -233,13 +233,19 @@ fn plan(args: &Args, req: &Request) -> Exit {
         }
     }
     let tripped = crate::ops::plan::tripped(&planned.plan, &args.fail_on);
-    if !tripped.is_empty() {
+    let exit = if !tripped.is_empty() {
         output::print_stderr(&format!("Error: {}.\n", tripped.join("; ")));
-        return Exit::Gated;
-    }
-    if args.detailed_exitcode && planned.plan.has_changes() {
+        Exit::Gated
+    } else if args.detailed_exitcode && planned.plan.has_changes() {
         Exit::Changes
     } else {
         Exit::Ok
-    }
+    };
+    // The process ends next: the plan, the model and the loaded config (at 50,000 resources
+    // millions of small allocations, a tenth of the command's time to free) are left to the OS.
+    // The cluster is dropped as usual (a local store closes its database).
+    let crate::ops::plan::Planned { plan, model, loaded, cluster, .. } = planned;
+    drop(cluster);
+    std::mem::forget((plan, model, loaded));
+    exit
 }

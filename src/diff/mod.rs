@@ -119,12 +119,17 @@ pub struct LiveRef {
 /// [`LiveRef::fingerprint`] is made at plan time and checked before a saved plan is applied.
 pub fn fingerprint(doc: &Value, masked: &[String]) -> String {
     use sha2::{Digest, Sha256};
-    let mut doc = doc.clone();
-    for path in masked {
-        crate::config::tree::mask_path(&mut doc, path, "(sensitive)");
-    }
-    // serde_json maps are sorted (no `preserve_order`), so equal documents serialise equally.
-    hex::encode(Sha256::digest(serde_json::to_vec(&doc).unwrap_or_default()))
+    // The document is copied only when something in it must be masked first.
+    let bytes = if masked.is_empty() {
+        serde_json::to_vec(doc)
+    } else {
+        let mut doc = doc.clone();
+        for path in masked {
+            crate::config::tree::mask_path(&mut doc, path, "(sensitive)");
+        }
+        serde_json::to_vec(&doc)
+    };
+    hex::encode(Sha256::digest(bytes.unwrap_or_default()))
 }
 
 /// One resource's change.
@@ -250,12 +255,37 @@ impl LiveDoc {
 
     /// The diff view of a live object, normalised exactly like [`desired_doc`].
     pub fn from_live(live: &LiveResource) -> LiveDoc {
+        LiveDoc::from_owned(live.clone())
+    }
+
+    /// [`LiveDoc::from_live`], taking the object: its spec and metadata are moved into the
+    /// document, not copied (a large plan holds one form of each live object, not two).
+    pub fn from_owned(live: LiveResource) -> LiveDoc {
+        let stack = live.stack().map(str::to_string);
+        let retiring = live.kind == Kind::Workspace
+            && live.metadata.labels.contains_key(crate::live::record::RETIRING_LABEL);
+        let applied = live
+            .metadata
+            .annotations
+            .get(crate::model::APPLIED_ANNOTATION)
+            .map(|v| parse_applied(v).0.to_string());
+        let LiveResource {
+            kind,
+            address,
+            wire_name,
+            uid,
+            resource_version,
+            mut metadata,
+            spec_json,
+            organization,
+            template_ref,
+            ..
+        } = live;
         let mut doc = Map::new();
-        match live.kind {
+        match kind {
             Kind::Workspace => {
-                doc.insert("spec".into(), live.spec_json.clone());
-                let template = live
-                    .template_ref
+                doc.insert("spec".into(), spec_json);
+                let template = template_ref
                     .as_deref()
                     .and_then(|t| t.split('.').next())
                     .unwrap_or(convert::DEFAULT_TEMPLATE);
@@ -264,35 +294,29 @@ impl LiveDoc {
             Kind::Secret => {}
             // The server keeps a Membership's name and role only.
             Kind::Membership => {
-                doc.insert("spec".into(), live.spec_json.clone());
+                doc.insert("spec".into(), spec_json);
             }
             kind => {
-                let mut metadata = live.metadata.clone();
                 // The Workspace ownership record is cordium's, not the config's.
                 metadata.annotations.retain(|k, _| {
                     !crate::live::record::is_record_key(k) && k != crate::model::APPLIED_ANNOTATION
                 });
-                doc.insert("metadata".into(), metadata_json(&metadata));
-                doc.insert("spec".into(), live.spec_json.clone());
+                doc.insert("metadata".into(), metadata_json_owned(metadata));
+                doc.insert("spec".into(), spec_json);
                 if kind == Kind::Space {
-                    doc.insert("organization".into(), Value::Bool(live.organization));
+                    doc.insert("organization".into(), Value::Bool(organization));
                 }
             }
         }
         LiveDoc {
-            address: live.address.clone(),
-            wire_name: live.wire_name.clone(),
-            uid: live.uid.clone(),
-            resource_version: live.resource_version.clone(),
+            address,
+            wire_name,
+            uid,
+            resource_version,
             doc: Value::Object(doc),
-            stack: live.stack().map(str::to_string),
-            retiring: live.kind == Kind::Workspace
-                && live.metadata.labels.contains_key(crate::live::record::RETIRING_LABEL),
-            applied: live
-                .metadata
-                .annotations
-                .get(crate::model::APPLIED_ANNOTATION)
-                .map(|v| parse_applied(v).0.to_string()),
+            stack,
+            retiring,
+            applied,
         }
     }
 }
@@ -345,6 +369,34 @@ fn metadata_json(m: &Metadata) -> Value {
     put("annotations", json!(m.annotations));
     put("tags", json!(m.tags));
     put("picURL", json!(m.pic_url));
+    Value::Object(out)
+}
+
+/// [`metadata_json`] of metadata that is not needed afterwards: its strings are moved into the
+/// document (the same document, entry for entry).
+fn metadata_json_owned(m: Metadata) -> Value {
+    let strings = |m: BTreeMap<String, String>| -> Map<String, Value> {
+        m.into_iter().map(|(k, v)| (k, Value::String(v))).collect()
+    };
+    let mut out = Map::new();
+    if !m.display_name.is_empty() {
+        out.insert("displayName".into(), Value::String(m.display_name));
+    }
+    if !m.description.is_empty() {
+        out.insert("description".into(), Value::String(m.description));
+    }
+    if !m.labels.is_empty() {
+        out.insert("labels".into(), Value::Object(strings(m.labels)));
+    }
+    if !m.annotations.is_empty() {
+        out.insert("annotations".into(), Value::Object(strings(m.annotations)));
+    }
+    if !m.tags.is_empty() {
+        out.insert("tags".into(), Value::Array(m.tags.into_iter().map(Value::String).collect()));
+    }
+    if !m.pic_url.is_empty() {
+        out.insert("picURL".into(), Value::String(m.pic_url));
+    }
     Value::Object(out)
 }
 

@@ -617,3 +617,63 @@ template "gpu" {
     let d = diff(&model, &live, &opts(false));
     assert_eq!(change(&d, "template.ml.gpu").changed_by, Some(ChangedBy::Outside));
 }
+
+/// The owned conversion moves what the borrowed one copies: the same documents. (The old
+/// form, kept here as the reference: `metadata_json` of the filtered metadata.)
+#[test]
+fn owned_live_docs_and_metadata_are_the_borrowed_ones() {
+    use crate::live::convert::Naming;
+    let model = yaml(CONFIG);
+    let naming = Naming::for_model(super::testing::USER, &model);
+    for (n, r) in model.resources.iter().enumerate() {
+        let mut live = super::testing::live_resource(r, &naming, STACK, n);
+        live.metadata.tags = vec!["a".into(), "b".into()];
+        live.metadata.annotations.insert("note".into(), "x".into());
+        live.metadata.pic_url = "https://example.com/p.png".into();
+        let owned = LiveDoc::from_owned(live.clone());
+        assert_eq!(owned, LiveDoc::from_live(&live), "{}", r.address);
+        assert_eq!(
+            serde_json::to_string(&owned.doc).expect("serialises"),
+            serde_json::to_string(&LiveDoc::from_live(&live).doc).expect("serialises")
+        );
+        let m = live.metadata.clone();
+        assert_eq!(
+            serde_json::to_string(&metadata_json_owned(m.clone())).expect("serialises"),
+            serde_json::to_string(&metadata_json(&m)).expect("serialises")
+        );
+    }
+    let empty = Metadata::default();
+    assert_eq!(metadata_json_owned(empty.clone()), metadata_json(&empty));
+}
+
+/// The fingerprint hashes the bytes `to_vec` gives, masked or not.
+#[test]
+fn fingerprints_hash_the_serialised_document() {
+    use sha2::{Digest, Sha256};
+    let doc = json!({"metadata": {"displayName": "ML", "labels": {"b": "1", "a": "2"}},
+        "spec": {"runtime": {"envVars": [{"key": "K", "value": "secret"}]}, "n": 1.5}});
+    let plain = hex::encode(Sha256::digest(serde_json::to_vec(&doc).expect("serialises")));
+    assert_eq!(fingerprint(&doc, &[]), plain);
+    let masked = vec!["spec.runtime.envVars[0].value".to_string()];
+    let mut m = doc.clone();
+    crate::config::tree::mask_path(&mut m, &masked[0], "(sensitive)");
+    assert_ne!(m, doc);
+    assert_eq!(
+        fingerprint(&doc, &masked),
+        hex::encode(Sha256::digest(serde_json::to_vec(&m).expect("serialises")))
+    );
+}
+
+/// Equal subtrees are skipped without changing what differs: the same fields as a walk of
+/// every node, in the same order, for documents equal, partly equal and reordered.
+#[test]
+fn equal_subtrees_report_nothing() {
+    let a = json!({"spec": {"x": {"y": 1, "z": [1, 2]}, "w": "s"}, "metadata": {"k": "v"}});
+    assert!(value::diff(&a, &a.clone(), &[]).is_empty());
+    let reordered = json!({"metadata": {"k": "v"}, "spec": {"w": "s", "x": {"z": [1, 2], "y": 1}}});
+    assert!(value::diff(&a, &reordered, &[]).is_empty());
+    let b = json!({"spec": {"x": {"y": 2, "z": [1, 2]}, "w": "s"}, "metadata": {"k": "v"}});
+    let fields = value::diff(&a, &b, &[]);
+    assert_eq!(fields.len(), 1);
+    assert_eq!(fields[0].path, "spec.x.y");
+}

@@ -21,7 +21,10 @@ pub struct FieldChange {
 /// An ignored path covers everything beneath it (`spec.runtime` ignores `spec.runtime.tasks`).
 pub fn diff(old: &Value, new: &Value, ignore: &[String]) -> Vec<FieldChange> {
     let mut out = Vec::new();
-    walk(String::new(), Some(old), Some(new), ignore, &mut out);
+    // Equal documents (most of a large plan's) differ nowhere: one comparison, no paths built.
+    if old != new {
+        walk(String::new(), Some(old), Some(new), ignore, &mut out);
+    }
     out
 }
 
@@ -57,7 +60,12 @@ fn walk(
             // The desired side's field order (the wire's), then fields only the live side has.
             let keys = b.keys().chain(a.keys().filter(|k| !b.contains_key(*k)));
             for k in keys {
-                walk(join(&path, k), a.get(k), b.get(k), ignore, out);
+                let (x, y) = (a.get(k), b.get(k));
+                // An equal subtree reports nothing; its path is not even built.
+                if x.is_some() && x == y {
+                    continue;
+                }
+                walk(join(&path, k), x, y, ignore, out);
             }
         }
         (Some(Value::Array(a)), Some(Value::Array(b))) => {

@@ -105,14 +105,56 @@ pub async fn read(
     read_with(cluster, model, naming, stack, ReadOptions::default()).await
 }
 
+/// What a read needs from the model, taken before it starts, so that the read borrows nothing
+/// and can run while the caller goes on with the model ([`spawn_read`]).
+#[derive(Debug, Clone, Default)]
+pub struct Wanted {
+    /// Stored names of every declared resource.
+    declared: BTreeSet<String>,
+    /// The cluster-wide kinds to list, in `Kind::ALL` order.
+    cluster_wide: Vec<Kind>,
+    /// Per core-API kind the config declares: its declared addresses (for the refusal).
+    declared_core: BTreeMap<Kind, Vec<String>>,
+}
+
+impl Wanted {
+    /// What reading the live state of `model` (named by `naming`) lists and keeps.
+    pub fn of(model: &Model, naming: &Naming, options: ReadOptions) -> Wanted {
+        let declared: BTreeSet<String> =
+            model.resources.iter().filter_map(|r| naming.stored_name(&r.address)).collect();
+        let declares = |kind: Kind| model.resources.iter().any(|r| r.address.kind == kind);
+        let named = |kind: Kind| {
+            model
+                .resources
+                .iter()
+                .any(|r| crate::model::graph::core_refs(r).iter().any(|c| c.kind == kind))
+        };
+        let cluster_wide = Kind::ALL
+            .into_iter()
+            .filter(|&k| {
+                k.list_scope() == ListScope::Cluster
+                    && (!on_core_api(k) || declares(k) || named(k) || options.prune)
+            })
+            .collect();
+        let declared_core = Kind::ALL
+            .into_iter()
+            .filter(|&k| on_core_api(k) && declares(k))
+            .map(|k| {
+                let addresses = model
+                    .resources
+                    .iter()
+                    .filter(|r| r.address.kind == k)
+                    .map(|r| r.address.to_string())
+                    .collect();
+                (k, addresses)
+            })
+            .collect();
+        Wanted { declared, cluster_wide, declared_core }
+    }
+}
+
 /// The refusal of a core-API List for a config that declares objects of that kind.
-fn core_denied(kind: Kind, model: &Model, e: &LiveError) -> LiveError {
-    let declared: Vec<String> = model
-        .resources
-        .iter()
-        .filter(|r| r.address.kind == kind)
-        .map(|r| r.address.to_string())
-        .collect();
+fn core_denied(kind: Kind, declared: &[String], e: &LiveError) -> LiveError {
     let shown = match declared.len() {
         0..=3 => declared.join(", "),
         n => format!("{}, and {} more", declared[..3].join(", "), n - 3),
@@ -142,9 +184,38 @@ pub async fn read_with(
     stack: &str,
     options: ReadOptions,
 ) -> Result<LiveState, LiveError> {
+    read_wanted(cluster.clone(), Wanted::of(model, naming, options), naming.clone(), stack.into())
+        .await
+}
+
+/// [`read_with`] on a task of the runtime, so that the caller can go on with work that needs
+/// no live state (the lists are the same, in the same order). Await the handle for the result.
+pub fn spawn_read(
+    cluster: &Arc<dyn Cluster>,
+    model: &Model,
+    naming: &Naming,
+    stack: &str,
+    options: ReadOptions,
+) -> tokio::task::JoinHandle<Result<LiveState, LiveError>> {
+    tokio::spawn(read_wanted(
+        cluster.clone(),
+        Wanted::of(model, naming, options),
+        naming.clone(),
+        stack.to_string(),
+    ))
+}
+
+/// [`read_with`], from what was taken of the model beforehand.
+pub async fn read_wanted(
+    cluster: Arc<dyn Cluster>,
+    wanted: Wanted,
+    naming: Naming,
+    stack: String,
+) -> Result<LiveState, LiveError> {
+    let cluster = &cluster;
+    let stack = stack.as_str();
     let before = cluster.calls();
-    let declared: BTreeSet<String> =
-        model.resources.iter().filter_map(|r| naming.stored_name(&r.address)).collect();
+    let Wanted { declared, cluster_wide, declared_core } = wanted;
     let ours = |l: &LiveResource| {
         !l.system
             && (declared.contains(&l.wire_name) || (!stack.is_empty() && l.stack() == Some(stack)))
@@ -152,38 +223,35 @@ pub async fn read_with(
 
     // Cluster-wide kinds (Users, Spaces), together; core-API kinds only when needed.
     let mut objects: Vec<LiveResource> = Vec::new();
-    let declares = |kind: Kind| model.resources.iter().any(|r| r.address.kind == kind);
-    let named = |kind: Kind| {
-        model
-            .resources
-            .iter()
-            .any(|r| crate::model::graph::core_refs(r).iter().any(|c| c.kind == kind))
-    };
-    let cluster_wide = Kind::ALL.into_iter().filter(|&k| {
-        k.list_scope() == ListScope::Cluster
-            && (!on_core_api(k) || declares(k) || named(k) || options.prune)
-    });
     let mut cluster_names: BTreeMap<Kind, BTreeSet<String>> = BTreeMap::new();
-    let lists = cluster_wide.map(|kind| {
-        let cluster = cluster.clone();
-        async move { (kind, cluster.list(kind, &Scope::All).await) }
-    });
+    let lists: Vec<_> = cluster_wide
+        .into_iter()
+        .map(|kind| {
+            let cluster = cluster.clone();
+            async move { (kind, cluster.list(kind, &Scope::All).await) }
+        })
+        .collect();
     // Joined in this task, not spawned: the large lists (every User) are decoded where their
     // results are used, which keeps them in one allocator arena (spawning them raised the plan
     // bench's peak memory from 150 to 167 MiB).
     for (kind, items) in futures_util::future::join_all(lists).await {
         let items = match items {
             Err(e) if e.code == ErrorCode::PermissionDenied && on_core_api(kind) => {
-                if declares(kind) {
-                    return Err(core_denied(kind, model, &e));
+                if let Some(declared) = declared_core.get(&kind) {
+                    return Err(core_denied(kind, declared, &e));
                 }
                 continue;
             }
             other => other?,
         };
         cluster_names.insert(kind, items.iter().map(|o| o.name().to_string()).collect());
-        objects
-            .extend(items.iter().map(convert::from_wire).filter(|l| ours(l) && !is_apply_lock(l)));
+        // Each wire object is dropped once converted.
+        objects.extend(
+            items
+                .into_iter()
+                .map(|o| convert::from_wire(&o))
+                .filter(|l| ours(l) && !is_apply_lock(l)),
+        );
     }
     let space_names: Vec<String> =
         objects.iter().filter(|o| o.kind == Kind::Space).map(|s| s.wire_name.clone()).collect();
@@ -203,13 +271,16 @@ pub async fn read_with(
     let mut secret_names: BTreeSet<String> = BTreeSet::new();
     let mut children: BTreeMap<String, Vec<LiveChild>> = BTreeMap::new();
     for chunk in space_names.chunks(CONCURRENCY) {
-        let lists = chunk.iter().flat_map(|space| {
-            per_space.iter().map(|&kind| {
-                let cluster = cluster.clone();
-                let scope = Scope::Space(space.clone());
-                async move { cluster.list(kind, &scope).await }
+        let lists: Vec<_> = chunk
+            .iter()
+            .flat_map(|space| {
+                per_space.iter().map(|&kind| {
+                    let cluster = cluster.clone();
+                    let scope = Scope::Space(space.clone());
+                    async move { cluster.list(kind, &scope).await }
+                })
             })
-        });
+            .collect();
         for items in futures_join_all(lists).await {
             let items = items?;
             secret_names.extend(

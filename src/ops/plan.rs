@@ -88,7 +88,23 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     let identity = cluster.identity().await?;
     let naming = Naming::for_model(identity.username.clone(), &model);
     let read = state::ReadOptions { prune: settings.prune || req.destroy };
-    let live = state::read_with(&cluster, &model, &naming, &stack, read).await?;
+    // The cluster is listed on a task of the runtime while this thread does what needs only the
+    // config: the `moved` blocks and the config digest (the same lists, in the same order).
+    let listing = state::spawn_read(&cluster, &model, &naming, &stack, read);
+    // `moved` blocks (checked, and their problems reported, when the model was built).
+    let moves = crate::model::moves::read(&loaded, &model, &mut Diagnostics::new());
+    let digest = plan::digest::config_digest(&model, &stack);
+    let live = match listing.await {
+        Ok(read) => read?,
+        Err(e) => {
+            return Err(crate::live::LiveError::new(
+                crate::live::ErrorCode::Other,
+                "list",
+                format!("the read of the live state ended: {e}"),
+            )
+            .into())
+        }
+    };
     // The cluster now answers what validate could only guess: an undeclared Secret that exists
     // is fine, one that does not is an error (the server would refuse the write).
     let mut warnings: Diagnostics =
@@ -115,9 +131,6 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
         return Err(OpsError::Invalid { diags, loaded: Box::new(loaded) });
     }
 
-    // `moved` blocks (checked, and their problems reported, when the model was built).
-    let moves = crate::model::moves::read(&loaded, &model, &mut Diagnostics::new());
-    let digest = plan::digest::config_digest(&model, &stack);
     // Compared and sent in the stored form the server resolves (`wandb.ml.cordium`); the digest
     // above is of the config as written.
     crate::model::qualify::references(&mut model, &space_stored);
@@ -125,7 +138,11 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     // configuration still gives the plan its prevent_destroy and its dependency order.
     let nothing = Model::default();
     let desired = if req.destroy { &nothing } else { &model };
-    let mut docs: Vec<LiveDoc> = live.objects.iter().map(LiveDoc::from_live).collect();
+    // What is kept of the live objects besides their documents: Templates' build histories and
+    // ready snapshots. The objects themselves become the documents (moved, not copied).
+    let histories = histories(&live.objects);
+    let ready = ready_snapshots(&live.objects);
+    let mut docs: Vec<LiveDoc> = live.objects.into_iter().map(LiveDoc::from_owned).collect();
     let moved =
         if req.destroy { Vec::new() } else { plan::moved::relabel(&moves, &mut docs, &stack) };
     let mut diff =
@@ -143,6 +160,9 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
             &read,
         ));
     }
+    // Freed beside the rest of the plan (a large plan's live documents are many small
+    // allocations).
+    drop_aside(docs);
     if !refused.is_empty() {
         let mut diags = warnings;
         refused.into_iter().for_each(|d| diags.push(d));
@@ -165,7 +185,7 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
             implicit_local: settings.target.is_implicit(),
         },
         config_digest: digest,
-        histories: histories(&live.objects),
+        histories,
         targets: req.targets.clone(),
         excludes: req.excludes.clone(),
         build_timeout_secs: settings.build_timeout_secs,
@@ -181,7 +201,7 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
             c.moved_from = Some(from.clone());
         }
     }
-    plan.snapshots = snapshot_report(&settings, &plan, &live.objects).await;
+    plan.snapshots = snapshot_report(&settings, &plan, &ready).await;
     plan.origin = origin(req, &settings, &loaded);
     if req.destroy {
         model = Model::default();
@@ -204,7 +224,7 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
 async fn snapshot_report(
     settings: &Settings,
     plan: &Plan,
-    objects: &[crate::live::convert::LiveResource],
+    ready: &BTreeMap<Address, Option<String>>,
 ) -> Option<plan::SnapshotReport> {
     use crate::live::kube::{Kube, SnapshotState};
     if !matches!(settings.target, crate::live::target::Target::Remote { .. })
@@ -231,14 +251,7 @@ async fn snapshot_report(
         .builds
         .iter()
         .map(|b| {
-            let live = objects
-                .iter()
-                .find(|o| o.kind == crate::model::Kind::Template && o.address == b.template);
-            let ready = live.and_then(|l| {
-                let id = &l.build_info.as_ref()?.current_ready_build_id;
-                (!id.is_empty()).then(|| crate::live::kube::snapshot::snapshot_name(&l.uid, id))
-            });
-            let Some(name) = ready else {
+            let Some(name) = ready.get(&b.template).cloned().flatten() else {
                 return plan::TemplateSnapshot {
                     template: b.template.clone(),
                     snapshot: None,
@@ -364,6 +377,9 @@ fn unknown_addresses(
     model: &Model,
     diff: &diff::Diff,
 ) -> Vec<crate::diag::Diagnostic> {
+    if req.targets.is_empty() && req.excludes.is_empty() {
+        return Vec::new();
+    }
     let known: std::collections::BTreeSet<String> = model
         .resources
         .iter()
@@ -436,6 +452,26 @@ pub fn check_secret_sources(
         }
     }
     out
+}
+
+/// The VolumeSnapshot of each live Template's ready build, by address (`None`: no ready build):
+/// the first Template at each address, in the order read.
+fn ready_snapshots(objects: &[LiveResource]) -> BTreeMap<Address, Option<String>> {
+    let mut out = BTreeMap::new();
+    for l in objects.iter().filter(|o| o.kind == crate::model::Kind::Template) {
+        out.entry(l.address.clone()).or_insert_with(|| {
+            let id = &l.build_info.as_ref()?.current_ready_build_id;
+            (!id.is_empty()).then(|| crate::live::kube::snapshot::snapshot_name(&l.uid, id))
+        });
+    }
+    out
+}
+
+/// Drops `value` on a thread of its own, so that freeing a large structure (many small
+/// allocations) overlaps the work after it; here when no thread can be started.
+fn drop_aside<T: Send + 'static>(value: T) {
+    // A refused spawn hands the closure back dropped, which drops `value` here.
+    let _ = std::thread::Builder::new().name("cordium-free".into()).spawn(move || drop(value));
 }
 
 /// Build histories of the live Templates, by address.

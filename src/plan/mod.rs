@@ -381,15 +381,18 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
         .collect();
     let steps = apply_graph(&changes, &builds, &deps, &first, &mut problems);
 
-    let planned = changes
-        .iter()
+    drop(changes);
+    // The selected changes, moved into the plan (in the same order), not copied.
+    let planned = all_changes
+        .into_iter()
+        .filter(|c| selected.contains(&c.address))
         .map(|c| {
-            let mut p = mask(c);
-            p.cascade = cascades.get(&c.address).cloned();
+            let mut p = mask_owned(c);
+            p.cascade = cascades.get(&p.address).cloned();
             if data_loss(&p) {
                 p.reason = format!("{}; {DATA_LOSS}", p.reason);
             }
-            if let Some((order, why)) = orders.get(&c.address) {
+            if let Some((order, why)) = orders.get(&p.address) {
                 p.replace_order = Some(*order);
                 p.reason = format!("{}; {}", p.reason, order.note(why.as_deref()));
             }
@@ -689,36 +692,45 @@ fn select(
 
 /// Converts a change, masking every sensitive value: paths under a sensitive path, and every
 /// field of a Secret.
+#[cfg(test)]
 fn mask(c: &ResourceChange) -> PlannedChange {
+    mask_owned(c.clone())
+}
+
+/// The change as the plan keeps it: every sensitive field's values replaced by [`MASK`].
+fn mask_owned(c: ResourceChange) -> PlannedChange {
+    let kind_sensitive = c.address.kind.sensitive();
+    let sensitive_paths = c.sensitive;
+    let changed_by = c.changed_by;
     let fields = c
         .fields
-        .iter()
+        .into_iter()
         .map(|f| {
-            let sensitive = c.address.kind.sensitive()
-                || c.sensitive.iter().any(|s| covers(s, &f.path) || covers(&f.path, s));
-            let hide = |v: &Option<Value>| v.as_ref().map(|_| Value::String(MASK.into()));
+            let sensitive = kind_sensitive
+                || sensitive_paths.iter().any(|s| covers(s, &f.path) || covers(&f.path, s));
+            let hide = |v: Option<Value>| v.map(|_| Value::String(MASK.into()));
             PlannedField {
-                path: f.path.clone(),
-                old: if sensitive { hide(&f.old) } else { f.old.clone() },
-                new: if sensitive { hide(&f.new) } else { f.new.clone() },
+                path: f.path,
+                old: if sensitive { hide(f.old) } else { f.old },
+                new: if sensitive { hide(f.new) } else { f.new },
                 sensitive,
                 config_path: None,
                 at: None,
-                changed_by: c.changed_by,
+                changed_by,
             }
         })
         .collect();
     PlannedChange {
-        address: c.address.clone(),
+        address: c.address,
         action: c.action,
-        reason: c.reason.clone(),
+        reason: c.reason,
         fields,
-        forced_by: c.forced_by.clone(),
-        live: c.live.clone(),
+        forced_by: c.forced_by,
+        live: c.live,
         cascade: None,
         replace_order: None,
         moved_from: None,
-        imported: c.imported.clone(),
+        imported: c.imported,
     }
 }
 
