@@ -57,7 +57,14 @@ pub fn secret_space(r: &Resource) -> Option<&str> {
 pub fn references(model: &mut Model, space_stored: &dyn Fn(&str) -> String) {
     for r in &mut model.resources {
         let Some(space) = secret_space(r).map(space_stored) else { continue };
+        // The spec was decoded from the document's tree: without a `fromSecret` in the tree
+        // there is none in the spec, and its round trip through JSON is skipped.
+        let secrets = !super::graph::secret_refs(&r.origin.doc).is_empty();
         match &mut r.body {
+            Body::Template { spec, .. } if !secrets => {
+                spec.git_provider = stored_secret_name(&spec.git_provider, &space);
+            }
+            Body::Space { .. } | Body::Workspace { .. } | Body::GitProvider { .. } if !secrets => {}
             Body::Space { spec, .. } => rewrite(spec, &space),
             Body::Template { spec, .. } => {
                 rewrite(spec, &space);
