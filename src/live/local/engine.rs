@@ -10,7 +10,6 @@
 //! checks in `access.rs`, the spec checks in `validate.rs`, the fresh-cluster objects in
 //! `genesis.rs`.
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -66,8 +65,32 @@ const MAX_BATCH_OPS: usize = 32;
 /// A shared transaction is committed once it has been open this long, even if more operations
 /// are waiting to join it, so no operation waits long for the ones after it.
 const MAX_BATCH_AGE: Duration = Duration::from_millis(2);
-/// How many failed batches are remembered for the operations waiting on them.
-const FAILED_KEPT: usize = 64;
+/// The end of one shared transaction, which the operations in it wait for: a ticket of their
+/// own, so waking them does not contend for the connection the next transaction needs.
+#[derive(Debug, Default)]
+struct Batch {
+    /// `None` while open; then whether it committed.
+    outcome: Mutex<Option<Result<(), ApiError>>>,
+    ended: Condvar,
+}
+
+impl Batch {
+    fn finish(&self, outcome: Result<(), ApiError>) {
+        let mut o = self.outcome.lock().unwrap_or_else(|e| e.into_inner());
+        *o = Some(outcome);
+        self.ended.notify_all();
+    }
+
+    fn wait(&self) -> Result<(), ApiError> {
+        let mut o = self.outcome.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(outcome) = &*o {
+                return outcome.clone();
+            }
+            o = self.ended.wait(o).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
 
 /// The store connection and the transaction operations share (see [`Engine::tx`]).
 #[derive(Debug)]
@@ -77,39 +100,32 @@ struct Writer {
     open: Option<Instant>,
     /// Operations run in the open transaction.
     ops: usize,
-    /// Counts the ends (commit or failure) of shared transactions.
-    generation: u64,
-    /// The generations that did not commit, and why (for the operations waiting on them).
-    failed: VecDeque<(u64, ApiError)>,
+    /// What the operations in the open transaction wait on.
+    batch: Arc<Batch>,
     /// Transactions committed.
     commits: u64,
 }
 
 impl Writer {
     fn new(conn: Connection) -> Self {
-        Writer { conn, open: None, ops: 0, generation: 0, failed: VecDeque::new(), commits: 0 }
+        Writer { conn, open: None, ops: 0, batch: Arc::default(), commits: 0 }
     }
 
-    /// Ends the open transaction: commits it, or records why it did not commit (`outcome`, or
-    /// the commit's own failure). Returns that failure.
+    /// Ends the open transaction: commits it, or rolls it back when `outcome` (or the commit)
+    /// failed, and tells the operations waiting on it. Returns the failure.
     fn end(&mut self, outcome: ApiResult<()>) -> Option<ApiError> {
         let outcome = outcome.and_then(|()| Ok(self.conn.execute_batch("COMMIT")?));
         let failure = outcome.err();
         if failure.is_some() && !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
-        if let Some(e) = &failure {
-            self.failed.push_back((self.generation, e.clone()));
-            if self.failed.len() > FAILED_KEPT {
-                self.failed.pop_front();
-            }
-        }
-        self.open = None;
-        self.ops = 0;
-        self.generation += 1;
         if failure.is_none() {
             self.commits += 1;
         }
+        self.open = None;
+        self.ops = 0;
+        let batch = std::mem::take(&mut self.batch);
+        batch.finish(failure.clone().map_or(Ok(()), Err));
         failure
     }
 }
@@ -130,8 +146,6 @@ impl std::ops::Deref for ConnGuard<'_> {
 #[derive(Debug)]
 pub struct Engine {
     writer: Mutex<Writer>,
-    /// Signalled when a shared transaction ends.
-    ended: Condvar,
     /// Operations waiting for the connection: while there are any, the one running leaves the
     /// transaction open for them and the last one commits it.
     queued: AtomicUsize,
@@ -312,7 +326,6 @@ impl Engine {
         };
         Engine {
             writer: Mutex::new(Writer::new(conn)),
-            ended: Condvar::new(),
             queued: AtomicUsize::new(0),
             clock: options.clock,
             builds: options.builds,
@@ -394,42 +407,31 @@ impl Engine {
                 // are committed and answered, then the panic goes on.
                 w.end(Ok(()));
                 drop(w);
-                self.ended.notify_all();
                 std::panic::resume_unwind(panic);
             }
         };
         w.ops += 1;
-        let generation = w.generation;
         if w.conn.is_autocommit() {
             // SQLite rolled the whole transaction back (an I/O error, a full disk): the
             // operations that ran in it before this one are undone too.
             let e = ApiError::internal("local store: the transaction was rolled back");
             let failure = w.end(Err(e));
-            drop(w);
-            self.ended.notify_all();
             return Err(result.err().or(failure).unwrap_or_else(|| {
                 ApiError::internal("local store: the transaction was rolled back")
             }));
         }
         let full = w.ops >= MAX_BATCH_OPS || w.open.is_some_and(|t| t.elapsed() >= MAX_BATCH_AGE);
         if full || self.queued.load(Ordering::SeqCst) == 0 {
-            let failure = w.end(Ok(()));
-            drop(w);
-            self.ended.notify_all();
-            return match failure {
+            return match w.end(Ok(())) {
                 Some(e) => Err(e),
                 None => result,
             };
         }
         // An operation waiting for the connection joins this transaction and it, or one after
         // it, commits; this one returns when that is done.
-        while w.generation == generation {
-            w = self.ended.wait(w).unwrap_or_else(|e| e.into_inner());
-        }
-        match w.failed.iter().find(|(g, _)| *g == generation) {
-            Some((_, e)) => Err(e.clone()),
-            None => result,
-        }
+        let batch = w.batch.clone();
+        drop(w);
+        batch.wait().and(result)
     }
 
     /// How many transactions the store has committed since the engine opened it: with
