@@ -61,10 +61,12 @@ impl Default for EngineOptions {
 }
 
 /// At most this many operations share one transaction (group commit).
-const MAX_BATCH_OPS: usize = 32;
+const MAX_BATCH_OPS: usize = 64;
 /// A shared transaction is committed once it has been open this long, even if more operations
-/// are waiting to join it, so no operation waits long for the ones after it.
-const MAX_BATCH_AGE: Duration = Duration::from_millis(2);
+/// are waiting to join it, so no operation waits long for the ones after it. (On a busy
+/// machine handing the connection from one waiting thread to the next can take a scheduler
+/// slice; at 2 ms most transactions were cut after one or two operations.)
+const MAX_BATCH_AGE: Duration = Duration::from_millis(10);
 /// The end of one shared transaction, which the operations in it wait for: a ticket of their
 /// own, so waking them does not contend for the connection the next transaction needs.
 #[derive(Debug, Default)]
