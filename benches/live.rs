@@ -1,9 +1,33 @@
 //! Local cluster throughput: listing 10,000 objects in-process (`LocalCluster`) against over
 //! gRPC on loopback (a raw tonic client against an in-process `cordium serve` on 127.0.0.1:0),
 //! and create throughput over gRPC at parallelism 1 and 32. Prints figures and ratios against the
-//! in-process baseline measured in the same run. Run: `cargo bench --bench live`.
+//! in-process baseline measured in the same run.
+//!
+//! Then embedded apply against the engine's own cost (issue 13), at 10,000 and 50,000 creates
+//! of the held-out-style config (`support::heldout`), each into a fresh store file:
+//!
+//! - **engine**: the same objects apply sends (`convert::to_wire` of every resource, made
+//!   before the clock starts), created by calling the local `Engine` directly in one process:
+//!   no plan, no apply machinery, no `Cluster` trait. Two ways: one after another from one
+//!   thread (each create its own transaction), and from 10 threads at once, kind by kind
+//!   (Spaces, Templates, Workspaces, Users; the engine's group commit shares transactions
+//!   between them); and one after another into an in-memory store (no file, no WAL: the
+//!   engine's cost without the disk, the 0.05–0.09 ms per create issue 13 quotes). The floor
+//!   is the fastest of the three.
+//! - **apply**: `apply::apply` of the plan (every step a create, parallelism 10, as `cordium
+//!   apply --local` runs it), and plan + apply (what `cordium apply` does after loading).
+//!
+//! Each figure is the median of [`RUNS`] runs with the spread (min–max); the ratios are of
+//! medians. Run: `cargo bench --bench live`.
 
-#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::disallowed_methods
+)]
+
+mod support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -166,4 +190,191 @@ async fn main() {
     row("create, gRPC, parallelism 1", rate(creates_n, create_p1), base_create);
     row("create, gRPC, parallelism 32", rate(creates_n, create_p32), base_create);
     srv.stop().await.unwrap();
+
+    let sizes: &[usize] = if objects == 10_000 { &[10_000, 50_000] } else { &[1_000] };
+    let runs = if objects == 10_000 { RUNS } else { 1 };
+    println!();
+    println!(
+        "embedded apply vs the engine's own creates (held-out-style config, fresh store files, median of {runs} [min–max])"
+    );
+    println!(
+        "{:>7} {:>22} {:>22} {:>22} {:>22} {:>22} {:>8} {:>9} {:>12}",
+        "creates",
+        "engine 1 thread s",
+        "engine 10 threads s",
+        "engine in memory s",
+        "apply::apply s",
+        "plan + apply s",
+        "apply/eng",
+        "(p+a)/eng",
+        "eng10 ops/tx"
+    );
+    for &n in sizes {
+        let c = embedded(n, runs).await;
+        let floor = c.engine_seq.median.min(c.engine_par.median).min(c.engine_mem.median);
+        println!(
+            "{:>7} {:>22} {:>22} {:>22} {:>22} {:>22} {:>7.2}x {:>8.2}x {:>12.1}",
+            n,
+            c.engine_seq.show(3),
+            c.engine_par.show(3),
+            c.engine_mem.show(3),
+            c.apply.show(3),
+            c.plan_apply.show(3),
+            c.apply.median / floor,
+            c.plan_apply.median / floor,
+            c.ops_per_commit
+        );
+    }
+    println!(
+        "  target (issue 13): embedded apply of 50,000 creates within 3x of the engine's own cost"
+    );
+}
+
+/// Runs per figure of the embedded section.
+const RUNS: usize = 3;
+
+struct Embedded {
+    engine_seq: support::Spread,
+    engine_par: support::Spread,
+    engine_mem: support::Spread,
+    apply: support::Spread,
+    plan_apply: support::Spread,
+    /// Of the last 10-thread engine run: creates per committed transaction.
+    ops_per_commit: f64,
+}
+
+struct NoSecrets;
+
+impl cordium::apply::SecretValues for NoSecrets {
+    fn read(
+        &self,
+        address: &cordium::model::Address,
+        _: &cordium::model::SecretSource,
+    ) -> Result<String, String> {
+        Err(format!("{address}: the bench declares no Secrets"))
+    }
+}
+
+fn local_request(dir: std::path::PathBuf, store: std::path::PathBuf) -> cordium::ops::Request {
+    cordium::ops::Request {
+        target: cordium::live::target::TargetFlags { local: Some(store), ..Default::default() },
+        env: cordium::ops::EnvSettings { holder: "bench@localhost".into(), ..Default::default() },
+        ..cordium::ops::Request::new(dir)
+    }
+}
+
+/// One create, straight into the engine.
+fn engine_create(e: &Engine, o: Object) {
+    let r = match o {
+        Object::Space(o) => e.create_space("admin", o).map(drop),
+        Object::Template(o) => e.create_template("admin", o).map(drop),
+        Object::Workspace(o) => e.create_workspace("admin", o).map(drop),
+        Object::User(o) => e.create_core("admin", o).map(drop),
+        other => panic!("the held-out config has no {:?}", other.kind()),
+    };
+    r.expect("engine create");
+}
+
+async fn embedded(n: usize, runs: usize) -> Embedded {
+    let dir = tempfile::tempdir().expect("tempdir");
+    support::heldout::generate(dir.path(), "live", n, false);
+    let (mut seq, mut par, mut app, mut both) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut mem = Vec::new();
+    let mut ops_per_commit = 0.0;
+    for _ in 0..runs {
+        // Apply: plan against a fresh store, then apply::apply.
+        let store = tempfile::tempdir().expect("store");
+        let t = Instant::now();
+        let planned = cordium::ops::plan::plan(&local_request(
+            dir.path().to_path_buf(),
+            store.path().join("local.db"),
+        ))
+        .await
+        .unwrap_or_else(|f| panic!("plan failed: {}", support::failure_text(&f)));
+        let plan_time = t.elapsed();
+        assert_eq!(planned.plan.steps.len(), n, "every step a create");
+        // The objects apply will send, for the engine's runs.
+        let stack = planned.plan.stack.clone();
+        let objects: Vec<Object> = planned
+            .plan
+            .steps
+            .iter()
+            .map(|s| {
+                let r = planned.model.get(&s.address).expect("a resource per step");
+                cordium::live::convert::to_wire(r, &planned.naming, &stack)
+            })
+            .collect();
+        let mut ctx = cordium::apply::ApplyContext::new(
+            planned.cluster,
+            Arc::new(planned.model),
+            planned.naming,
+            Arc::new(NoSecrets),
+        );
+        ctx.parallelism = 10;
+        let t = Instant::now();
+        let outcome = cordium::apply::apply(&planned.plan, ctx, &cordium::apply::Ignore).await;
+        let apply_time = t.elapsed();
+        assert!(outcome.success(), "apply failed");
+        app.push(apply_time.as_secs_f64());
+        both.push((plan_time + apply_time).as_secs_f64());
+        drop(store);
+
+        // The engine, one create after another from one thread.
+        let store = tempfile::tempdir().expect("store");
+        let e = Engine::open(&store.path().join("local.db"), EngineOptions::default()).unwrap();
+        let copy = objects.clone();
+        let t = Instant::now();
+        for o in copy {
+            engine_create(&e, o);
+        }
+        seq.push(t.elapsed().as_secs_f64());
+        drop(e);
+        drop(store);
+
+        // The engine in memory, one create after another.
+        let e = Engine::in_memory(EngineOptions::default()).unwrap();
+        let copy = objects.clone();
+        let t = Instant::now();
+        for o in copy {
+            engine_create(&e, o);
+        }
+        mem.push(t.elapsed().as_secs_f64());
+        drop(e);
+
+        // The engine from 10 threads, kind by kind (each kind only names kinds before it).
+        let store = tempfile::tempdir().expect("store");
+        let e = Arc::new(
+            Engine::open(&store.path().join("local.db"), EngineOptions::default()).unwrap(),
+        );
+        let before = e.commits();
+        let t = Instant::now();
+        for kind in [Kind::Space, Kind::Template, Kind::Workspace, Kind::User] {
+            let of_kind: Vec<Object> =
+                objects.iter().filter(|o| o.kind() == kind).cloned().collect();
+            let chunks: Vec<Vec<Object>> =
+                (0..10).map(|w| of_kind.iter().skip(w).step_by(10).cloned().collect()).collect();
+            std::thread::scope(|scope| {
+                for chunk in chunks {
+                    let e = e.clone();
+                    scope.spawn(move || {
+                        for o in chunk {
+                            engine_create(&e, o);
+                        }
+                    });
+                }
+            });
+        }
+        par.push(t.elapsed().as_secs_f64());
+        ops_per_commit = objects.len() as f64 / (e.commits() - before).max(1) as f64;
+        drop(e);
+        drop(store);
+    }
+    Embedded {
+        engine_seq: support::Spread::of(seq),
+        engine_par: support::Spread::of(par),
+        engine_mem: support::Spread::of(mem),
+        apply: support::Spread::of(app),
+        plan_apply: support::Spread::of(both),
+        ops_per_commit,
+    }
 }

@@ -693,3 +693,32 @@ async fn examples_without_users_apply_and_destroy_as_an_ordinary_user() {
         assert_eq!(destroyed.status.code(), Some(0), "{name}: destroy\n{}", text(&destroyed));
     }
 }
+
+/// A large apply is summarised, not listed (issue 13): the first 200 creates get their lines,
+/// then one line says the rest are counted, a count line follows, and the summary closes; the
+/// JSON stream still has every event.
+#[test]
+fn a_large_embedded_apply_lists_the_first_steps_then_counts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let users: String = (0..300)
+        .map(|i| format!("kind: User\nmetadata:\n  name: agent{i}\nspec:\n  type: WORKLOAD\n---\n"))
+        .collect();
+    std::fs::write(dir.path().join("users.yaml"), users).expect("write");
+    let root = dir.path().to_str().expect("utf-8");
+    let store = dir.path().join("store.db");
+    let store = store.to_str().expect("utf-8");
+    let o = cordium(&["apply", root, "--local", store, "--auto-approve"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let done = out.lines().filter(|l| l.contains(": created after")).count();
+    assert_eq!(done, 200, "{}", text(&o));
+    assert!(out.contains("More than 200 steps: the rest are counted"), "{}", text(&o));
+    assert!(out.contains("steps ended: "), "a count line: {}", text(&o));
+    assert!(out.contains("100 steps were counted, not listed"), "{}", text(&o));
+    assert!(out.contains("Apply complete: 300 done, 0 failed"), "{}", text(&o));
+
+    let o = cordium(&["destroy", root, "--local", store, "--auto-approve", "--output", "json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let ended = lines(&o).iter().filter(|v| v["event"] == "finished").count();
+    assert_eq!(ended, 300, "the JSON stream is not summarised: {}", text(&o));
+}

@@ -307,6 +307,7 @@ impl Progress for View {
             }
             Notice::Plan(plan) if self.json => return self.line(plan_json(plan)),
             Notice::Plan(plan) => {
+                self.events.set_total(plan.steps.len());
                 self.to_file(&format!("{}\n", stamped(plan_json(plan))));
                 return output::print_stdout(&render::human::plan(
                     &PlanDoc::from_plan(plan),

@@ -6,6 +6,13 @@
 //! - [`ViewMode::Lines`]: one plain line per event (build progress at most every 10 s);
 //! - [`ViewMode::Json`]: one JSON object per line per event, then a summary object.
 //!
+//! A large apply is summarised, not listed, in the two human modes: the first [`STEP_LINES`]
+//! creates, updates and deletes get their lines; after that they are counted, with one line
+//! saying so, then a count line every [`COUNT_EVERY`] (plain lines) or one overall bar (a
+//! terminal). Failures, retries and builds are always shown in full, and the summary lists
+//! every failed, skipped and not-started step. The JSON stream is never summarised: it is for
+//! programs, which want every event.
+//!
 //! Changes nothing; events carry no secret values, so nothing here can leak one.
 
 use std::collections::HashMap;
@@ -31,10 +38,20 @@ pub enum ViewMode {
 /// How often a build's progress is written as a plain line.
 const LINE_PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
+/// How many creates, updates and deletes get lines of their own before they are counted.
+pub const STEP_LINES: usize = 200;
+
+/// How often the count of a summarised apply is written as a plain line.
+pub const COUNT_EVERY: Duration = Duration::from_secs(10);
+
 /// The progress view: an [`Observer`] writing to stdout (bars on stderr).
 pub struct EventView {
     mode: ViewMode,
     style: Style,
+    /// Creates, updates and deletes shown one by one before the view counts them instead.
+    step_lines: usize,
+    /// How often a count line is written once they are counted.
+    count_every: Duration,
     state: Mutex<State>,
 }
 
@@ -43,6 +60,21 @@ struct State {
     multi: Option<MultiProgress>,
     bars: HashMap<usize, ProgressBar>,
     last_progress_line: HashMap<usize, Instant>,
+    /// The steps of the plan, when known ([`EventView::set_total`]).
+    total: Option<usize>,
+    /// Routine steps given lines so far, and which (their end is shown too).
+    shown: usize,
+    shown_steps: std::collections::HashSet<usize>,
+    /// Routine steps only counted (none of their lines shown).
+    counted: usize,
+    /// Steps ended so far, by how.
+    done: usize,
+    failed: usize,
+    skipped: usize,
+    began: Option<Instant>,
+    last_count: Option<Instant>,
+    /// On a terminal, once steps are counted: one bar for the whole apply.
+    overall: Option<ProgressBar>,
 }
 
 impl std::fmt::Debug for EventView {
@@ -57,14 +89,128 @@ impl EventView {
         if mode == ViewMode::Bars {
             state.multi = Some(MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         }
-        EventView { mode, style, state: Mutex::new(state) }
+        EventView {
+            mode,
+            style,
+            step_lines: STEP_LINES,
+            count_every: COUNT_EVERY,
+            state: Mutex::new(state),
+        }
+    }
+
+    /// The same view, showing `step_lines` routine steps one by one and then a count every
+    /// `count_every` (tests).
+    pub fn with_limits(mut self, step_lines: usize, count_every: Duration) -> Self {
+        self.step_lines = step_lines;
+        self.count_every = count_every;
+        self
+    }
+
+    /// How many steps the plan has (for the counts of a summarised apply).
+    pub fn set_total(&self, steps: usize) {
+        if let Ok(mut state) = self.state.lock() {
+            state.total = Some(steps);
+        }
     }
 
     /// The closing summary, in this view's format.
     pub fn summary(&self, outcome: &ApplyOutcome) -> String {
         match self.mode {
             ViewMode::Json => format!("{}\n", stamped(summary_json(outcome))),
-            _ => summary_text(outcome, self.style),
+            _ => {
+                let mut text = String::new();
+                if let Ok(mut state) = self.state.lock() {
+                    if let Some(bar) = state.overall.take() {
+                        bar.finish_and_clear();
+                    }
+                    if state.counted > 0 {
+                        text = format!(
+                            "\n{} steps were counted, not listed (`--output json` streams every \
+                             event).",
+                            state.counted
+                        );
+                    }
+                }
+                text.push_str(&summary_text(outcome, self.style));
+                text
+            }
+        }
+    }
+
+    /// Counts the step ends; whether the event gets its line (the first [`STEP_LINES`]
+    /// routine steps do, and every failure, retry, build and snapshot event).
+    fn shows(&self, state: &mut State, event: &Event) -> bool {
+        state.began.get_or_insert_with(Instant::now);
+        match event {
+            Event::Finished { .. } => state.done += 1,
+            Event::Failed { .. } => state.failed += 1,
+            Event::Skipped { .. } | Event::NotStarted { .. } => state.skipped += 1,
+            _ => {}
+        }
+        let step = event.step();
+        let routine = matches!(step.kind, StepKind::Create | StepKind::Update | StepKind::Delete);
+        match event {
+            Event::Failed { .. } | Event::Retrying { .. } => true,
+            _ if !routine => true,
+            Event::Started { .. } | Event::Skipped { .. } | Event::NotStarted { .. }
+                if !state.shown_steps.contains(&step.index) =>
+            {
+                if state.shown < self.step_lines {
+                    state.shown += 1;
+                    state.shown_steps.insert(step.index);
+                    true
+                } else {
+                    state.counted += 1;
+                    false
+                }
+            }
+            _ => state.shown_steps.contains(&step.index),
+        }
+    }
+
+    /// Once steps are counted: says so once, then keeps the count up to date (a line every
+    /// `count_every`, or the overall bar on a terminal).
+    fn count(&self, state: &mut State) {
+        if state.counted == 0 {
+            return;
+        }
+        let ended = state.done + state.failed + state.skipped;
+        let of = state.total.map(|t| format!(" of {t}")).unwrap_or_default();
+        let counts = format!(
+            "{ended}{of} steps ended: {} done, {} failed, {} skipped",
+            state.done, state.failed, state.skipped
+        );
+        let first = state.last_count.is_none();
+        if first {
+            let line = format!(
+                "More than {} steps: the rest are counted, not listed; failures, retries and \
+                 builds are still shown in full.",
+                self.step_lines
+            );
+            self.print(state, &self.style.finish(self.style.dim(&line)));
+            if let Some(multi) = &state.multi {
+                let bar = multi.add(ProgressBar::new(state.total.unwrap_or(0) as u64));
+                bar.set_style(
+                    ProgressStyle::with_template("[{bar:24}] {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                );
+                state.overall = Some(bar);
+            }
+        }
+        let now = Instant::now();
+        if let Some(bar) = &state.overall {
+            bar.set_position(ended as u64);
+            bar.set_message(counts);
+            state.last_count = Some(now);
+            return;
+        }
+        let due = state.last_count.is_none_or(|t| now.duration_since(t) >= self.count_every);
+        if due {
+            state.last_count = Some(now);
+            let elapsed = state.began.map(|b| now.duration_since(b)).unwrap_or_default();
+            let line = format!("... {counts} ({} elapsed)", clock(elapsed));
+            self.print(state, &self.style.finish(line));
         }
     }
 
@@ -89,6 +235,11 @@ impl Observer for EventView {
         match self.mode {
             ViewMode::Json => self.print(&state, &stamped(event_json(event)).to_string()),
             ViewMode::Lines => {
+                let shown = self.shows(&mut state, event);
+                self.count(&mut state);
+                if !shown {
+                    return;
+                }
                 if let Event::Progress { step, .. } = event {
                     let now = Instant::now();
                     let last = state.last_progress_line.get(&step.index).copied();
@@ -100,7 +251,13 @@ impl Observer for EventView {
                 let line = event_line(event, self.style);
                 self.print(&state, &line);
             }
-            ViewMode::Bars => self.bars(&mut state, event),
+            ViewMode::Bars => {
+                let shown = self.shows(&mut state, event);
+                self.count(&mut state);
+                if shown {
+                    self.bars(&mut state, event);
+                }
+            }
         }
     }
 }
@@ -518,6 +675,50 @@ mod tests {
         };
         assert_eq!(event_line(&done, Style::default()), "ok space.ml: created after 0.2s");
         assert_eq!(event_line(&done, unicode), "✓ space.ml: created after 0.2s");
+    }
+
+    #[test]
+    fn a_large_apply_is_counted_after_the_first_step_lines_but_failures_always_show() {
+        let view = EventView::new(ViewMode::Lines, Style::default())
+            .with_limits(2, Duration::from_secs(3600));
+        let mut state = State::default();
+        let create = |i: usize| StepRef {
+            index: i,
+            kind: StepKind::Create,
+            address: format!("user.u{i}").parse().expect("address"),
+        };
+        let started = |i| Event::Started { step: create(i) };
+        let finished = |i| Event::Finished { step: create(i), elapsed: Duration::ZERO };
+        let mut shown = |e: &Event| view.shows(&mut state, e);
+        // The first two creates get both their lines, in any interleaving.
+        assert!(shown(&started(0)) && shown(&started(1)));
+        assert!(!shown(&started(2)), "the third is counted");
+        assert!(shown(&finished(1)) && shown(&finished(0)));
+        assert!(!shown(&finished(2)));
+        let failed = Event::Failed {
+            step: create(3),
+            error: "boom".into(),
+            kind: None,
+            elapsed: Duration::ZERO,
+        };
+        assert!(shown(&failed), "failures are always shown");
+        let retry = Event::Retrying {
+            step: create(4),
+            attempt: 1,
+            delay: Duration::ZERO,
+            reason: "unavailable".into(),
+        };
+        assert!(shown(&retry), "and retries");
+        let build = Event::Started {
+            step: StepRef {
+                index: 9,
+                kind: StepKind::Build,
+                address: "template.s.t".parse().expect("address"),
+            },
+        };
+        assert!(shown(&build), "and builds");
+        assert!(!shown(&Event::Skipped { step: create(5), reason: "upstream failed".into() }));
+        assert_eq!((state.done, state.failed, state.skipped, state.counted), (3, 1, 1, 2));
     }
 
     #[test]

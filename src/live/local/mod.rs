@@ -101,6 +101,27 @@ impl LocalCluster {
         self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Runs one engine call on a blocking thread, not on the async runtime's workers, so the
+    /// operations apply keeps in flight reach the engine together and share its transactions
+    /// (group commit, `Engine::tx`) instead of committing one by one; inline outside a runtime.
+    async fn blocking<R: Send + 'static>(
+        &self,
+        op: &str,
+        f: impl FnOnce(&LocalCluster) -> Result<R, LiveError> + Send + 'static,
+    ) -> Result<R, LiveError> {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return f(self) };
+        let this = self.clone();
+        match runtime.spawn_blocking(move || f(&this)).await {
+            Ok(r) => r,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(LiveError::new(
+                crate::live::ErrorCode::Other,
+                op,
+                format!("the operation did not finish: {e}"),
+            )),
+        }
+    }
+
     /// Pages through a List until `hasMore` is false.
     fn all_pages<T>(
         &self,
@@ -415,13 +436,15 @@ impl Cluster for LocalCluster {
 
     async fn get(&self, kind: Kind, key: &ObjectKey) -> Result<Object, LiveError> {
         self.count();
-        self.get_inner(kind, key)
+        let key = key.clone();
+        self.blocking("Get", move |c| c.get_inner(kind, &key)).await
     }
 
     async fn create(&self, object: Object) -> Result<Object, LiveError> {
         self.count();
         let op = format!("Create{} {}", object.kind().api_kind(), object.name());
-        self.create_kind(object).map_err(|e| e.into_live(op))
+        let what = op.clone();
+        self.blocking(&what, move |c| c.create_kind(object).map_err(|e| e.into_live(op))).await
     }
 
     async fn update(&self, object: Object) -> Result<Object, LiveError> {
@@ -430,7 +453,8 @@ impl Cluster for LocalCluster {
         if !object.kind().updatable() {
             return Err(not_updatable().into_live(op));
         }
-        self.update_kind(object).map_err(|e| e.into_live(op))
+        let what = op.clone();
+        self.blocking(&what, move |c| c.update_kind(object).map_err(|e| e.into_live(op))).await
     }
 
     async fn delete(&self, kind: Kind, key: &ObjectKey) -> Result<(), LiveError> {
@@ -446,7 +470,8 @@ impl Cluster for LocalCluster {
                 ObjectKey::Name(n) => meta::DeleteOptions { uid: String::new(), name: n.clone() },
             }
         };
-        self.delete_kind(kind, opts).map_err(|e| e.into_live(op))
+        let what = op.clone();
+        self.blocking(&what, move |c| c.delete_kind(kind, opts).map_err(|e| e.into_live(op))).await
     }
 
     async fn build_template(

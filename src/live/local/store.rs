@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS objects (
 CREATE INDEX IF NOT EXISTS objects_space ON objects (kind, space_uid);
 CREATE INDEX IF NOT EXISTS objects_owner ON objects (kind, owner_uid);
 CREATE INDEX IF NOT EXISTS objects_template ON objects (kind, template_uid);
+-- A User's email (CreateUser's uniqueness check), a Membership's role: without it, each
+-- CreateUser with an email read every User.
+CREATE INDEX IF NOT EXISTS objects_subtype ON objects (kind, subtype);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sealed (uid TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS memberships (
@@ -92,8 +95,17 @@ fn setup(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Up to 32 MiB of pages in memory (SQLite's default is 2 MiB): the uid index is keyed by
+    // random UUIDs, so with a small cache every insert into a large store re-read index pages
+    // from the file.
+    conn.pragma_update(None, "cache_size", "-32768")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.execute_batch(SCHEMA)
 }
+
+/// Prepared statements kept per connection: every statement here is prepared once, not parsed
+/// again for each operation (Lists with their filters and orders make a few dozen).
+const STATEMENT_CACHE: usize = 64;
 
 /// SQLITE_BUSY or SQLITE_LOCKED: another connection holds the lock.
 fn is_busy(e: &rusqlite::Error) -> bool {
@@ -108,6 +120,7 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 pub fn open_in_memory() -> ApiResult<Connection> {
     let conn = Connection::open_in_memory()?;
     conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.execute_batch(SCHEMA)?;
     Ok(conn)
 }
@@ -242,11 +255,8 @@ fn decode<T: Stored>(body: Vec<u8>) -> ApiResult<T> {
 /// The object of kind `T` with this uid.
 pub fn get_by_uid<T: Stored>(conn: &Connection, uid: &str) -> ApiResult<Option<T>> {
     let body: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT body FROM objects WHERE kind = ?1 AND uid = ?2",
-            params![T::KIND, uid],
-            |row| row.get(0),
-        )
+        .prepare_cached("SELECT body FROM objects WHERE kind = ?1 AND uid = ?2")?
+        .query_row(params![T::KIND, uid], |row| row.get(0))
         .optional()?;
     body.map(decode).transpose()
 }
@@ -254,22 +264,17 @@ pub fn get_by_uid<T: Stored>(conn: &Connection, uid: &str) -> ApiResult<Option<T
 /// The object of kind `T` with this (stored) name.
 pub fn get_by_name<T: Stored>(conn: &Connection, name: &str) -> ApiResult<Option<T>> {
     let body: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT body FROM objects WHERE kind = ?1 AND name = ?2",
-            params![T::KIND, name],
-            |row| row.get(0),
-        )
+        .prepare_cached("SELECT body FROM objects WHERE kind = ?1 AND name = ?2")?
+        .query_row(params![T::KIND, name], |row| row.get(0))
         .optional()?;
     body.map(decode).transpose()
 }
 
 /// Whether a name of kind `kind` is taken.
 pub fn name_taken(conn: &Connection, kind: &str, name: &str) -> ApiResult<bool> {
-    let n: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM objects WHERE kind = ?1 AND name = ?2",
-        params![kind, name],
-        |row| row.get(0),
-    )?;
+    let n: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM objects WHERE kind = ?1 AND name = ?2")?
+        .query_row(params![kind, name], |row| row.get(0))?;
     Ok(n > 0)
 }
 
@@ -281,24 +286,24 @@ fn created_nanos(m: &meta::Metadata) -> i64 {
 pub fn insert<T: Stored>(conn: &Connection, object: &T) -> ApiResult<()> {
     let m = object.meta().cloned().unwrap_or_default();
     let ix = object.index();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO objects (kind, uid, name, space_uid, owner_uid, template_uid, display_name,
              subtype, resource_version, created_at, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
-            T::KIND,
-            m.uid,
-            m.name,
-            ix.space_uid,
-            ix.owner_uid,
-            ix.template_uid,
-            m.display_name,
-            ix.subtype,
-            m.resource_version,
-            created_nanos(&m),
-            object.encode_to_vec()
-        ],
-    )?;
+    )?
+    .execute(params![
+        T::KIND,
+        m.uid,
+        m.name,
+        ix.space_uid,
+        ix.owner_uid,
+        ix.template_uid,
+        m.display_name,
+        ix.subtype,
+        m.resource_version,
+        created_nanos(&m),
+        object.encode_to_vec()
+    ])?;
     Ok(())
 }
 
@@ -306,55 +311,53 @@ pub fn insert<T: Stored>(conn: &Connection, object: &T) -> ApiResult<()> {
 pub fn replace<T: Stored>(conn: &Connection, object: &T) -> ApiResult<()> {
     let m = object.meta().cloned().unwrap_or_default();
     let ix = object.index();
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE objects SET space_uid = ?2, owner_uid = ?3, template_uid = ?4, display_name = ?5,
              subtype = ?6, resource_version = ?7, body = ?8
          WHERE kind = ?9 AND uid = ?1",
-        params![
-            m.uid,
-            ix.space_uid,
-            ix.owner_uid,
-            ix.template_uid,
-            m.display_name,
-            ix.subtype,
-            m.resource_version,
-            object.encode_to_vec(),
-            T::KIND
-        ],
-    )?;
+    )?
+    .execute(params![
+        m.uid,
+        ix.space_uid,
+        ix.owner_uid,
+        ix.template_uid,
+        m.display_name,
+        ix.subtype,
+        m.resource_version,
+        object.encode_to_vec(),
+        T::KIND
+    ])?;
     Ok(())
 }
 
 /// Deletes an object (and its sealed part) by uid; whether it existed.
 pub fn delete(conn: &Connection, uid: &str) -> ApiResult<bool> {
-    conn.execute("DELETE FROM sealed WHERE uid = ?1", params![uid])?;
-    Ok(conn.execute("DELETE FROM objects WHERE uid = ?1", params![uid])? > 0)
+    conn.prepare_cached("DELETE FROM sealed WHERE uid = ?1")?.execute(params![uid])?;
+    Ok(conn.prepare_cached("DELETE FROM objects WHERE uid = ?1")?.execute(params![uid])? > 0)
 }
 
 /// Stores the sealed part of the object with this uid.
 pub fn put_sealed(conn: &Connection, uid: &str, sealed: &[u8]) -> ApiResult<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO sealed (uid, data) VALUES (?1, ?2)
          ON CONFLICT (uid) DO UPDATE SET data = excluded.data",
-        params![uid, sealed],
-    )?;
+    )?
+    .execute(params![uid, sealed])?;
     Ok(())
 }
 
 /// The sealed part of the object with this uid.
 pub fn get_sealed(conn: &Connection, uid: &str) -> ApiResult<Option<Vec<u8>>> {
     Ok(conn
-        .query_row("SELECT data FROM sealed WHERE uid = ?1", params![uid], |row| row.get(0))
+        .prepare_cached("SELECT data FROM sealed WHERE uid = ?1")?
+        .query_row(params![uid], |row| row.get(0))
         .optional()?)
 }
 
 /// The role (upstream `Membership.Spec.Role` number) of the User `user_uid` in a Space: its
 /// Membership object's.
 pub fn membership(conn: &Connection, space_uid: &str, user_uid: &str) -> ApiResult<Option<i32>> {
-    let role: Option<String> = conn
-        .query_row(
-            "SELECT subtype FROM objects WHERE kind = 'Membership' AND space_uid = ?1 AND owner_uid = ?2",
-            params![space_uid, user_uid],
+    let role: Option<String> = conn.prepare_cached("SELECT subtype FROM objects WHERE kind = 'Membership' AND space_uid = ?1 AND owner_uid = ?2")?.query_row(params![space_uid, user_uid],
             |row| row.get(0),
         )
         .optional()?;
@@ -377,10 +380,9 @@ pub fn membership_object(
 
 /// Deletes every Membership of a Space; how many there were.
 pub fn delete_memberships(conn: &Connection, space_uid: &str) -> ApiResult<usize> {
-    Ok(conn.execute(
-        "DELETE FROM objects WHERE kind = 'Membership' AND space_uid = ?1",
-        params![space_uid],
-    )?)
+    Ok(conn
+        .prepare_cached("DELETE FROM objects WHERE kind = 'Membership' AND space_uid = ?1")?
+        .execute(params![space_uid])?)
 }
 
 /// How many Memberships a Space has.
@@ -399,38 +401,38 @@ pub fn take_legacy_memberships(conn: &Connection) -> ApiResult<Vec<(String, Stri
         let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
         rows.collect::<Result<Vec<_>, _>>()?
     };
-    conn.execute("DELETE FROM memberships", [])?;
+    conn.prepare_cached("DELETE FROM memberships")?.execute([])?;
     Ok(rows)
 }
 
 /// Whether a one-time step (seeding, a migration) named `name` has run on this store.
 pub fn flag(conn: &Connection, name: &str) -> ApiResult<bool> {
     let key = format!("flag:{name}");
-    let n: i64 =
-        conn.query_row("SELECT COUNT(*) FROM counters WHERE name = ?1", params![key], |row| {
-            row.get(0)
-        })?;
+    let n: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM counters WHERE name = ?1")?
+        .query_row(params![key], |row| row.get(0))?;
     Ok(n > 0)
 }
 
 /// Records that the one-time step `name` has run.
 pub fn set_flag(conn: &Connection, name: &str) -> ApiResult<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO counters (name, value) VALUES (?1, 1) ON CONFLICT (name) DO NOTHING",
-        params![format!("flag:{name}")],
-    )?;
+    )?
+    .execute(params![format!("flag:{name}")])?;
     Ok(())
 }
 
 /// The next resourceVersion: a store-wide counter, zero-padded so versions sort.
 pub fn next_version(conn: &Connection) -> ApiResult<String> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO counters (name, value) VALUES ('rv', 1)
          ON CONFLICT (name) DO UPDATE SET value = value + 1",
-        [],
-    )?;
-    let v: i64 =
-        conn.query_row("SELECT value FROM counters WHERE name = 'rv'", [], |row| row.get(0))?;
+    )?
+    .execute([])?;
+    let v: i64 = conn
+        .prepare_cached("SELECT value FROM counters WHERE name = 'rv'")?
+        .query_row([], |row| row.get(0))?;
     Ok(format!("{v:012}"))
 }
 
@@ -461,7 +463,9 @@ pub enum Order {
 pub fn count<T: Stored>(conn: &Connection, filter: &Filter) -> ApiResult<u64> {
     let (clause, args) = where_clause(T::KIND, filter);
     let sql = format!("SELECT COUNT(*) FROM objects WHERE {clause}");
-    let n: i64 = conn.query_row(&sql, rusqlite::params_from_iter(args.iter()), |row| row.get(0))?;
+    let n: i64 = conn
+        .prepare_cached(&sql)?
+        .query_row(rusqlite::params_from_iter(args.iter()), |row| row.get(0))?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
