@@ -112,20 +112,37 @@ impl SnapshotWait {
 }
 
 /// One lock per Space for the read-modify-write of its Workspace ownership record: Workspace
-/// steps in different Spaces do not wait for each other.
+/// steps in different Spaces do not wait for each other. Entries for one Space that queue while
+/// its record is being written are written together by the next holder: one Get and one Update
+/// for all of them (group commit), each entry answered with its own outcome.
 #[derive(Default)]
-pub struct RecordLocks(
-    std::sync::Mutex<std::collections::BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
-);
+pub struct RecordLocks(std::sync::Mutex<std::collections::BTreeMap<String, Arc<SpaceRecord>>>);
+
+/// A Space's record lock and the entries waiting for it.
+#[derive(Default)]
+struct SpaceRecord {
+    lock: Arc<tokio::sync::Mutex<()>>,
+    pending: std::sync::Mutex<Vec<RecordEntry>>,
+}
+
+/// One Workspace's entry to set (`Some`) or remove (`None`), and where its outcome goes.
+struct RecordEntry {
+    address: Address,
+    key: String,
+    value: Option<String>,
+    outcome: Arc<std::sync::OnceLock<Result<(), ApplyError>>>,
+}
 
 impl RecordLocks {
-    async fn hold(&self, space: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = self
-            .0
+    fn space(&self, space: &str) -> Arc<SpaceRecord> {
+        self.0
             .lock()
             .map(|mut m| m.entry(space.to_string()).or_default().clone())
-            .unwrap_or_default();
-        lock.lock_owned().await
+            .unwrap_or_default()
+    }
+
+    async fn hold(&self, space: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        self.space(space).lock.clone().lock_owned().await
     }
 }
 
@@ -701,71 +718,129 @@ impl Executor {
 
     /// Sets the Workspace `uid`'s entry in its Space's ownership record (`live::record`) to
     /// `value`, or removes it (`None`). A Space that is gone holds no record; a full one (the
-    /// servers allow 64 annotations) is a failure that says what it means.
+    /// servers allow 64 annotations) is a failure that says what it means. Entries of one Space
+    /// that wait meanwhile are written with it ([`RecordLocks`]).
     async fn record(
         &self,
         input: &StepInput,
         uid: &str,
         value: Option<String>,
     ) -> Result<(), ApplyError> {
-        use crate::live::record;
         let address = &input.step.address;
-        let Some(key) = record::key(uid) else { return Ok(()) };
+        let Some(key) = crate::live::record::key(uid) else { return Ok(()) };
         let space = self.naming.space_name(address.space.as_deref().unwrap_or_default());
-        let _held = self.records.hold(&space).await;
+        let record = self.records.space(&space);
+        let outcome = Arc::new(std::sync::OnceLock::new());
+        let entry = || RecordEntry {
+            address: address.clone(),
+            key: key.clone(),
+            value: value.clone(),
+            outcome: outcome.clone(),
+        };
+        let pending = || record.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending().push(entry());
+        let _held = record.lock.clone().lock_owned().await;
+        if let Some(done) = outcome.get() {
+            // Written by the holder before this one, together with its own.
+            return done.clone();
+        }
+        let mut batch = std::mem::take(&mut *pending());
+        if !batch.iter().any(|e| Arc::ptr_eq(&e.outcome, &outcome)) {
+            // Taken by a holder that was cancelled before it answered: written here.
+            batch.push(entry());
+        }
+        let results = self.write_records(&space, &batch).await;
+        for (entry, result) in batch.iter().zip(results) {
+            let _ = entry.outcome.set(result);
+        }
+        outcome.get().cloned().unwrap_or(Ok(()))
+    }
+
+    /// One read-modify-write of `space`'s ownership record for every entry of `batch` (in
+    /// order, as if written one after another); each entry's outcome.
+    async fn write_records(
+        &self,
+        space: &str,
+        batch: &[RecordEntry],
+    ) -> Vec<Result<(), ApplyError>> {
+        use crate::live::record;
         let mut tries = Attempts::new(self.retry);
         loop {
-            self.leased(address)?;
-            let err = match self.cluster.get(Kind::Space, &ObjectKey::Name(space.clone())).await {
+            if let Some(first) = batch.first() {
+                if self.leased(&first.address).is_err() {
+                    return batch.iter().map(|e| self.leased(&e.address)).collect();
+                }
+            }
+            let err = match self.cluster.get(Kind::Space, &ObjectKey::Name(space.to_string())).await
+            {
                 Ok(Object::Space(mut s)) => {
                     let md = s.metadata.get_or_insert_with(Default::default);
-                    if md.annotations.get(&key) == value.as_ref() {
-                        return Ok(());
-                    }
-                    if let Some(value) = &value {
+                    let mut results = Vec::with_capacity(batch.len());
+                    let mut changed = false;
+                    for e in batch {
+                        if md.annotations.get(&e.key) == e.value.as_ref() {
+                            results.push(Ok(()));
+                            continue;
+                        }
+                        let Some(value) = &e.value else {
+                            md.annotations.remove(&e.key);
+                            changed = true;
+                            results.push(Ok(()));
+                            continue;
+                        };
                         let full = md.annotations.len() >= record::MAX_ANNOTATIONS
-                            && !md.annotations.contains_key(&key);
+                            && !md.annotations.contains_key(&e.key);
                         if full {
-                            return Err(ApplyError::Plan {
-                                address: address.clone(),
+                            results.push(Err(ApplyError::Plan {
+                                address: e.address.clone(),
                                 message: format!(
                                     "created, but its Space `{space}` has no room for its \
                                      ownership record ({} annotations at most): cordium will \
                                      not delete it when it leaves the config",
                                     record::MAX_ANNOTATIONS
                                 ),
-                            });
+                            }));
+                            continue;
                         }
-                        md.annotations.insert(key.clone(), value.clone());
-                    } else {
-                        md.annotations.remove(&key);
+                        md.annotations.insert(e.key.clone(), value.clone());
+                        changed = true;
+                        results.push(Ok(()));
+                    }
+                    if !changed {
+                        return results;
                     }
                     match self.cluster.update(Object::Space(s)).await {
-                        Ok(_) => return Ok(()),
+                        Ok(_) => return results,
                         Err(e) => e,
                     }
                 }
-                Ok(_) => return Ok(()),
-                Err(e) if e.code == ErrorCode::NotFound => return Ok(()),
+                Ok(_) => return batch.iter().map(|_| Ok(())).collect(),
+                Err(e) if e.code == ErrorCode::NotFound => {
+                    return batch.iter().map(|_| Ok(())).collect()
+                }
                 Err(e) => e,
             };
-            if err.code == ErrorCode::PermissionDenied && value.is_some() {
-                return Err(ApplyError::Plan {
-                    address: address.clone(),
-                    message: format!(
-                        "created, but its ownership record could not be written: {}; only the \
-                         Space's owner or an OWNER member may update `{space}` (give this user \
-                         `role = \"OWNER\"`): cordium will not delete it when it leaves the \
-                         config, and the other members' plans do not count it",
-                        err.message
-                    ),
-                });
-            }
-            if !err.is_transient() {
-                return Err(ApplyError::live(address, err));
+            let failed = |e: &RecordEntry, err: &LiveError| -> ApplyError {
+                if err.code == ErrorCode::PermissionDenied && e.value.is_some() {
+                    ApplyError::Plan {
+                        address: e.address.clone(),
+                        message: format!(
+                            "created, but its ownership record could not be written: {}; only \
+                             the Space's owner or an OWNER member may update `{space}` (give \
+                             this user `role = \"OWNER\"`): cordium will not delete it when it \
+                             leaves the config, and the other members' plans do not count it",
+                            err.message
+                        ),
+                    }
+                } else {
+                    ApplyError::live(&e.address, err.clone())
+                }
+            };
+            if err.code == ErrorCode::PermissionDenied || !err.is_transient() {
+                return batch.iter().map(|e| Err(failed(e, &err))).collect();
             }
             let Some(delay) = tries.failed(&err) else {
-                return Err(tries.gave_up(address, err));
+                return batch.iter().map(|e| Err(tries.gave_up(&e.address, err.clone()))).collect();
             };
             self.sleep(delay).await;
         }
