@@ -766,9 +766,21 @@ impl Executor {
         use crate::live::record;
         let mut tries = Attempts::new(self.retry);
         loop {
+            // Set when the Update failed: which entries it carried, and the others' outcomes.
+            let mut written: Option<(Vec<bool>, Vec<Result<(), ApplyError>>)> = None;
             if let Some(first) = batch.first() {
-                if self.leased(&first.address).is_err() {
-                    return batch.iter().map(|e| self.leased(&e.address)).collect();
+                if let Err(ApplyError::Interrupted { outcome, .. }) = self.leased(&first.address) {
+                    // Every entry gets the same answer (a renewal in between must not make a
+                    // later entry look written).
+                    return batch
+                        .iter()
+                        .map(|e| {
+                            Err(ApplyError::Interrupted {
+                                address: e.address.clone(),
+                                outcome: outcome.clone(),
+                            })
+                        })
+                        .collect();
                 }
             }
             let err = match self.cluster.get(Kind::Space, &ObjectKey::Name(space.to_string())).await
@@ -776,15 +788,16 @@ impl Executor {
                 Ok(Object::Space(mut s)) => {
                     let md = s.metadata.get_or_insert_with(Default::default);
                     let mut results = Vec::with_capacity(batch.len());
-                    let mut changed = false;
-                    for e in batch {
+                    // Which entries the Update carries: only theirs depend on its answer.
+                    let mut writes = vec![false; batch.len()];
+                    for (i, e) in batch.iter().enumerate() {
                         if md.annotations.get(&e.key) == e.value.as_ref() {
                             results.push(Ok(()));
                             continue;
                         }
                         let Some(value) = &e.value else {
                             md.annotations.remove(&e.key);
-                            changed = true;
+                            writes[i] = true;
                             results.push(Ok(()));
                             continue;
                         };
@@ -803,15 +816,18 @@ impl Executor {
                             continue;
                         }
                         md.annotations.insert(e.key.clone(), value.clone());
-                        changed = true;
+                        writes[i] = true;
                         results.push(Ok(()));
                     }
-                    if !changed {
+                    if !writes.contains(&true) {
                         return results;
                     }
                     match self.cluster.update(Object::Space(s)).await {
                         Ok(_) => return results,
-                        Err(e) => e,
+                        Err(e) => {
+                            written = Some((writes, results));
+                            e
+                        }
                     }
                 }
                 Ok(_) => return batch.iter().map(|_| Ok(())).collect(),
@@ -836,11 +852,23 @@ impl Executor {
                     ApplyError::live(&e.address, err.clone())
                 }
             };
+            // A failed Update answers only the entries it carried; the others keep what they
+            // were found to be (already recorded, or no room), as written one by one.
+            let answer = |f: &dyn Fn(&RecordEntry) -> ApplyError| -> Vec<Result<(), ApplyError>> {
+                match &written {
+                    Some((writes, results)) => batch
+                        .iter()
+                        .zip(writes.iter().zip(results))
+                        .map(|(e, (&w, r))| if w { Err(f(e)) } else { r.clone() })
+                        .collect(),
+                    None => batch.iter().map(|e| Err(f(e))).collect(),
+                }
+            };
             if err.code == ErrorCode::PermissionDenied || !err.is_transient() {
-                return batch.iter().map(|e| Err(failed(e, &err))).collect();
+                return answer(&|e| failed(e, &err));
             }
             let Some(delay) = tries.failed(&err) else {
-                return batch.iter().map(|e| Err(tries.gave_up(&e.address, err.clone()))).collect();
+                return answer(&|e| tries.gave_up(&e.address, err.clone()));
             };
             self.sleep(delay).await;
         }

@@ -11,6 +11,7 @@ use super::OpsError;
 use crate::apply::lock::lease::{lease_name, LeasePlace};
 use crate::apply::lock::{
     anchor_of, force_unlock as unlock, group_name, GroupPlace, Holder, LockPlace, TemplatePlace,
+    UnlockError,
 };
 use crate::live::convert::Naming;
 use crate::live::target::Target;
@@ -53,9 +54,13 @@ pub async fn force_unlock(req: &Request, id: &str) -> Result<Unlocked, OpsError>
         let on_lease = unlock(&lease, id).await;
         let (place, holder) = match (on_cluster, on_lease) {
             (Ok(h), Ok(_)) => (format!("{} and {}", lease.describe(), place.describe()), h),
-            (Ok(h), Err(_)) => (place.describe(), h),
-            (Err(_), Ok(h)) => (lease.describe(), h),
-            (Err(e), Err(_)) => return Err(e.into()),
+            (Ok(h), Err(UnlockError::NotHeld { .. })) => (place.describe(), h),
+            (Err(UnlockError::NotHeld { .. }), Ok(h)) => (lease.describe(), h),
+            // Neither held: the Lease's answer says so. Otherwise the failure that matters: a
+            // lock that stays (held by another id, or not deletable) is never hidden.
+            (Err(UnlockError::NotHeld { .. }), Err(e)) | (_, Err(e)) | (Err(e), _) => {
+                return Err(e.into())
+            }
         };
         return Ok(Unlocked { stack: settings.stack, target, place, holder });
     }

@@ -150,7 +150,8 @@ impl EventView {
         let step = event.step();
         let routine = matches!(step.kind, StepKind::Create | StepKind::Update | StepKind::Delete);
         match event {
-            Event::Failed { .. } | Event::Retrying { .. } => true,
+            // A snapshot wait says why a Workspace create is held up: always shown.
+            Event::Failed { .. } | Event::Retrying { .. } | Event::Snapshot { .. } => true,
             _ if !routine => true,
             Event::Started { .. } | Event::Skipped { .. } | Event::NotStarted { .. }
                 if !state.shown_steps.contains(&step.index) =>

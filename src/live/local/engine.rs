@@ -106,11 +106,18 @@ struct Writer {
     batch: Arc<Batch>,
     /// Transactions committed.
     commits: u64,
+    /// Sealed rows were deleted inside the open transaction: the WAL is checkpointed and
+    /// truncated once it has committed ([`Engine::forget_deleted`]).
+    forget: bool,
 }
 
 impl Writer {
     fn new(conn: Connection) -> Self {
-        Writer { conn, open: None, ops: 0, batch: Arc::default(), commits: 0 }
+        Writer { conn, open: None, ops: 0, batch: Arc::default(), commits: 0, forget: false }
+    }
+
+    fn checkpoint(&self) {
+        let _ = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     }
 
     /// Ends the open transaction: commits it, or rolls it back when `outcome` (or the commit)
@@ -123,6 +130,9 @@ impl Writer {
         }
         if failure.is_none() {
             self.commits += 1;
+        }
+        if std::mem::take(&mut self.forget) {
+            self.checkpoint();
         }
         self.open = None;
         self.ops = 0;
@@ -314,10 +324,12 @@ impl Engine {
     /// deleted rows' old pages do not linger in the WAL either (`secure_delete` zeroes them in
     /// the store). Best effort: another connection reading keeps the WAL until the next time.
     pub(super) fn forget_deleted(&self) {
-        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        // Not inside a shared transaction other operations have joined: the next one will.
+        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        // Inside a shared transaction other operations have joined: once it has ended.
         if w.open.is_none() {
-            let _ = w.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            w.checkpoint();
+        } else {
+            w.forget = true;
         }
     }
 
@@ -384,15 +396,16 @@ impl Engine {
             w.ops = 0;
         }
         let result = {
-            let now = self.clock.now();
             let sp = w.conn.savepoint();
             match sp {
                 Ok(mut sp) => {
                     // Undone (rolled back to the savepoint and released) when `sp` drops
                     // without a commit: on an error, or a panic.
                     sp.set_drop_behavior(rusqlite::DropBehavior::Rollback);
-                    let ran =
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&sp, now)));
+                    let clock = &self.clock;
+                    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        f(&sp, clock.now())
+                    }));
                     match ran {
                         Ok(Ok(r)) => Ok(sp.commit().map(|()| r).map_err(ApiError::from)),
                         Ok(Err(e)) => Ok(Err(e)),
@@ -423,17 +436,24 @@ impl Engine {
             }));
         }
         let full = w.ops >= MAX_BATCH_OPS || w.open.is_some_and(|t| t.elapsed() >= MAX_BATCH_AGE);
+        // A refused operation answers its own refusal whatever the commit does (its writes
+        // were undone at its savepoint); one that succeeded answers the commit's failure.
         if full || self.queued.load(Ordering::SeqCst) == 0 {
-            return match w.end(Ok(())) {
-                Some(e) => Err(e),
-                None => result,
+            let failure = w.end(Ok(()));
+            return match (result, failure) {
+                (Err(e), _) | (Ok(_), Some(e)) => Err(e),
+                (Ok(r), None) => Ok(r),
             };
         }
         // An operation waiting for the connection joins this transaction and it, or one after
         // it, commits; this one returns when that is done.
         let batch = w.batch.clone();
         drop(w);
-        batch.wait().and(result)
+        let committed = batch.wait();
+        match result {
+            Err(e) => Err(e),
+            Ok(r) => committed.map(|()| r),
+        }
     }
 
     /// How many transactions the store has committed since the engine opened it: with
