@@ -118,6 +118,9 @@ impl SnapshotWait {
 #[derive(Default)]
 pub struct RecordLocks(std::sync::Mutex<std::collections::BTreeMap<String, Arc<SpaceRecord>>>);
 
+/// Each entry's outcome, in the batch's order.
+type Outcomes = Vec<Result<(), ApplyError>>;
+
 /// A Space's record lock and the entries waiting for it.
 #[derive(Default)]
 struct SpaceRecord {
@@ -767,7 +770,7 @@ impl Executor {
         let mut tries = Attempts::new(self.retry);
         loop {
             // Set when the Update failed: which entries it carried, and the others' outcomes.
-            let mut written: Option<(Vec<bool>, Vec<Result<(), ApplyError>>)> = None;
+            let mut written: Option<(Vec<bool>, Outcomes)> = None;
             if let Some(first) = batch.first() {
                 if let Err(ApplyError::Interrupted { outcome, .. }) = self.leased(&first.address) {
                     // Every entry gets the same answer (a renewal in between must not make a
