@@ -32,7 +32,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -122,19 +121,11 @@ async fn child(mode: &str, dir: PathBuf, store: PathBuf) {
 
 /// Runs this binary again in `mode`; (wall, peak KiB).
 fn measure(mode: &str, dir: &Path, store: &Path) -> (Duration, u64) {
-    let out = Command::new(std::env::current_exe().expect("own path"))
-        .env(MODE_VAR, mode)
-        .env(DIR_VAR, dir)
-        .env(STORE_VAR, store)
-        .output()
-        .expect("child runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{mode} child failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let line = stdout.lines().last().unwrap_or_default();
+    let line = support::child_line(&[
+        (MODE_VAR, mode.as_ref()),
+        (DIR_VAR, dir.as_os_str()),
+        (STORE_VAR, store.as_os_str()),
+    ]);
     let mut parts = line.split(' ');
     let mut num = || parts.next().and_then(|p| p.parse::<u64>().ok()).expect("a figure");
     (Duration::from_nanos(num()), num())

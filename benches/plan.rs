@@ -36,7 +36,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -369,19 +368,11 @@ struct Figures {
 
 /// Runs this binary again in `mode` and reads its line.
 fn measure(mode: &str, dir: &Path, url: &str) -> Figures {
-    let out = Command::new(std::env::current_exe().expect("own path"))
-        .env(MODE_VAR, mode)
-        .env(DIR_VAR, dir)
-        .env(URL_VAR, url)
-        .output()
-        .expect("child runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{mode} child failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let line = stdout.lines().last().unwrap_or_default();
+    let line = support::child_line(&[
+        (MODE_VAR, mode.as_ref()),
+        (DIR_VAR, dir.as_os_str()),
+        (URL_VAR, url.as_ref()),
+    ]);
     let mut parts = line.splitn(5, ' ');
     let mut num = || parts.next().and_then(|p| p.parse::<u64>().ok()).expect("a figure");
     let wall = Duration::from_nanos(num());

@@ -36,7 +36,6 @@ mod support;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use cordium::config::{load, LoadOptions};
@@ -169,18 +168,7 @@ fn child(mode: &str, dir: &Path) {
 
 /// One sample of `mode` in a fresh process: (wall ms, CPU ms, peak MiB, count).
 fn measure(mode: &str, dir: &Path) -> (f64, f64, f64, usize) {
-    let out = Command::new(std::env::current_exe().expect("own path"))
-        .env(MODE_VAR, mode)
-        .env(DIR_VAR, dir)
-        .output()
-        .expect("child runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{mode} child failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let line = stdout.lines().last().unwrap_or_default();
+    let line = support::child_line(&[(MODE_VAR, mode.as_ref()), (DIR_VAR, dir.as_os_str())]);
     let parts: Vec<f64> = line.split(' ').filter_map(|p| p.parse().ok()).collect();
     assert_eq!(parts.len(), 4, "child printed {line:?}");
     (parts[0] / 1e6, parts[1], parts[2] / 1024.0, parts[3] as usize)

@@ -82,6 +82,23 @@ pub fn request(dir: PathBuf, url: &str) -> Request {
     }
 }
 
+/// Runs this bench binary again with `envs` set (the mode of a child measurement) and returns
+/// the last line it printed: its figures. Panics with the child's output if it failed.
+pub fn child_line(envs: &[(&str, &std::ffi::OsStr)]) -> String {
+    let mut c = Command::new(std::env::current_exe().expect("own path"));
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    let out = c.output().expect("child runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child {envs:?} failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout.lines().last().unwrap_or_default().to_string()
+}
+
 /// This process's peak resident set (VmHWM), in KiB.
 pub fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
