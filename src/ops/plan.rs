@@ -96,6 +96,8 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     let digest = plan::digest::config_digest(&model, &stack);
     let live = match listing.await {
         Ok(read) => read?,
+        // A bug in the read goes on as the panic it was, as it would have without the task.
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => {
             return Err(crate::live::LiveError::new(
                 crate::live::ErrorCode::Other,
