@@ -239,9 +239,8 @@ lifecycle:
     assert_eq!(paths(c), ["spec.image.registry.url"]);
 }
 
-#[test]
-fn values_from_sensitive_variables_are_marked_by_their_reported_path() {
-    let model = hcl(r#"
+/// A Template with one plain env var and one from a sensitive variable.
+const SENSITIVE_TEMPLATE: &str = r#"
 variable "api_key" {
   sensitive = true
   default   = "sk-live-123"
@@ -260,7 +259,11 @@ template "gpu" {
     }
   }
 }
-"#);
+"#;
+
+#[test]
+fn values_from_sensitive_variables_are_marked_by_their_reported_path() {
+    let model = hcl(SENSITIVE_TEMPLATE);
     let d = diff(&model, &[], &opts(false));
     let c = change(&d, "template.ml.gpu");
     assert_eq!(c.sensitive, ["spec.runtime.envVars[API_KEY].value"]);
@@ -578,26 +581,7 @@ fn an_import_adopts_only_the_unmanaged_object_its_id_names() {
 
 #[test]
 fn applied_digests_are_taken_with_sensitive_values_masked() {
-    let model = hcl(r#"
-variable "api_key" {
-  sensitive = true
-  default   = "sk-live-123"
-}
-space "ml" {}
-template "gpu" {
-  space = space.ml
-  runtime {
-    env_var {
-      key   = "PLAIN"
-      value = "x"
-    }
-    env_var {
-      key   = "API_KEY"
-      value = var.api_key
-    }
-  }
-}
-"#);
+    let model = hcl(SENSITIVE_TEMPLATE);
     let r = model.resources.iter().find(|r| r.address == a("template.ml.gpu")).expect("gpu");
     let desired = desired_doc(r, STACK);
     let masked = digest_form(&desired, r);
