@@ -440,12 +440,9 @@ fn unseen(plan: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-// Two users, members of one organisation Space, plan the same config: the Space, Template and
-// Memberships are the same plan for both (the creator's OWNER Membership is nobody's to plan),
-// each sees only their own Workspace, and each plan says so: whose Workspaces it shows, and how
-// many Workspaces of the stack the Space's record lists that this user cannot see.
-#[tokio::test(flavor = "multi_thread")]
-async fn two_members_plan_one_config_and_each_plan_says_whose_workspaces_it_shows() {
+/// `cordium serve` with users alice (admin, token A) and bob (user, token B), and a config dir
+/// holding the stack file of stack `team`.
+fn alice_and_bob() -> (Serve, tempfile::TempDir) {
     let serve = Serve::start_raw(&[
         "--listen",
         "127.0.0.1:0",
@@ -457,6 +454,16 @@ async fn two_members_plan_one_config_and_each_plan_says_whose_workspaces_it_show
     ]);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cordium.hcl"), "stack \"team\" {}\n").unwrap();
+    (serve, dir)
+}
+
+// Two users, members of one organisation Space, plan the same config: the Space, Template and
+// Memberships are the same plan for both (the creator's OWNER Membership is nobody's to plan),
+// each sees only their own Workspace, and each plan says so: whose Workspaces it shows, and how
+// many Workspaces of the stack the Space's record lists that this user cannot see.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_members_plan_one_config_and_each_plan_says_whose_workspaces_it_shows() {
+    let (serve, dir) = alice_and_bob();
     std::fs::write(dir.path().join("main.hcl"), TEAM).unwrap();
     let d = path(&dir);
     let url = serve.url.as_str();
@@ -529,17 +536,7 @@ async fn two_members_plan_one_config_and_each_plan_says_whose_workspaces_it_show
 // entry in the Space's ownership record: the step fails and says exactly that.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_workspace_an_admin_member_cannot_record_is_created_and_the_step_says_so() {
-    let serve = Serve::start_raw(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--in-memory",
-        "--auth-token",
-        "alice:A",
-        "--auth-token",
-        "bob:B:user",
-    ]);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("cordium.hcl"), "stack \"team\" {}\n").unwrap();
+    let (serve, dir) = alice_and_bob();
     std::fs::write(dir.path().join("main.hcl"), TEAM.replace("\"OWNER\"", "\"ADMIN\"")).unwrap();
     let d = path(&dir);
     let url = serve.url.as_str();
