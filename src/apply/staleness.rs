@@ -1,7 +1,7 @@
 //! Is a saved plan still true? Before a saved plan is applied, every object it touches is read
 //! again: an object it updates or deletes must still be what the plan saw (its spec, managed
-//! metadata and Template: the [`fingerprint`] of its canonical document), and an object it
-//! creates must still be absent. Reads only; decides nothing else.
+//! metadata and Template: the [`fingerprint`](crate::diff::fingerprint) of its canonical
+//! document), and an object it creates must still be absent. Reads only; decides nothing else.
 //!
 //! Not `resourceVersion`: a real server gives every write a new one, status writes by its
 //! controllers included (octelium `cluster/rscserver/rscserver/common.go`, the resourceVersion
@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::diff::{fingerprint, LiveDoc};
+use crate::diff::{fingerprint_doc, LiveDoc};
 use crate::live::convert::{from_wire, LiveResource, Naming};
 use crate::live::identity::{self, Resolved};
 use crate::live::{Cluster, ErrorCode, LiveError, ObjectKey, Scope};
@@ -111,5 +111,5 @@ fn unchanged(live: &crate::diff::LiveRef, now: &crate::live::Object) -> bool {
         return now.resource_version() == live.resource_version;
     }
     let doc = LiveDoc::from_live(&from_wire(now)).doc;
-    fingerprint(&doc, &live.masked) == live.fingerprint
+    fingerprint_doc(&doc, &live.masked) == live.fingerprint
 }

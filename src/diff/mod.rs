@@ -6,6 +6,7 @@
 //! types, the live side is decoded into the same types by `live` before it gets here, so server
 //! defaults and empty values cannot show up as changes. No I/O, no async, no clock.
 
+pub mod doc;
 pub mod value;
 
 #[cfg(test)]
@@ -22,6 +23,7 @@ use crate::live::convert::{self, LiveResource};
 use crate::live::identity::{self, Resolved};
 pub use crate::model::STACK_LABEL;
 use crate::model::{Address, Body, Kind, Metadata, Model, Resource};
+pub use doc::Doc;
 pub use value::FieldChange;
 
 /// A live object as diff sees it (built by the caller from what `live` read).
@@ -32,8 +34,9 @@ pub struct LiveDoc {
     pub wire_name: String,
     pub uid: String,
     pub resource_version: String,
-    /// The canonical document: `{metadata: {...}, spec: {...}, template?: "..."}`.
-    pub doc: Value,
+    /// The canonical document: `{metadata: {...}, spec: {...}, template?: "..."}`, held as its
+    /// JSON text ([`Doc`]).
+    pub doc: Doc,
     /// The value of its `cordium-stack` label, if any.
     pub stack: Option<String>,
     /// A Workspace this stack is replacing (its ownership record says so, `live::record`): the
@@ -130,6 +133,16 @@ pub fn fingerprint(doc: &Value, masked: &[String]) -> String {
         serde_json::to_vec(&doc)
     };
     hex::encode(Sha256::digest(bytes.unwrap_or_default()))
+}
+
+/// [`fingerprint`] of a held document: the hash of its text when nothing is masked (the text is
+/// what `serde_json::to_vec` writes for its tree), no tree built.
+pub fn fingerprint_doc(doc: &Doc, masked: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    match doc.text() {
+        Some(text) if masked.is_empty() => hex::encode(Sha256::digest(text.as_bytes())),
+        _ => fingerprint(&doc.value(), masked),
+    }
 }
 
 /// One resource's change.
@@ -281,43 +294,89 @@ impl LiveDoc {
             template_ref,
             ..
         } = live;
+        if !matches!(kind, Kind::Workspace | Kind::Secret | Kind::Membership) {
+            // The Workspace ownership record is cordium's, not the config's.
+            metadata.annotations.retain(|k, _| {
+                !crate::live::record::is_record_key(k) && k != crate::model::APPLIED_ANNOTATION
+            });
+        }
+        let template = template_ref
+            .as_deref()
+            .and_then(|t| t.split('.').next())
+            .unwrap_or(convert::DEFAULT_TEMPLATE);
+        let parts =
+            LiveParts { kind, metadata: &metadata, spec: &spec_json, organization, template };
+        // Written as text straight from its parts; a spec with a float is kept as a tree.
+        let doc = match doc::has_float(&spec_json) {
+            false => Doc::from_text(parts.text()),
+            true => Doc::new(parts.tree()),
+        };
+        LiveDoc { address, wire_name, uid, resource_version, doc, stack, retiring, applied }
+    }
+}
+
+/// The parts of a live object's canonical document (its metadata filtered already).
+struct LiveParts<'a> {
+    kind: Kind,
+    metadata: &'a Metadata,
+    spec: &'a Value,
+    organization: bool,
+    /// A Workspace's Template (its short name).
+    template: &'a str,
+}
+
+impl LiveParts<'_> {
+    /// The document: `{metadata, spec, organization?}`; a Workspace's `{spec, template}`; a
+    /// Membership's `{spec}` (the server keeps its name and role only); a Secret's `{}`.
+    fn tree(&self) -> Value {
         let mut doc = Map::new();
-        match kind {
+        match self.kind {
             Kind::Workspace => {
-                doc.insert("spec".into(), spec_json);
-                let template = template_ref
-                    .as_deref()
-                    .and_then(|t| t.split('.').next())
-                    .unwrap_or(convert::DEFAULT_TEMPLATE);
-                doc.insert("template".into(), Value::String(template.to_string()));
+                doc.insert("spec".into(), self.spec.clone());
+                doc.insert("template".into(), Value::String(self.template.to_string()));
             }
             Kind::Secret => {}
-            // The server keeps a Membership's name and role only.
             Kind::Membership => {
-                doc.insert("spec".into(), spec_json);
+                doc.insert("spec".into(), self.spec.clone());
             }
             kind => {
-                // The Workspace ownership record is cordium's, not the config's.
-                metadata.annotations.retain(|k, _| {
-                    !crate::live::record::is_record_key(k) && k != crate::model::APPLIED_ANNOTATION
-                });
-                doc.insert("metadata".into(), metadata_json_owned(metadata));
-                doc.insert("spec".into(), spec_json);
+                doc.insert("metadata".into(), metadata_json(self.metadata));
+                doc.insert("spec".into(), self.spec.clone());
                 if kind == Kind::Space {
-                    doc.insert("organization".into(), Value::Bool(organization));
+                    doc.insert("organization".into(), Value::Bool(self.organization));
                 }
             }
         }
-        LiveDoc {
-            address,
-            wire_name,
-            uid,
-            resource_version,
-            doc: Value::Object(doc),
-            stack,
-            retiring,
-            applied,
+        Value::Object(doc)
+    }
+
+    /// [`LiveParts::tree`] as JSON text, written with no tree built.
+    fn text(&self) -> String {
+        // Invariant: strings and a JSON value serialise.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl serde::Serialize for LiveParts<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        match self.kind {
+            Kind::Workspace => {
+                map.serialize_entry("spec", self.spec)?;
+                map.serialize_entry("template", self.template)?;
+            }
+            Kind::Secret => {}
+            Kind::Membership => map.serialize_entry("spec", self.spec)?,
+            kind => {
+                map.serialize_entry("metadata", &MetadataView(self.metadata))?;
+                map.serialize_entry("spec", self.spec)?;
+                if kind == Kind::Space {
+                    map.serialize_entry("organization", &self.organization)?;
+                }
+            }
         }
+        map.end()
     }
 }
 
@@ -349,6 +408,88 @@ pub fn desired_doc(resource: &Resource, stack: &str) -> Value {
     Value::Object(doc)
 }
 
+/// The reason of a declared resource that matches its live object.
+const MATCHES: &str = "matches the cluster";
+
+/// [`desired_doc`] as JSON text, written straight from the model: the text
+/// `serde_json::to_string(&desired_doc(resource, stack))` gives, with no tree built.
+pub fn desired_text(resource: &Resource, stack: &str) -> String {
+    // Invariant: spec types are plain data whose serialisation cannot fail.
+    serde_json::to_string(&DesiredView { resource, stack }).unwrap_or_default()
+}
+
+/// [`desired_doc`], serialised field by field in the same order.
+struct DesiredView<'a> {
+    resource: &'a Resource,
+    stack: &'a str,
+}
+
+impl serde::Serialize for DesiredView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        match &self.resource.body {
+            Body::Workspace { template, spec } => {
+                map.serialize_entry("spec", spec)?;
+                let template = template.as_deref().unwrap_or(convert::DEFAULT_TEMPLATE);
+                map.serialize_entry("template", template)?;
+            }
+            Body::Secret { .. } => {}
+            Body::Membership { spec } => map.serialize_entry("spec", spec)?,
+            body => {
+                let metadata = convert::desired_metadata(self.resource, self.stack);
+                map.serialize_entry("metadata", &MetadataView(&metadata))?;
+                match body {
+                    Body::Space { spec, .. } => map.serialize_entry("spec", spec)?,
+                    Body::Template { spec, .. } => map.serialize_entry("spec", spec)?,
+                    Body::User { spec } => map.serialize_entry("spec", spec)?,
+                    Body::Group { spec } => map.serialize_entry("spec", spec)?,
+                    Body::Policy { spec } => map.serialize_entry("spec", spec)?,
+                    Body::GitProvider { spec } => map.serialize_entry("spec", spec)?,
+                    Body::Volume { spec } => map.serialize_entry("spec", spec)?,
+                    Body::Workspace { spec, .. } => map.serialize_entry("spec", spec)?,
+                    Body::Membership { spec } => map.serialize_entry("spec", spec)?,
+                    Body::Secret { .. } => map.serialize_entry("spec", &Map::new())?,
+                }
+                if let Body::Space { organization, .. } = body {
+                    map.serialize_entry("organization", organization)?;
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+/// [`metadata_json`], serialised field by field in the same order.
+struct MetadataView<'a>(&'a Metadata);
+
+impl serde::Serialize for MetadataView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let m = self.0;
+        let mut map = s.serialize_map(None)?;
+        if !m.display_name.is_empty() {
+            map.serialize_entry("displayName", &m.display_name)?;
+        }
+        if !m.description.is_empty() {
+            map.serialize_entry("description", &m.description)?;
+        }
+        if !m.labels.is_empty() {
+            map.serialize_entry("labels", &m.labels)?;
+        }
+        if !m.annotations.is_empty() {
+            map.serialize_entry("annotations", &m.annotations)?;
+        }
+        if !m.tags.is_empty() {
+            map.serialize_entry("tags", &m.tags)?;
+        }
+        if !m.pic_url.is_empty() {
+            map.serialize_entry("picURL", &m.pic_url)?;
+        }
+        map.end()
+    }
+}
+
 /// The mutable metadata fields the server keeps, as protojson, empty ones left out.
 fn metadata_json(m: &Metadata) -> Value {
     let mut out = Map::new();
@@ -369,34 +510,6 @@ fn metadata_json(m: &Metadata) -> Value {
     put("annotations", json!(m.annotations));
     put("tags", json!(m.tags));
     put("picURL", json!(m.pic_url));
-    Value::Object(out)
-}
-
-/// [`metadata_json`] of metadata that is not needed afterwards: its strings are moved into the
-/// document (the same document, entry for entry).
-fn metadata_json_owned(m: Metadata) -> Value {
-    let strings = |m: BTreeMap<String, String>| -> Map<String, Value> {
-        m.into_iter().map(|(k, v)| (k, Value::String(v))).collect()
-    };
-    let mut out = Map::new();
-    if !m.display_name.is_empty() {
-        out.insert("displayName".into(), Value::String(m.display_name));
-    }
-    if !m.description.is_empty() {
-        out.insert("description".into(), Value::String(m.description));
-    }
-    if !m.labels.is_empty() {
-        out.insert("labels".into(), Value::Object(strings(m.labels)));
-    }
-    if !m.annotations.is_empty() {
-        out.insert("annotations".into(), Value::Object(strings(m.annotations)));
-    }
-    if !m.tags.is_empty() {
-        out.insert("tags".into(), Value::Array(m.tags.into_iter().map(Value::String).collect()));
-    }
-    if !m.pic_url.is_empty() {
-        out.insert("picURL".into(), Value::String(m.pic_url));
-    }
     Value::Object(out)
 }
 
@@ -614,7 +727,8 @@ fn diff_leftovers(
                 (Action::NoOp, "no longer in the config; kept (prune is off)")
             };
             // A delete shows what goes away (every field, as Terraform does).
-            let fields = if action == Action::Delete { removed_fields(&l.doc) } else { Vec::new() };
+            let fields =
+                if action == Action::Delete { removed_fields(&l.doc.value()) } else { Vec::new() };
             // Nothing in the config says which of its values came from a sensitive variable:
             // every string is masked, in what the plan shows and in the fingerprint it keeps
             // (a destroy of a configured object shows what its configuration allows, in
@@ -643,7 +757,7 @@ fn diff_leftovers(
 /// the stack decided its delete already, so it goes (prune or not), and it is not a second
 /// match for the declared Workspace.
 fn retired(l: &LiveDoc) -> ResourceChange {
-    let fields = removed_fields(&l.doc);
+    let fields = removed_fields(&l.doc.value());
     let sensitive: Vec<String> =
         fields.iter().filter(|f| unknown_may_hide_secret(f)).map(|f| f.path.clone()).collect();
     // Addressed by its stored name: the declared Workspace's address is its successor's.
@@ -704,7 +818,7 @@ fn live_ref(l: &LiveDoc, masked: &[String]) -> LiveRef {
         name: l.wire_name.clone(),
         uid: l.uid.clone(),
         resource_version: l.resource_version.clone(),
-        fingerprint: fingerprint(&l.doc, masked),
+        fingerprint: fingerprint_doc(&l.doc, masked),
         masked: masked.to_vec(),
     }
 }
@@ -742,15 +856,35 @@ pub fn sensitive_paths(resource: &Resource, desired: &Value) -> Vec<String> {
 }
 
 fn compare(resource: &Resource, live: &LiveDoc, opts: &DiffOptions) -> ResourceChange {
+    // Most of a large plan's objects match: the desired document written as text equals the
+    // live one's text, and neither tree is built.
+    if live.doc.text().is_some_and(|text| desired_text(resource, &opts.stack) == text) {
+        let sensitive = if resource.origin.sensitive.is_empty() {
+            Vec::new()
+        } else {
+            sensitive_paths(resource, &desired_doc(resource, &opts.stack))
+        };
+        return ResourceChange {
+            address: resource.address.clone(),
+            action: Action::NoOp,
+            reason: MATCHES.to_string(),
+            fields: Vec::new(),
+            forced_by: Vec::new(),
+            live: Some(live_ref(live, &resource.origin.sensitive)),
+            sensitive,
+            changed_by: None,
+            imported: None,
+        };
+    }
     let desired = desired_doc(resource, &opts.stack);
-    let fields = value::diff(&live.doc, &desired, &resource.lifecycle.ignore_changes);
+    let fields = value::diff(&live.doc.value(), &desired, &resource.lifecycle.ignore_changes);
     let forced_by: Vec<String> = fields
         .iter()
         .filter(|f| forces_replace(resource.kind(), &f.path))
         .map(|f| f.path.clone())
         .collect();
     let (action, reason) = if fields.is_empty() {
-        (Action::NoOp, "matches the cluster".to_string())
+        (Action::NoOp, MATCHES.to_string())
     } else if !forced_by.is_empty() {
         (Action::Replace, format!("{} cannot change in place", forced_by.join(", ")))
     } else if fields.len() == 1 {
@@ -778,7 +912,7 @@ fn compare(resource: &Resource, live: &LiveDoc, opts: &DiffOptions) -> ResourceC
 /// apply recorded them.
 pub fn changed_by(live: &LiveDoc, desired: &Value, resource: &Resource) -> Option<ChangedBy> {
     let applied = live.applied.as_deref()?;
-    Some(if applied == applied_digest(&digest_form(&live.doc, resource)) {
+    Some(if applied == applied_digest(&digest_form(&live.doc.value(), resource)) {
         ChangedBy::Config
     } else if applied == applied_digest(&digest_form(desired, resource)) {
         ChangedBy::Outside

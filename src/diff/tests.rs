@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::testing::live_form;
 use super::*;
 use crate::model::testing::{hcl, yaml};
-use crate::model::Address;
+use crate::model::{Address, Kind};
 
 const STACK: &str = "demo";
 
@@ -286,7 +286,7 @@ fn stray(address: &str, stack: Option<&str>) -> LiveDoc {
         wire_name: format!("{}.alice", address.name),
         uid: format!("uid-{address}"),
         resource_version: "7".into(),
-        doc: json!({"spec": {}}),
+        doc: json!({"spec": {}}).into(),
         stack: stack.map(str::to_string),
         retiring: false,
         applied: None,
@@ -425,6 +425,23 @@ mod properties {
             for c in &d.changes {
                 prop_assert_eq!(c.action, Action::NoOp, "{}: {:?}", c.address, c.fields);
             }
+        }
+
+        /// The desired document written straight as text is the document's own text, and the
+        /// comparison of texts gives the change the comparison of trees gives, matching or not.
+        #[test]
+        fn texts_compare_as_their_trees(docs in arb::docs(), drifted in 0usize..8) {
+            let model = yaml(&arb::to_yaml(&docs));
+            for r in &model.resources {
+                let tree = serde_json::to_string(&desired_doc(r, STACK)).expect("serialises");
+                prop_assert_eq!(desired_text(r, STACK), tree, "{}", r.address);
+            }
+            let mut live = live_form(&model, STACK);
+            if let Some(l) = live.get_mut(drifted) {
+                *at(&mut l.doc, &["spec", "drifted"]) = json!(true);
+            }
+            let trees = as_trees(&live);
+            prop_assert_eq!(diff(&model, &live, &opts(true)).changes, diff(&model, &trees, &opts(true)).changes);
         }
     }
 }
@@ -622,12 +639,25 @@ fn owned_live_docs_and_metadata_are_the_borrowed_ones() {
         );
         let m = live.metadata.clone();
         assert_eq!(
-            serde_json::to_string(&metadata_json_owned(m.clone())).expect("serialises"),
+            serde_json::to_string(&MetadataView(&m)).expect("serialises"),
             serde_json::to_string(&metadata_json(&m)).expect("serialises")
         );
+        // The text written from the parts is the text of the tree built from them.
+        let parts = LiveParts {
+            kind: live.kind,
+            metadata: &m,
+            spec: &live.spec_json,
+            organization: live.organization,
+            template: "gpu",
+        };
+        assert_eq!(parts.text(), serde_json::to_string(&parts.tree()).expect("serialises"));
+        assert_eq!(owned.doc.text().map(str::len), Some(owned.doc.to_vec().len()));
     }
     let empty = Metadata::default();
-    assert_eq!(metadata_json_owned(empty.clone()), metadata_json(&empty));
+    assert_eq!(
+        serde_json::to_string(&MetadataView(&empty)).expect("serialises"),
+        serde_json::to_string(&metadata_json(&empty)).expect("serialises")
+    );
 }
 
 /// The fingerprint hashes the bytes `to_vec` gives, masked or not.
@@ -660,4 +690,45 @@ fn equal_subtrees_report_nothing() {
     let fields = value::diff(&a, &b, &[]);
     assert_eq!(fields.len(), 1);
     assert_eq!(fields[0].path, "spec.x.y");
+}
+
+/// The same documents, held as trees (no text to compare).
+fn as_trees(live: &[LiveDoc]) -> Vec<LiveDoc> {
+    let mut trees = live.to_vec();
+    for l in &mut trees {
+        let _: &mut Value = &mut l.doc;
+        assert_eq!(l.doc.text(), None);
+    }
+    trees
+}
+
+/// A live object that matches is compared as text (no tree built) and gives the change a
+/// comparison of trees gives: fingerprint, masked paths and reason included; one that differs
+/// is compared as trees.
+#[test]
+fn matching_texts_are_the_no_ops_trees_give() {
+    for model in [yaml(CONFIG), hcl(SENSITIVE_TEMPLATE)] {
+        let mut live = live_form(&model, STACK);
+        assert!(live.iter().all(|l| l.doc.text().is_some()), "held as text");
+        for r in &model.resources {
+            assert_eq!(
+                desired_text(r, STACK),
+                serde_json::to_string(&desired_doc(r, STACK)).expect("serialises"),
+                "{}",
+                r.address
+            );
+        }
+        let d = diff(&model, &live, &opts(false));
+        assert_eq!(d.changes, diff(&model, &as_trees(&live), &opts(false)).changes);
+        assert!(d.changes.iter().all(|c| c.action == Action::NoOp));
+        // A drifted one: the same update either way.
+        let first = live.iter().position(|l| l.address.kind == Kind::Template).expect("one");
+        *at(&mut live[first].doc, &["spec", "image", "registry", "url"]) = json!("other:1");
+        let d = diff(&model, &live, &opts(false));
+        assert_eq!(d.changes, diff(&model, &as_trees(&live), &opts(false)).changes);
+        assert_eq!(d.changes.iter().filter(|c| c.action == Action::Update).count(), 1);
+    }
+    let sensitive = hcl(SENSITIVE_TEMPLATE);
+    let d = diff(&sensitive, &live_form(&sensitive, STACK), &opts(false));
+    assert_eq!(change(&d, "template.ml.gpu").sensitive, ["spec.runtime.envVars[API_KEY].value"]);
 }

@@ -23,10 +23,11 @@ use super::{Cluster, ErrorCode, LiveError, Scope};
 use crate::kind::ListScope;
 use crate::model::{Kind, Model};
 
-/// Everything read, and how many calls it took.
-#[derive(Debug, Clone, Default)]
-pub struct LiveState {
-    pub objects: Vec<LiveResource>,
+/// Everything read, and how many calls it took. `T` is what is kept of each object of the stack
+/// ([`read_wanted_as`]): the object itself, or a more compact form of it made as it is read.
+#[derive(Debug, Clone)]
+pub struct LiveState<T = LiveResource> {
+    pub objects: Vec<T>,
     /// Stored names of every Secret in the Spaces read, ours or not (a `fromSecret` may name a
     /// Secret created out of band).
     pub secret_names: BTreeSet<String>,
@@ -44,7 +45,36 @@ pub struct LiveState {
     pub unseen_workspaces: BTreeMap<String, usize>,
 }
 
-/// How many per-Space lists run at once.
+impl<T> Default for LiveState<T> {
+    fn default() -> Self {
+        LiveState {
+            objects: Vec::new(),
+            secret_names: BTreeSet::new(),
+            children: BTreeMap::new(),
+            cluster_names: BTreeMap::new(),
+            calls: 0,
+            unseen_workspaces: BTreeMap::new(),
+        }
+    }
+}
+
+/// What a read keeps of each object of the stack: it is sorted by the address and the stored
+/// name of the object it was made from.
+pub trait Listed {
+    fn address(&self) -> &crate::kind::Address;
+    fn wire_name(&self) -> &str;
+}
+
+impl Listed for LiveResource {
+    fn address(&self) -> &crate::kind::Address {
+        &self.address
+    }
+
+    fn wire_name(&self) -> &str {
+        &self.wire_name
+    }
+}
+
 /// One object in a Space, as a cascade lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveChild {
@@ -189,19 +219,26 @@ pub async fn read_with(
 }
 
 /// [`read_with`] on a task of the runtime, so that the caller can go on with work that needs
-/// no live state (the lists are the same, in the same order). Await the handle for the result.
-pub fn spawn_read(
+/// no live state (the lists are the same, in the same order), keeping `keep` of each object of
+/// the stack ([`read_wanted_as`]). Await the handle for the result.
+pub fn spawn_read<T, F>(
     cluster: &Arc<dyn Cluster>,
     model: &Model,
     naming: &Naming,
     stack: &str,
     options: ReadOptions,
-) -> tokio::task::JoinHandle<Result<LiveState, LiveError>> {
-    tokio::spawn(read_wanted(
+    keep: F,
+) -> tokio::task::JoinHandle<Result<LiveState<T>, LiveError>>
+where
+    T: Listed + Send + 'static,
+    F: FnMut(LiveResource) -> T + Send + 'static,
+{
+    tokio::spawn(read_wanted_as(
         cluster.clone(),
         Wanted::of(model, naming, options),
         naming.clone(),
         stack.to_string(),
+        keep,
     ))
 }
 
@@ -212,6 +249,19 @@ pub async fn read_wanted(
     naming: Naming,
     stack: String,
 ) -> Result<LiveState, LiveError> {
+    read_wanted_as(cluster, wanted, naming, stack, |l| l).await
+}
+
+/// [`read_wanted`], keeping `keep(object)` of each object of the stack, made as the object is
+/// read (its list's wire objects are dropped as they are converted), so that a compact form of
+/// every object, not the object, is what the read holds at its end.
+pub async fn read_wanted_as<T: Listed>(
+    cluster: Arc<dyn Cluster>,
+    wanted: Wanted,
+    naming: Naming,
+    stack: String,
+    mut keep: impl FnMut(LiveResource) -> T,
+) -> Result<LiveState<T>, LiveError> {
     let cluster = &cluster;
     let stack = stack.as_str();
     let before = cluster.calls();
@@ -222,7 +272,14 @@ pub async fn read_wanted(
     };
 
     // Cluster-wide kinds (Users, Spaces), together; core-API kinds only when needed.
-    let mut objects: Vec<LiveResource> = Vec::new();
+    let mut objects: Vec<T> = Vec::new();
+    // Of the stack's Spaces (ours, in the order listed): their stored names, and their
+    // annotations (the Workspace ownership records, read when the Workspaces are).
+    let mut space_names: Vec<String> = Vec::new();
+    let mut records: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    // Spaces of this stack: the Memberships in them are the stack's (a Membership keeps no
+    // label of its own).
+    let mut our_spaces: BTreeSet<String> = BTreeSet::new();
     let mut cluster_names: BTreeMap<Kind, BTreeSet<String>> = BTreeMap::new();
     let lists: Vec<_> = cluster_wide
         .into_iter()
@@ -246,22 +303,20 @@ pub async fn read_wanted(
         };
         cluster_names.insert(kind, items.iter().map(|o| o.name().to_string()).collect());
         // Each wire object is dropped once converted.
-        objects.extend(
-            items
-                .into_iter()
-                .map(|o| convert::from_wire(&o))
-                .filter(|l| ours(l) && !is_apply_lock(l)),
-        );
+        for l in items.into_iter().map(|o| convert::from_wire(&o)) {
+            if !ours(&l) || is_apply_lock(&l) {
+                continue;
+            }
+            if l.kind == Kind::Space {
+                space_names.push(l.wire_name.clone());
+                if !stack.is_empty() && l.stack() == Some(stack) {
+                    our_spaces.insert(l.wire_name.clone());
+                }
+                records.insert(l.wire_name.clone(), l.metadata.annotations.clone());
+            }
+            objects.push(keep(l));
+        }
     }
-    let space_names: Vec<String> =
-        objects.iter().filter(|o| o.kind == Kind::Space).map(|s| s.wire_name.clone()).collect();
-    // Spaces of this stack: the Memberships in them are the stack's (a Membership keeps no
-    // label of its own).
-    let our_spaces: BTreeSet<String> = objects
-        .iter()
-        .filter(|o| o.kind == Kind::Space && !stack.is_empty() && o.stack() == Some(stack))
-        .map(|s| s.wire_name.clone())
-        .collect();
 
     // Per-Space kinds (Templates, Secrets), a few Spaces at a time. Each list is converted as
     // it arrives and its wire objects dropped, so the raw and the converted forms of every
@@ -294,7 +349,7 @@ pub async fn read_wanted(
                     children.entry(space.clone()).or_default().push(LiveChild::of(&l));
                 }
                 if ours(&l) {
-                    objects.push(l);
+                    objects.push(keep(l));
                 }
             }
         }
@@ -304,11 +359,6 @@ pub async fn read_wanted(
     // displayName later, see `live::identity`; they keep no stack label).
     // A Workspace the stack created is in its Space's ownership record (`live::record`): it
     // gets the stack label it cannot keep on the server.
-    let records: BTreeMap<&String, &BTreeMap<String, String>> = objects
-        .iter()
-        .filter(|o| o.kind == Kind::Space)
-        .map(|s| (&s.wire_name, &s.metadata.annotations))
-        .collect();
     let mut workspaces = Vec::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
     for kind in Kind::ALL.into_iter().filter(|k| k.list_scope() == ListScope::Caller) {
@@ -337,7 +387,7 @@ pub async fn read_wanted(
             }
             children.entry(space.clone()).or_default().push(LiveChild::of(&w));
             if !w.system {
-                workspaces.push(w);
+                workspaces.push(keep(w));
             }
         }
     }
@@ -356,7 +406,9 @@ pub async fn read_wanted(
         }
     }
     objects.extend(workspaces);
-    objects.sort_by(|a, b| a.address.cmp(&b.address).then_with(|| a.wire_name.cmp(&b.wire_name)));
+    objects.sort_by(|a, b| {
+        a.address().cmp(b.address()).then_with(|| a.wire_name().cmp(b.wire_name()))
+    });
     for list in children.values_mut() {
         list.sort_by(|a, b| (a.kind, &a.wire_name).cmp(&(b.kind, &b.wire_name)));
     }

@@ -90,7 +90,9 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     let read = state::ReadOptions { prune: settings.prune || req.destroy };
     // The cluster is listed on a task of the runtime while this thread does what needs only the
     // config: the `moved` blocks and the config digest (the same lists, in the same order).
-    let listing = state::spawn_read(&cluster, &model, &naming, &stack, read);
+    // Each object is kept as it is read as the compact document diff compares, with its
+    // Template's builds beside it: the read never holds every object's full form.
+    let listing = state::spawn_read(&cluster, &model, &naming, &stack, read, Read::of);
     // `moved` blocks (checked, and their problems reported, when the model was built).
     let moves = crate::model::moves::read(&loaded, &model, &mut Diagnostics::new());
     let digest = plan::digest::config_digest(&model, &stack);
@@ -141,10 +143,8 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     let nothing = Model::default();
     let desired = if req.destroy { &nothing } else { &model };
     // What is kept of the live objects besides their documents: Templates' build histories and
-    // ready snapshots. The objects themselves become the documents (moved, not copied).
-    let histories = histories(&live.objects);
-    let ready = ready_snapshots(&live.objects);
-    let mut docs: Vec<LiveDoc> = live.objects.into_iter().map(LiveDoc::from_owned).collect();
+    // ready snapshots.
+    let (mut docs, histories, ready) = split(live.objects);
     let moved =
         if req.destroy { Vec::new() } else { plan::moved::relabel(&moves, &mut docs, &stack) };
     let mut diff =
@@ -456,17 +456,60 @@ pub fn check_secret_sources(
     out
 }
 
-/// The VolumeSnapshot of each live Template's ready build, by address (`None`: no ready build):
-/// the first Template at each address, in the order read.
-fn ready_snapshots(objects: &[LiveResource]) -> BTreeMap<Address, Option<String>> {
-    let mut out = BTreeMap::new();
-    for l in objects.iter().filter(|o| o.kind == crate::model::Kind::Template) {
-        out.entry(l.address.clone()).or_insert_with(|| {
-            let id = &l.build_info.as_ref()?.current_ready_build_id;
-            (!id.is_empty()).then(|| crate::live::kube::snapshot::snapshot_name(&l.uid, id))
-        });
+/// What the plan keeps of one live object: its document (moved out of it, not copied) and, for
+/// a Template, its builds.
+struct Read {
+    doc: LiveDoc,
+    /// A Template's: its build history, when it has build info.
+    history: Option<BuildHistory>,
+    /// A Template's: the VolumeSnapshot of its ready build (`None`: no ready build).
+    ready: Option<Option<String>>,
+}
+
+impl Read {
+    fn of(l: LiveResource) -> Read {
+        let ready = (l.kind == crate::model::Kind::Template).then(|| ready_snapshot(&l));
+        let history = history(&l);
+        Read { doc: LiveDoc::from_owned(l), history, ready }
     }
-    out
+}
+
+impl state::Listed for Read {
+    fn address(&self) -> &Address {
+        &self.doc.address
+    }
+
+    fn wire_name(&self) -> &str {
+        &self.doc.wire_name
+    }
+}
+
+/// The documents of what was read, and by address the build history of each live Template
+/// (the last at an address, in the order read) and the VolumeSnapshot of its ready build
+/// (`None`: none; the first Template at an address).
+#[allow(clippy::type_complexity)]
+fn split(
+    objects: Vec<Read>,
+) -> (Vec<LiveDoc>, BTreeMap<Address, BuildHistory>, BTreeMap<Address, Option<String>>) {
+    let mut histories = BTreeMap::new();
+    let mut ready = BTreeMap::new();
+    let mut docs = Vec::with_capacity(objects.len());
+    for r in objects {
+        if let Some(history) = r.history {
+            histories.insert(r.doc.address.clone(), history);
+        }
+        if let Some(snapshot) = r.ready {
+            ready.entry(r.doc.address.clone()).or_insert(snapshot);
+        }
+        docs.push(r.doc);
+    }
+    (docs, histories, ready)
+}
+
+/// The VolumeSnapshot of a live Template's ready build, if it has one.
+fn ready_snapshot(l: &LiveResource) -> Option<String> {
+    let id = &l.build_info.as_ref()?.current_ready_build_id;
+    (!id.is_empty()).then(|| crate::live::kube::snapshot::snapshot_name(&l.uid, id))
 }
 
 /// Drops `value` on a thread of its own, so that freeing a large structure (many small
@@ -476,31 +519,23 @@ fn drop_aside<T: Send + 'static>(value: T) {
     let _ = std::thread::Builder::new().name("cordium-free".into()).spawn(move || drop(value));
 }
 
-/// Build histories of the live Templates, by address.
-fn histories(objects: &[LiveResource]) -> BTreeMap<Address, BuildHistory> {
-    objects
+/// A live Template's build history, when it has build info.
+fn history(l: &LiveResource) -> Option<BuildHistory> {
+    let info = l.build_info.as_ref()?;
+    let builds = info
+        .builds
         .iter()
-        .filter_map(|l| {
-            let info = l.build_info.as_ref()?;
-            let builds = info
-                .builds
-                .iter()
-                .map(|b| prebuild::PastBuild {
-                    id: b.id.clone(),
-                    tags: b.tags.clone(),
-                    state: b.state,
-                    duration_secs: b.duration().map(|d| d.as_secs()),
-                })
-                .collect();
-            let nonempty = |s: &String| (!s.is_empty()).then(|| s.clone());
-            Some((
-                l.address.clone(),
-                BuildHistory {
-                    builds,
-                    current_ready: nonempty(&info.current_ready_build_id),
-                    current_running: nonempty(&info.current_running_build_id),
-                },
-            ))
+        .map(|b| prebuild::PastBuild {
+            id: b.id.clone(),
+            tags: b.tags.clone(),
+            state: b.state,
+            duration_secs: b.duration().map(|d| d.as_secs()),
         })
-        .collect()
+        .collect();
+    let nonempty = |s: &String| (!s.is_empty()).then(|| s.clone());
+    Some(BuildHistory {
+        builds,
+        current_ready: nonempty(&info.current_ready_build_id),
+        current_running: nonempty(&info.current_running_build_id),
+    })
 }

@@ -55,7 +55,8 @@ fn shrink(desired: &Model, docs: &[LiveDoc], c: &ResourceChange, out: &mut Vec<D
     let Body::Volume { spec } = &r.body else { return };
     let want = u64::from(spec.size.as_ref().map(|s| s.megabytes).unwrap_or_default());
     let live_name = c.live.as_ref().map(|l| l.name.as_str()).unwrap_or_default();
-    let Some(have) = docs.iter().find(|d| d.wire_name == live_name).and_then(|d| megabytes(&d.doc))
+    let Some(have) =
+        docs.iter().find(|d| d.wire_name == live_name).and_then(|d| megabytes(&d.doc.value()))
     else {
         return;
     };
@@ -118,7 +119,7 @@ fn mounted(
         docs.iter()
             .filter(|d| matches!(d.address.kind, Kind::Template | Kind::Workspace))
             .filter(|d| d.address.space.as_deref() == space && !deleted(&d.address))
-            .filter(|d| doc_mounts(&d.doc, volume))
+            .filter(|d| doc_mounts(&d.doc.value(), volume))
             .map(|d| d.address.clone()),
     );
     mounters.sort();
@@ -212,7 +213,7 @@ mod tests {
             wire_name: wire.into(),
             uid: "u".into(),
             resource_version: "1".into(),
-            doc,
+            doc: doc.into(),
             stack: Some("s".into()),
             retiring: false,
             applied: None,

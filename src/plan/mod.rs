@@ -623,11 +623,14 @@ fn select(
         changes.iter().filter(|c| c.action == Action::Delete).map(|c| &c.address).collect();
     let doomed = |a: &Address| doomed_set.contains(a);
     let deleted = |a: &Address| deleted_set.contains(a);
-    // Reverse edges among the plan's addresses.
+    // Reverse edges among the plan's addresses (only a selection walks them: with no
+    // `--target` and no `--exclude` every change is kept).
     let mut dependents: BTreeMap<Address, Vec<Address>> = BTreeMap::new();
-    for a in &all {
-        for d in deps(a) {
-            dependents.entry(d).or_default().push(a.clone());
+    if !targets.is_empty() || !excludes.is_empty() {
+        for a in &all {
+            for d in deps(a) {
+                dependents.entry(d).or_default().push(a.clone());
+            }
         }
     }
     let mut keep: BTreeSet<Address> = if targets.is_empty() {

@@ -76,7 +76,7 @@ mod tests {
             wire_name: format!("ws-{name}"),
             uid: format!("uid-{name}"),
             resource_version: "1".into(),
-            doc: serde_json::json!({"spec": {}, "template": "default"}),
+            doc: serde_json::json!({"spec": {}, "template": "default"}).into(),
             stack: stack.map(str::to_string),
             retiring: false,
             applied: None,

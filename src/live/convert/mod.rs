@@ -348,14 +348,15 @@ impl BuildState {
 
 /// Reads a live object into its model-shaped view.
 pub fn from_wire(object: &Object) -> LiveResource {
-    let md = object.metadata().cloned().unwrap_or_default();
+    let none = meta::Metadata::default();
+    let md = object.metadata().unwrap_or(&none);
     let mut live = LiveResource {
         kind: object.kind(),
         address: Address::user(String::new()),
         wire_name: md.name.clone(),
         uid: md.uid.clone(),
         resource_version: md.resource_version.clone(),
-        metadata: metadata_from_wire(&md),
+        metadata: metadata_from_wire(md),
         spec_json: serde_json::Value::Object(Default::default()),
         space: None,
         organization: false,

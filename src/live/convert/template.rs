@@ -50,7 +50,8 @@ pub(super) fn object(metadata: meta::Metadata, spec: &m::TemplateSpec) -> cordiu
 
 pub(super) fn read(o: &cordium::Template, live: &mut LiveResource) {
     let name = live.wire_name.clone();
-    let status = o.status.clone().unwrap_or_default();
+    let none = template::Status::default();
+    let status = o.status.as_ref().unwrap_or(&none);
     let space_ref = status.space_ref.as_ref().map(|r| r.name.clone()).filter(|s| !s.is_empty());
     // `<template>.<space>.<owner>`: the Space's stored name is the last two parts.
     live.space = match name.split_once('.') {
@@ -62,11 +63,13 @@ pub(super) fn read(o: &cordium::Template, live: &mut LiveResource) {
     let mut spec: m::TemplateSpec = o.spec.as_ref().map(Wire::from_wire).unwrap_or_default();
     super::cordium::short_volume_refs(&mut spec.runtime);
     live.spec_json = json(&spec);
-    let info = status.build_info.unwrap_or_default();
+    let info = status.build_info.as_ref();
     live.build_info = Some(BuildInfo {
-        builds: info.builds.iter().map(build).collect(),
-        current_ready_build_id: info.current_ready_build_id,
-        current_running_build_id: info.current_running_build_id,
+        builds: info.map(|i| i.builds.iter().map(build).collect()).unwrap_or_default(),
+        current_ready_build_id: info.map(|i| i.current_ready_build_id.clone()).unwrap_or_default(),
+        current_running_build_id: info
+            .map(|i| i.current_running_build_id.clone())
+            .unwrap_or_default(),
     });
 }
 
