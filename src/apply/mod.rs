@@ -32,7 +32,7 @@ use crate::plan::Plan;
 use lock::Lease;
 use walk::{StepOutcome, WalkEvent};
 
-/// The default number of operations in flight.
+/// The default number of operations at work at once.
 pub const DEFAULT_PARALLELISM: usize = 10;
 
 /// What apply needs besides the plan.
@@ -42,7 +42,7 @@ pub struct ApplyContext {
     pub model: Arc<Model>,
     pub naming: Naming,
     pub secrets: Arc<dyn SecretValues>,
-    /// At most this many operations in flight (at least 1).
+    /// At most this many operations at work at once (at least 1; see `walk::Slot`).
     pub parallelism: usize,
     /// Set it (the first signal) to stop: no new steps start; running operations and builds
     /// finish.
@@ -223,7 +223,7 @@ pub fn step_inputs(plan: &Plan, model: &Model) -> Vec<StepInput> {
 }
 
 /// Carries out `plan`: walks its steps in dependency order with at most `ctx.parallelism` in
-/// flight, reports every event to `observer`, and returns what happened to each step.
+/// flight (at work), reports every event to `observer`, and returns what happened to each step.
 pub async fn apply(plan: &Plan, ctx: ApplyContext, observer: &dyn Observer) -> ApplyOutcome {
     let began = Instant::now();
     let inputs: Arc<Vec<StepInput>> = Arc::new(step_inputs(plan, &ctx.model));
@@ -259,7 +259,7 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext, observer: &dyn Observer) -> A
     let run = {
         let (inputs, executor, kinds, tx) =
             (inputs.clone(), executor.clone(), kinds.clone(), tx.clone());
-        move |i: usize| {
+        move |i: usize, slot: Arc<walk::Slot>| {
             let (inputs, executor, kinds, tx) =
                 (inputs.clone(), executor.clone(), kinds.clone(), tx.clone());
             let anchor = anchor.clone();
@@ -271,7 +271,7 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext, observer: &dyn Observer) -> A
                 if let Some(hook) = anchor.as_ref().filter(|_| Some(i) == anchor_delete) {
                     hook.before_delete().await?;
                 }
-                executor.run(input, &emit).await.map_err(|e| {
+                executor.run(input, &emit, &slot).await.map_err(|e| {
                     if let Ok(mut k) = kinds.lock() {
                         if let Some(slot) = k.get_mut(i) {
                             *slot = Some(e.kind());

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::event::{Event, StepRef};
 use super::lock::Lease;
+use super::walk::Slot;
 use super::ApplyError;
 use crate::diff::LiveRef;
 use crate::live::convert::{
@@ -352,15 +353,27 @@ impl Executor {
         }
     }
 
-    /// Performs one step.
-    pub async fn run(&self, input: &StepInput, emit: Emit<'_>) -> Result<(), ApplyError> {
+    /// Performs one step, holding `slot` (its place among the steps at work) until only its
+    /// Workspace ownership-record write is left: that write waits on the Space's shared record
+    /// ([`RecordLocks`]) and sends at most one Get and one Update for every entry that queued,
+    /// so the slot goes back for the next step's work meanwhile.
+    pub async fn run(
+        &self,
+        input: &StepInput,
+        emit: Emit<'_>,
+        slot: &Slot,
+    ) -> Result<(), ApplyError> {
         self.leased(&input.step.address)?;
         match input.step.kind {
             StepKind::Create => {
                 self.template_snapshot(input, emit).await?;
                 let uid = self.create(input, emit).await?;
                 match uid.filter(|_| input.step.address.kind.server_named()) {
-                    Some(uid) => self.record(input, &uid, Some(self.applied_record(input)?)).await,
+                    Some(uid) => {
+                        let value = self.applied_record(input)?;
+                        slot.release();
+                        self.record(input, &uid, Some(value)).await
+                    }
                     None => Ok(()),
                 }
             }
@@ -368,13 +381,16 @@ impl Executor {
                 let uid = self.update(input, emit).await?;
                 if input.step.address.kind.server_named() {
                     // What was sent, recorded (and an imported Workspace adopted).
-                    self.record(input, &uid, Some(self.applied_record(input)?)).await?;
+                    let value = self.applied_record(input)?;
+                    slot.release();
+                    self.record(input, &uid, Some(value)).await?;
                 }
                 Ok(())
             }
             StepKind::Delete => {
                 self.delete(input, emit).await?;
                 if input.step.address.kind.server_named() {
+                    slot.release();
                     // Best effort: an entry left for a uid that no longer exists matches
                     // nothing (uids are never reused), and the Space may be about to go (its
                     // update refused because a Secret it names was deleted before it).

@@ -1,7 +1,12 @@
-//! Walking the apply graph: at most `parallelism` steps in flight, each started once everything
+//! Walking the apply graph: at most `parallelism` steps at work, each started once everything
 //! it depends on has finished; a failed step marks its dependents skipped ("upstream failed")
 //! while independent branches go on; a stop request lets running steps finish and starts no new
 //! ones. What a step does is the caller's (`run`); the walker only schedules and reports.
+//!
+//! Each step holds a [`Slot`] while it works. A step whose operation is done and that only waits
+//! for bookkeeping shared with other steps (a Workspace's entry in its Space's ownership record,
+//! written together with the entries that queue meanwhile) gives its slot back, so the next step
+//! can start; it still ends, and its dependents still start, only when that bookkeeping is done.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -9,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::plan::Step;
@@ -38,8 +44,32 @@ pub enum WalkEvent {
     Ended { step: usize, outcome: StepOutcome },
 }
 
-/// Walks `steps` (dependencies given by index). `run(i)` performs step `i`. Returns one outcome
-/// per step, in step order.
+/// A running step's place among the `parallelism` at work. Given back when the step ends, or
+/// earlier by [`Slot::release`].
+#[derive(Debug, Default)]
+pub struct Slot(std::sync::Mutex<Option<OwnedSemaphorePermit>>);
+
+impl Slot {
+    fn holding(permit: OwnedSemaphorePermit) -> Self {
+        Slot(std::sync::Mutex::new(Some(permit)))
+    }
+
+    /// Gives the slot back: what is left of the step only waits (for bookkeeping shared with
+    /// other steps), so another step may start. Releasing twice, or a slot that holds nothing
+    /// (a step run outside a walk), does nothing.
+    pub fn release(&self) {
+        let permit = self.0.lock().map(|mut p| p.take()).unwrap_or_else(|e| e.into_inner().take());
+        drop(permit);
+    }
+
+    /// Whether the slot is still held.
+    pub fn held(&self) -> bool {
+        self.0.lock().map(|p| p.is_some()).unwrap_or(false)
+    }
+}
+
+/// Walks `steps` (dependencies given by index). `run(i, slot)` performs step `i`, holding `slot`
+/// until it ends or gives it back. Returns one outcome per step, in step order.
 pub async fn walk<F, Fut>(
     steps: &[Step],
     parallelism: usize,
@@ -48,11 +78,11 @@ pub async fn walk<F, Fut>(
     mut observe: impl FnMut(WalkEvent),
 ) -> Vec<StepOutcome>
 where
-    F: Fn(usize) -> Fut,
+    F: Fn(usize, Arc<Slot>) -> Fut,
     Fut: Future<Output = Result<(), String>> + Send + 'static,
 {
     let n = steps.len();
-    let parallelism = parallelism.max(1);
+    let slots = Arc::new(Semaphore::new(parallelism.max(1)));
     let mut outcomes: Vec<Option<StepOutcome>> = vec![None; n];
     let mut waiting: Vec<usize> = steps.iter().map(|s| s.depends_on.len()).collect();
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -66,18 +96,38 @@ where
     let mut ready: VecDeque<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
     let mut running: JoinSet<(usize, Result<(), String>, Duration)> = JoinSet::new();
 
+    // A slot given back while no step was ready to take it.
+    let mut spare: Option<OwnedSemaphorePermit> = None;
     loop {
-        while running.len() < parallelism && !stop.load(Ordering::SeqCst) {
+        while !ready.is_empty() && !stop.load(Ordering::SeqCst) {
+            let Some(permit) = spare.take().or_else(|| slots.clone().try_acquire_owned().ok())
+            else {
+                break;
+            };
             let Some(i) = ready.pop_front() else { break };
             observe(WalkEvent::Started { step: i });
-            let fut = run(i);
+            let slot = Arc::new(Slot::holding(permit));
+            let fut = run(i, slot.clone());
             running.spawn(async move {
                 let t = Instant::now();
                 let r = fut.await;
+                slot.release();
                 (i, r, t.elapsed())
             });
         }
-        let Some(joined) = running.join_next().await else { break };
+        if running.is_empty() {
+            break;
+        }
+        // Wait for a step to end or, when a step is ready to start, for a slot to come back.
+        let waiting_for_slot = !ready.is_empty() && !stop.load(Ordering::SeqCst);
+        let joined = tokio::select! {
+            joined = running.join_next() => joined,
+            permit = slots.clone().acquire_owned(), if waiting_for_slot => {
+                spare = permit.ok();
+                continue;
+            }
+        };
+        let Some(joined) = joined else { break };
         let (i, result, elapsed) = match joined {
             Ok(v) => v,
             // A step task panicked or was aborted: that is a bug, but it must not take down the
@@ -148,7 +198,7 @@ mod tests {
             &steps,
             4,
             Arc::new(AtomicBool::new(false)),
-            move |i| {
+            move |i, _| {
                 let o = o.clone();
                 async move {
                     o.lock().expect("lock").push(i);
@@ -183,7 +233,7 @@ mod tests {
             &steps,
             3,
             Arc::new(AtomicBool::new(false)),
-            move |_| {
+            move |_, _| {
                 let (now, peak) = (n2.clone(), p2.clone());
                 async move {
                     let c = now.fetch_add(1, Ordering::SeqCst) + 1;
@@ -199,6 +249,72 @@ mod tests {
         assert_eq!(peak.load(Ordering::SeqCst), 3);
     }
 
+    /// A step that gives its slot back lets the next one start while it still runs; at most
+    /// `parallelism` hold a slot at any time, and a step's dependents wait for its end, not for
+    /// its release.
+    #[tokio::test]
+    async fn a_released_slot_starts_the_next_step() {
+        // 0..6 release their slot at once and then wait for `go`; 6 depends on 0.
+        let mut steps: Vec<Step> = (0..6).map(|i| step(&format!("s{i}"), &[])).collect();
+        steps.push(step("after", &[0]));
+        let go = Arc::new(tokio::sync::Notify::new());
+        let at_work = Arc::new(AtomicUsize::new(0));
+        let peak_work = Arc::new(AtomicUsize::new(0));
+        let started = Arc::new(AtomicUsize::new(0));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (g, w, pw, st, l) =
+            (go.clone(), at_work.clone(), peak_work.clone(), started.clone(), log.clone());
+        let walking = walk(
+            &steps,
+            2,
+            Arc::new(AtomicBool::new(false)),
+            move |i, slot| {
+                let (go, at_work, peak_work, started, log) =
+                    (g.clone(), w.clone(), pw.clone(), st.clone(), l.clone());
+                async move {
+                    assert!(slot.held());
+                    let c = at_work.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak_work.fetch_max(c, Ordering::SeqCst);
+                    started.fetch_add(1, Ordering::SeqCst);
+                    log.lock().expect("lock").push(("start", i));
+                    tokio::task::yield_now().await;
+                    at_work.fetch_sub(1, Ordering::SeqCst);
+                    slot.release();
+                    assert!(!slot.held());
+                    if i < 6 {
+                        go.notified().await;
+                    }
+                    log.lock().expect("lock").push(("end", i));
+                    Ok(())
+                }
+            },
+            |_| {},
+        );
+        let releasing = async {
+            // Every releasing step starts although only 2 may work at once.
+            let all_started = async {
+                while started.load(Ordering::SeqCst) < 6 {
+                    tokio::task::yield_now().await;
+                }
+            };
+            let waited = tokio::time::timeout(Duration::from_secs(10), all_started).await;
+            assert!(waited.is_ok(), "released slots were not reused");
+            assert!(!log.lock().expect("lock").contains(&("start", 6)), "6 waits for 0's end");
+            // Wake them one at a time until all have ended.
+            while log.lock().expect("lock").iter().filter(|(e, _)| *e == "end").count() < 7 {
+                go.notify_one();
+                tokio::task::yield_now().await;
+            }
+        };
+        let (outcomes, ()) = tokio::join!(walking, releasing);
+        assert!(outcomes.iter().all(|o| matches!(o, StepOutcome::Done { .. })));
+        assert!(peak_work.load(Ordering::SeqCst) <= 2);
+        let log = log.lock().expect("lock").clone();
+        let start6 = log.iter().position(|e| *e == ("start", 6)).expect("6 ran");
+        let end0 = log.iter().position(|e| *e == ("end", 0)).expect("0 ended");
+        assert!(end0 < start6, "{log:?}");
+    }
+
     #[tokio::test]
     async fn a_stop_starts_nothing_new() {
         let steps: Vec<Step> = (0..5).map(|i| step(&format!("s{i}"), &[])).collect();
@@ -208,7 +324,7 @@ mod tests {
             &steps,
             1,
             stop,
-            move |_| {
+            move |_, _| {
                 let stop = s2.clone();
                 async move {
                     stop.store(true, Ordering::SeqCst);
@@ -292,7 +408,7 @@ mod tests {
                     &steps,
                     parallelism,
                     Arc::new(AtomicBool::new(false)),
-                    move |i| {
+                    move |i, _| {
                         let (log, fail) = (l.clone(), fail.clone());
                         async move {
                             log.lock().expect("lock").push(("start", i));

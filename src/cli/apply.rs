@@ -105,7 +105,9 @@ pub struct DestroyArgs {
 /// What `apply` and `destroy` share: how the walk runs, the lock, signals, gates, output.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunFlags {
-    /// At most this many operations in flight (1 or more).
+    /// At most this many operations at work at once (1 or more). A Workspace whose only work
+    /// left is its entry in its Space's ownership record (written with the others that queue)
+    /// does not count.
     #[arg(long, value_name = "N", default_value_t = apply::DEFAULT_PARALLELISM,
           value_parser = parallelism)]
     pub parallelism: usize,

@@ -113,7 +113,7 @@ pub struct ApplyRequest {
     pub saved: Option<PathBuf>,
     /// `--auto-approve`.
     pub auto_approve: bool,
-    /// At most this many operations in flight (at least 1).
+    /// At most this many operations at work at once (at least 1).
     pub parallelism: usize,
     /// How long to wait for another apply of the stack (zero: refuse at once).
     pub lock_timeout: Duration,

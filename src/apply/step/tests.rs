@@ -249,7 +249,7 @@ fn planned(r: &Resource, timeout_secs: u64) -> PlannedBuild {
 fn no_events(_: Event) {}
 
 async fn run(ex: &Executor, i: &StepInput) -> Result<(), ApplyError> {
-    ex.run(i, &no_events).await
+    ex.run(i, &no_events, &Slot::default()).await
 }
 
 async fn workspaces(c: &dyn Cluster) -> Vec<LiveResource> {
@@ -428,7 +428,7 @@ async fn a_build_started_behind_a_lost_answer_is_adopted_not_restarted() {
     let mut i = input(StepKind::Build, &t);
     i.build = Some(planned(&t, 30));
     let events = Mutex::new(Vec::new());
-    ex.run(&i, &|e| events.lock().unwrap().push(e)).await.unwrap();
+    ex.run(&i, &|e| events.lock().unwrap().push(e), &Slot::default()).await.unwrap();
     let Object::Template(got) =
         c.get(Kind::Template, &ObjectKey::Name("gpu.ml.admin".into())).await.unwrap()
     else {
