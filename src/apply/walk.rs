@@ -82,7 +82,7 @@ where
     Fut: Future<Output = Result<(), String>> + Send + 'static,
 {
     let n = steps.len();
-    let slots = Arc::new(Semaphore::new(parallelism.max(1)));
+    let slots = Arc::new(Semaphore::new(parallelism.clamp(1, Semaphore::MAX_PERMITS)));
     let mut outcomes: Vec<Option<StepOutcome>> = vec![None; n];
     let mut waiting: Vec<usize> = steps.iter().map(|s| s.depends_on.len()).collect();
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
