@@ -315,6 +315,21 @@ mod tests {
         assert!(end0 < start6, "{log:?}");
     }
 
+    /// "Unlimited" written as the largest number is no limit, not a panic.
+    #[tokio::test]
+    async fn the_largest_parallelism_is_no_limit() {
+        let steps: Vec<Step> = (0..4).map(|i| step(&format!("s{i}"), &[])).collect();
+        let outcomes = walk(
+            &steps,
+            usize::MAX,
+            Arc::new(AtomicBool::new(false)),
+            |_, _| async { Ok(()) },
+            |_| {},
+        )
+        .await;
+        assert!(outcomes.iter().all(|o| matches!(o, StepOutcome::Done { .. })));
+    }
+
     #[tokio::test]
     async fn a_stop_starts_nothing_new() {
         let steps: Vec<Step> = (0..5).map(|i| step(&format!("s{i}"), &[])).collect();
