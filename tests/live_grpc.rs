@@ -7,7 +7,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cordium::config::tree::{Node, Value as NodeValue};
 use cordium::diag::{FileId, Span};
 use cordium::live::auth::{Credentials, Token};
 use cordium::live::convert::{self, Naming};
@@ -74,7 +73,7 @@ fn resource(address: Address, body: Body) -> Resource {
         metadata: Metadata { description: "made by a test".into(), ..Metadata::default() },
         body,
         lifecycle: Lifecycle::default(),
-        origin: Origin { span, doc: Arc::new(Node::new(NodeValue::Null, span)), sensitive: vec![] },
+        origin: Origin::bare(span),
     }
 }
 
@@ -123,7 +122,7 @@ async fn every_cluster_operation_works_over_grpc() {
     // Template: create, list in the Space, build, cancel.
     let tmpl = resource(
         Address::in_space(Kind::Template, "ml", "gpu"),
-        Body::Template { spec: template_spec(), prebuild: None },
+        Body::Template { spec: Box::new(template_spec()), prebuild: None },
     );
     let created = c.create(convert::to_wire(&tmpl, &naming, "test")).await.expect("CreateTemplate");
     assert_eq!(created.name(), "gpu.ml.admin");
@@ -178,7 +177,10 @@ async fn every_cluster_operation_works_over_grpc() {
     let user = resource(
         Address::user("agent-1"),
         Body::User {
-            spec: spec::UserSpec { r#type: spec::UserType::Workload, ..Default::default() },
+            spec: Box::new(spec::UserSpec {
+                r#type: spec::UserType::Workload,
+                ..Default::default()
+            }),
         },
     );
     c.create(convert::to_wire(&user, &naming, "test")).await.expect("CreateUser");

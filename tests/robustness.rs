@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use cordium::config::{self, Format, LoadOptions, Loaded, RawDoc};
+use cordium::config::{self, LoadOptions, Loaded};
 use cordium::diag::Diagnostics;
 use cordium::render::diagnostics as view;
 use proptest::prelude::*;
@@ -64,10 +64,10 @@ spec:
 /// Parses YAML text as one file of a config, builds the model and renders every diagnostic.
 fn run_text(text: &str) -> (usize, Diagnostics) {
     let mut loaded = Loaded::default();
-    let file = loaded.sources.add("fuzz.yaml", text);
-    for doc in config::yaml::parse(file, text, &mut loaded.diagnostics) {
-        loaded.docs.push(RawDoc { format: Format::Yaml, node: doc.node, span: doc.span, file });
-    }
+    let text: std::sync::Arc<str> = text.into();
+    let file = loaded.sources.add("fuzz.yaml", text.clone());
+    let docs = config::yaml_docs(file, &text, &mut loaded.diagnostics);
+    loaded.docs.extend(docs);
     let (model, mut diags) = cordium::model::build(&loaded);
     diags.extend(loaded.diagnostics.clone());
     diags.sort();

@@ -33,6 +33,50 @@ pub struct RawDoc {
     /// The document or block, for "defined here" notes.
     pub span: Span,
     pub file: FileId,
+    /// A YAML document whose tree is exactly what its text parses to (no `specFrom` resolved
+    /// into it): where to read it again ([`yaml::reparse`]), so that the model need not keep
+    /// the tree. `None` for HCL blocks (the result of evaluation) and `specFrom` documents.
+    pub reparse: Option<Reparse>,
+}
+
+/// Where a YAML document's text is: the whole file's text and [`yaml::Document::from`].
+#[derive(Debug, Clone)]
+pub struct Reparse {
+    pub text: std::sync::Arc<str>,
+    pub from: usize,
+}
+
+impl PartialEq for Reparse {
+    /// The same text (the same file read once) from the same offset.
+    fn eq(&self, other: &Self) -> bool {
+        self.from == other.from
+            && (std::sync::Arc::ptr_eq(&self.text, &other.text) || self.text == other.text)
+    }
+}
+
+impl Reparse {
+    /// The document's tree, as [`yaml::parse`] of the whole file gave it (`span` is the
+    /// document's).
+    pub fn tree(&self, span: Span) -> Option<Node> {
+        yaml::reparse(span.file, &self.text, self.from, span)
+    }
+}
+
+/// The documents of one YAML file's text as the loader makes them (each with its
+/// [`Reparse`]), without reading the files a `specFrom` names: for tests and benches that
+/// build a [`Loaded`] by hand.
+pub fn yaml_docs(file: FileId, text: &std::sync::Arc<str>, diags: &mut Diagnostics) -> Vec<RawDoc> {
+    yaml::parse(file, text, diags)
+        .into_iter()
+        .map(|doc| RawDoc {
+            format: Format::Yaml,
+            reparse: (doc.node.get(spec_from::SPEC_FROM).is_none())
+                .then(|| Reparse { text: text.clone(), from: doc.from }),
+            node: doc.node,
+            span: doc.span,
+            file,
+        })
+        .collect()
 }
 
 /// A `--var` or `--var-file`, in the order given (later wins).
@@ -99,13 +143,45 @@ pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 /// when one of them is a config file the whole load is done again without it: nothing of its
 /// text (no document, no diagnostic, no snippet) reaches the result.
 pub fn load(root: &Path, opts: &LoadOptions) -> Loaded {
-    let first = load_except(root, opts, &[]);
+    load_with(root, opts, &KeepAll)
+}
+
+/// Takes YAML documents as soon as their file is parsed, on the thread that parsed it, so that
+/// a caller can make what it needs of each (the model: a resource) and drop its tree before the
+/// next files are parsed: the trees of a whole config are never all held at once.
+///
+/// Offered are the YAML documents of cordium that the loader itself has nothing more to do
+/// with: no `specFrom` to resolve, not an `import`, no `fromFile`/`from_file` naming a file
+/// that must not be config. Each carries its [`RawDoc::reparse`]. What `take` hands back is
+/// kept in [`Loaded::docs`] as usual; the order of the documents taken is their
+/// `(span.file, span.start)`, which is also their order among `Loaded::docs`.
+pub trait DocSink: Sync {
+    /// The cordium documents of one file, in order: those not taken are handed back.
+    fn take(&self, docs: Vec<RawDoc>) -> Vec<RawDoc>;
+    /// Forgets everything taken: the load starts again (see [`load`]).
+    fn restart(&self);
+}
+
+/// The sink of [`load`]: takes nothing.
+struct KeepAll;
+
+impl DocSink for KeepAll {
+    fn take(&self, docs: Vec<RawDoc>) -> Vec<RawDoc> {
+        docs
+    }
+    fn restart(&self) {}
+}
+
+/// [`load`], offering the YAML documents to `sink` as their files are parsed.
+pub fn load_with(root: &Path, opts: &LoadOptions, sink: &dyn DocSink) -> Loaded {
+    let first = load_except(root, opts, &[], sink);
     let secret_files = secret_files(&first);
     if secret_files.is_empty() {
         return first;
     }
     drop(first);
-    load_except(root, opts, &secret_files)
+    sink.restart();
+    load_except(root, opts, &secret_files, sink)
 }
 
 /// The config files (root-relative, as `find_files` lists them) that a Secret document names
@@ -177,7 +253,7 @@ pub fn ignore_rules(root: &Path, diags: &mut Diagnostics) -> ignore::gitignore::
     builder.build().unwrap_or_else(|_| ignore::gitignore::Gitignore::empty())
 }
 
-fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
+fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf], sink: &dyn DocSink) -> Loaded {
     let mut loaded =
         Loaded { root: root.to_path_buf(), strict_kinds: opts.strict_kinds, ..Loaded::default() };
     match std::fs::metadata(root) {
@@ -241,22 +317,21 @@ fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
                 break;
             }
         }
-        for (file, (docs, diags)) in parse_yaml_files(&batch) {
-            loaded.diagnostics.extend(diags);
-            let total = docs.len();
-            let ours: Vec<_> = docs.into_iter().filter(|d| is_cordium_document(&d.node)).collect();
-            if ours.len() < total {
-                loaded.diagnostics.push(foreign_yaml(file, total - ours.len(), total));
+        for parsed in parse_yaml_files(&batch, sink) {
+            loaded.diagnostics.extend(parsed.diags);
+            if parsed.foreign > 0 {
+                loaded.diagnostics.push(foreign_yaml(parsed.file, parsed.foreign, parsed.total));
             }
-            for mut doc in ours {
-                spec_from::resolve(
-                    root,
-                    &mut doc.node,
-                    &mut loaded.sources,
-                    &mut loaded.diagnostics,
-                );
-                let node = doc.node;
-                loaded.docs.push(RawDoc { format: Format::Yaml, node, span: doc.span, file });
+            for mut doc in parsed.docs {
+                if doc.reparse.is_none() {
+                    spec_from::resolve(
+                        root,
+                        &mut doc.node,
+                        &mut loaded.sources,
+                        &mut loaded.diagnostics,
+                    );
+                }
+                loaded.docs.push(doc);
             }
         }
     }
@@ -278,15 +353,36 @@ fn load_except(root: &Path, opts: &LoadOptions, skip: &[PathBuf]) -> Loaded {
 /// machine's cores, a whole file each (a file parses on its own).
 const PARALLEL_FROM_BYTES: usize = 256 * 1024;
 
-/// Parses YAML files, in parallel when there is enough text; each file's documents and
-/// problems, in the order given.
+/// One parsed YAML file: its cordium documents that the sink did not take, its problems, and
+/// how many of its documents are not cordium's.
+struct ParsedFile {
+    file: FileId,
+    docs: Vec<RawDoc>,
+    diags: Diagnostics,
+    foreign: usize,
+    total: usize,
+}
+
+/// Parses YAML files, in parallel when there is enough text, offering each file's documents to
+/// `sink` on the thread that parsed it; each file's result, in the order given.
 fn parse_yaml_files(
     files: &[(FileId, std::sync::Arc<str>)],
-) -> Vec<(FileId, (Vec<yaml::Document>, Diagnostics))> {
+    sink: &dyn DocSink,
+) -> Vec<ParsedFile> {
     let parse = |(file, text): &(FileId, std::sync::Arc<str>)| {
         let mut diags = Diagnostics::new();
-        let docs = yaml::parse(*file, text, &mut diags);
-        (*file, (docs, diags))
+        let docs = yaml_docs(*file, text, &mut diags);
+        let total = docs.len();
+        let (ours, offered): (Vec<RawDoc>, Vec<RawDoc>) =
+            docs.into_iter().filter(|d| is_cordium_document(&d.node)).partition(|d| !may_offer(d));
+        let foreign = total - ours.len() - offered.len();
+        let mut kept = sink.take(offered);
+        // Back in file order: a document the sink handed back among those it was not offered.
+        if !ours.is_empty() {
+            kept.extend(ours);
+            kept.sort_by_key(|d| d.span.start);
+        }
+        ParsedFile { file: *file, docs: kept, diags, foreign, total }
     };
     let bytes: usize = files.iter().map(|(_, t)| t.len()).sum();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
@@ -318,6 +414,14 @@ fn parse_yaml_files(
     });
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Whether a cordium YAML document (parsed, nothing resolved yet) may go to a [`DocSink`]: the
+/// loader has nothing more to do with it.
+fn may_offer(doc: &RawDoc) -> bool {
+    let import = doc.node.get("import").is_some() && is_single_key(&doc.node);
+    let names_file = ["from_file", "fromFile"].iter().any(|k| doc.node.get(k).is_some());
+    doc.reparse.is_some() && !import && !names_file
 }
 
 /// An import as written: adopt the live object `id` as the resource `to`

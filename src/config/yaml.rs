@@ -30,19 +30,41 @@ pub struct Document {
     pub node: Node,
     /// From the first to the last byte of the document's content.
     pub span: Span,
+    /// Where the text the document is read from begins: the end of the document before it (0
+    /// for the first), so that [`reparse`] from there reads it again with its directives.
+    pub from: usize,
 }
 
 /// Parses every document of a YAML file. Empty documents (nothing, or only `null`) are dropped.
 /// Problems are pushed to `diags`; documents with errors are left out.
 pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> Vec<Document> {
+    let parser = Parser::new_from_str_with_options(text, options());
+    let mut builder = Builder::new(file, text, diags);
+    builder.run(parser);
+    builder.docs
+}
+
+fn options() -> Options {
     let mut options = Options::default();
     options.flow_nesting_limit = MAX_DEPTH + 2;
     options.block_nesting_limit = MAX_DEPTH + 2;
     options.set_emit_comments(false);
-    let parser = Parser::new_from_str_with_options(text, options);
-    let mut builder = Builder::new(file, text, diags);
+    options
+}
+
+/// The tree of the document of `text` (a whole file's text) whose content spans `span`, read
+/// again from `from` (its [`Document::from`]): the same tree, with the same spans, as
+/// [`parse`] of the whole file gives it. Only that document is read. `None` if `from` does not
+/// lead to that document (the text is not the one it was parsed from).
+pub fn reparse(file: FileId, text: &str, from: usize, span: Span) -> Option<Node> {
+    let rest = text.get(from..)?;
+    let parser = Parser::new_from_str_with_options(rest, options());
+    let mut diags = Diagnostics::new();
+    let mut builder = Builder::new(file, text, &mut diags);
+    builder.base = from;
+    builder.stop_after = Some(span.start);
     builder.run(parser);
-    builder.docs
+    builder.docs.into_iter().find(|d| d.span == span).map(|d| d.node)
 }
 
 /// What an anchor refers to, with its cost when an alias repeats it.
@@ -78,6 +100,12 @@ struct Abort;
 struct Builder<'d> {
     file: FileId,
     len: usize,
+    /// The offset in the file of the text being parsed (a [`reparse`] starts inside it).
+    base: usize,
+    /// [`reparse`]: stop once a document starting at or after this offset is read.
+    stop_after: Option<usize>,
+    /// Where the next document's text begins (see [`Document::from`]).
+    from: usize,
     diags: &'d mut Diagnostics,
     docs: Vec<Document>,
     stack: Vec<Frame>,
@@ -93,6 +121,9 @@ impl<'d> Builder<'d> {
         Builder {
             file,
             len: text.len(),
+            base: 0,
+            stop_after: None,
+            from: 0,
             diags,
             docs: Vec::new(),
             stack: Vec::new(),
@@ -105,7 +136,10 @@ impl<'d> Builder<'d> {
 
     fn span(&self, s: &YSpan) -> Span {
         match s.byte_range() {
-            Some(r) => Span::new(self.file, r.start.min(self.len), r.end.min(self.len)),
+            Some(r) => {
+                let (start, end) = (r.start + self.base, r.end + self.base);
+                Span::new(self.file, start.min(self.len), end.min(self.len))
+            }
             None => Span::file_start(self.file),
         }
     }
@@ -118,6 +152,12 @@ impl<'d> Builder<'d> {
     fn run<'a>(&mut self, mut parser: Parser<'a, serde_saphyr::granit_parser::StrInput<'a>>) {
         let mut syntax_errors = 0;
         loop {
+            if self
+                .stop_after
+                .is_some_and(|at| self.docs.last().is_some_and(|d| d.span.start >= at))
+            {
+                break;
+            }
             let step = match parser.next_event() {
                 None => break,
                 Some(Ok((event, span))) => self.event(event, &span),
@@ -146,7 +186,7 @@ impl<'d> Builder<'d> {
 
     fn syntax_error(&mut self, e: &ScanError) {
         let m = e.marker();
-        let at = m.byte_offset().unwrap_or(0).min(self.len);
+        let at = (m.byte_offset().unwrap_or(0) + self.base).min(self.len);
         let info = e.info();
         let info = if info.is_empty() { "invalid syntax".to_string() } else { info };
         let (code, message) = if matches!(e.kind(), ErrorKind::RecursionLimitExceeded) {
@@ -175,10 +215,11 @@ impl<'d> Builder<'d> {
                 if let Some(node) = self.root.take() {
                     if !self.doc_failed && !matches!(node.value, Value::Null) {
                         let span = node.span;
-                        self.docs.push(Document { node, span });
+                        self.docs.push(Document { node, span, from: self.from });
                     }
                 }
                 self.doc_failed = false;
+                self.from = span.end;
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let merge = style == ScalarStyle::Plain && text == "<<";
@@ -531,6 +572,79 @@ fn is_float(s: &str) -> bool {
 mod tests {
     use super::*;
     use crate::diag::Sources;
+
+    /// Every document [`parse`] keeps, read again with [`reparse`] from its `from`, is the same
+    /// tree with the same spans; the number of documents checked.
+    fn reparses_alike(text: &str) -> usize {
+        let file = FileId(3);
+        let docs = parse(file, text, &mut Diagnostics::new());
+        for doc in &docs {
+            let again = reparse(file, text, doc.from, doc.span);
+            assert_eq!(again.as_ref(), Some(&doc.node), "document at {:?} of {text:?}", doc.span);
+        }
+        docs.len()
+    }
+
+    #[test]
+    fn a_document_read_again_is_the_document_read_with_its_file() {
+        let cases = [
+            ("a: 1\n---\nb: [x, {c: 2}]\n---\nc: {d: e}\n", 3),
+            ("# a comment\n\n  a: 1\n  b: 2\n---\n  c: 3\n", 2),
+            ("%YAML 1.2\n---\na: 1\n...\n%YAML 1.2\n---\nb: 2\n...\n", 2),
+            ("%TAG !e! tag:yaml.org,2002:\n---\na: !e!str 1\n---\nb: !!str 2\n", 2),
+            ("--- {a: 1}\n--- [x, y]\n---\n---\nb: 2\n", 3),
+            ("a: &x {k: v}\nb: *x\nc: {<<: *x, l: w}\n---\na: &x [1]\nb: *x\n", 2),
+            ("a: 1\n---\nb: [\n---\nc: 3\n---\nd: 4\nd: 5\n---\ne: 6\n", 3),
+            ("k: |\n  line\n  more\n---\nl: >-\n  folded\n  text\n\n---\nm: 'q'\n", 3),
+            ("a: 1\r\n---\r\nb:\r\n  - x\r\n", 2),
+            ("\u{feff}a: 1\n---\nb: é\n---\nc: \"ü\"\n", 3),
+            ("'q k': 1\n\"d\\tk\": 2\n? e\n: 3\n---\nx: null\n---\n~\n---\ny: 1 # end\n", 3),
+            ("a: 1\n--- # c\nb: 2\n...\n# between\n---\nc: 3", 3),
+        ];
+        for (text, want) in cases {
+            assert_eq!(reparses_alike(text), want, "{text:?}");
+        }
+    }
+
+    /// The YAML of the repository's examples, fixtures and schemas, read again document by
+    /// document.
+    #[test]
+    fn every_yaml_file_of_the_repository_reads_again_alike() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                    out.push(p);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["examples", "fixtures", "tests", "docs"] {
+            walk(&root.join(dir), &mut files);
+        }
+        assert!(files.len() > 20, "{} files", files.len());
+        let mut docs = 0;
+        for f in files {
+            let Ok(text) = std::fs::read_to_string(&f) else { continue };
+            docs += reparses_alike(&text);
+        }
+        assert!(docs > 50, "{docs} documents");
+    }
+
+    #[test]
+    fn a_document_not_at_the_offset_given_is_not_found() {
+        let text = "a: 1\n---\nb: 2\n";
+        let docs = parse(FileId(0), text, &mut Diagnostics::new());
+        assert_eq!(docs.len(), 2);
+        let second = docs.get(1).map(|d| d.node.clone());
+        assert_eq!(reparse(FileId(0), text, docs[0].from, docs[1].span), second);
+        assert_eq!(reparse(FileId(0), text, docs[1].from, docs[0].span), None);
+        assert_eq!(reparse(FileId(0), text, text.len() + 1, docs[0].span), None);
+    }
 
     fn parse_str(text: &str) -> (Vec<Document>, Diagnostics) {
         let mut sources = Sources::new();

@@ -6,7 +6,6 @@
 //! validated ([`super::validate`]). Every problem is a diagnostic with a span. Pure: no I/O.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use crate::config::tree::{Node, Value};
 use crate::config::{Format, Loaded, RawDoc};
@@ -32,7 +31,7 @@ pub const ORGANIZATION_OWNER: &str = "cordium";
 pub fn build(loaded: &Loaded) -> (Model, Diagnostics) {
     let secrets = sensitive_strings(loaded.docs.iter());
     let docs = loaded.docs.iter().filter(|d| !super::moves::is_move(d)).map(Cow::Borrowed);
-    build_docs(loaded, docs.collect(), &secrets)
+    build_docs(loaded, docs.collect(), &secrets, Taken::default())
 }
 
 /// [`build`], taking each resource document's tree out of `loaded` instead of copying it: the
@@ -44,7 +43,117 @@ pub fn build_owned(loaded: &mut Loaded) -> (Model, Diagnostics) {
     let (moves, docs): (Vec<RawDoc>, Vec<RawDoc>) =
         std::mem::take(&mut loaded.docs).into_iter().partition(super::moves::is_move);
     loaded.docs = moves;
-    build_docs(loaded, docs.into_iter().map(Cow::Owned).collect(), &secrets)
+    build_docs(loaded, docs.into_iter().map(Cow::Owned).collect(), &secrets, Taken::default())
+}
+
+/// Where a document is: its file and offset, the order of documents in a config (see
+/// [`crate::config::DocSink`]).
+type Key = (crate::diag::FileId, usize);
+
+fn key(doc: &RawDoc) -> Key {
+    (doc.span.file, doc.span.start)
+}
+
+/// Decodes YAML documents while the config loads ([`crate::config::load_with`]): each as soon
+/// as its file is parsed, on the thread that parsed it, so its tree is dropped then (a resource
+/// reads its document again when a diagnostic needs it). [`build_loaded`] makes the model of
+/// what it decoded and of the documents left in the [`Loaded`].
+pub struct Decoder {
+    strict_kinds: bool,
+    taken: std::sync::Mutex<Vec<TakenFile>>,
+}
+
+/// The documents a [`Decoder`] decoded, file by file in document order: what each gave, and
+/// the resources, with their keys.
+#[derive(Default)]
+struct Taken {
+    files: Vec<TakenFile>,
+}
+
+#[derive(Default)]
+struct TakenFile {
+    decoded: Vec<(Key, Decoded)>,
+    resources: Vec<(Key, Resource)>,
+}
+
+impl Taken {
+    fn resource_count(&self) -> usize {
+        self.files.iter().map(|f| f.resources.len()).sum()
+    }
+}
+
+impl Decoder {
+    pub fn new(strict_kinds: bool) -> Decoder {
+        Decoder { strict_kinds, taken: Default::default() }
+    }
+
+    /// Everything decoded, in document order.
+    fn into_taken(self) -> Taken {
+        let mut files = self.taken.into_inner().unwrap_or_else(|p| p.into_inner());
+        files.sort_by_key(|t| t.decoded.first().map(|(k, _)| *k));
+        Taken { files }
+    }
+}
+
+impl crate::config::DocSink for Decoder {
+    fn take(&self, docs: Vec<RawDoc>) -> Vec<RawDoc> {
+        let (moves, docs): (Vec<RawDoc>, Vec<RawDoc>) =
+            docs.into_iter().partition(super::moves::is_move);
+        if docs.is_empty() {
+            return moves;
+        }
+        let mut taken = TakenFile::default();
+        for doc in docs {
+            let k = key(&doc);
+            let mut slot = None;
+            taken.decoded.push((k, decode_doc(Cow::Owned(doc), self.strict_kinds, &mut slot)));
+            taken.resources.extend(slot.map(|r| (k, r)));
+        }
+        taken.resources.shrink_to_fit();
+        match self.taken.lock() {
+            Ok(mut all) => all.push(taken),
+            Err(p) => p.into_inner().push(taken),
+        }
+        moves
+    }
+
+    fn restart(&self) {
+        match self.taken.lock() {
+            Ok(mut all) => all.clear(),
+            Err(p) => p.into_inner().clear(),
+        }
+    }
+}
+
+/// [`build_owned`] for a config loaded with a [`Decoder`]: its documents and those left in
+/// `loaded`, in document order, give the same model and diagnostics as [`build`] of a plain
+/// load would.
+pub fn build_loaded(loaded: &mut Loaded, decoder: Decoder) -> (Model, Diagnostics) {
+    let secrets = sensitive_strings(loaded.docs.iter());
+    let (moves, docs): (Vec<RawDoc>, Vec<RawDoc>) =
+        std::mem::take(&mut loaded.docs).into_iter().partition(super::moves::is_move);
+    loaded.docs = moves;
+    let taken = decoder.into_taken();
+    build_docs(loaded, docs.into_iter().map(Cow::Owned).collect(), &secrets, taken)
+}
+
+/// `first` (in key order) and `rest` (in document order) as one list in document order: an
+/// item of `first` goes before the first item of `rest` with a later key.
+fn merge<T>(
+    first: impl Iterator<Item = (Key, T)>,
+    rest: impl Iterator<Item = (Key, T)>,
+    capacity: usize,
+) -> Vec<T> {
+    let mut out = Vec::with_capacity(capacity);
+    let mut first = first.peekable();
+    for (k, item) in rest {
+        while let Some((_, x)) = first.next_if(|(fk, _)| *fk < k) {
+            out.push(x);
+        }
+        out.push(item);
+    }
+    out.extend(first.map(|(_, x)| x));
+    out
 }
 
 /// What one document gives the model.
@@ -66,8 +175,10 @@ fn build_docs(
     loaded: &Loaded,
     docs: Vec<Cow<'_, RawDoc>>,
     secrets: &[String],
+    taken: Taken,
 ) -> (Model, Diagnostics) {
     let strict = loaded.strict_kinds;
+    let keys: Vec<Key> = docs.iter().map(|d| key(d)).collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
     // Each document's resource goes to its own slot, so the resources are held once: the slots
     // become the model's list in place.
@@ -111,6 +222,14 @@ fn build_docs(
             out
         })
     };
+    let (mut taken_decoded, mut taken_resources) = (Vec::new(), Vec::new());
+    let resource_count = taken.resource_count() + slots.iter().filter(|s| s.is_some()).count();
+    for f in taken.files {
+        taken_decoded.push(f.decoded);
+        taken_resources.push(f.resources);
+    }
+    let n = taken_decoded.iter().map(Vec::len).sum::<usize>() + decoded.len();
+    let decoded = merge(taken_decoded.into_iter().flatten(), keys.iter().copied().zip(decoded), n);
     let mut diags = Diagnostics::new();
     let mut foreign: std::collections::BTreeMap<String, (Span, usize)> = Default::default();
     for d in decoded {
@@ -124,10 +243,10 @@ fn build_docs(
             }
         }
     }
-    // In place (`filter_map` reuses the allocation; `flatten` does not): an `Option<Resource>`
-    // is a `Resource` in size.
-    #[allow(clippy::filter_map_identity)]
-    let resources: Vec<Resource> = slots.into_iter().filter_map(|r| r).collect();
+    let rest = keys.into_iter().zip(slots).filter_map(|(k, r)| r.map(|r| (k, r)));
+    // A file's resources are freed as they move into the model's list.
+    let resources: Vec<Resource> =
+        merge(taken_resources.into_iter().flatten(), rest, resource_count);
     for (kind, (span, n)) in foreign {
         let docs = if n == 1 { "1 document".to_string() } else { format!("{n} documents") };
         diags.push(
@@ -167,7 +286,7 @@ fn decode_doc(doc: Cow<'_, RawDoc>, strict_kinds: bool, slot: &mut Option<Resour
             return Decoded::Resource(diags.into_vec());
         }
     }
-    let (format, span) = (doc.format, doc.span);
+    let (format, span, reparse) = (doc.format, doc.span, doc.reparse.clone());
     let node = match (format, doc) {
         (Format::Yaml, Cow::Owned(d)) => Some(d.node),
         (Format::Yaml, Cow::Borrowed(d)) => Some(d.node.clone()),
@@ -175,7 +294,7 @@ fn decode_doc(doc: Cow<'_, RawDoc>, strict_kinds: bool, slot: &mut Option<Resour
     };
     let Some(node) = node else { return Decoded::Resource(diags.into_vec()) };
     let mut local = Diagnostics::new();
-    *slot = decode(node, span, &mut local);
+    *slot = decode_from(node, span, reparse, &mut local);
     for d in local {
         diags.push(if format == Format::Hcl { hcl_spelling(d) } else { d });
     }
@@ -354,10 +473,22 @@ fn scrub(mut d: crate::diag::Diagnostic, secrets: &[String]) -> crate::diag::Dia
     d
 }
 
-/// Decodes one canonical document. `None` when it has errors (pushed to `diags`).
-pub fn decode(mut node: Node, span: Span, diags: &mut Diagnostics) -> Option<Resource> {
+/// Decodes one canonical document, keeping its tree. `None` when it has errors (pushed to
+/// `diags`).
+pub fn decode(node: Node, span: Span, diags: &mut Diagnostics) -> Option<Resource> {
+    decode_from(node, span, None, diags)
+}
+
+/// [`decode`]; with `reparse` (where the YAML document `node` was parsed from, unchanged
+/// since), the resource does not keep the tree but reads it again when a diagnostic needs it.
+pub fn decode_from(
+    mut node: Node,
+    span: Span,
+    reparse: Option<crate::config::Reparse>,
+    diags: &mut Diagnostics,
+) -> Option<Resource> {
     let mut local = Diagnostics::new();
-    let result = decode_inner(&mut node, span, &mut local);
+    let result = decode_inner(&mut node, span, reparse, &mut local);
     let address = result.as_ref().map(|r| r.address.to_string()).or_else(|| guess_address(&node));
     for mut d in local {
         if d.address.is_none() {
@@ -379,7 +510,12 @@ fn kinds_list() -> String {
     Kind::ALL.iter().map(|k| k.api_kind()).collect::<Vec<_>>().join(", ")
 }
 
-fn decode_inner(node: &mut Node, span: Span, diags: &mut Diagnostics) -> Option<Resource> {
+fn decode_inner(
+    node: &mut Node,
+    span: Span,
+    reparse: Option<crate::config::Reparse>,
+    diags: &mut Diagnostics,
+) -> Option<Resource> {
     require_map(node, diags)?;
     let kind = doc_kind(node, span, diags)?;
     drop_status(node, diags);
@@ -401,10 +537,12 @@ fn decode_inner(node: &mut Node, span: Span, diags: &mut Diagnostics) -> Option<
     let json = node.to_json();
     // The tree moves into the resource; on an error below it is put back, for the address
     // the diagnostics are given.
-    let doc = Arc::new(std::mem::replace(node, Node::new(Value::Null, span)));
-    let origin = Origin { span, doc, sensitive };
+    let doc = std::mem::replace(node, Node::new(Value::Null, span));
+    let mut origin = Origin::kept(span, doc, sensitive);
     let give_back = |origin: Origin, node: &mut Node| {
-        *node = Arc::try_unwrap(origin.doc).unwrap_or_else(|doc| (*doc).clone());
+        if let Some(doc) = origin.into_tree() {
+            *node = doc;
+        }
     };
     let Some(typed) = typed_body(kind, json, &origin, name_span, diags) else {
         give_back(origin, node);
@@ -430,7 +568,23 @@ fn decode_inner(node: &mut Node, span: Span, diags: &mut Diagnostics) -> Option<
         metadata.display_name = display;
     }
     let lifecycle = typed.lifecycle.unwrap_or_default();
+    // A document that can be read again from its text is not kept: its tree is dropped here.
+    if let Some(at) = reparse {
+        origin.read_again(at, kind);
+    }
     Some(Resource { address, metadata, body: typed.body, lifecycle, origin })
+}
+
+/// Shapes a document's tree as [`decode`] does before the resource is made (`status`
+/// dropped, a Secret's values removed, the schema's normalisations), problems ignored: a tree
+/// read again ([`Origin::with_doc`]) is then the tree the resource was decoded from.
+pub(crate) fn reshape(node: &mut Node, kind: Kind) {
+    let mut ignored = Diagnostics::new();
+    drop_status(node, &mut ignored);
+    if kind == Kind::Secret {
+        refuse_secret_values(node, &mut ignored);
+    }
+    shape::conform(node, schema::for_kind(kind), &mut ignored);
 }
 
 /// A resource document is a map.
@@ -540,23 +694,27 @@ fn typed_body(
         Kind::Space => {
             let doc: SpaceDoc = read(json, span, diags)?;
             let organization = doc.metadata.name.ends_with(&format!(".{ORGANIZATION_OWNER}"));
-            typed(doc.metadata, doc.lifecycle, Body::Space { organization, spec: doc.spec })
+            typed(
+                doc.metadata,
+                doc.lifecycle,
+                Body::Space { organization, spec: Box::new(doc.spec) },
+            )
         }
         Kind::Template => {
             let doc: TemplateDoc = read(json, span, diags)?;
             refuse_spec_from(doc.spec_from.is_some(), origin, diags)?;
-            let body = Body::Template { spec: doc.spec, prebuild: doc.prebuild };
+            let body = Body::Template { spec: Box::new(doc.spec), prebuild: doc.prebuild };
             typed(doc.metadata, doc.lifecycle, body)
         }
         Kind::User => {
             let doc: UserDoc = read(json, span, diags)?;
-            typed(doc.metadata, doc.lifecycle, Body::User { spec: doc.spec })
+            typed(doc.metadata, doc.lifecycle, Body::User { spec: Box::new(doc.spec) })
         }
         Kind::Workspace => {
             let doc: WorkspaceDoc = read(json, span, diags)?;
             refuse_spec_from(doc.spec_from.is_some(), origin, diags)?;
             refuse_workspace_display_name(&doc.metadata, origin, diags)?;
-            let body = Body::Workspace { template: doc.template, spec: doc.spec };
+            let body = Body::Workspace { template: doc.template, spec: Box::new(doc.spec) };
             typed(doc.metadata, doc.lifecycle, body)
         }
         Kind::Secret => {
@@ -827,6 +985,7 @@ mod tests {
     use super::*;
     use crate::config::yaml;
     use crate::diag::Sources;
+    use std::sync::Arc;
 
     fn decode_str(text: &str) -> (Option<Resource>, Vec<Diagnostic>) {
         let mut sources = Sources::new();
@@ -922,10 +1081,10 @@ mod tests {
             "kind: User\nmetadata: {name: u0007}\nspec: {type: WORKLOAD}\n---\nkind: User\nmetadata: {name: a.b}\n",
         );
         let mut loaded = Loaded::default();
-        let file = loaded.sources.add("t.yaml", text.as_str());
-        for doc in yaml::parse(file, &text, &mut loaded.diagnostics) {
-            loaded.docs.push(RawDoc { format: Format::Yaml, node: doc.node, span: doc.span, file });
-        }
+        let text: Arc<str> = text.into();
+        let file = loaded.sources.add("t.yaml", text.clone());
+        let docs = crate::config::yaml_docs(file, &text, &mut loaded.diagnostics);
+        loaded.docs.extend(docs);
         let (model, diags) = build(&loaded);
         let mut one_by_one = Diagnostics::new();
         let mut want = Vec::new();
@@ -950,6 +1109,56 @@ mod tests {
         let (owned, owned_diags) = build_owned(&mut loaded);
         assert_eq!(owned, model);
         assert_eq!(owned_diags.into_vec(), diags.into_vec());
+    }
+
+    /// A resource that reads its document again sees the tree decoding left (snake_case keys
+    /// renamed, nulls, `status` and a Secret's values dropped, numbers from strings) with the
+    /// spans the kept tree has, and the same references.
+    #[test]
+    fn a_document_read_again_is_the_tree_decoding_kept() {
+        let text = "kind: Space\nmetadata: {name: ml}\n---\nkind: Template\nmetadata:\n  name: tpl.ml\n  labels: {ab: cd}\nstatus: {x: 1}\nspec:\n  image: {registry: {url: python}}\n  git_provider: gh\n  runtime:\n    env_vars: [{key: K, value: v, from_secret: null}, {key: S, fromSecret: tok}]\n    volumeMounts: [{volumeRef: {name: data}, mountPath: /d}]\n  limit: {cpu: {millicores: '1000'}}\n---\nkind: Secret\nmetadata: {name: tok.ml}\nfromEnv: TOK\ndata: {value: x}\n";
+        let text: Arc<str> = text.into();
+        let mut sources = Sources::new();
+        let file = sources.add("t.yaml", text.clone());
+        let docs = crate::config::yaml_docs(file, &text, &mut Diagnostics::new());
+        assert_eq!(docs.len(), 3);
+        for doc in docs {
+            let (mut d1, mut d2) = (Diagnostics::new(), Diagnostics::new());
+            let kept = decode(doc.node.clone(), doc.span, &mut d1).expect("decodes");
+            let again = decode_from(doc.node, doc.span, doc.reparse, &mut d2).expect("decodes");
+            assert_eq!(d1.into_vec(), d2.into_vec());
+            assert!(kept.origin.keeps_tree() && !again.origin.keeps_tree());
+            let tree = |r: &Resource| r.origin.with_doc(Node::clone);
+            assert_eq!(tree(&kept), tree(&again), "{}", kept.address);
+            assert_eq!(kept.origin.refs, again.origin.refs);
+            assert_eq!(kept.origin.name_len, again.origin.name_len);
+            assert_eq!((kept.body, kept.metadata), (again.body, again.metadata));
+        }
+        // The Secret's `data` is an error; the model is built all the same.
+        let (model, _) = crate::model::testing::load_yaml(&text);
+        let t = model.get(&"template.ml.tpl".parse().expect("address")).expect("template");
+        let shown = |path: &str| {
+            let span = t.origin.span_of(path);
+            text[span.start..span.end].to_string()
+        };
+        assert_eq!(shown("spec.runtime.envVars[0].value"), "v");
+        assert_eq!(shown("spec.limit.cpu.millicores"), "'1000'");
+        assert_eq!(shown("spec.gitProvider"), "gh");
+        let refs: Vec<(Kind, &str, &str)> = t
+            .origin
+            .refs
+            .iter()
+            .map(|r| (r.kind, r.name.as_str(), &text[r.span.start..r.span.end]))
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                (Kind::Secret, "tok", "tok"),
+                (Kind::GitProvider, "gh", "gh"),
+                (Kind::Volume, "data", "data")
+            ]
+        );
+        assert_eq!(t.origin.name_len, 6);
     }
 
     /// The model's list is made from the slots in place only if the two are the same size.

@@ -40,6 +40,21 @@ pub fn secret_refs(doc: &Node) -> Vec<&Node> {
     out
 }
 
+/// Every name of another resource a document gives (its `fromSecret`s, its `gitProvider`, its
+/// Volumes), in that order, for [`super::Origin::refs`].
+pub fn doc_refs(doc: &Node) -> Vec<super::Ref> {
+    let mut out = Vec::new();
+    let mut add = |kind: Kind, node: &Node| {
+        if let Some(name) = node.as_str() {
+            out.push(super::Ref { kind, name: name.to_string(), span: node.span });
+        }
+    };
+    secret_refs(doc).into_iter().for_each(|n| add(Kind::Secret, n));
+    git_provider_ref(doc).into_iter().for_each(|n| add(Kind::GitProvider, n));
+    volume_refs(doc).into_iter().for_each(|n| add(Kind::Volume, n));
+    out
+}
+
 /// One name a User or Group gives of a Group or Policy the server must have: the kind, the
 /// name, and the document path it is written at (`spec.groups[0]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +120,29 @@ pub fn short(name: &str) -> &str {
 
 /// The resources `r` depends on, among those `declared`.
 pub fn dependencies(r: &Resource, declared: &BTreeSet<Address>) -> Vec<Address> {
+    candidates(r).into_iter().filter(|a| declared.contains(a) && *a != r.address).collect()
+}
+
+/// A cycle of dependencies in `model`, as [`find_cycle`] of its [`edges`] finds it, without
+/// copying the model's addresses (validate checks every config for one).
+pub fn cycle(model: &Model) -> Option<Vec<Address>> {
+    let edges: BTreeMap<&Address, Vec<&Address>> = model
+        .resources
+        .iter()
+        .map(|r| {
+            let deps = candidates(r)
+                .into_iter()
+                .filter(|a| *a != r.address)
+                .filter_map(|a| model.get(&a).map(|d| &d.address))
+                .collect();
+            (&r.address, deps)
+        })
+        .collect();
+    find_cycle(&edges).map(|c| c.into_iter().cloned().collect())
+}
+
+/// Every resource `r` names or lives in, declared or not, in address order.
+fn candidates(r: &Resource) -> BTreeSet<Address> {
     let mut deps = BTreeSet::new();
     if r.kind().in_space() {
         if let Some(space) = r.address.space_address() {
@@ -116,10 +154,8 @@ pub fn dependencies(r: &Resource, declared: &BTreeSet<Address>) -> Vec<Address> 
     }
     if matches!(r.kind(), Kind::Template | Kind::Workspace | Kind::GitProvider) {
         if let Some(space) = &r.address.space {
-            for node in secret_refs(&r.origin.doc) {
-                if let Some(name) = node.as_str() {
-                    deps.insert(Address::in_space(Kind::Secret, space.clone(), name));
-                }
+            for s in r.origin.secret_refs() {
+                deps.insert(Address::in_space(Kind::Secret, space.clone(), s.name.as_str()));
             }
         }
     }
@@ -127,19 +163,17 @@ pub fn dependencies(r: &Resource, declared: &BTreeSet<Address>) -> Vec<Address> 
         deps.insert(Address { kind: c.kind, space: None, name: c.name });
     }
     if let Some(space) = &r.address.space {
-        if let Some(name) = git_provider_ref(&r.origin.doc).and_then(Node::as_str) {
-            deps.insert(Address::in_space(Kind::GitProvider, space.clone(), name));
+        if let Some(g) = r.origin.git_provider_ref() {
+            deps.insert(Address::in_space(Kind::GitProvider, space.clone(), g.name.as_str()));
         }
-        for node in volume_refs(&r.origin.doc) {
-            if let Some(name) = node.as_str() {
-                deps.insert(Address::in_space(Kind::Volume, space.clone(), short(name)));
-            }
+        for v in r.origin.volume_refs() {
+            deps.insert(Address::in_space(Kind::Volume, space.clone(), short(&v.name)));
         }
     }
     if r.kind() == Kind::Membership {
         deps.insert(Address::user(r.address.name.clone()));
     }
-    deps.into_iter().filter(|a| declared.contains(a) && *a != r.address).collect()
+    deps
 }
 
 /// Dependency edges of a whole model: address → the addresses it depends on.
@@ -205,15 +239,10 @@ mod tests {
     fn resources_depend_on_their_space_template_and_secrets() {
         let text = "kind: Space\nmetadata: {name: ml.cordium}\nspec: {runtime: {envVars: [{key: K, fromSecret: kk}]}}\n---\nkind: Secret\nmetadata: {name: kk.ml}\nfromEnv: K\n---\nkind: Template\nmetadata: {name: gpu.ml}\nspec: {runtime: {envVars: [{key: K, fromSecret: kk}]}}\n---\nkind: Workspace\nmetadata: {name: box.ml}\ntemplate: gpu\n";
         let mut loaded = crate::config::Loaded::default();
-        let file = loaded.sources.add("t.yaml", text);
-        for d in crate::config::yaml::parse(file, text, &mut loaded.diagnostics) {
-            loaded.docs.push(crate::config::RawDoc {
-                format: crate::config::Format::Yaml,
-                node: d.node,
-                span: d.span,
-                file,
-            });
-        }
+        let text: std::sync::Arc<str> = text.into();
+        let file = loaded.sources.add("t.yaml", text.clone());
+        let docs = crate::config::yaml_docs(file, &text, &mut loaded.diagnostics);
+        loaded.docs.extend(docs);
         let (model, diags) = crate::model::build(&loaded);
         assert!(diags.is_empty(), "{diags:?}");
         let e = edges(&model);

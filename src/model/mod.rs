@@ -32,6 +32,7 @@ pub use validate::{
     is_workspace_record_key, APPLIED_ANNOTATION, STACK_LABEL, WORKSPACE_RECORD_PREFIX,
 };
 
+use crate::config;
 use crate::config::tree::Node;
 use crate::diag::Span;
 
@@ -55,25 +56,26 @@ pub enum SecretSource {
     File(String),
 }
 
-/// What a resource is, per kind.
+/// What a resource is, per kind. The large specs are boxed: a resource is as large as its
+/// largest variant, and most resources of a large config are Users and Templates.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
     Space {
         /// Stored as `<space>.cordium` (type ORGANIZATION) rather than `<space>.<caller>`.
         organization: bool,
-        spec: spec::SpaceSpec,
+        spec: Box<spec::SpaceSpec>,
     },
     Template {
-        spec: spec::TemplateSpec,
+        spec: Box<spec::TemplateSpec>,
         prebuild: Option<Prebuild>,
     },
     User {
-        spec: spec::UserSpec,
+        spec: Box<spec::UserSpec>,
     },
     Workspace {
         /// The Template (name within the same Space); `None` = the Space's `default` Template.
         template: Option<String>,
-        spec: spec::WorkspaceSpec,
+        spec: Box<spec::WorkspaceSpec>,
     },
     Secret {
         source: SecretSource,
@@ -100,17 +102,110 @@ pub enum Body {
 pub struct Origin {
     /// The whole document (YAML) or block (HCL).
     pub span: Span,
-    /// The canonical document tree, so a problem at a spec path can be shown at its source.
-    pub doc: Arc<Node>,
+    /// The canonical document tree, or where to read it again, so that a problem at a spec
+    /// path can be shown at its source ([`Origin::span_of`], [`Origin::with_doc`]).
+    tree: Tree,
     /// Paths (`spec.runtime.envVars[0].value`) whose values come from sensitive variables.
     pub sensitive: Vec<String>,
+    /// The names the document gives of other resources (`fromSecret`s under `spec`, a
+    /// Template's `spec.gitProvider`, `spec.runtime.volumeMounts[].volumeRef.name`), as written
+    /// and where: read at decode so that nothing walks every document's tree again.
+    pub refs: Vec<Ref>,
+    /// The length of `metadata.name` as written.
+    pub name_len: usize,
+}
+
+/// A name of another resource written in a document, with its span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ref {
+    /// What it names: a Secret, a GitProvider or a Volume.
+    pub kind: Kind,
+    pub name: String,
+    pub span: Span,
+}
+
+/// A resource's document tree, kept or to be read again.
+#[derive(Debug, Clone, PartialEq)]
+enum Tree {
+    /// Kept: an HCL block is the result of evaluation, and a `specFrom` document holds another
+    /// file's `spec`; neither can be read again from one text.
+    Kept(Arc<Node>),
+    /// A YAML document read again from its file's text when a diagnostic needs a span, then
+    /// shaped as decoding shaped it ([`decode::reshape`]): the same tree, the same spans.
+    Reparse { at: crate::config::Reparse, kind: Kind },
+    /// None (a resource made from a live object): every path is the whole span.
+    None,
 }
 
 impl Origin {
+    /// An origin keeping its document's tree.
+    pub fn kept(span: Span, doc: Node, sensitive: Vec<String>) -> Origin {
+        let refs = graph::doc_refs(&doc);
+        let name_len = doc.find_path("metadata.name").as_str().map_or(0, str::len);
+        Origin { span, tree: Tree::Kept(Arc::new(doc)), sensitive, refs, name_len }
+    }
+
+    /// Drops the kept tree: from now on it is read again from `at` when needed. `at` must be
+    /// where the tree was parsed from, and `kind` the kind it was decoded as.
+    pub(crate) fn read_again(&mut self, at: crate::config::Reparse, kind: Kind) {
+        self.tree = Tree::Reparse { at, kind };
+    }
+
+    /// The kept tree, if this origin holds it alone (for a decode that failed after the
+    /// origin was made).
+    pub(crate) fn into_tree(self) -> Option<Node> {
+        match self.tree {
+            Tree::Kept(doc) => Some(Arc::try_unwrap(doc).unwrap_or_else(|doc| (*doc).clone())),
+            _ => None,
+        }
+    }
+
+    /// An origin with no document (a resource made from a live object, not from config).
+    pub fn bare(span: Span) -> Origin {
+        Origin { span, tree: Tree::None, sensitive: Vec::new(), refs: Vec::new(), name_len: 0 }
+    }
+
+    /// Whether the tree is kept in memory (HCL blocks, `specFrom` documents), not read again.
+    pub fn keeps_tree(&self) -> bool {
+        matches!(self.tree, Tree::Kept(_))
+    }
+
+    /// Calls `f` with the document's canonical tree: the kept one, or the document read again
+    /// (if it cannot be, which only a changed text could cause, a null node at the document's
+    /// span, so every path falls back to the whole document).
+    pub fn with_doc<R>(&self, f: impl FnOnce(&Node) -> R) -> R {
+        match &self.tree {
+            Tree::Kept(doc) => f(doc),
+            Tree::Reparse { at, kind } => {
+                let doc = at.tree(self.span).map(|mut node| {
+                    decode::reshape(&mut node, *kind);
+                    node
+                });
+                f(&doc.unwrap_or_else(|| Node::new(config::tree::Value::Null, self.span)))
+            }
+            Tree::None => f(&Node::new(config::tree::Value::Null, self.span)),
+        }
+    }
+
     /// The source span of a path in the document (`spec.image.registry.url`), or the nearest
     /// ancestor that exists in the source.
     pub fn span_of(&self, path: &str) -> Span {
-        self.doc.find_path(path).span
+        self.with_doc(|doc| doc.find_path(path).span)
+    }
+
+    /// Every `fromSecret` string under `spec`, in document order (empty ones included).
+    pub fn secret_refs(&self) -> impl Iterator<Item = &Ref> {
+        self.refs.iter().filter(|r| r.kind == Kind::Secret)
+    }
+
+    /// A Template's `spec.gitProvider`, if set and not empty.
+    pub fn git_provider_ref(&self) -> Option<&Ref> {
+        self.refs.iter().find(|r| r.kind == Kind::GitProvider)
+    }
+
+    /// Every non-empty `spec.runtime.volumeMounts[].volumeRef.name`.
+    pub fn volume_refs(&self) -> impl Iterator<Item = &Ref> {
+        self.refs.iter().filter(|r| r.kind == Kind::Volume)
     }
 }
 

@@ -59,7 +59,7 @@ pub fn references(model: &mut Model, space_stored: &dyn Fn(&str) -> String) {
         let Some(space) = secret_space(r).map(space_stored) else { continue };
         // The spec was decoded from the document's tree: without a `fromSecret` in the tree
         // there is none in the spec, and its round trip through JSON is skipped.
-        let secrets = !super::graph::secret_refs(&r.origin.doc).is_empty();
+        let secrets = r.origin.secret_refs().next().is_some();
         match &mut r.body {
             Body::Template { spec, .. } if !secrets => {
                 spec.git_provider = stored_secret_name(&spec.git_provider, &space);

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::config::{self, Format, LoadOptions, Loaded, RawDoc};
+use crate::config::{self, LoadOptions, Loaded};
 use crate::diag::Diagnostics;
 
 use super::Model;
@@ -17,10 +17,10 @@ pub(crate) fn errors(diags: &Diagnostics) -> Vec<String> {
 /// The model of one YAML file (any number of documents), with every diagnostic.
 pub(crate) fn load_yaml(text: &str) -> (Model, Diagnostics) {
     let mut loaded = Loaded::default();
-    let file = loaded.sources.add("test.yaml", text);
-    for doc in config::yaml::parse(file, text, &mut loaded.diagnostics) {
-        loaded.docs.push(RawDoc { format: Format::Yaml, node: doc.node, span: doc.span, file });
-    }
+    let text: std::sync::Arc<str> = text.into();
+    let file = loaded.sources.add("test.yaml", text.clone());
+    let docs = config::yaml_docs(file, &text, &mut loaded.diagnostics);
+    loaded.docs.extend(docs);
     let (model, diags) = super::build(&loaded);
     let mut all = loaded.diagnostics;
     all.extend(diags);

@@ -114,8 +114,7 @@ pub fn validate(resources: Vec<Resource>, diags: &mut Diagnostics) -> Model {
             diags.push(d);
         }
     }
-    let edges = graph::edges(&model);
-    if let Some(cycle) = graph::find_cycle(&edges) {
+    if let Some(cycle) = graph::cycle(&model) {
         let path: Vec<String> = cycle.iter().map(Address::to_string).collect();
         let mut d = Diagnostic::error(
             "dependency-cycle",
@@ -146,7 +145,8 @@ fn key_span(doc: &Node, parent: &[&str], key: &str) -> Span {
 }
 
 fn check_name(r: &Resource, diags: &mut Diagnostics) {
-    let span = name_span(r);
+    // Found only for a problem: a span is a document read again.
+    let span = || name_span(r);
     let mut segments = vec![("name", r.address.name.as_str())];
     if let Some(space) = &r.address.space {
         segments.push(("Space name", space.as_str()));
@@ -158,25 +158,20 @@ fn check_name(r: &Resource, diags: &mut Diagnostics) {
                     "bad-name",
                     format!("`{s}` is not a valid {what} for a {}", r.kind().api_kind()),
                 )
-                .at(span)
+                .at(span())
                 .help(SEGMENT_HELP),
             );
         }
     }
-    let full = r.origin.doc.get("metadata").and_then(|m| m.get("name")).and_then(Node::as_str);
-    if let Some(full) = full {
-        if full.len() > MAX_NAME_LEN {
-            diags.push(
-                Diagnostic::error(
-                    "bad-name",
-                    format!(
-                        "this name is {} characters long; the limit is {MAX_NAME_LEN}",
-                        full.len()
-                    ),
-                )
-                .at(span),
-            );
-        }
+    let full = r.origin.name_len;
+    if full > MAX_NAME_LEN {
+        diags.push(
+            Diagnostic::error(
+                "bad-name",
+                format!("this name is {full} characters long; the limit is {MAX_NAME_LEN}"),
+            )
+            .at(span()),
+        );
     }
     if r.kind() == Kind::Template && r.address.name == DEFAULT_TEMPLATE {
         diags.push(
@@ -184,7 +179,7 @@ fn check_name(r: &Resource, diags: &mut Diagnostics) {
                 "default-template",
                 "the Template `default` cannot be declared: the server creates it with each Space",
             )
-            .at(span)
+            .at(span())
             .help("give this Template another name and point Workspaces at it with `template:`"),
         );
     }
@@ -236,11 +231,11 @@ fn check_metadata_sizes(r: &Resource, diags: &mut Diagnostics) {
 
 /// Label keys and values, and the reserved ownership label.
 fn check_labels(r: &Resource, diags: &mut Diagnostics) {
-    let (m, doc) = (&r.metadata, &r.origin.doc);
-    // Spans are looked up only for a key that has a problem: finding one is a scan of the map,
-    // and doing it for every key made 100,000 labels quadratic.
+    let m = &r.metadata;
+    // Spans are looked up only for a key that has a problem: finding one is a scan of the map
+    // (and reads the document again), and doing it for every key made 100,000 labels quadratic.
     for (k, v) in &m.labels {
-        let at = || key_span(doc, &["metadata", "labels"], k);
+        let at = || r.origin.with_doc(|doc| key_span(doc, &["metadata", "labels"], k));
         if k == STACK_LABEL {
             diags.push(
                 Diagnostic::error(
@@ -262,12 +257,13 @@ fn check_labels(r: &Resource, diags: &mut Diagnostics) {
             );
         }
         if !label_value_re().is_match(v) {
-            let value_span = doc
-                .get("metadata")
-                .and_then(|m| m.get("labels"))
-                .and_then(|l| l.get(k))
-                .map(|n| n.span)
-                .unwrap_or_else(at);
+            let value_span = r.origin.with_doc(|doc| {
+                doc.get("metadata")
+                    .and_then(|m| m.get("labels"))
+                    .and_then(|l| l.get(k))
+                    .map(|n| n.span)
+                    .unwrap_or_else(|| key_span(doc, &["metadata", "labels"], k))
+            });
             diags.push(
                 Diagnostic::error("label", format!("`{v}` is not a valid value for label `{k}`"))
                     .at(value_span)
@@ -282,9 +278,9 @@ fn check_labels(r: &Resource, diags: &mut Diagnostics) {
 
 /// Annotation keys and value lengths.
 fn check_annotations(r: &Resource, diags: &mut Diagnostics) {
-    let (m, doc) = (&r.metadata, &r.origin.doc);
+    let m = &r.metadata;
     for (k, v) in &m.annotations {
-        let at = || key_span(doc, &["metadata", "annotations"], k);
+        let at = || r.origin.with_doc(|doc| key_span(doc, &["metadata", "annotations"], k));
         if !is_segment(k) {
             diags.push(
                 Diagnostic::error("annotation", format!("`{k}` is not a valid annotation key"))
@@ -312,16 +308,16 @@ fn check_tags(r: &Resource, diags: &mut Diagnostics) {
     let m = &r.metadata;
     let mut seen = BTreeSet::new();
     for (i, t) in m.tags.iter().enumerate() {
-        let at = r.origin.span_of(&format!("metadata.tags[{i}]"));
+        let at = || r.origin.span_of(&format!("metadata.tags[{i}]"));
         if !is_segment(t) {
             diags.push(
                 Diagnostic::error("tag", format!("`{t}` is not a valid tag"))
-                    .at(at)
+                    .at(at())
                     .help(SEGMENT_HELP),
             );
         }
         if !seen.insert(t) {
-            diags.push(Diagnostic::error("tag", format!("the tag `{t}` is listed twice")).at(at));
+            diags.push(Diagnostic::error("tag", format!("the tag `{t}` is listed twice")).at(at()));
         }
     }
 }
@@ -387,8 +383,8 @@ fn check_references(r: &Resource, model: &Model, diags: &mut Diagnostics) {
             );
         }
     }
-    for node in graph::secret_refs(&r.origin.doc) {
-        let Some(name) = node.as_str() else { continue };
+    for secret in r.origin.secret_refs() {
+        let name = secret.name.as_str();
         if name.is_empty() {
             continue; // reported by the spec rules
         }
@@ -399,7 +395,7 @@ fn check_references(r: &Resource, model: &Model, diags: &mut Diagnostics) {
                     "unknown-secret",
                     format!("the Secret `{name}` is not declared in Space `{space}`"),
                 )
-                .at(node.span)
+                .at(secret.span)
                 .help(format!(
                     "declare it (`kind: Secret`, `metadata.name: {name}.{space}`), or ignore \
                      this if it is created outside cordium"

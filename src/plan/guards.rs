@@ -14,7 +14,7 @@
 
 use crate::diag::Diagnostic;
 use crate::diff::{Action, LiveDoc, ResourceChange};
-use crate::model::graph::{short, volume_refs};
+use crate::model::graph::short;
 use crate::model::spec::MembershipRole;
 use crate::model::{Address, Body, Kind, Model};
 
@@ -81,8 +81,8 @@ fn shrink(desired: &Model, docs: &[LiveDoc], c: &ResourceChange, out: &mut Vec<D
 }
 
 /// Whether a Template or Workspace document mounts the Volume named `volume`.
-fn mounts(doc: &crate::config::tree::Node, volume: &str) -> bool {
-    volume_refs(doc).iter().any(|n| n.as_str().map(short) == Some(volume))
+fn mounts(origin: &crate::model::Origin, volume: &str) -> bool {
+    origin.volume_refs().any(|v| short(&v.name) == volume)
 }
 
 /// Whether a canonical (live) document mounts the Volume named `volume`.
@@ -112,7 +112,7 @@ fn mounted(
         .resources
         .iter()
         .filter(|r| matches!(r.kind(), Kind::Template | Kind::Workspace))
-        .filter(|r| r.address.space.as_deref() == space && mounts(&r.origin.doc, volume))
+        .filter(|r| r.address.space.as_deref() == space && mounts(&r.origin, volume))
         .map(|r| r.address.clone())
         .collect();
     mounters.extend(

@@ -3,7 +3,7 @@
 //! the attribute that sets it. Pure: reads the model's origin trees and the loaded sources.
 //!
 //! The name is found by walking the field's canonical path through the resource's document
-//! tree (`Origin::doc`), whose keys keep the span of the HCL name they were lowered from: each
+//! tree (`Origin::with_doc`), whose keys keep the span of the HCL name they were lowered from: each
 //! key's source text, when it is a plain name, is that segment's HCL spelling, and keys lowered
 //! from one HCL name (`cpu` and `millicores` from `cpu_millicores`) share it. A segment the
 //! source does not hold (a field being removed) is written in snake_case.
@@ -19,11 +19,13 @@ use super::{Plan, PlannedField};
 pub fn annotate(plan: &mut Plan, model: &Model, sources: &Sources) {
     for change in &mut plan.changes {
         let Some(resource) = model.get(&change.address) else { continue };
-        let doc = &resource.origin.doc;
         let hcl = is_hcl(sources, resource.origin.span);
-        for field in &mut change.fields {
-            locate(field, doc, hcl, sources);
-        }
+        // One reading of the document (kept, or read again) for all the change's fields.
+        resource.origin.with_doc(|doc| {
+            for field in &mut change.fields {
+                locate(field, doc, hcl, sources);
+            }
+        });
         // The reason names changed fields too ("spec.limit.cpu.millicores differs"): in the
         // configuration's words, longest paths first so none is rewritten inside another.
         let mut renames: Vec<(&str, &str)> = change

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::Diagnostic;
-use crate::model::graph::{core_refs, git_provider_ref, secret_refs, short, volume_refs};
+use crate::model::graph::{core_refs, short};
 use crate::model::qualify::{secret_space, stored_secret_name};
 use crate::model::{Address, Kind, Model};
 
@@ -30,8 +30,8 @@ pub fn missing_secrets(
     for r in &model.resources {
         let Some(space) = secret_space(r) else { continue };
         let space_name = space_stored(space);
-        for node in secret_refs(&r.origin.doc) {
-            let Some(name) = node.as_str() else { continue };
+        for secret in r.origin.secret_refs() {
+            let name = secret.name.as_str();
             if name.is_empty() {
                 continue; // reported by validate
             }
@@ -47,7 +47,7 @@ pub fn missing_secrets(
                          cluster (as `{stored}`)"
                     ),
                 )
-                .at(node.span)
+                .at(secret.span)
                 .address(r.address.to_string())
                 .help(format!(
                     "declare it (`kind: Secret`, `metadata.name: {name}.{space}`) or create \
@@ -119,13 +119,9 @@ pub fn missing_providers_and_volumes(
     {
         let Some(space) = r.address.space.as_deref() else { continue };
         let stored_space = space_stored(space);
-        let mut refs: Vec<(Kind, &crate::config::tree::Node)> = Vec::new();
-        if let Some(n) = git_provider_ref(&r.origin.doc) {
-            refs.push((Kind::GitProvider, n));
-        }
-        refs.extend(volume_refs(&r.origin.doc).into_iter().map(|n| (Kind::Volume, n)));
-        for (kind, node) in refs {
-            let Some(name) = node.as_str().map(short) else { continue };
+        let refs = r.origin.git_provider_ref().into_iter().chain(r.origin.volume_refs());
+        for reference in refs {
+            let (kind, name) = (reference.kind, short(&reference.name));
             let declared = model.get(&Address::in_space(kind, space, name)).is_some();
             let stored = format!("{name}.{stored_space}");
             if declared || live.contains(&(kind, stored.clone())) {
@@ -140,7 +136,7 @@ pub fn missing_providers_and_volumes(
                         kind.api_kind()
                     ),
                 )
-                .at(node.span)
+                .at(reference.span)
                 .address(r.address.to_string())
                 .help(format!(
                     "declare `{}.{space}.{name}` or create `{stored}` on the cluster first: the \

@@ -147,13 +147,12 @@ fn local(build: Duration, fail_rate: f64) -> LocalCluster {
 
 fn resource(address: &str, body: Body) -> Resource {
     let span = crate::diag::Span::new(crate::diag::FileId(0), 0, 0);
-    let null = crate::config::tree::Node::new(crate::config::tree::Value::Null, span);
     Resource {
         address: address.parse().unwrap(),
         metadata: Metadata::default(),
         body,
         lifecycle: Default::default(),
-        origin: crate::model::Origin { span, doc: Arc::new(null), sensitive: vec![] },
+        origin: crate::model::Origin::bare(span),
     }
 }
 

@@ -223,7 +223,7 @@ impl Loader<'_> {
         }
         let inner = Node::map(entries, span);
         let node = Node::map(vec![(Key { name: "import".into(), span }, inner)], span);
-        Some(RawDoc { format: super::Format::Hcl, node, span, file })
+        Some(RawDoc { format: super::Format::Hcl, node, span, file, reparse: None })
     }
 
     /// The declaration pass: variables, locals and resource blocks of every file, and an error
@@ -336,7 +336,13 @@ impl Loader<'_> {
         let mut body = raw_body(&r.block.body, r.file, scope, self.diags);
         self.spec_files(&r.block.body, &mut body);
         entries.extend(body);
-        RawDoc { format: Format::Hcl, node: Node::map(entries, span), span, file: r.file }
+        RawDoc {
+            format: Format::Hcl,
+            node: Node::map(entries, span),
+            span,
+            file: r.file,
+            reparse: None,
+        }
     }
 
     /// `spec = yamldecode(file("PATH"))` with a literal path under the root: once it has
@@ -573,7 +579,13 @@ impl Loader<'_> {
                 }
             }
         }
-        ok.then(|| RawDoc { format: Format::Hcl, node: Node::map(entries, span), span, file })
+        ok.then(|| RawDoc {
+            format: Format::Hcl,
+            node: Node::map(entries, span),
+            span,
+            file,
+            reparse: None,
+        })
     }
 
     fn label_error(&mut self, ident: &str, example: &str, span: Span) {

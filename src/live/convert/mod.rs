@@ -433,17 +433,12 @@ mod tests {
 
     fn resource(address: Address, body: Body) -> Resource {
         let span = crate::diag::Span::new(crate::diag::FileId(0), 0, 0);
-        let null = crate::config::tree::Node::new(crate::config::tree::Value::Null, span);
         Resource {
             address,
             metadata: Metadata { display_name: "ignored".into(), ..Metadata::default() },
             body,
             lifecycle: Default::default(),
-            origin: crate::model::Origin {
-                span,
-                doc: std::sync::Arc::new(null),
-                sensitive: vec![],
-            },
+            origin: crate::model::Origin::bare(span),
         }
     }
 
