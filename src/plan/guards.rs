@@ -119,7 +119,7 @@ fn mounted(
         docs.iter()
             .filter(|d| matches!(d.address.kind, Kind::Template | Kind::Workspace))
             .filter(|d| d.address.space.as_deref() == space && !deleted(&d.address))
-            .filter(|d| doc_mounts(&d.doc.value(), volume))
+            .filter(|d| doc_mounts(&d.doc, volume))
             .map(|d| d.address.clone()),
     );
     mounters.sort();
