@@ -80,7 +80,10 @@ fn resource(address: Address, body: Body) -> Resource {
 fn template_spec() -> spec::TemplateSpec {
     spec::TemplateSpec {
         image: Some(spec::Image {
-            registry: Some(spec::ImageRegistry { url: "python:3.12".into(), authentication: None }),
+            registry: Some(Box::new(spec::ImageRegistry {
+                url: "python:3.12".into(),
+                authentication: None,
+            })),
             ..spec::Image::default()
         }),
         vars: vec![spec::Var { name: "TASK".into(), value: "${{ vars.BRANCH }}".into() }],

@@ -682,7 +682,7 @@ impl Executor {
                 if let Object::Space(space) = &mut object {
                     // The Workspace ownership record is not in the config: keep it.
                     if let Some(md) = space.metadata.as_mut() {
-                        let mut annotations: std::collections::BTreeMap<String, String> =
+                        let mut annotations: crate::model::StrMap =
                             md.annotations.drain().collect();
                         crate::live::record::carry_over(
                             &live.metadata.annotations,

@@ -49,13 +49,42 @@ impl Span {
     }
 }
 
+/// Where each line of a text starts (the first at 0), as 32-bit offsets: half the memory of
+/// `usize` ones, for the 700,000 lines of a large config. A config file is at most
+/// [`crate::config::MAX_FILE_BYTES`]; a text of 4 GiB or more (which nothing loads) would have
+/// its later lines all end the index.
+#[derive(Debug, Clone)]
+pub struct LineIndex(Arc<[u32]>);
+
+impl LineIndex {
+    pub fn of(text: &str) -> LineIndex {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map_while(|(i, _)| u32::try_from(i + 1).ok()));
+        LineIndex(starts.collect())
+    }
+
+    /// The 0-based line holding byte `offset`.
+    pub fn line_of(&self, offset: usize) -> usize {
+        let offset = u32::try_from(offset).unwrap_or(u32::MAX);
+        match self.0.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+
+    /// Where the 0-based `line` starts, if the text has it.
+    pub fn start(&self, line: usize) -> Option<usize> {
+        self.0.get(line).map(|&s| s as usize)
+    }
+}
+
 /// One loaded source file.
 #[derive(Debug)]
 pub struct SourceFile {
     /// Path as shown to the user (relative to the config root where possible).
     pub path: PathBuf,
     pub text: Arc<str>,
-    line_starts: Arc<[usize]>,
+    line_starts: LineIndex,
     /// Byte ranges holding sensitive text (a sensitive variable's value or default, or the whole
     /// of a `--var`/`CORDIUM_VAR_*` value): renderers never show them.
     hidden: Vec<(usize, usize)>,
@@ -65,15 +94,13 @@ pub struct SourceFile {
 
 impl SourceFile {
     fn new(path: PathBuf, text: Arc<str>) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        let line_starts = line_starts.into();
+        let line_starts = LineIndex::of(&text);
         SourceFile { path, text, line_starts, hidden: Vec::new(), shown: Default::default() }
     }
 
     /// The byte offset where each line starts (the first is 0): the index every line and
     /// column lookup uses, made once per file.
-    pub fn line_starts(&self) -> Arc<[usize]> {
+    pub fn line_starts(&self) -> LineIndex {
         self.line_starts.clone()
     }
 
@@ -117,8 +144,8 @@ impl SourceFile {
     /// `line_text` of [`SourceFile::shown_text`].
     pub fn shown_line(&self, offset: usize) -> String {
         let (line, _) = self.line_col(offset);
-        let start = self.line_starts[line - 1];
-        let end = self.line_starts.get(line).map(|e| e - 1).unwrap_or(self.text.len());
+        let start = self.line_starts.start(line - 1).unwrap_or(0);
+        let end = self.line_starts.start(line).map(|e| e - 1).unwrap_or(self.text.len());
         let text = self.shown_text();
         text.get(start..end).unwrap_or("").trim_end_matches('\r').to_string()
     }
@@ -126,11 +153,8 @@ impl SourceFile {
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = match self.line_starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i - 1,
-        };
-        let start = self.line_starts[line];
+        let line = self.line_starts.line_of(offset);
+        let start = self.line_starts.start(line).unwrap_or(0);
         let col = self.text.get(start..offset).map(|s| s.chars().count()).unwrap_or(offset - start);
         (line + 1, col + 1)
     }
@@ -138,8 +162,8 @@ impl SourceFile {
     /// The text of the line holding `offset`, without its newline.
     pub fn line_text(&self, offset: usize) -> &str {
         let (line, _) = self.line_col(offset);
-        let start = self.line_starts[line - 1];
-        let end = self.line_starts.get(line).map(|e| e - 1).unwrap_or(self.text.len());
+        let start = self.line_starts.start(line - 1).unwrap_or(0);
+        let end = self.line_starts.start(line).map(|e| e - 1).unwrap_or(self.text.len());
         self.text.get(start..end).unwrap_or("").trim_end_matches('\r')
     }
 }

@@ -11,7 +11,7 @@
 //! `--prune`) and one the stack did not create is never touched. Diff leaves record annotations
 //! out of the Space it compares, and Space updates carry them over. Pure.
 
-use std::collections::BTreeMap;
+use crate::model::StrMap;
 
 /// The prefix of every record annotation key.
 pub use crate::model::WORKSPACE_RECORD_PREFIX as PREFIX;
@@ -68,14 +68,16 @@ pub fn applied_digest(value: &str) -> Option<&str> {
 pub use crate::model::is_workspace_record_key as is_record_key;
 
 /// The stack that recorded the Workspace `uid` in these Space annotations, if any.
-pub fn recorded_by<'a>(annotations: &'a BTreeMap<String, String>, uid: &str) -> Option<&'a str> {
+pub fn recorded_by<'a>(annotations: &'a StrMap, uid: &str) -> Option<&'a str> {
     key(uid).and_then(|k| annotations.get(&k)).map(String::as_str)
 }
 
 /// The record annotations of `from`, added to `to` (a Space update carries them over).
-pub fn carry_over(from: &BTreeMap<String, String>, to: &mut BTreeMap<String, String>) {
+pub fn carry_over(from: &StrMap, to: &mut StrMap) {
     for (k, v) in from.iter().filter(|(k, _)| is_record_key(k)) {
-        to.entry(k.clone()).or_insert_with(|| v.clone());
+        if !to.contains_key(k) {
+            to.insert(k.clone(), v.clone());
+        }
     }
 }
 
@@ -91,11 +93,11 @@ mod tests {
         assert_eq!(key("not-a-uuid"), None);
         assert!(!is_record_key("cws-team"));
         assert!(!is_record_key("note"));
-        let mut a = BTreeMap::new();
+        let mut a = StrMap::new();
         a.insert(k, "prod".to_string());
         assert_eq!(recorded_by(&a, "0f8fad5b-d9cb-469f-a165-70867728950e"), Some("prod"));
         assert_eq!(recorded_by(&a, "1f8fad5b-d9cb-469f-a165-70867728950e"), None);
-        let mut to = BTreeMap::from([("note".to_string(), "x".to_string())]);
+        let mut to = StrMap::from([("note".to_string(), "x".to_string())]);
         carry_over(&a, &mut to);
         assert_eq!(to.len(), 2);
         assert_eq!(parse(&retiring("prod")), ("prod", true));

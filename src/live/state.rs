@@ -276,7 +276,7 @@ pub async fn read_wanted_as<T: Listed>(
     // Of the stack's Spaces (ours, in the order listed): their stored names, and their
     // annotations (the Workspace ownership records, read when the Workspaces are).
     let mut space_names: Vec<String> = Vec::new();
-    let mut records: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut records: BTreeMap<String, crate::model::StrMap> = BTreeMap::new();
     // Spaces of this stack: the Memberships in them are the stack's (a Membership keeps no
     // label of its own).
     let mut our_spaces: BTreeSet<String> = BTreeSet::new();

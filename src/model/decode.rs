@@ -60,26 +60,16 @@ fn key(doc: &RawDoc) -> Key {
 /// what it decoded and of the documents left in the [`Loaded`].
 pub struct Decoder {
     strict_kinds: bool,
-    taken: std::sync::Mutex<Vec<TakenFile>>,
+    taken: std::sync::Mutex<Taken>,
 }
 
-/// The documents a [`Decoder`] decoded, file by file in document order: what each gave, and
-/// the resources, with their keys.
+/// The documents a [`Decoder`] decoded: what each gave, file by file, and every resource in
+/// one list (the model's list, put in document order in place: a resource is large, and a
+/// second list of them would double the model's memory while the first is freed).
 #[derive(Default)]
 struct Taken {
-    files: Vec<TakenFile>,
-}
-
-#[derive(Default)]
-struct TakenFile {
-    decoded: Vec<(Key, Decoded)>,
-    resources: Vec<(Key, Resource)>,
-}
-
-impl Taken {
-    fn resource_count(&self) -> usize {
-        self.files.iter().map(|f| f.resources.len()).sum()
-    }
+    files: Vec<Vec<(Key, Decoded)>>,
+    resources: Vec<Resource>,
 }
 
 impl Decoder {
@@ -87,11 +77,12 @@ impl Decoder {
         Decoder { strict_kinds, taken: Default::default() }
     }
 
-    /// Everything decoded, in document order.
+    /// Everything decoded, the files in document order (the resources in the order their files
+    /// finished).
     fn into_taken(self) -> Taken {
-        let mut files = self.taken.into_inner().unwrap_or_else(|p| p.into_inner());
-        files.sort_by_key(|t| t.decoded.first().map(|(k, _)| *k));
-        Taken { files }
+        let mut taken = self.taken.into_inner().unwrap_or_else(|p| p.into_inner());
+        taken.files.sort_by_key(|t| t.first().map(|(k, _)| *k));
+        taken
     }
 }
 
@@ -102,26 +93,21 @@ impl crate::config::DocSink for Decoder {
         if docs.is_empty() {
             return moves;
         }
-        let mut taken = TakenFile::default();
+        let (mut decoded, mut resources) = (Vec::with_capacity(docs.len()), Vec::new());
         for doc in docs {
             let k = key(&doc);
             let mut slot = None;
-            taken.decoded.push((k, decode_doc(Cow::Owned(doc), self.strict_kinds, &mut slot)));
-            taken.resources.extend(slot.map(|r| (k, r)));
+            decoded.push((k, decode_doc(Cow::Owned(doc), self.strict_kinds, &mut slot)));
+            resources.extend(slot);
         }
-        taken.resources.shrink_to_fit();
-        match self.taken.lock() {
-            Ok(mut all) => all.push(taken),
-            Err(p) => p.into_inner().push(taken),
-        }
+        let mut all = self.taken.lock().unwrap_or_else(|p| p.into_inner());
+        all.files.push(decoded);
+        all.resources.append(&mut resources);
         moves
     }
 
     fn restart(&self) {
-        match self.taken.lock() {
-            Ok(mut all) => all.clear(),
-            Err(p) => p.into_inner().clear(),
-        }
+        *self.taken.lock().unwrap_or_else(|p| p.into_inner()) = Taken::default();
     }
 }
 
@@ -154,6 +140,32 @@ fn merge<T>(
     }
     out.extend(first.map(|(_, x)| x));
     out
+}
+
+/// Puts resources in document order (the order of their documents' keys) in place: each is
+/// moved once, along the cycles of the permutation, and no second list is built.
+fn in_document_order(resources: &mut [Resource]) {
+    let mut order: Vec<(Key, usize)> = resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ((r.origin.span.file, r.origin.span.start), i))
+        .collect();
+    // Stable: two resources with one key (which documents do not have) keep their order.
+    order.sort_by_key(|(k, _)| *k);
+    // `from[i]`: where the resource that belongs at `i` is now.
+    let mut from: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
+    for start in 0..from.len() {
+        let mut at = start;
+        while from[at] != usize::MAX {
+            let next = from[at];
+            from[at] = usize::MAX;
+            if next == start {
+                break;
+            }
+            resources.swap(at, next);
+            at = next;
+        }
+    }
 }
 
 /// What one document gives the model.
@@ -222,14 +234,8 @@ fn build_docs(
             out
         })
     };
-    let (mut taken_decoded, mut taken_resources) = (Vec::new(), Vec::new());
-    let resource_count = taken.resource_count() + slots.iter().filter(|s| s.is_some()).count();
-    for f in taken.files {
-        taken_decoded.push(f.decoded);
-        taken_resources.push(f.resources);
-    }
-    let n = taken_decoded.iter().map(Vec::len).sum::<usize>() + decoded.len();
-    let decoded = merge(taken_decoded.into_iter().flatten(), keys.iter().copied().zip(decoded), n);
+    let n = taken.files.iter().map(Vec::len).sum::<usize>() + decoded.len();
+    let decoded = merge(taken.files.into_iter().flatten(), keys.into_iter().zip(decoded), n);
     let mut diags = Diagnostics::new();
     let mut foreign: std::collections::BTreeMap<String, (Span, usize)> = Default::default();
     for d in decoded {
@@ -243,10 +249,9 @@ fn build_docs(
             }
         }
     }
-    let rest = keys.into_iter().zip(slots).filter_map(|(k, r)| r.map(|r| (k, r)));
-    // A file's resources are freed as they move into the model's list.
-    let resources: Vec<Resource> =
-        merge(taken_resources.into_iter().flatten(), rest, resource_count);
+    let mut resources = taken.resources;
+    resources.extend(slots.into_iter().flatten());
+    in_document_order(&mut resources);
     for (kind, (span, n)) in foreign {
         let docs = if n == 1 { "1 document".to_string() } else { format!("{n} documents") };
         diags.push(
@@ -724,11 +729,11 @@ fn typed_body(
         }
         Kind::Group => {
             let doc: GroupDoc = read(json, span, diags)?;
-            typed(doc.metadata, doc.lifecycle, Body::Group { spec: doc.spec })
+            typed(doc.metadata, doc.lifecycle, Body::Group { spec: Box::new(doc.spec) })
         }
         Kind::Policy => {
             let doc: PolicyDoc = read(json, span, diags)?;
-            typed(doc.metadata, doc.lifecycle, Body::Policy { spec: doc.spec })
+            typed(doc.metadata, doc.lifecycle, Body::Policy { spec: Box::new(doc.spec) })
         }
         Kind::Membership => {
             let mut doc: MembershipDoc = read(json, span, diags)?;
@@ -741,7 +746,7 @@ fn typed_body(
         }
         Kind::GitProvider => {
             let doc: GitProviderDoc = read(json, span, diags)?;
-            typed(doc.metadata, doc.lifecycle, Body::GitProvider { spec: doc.spec })
+            typed(doc.metadata, doc.lifecycle, Body::GitProvider { spec: Box::new(doc.spec) })
         }
         Kind::Volume => {
             let mut doc: VolumeDoc = read(json, span, diags)?;

@@ -78,7 +78,7 @@ pub fn core_refs(r: &Resource) -> Vec<CoreRef> {
     };
     match &r.body {
         Body::User { spec } => {
-            policies(spec.authorization.as_ref());
+            policies(spec.authorization.as_deref());
             for (i, g) in spec.groups.iter().enumerate() {
                 let path = format!("spec.groups[{i}]");
                 out.push(CoreRef { kind: Kind::Group, name: g.clone(), path });

@@ -18,12 +18,13 @@ pub mod rules;
 pub mod schema;
 pub mod shape;
 pub mod spec;
+pub mod strmap;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod validate;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
+pub use strmap::StrMap;
 
 pub use crate::kind::{Address, AddressError, Kind};
 pub use decode::build;
@@ -41,8 +42,8 @@ use crate::diag::Span;
 pub struct Metadata {
     pub display_name: String,
     pub description: String,
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
+    pub labels: StrMap,
+    pub annotations: StrMap,
     pub tags: Vec<String>,
     pub pic_url: String,
 }
@@ -56,8 +57,8 @@ pub enum SecretSource {
     File(String),
 }
 
-/// What a resource is, per kind. The large specs are boxed: a resource is as large as its
-/// largest variant, and most resources of a large config are Users and Templates.
+/// What a resource is, per kind. Every spec larger than a pointer or two is boxed: a resource is
+/// as large as its largest variant, and a large config's list of resources is its largest part.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
     Space {
@@ -81,16 +82,16 @@ pub enum Body {
         source: SecretSource,
     },
     Group {
-        spec: spec::GroupSpec,
+        spec: Box<spec::GroupSpec>,
     },
     Policy {
-        spec: spec::PolicySpec,
+        spec: Box<spec::PolicySpec>,
     },
     Membership {
         spec: spec::MembershipSpec,
     },
     GitProvider {
-        spec: spec::GitProviderSpec,
+        spec: Box<spec::GitProviderSpec>,
     },
     Volume {
         spec: spec::VolumeSpec,
@@ -278,5 +279,30 @@ impl Model {
 
     pub fn is_empty(&self) -> bool {
         self.resources.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// A large config's list of resources is most of what validate and plan hold, so a
+    /// resource stays small: every spec bigger than a few words lives behind a `Box`.
+    #[test]
+    fn a_resource_and_its_specs_stay_small() {
+        use std::mem::size_of;
+        let sizes = [
+            ("Resource", size_of::<super::Resource>()),
+            ("Body", size_of::<super::Body>()),
+            ("Metadata", size_of::<super::Metadata>()),
+            ("Origin", size_of::<super::Origin>()),
+            ("UserSpec", size_of::<super::spec::UserSpec>()),
+            ("TemplateSpec", size_of::<super::spec::TemplateSpec>()),
+            ("WorkspaceSpec", size_of::<super::spec::WorkspaceSpec>()),
+            ("Image", size_of::<super::spec::Image>()),
+            ("Runtime", size_of::<super::spec::Runtime>()),
+            ("Repository", size_of::<super::spec::Repository>()),
+            ("Limit", size_of::<super::spec::Limit>()),
+        ];
+        eprintln!("{sizes:?}");
+        assert!(size_of::<super::Body>() <= 40, "{sizes:?}");
     }
 }

@@ -183,7 +183,7 @@ mod tests {
     fn spec(url: &str) -> TemplateSpec {
         TemplateSpec {
             image: Some(Image {
-                registry: Some(ImageRegistry { url: url.into(), authentication: None }),
+                registry: Some(Box::new(ImageRegistry { url: url.into(), authentication: None })),
                 ..Image::default()
             }),
             ..TemplateSpec::default()

@@ -241,16 +241,13 @@ fn named_source(sources: &Sources, span: Span) -> Option<Window> {
 struct Window {
     name: String,
     text: Arc<str>,
-    line_starts: Arc<[usize]>,
+    line_starts: crate::diag::LineIndex,
 }
 
 impl Window {
     /// The 0-based line holding byte `offset`.
     fn line_of(&self, offset: usize) -> usize {
-        match self.line_starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i.saturating_sub(1),
-        }
+        self.line_starts.line_of(offset)
     }
 }
 
@@ -269,8 +266,8 @@ impl SourceCode for Window {
         // One line more than the context before: miette looks at the byte before an empty span.
         let first = self.line_of(start).saturating_sub(context_lines_before.saturating_add(1));
         let last = self.line_of(end).saturating_add(context_lines_after).saturating_add(2);
-        let from = self.line_starts.get(first).copied().unwrap_or(0);
-        let to = self.line_starts.get(last).copied().unwrap_or(text.len()).max(end);
+        let from = self.line_starts.start(first).unwrap_or(0);
+        let to = self.line_starts.start(last).unwrap_or(text.len()).max(end);
         let window = text.get(from..to).ok_or(MietteError::OutOfBounds)?;
         let inner = SourceSpan::new((start - from).into(), span.len());
         let got = window.read_span(&inner, context_lines_before, context_lines_after)?;

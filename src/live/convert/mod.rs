@@ -21,7 +21,7 @@ mod workspace;
 #[cfg(test)]
 mod coverage;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::time::SystemTime;
 
 pub use cordium::membership_request;
@@ -43,6 +43,17 @@ pub use crate::kind::{CORDIUM_API_VERSION, CORE_API_VERSION};
 pub(crate) trait Wire<W>: Sized {
     fn to_wire(&self) -> W;
     fn from_wire(w: &W) -> Self;
+}
+
+/// A boxed spec part (one that is usually absent, boxed to keep its parent small) converts as
+/// the part does.
+impl<W, M: Wire<W>> Wire<W> for Box<M> {
+    fn to_wire(&self) -> W {
+        M::to_wire(self)
+    }
+    fn from_wire(w: &W) -> Self {
+        Box::new(M::from_wire(w))
+    }
 }
 
 fn to_opt<M: Wire<W>, W>(m: &Option<M>) -> Option<W> {
@@ -231,7 +242,7 @@ fn metadata_to_wire(md: &Metadata, name: String) -> meta::Metadata {
 }
 
 fn metadata_from_wire(md: &meta::Metadata) -> Metadata {
-    let sorted = |m: &HashMap<String, String>| -> BTreeMap<String, String> {
+    let sorted = |m: &HashMap<String, String>| -> crate::model::StrMap {
         m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     };
     Metadata {

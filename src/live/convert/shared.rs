@@ -204,12 +204,15 @@ impl Wire<w::Runtime> for m::Runtime {
             devcontainers: from_opt(&w.devcontainers),
             octelium: from_opt(&w.octelium),
             network: from_opt(&w.network),
-            filesystem: w.filesystem.as_ref().map(|f| m::Filesystem { read_only: f.read_only }),
+            filesystem: w
+                .filesystem
+                .as_ref()
+                .map(|f| Box::new(m::Filesystem { read_only: f.read_only })),
             capabilities: from_opt(&w.capabilities),
             timeout: w
                 .timeout
                 .as_ref()
-                .map(|t| m::Timeout { mode: m::TimeoutMode::from_number(t.mode) }),
+                .map(|t| Box::new(m::Timeout { mode: m::TimeoutMode::from_number(t.mode) })),
             auto_stop: w.auto_stop,
             volume_mounts: from_vec(&w.volume_mounts),
         }

@@ -55,41 +55,49 @@ impl Wire<user::Spec> for m::UserSpec {
             groups: w.groups.clone(),
             email: w.email.clone(),
             r#type: m::UserType::from_number(w.r#type),
-            info: w.info.as_ref().map(|i| m::UserInfo {
-                locale: i.locale.clone(),
-                phone: i.phone.clone(),
-                first_name: i.first_name.clone(),
-                middle_name: i.middle_name.clone(),
-                last_name: i.last_name.clone(),
-                website: i.website.clone(),
-                country: i.country.clone(),
+            info: w.info.as_ref().map(|i| {
+                Box::new(m::UserInfo {
+                    locale: i.locale.clone(),
+                    phone: i.phone.clone(),
+                    first_name: i.first_name.clone(),
+                    middle_name: i.middle_name.clone(),
+                    last_name: i.last_name.clone(),
+                    website: i.website.clone(),
+                    country: i.country.clone(),
+                })
             }),
-            session: w.session.as_ref().map(|s| m::UserSession {
-                client_duration: from_opt(&s.client_duration),
-                clientless_duration: from_opt(&s.clientless_duration),
-                access_token_duration: from_opt(&s.access_token_duration),
-                refresh_token_duration: from_opt(&s.refresh_token_duration),
-                max_per_user: s.max_per_user,
-                default_state: m::SessionState::from_number(s.default_state),
+            session: w.session.as_ref().map(|s| {
+                Box::new(m::UserSession {
+                    client_duration: from_opt(&s.client_duration),
+                    clientless_duration: from_opt(&s.clientless_duration),
+                    access_token_duration: from_opt(&s.access_token_duration),
+                    refresh_token_duration: from_opt(&s.refresh_token_duration),
+                    max_per_user: s.max_per_user,
+                    default_state: m::SessionState::from_number(s.default_state),
+                })
             }),
-            authorization: w.authorization.as_ref().map(|a| m::Authorization {
-                policies: a.policies.clone(),
-                inline_policies: from_vec(&a.inline_policies),
+            authorization: w.authorization.as_ref().map(|a| {
+                Box::new(m::Authorization {
+                    policies: a.policies.clone(),
+                    inline_policies: from_vec(&a.inline_policies),
+                })
             }),
             is_disabled: w.is_disabled,
             attrs: w.attrs.as_ref().map(from_struct),
-            authentication: w.authentication.as_ref().map(|a| m::UserAuthentication {
-                identities: a
-                    .identities
-                    .iter()
-                    .map(|i| m::UserIdentity {
-                        identity_provider: i.identity_provider.clone(),
-                        identifier: i.identifier.clone(),
-                    })
-                    .collect(),
-                authenticator_default_state: m::AuthenticatorState::from_number(
-                    a.authenticator_default_state,
-                ),
+            authentication: w.authentication.as_ref().map(|a| {
+                Box::new(m::UserAuthentication {
+                    identities: a
+                        .identities
+                        .iter()
+                        .map(|i| m::UserIdentity {
+                            identity_provider: i.identity_provider.clone(),
+                            identifier: i.identifier.clone(),
+                        })
+                        .collect(),
+                    authenticator_default_state: m::AuthenticatorState::from_number(
+                        a.authenticator_default_state,
+                    ),
+                })
             }),
         }
     }

@@ -10,13 +10,13 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Image {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dockerfile: Option<ImageDockerfile>,
+    pub dockerfile: Option<Box<ImageDockerfile>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub registry: Option<ImageRegistry>,
+    pub registry: Option<Box<ImageRegistry>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub git: Option<ImageGit>,
+    pub git: Option<Box<ImageGit>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub repository: Option<ImageRepository>,
+    pub repository: Option<Box<ImageRepository>>,
 }
 
 /// `Image.Dockerfile`: oneof inline | url.

@@ -23,17 +23,17 @@ pub struct Runtime {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub entrypoint: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub devcontainers: Option<Devcontainers>,
+    pub devcontainers: Option<Box<Devcontainers>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub octelium: Option<RuntimeOctelium>,
+    pub octelium: Option<Box<RuntimeOctelium>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network: Option<Network>,
+    pub network: Option<Box<Network>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filesystem: Option<Filesystem>,
+    pub filesystem: Option<Box<Filesystem>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capabilities: Option<Capabilities>,
+    pub capabilities: Option<Box<Capabilities>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<Timeout>,
+    pub timeout: Option<Box<Timeout>>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub auto_stop: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

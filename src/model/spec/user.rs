@@ -19,18 +19,18 @@ pub struct UserSpec {
     #[serde(default, rename = "type", skip_serializing_if = "UserType::is_unset")]
     pub r#type: UserType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub info: Option<UserInfo>,
+    pub info: Option<Box<UserInfo>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session: Option<UserSession>,
+    pub session: Option<Box<UserSession>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authorization: Option<Authorization>,
+    pub authorization: Option<Box<Authorization>>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub is_disabled: bool,
     /// `google.protobuf.Struct`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attrs: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authentication: Option<UserAuthentication>,
+    pub authentication: Option<Box<UserAuthentication>>,
 }
 
 /// `User.Spec.Info`

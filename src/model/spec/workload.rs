@@ -114,7 +114,7 @@ pub struct TemplateSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<Runtime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub repository: Option<Repository>,
+    pub repository: Option<Box<Repository>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub additional_repositories: Vec<AdditionalRepository>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,7 +135,7 @@ pub struct WorkspaceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<Runtime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub repository: Option<Repository>,
+    pub repository: Option<Box<Repository>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub additional_repositories: Vec<AdditionalRepository>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
