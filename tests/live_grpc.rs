@@ -228,6 +228,18 @@ async fn lists_page_through_everything() {
     // Every object once, in the server's order, though the pages came back concurrently.
     assert_eq!(paged, one_page);
     assert_eq!(c.calls() - before, one_page.len().div_ceil(2) as u64, "one call per page");
+    // Page by page: the same objects in the same order, handed over a page at a time as the
+    // pages arrive (plan keeps a compact form of each; the whole list is never held).
+    let (mut sizes, mut each) = (Vec::new(), Vec::new());
+    c.list_each(Kind::Space, &Scope::All, &mut |page| {
+        sizes.push(page.len());
+        each.extend(names(page));
+    })
+    .await
+    .expect("ListSpace page by page");
+    assert_eq!(each, one_page);
+    assert_eq!(sizes.len(), one_page.len().div_ceil(2), "{sizes:?}");
+    assert!(sizes.iter().all(|&n| n <= 2), "{sizes:?}");
 }
 
 /// A writer the test can read back: captures every log line.

@@ -345,24 +345,26 @@ impl GrpcCluster {
         LiveError::new(ErrorCode::PermissionDenied, e.operation, message)
     }
 
-    /// Reads every page of a list. The first page says how many objects there are
-    /// (`totalCount`, `itemsPerPage`); the remaining pages are then fetched concurrently, at
-    /// most [`PAGES_IN_FLIGHT`] at a time, and kept in page order. A list that grew meanwhile
-    /// (the last page still says `hasMore`) is read on page by page; one that shrank ends at the
-    /// first empty (or NOT_FOUND) page. A server that gives no count is read page by page.
+    /// Reads every page of a list, handing each to `sink` in page order as it arrives. The
+    /// first page says how many objects there are (`totalCount`, `itemsPerPage`); the
+    /// remaining pages are then fetched concurrently, at most [`PAGES_IN_FLIGHT`] at a time. A
+    /// list that grew meanwhile (the last page still says `hasMore`) is read on page by page;
+    /// one that shrank ends at the first empty (or NOT_FOUND) page. A server that gives no
+    /// count is read page by page.
     async fn list_pages<Req, Resp, T, F, Fut>(
         &self,
         op: &str,
         make: impl Fn(meta::CommonListOptions) -> Req,
         split: impl Fn(Resp) -> (Vec<T>, Option<meta::ListResponseMeta>),
         f: F,
-    ) -> Result<Vec<T>, LiveError>
+        sink: &mut (dyn FnMut(Vec<T>) + Send),
+    ) -> Result<(), LiveError>
     where
         Req: Clone,
         F: Fn(Channel, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
-        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        use futures_util::stream::{self, StreamExt};
         let fetch = |page: u32| {
             let common =
                 meta::CommonListOptions { page, items_per_page: self.page_size, order_by: None };
@@ -377,18 +379,23 @@ impl GrpcCluster {
                 format!("page {page} was empty although the server said more would follow"),
             )
         };
-        let (mut out, first) = fetch(0).await?;
-        let Some(first) = first.filter(|m| m.has_more) else { return Ok(out) };
-        if out.is_empty() {
+        let (items, first) = fetch(0).await?;
+        let Some(first) = first.filter(|m| m.has_more) else {
+            sink(items);
+            return Ok(());
+        };
+        if items.is_empty() {
             return Err(empty(0));
         }
+        let got = items.len() as u64;
+        sink(items);
         let mut next: u32 = 1;
         let per =
             u64::from(if first.items_per_page > 0 { first.items_per_page } else { self.page_size });
         let total = u64::from(first.total_count);
-        if total > out.len() as u64 && per > 0 {
+        if total > got && per > 0 {
             let pages = u32::try_from(total.div_ceil(per)).unwrap_or(MAX_PAGES).min(MAX_PAGES);
-            let results: Vec<Option<(Vec<T>, bool)>> = stream::iter(1..pages)
+            let mut results = stream::iter(1..pages)
                 .map(|page| async move {
                     match fetch(page).await {
                         Ok((items, meta)) => Ok(Some((items, meta.is_some_and(|m| m.has_more)))),
@@ -397,15 +404,13 @@ impl GrpcCluster {
                         Err(e) => Err(e),
                     }
                 })
-                .buffered(PAGES_IN_FLIGHT)
-                .try_collect()
-                .await?;
+                .buffered(PAGES_IN_FLIGHT);
             let mut more = true;
-            for got in results {
+            while let Some(got) = results.next().await {
                 next += 1;
-                match got {
+                match got? {
                     Some((items, has_more)) if !items.is_empty() => {
-                        out.extend(items);
+                        sink(items);
                         more = has_more;
                     }
                     _ => {
@@ -415,16 +420,16 @@ impl GrpcCluster {
                 }
             }
             if !more {
-                return Ok(out);
+                return Ok(());
             }
         }
         // Page by page: no count, or the list grew past the counted pages.
         for page in next..MAX_PAGES {
             let (items, meta) = fetch(page).await?;
             let got = items.len();
-            out.extend(items);
+            sink(items);
             if !meta.is_some_and(|m| m.has_more) {
-                return Ok(out);
+                return Ok(());
             }
             if got == 0 {
                 return Err(empty(page));
@@ -519,18 +524,30 @@ macro_rules! kinds {
         list: $list:ident($list_ty:ty, $options:expr, $keep:expr),
     } )*) => {
         impl GrpcCluster {
-            async fn list_kind(&self, kind: Kind, scope: &Scope) -> Result<Vec<Object>, LiveError> {
+            async fn list_kind(
+                &self,
+                kind: Kind,
+                scope: &Scope,
+                each: &mut (dyn FnMut(Vec<Object>) + Send),
+            ) -> Result<(), LiveError> {
                 match kind {
                     $( Kind::$kind => {
-                        let items = self
-                            .list_pages(
-                                concat!("List", stringify!($kind)),
-                                |c| $options(c, scope),
-                                |r: $list_ty| (r.items, r.list_response_meta),
-                                |ch, r| async move { $client(ch).$list(r).await },
-                            )
-                            .await?;
-                        Ok(items.into_iter().filter(|o| $keep(o, scope)).map(Object::$kind).collect())
+                        self.list_pages(
+                            concat!("List", stringify!($kind)),
+                            |c| $options(c, scope),
+                            |r: $list_ty| (r.items, r.list_response_meta),
+                            |ch, r| async move { $client(ch).$list(r).await },
+                            &mut |items| {
+                                each(
+                                    items
+                                        .into_iter()
+                                        .filter(|o| $keep(o, scope))
+                                        .map(Object::$kind)
+                                        .collect(),
+                                )
+                            },
+                        )
+                        .await
                     } )*
                 }
             }
@@ -781,7 +798,18 @@ impl Cluster for GrpcCluster {
     }
 
     async fn list(&self, kind: Kind, scope: &Scope) -> Result<Vec<Object>, LiveError> {
-        self.list_kind(kind, scope).await
+        let mut out = Vec::new();
+        self.list_kind(kind, scope, &mut |page| out.extend(page)).await?;
+        Ok(out)
+    }
+
+    async fn list_each(
+        &self,
+        kind: Kind,
+        scope: &Scope,
+        each: &mut (dyn FnMut(Vec<Object>) + Send),
+    ) -> Result<(), LiveError> {
+        self.list_kind(kind, scope, each).await
     }
 
     async fn get(&self, kind: Kind, key: &ObjectKey) -> Result<Object, LiveError> {

@@ -195,6 +195,19 @@ pub trait Cluster: Send + Sync {
     /// Every object of a kind in a scope (all pages). Users ignore the scope.
     async fn list(&self, kind: Kind, scope: &Scope) -> Result<Vec<Object>, LiveError>;
 
+    /// [`Cluster::list`], handing the objects to `each` a page at a time, in order, as the
+    /// pages arrive: a caller that keeps a compact form of each object never holds a large list
+    /// (every User) in its wire form. After an error, the pages handed over are not the list.
+    async fn list_each(
+        &self,
+        kind: Kind,
+        scope: &Scope,
+        each: &mut (dyn FnMut(Vec<Object>) + Send),
+    ) -> Result<(), LiveError> {
+        each(self.list(kind, scope).await?);
+        Ok(())
+    }
+
     async fn get(&self, kind: Kind, key: &ObjectKey) -> Result<Object, LiveError>;
 
     /// Creates an object; returns it as stored (server-chosen name for Workspaces).

@@ -231,7 +231,7 @@ pub fn spawn_read<T, F>(
 ) -> tokio::task::JoinHandle<Result<LiveState<T>, LiveError>>
 where
     T: Listed + Send + 'static,
-    F: FnMut(LiveResource) -> T + Send + 'static,
+    F: Fn(LiveResource) -> T + Send + Sync + 'static,
 {
     tokio::spawn(read_wanted_as(
         cluster.clone(),
@@ -252,15 +252,30 @@ pub async fn read_wanted(
     read_wanted_as(cluster, wanted, naming, stack, |l| l).await
 }
 
+/// What one cluster-wide list gave [`read_wanted_as`]: every name listed, what was kept of the
+/// stack's objects, and of the stack's Spaces their names, whether they carry the stack's label
+/// and their annotations.
+struct WideList<T> {
+    names: BTreeSet<String>,
+    kept: Vec<T>,
+    spaces: Vec<(String, bool, crate::model::StrMap)>,
+}
+
+impl<T> Default for WideList<T> {
+    fn default() -> Self {
+        WideList { names: BTreeSet::new(), kept: Vec::new(), spaces: Vec::new() }
+    }
+}
+
 /// [`read_wanted`], keeping `keep(object)` of each object of the stack, made as the object is
 /// read (its list's wire objects are dropped as they are converted), so that a compact form of
 /// every object, not the object, is what the read holds at its end.
-pub async fn read_wanted_as<T: Listed>(
+pub async fn read_wanted_as<T: Listed + Send>(
     cluster: Arc<dyn Cluster>,
     wanted: Wanted,
     naming: Naming,
     stack: String,
-    mut keep: impl FnMut(LiveResource) -> T,
+    keep: impl Fn(LiveResource) -> T + Sync,
 ) -> Result<LiveState<T>, LiveError> {
     let cluster = &cluster;
     let stack = stack.as_str();
@@ -281,18 +296,40 @@ pub async fn read_wanted_as<T: Listed>(
     // label of its own).
     let mut our_spaces: BTreeSet<String> = BTreeSet::new();
     let mut cluster_names: BTreeMap<Kind, BTreeSet<String>> = BTreeMap::new();
+    // Each page is converted as it arrives and its wire objects dropped: a list of every User
+    // is never held whole in its wire form (at 30,000 Users that was most of a plan's peak).
+    let (keep, ours) = (&keep, &ours);
     let lists: Vec<_> = cluster_wide
         .into_iter()
         .map(|kind| {
             let cluster = cluster.clone();
-            async move { (kind, cluster.list(kind, &Scope::All).await) }
+            async move {
+                let mut got = WideList::default();
+                let result = cluster
+                    .list_each(kind, &Scope::All, &mut |page: Vec<super::Object>| {
+                        got.names.extend(page.iter().map(|o| o.name().to_string()));
+                        for l in page.iter().map(convert::from_wire) {
+                            if !ours(&l) || is_apply_lock(&l) {
+                                continue;
+                            }
+                            if l.kind == Kind::Space {
+                                let of_stack = !stack.is_empty() && l.stack() == Some(stack);
+                                let annotations = l.metadata.annotations.clone();
+                                got.spaces.push((l.wire_name.clone(), of_stack, annotations));
+                            }
+                            got.kept.push(keep(l));
+                        }
+                    })
+                    .await;
+                (kind, result.map(|()| got))
+            }
         })
         .collect();
     // Joined in this task, not spawned: the large lists (every User) are decoded where their
     // results are used, which keeps them in one allocator arena (spawning them raised the plan
     // bench's peak memory from 150 to 167 MiB).
-    for (kind, items) in futures_util::future::join_all(lists).await {
-        let items = match items {
+    for (kind, got) in futures_util::future::join_all(lists).await {
+        let got = match got {
             Err(e) if e.code == ErrorCode::PermissionDenied && on_core_api(kind) => {
                 if let Some(declared) = declared_core.get(&kind) {
                     return Err(core_denied(kind, declared, &e));
@@ -301,21 +338,15 @@ pub async fn read_wanted_as<T: Listed>(
             }
             other => other?,
         };
-        cluster_names.insert(kind, items.iter().map(|o| o.name().to_string()).collect());
-        // Each wire object is dropped once converted.
-        for l in items.into_iter().map(|o| convert::from_wire(&o)) {
-            if !ours(&l) || is_apply_lock(&l) {
-                continue;
+        cluster_names.insert(kind, got.names);
+        for (name, of_stack, annotations) in got.spaces {
+            if of_stack {
+                our_spaces.insert(name.clone());
             }
-            if l.kind == Kind::Space {
-                space_names.push(l.wire_name.clone());
-                if !stack.is_empty() && l.stack() == Some(stack) {
-                    our_spaces.insert(l.wire_name.clone());
-                }
-                records.insert(l.wire_name.clone(), l.metadata.annotations.clone());
-            }
-            objects.push(keep(l));
+            space_names.push(name.clone());
+            records.insert(name, annotations);
         }
+        objects.extend(got.kept);
     }
 
     // Per-Space kinds (Templates, Secrets), a few Spaces at a time. Each list is converted as

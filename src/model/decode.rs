@@ -82,6 +82,8 @@ impl Decoder {
     fn into_taken(self) -> Taken {
         let mut taken = self.taken.into_inner().unwrap_or_else(|p| p.into_inner());
         taken.files.sort_by_key(|t| t.first().map(|(k, _)| *k));
+        // Grown by doubling while files finished; the model keeps it as long as it lives.
+        taken.resources.shrink_to_fit();
         taken
     }
 }
@@ -93,15 +95,23 @@ impl crate::config::DocSink for Decoder {
         if docs.is_empty() {
             return moves;
         }
-        let (mut decoded, mut resources) = (Vec::with_capacity(docs.len()), Vec::new());
+        let (mut decoded, mut resources) = (Vec::new(), Vec::new());
         for doc in docs {
             let k = key(&doc);
             let mut slot = None;
-            decoded.push((k, decode_doc(Cow::Owned(doc), self.strict_kinds, &mut slot)));
+            // Only what adds a diagnostic is kept: a document that decoded cleanly (nearly
+            // all) gives the model nothing besides its resource.
+            match decode_doc(Cow::Owned(doc), self.strict_kinds, &mut slot) {
+                Decoded::Skip => {}
+                Decoded::Resource(diags) if diags.is_empty() => {}
+                d => decoded.push((k, d)),
+            }
             resources.extend(slot);
         }
         let mut all = self.taken.lock().unwrap_or_else(|p| p.into_inner());
-        all.files.push(decoded);
+        if !decoded.is_empty() {
+            all.files.push(decoded);
+        }
         all.resources.append(&mut resources);
         moves
     }
