@@ -170,7 +170,10 @@ mod tests {
             }
             let collected: StrMap = theirs.clone().into_iter().chain(theirs.clone()).collect();
             prop_assert_eq!(&collected, &ours);
-            prop_assert_eq!(serde_json::to_string(&ours).unwrap(), serde_json::to_string(&theirs).unwrap());
+            prop_assert_eq!(
+                serde_json::to_string(&ours).expect("json"),
+                serde_json::to_string(&theirs).expect("json")
+            );
         }
     }
 
