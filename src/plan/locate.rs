@@ -18,6 +18,12 @@ use super::{Plan, PlannedField};
 /// is in `model`.
 pub fn annotate(plan: &mut Plan, model: &Model, sources: &Sources) {
     for change in &mut plan.changes {
+        // Nothing to place (an unchanged object): its document is not read. A YAML document
+        // is parsed again to be read (`Origin::with_doc`), and reading every unchanged one was
+        // a quarter of a 50k plan's CPU.
+        if change.fields.is_empty() {
+            continue;
+        }
         let Some(resource) = model.get(&change.address) else { continue };
         let hcl = is_hcl(sources, resource.origin.span);
         // One reading of the document (kept, or read again) for all the change's fields.
