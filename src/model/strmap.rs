@@ -60,10 +60,6 @@ impl StrMap {
         self.0.iter().map(|(k, _)| k)
     }
 
-    pub fn values(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
-        self.0.iter().map(|(_, v)| v)
-    }
-
     pub fn retain(&mut self, mut keep: impl FnMut(&String, &mut String) -> bool) {
         self.0.retain_mut(|(k, v)| keep(k, v));
     }
@@ -99,14 +95,6 @@ impl FromIterator<(String, String)> for StrMap {
             }
         }
         StrMap(out)
-    }
-}
-
-impl Extend<(String, String)> for StrMap {
-    fn extend<I: IntoIterator<Item = (String, String)>>(&mut self, iter: I) {
-        for (k, v) in iter {
-            self.insert(k, v);
-        }
     }
 }
 
