@@ -5,6 +5,7 @@
 //! - [`diag`]: diagnostics with source spans, collected, never thrown.
 //! - [`kind`]: the managed kinds, their facts (naming, identity, scope) and addresses; a leaf
 //!   every stage may use, like `diag`.
+//! - [`order`]: sorting large records in place (a leaf, like `kind`).
 //! - [`config`]: files → raw documents (HCL and YAML) with spans; variables and environments.
 //! - [`model`]: raw documents → typed desired state, addresses, references, validation.
 //! - [`live`]: the `Cluster` trait: gRPC to a real cluster, the embedded local cluster, auth.
@@ -27,6 +28,7 @@ pub mod kind;
 pub mod live;
 pub mod model;
 pub mod ops;
+pub mod order;
 pub mod plan;
 pub mod render;
 pub mod server;

@@ -76,7 +76,7 @@ impl Doc {
     }
 }
 
-/// The tree of a text this module wrote (`Null` for none, which `Doc` never holds).
+/// The tree of a text this module wrote (`Null` for none: an empty [`Doc::default`]).
 fn parse(text: Option<&str>) -> Value {
     // Invariant: the text is serde_json's own output for a tree, so it parses.
     text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or(Value::Null)
@@ -89,6 +89,13 @@ pub(crate) fn has_float(v: &Value) -> bool {
         Value::Array(a) => a.iter().any(has_float),
         Value::Object(m) => m.values().any(has_float),
         _ => false,
+    }
+}
+
+/// An empty document (no text, no tree: it reads as `null`), for what no longer needs one.
+impl Default for Doc {
+    fn default() -> Doc {
+        Doc { text: None, tree: None, parsed: OnceLock::new() }
     }
 }
 

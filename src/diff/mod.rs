@@ -14,7 +14,7 @@ pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
@@ -264,6 +264,17 @@ pub struct Diff {
 impl LiveDoc {
     fn kind_is_workspace(&self) -> bool {
         self.address.kind == Kind::Workspace
+    }
+
+    /// Frees what the diff no longer needs of a compared object: everything but its address
+    /// (which keeps the list sorted).
+    fn hollow(&mut self) {
+        self.doc = Doc::default();
+        self.wire_name = String::new();
+        self.uid = String::new();
+        self.resource_version = String::new();
+        self.stack = None;
+        self.applied = None;
     }
 
     /// The diff view of a live object, normalised exactly like [`desired_doc`].
@@ -520,37 +531,64 @@ fn forces_replace(kind: Kind, path: &str) -> bool {
 
 /// Diffs the model against the live objects read from the cluster.
 pub fn diff(model: &Model, live: &[LiveDoc], opts: &DiffOptions) -> Diff {
+    diff_owned(model, live.to_vec(), opts)
+}
+
+/// [`diff`], taking the live documents: each is freed once it has been compared (a large
+/// plan's live documents and its changes are not both held whole). What else needs the
+/// documents takes it first (`plan::guards::LiveFacts`).
+pub fn diff_owned(model: &Model, mut live: Vec<LiveDoc>, opts: &DiffOptions) -> Diff {
     let mut out = Diff::default();
-    let mut by_address: BTreeMap<&Address, Vec<&LiveDoc>> = BTreeMap::new();
+    // At most one change per declared resource and per live object; reserved once, since
+    // doubling a list of large records leaves each old buffer behind as a hole in the heap.
+    // (What is reserved and never written is never touched: it costs address space, not
+    // memory; `shrink_to_fit` at the end gives it back.)
+    out.changes.reserve_exact(model.resources.len() + live.len());
+    // By address, in place; stable, so the objects at one address keep the order they came in.
+    crate::order::stable_sort_by(&mut live, |a, b| a.address.cmp(&b.address));
+    let at = |live: &[LiveDoc], a: &Address| {
+        let start = live.partition_point(|l| l.address < *a);
+        start..start + live[start..].partition_point(|l| l.address == *a)
+    };
+    // Compared (or retired): no longer a match, nor a leftover.
+    let mut used = vec![false; live.len()];
     // A Workspace marked as being replaced is retired only once its successor exists (a
     // Workspace of the same displayName in its Space). Without one (the successor's create
     // failed for good), it is still the declared Workspace's match: deleting it would lose its
     // data with nothing in its place.
-    let successors: BTreeSet<&Address> =
-        live.iter().filter(|l| !l.retiring && l.kind_is_workspace()).map(|l| &l.address).collect();
-    for l in live {
-        if l.retiring
-            && l.stack.as_deref() == Some(opts.stack.as_str())
-            && successors.contains(&l.address)
-        {
+    for i in 0..live.len() {
+        let l = &live[i];
+        let succeeded =
+            || live[at(&live, &l.address)].iter().any(|s| !s.retiring && s.kind_is_workspace());
+        if l.retiring && l.stack.as_deref() == Some(opts.stack.as_str()) && succeeded() {
             out.changes.push(retired(l));
-            continue;
+            used[i] = true;
+            live[i].hollow();
         }
-        by_address.entry(&l.address).or_default().push(l);
     }
     let imports: BTreeMap<&Address, &crate::model::Import> =
         model.imports.iter().map(|i| (&i.to, i)).collect();
     for resource in &model.resources {
         // Live objects are keyed by the address their identity gives them (`convert::from_wire`:
         // the stored name, or a Workspace's displayName in its Space).
-        let matches = by_address.remove(&resource.address).unwrap_or_default();
+        let matched: Vec<usize> = at(&live, &resource.address).filter(|&i| !used[i]).collect();
+        let matches: Vec<&LiveDoc> = matched.iter().map(|&i| &live[i]).collect();
         match imports.get(&resource.address) {
             Some(import) => diff_import(resource, import, matches, opts, &mut out),
             None => diff_declared(resource, matches, opts, &mut out),
         }
+        for i in matched {
+            used[i] = true;
+            live[i].hollow();
+        }
+    }
+    let mut by_address: BTreeMap<&Address, Vec<&LiveDoc>> = BTreeMap::new();
+    for (l, _) in live.iter().zip(&used).filter(|(_, used)| !**used) {
+        by_address.entry(&l.address).or_default().push(l);
     }
     diff_leftovers(by_address, opts, &mut out);
-    out.changes.sort_by(|a, b| a.address.cmp(&b.address));
+    crate::order::stable_sort_by(&mut out.changes, |a, b| a.address.cmp(&b.address));
+    out.changes.shrink_to_fit();
     out
 }
 

@@ -437,7 +437,8 @@ pub async fn read_wanted_as<T: Listed + Send>(
         }
     }
     objects.extend(workspaces);
-    objects.sort_by(|a, b| {
+    // In place (a stable sort's scratch would be half the list again, freed as the read ends).
+    crate::order::stable_sort_by(&mut objects, |a, b| {
         a.address().cmp(b.address()).then_with(|| a.wire_name().cmp(b.wire_name()))
     });
     for list in children.values_mut() {

@@ -151,29 +151,12 @@ fn merge<T>(
 }
 
 /// Puts resources in document order (the order of their documents' keys) in place: each is
-/// moved once, along the cycles of the permutation, and no second list is built.
+/// moved once, and no second list is built. Stable: two resources with one key (HCL blocks with
+/// no span of their own) keep their order.
 fn in_document_order(resources: &mut [Resource]) {
-    let mut order: Vec<(Key, usize)> = resources
-        .iter()
-        .enumerate()
-        .map(|(i, r)| ((r.origin.span.file, r.origin.span.start), i))
-        .collect();
-    // Stable: two resources with one key (HCL blocks with no span of their own) keep their order.
-    order.sort_by_key(|(k, _)| *k);
-    // `from[i]`: where the resource that belongs at `i` is now.
-    let mut from: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
-    for start in 0..from.len() {
-        let mut at = start;
-        while from[at] != usize::MAX {
-            let next = from[at];
-            from[at] = usize::MAX;
-            if next == start {
-                break;
-            }
-            resources.swap(at, next);
-            at = next;
-        }
-    }
+    crate::order::stable_sort_by(resources, |a, b| {
+        (a.origin.span.file, a.origin.span.start).cmp(&(b.origin.span.file, b.origin.span.start))
+    });
 }
 
 /// What one document gives the model.

@@ -176,6 +176,22 @@ fn candidates(r: &Resource) -> BTreeSet<Address> {
     deps
 }
 
+/// [`edges`] without copying the model's addresses as keys, and without the resources that
+/// depend on nothing (a plan looks up each of its changes; most Users have none).
+pub fn edges_by_ref(model: &Model) -> BTreeMap<&Address, Vec<Address>> {
+    model
+        .resources
+        .iter()
+        .filter_map(|r| {
+            let deps: Vec<Address> = candidates(r)
+                .into_iter()
+                .filter(|a| *a != r.address && model.get(a).is_some())
+                .collect();
+            (!deps.is_empty()).then_some((&r.address, deps))
+        })
+        .collect()
+}
+
 /// Dependency edges of a whole model: address → the addresses it depends on.
 pub fn edges(model: &Model) -> BTreeMap<Address, Vec<Address>> {
     let declared: BTreeSet<Address> = model.resources.iter().map(|r| r.address.clone()).collect();

@@ -14,7 +14,7 @@ use crate::diff::{self, DiffOptions, LiveDoc};
 use crate::live::auth::AuthEnv;
 use crate::live::convert::{LiveResource, Naming};
 use crate::live::{state, target, Cluster};
-use crate::model::{Address, Model};
+use crate::model::{Address, Body, Model};
 use crate::plan::{self, prebuild, BuildHistory, Plan, PlanInputs, TargetInfo};
 
 /// A plan and everything apply needs besides it.
@@ -144,15 +144,20 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     let desired = if req.destroy { &nothing } else { &model };
     // What is kept of the live objects besides their documents: Templates' build histories and
     // ready snapshots.
-    let (mut docs, histories, ready) = split(live.objects);
+    let prebuilt = |a: &Address| {
+        model.get(a).is_some_and(|r| matches!(r.body, Body::Template { prebuild: Some(_), .. }))
+    };
+    let (mut docs, histories, ready) = split(live.objects, prebuilt);
     let moved =
         if req.destroy { Vec::new() } else { plan::moved::relabel(&moves, &mut docs, &stack) };
-    let mut diff =
-        diff::diff(desired, &docs, &DiffOptions { stack: stack.clone(), prune: settings.prune });
+    // What the guards need of the live documents, before the diff frees each as it compares.
+    let facts = plan::guards::LiveFacts::of(&docs);
+    let opts = DiffOptions { stack: stack.clone(), prune: settings.prune };
+    let mut diff = diff::diff_owned(desired, docs, &opts);
     plan::moved::mark(&mut diff, &moved);
     // Changes the server refuses to Volumes and Memberships, and references to GitProviders
     // and Volumes it does not have, before anything is written.
-    let mut refused = plan::guards::check(desired, &docs, &diff.changes, &identity.username);
+    let mut refused = plan::guards::check(desired, &facts, &diff.changes, &identity.username);
     if !req.destroy {
         let read: std::collections::BTreeSet<(crate::model::Kind, String)> =
             live.children.values().flatten().map(|c| (c.kind, c.wire_name.clone())).collect();
@@ -162,9 +167,6 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
             &read,
         ));
     }
-    // Freed beside the rest of the plan (a large plan's live documents are many small
-    // allocations).
-    drop_aside(docs);
     if !refused.is_empty() {
         let mut diags = warnings;
         refused.into_iter().for_each(|d| diags.push(d));
@@ -200,7 +202,7 @@ pub async fn plan_against(req: &Request, prepared: Prepared) -> Result<Planned, 
     plan::locate::annotate(&mut plan, &model, &loaded.sources);
     for (to, from) in &moved {
         if let Some(c) = plan.changes.iter_mut().find(|c| &c.address == to) {
-            c.moved_from = Some(from.clone());
+            c.moved_from = Some(Box::new(from.clone()));
         }
     }
     plan.snapshots = snapshot_report(&settings, &plan, &ready).await;
@@ -485,24 +487,34 @@ impl state::Listed for Read {
 }
 
 /// The documents of what was read, and by address the build history of each live Template
-/// (the last at an address, in the order read) and the VolumeSnapshot of its ready build
-/// (`None`: none; the first Template at an address).
+/// that `prebuilt` (the last at an address, in the order read) and the VolumeSnapshot of its
+/// ready build (the first Template at an address; none: no ready build). Only pre-built
+/// Templates' builds are planned, and a large stack's other Templates are most of its objects.
 #[allow(clippy::type_complexity)]
 fn split(
-    objects: Vec<Read>,
+    mut objects: Vec<Read>,
+    prebuilt: impl Fn(&Address) -> bool,
 ) -> (Vec<LiveDoc>, BTreeMap<Address, BuildHistory>, BTreeMap<Address, Option<String>>) {
     let mut histories = BTreeMap::new();
     let mut ready = BTreeMap::new();
-    let mut docs = Vec::with_capacity(objects.len());
-    for r in objects {
-        if let Some(history) = r.history {
+    // Read in address order: the first at an address follows one at another.
+    for i in 0..objects.len() {
+        let first = i == 0 || objects[i - 1].doc.address != objects[i].doc.address;
+        let r = &mut objects[i];
+        let (history, snapshot) = (r.history.take(), r.ready.take());
+        if !prebuilt(&r.doc.address) {
+            continue;
+        }
+        if let Some(history) = history {
             histories.insert(r.doc.address.clone(), history);
         }
-        if let Some(snapshot) = r.ready {
-            ready.entry(r.doc.address.clone()).or_insert(snapshot);
+        if let Some(snapshot) = snapshot.filter(|_| first) {
+            ready.insert(r.doc.address.clone(), snapshot);
         }
-        docs.push(r.doc);
     }
+    // Collected in place: the documents stay in the list's buffer (a `Vec` collected from its
+    // own `into_iter` with records no larger reuses it), not copied into a second list.
+    let docs = objects.into_iter().map(|r| r.doc).collect();
     (docs, histories, ready)
 }
 
@@ -510,13 +522,6 @@ fn split(
 fn ready_snapshot(l: &LiveResource) -> Option<String> {
     let id = &l.build_info.as_ref()?.current_ready_build_id;
     (!id.is_empty()).then(|| crate::live::kube::snapshot::snapshot_name(&l.uid, id))
-}
-
-/// Drops `value` on a thread of its own, so that freeing a large structure (many small
-/// allocations) overlaps the work after it; here when no thread can be started.
-fn drop_aside<T: Send + 'static>(value: T) {
-    // A refused spawn hands the closure back dropped, which drops `value` here.
-    let _ = std::thread::Builder::new().name("cordium-free".into()).spawn(move || drop(value));
 }
 
 /// A live Template's build history, when it has build info.

@@ -12,17 +12,55 @@
 //!   ("Space Creators cannot remove themselves") nor given another role ("Space Creators
 //!   cannot update their own Memberships"). That is how a Space never loses its last OWNER.
 
+use std::collections::BTreeMap;
+
 use crate::diag::Diagnostic;
 use crate::diff::{Action, LiveDoc, ResourceChange};
 use crate::model::graph::short;
 use crate::model::spec::MembershipRole;
 use crate::model::{Address, Body, Kind, Model};
 
-/// Every refused change among `changes` (`desired`: what the plan wants; `docs`: what was read;
-/// `username`: the caller, who creates the stack's Spaces).
+/// What the guards need of the live documents, taken before the diff consumes them: each live
+/// Volume's size by stored name, and the Volumes each live Template or Workspace mounts.
+#[derive(Debug, Default)]
+pub struct LiveFacts {
+    volume_megabytes: BTreeMap<String, u64>,
+    /// Template and Workspace addresses, with the (short) names of the Volumes they mount.
+    mounts: Vec<(Address, Vec<String>)>,
+}
+
+impl LiveFacts {
+    pub fn of(docs: &[LiveDoc]) -> LiveFacts {
+        let mut facts = LiveFacts::default();
+        for d in docs {
+            match d.address.kind {
+                Kind::Volume => {
+                    if let Some(mb) = megabytes(&d.doc.value()) {
+                        facts.volume_megabytes.entry(d.wire_name.clone()).or_insert(mb);
+                    }
+                }
+                Kind::Template | Kind::Workspace => {
+                    // Only a document whose text names a mount is read as a tree.
+                    if d.doc.text().is_some_and(|t| !t.contains("\"volumeMounts\"")) {
+                        continue;
+                    }
+                    let names = mounted_volumes(&d.doc.value());
+                    if !names.is_empty() {
+                        facts.mounts.push((d.address.clone(), names));
+                    }
+                }
+                _ => {}
+            }
+        }
+        facts
+    }
+}
+
+/// Every refused change among `changes` (`desired`: what the plan wants; `live`: what the
+/// guards need of what was read; `username`: the caller, who creates the stack's Spaces).
 pub fn check(
     desired: &Model,
-    docs: &[LiveDoc],
+    live: &LiveFacts,
     changes: &[ResourceChange],
     username: &str,
 ) -> Vec<Diagnostic> {
@@ -30,9 +68,9 @@ pub fn check(
     for c in changes {
         match c.address.kind {
             Kind::Volume => {
-                shrink(desired, docs, c, &mut out);
+                shrink(desired, live, c, &mut out);
                 if matches!(c.action, Action::Delete | Action::Replace) {
-                    mounted(desired, docs, changes, c, &mut out);
+                    mounted(desired, live, changes, c, &mut out);
                 }
             }
             Kind::Membership if c.address.name == username => own_membership(desired, c, &mut out),
@@ -47,7 +85,7 @@ fn megabytes(doc: &serde_json::Value) -> Option<u64> {
     doc.pointer("/spec/size/megabytes").and_then(serde_json::Value::as_u64)
 }
 
-fn shrink(desired: &Model, docs: &[LiveDoc], c: &ResourceChange, out: &mut Vec<Diagnostic>) {
+fn shrink(desired: &Model, live: &LiveFacts, c: &ResourceChange, out: &mut Vec<Diagnostic>) {
     if c.action != Action::Update {
         return;
     }
@@ -55,11 +93,7 @@ fn shrink(desired: &Model, docs: &[LiveDoc], c: &ResourceChange, out: &mut Vec<D
     let Body::Volume { spec } = &r.body else { return };
     let want = u64::from(spec.size.as_ref().map(|s| s.megabytes).unwrap_or_default());
     let live_name = c.live.as_ref().map(|l| l.name.as_str()).unwrap_or_default();
-    let Some(have) =
-        docs.iter().find(|d| d.wire_name == live_name).and_then(|d| megabytes(&d.doc.value()))
-    else {
-        return;
-    };
+    let Some(&have) = live.volume_megabytes.get(live_name) else { return };
     if want < have {
         out.push(
             Diagnostic::error(
@@ -85,21 +119,20 @@ fn mounts(origin: &crate::model::Origin, volume: &str) -> bool {
     origin.volume_refs().any(|v| short(&v.name) == volume)
 }
 
-/// Whether a canonical (live) document mounts the Volume named `volume`.
-fn doc_mounts(doc: &serde_json::Value, volume: &str) -> bool {
-    doc.pointer("/spec/runtime/volumeMounts").and_then(serde_json::Value::as_array).is_some_and(
-        |ms| {
-            ms.iter().any(|m| {
-                m.pointer("/volumeRef/name").and_then(serde_json::Value::as_str).map(short)
-                    == Some(volume)
-            })
-        },
-    )
+/// The (short) names of the Volumes a canonical (live) document mounts.
+fn mounted_volumes(doc: &serde_json::Value) -> Vec<String> {
+    let mounts = doc.pointer("/spec/runtime/volumeMounts").and_then(serde_json::Value::as_array);
+    mounts
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.pointer("/volumeRef/name").and_then(serde_json::Value::as_str))
+        .map(|name| short(name).to_string())
+        .collect()
 }
 
 fn mounted(
     desired: &Model,
-    docs: &[LiveDoc],
+    live: &LiveFacts,
     changes: &[ResourceChange],
     c: &ResourceChange,
     out: &mut Vec<Diagnostic>,
@@ -116,11 +149,11 @@ fn mounted(
         .map(|r| r.address.clone())
         .collect();
     mounters.extend(
-        docs.iter()
-            .filter(|d| matches!(d.address.kind, Kind::Template | Kind::Workspace))
-            .filter(|d| d.address.space.as_deref() == space && !deleted(&d.address))
-            .filter(|d| doc_mounts(&d.doc, volume))
-            .map(|d| d.address.clone()),
+        live.mounts
+            .iter()
+            .filter(|(a, _)| a.space.as_deref() == space && !deleted(a))
+            .filter(|(_, names)| names.iter().any(|n| n == volume))
+            .map(|(a, _)| a.clone()),
     );
     mounters.sort();
     mounters.dedup();
@@ -229,7 +262,7 @@ mod tests {
             serde_json::json!({"spec": {"size": {"megabytes": 5000}}}),
         )];
         let c = change("volume.ml.data", Action::Update, Some("data.ml.alice"));
-        let found = check(&model, &live, &[c], "alice");
+        let found = check(&model, &LiveFacts::of(&live), &[c], "alice");
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].code, "volume-shrink");
         assert!(found[0].message.contains("5000 MB") && found[0].message.contains("2000 MB"));
@@ -241,7 +274,7 @@ mod tests {
             serde_json::json!({"spec": {"size": {"megabytes": 1000}}}),
         )];
         let c = change("volume.ml.data", Action::Update, Some("data.ml.alice"));
-        assert!(check(&model, &live, &[c], "alice").is_empty());
+        assert!(check(&model, &LiveFacts::of(&live), &[c], "alice").is_empty());
     }
 
     #[test]
@@ -250,7 +283,7 @@ mod tests {
             "kind: Space\nmetadata: {name: ml}\n---\nkind: Template\nmetadata: {name: gpu.ml}\nspec: {runtime: {volumeMounts: [{mountPath: /d, volumeRef: {name: data}}]}}\n",
         );
         let c = change("volume.ml.data", Action::Delete, Some("data.ml.alice"));
-        let found = check(&model, &[], &[c], "alice");
+        let found = check(&model, &LiveFacts::default(), &[c], "alice");
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].code, "volume-mounted");
         assert!(found[0].message.contains("template.ml.gpu"), "{}", found[0].message);
@@ -261,24 +294,34 @@ mod tests {
             serde_json::json!({"spec": {"runtime": {"volumeMounts": [{"volumeRef": {"name": "data"}}]}}}),
         );
         let c = change("volume.ml.data", Action::Delete, Some("data.ml.alice"));
-        let found =
-            check(&Model::default(), std::slice::from_ref(&ws), std::slice::from_ref(&c), "alice");
+        let found = check(
+            &Model::default(),
+            &LiveFacts::of(std::slice::from_ref(&ws)),
+            std::slice::from_ref(&c),
+            "alice",
+        );
         assert!(found[0].message.contains("workspace.ml.box"));
         let gone = change("workspace.ml.box", Action::Delete, Some("abc"));
-        assert!(check(&Model::default(), &[ws], &[c, gone], "alice").is_empty());
+        assert!(check(&Model::default(), &LiveFacts::of(&[ws]), &[c, gone], "alice").is_empty());
     }
 
     #[test]
     fn the_creator_keeps_its_owner_membership() {
         let model = yaml("kind: Space\nmetadata: {name: org.cordium}\n---\nkind: Membership\nmetadata: {name: alice.org}\nspec: {role: ADMIN}\n");
         let create = change("membership.org.alice", Action::Create, None);
-        assert_eq!(check(&model, &[], &[create], "alice")[0].code, "own-membership");
+        assert_eq!(
+            check(&model, &LiveFacts::default(), &[create], "alice")[0].code,
+            "own-membership"
+        );
         let demote = change("membership.org.alice", Action::Update, Some("alice.org.cordium"));
-        assert_eq!(check(&model, &[], &[demote], "alice")[0].code, "last-owner");
+        assert_eq!(check(&model, &LiveFacts::default(), &[demote], "alice")[0].code, "last-owner");
         let remove = change("membership.org.alice", Action::Delete, Some("alice.org.cordium"));
-        assert_eq!(check(&Model::default(), &[], &[remove], "alice")[0].code, "last-owner");
+        assert_eq!(
+            check(&Model::default(), &LiveFacts::default(), &[remove], "alice")[0].code,
+            "last-owner"
+        );
         // Someone else's Membership is theirs to change.
         let other = change("membership.org.alice", Action::Update, Some("alice.org.cordium"));
-        assert!(check(&model, &[], &[other], "bob").is_empty());
+        assert!(check(&model, &LiveFacts::default(), &[other], "bob").is_empty());
     }
 }

@@ -82,13 +82,13 @@ pub struct PlannedChange {
     /// A Space delete or replace: what the server deletes with it besides the changes the plan
     /// lists (objects read in the Space that no change covers, and what cannot be read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cascade: Option<cascade::Cascade>,
+    pub cascade: Option<Box<cascade::Cascade>>,
     /// A Workspace replace: which half runs first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replace_order: Option<ReplaceOrder>,
     /// A `moved` block renamed it: its address before (the live object is the same one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub moved_from: Option<Address>,
+    pub moved_from: Option<Box<Address>>,
     /// An `import` adopts the existing object of this stored name into the stack: apply
     /// labels it (a Workspace: records it in its Space) and makes it match the config.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -321,7 +321,7 @@ pub struct PlanInputs {
 pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnostic>) {
     let mut problems = diff.problems;
     let mut all_changes = diff.changes;
-    let edges = crate::model::graph::edges(model);
+    let edges = crate::model::graph::edges_by_ref(model);
     // Declared dependencies, and the Space every child lives in (also for objects no longer
     // declared: they are deleted before their Space).
     let deps = |a: &Address| {
@@ -382,13 +382,14 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
     let steps = apply_graph(&changes, &builds, &deps, &first, &mut problems);
 
     drop(changes);
-    // The selected changes, moved into the plan (in the same order), not copied.
+    // The selected changes, moved into the plan (in the same order), not copied: collected in
+    // the diff's own buffer (a planned change is no larger, `plan::tests`).
     let planned = all_changes
         .into_iter()
         .filter(|c| selected.contains(&c.address))
         .map(|c| {
             let mut p = mask_owned(c);
-            p.cascade = cascades.get(&p.address).cloned();
+            p.cascade = cascades.get(&p.address).cloned().map(Box::new);
             if data_loss(&p) {
                 p.reason = format!("{}; {DATA_LOSS}", p.reason);
             }
@@ -494,7 +495,7 @@ fn protect(model: &Model, changes: &[&ResourceChange], problems: &mut Vec<Diagno
 /// One snapshot build decision per selected Template with a `prebuild`.
 fn decide_builds(
     model: &Model,
-    selected: &BTreeSet<Address>,
+    selected: &Selection,
     changes: &[&ResourceChange],
     inputs: &PlanInputs,
 ) -> Vec<PlannedBuild> {
@@ -612,7 +613,11 @@ fn select(
     deps: &dyn Fn(&Address) -> Vec<Address>,
     cascades: &BTreeMap<Address, cascade::Cascade>,
     problems: &mut Vec<Diagnostic>,
-) -> (BTreeSet<Address>, Vec<Address>) {
+) -> (Selection, Vec<Address>) {
+    // With no `--target` and no `--exclude` every change is kept: nothing to walk or copy.
+    if targets.is_empty() && excludes.is_empty() {
+        return (Selection::All, Vec::new());
+    }
     let all: BTreeSet<Address> = changes.iter().map(|c| c.address.clone()).collect();
     let doomed_set: BTreeSet<&Address> = changes
         .iter()
@@ -623,14 +628,11 @@ fn select(
         changes.iter().filter(|c| c.action == Action::Delete).map(|c| &c.address).collect();
     let doomed = |a: &Address| doomed_set.contains(a);
     let deleted = |a: &Address| deleted_set.contains(a);
-    // Reverse edges among the plan's addresses (only a selection walks them: with no
-    // `--target` and no `--exclude` every change is kept).
+    // Reverse edges among the plan's addresses.
     let mut dependents: BTreeMap<Address, Vec<Address>> = BTreeMap::new();
-    if !targets.is_empty() || !excludes.is_empty() {
-        for a in &all {
-            for d in deps(a) {
-                dependents.entry(d).or_default().push(a.clone());
-            }
+    for a in &all {
+        for d in deps(a) {
+            dependents.entry(d).or_default().push(a.clone());
         }
     }
     let mut keep: BTreeSet<Address> = if targets.is_empty() {
@@ -690,7 +692,24 @@ fn select(
         keep.retain(|a| !out.contains(a));
     }
     let excluded = all.iter().filter(|a| !keep.contains(a)).cloned().collect();
-    (keep, excluded)
+    (Selection::Only(keep), excluded)
+}
+
+/// The changes a plan keeps: all of them, or (`--target`, `--exclude`) those at these
+/// addresses.
+#[derive(Debug)]
+pub(crate) enum Selection {
+    All,
+    Only(BTreeSet<Address>),
+}
+
+impl Selection {
+    pub(crate) fn contains(&self, a: &Address) -> bool {
+        match self {
+            Selection::All => true,
+            Selection::Only(set) => set.contains(a),
+        }
+    }
 }
 
 /// Converts a change, masking every sensitive value: paths under a sensitive path, and every

@@ -793,3 +793,15 @@ mod properties {
         }
     }
 }
+
+/// `make` moves the diff's changes into the plan's list in place (`Vec`'s collect reuses the
+/// buffer of an iterator over its own items when the new ones are no larger): a plan of every
+/// object of a large stack is not held twice while it is made. The rare parts of a planned
+/// change (`cascade`, `moved_from`) are boxed to keep it so.
+#[test]
+fn a_planned_change_fits_in_the_buffer_of_the_change_it_comes_from() {
+    let (planned, change) =
+        (std::mem::size_of::<PlannedChange>(), std::mem::size_of::<diff::ResourceChange>());
+    assert!(planned <= change, "PlannedChange {planned} bytes, ResourceChange {change}");
+    assert_eq!(std::mem::align_of::<PlannedChange>(), std::mem::align_of::<diff::ResourceChange>());
+}
