@@ -3,12 +3,18 @@
 //! while independent branches go on; a stop request lets running steps finish and starts no new
 //! ones. What a step does is the caller's (`run`); the walker only schedules and reports.
 //!
+//! Of the steps ready to start, the one with the longest chain of work still behind it starts
+//! first (critical path first, [`ranks`]): a Space whose Templates have builds and Workspaces
+//! waiting goes before a thousand independent Users, which fill the slots the builds leave. A
+//! build counts as [`BUILD_WEIGHT`] calls. Equal ranks start in plan order.
+//!
 //! Each step holds a [`Slot`] while it works. A step whose operation is done and that only waits
 //! for bookkeeping shared with other steps (a Workspace's entry in its Space's ownership record,
 //! written together with the entries that queue meanwhile) gives its slot back, so the next step
 //! can start; it still ends, and its dependents still start, only when that bookkeeping is done.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,7 +23,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::plan::Step;
+use crate::plan::{Step, StepKind};
 
 /// How one step ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,8 +99,11 @@ where
             }
         }
     }
-    let mut ready: VecDeque<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
-    let mut running: JoinSet<(usize, Result<(), String>, Duration)> = JoinSet::new();
+    let rank = ranks(steps, &dependents);
+    // Longest chain first; equal ranks in plan order.
+    let mut ready: BinaryHeap<(u64, Reverse<usize>)> =
+        (0..n).filter(|&i| waiting[i] == 0).map(|i| (rank[i], Reverse(i))).collect();
+    let mut running: JoinSet<(usize, Result<(), String>, Duration, Arc<Slot>)> = JoinSet::new();
 
     // A slot given back while no step was ready to take it.
     let mut spare: Option<OwnedSemaphorePermit> = None;
@@ -104,15 +113,16 @@ where
             else {
                 break;
             };
-            let Some(i) = ready.pop_front() else { break };
+            let Some((_, Reverse(i))) = ready.pop() else { break };
             observe(WalkEvent::Started { step: i });
             let slot = Arc::new(Slot::holding(permit));
             let fut = run(i, slot.clone());
             running.spawn(async move {
                 let t = Instant::now();
                 let r = fut.await;
-                slot.release();
-                (i, r, t.elapsed())
+                // The slot goes back once the walker has seen the step end (below), so that what
+                // it unblocks competes for it with what was ready before.
+                (i, r, t.elapsed(), slot)
             });
         }
         if running.is_empty() {
@@ -128,7 +138,7 @@ where
             }
         };
         let Some(joined) = joined else { break };
-        let (i, result, elapsed) = match joined {
+        let (i, result, elapsed, slot) = match joined {
             Ok(v) => v,
             // A step task panicked or was aborted: that is a bug, but it must not take down the
             // walk. Its index is lost, so every unfinished step will be reported not started.
@@ -158,11 +168,12 @@ where
                 } else {
                     waiting[k] -= 1;
                     if waiting[k] == 0 {
-                        ready.push_back(k);
+                        ready.push((rank[k], Reverse(k)));
                     }
                 }
             }
         }
+        slot.release();
     }
     outcomes
         .into_iter()
@@ -174,6 +185,45 @@ where
             })
         })
         .collect()
+}
+
+/// What a build counts for in [`ranks`], in calls: a build takes seconds to minutes, a call
+/// milliseconds.
+pub const BUILD_WEIGHT: u64 = 1000;
+
+/// Each step's rank: its own weight (a call is 1, a build [`BUILD_WEIGHT`]) plus the largest
+/// rank among the steps that depend on it, i.e. the work on the longest chain that starts with
+/// it. Steps on a dependency cycle (which a plan never has) get their own weight.
+fn ranks(steps: &[Step], dependents: &[Vec<usize>]) -> Vec<u64> {
+    let n = steps.len();
+    let weight = |i: usize| match steps[i].kind {
+        StepKind::Build | StepKind::WaitBuild => BUILD_WEIGHT,
+        StepKind::Create | StepKind::Update | StepKind::Delete => 1,
+    };
+    // A topological order (Kahn's), then the ranks from its end.
+    let mut waiting: Vec<usize> = vec![0; n];
+    for list in dependents {
+        for &k in list {
+            waiting[k] += 1;
+        }
+    }
+    let mut order: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    let mut next = 0;
+    while let Some(&j) = order.get(next) {
+        next += 1;
+        for &k in &dependents[j] {
+            waiting[k] -= 1;
+            if waiting[k] == 0 {
+                order.push(k);
+            }
+        }
+    }
+    let mut rank: Vec<u64> = (0..n).map(weight).collect();
+    for &j in order.iter().rev() {
+        let behind = dependents[j].iter().map(|&k| rank[k]).max().unwrap_or(0);
+        rank[j] = weight(j).saturating_add(behind);
+    }
+    rank
 }
 
 #[cfg(test)]
@@ -221,6 +271,40 @@ mod tests {
         let order = order.lock().expect("lock").clone();
         assert!(order.iter().position(|&i| i == 0) < order.iter().position(|&i| i == 1));
         assert!(!order.contains(&2));
+    }
+
+    /// One at a time, the step order is the critical path's: the chain with a build behind it
+    /// (a Space, its Template, the build, a Workspace) before independent Users listed first,
+    /// the build as soon as its Template is done, and equal ranks in plan order.
+    #[tokio::test]
+    async fn the_longest_chain_starts_first() {
+        let mut steps = vec![step("u1", &[]), step("u2", &[]), step("s", &[]), step("t", &[2])];
+        steps.push(Step { kind: StepKind::Build, ..step("t-build", &[3]) });
+        steps.push(step("w", &[4]));
+        steps.push(step("s2", &[]));
+        steps.push(step("t2", &[6]));
+        let rank = ranks(&steps, &{
+            let mut d = vec![Vec::new(); steps.len()];
+            for (i, s) in steps.iter().enumerate() {
+                s.depends_on.iter().for_each(|&j| d[j].push(i));
+            }
+            d
+        });
+        assert_eq!(rank, [1, 1, 1003, 1002, 1001, 1, 2, 1]);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let o = order.clone();
+        walk(
+            &steps,
+            1,
+            Arc::new(AtomicBool::new(false)),
+            move |i, _| {
+                o.lock().expect("lock").push(i);
+                async { Ok(()) }
+            },
+            |_| {},
+        )
+        .await;
+        assert_eq!(*order.lock().expect("lock"), [2, 3, 4, 6, 0, 1, 5, 7]);
     }
 
     #[tokio::test]
