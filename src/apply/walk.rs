@@ -74,6 +74,9 @@ impl Slot {
     }
 }
 
+/// A step's task ends with its index, result, time taken and slot.
+type Ended = (usize, Result<(), String>, Duration, Arc<Slot>);
+
 /// Walks `steps` (dependencies given by index). `run(i, slot)` performs step `i`, holding `slot`
 /// until it ends or gives it back. Returns one outcome per step, in step order.
 pub async fn walk<F, Fut>(
@@ -103,7 +106,7 @@ where
     // Longest chain first; equal ranks in plan order.
     let mut ready: BinaryHeap<(u64, Reverse<usize>)> =
         (0..n).filter(|&i| waiting[i] == 0).map(|i| (rank[i], Reverse(i))).collect();
-    let mut running: JoinSet<(usize, Result<(), String>, Duration, Arc<Slot>)> = JoinSet::new();
+    let mut running: JoinSet<Ended> = JoinSet::new();
 
     // A slot given back while no step was ready to take it.
     let mut spare: Option<OwnedSemaphorePermit> = None;

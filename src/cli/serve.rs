@@ -317,6 +317,7 @@ impl Termination {
 
 #[allow(clippy::print_stdout, clippy::print_stderr)] // cli reports; the server never prints
 pub fn run(args: Args) -> Exit {
+    crate::ops::keep_freed_memory();
     let options = match options(args) {
         Ok(o) => o,
         Err(e) => {

@@ -753,6 +753,7 @@ async fn execute(
     let mut signals = signals.unwrap_or_else(Signals::listen);
     walking.store(true, Ordering::SeqCst);
     progress.notice(Notice::Applying { target: &settings.target.display() });
+    super::keep_freed_memory();
     let walk = apply::apply(&plan, ctx, progress);
     tokio::pin!(walk);
     let lost = lock.lost();

@@ -92,6 +92,20 @@ pub trait Progress: Observer {
     fn notice(&self, notice: Notice<'_>);
 }
 
+/// What follows is a long run of small requests (apply's steps, `cordium serve`'s calls): freed
+/// memory is kept about 10 s for reuse rather than handed back to the system page by page as
+/// the binary starts out doing, for plan's and validate's peak (`alloc_tune`). Over `cordium
+/// serve`, 2,000 creates at parallelism 32 took the server 2.27 s of system time handing pages
+/// back against 0.48 s keeping them.
+pub fn keep_freed_memory() {
+    #[cfg(not(target_env = "msvc"))]
+    {
+        // Only a tuning: where the allocator is not jemalloc (a test binary) or refuses it,
+        // everything works as before.
+        let _ = alloc_tune::keep_freed_pages(10_000);
+    }
+}
+
 /// Runs an operation on a fresh runtime (commands are one-shot).
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
