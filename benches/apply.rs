@@ -283,6 +283,8 @@ async fn run(shape: Shape, parallelism: usize) -> Run {
     );
     ctx.parallelism = parallelism;
     let t = Instant::now();
+    // What `cordium apply` does before its steps (`ops::apply`).
+    cordium::ops::keep_freed_memory();
     let outcome = apply::apply(&planned.plan, ctx, &Ignore).await;
     let wall = t.elapsed();
     let failed: Vec<String> = outcome.failed().take(5).map(|s| format!("{:?}", s.status)).collect();
@@ -330,6 +332,8 @@ async fn apply_round(dir: &Path, url: &str, round: usize, forget_uids: bool) -> 
     );
     let before = cluster.calls();
     let t = Instant::now();
+    // What `cordium apply` does before its steps (`ops::apply`).
+    cordium::ops::keep_freed_memory();
     let outcome = apply::apply(&planned.plan, ctx, &Ignore).await;
     let wall = t.elapsed();
     assert!(outcome.success(), "apply failed");
@@ -364,6 +368,8 @@ async fn round_trips() -> (Spread, Spread) {
         Arc::new(NoSecrets),
     );
     ctx.parallelism = 1;
+    // What `cordium apply` does before its steps (`ops::apply`).
+    cordium::ops::keep_freed_memory();
     let outcome = apply::apply(&planned.plan, ctx, &Ignore).await;
     assert!(outcome.success(), "apply failed");
     let of = |kind: cordium::kind::Kind| {

@@ -107,6 +107,8 @@ async fn child(mode: &str, dir: PathBuf, store: PathBuf) {
                     Arc::new(NoSecrets),
                 );
                 ctx.parallelism = 10;
+                // What `cordium apply` does before its steps (`ops::apply`).
+                cordium::ops::keep_freed_memory();
                 let outcome = apply::apply(&planned.plan, ctx, &Ignore).await;
                 let failed: Vec<String> =
                     outcome.failed().take(3).map(|s| format!("{:?}", s.status)).collect();

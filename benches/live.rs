@@ -131,6 +131,9 @@ async fn create_grpc(cl: &CoreClient, prefix: &str, total: usize, parallelism: u
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    // Every figure here is of apply's phase, the engine's floor as much as apply itself: freed
+    // memory kept for reuse, as `cordium apply` sets it before its steps (`ops::apply`).
+    cordium::ops::keep_freed_memory();
     let engine = Arc::new(Engine::in_memory(EngineOptions::default()).unwrap());
     let objects = objects();
     let local = LocalCluster::from_engine(engine.clone(), "local:memory".into());

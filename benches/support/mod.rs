@@ -14,6 +14,14 @@ use cordium::live::auth::{AuthEnv, Token};
 use cordium::live::target::{TargetEnv, TargetFlags};
 use cordium::ops::{EnvSettings, OpsError, Request};
 
+/// The shipped binary's allocator (`src/main.rs`) with its built-in options, so that what a
+/// bench measures in its own processes is what `cordium` does: freed pages handed back at once
+/// while loading and planning, kept for reuse once an apply's steps start
+/// ([`cordium::ops::keep_freed_memory`], which the benches call where the binary does).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// The authentication token provisioned for `admin`.
 pub const TOKEN: &str = "T";
 

@@ -107,7 +107,8 @@ pub struct DestroyArgs {
 pub struct RunFlags {
     /// At most this many operations at work at once (1 or more). A Workspace whose only work
     /// left is its entry in its Space's ownership record (written with the others that queue)
-    /// does not count.
+    /// does not count. Of the operations ready to start, the one with the longest chain of
+    /// work behind it goes first (a Template build counts as a thousand calls).
     #[arg(long, value_name = "N", default_value_t = apply::DEFAULT_PARALLELISM,
           value_parser = parallelism)]
     pub parallelism: usize,
