@@ -50,8 +50,8 @@ pub enum WalkEvent {
     Ended { step: usize, outcome: StepOutcome },
 }
 
-/// A running step's place among the `parallelism` at work. Given back when the step ends, or
-/// earlier by [`Slot::release`].
+/// A running step's place among the `parallelism` at work. Given back once the walker has seen
+/// the step end and queued what it unblocks, or earlier by [`Slot::release`].
 #[derive(Debug, Default)]
 pub struct Slot(std::sync::Mutex<Option<OwnedSemaphorePermit>>);
 
@@ -196,7 +196,8 @@ pub const BUILD_WEIGHT: u64 = 1000;
 
 /// Each step's rank: its own weight (a call is 1, a build [`BUILD_WEIGHT`]) plus the largest
 /// rank among the steps that depend on it, i.e. the work on the longest chain that starts with
-/// it. Steps on a dependency cycle (which a plan never has) get their own weight.
+/// it. Steps on a dependency cycle (which a plan never has), and those before one, get their
+/// own weight.
 fn ranks(steps: &[Step], dependents: &[Vec<usize>]) -> Vec<u64> {
     let n = steps.len();
     let weight = |i: usize| match steps[i].kind {

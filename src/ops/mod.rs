@@ -96,7 +96,7 @@ pub trait Progress: Observer {
 /// memory is kept about 10 s for reuse rather than handed back to the system page by page as
 /// the binary starts out doing, for plan's and validate's peak (`alloc_tune`). Over `cordium
 /// serve`, 2,000 creates at parallelism 32 took the server 2.27 s of system time handing pages
-/// back against 0.48 s keeping them.
+/// back against 0.45 s keeping them.
 pub fn keep_freed_memory() {
     #[cfg(not(target_env = "msvc"))]
     {
