@@ -18,8 +18,9 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-/// A canonical document: its JSON text, or its tree.
-#[derive(Clone)]
+/// A canonical document: its JSON text, or its tree; by default neither (it reads as `null`),
+/// for what no longer needs one.
+#[derive(Clone, Default)]
 pub struct Doc {
     /// The compact JSON text, while the document is unchanged and round-trips exactly.
     text: Option<Box<str>>,
@@ -89,13 +90,6 @@ pub(crate) fn has_float(v: &Value) -> bool {
         Value::Array(a) => a.iter().any(has_float),
         Value::Object(m) => m.values().any(has_float),
         _ => false,
-    }
-}
-
-/// An empty document (no text, no tree: it reads as `null`), for what no longer needs one.
-impl Default for Doc {
-    fn default() -> Doc {
-        Doc { text: None, tree: None, parsed: OnceLock::new() }
     }
 }
 

@@ -118,9 +118,9 @@ pub fn short(name: &str) -> &str {
     name.split('.').next().unwrap_or(name)
 }
 
-/// The resources `r` depends on, among those `declared`.
-pub fn dependencies(r: &Resource, declared: &BTreeSet<Address>) -> Vec<Address> {
-    candidates(r).into_iter().filter(|a| declared.contains(a) && *a != r.address).collect()
+/// The resources `r` depends on, among those `model` declares, in address order.
+fn dependencies(r: &Resource, model: &Model) -> Vec<Address> {
+    candidates(r).into_iter().filter(|a| *a != r.address && model.get(a).is_some()).collect()
 }
 
 /// A cycle of dependencies in `model`, as [`find_cycle`] of its [`edges`] finds it, without
@@ -183,10 +183,7 @@ pub fn edges_by_ref(model: &Model) -> BTreeMap<&Address, Vec<Address>> {
         .resources
         .iter()
         .filter_map(|r| {
-            let deps: Vec<Address> = candidates(r)
-                .into_iter()
-                .filter(|a| *a != r.address && model.get(a).is_some())
-                .collect();
+            let deps = dependencies(r, model);
             (!deps.is_empty()).then_some((&r.address, deps))
         })
         .collect()
@@ -194,8 +191,7 @@ pub fn edges_by_ref(model: &Model) -> BTreeMap<&Address, Vec<Address>> {
 
 /// Dependency edges of a whole model: address → the addresses it depends on.
 pub fn edges(model: &Model) -> BTreeMap<Address, Vec<Address>> {
-    let declared: BTreeSet<Address> = model.resources.iter().map(|r| r.address.clone()).collect();
-    model.resources.iter().map(|r| (r.address.clone(), dependencies(r, &declared))).collect()
+    model.resources.iter().map(|r| (r.address.clone(), dependencies(r, model))).collect()
 }
 
 /// A cycle in `edges`, as a path whose last step returns to the first, if there is one.

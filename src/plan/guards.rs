@@ -275,13 +275,8 @@ mod tests {
         )];
         let c = change("volume.ml.data", Action::Update, Some("data.ml.alice"));
         assert!(check(&model, &LiveFacts::of(&live), &[c], "alice").is_empty());
-    }
-
-    /// Only a Volume's document gives its size: a Secret of the same stored name in the same
-    /// Space (`data.ml.alice` both), read before it, does not hide the shrink.
-    #[test]
-    fn the_size_is_the_volumes_not_another_kinds_of_the_same_name() {
-        let model = yaml("kind: Space\nmetadata: {name: ml}\n---\nkind: Volume\nmetadata: {name: data.ml}\nspec: {size: {megabytes: 2000}}\n");
+        // Only a Volume's document gives its size: a Secret of the same stored name in the same
+        // Space (`data.ml.alice` both), read before it, does not hide the shrink.
         let live = [
             doc("secret.ml.data", "data.ml.alice", serde_json::json!({"spec": {}})),
             doc(

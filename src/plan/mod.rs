@@ -368,11 +368,7 @@ pub fn make(model: &Model, diff: Diff, inputs: PlanInputs) -> (Plan, Vec<Diagnos
     let changes: Vec<&ResourceChange> =
         all_changes.iter().filter(|c| selected.contains(&c.address)).collect();
     protect(model, &changes, &mut problems);
-    let builds = if inputs.destroy {
-        Vec::new()
-    } else {
-        decide_builds(model, &selected, &changes, &inputs)
-    };
+    let builds = if inputs.destroy { Vec::new() } else { decide_builds(model, &changes, &inputs) };
     let orders = replace_orders(model, &changes, &deps);
     let first: BTreeSet<Address> = orders
         .iter()
@@ -492,10 +488,10 @@ fn protect(model: &Model, changes: &[&ResourceChange], problems: &mut Vec<Diagno
     }
 }
 
-/// One snapshot build decision per selected Template with a `prebuild`.
+/// One snapshot build decision per Template with a `prebuild` among `changes` (the selected
+/// ones).
 fn decide_builds(
     model: &Model,
-    selected: &Selection,
     changes: &[&ResourceChange],
     inputs: &PlanInputs,
 ) -> Vec<PlannedBuild> {
@@ -507,7 +503,7 @@ fn decide_builds(
         let entry = by_address.entry(&c.address).or_insert((c, false));
         entry.1 |= c.action == Action::Replace;
     }
-    for r in model.of_kind(Kind::Template).filter(|r| selected.contains(&r.address)) {
+    for r in model.of_kind(Kind::Template).filter(|r| by_address.contains_key(&r.address)) {
         let Body::Template { spec, prebuild: Some(prebuild) } = &r.body else { continue };
         let tag = prebuild::input_tag(spec);
         let history = inputs.histories.get(&r.address);
@@ -698,13 +694,13 @@ fn select(
 /// The changes a plan keeps: all of them, or (`--target`, `--exclude`) those at these
 /// addresses.
 #[derive(Debug)]
-pub(crate) enum Selection {
+enum Selection {
     All,
     Only(BTreeSet<Address>),
 }
 
 impl Selection {
-    pub(crate) fn contains(&self, a: &Address) -> bool {
+    fn contains(&self, a: &Address) -> bool {
         match self {
             Selection::All => true,
             Selection::Only(set) => set.contains(a),
