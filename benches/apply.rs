@@ -38,7 +38,9 @@
 //! conditions: as planned (the plan holds each object's uid: one Update each, no Get), and with
 //! the uids taken out of the plan (what apply did before: a Get, then the Update); RPCs and wall
 //! time of both, in the same run.
-//! Run: `cargo bench --bench apply`.
+//! Run: `cargo bench --bench apply`; `CORDIUM_APPLY_BENCH_P=32` runs only that row (a list:
+//! `10,32`), `CORDIUM_APPLY_BENCH_TIMELINE=<dir>` writes each run's step timeline there
+//! ([`Timeline`]).
 
 #![allow(
     clippy::print_stdout,
@@ -117,6 +119,39 @@ fn generate(root: &Path, shape: Shape) {
         let _ = writeln!(text, "kind: User\nmetadata:\n  name: u{u}\nspec:\n  type: WORKLOAD\n---");
     }
     std::fs::write(root.join("users.yaml"), text).expect("write");
+}
+
+/// One step in a [`Timeline`]: index, kind, address, start ms, end ms.
+type Span = (usize, String, String, f64, f64);
+
+/// Records when each step starts and ends, for `CORDIUM_APPLY_BENCH_TIMELINE=<dir>`: one
+/// `p<parallelism>.tsv` per run (step index, kind, address, start ms, end ms), to see where a
+/// run spends its time beside the bound.
+struct Timeline {
+    began: Instant,
+    rows: std::sync::Mutex<Vec<Span>>,
+}
+
+impl apply::Observer for Timeline {
+    fn event(&self, event: &apply::Event) {
+        let now = self.began.elapsed().as_secs_f64() * 1e3;
+        let mut rows = self.rows.lock().unwrap();
+        match event {
+            apply::Event::Started { step } => rows.push((
+                step.index,
+                format!("{:?}", step.kind),
+                step.address.to_string(),
+                now,
+                f64::NAN,
+            )),
+            apply::Event::Finished { step, .. } | apply::Event::Failed { step, .. } => {
+                if let Some(r) = rows.iter_mut().rev().find(|r| r.0 == step.index) {
+                    r.4 = now;
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The bench declares no Secrets.
@@ -285,8 +320,17 @@ async fn run(shape: Shape, parallelism: usize) -> Run {
     let t = Instant::now();
     // What `cordium apply` does before its steps (`ops::apply`).
     cordium::ops::keep_freed_memory();
-    let outcome = apply::apply(&planned.plan, ctx, &Ignore).await;
+    let timeline = Timeline { began: t, rows: std::sync::Mutex::new(Vec::new()) };
+    let outcome = apply::apply(&planned.plan, ctx, &timeline).await;
     let wall = t.elapsed();
+    if let Some(dir) = std::env::var_os("CORDIUM_APPLY_BENCH_TIMELINE") {
+        let mut text = String::new();
+        for (i, kind, address, start, end) in timeline.rows.into_inner().unwrap() {
+            let _ = writeln!(text, "{i}\t{kind}\t{address}\t{start:.1}\t{end:.1}");
+        }
+        let path = Path::new(&dir).join(format!("p{parallelism}.tsv"));
+        std::fs::write(&path, text).expect("write the timeline");
+    }
     let failed: Vec<String> = outcome.failed().take(5).map(|s| format!("{:?}", s.status)).collect();
     assert!(outcome.success(), "apply failed: {failed:?}");
     assert_eq!(outcome.done().count(), steps);
@@ -415,6 +459,12 @@ fn main() {
         vec![(Shape::TENTH, 1), (Shape::FULL, 10), (Shape::FULL, 32), (Shape::FULL, 64)];
     if std::env::var_os("CORDIUM_APPLY_BENCH_FULL_P1").is_some() {
         rows.insert(1, (Shape::FULL, 1));
+    }
+    // `CORDIUM_APPLY_BENCH_P=32,64`: only those rows (the round-trip and update sections run
+    // still).
+    if let Ok(only) = std::env::var("CORDIUM_APPLY_BENCH_P") {
+        let only: Vec<usize> = only.split(',').filter_map(|p| p.trim().parse().ok()).collect();
+        rows.retain(|&(_, p)| only.contains(&p));
     }
     let (runs, [planned, get_first], (rt_template, rt_user)) = cordium::ops::block_on(async {
         let mut runs: Vec<Vec<Run>> = Vec::new();
