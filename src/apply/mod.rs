@@ -238,6 +238,7 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext, observer: &dyn Observer) -> A
         cancel: ctx.cancel.clone(),
         lease: ctx.lease,
         records: Default::default(),
+        listings: Default::default(),
         snapshots: ctx.snapshots,
     });
     let kinds: Arc<Mutex<Vec<Option<ErrorKind>>>> = Arc::new(Mutex::new(vec![None; inputs.len()]));

@@ -10,7 +10,7 @@
 //! through the `emit` callback. A Secret's value is read through [`SecretValues`] at the last
 //! moment and goes into the request only, never into an event, an error or a log.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -37,7 +37,9 @@ pub trait SecretValues: Send + Sync {
 
 /// How a build is watched: reads back off from `initial` to `max` in proportion to the time
 /// already waited (a tenth of it by default), so a build is seen finished at most ~10% late
-/// while a long one costs few reads.
+/// while a long one costs few reads. Reads keep to that schedule counted from when the watch
+/// began (fixed rate, as `tokio::time::interval`): a read's own round trip does not push every
+/// later one back.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PollPolicy {
     pub initial: Duration,
@@ -66,6 +68,13 @@ impl PollPolicy {
             .mul_f64(self.fraction.clamp(0.0, 1.0))
             .clamp(self.initial, self.max.max(self.initial))
     }
+
+    /// When the read after the one due at `due` is due (both counted from the watch's start),
+    /// given that it is `now`: one interval on from `due`, or from `now` if a slow read
+    /// overran that (no burst of reads to catch up).
+    pub fn next_due(&self, due: Duration, now: Duration) -> Duration {
+        (due + self.interval(due)).max(now)
+    }
 }
 
 /// What every step shares: the cluster and how names and values are made.
@@ -88,6 +97,8 @@ pub struct Executor {
     /// Serialises the read-modify-write of Spaces' Workspace ownership records
     /// (`live::record`), so parallel Workspace steps in one Space do not lose each other's.
     pub records: Arc<RecordLocks>,
+    /// The Lists of a Space's Workspaces that steps asking at once share ([`Listings`]).
+    pub listings: Arc<Listings>,
     /// With Kubernetes access: the VolumeSnapshot of a finished build is waited for.
     pub snapshots: Option<SnapshotWait>,
 }
@@ -147,6 +158,31 @@ impl RecordLocks {
 
     async fn hold(&self, space: &str) -> tokio::sync::OwnedMutexGuard<()> {
         self.space(space).lock.clone().lock_owned().await
+    }
+}
+
+/// The Lists that look for a server-named object (a Workspace, by `displayName`) in its Space,
+/// shared by the steps that ask at once (group read, as [`RecordLocks`] group the record
+/// writes): a step is answered by a List that *started after it asked*, never by an older one,
+/// so each create is checked against the Space as it was after the step began, as if it had
+/// listed alone. One List per Space is in flight; the steps that ask meanwhile share the next.
+#[derive(Default)]
+pub struct Listings(std::sync::Mutex<std::collections::BTreeMap<(Kind, String), Arc<Listing>>>);
+
+/// One Space's List of one kind: the number the next one will take, and the latest answer
+/// (locked while a List is in flight).
+#[derive(Default)]
+struct Listing {
+    next: AtomicU64,
+    latest: tokio::sync::Mutex<Option<(u64, Arc<Vec<Object>>)>>,
+}
+
+impl Listings {
+    fn of(&self, kind: Kind, space: &str) -> Arc<Listing> {
+        self.0
+            .lock()
+            .map(|mut m| m.entry((kind, space.to_string())).or_default().clone())
+            .unwrap_or_default()
     }
 }
 
@@ -518,7 +554,8 @@ impl Executor {
 
     /// A server-named kind (Workspaces) has no name to make a second create fail: two creates
     /// with one `displayName` make two objects. So it is looked for right before every create,
-    /// under the lock: found (another run of this stack made it since the plan was read), the
+    /// under the lock, by a List that starts after the step asks (one the Workspace steps of its
+    /// Space that ask at once share: [`Listings`]): found (another run of this stack made it since the plan was read), the
     /// create is done; two or more found is the duplicate error. A Space that does not exist
     /// (yet) holds nothing, and the create says why it fails.
     async fn exists_already(
@@ -579,17 +616,20 @@ impl Executor {
         if address.kind.server_named() {
             let space = self.naming.space_name(address.space.as_deref().unwrap_or_default());
             let all = self
-                .cluster
-                .list(address.kind, &Scope::Space(space.clone()))
+                .list_space(address.kind, &space)
                 .await
                 .map_err(|e| ApplyError::live(address, e))?;
-            let all: Vec<Object> = match skip {
-                Some(uid) => {
-                    all.into_iter().filter(|o| o.metadata().is_none_or(|m| m.uid != uid)).collect()
-                }
-                None => all,
-            };
-            return Ok(match pick_workspace(&all, address, &space)? {
+            // Only those with its displayName can be it (`identity::is_display_match`).
+            let named: Vec<Object> = all
+                .iter()
+                .filter(|o| {
+                    o.metadata().is_some_and(|m| {
+                        m.display_name == address.name && skip.is_none_or(|uid| m.uid != uid)
+                    })
+                })
+                .cloned()
+                .collect();
+            return Ok(match pick_workspace(&named, address, &space)? {
                 Some(live) => judge(live, &self.stack),
                 None => Found::Absent,
             });
@@ -600,6 +640,23 @@ impl Executor {
             Err(e) if e.code == ErrorCode::NotFound => Ok(Found::Absent),
             Err(e) => Err(ApplyError::live(address, e)),
         }
+    }
+
+    /// Every `kind` object in Space `space`, by a List that started after this call ([`Listings`]).
+    async fn list_space(&self, kind: Kind, space: &str) -> Result<Arc<Vec<Object>>, LiveError> {
+        let listing = self.listings.of(kind, space);
+        // Lists numbered from here on start after this call.
+        let asked = listing.next.load(Ordering::SeqCst);
+        let mut latest = listing.latest.lock().await;
+        if let Some((number, objects)) = latest.as_ref() {
+            if *number >= asked {
+                return Ok(objects.clone());
+            }
+        }
+        let number = listing.next.fetch_add(1, Ordering::SeqCst);
+        let objects = Arc::new(self.cluster.list(kind, &Scope::Space(space.to_string())).await?);
+        *latest = Some((number, objects.clone()));
+        Ok(objects)
     }
 
     /// The key of the live object a step acts on: its uid as planned, else its stored name.
@@ -998,6 +1055,8 @@ impl Executor {
         let estimate = planned.estimate_secs.map(Duration::from_secs);
         let began = Instant::now();
         let mut read_failures = 0u32;
+        // When the current read was due, counted from `began`.
+        let mut due = Duration::ZERO;
         loop {
             if self.cancelled() {
                 let outcome = self.cancel(key, id).await;
@@ -1053,8 +1112,9 @@ impl Executor {
                 }
                 Err(e) => return Err(ApplyError::live(address, e)),
             }
-            let left = timeout.saturating_sub(began.elapsed());
-            self.sleep(self.poll.interval(began.elapsed()).min(left)).await;
+            let now = began.elapsed();
+            due = self.poll.next_due(due, now);
+            self.sleep((due - now).min(timeout.saturating_sub(now))).await;
         }
     }
 

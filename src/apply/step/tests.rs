@@ -38,6 +38,10 @@ struct Flaky {
     cancel_finds_nothing: std::sync::atomic::AtomicBool,
     /// Calls made, per operation.
     made: Mutex<HashMap<&'static str, u64>>,
+    /// Set: a List answers (what it read when it ran) only once a permit is added.
+    list_gate: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
+    /// Lists that have read and wait at the gate.
+    gated: std::sync::atomic::AtomicU64,
 }
 
 impl Flaky {
@@ -47,6 +51,8 @@ impl Flaky {
             script: Mutex::new(HashMap::new()),
             cancel_finds_nothing: Default::default(),
             made: Mutex::new(HashMap::new()),
+            list_gate: Mutex::new(None),
+            gated: Default::default(),
         })
     }
 
@@ -89,7 +95,13 @@ impl Cluster for Flaky {
         self.inner.identity().await
     }
     async fn list(&self, kind: Kind, scope: &Scope) -> Result<Vec<Object>, LiveError> {
-        self.wrap("list", self.inner.list(kind, scope)).await
+        let objects = self.wrap("list", self.inner.list(kind, scope)).await;
+        let gate = self.list_gate.lock().unwrap().clone();
+        if let Some(gate) = gate {
+            self.gated.fetch_add(1, Ordering::SeqCst);
+            gate.acquire().await.unwrap().forget();
+        }
+        objects
     }
     async fn get(&self, kind: Kind, key: &ObjectKey) -> Result<Object, LiveError> {
         self.wrap("get", self.inner.get(kind, key)).await
@@ -219,6 +231,7 @@ fn executor(cluster: Arc<dyn Cluster>) -> Executor {
         cancel: Arc::new(AtomicBool::new(false)),
         lease: None,
         records: Default::default(),
+        listings: Default::default(),
         snapshots: None,
     }
 }
@@ -278,6 +291,18 @@ fn poll_intervals_grow_with_the_wait_up_to_the_cap() {
     assert_eq!([ms(0), ms(4), ms(10), ms(30), ms(3600)], [500, 500, 1000, 3000, 5000]);
 }
 
+#[test]
+fn polls_keep_their_schedule_whatever_a_read_takes() {
+    let p = PollPolicy::default();
+    let (mut due, mut dues) = (Duration::ZERO, Vec::new());
+    // Each read answers 12 ms after it was due; one (the third) takes 800 ms.
+    for late in [12, 12, 800, 12, 12] {
+        due = p.next_due(due, due + Duration::from_millis(late));
+        dues.push(due.as_millis());
+    }
+    assert_eq!(dues, [500, 1000, 1800, 2300, 2800]);
+}
+
 #[tokio::test]
 async fn a_create_whose_answer_was_lost_is_read_back_not_repeated() {
     for r in [space("ml"), secret("ml", "key")] {
@@ -334,6 +359,69 @@ async fn a_workspace_created_since_the_plan_is_not_created_again() {
         .await
         .unwrap_err();
     assert!(!matches!(e, ApplyError::Unknown { .. }), "the create says why: {e}");
+}
+
+// The Workspace steps of a Space share Lists, but a List that began before a step asked is never
+// its answer: what was made meanwhile is seen.
+#[tokio::test]
+async fn a_shared_workspace_list_always_started_after_its_step_asked() {
+    let c = Flaky::new(local(Duration::from_secs(1), 0.0));
+    let ex = Arc::new(executor(c.clone()));
+    run(&ex, &input(StepKind::Create, &space("ml"))).await.unwrap();
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    *c.list_gate.lock().unwrap() = Some(gate.clone());
+    let before = c.made("list");
+    let ml = ex.naming.space_name("ml");
+    let ask = || {
+        let (ex, ml) = (ex.clone(), ml.clone());
+        tokio::spawn(async move { ex.list_space(Kind::Workspace, &ml).await.unwrap() })
+    };
+    let first = ask();
+    while c.gated.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    // Made by another writer after the first List read the Space, before the others ask.
+    c.inner.create(ex.wire_object(&workspace("ml", "box", None))).await.unwrap();
+    let (second, third) = (ask(), ask());
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    gate.add_permits(10);
+    let names = |objects: &[Object]| -> Vec<String> {
+        objects.iter().filter_map(|o| o.metadata().map(|m| m.display_name.clone())).collect()
+    };
+    assert!(!names(&first.await.unwrap()).contains(&"box".to_string()));
+    for later in [second.await.unwrap(), third.await.unwrap()] {
+        assert_eq!(names(&later), ["box"], "a step is answered by a List begun after it asked");
+    }
+    assert_eq!(c.made("list") - before, 2, "the two that asked meanwhile shared one List");
+}
+
+// 50 Workspaces of one Space created at once: each once, with fewer Lists than creates.
+#[tokio::test]
+async fn workspaces_created_at_once_share_their_lists() {
+    let c = Flaky::new(local(Duration::from_secs(1), 0.0));
+    let ex = Arc::new(executor(c.clone()));
+    run(&ex, &input(StepKind::Create, &space("ml"))).await.unwrap();
+    let before = c.made("list");
+    let steps: Vec<_> = (0..50)
+        .map(|i| {
+            let ex = ex.clone();
+            tokio::spawn(async move {
+                run(&ex, &input(StepKind::Create, &workspace("ml", &format!("w{i}"), None))).await
+            })
+        })
+        .collect();
+    for step in steps {
+        step.await.unwrap().unwrap();
+    }
+    let ws = workspaces(c.as_ref()).await;
+    let mut names: Vec<_> = ws.iter().map(|w| w.metadata.display_name.clone()).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!((ws.len(), names.len()), (50, 50));
+    let lists = c.made("list") - before;
+    assert!(lists < 25, "{lists} Lists for 50 creates");
 }
 
 #[tokio::test]
