@@ -33,6 +33,10 @@ CREATE TABLE IF NOT EXISTS objects (
     body             BLOB    NOT NULL,
     UNIQUE (kind, name)
 );
+-- Every object of a kind in insertion order (a List's default order: `kind = ? ORDER BY seq`).
+-- Without it SQLite answers that through another `(kind, …)` index and sorts every object of
+-- the kind for each page: paging through 30,000 Users sorted them all 30 times.
+CREATE INDEX IF NOT EXISTS objects_kind ON objects (kind);
 CREATE INDEX IF NOT EXISTS objects_space ON objects (kind, space_uid);
 CREATE INDEX IF NOT EXISTS objects_owner ON objects (kind, owner_uid);
 CREATE INDEX IF NOT EXISTS objects_template ON objects (kind, template_uid);
@@ -493,16 +497,15 @@ fn where_clause(kind: &str, f: &Filter) -> (String, Vec<String>) {
     (clause, args)
 }
 
-/// One page of objects of kind `T`, and the total matching count.
-pub fn list<T: Stored>(
-    conn: &Connection,
+/// The query of one page of `kind` objects, and its arguments.
+fn list_sql(
+    kind: &str,
     filter: &Filter,
     order: Order,
     limit: u64,
     offset: u64,
-) -> ApiResult<(Vec<T>, u64)> {
-    let total = count::<T>(conn, filter)?;
-    let (clause, args) = where_clause(T::KIND, filter);
+) -> (String, Vec<String>) {
+    let (clause, args) = where_clause(kind, filter);
     let order_sql = match order {
         Order::Insertion => "seq ASC",
         Order::NameAsc => "name ASC, seq ASC",
@@ -515,6 +518,19 @@ pub fn list<T: Stored>(
         i64::try_from(limit).unwrap_or(i64::MAX),
         i64::try_from(offset).unwrap_or(i64::MAX)
     );
+    (sql, args)
+}
+
+/// One page of objects of kind `T`, and the total matching count.
+pub fn list<T: Stored>(
+    conn: &Connection,
+    filter: &Filter,
+    order: Order,
+    limit: u64,
+    offset: u64,
+) -> ApiResult<(Vec<T>, u64)> {
+    let total = count::<T>(conn, filter)?;
+    let (sql, args) = list_sql(T::KIND, filter, order, limit, offset);
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows =
         stmt.query_map(rusqlite::params_from_iter(args.iter()), |row| row.get::<_, Vec<u8>>(0))?;
@@ -548,6 +564,32 @@ mod tests {
                 r#type: cordium::space::status::Type::User as i32,
             }),
             ..Default::default()
+        }
+    }
+
+    // A page in the default order walks an index in that order and skips the pages before it;
+    // it never sorts every object of the kind (which made paging through them quadratic).
+    #[test]
+    fn pages_in_insertion_order_are_read_from_an_index_not_sorted() {
+        let conn = open_in_memory().unwrap();
+        let some = || Some("x".to_string());
+        let filters = [
+            Filter::default(),
+            Filter { space_uid: some(), ..Default::default() },
+            Filter { owner_uid: some(), ..Default::default() },
+            Filter { template_uid: some(), ..Default::default() },
+            Filter { subtype: some(), ..Default::default() },
+        ];
+        for filter in filters {
+            let (sql, args) = list_sql("User", &filter, Order::Insertion, 1000, 20_000);
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let plan: Vec<String> = stmt
+                .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get::<_, String>(3))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert!(plan.iter().all(|step| !step.contains("TEMP B-TREE")), "{filter:?}: {plan:?}");
+            assert!(plan.iter().any(|step| step.contains("USING")), "{filter:?}: {plan:?}");
         }
     }
 
