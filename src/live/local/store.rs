@@ -391,12 +391,15 @@ pub fn get_sealed(conn: &Connection, uid: &str) -> ApiResult<Option<Vec<u8>>> {
 /// Membership object's. (Every Membership names its Space and User, so the `!= ''` terms, which
 /// let SQLite use the partial indexes, exclude nothing.)
 pub fn membership(conn: &Connection, space_uid: &str, user_uid: &str) -> ApiResult<Option<i32>> {
-    let role: Option<String> = conn.prepare_cached("SELECT subtype FROM objects WHERE kind = 'Membership' AND space_uid = ?1 AND space_uid != '' AND owner_uid = ?2 AND owner_uid != ''")?.query_row(params![space_uid, user_uid],
-            |row| row.get(0),
-        )
+    let role: Option<String> = conn
+        .prepare_cached(MEMBERSHIP_ROLE)?
+        .query_row(params![space_uid, user_uid], |row| row.get(0))
         .optional()?;
     Ok(role.map(|r| r.parse().unwrap_or_default()))
 }
+
+/// The query of [`membership`]: its Space and User as `?1` and `?2`.
+const MEMBERSHIP_ROLE: &str = "SELECT subtype FROM objects WHERE kind = 'Membership' AND space_uid = ?1 AND space_uid != '' AND owner_uid = ?2 AND owner_uid != ''";
 
 /// The Membership of the User `user_uid` in a Space, if any.
 pub fn membership_object(
@@ -634,9 +637,7 @@ mod tests {
             );
         }
         // The permission check every operation makes reads the partial indexes too.
-        let mut stmt = conn
-            .prepare("EXPLAIN QUERY PLAN SELECT subtype FROM objects WHERE kind = 'Membership' AND space_uid = ?1 AND space_uid != '' AND owner_uid = ?2 AND owner_uid != ''")
-            .unwrap();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {MEMBERSHIP_ROLE}")).unwrap();
         let plan: Vec<String> = stmt
             .query_map(["s", "u"], |r| r.get::<_, String>(3))
             .unwrap()
