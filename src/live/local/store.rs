@@ -113,7 +113,14 @@ fn setup(conn: &Connection) -> rusqlite::Result<()> {
     // random UUIDs, so with a small cache every insert into a large store re-read index pages
     // from the file.
     conn.pragma_update(None, "cache_size", "-32768")?;
-    in_memory_journals(conn)?;
+    // Savepoint sub-journals (each operation in a shared transaction runs under a savepoint,
+    // `Engine::tx`) kept in memory: with SQLite's default they spill past 64 KiB into an
+    // unnamed file in `/var/tmp` that is not truncated until the transaction ends, so every
+    // operation wrote the original of each page it touched there (strace, 10,000 creates:
+    // 40,644 of the 122,583 `pwrite`s, beside opening a temp file per transaction). In memory,
+    // each savepoint's journal is dropped when it is released, and no page image of the store
+    // (sealed Secrets included) is written outside it.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     // The WAL is copied into the store every 10,000 pages (about 40 MiB; SQLite's default is
     // 1,000): a page written by many transactions (the last leaf of a table or an index in
     // insertion order) is copied once per checkpoint, so fewer checkpoints copy fewer pages
@@ -123,17 +130,6 @@ fn setup(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.execute_batch(SCHEMA)
-}
-
-/// Savepoint sub-journals (each operation in a shared transaction runs under a savepoint,
-/// `Engine::tx`) kept in memory: with SQLite's default they spill past 64 KiB into an unnamed
-/// file in `/var/tmp` that is not truncated until the transaction ends, so every operation
-/// wrote the original of each page it touched there (strace, 10,000 creates: 40,644 of the
-/// 122,583 `pwrite`s, beside opening a temp file per transaction). In memory, each savepoint's
-/// journal is dropped when it is released, and no page image of the store (sealed Secrets
-/// included) is written outside it.
-fn in_memory_journals(conn: &Connection) -> rusqlite::Result<()> {
-    conn.pragma_update(None, "temp_store", "MEMORY")
 }
 
 /// Prepared statements kept per connection: every statement here is prepared once, not parsed
