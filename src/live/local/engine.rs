@@ -61,12 +61,12 @@ impl Default for EngineOptions {
 }
 
 /// At most this many operations share one transaction (group commit).
-const MAX_BATCH_OPS: usize = 64;
+pub(super) const MAX_BATCH_OPS: usize = 64;
 /// A shared transaction is committed once it has been open this long, even if more operations
 /// are waiting to join it, so no operation waits long for the ones after it. (On a busy
 /// machine handing the connection from one waiting thread to the next can take a scheduler
 /// slice; at 2 ms most transactions were cut after one or two operations.)
-const MAX_BATCH_AGE: Duration = Duration::from_millis(10);
+pub(super) const MAX_BATCH_AGE: Duration = Duration::from_millis(10);
 /// The end of one shared transaction, which the operations in it wait for: a ticket of their
 /// own, so waking them does not contend for the connection the next transaction needs.
 #[derive(Debug, Default)]
@@ -91,6 +91,27 @@ impl Batch {
             }
             o = self.ended.wait(o).unwrap_or_else(|e| e.into_inner());
         }
+    }
+}
+
+thread_local! {
+    /// While a queue thread runs one of its jobs ([`Engine::held`]): the transactions the
+    /// job's operations ran in, which [`Engine::tx`] leaves open for the queue's next job
+    /// instead of committing (the queue ends them, [`Engine::end_held`]). `None` elsewhere.
+    static HELD: std::cell::RefCell<Option<Vec<Arc<Batch>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The transactions one queued job ran in: its answer waits for them ([`Held::outcome`]).
+#[derive(Debug, Default)]
+pub(super) struct Held(Vec<Arc<Batch>>);
+
+impl Held {
+    /// Whether the job's writes are committed: `Ok` once every transaction it ran in has, the
+    /// first failure otherwise. Waits for transactions still open (call after
+    /// [`Engine::end_held`], when none is).
+    pub(super) fn outcome(&self) -> Result<(), ApiError> {
+        self.0.iter().try_for_each(|b| b.wait())
     }
 }
 
@@ -436,6 +457,21 @@ impl Engine {
             }));
         }
         let full = w.ops >= MAX_BATCH_OPS || w.open.is_some_and(|t| t.elapsed() >= MAX_BATCH_AGE);
+        // On a queue thread the queue commits (it knows whether more jobs are waiting): the
+        // job's answer waits for that, not the operation.
+        let held = !full
+            && HELD
+                .with_borrow_mut(|h| {
+                    h.as_mut().map(|batches| {
+                        if !batches.iter().any(|b| Arc::ptr_eq(b, &w.batch)) {
+                            batches.push(w.batch.clone());
+                        }
+                    })
+                })
+                .is_some();
+        if held {
+            return result;
+        }
         // A refused operation answers its own refusal whatever the commit does (its writes
         // were undone at its savepoint); one that succeeded answers the commit's failure.
         if full || self.queued.load(Ordering::SeqCst) == 0 {
@@ -453,6 +489,35 @@ impl Engine {
         match result {
             Err(e) => Err(e),
             Ok(r) => committed.map(|()| r),
+        }
+    }
+
+    /// Runs `f`, a job of a queue thread (`super::queue`), leaving the transactions its
+    /// operations run in open for the queue's next jobs: they share it without handing the
+    /// connection from thread to thread. Returns what `f` returned and the transactions it ran
+    /// in; its answer must wait for their [`Held::outcome`], after [`Engine::end_held`].
+    pub(super) fn held<R>(&self, f: impl FnOnce() -> R) -> (R, Held) {
+        HELD.with_borrow_mut(|h| *h = Some(Vec::new()));
+        // Taken back whether `f` returns or panics.
+        struct Reset;
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                HELD.with_borrow_mut(|h| *h = None);
+            }
+        }
+        let reset = Reset;
+        let r = f();
+        let batches = HELD.with_borrow_mut(|h| h.take()).unwrap_or_default();
+        drop(reset);
+        (r, Held(batches))
+    }
+
+    /// Commits the transaction the queue's jobs left open (if another caller's operation has
+    /// not committed it meanwhile); each job's [`Held::outcome`] tells whether that worked.
+    pub(super) fn end_held(&self) {
+        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if w.open.is_some() {
+            w.end(Ok(()));
         }
     }
 

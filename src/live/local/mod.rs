@@ -15,6 +15,7 @@ mod git_providers;
 mod memberships;
 mod names;
 mod policies;
+mod queue;
 mod seal;
 mod secrets;
 mod snapshots;
@@ -59,6 +60,9 @@ pub struct LocalCluster {
     engine: Arc<Engine>,
     target: String,
     calls: Arc<AtomicU64>,
+    /// The thread the engine calls of async tasks run on (`queue.rs`); `None` when none could
+    /// be started.
+    queue: Option<Arc<queue::Queue>>,
 }
 
 impl LocalCluster {
@@ -84,7 +88,8 @@ impl LocalCluster {
 
     /// Wraps an engine (shared, e.g., with a server over the same store).
     pub fn from_engine(engine: Arc<Engine>, target: String) -> Self {
-        LocalCluster { engine, target, calls: Arc::new(AtomicU64::new(0)) }
+        let queue = queue::Queue::start(engine.clone()).map(Arc::new);
+        LocalCluster { engine, target, calls: Arc::new(AtomicU64::new(0)), queue }
     }
 
     /// The engine underneath.
@@ -101,23 +106,45 @@ impl LocalCluster {
         self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Runs one engine call on a blocking thread, not on the async runtime's workers, so the
-    /// operations apply keeps in flight reach the engine together and share its transactions
-    /// (group commit, `Engine::tx`) instead of committing one by one; inline outside a runtime.
+    /// Runs one engine call on the cluster's queue thread (`queue.rs`), not on the async
+    /// runtime's workers, so the operations apply keeps in flight reach the engine together and
+    /// share its transactions instead of committing one by one; answered once its writes are
+    /// committed. Inline outside a runtime, or when the queue thread could not be started.
     async fn blocking<R: Send + 'static>(
         &self,
         op: &str,
         f: impl FnOnce(&LocalCluster) -> Result<R, LiveError> + Send + 'static,
     ) -> Result<R, LiveError> {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return f(self) };
-        let this = self.clone();
-        match runtime.spawn_blocking(move || f(&this)).await {
-            Ok(r) => r,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(LiveError::new(
+        let in_runtime = tokio::runtime::Handle::try_current().is_ok();
+        let Some(queue) = self.queue.as_ref().filter(|_| in_runtime) else { return f(self) };
+        let (send, answer) = tokio::sync::oneshot::channel();
+        // Without the queue: the thread must not hold what keeps itself alive.
+        let bare = LocalCluster {
+            engine: self.engine.clone(),
+            target: String::new(),
+            calls: self.calls.clone(),
+            queue: None,
+        };
+        let what = op.to_string();
+        let job: queue::Job = Box::new(move || {
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&bare)));
+            Box::new(move |committed: Result<(), ApiError>| {
+                let answer = ran
+                    .map(|r| r.and_then(|v| committed.map(|()| v).map_err(|e| e.into_live(what))));
+                let _ = send.send(answer);
+            })
+        });
+        if let Err(job) = queue.submit(job) {
+            // The thread has gone: run it here, committed at once (no queue holds it open).
+            job()(Ok(()));
+        }
+        match answer.await {
+            Ok(Ok(r)) => r,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => Err(LiveError::new(
                 crate::live::ErrorCode::Other,
                 op,
-                format!("the operation did not finish: {e}"),
+                "the operation did not finish: the local store's thread stopped",
             )),
         }
     }

@@ -531,3 +531,56 @@ fn concurrent_operations_share_transactions_and_fail_alone() {
     let taken = users.iter().any(|u| u.spec.as_ref().unwrap().email == "u0-0@example.org");
     assert_eq!(e.create_core("admin", again).is_ok(), !taken);
 }
+
+/// The in-process cluster's queue thread (`queue.rs`): calls from many tasks at once share
+/// transactions, each answered only once committed and as if it had run alone (a refusal
+/// undoes only its own writes); a panicking call reaches its caller and the queue goes on; the
+/// last clone's drop finishes the queue, so the store holds every answered write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_calls_share_transactions_fail_alone_and_are_durable_when_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("local.db");
+    let c = LocalCluster::open(&path).unwrap();
+    let before = c.engine().commits();
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..8 {
+        for i in 0..40 {
+            let c = c.clone();
+            tasks.spawn(async move {
+                let mut u = human(&format!("q{i}"));
+                u.spec.as_mut().unwrap().email = format!("q{i}-{t}@example.org");
+                c.create(Object::User(u)).await.map(|o| o.uid().to_string())
+            });
+        }
+    }
+    let answers: Vec<Result<String, LiveError>> = tasks.join_all().await;
+    let commits = c.engine().commits() - before;
+    let won: Vec<&String> = answers.iter().filter_map(|a| a.as_ref().ok()).collect();
+    assert_eq!(won.len(), 40, "one create per name succeeds");
+    assert!(
+        answers
+            .iter()
+            .filter_map(|a| a.as_ref().err())
+            .all(|e| e.code == crate::live::ErrorCode::AlreadyExists),
+        "{answers:?}"
+    );
+    assert!(commits < 320, "320 calls in flight at once share transactions: {commits} commits");
+
+    // A call that panics: its caller sees the panic; the calls after it are served.
+    let c2 = c.clone();
+    let panicked = tokio::spawn(async move {
+        c2.blocking("Boom", |_| -> Result<(), LiveError> { panic!("a bug in a call") }).await
+    })
+    .await;
+    assert!(panicked.is_err_and(|e| e.is_panic()));
+    c.create(Object::User(human("after-panic"))).await.unwrap();
+
+    drop(c);
+    // Reopened after the drop: every answered create is in the file.
+    let e = Engine::open(&path, EngineOptions::default()).unwrap();
+    let users = e.list_core::<core::User>("admin", None).unwrap().items;
+    for uid in won {
+        assert_eq!(users.iter().filter(|u| &engine::uid_of(*u) == uid).count(), 1, "{uid}");
+    }
+    assert!(users.iter().any(|u| name(u) == "after-panic"));
+}
