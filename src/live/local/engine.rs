@@ -497,18 +497,10 @@ impl Engine {
     /// connection from thread to thread. Returns what `f` returned and the transactions it ran
     /// in; its answer must wait for their [`Held::outcome`], after [`Engine::end_held`].
     pub(super) fn held<R>(&self, f: impl FnOnce() -> R) -> (R, Held) {
+        // `f` does not unwind: a queued call catches its own panic (`LocalCluster::blocking`).
         HELD.with_borrow_mut(|h| *h = Some(Vec::new()));
-        // Taken back whether `f` returns or panics.
-        struct Reset;
-        impl Drop for Reset {
-            fn drop(&mut self) {
-                HELD.with_borrow_mut(|h| *h = None);
-            }
-        }
-        let reset = Reset;
         let r = f();
         let batches = HELD.with_borrow_mut(|h| h.take()).unwrap_or_default();
-        drop(reset);
         (r, Held(batches))
     }
 

@@ -57,12 +57,12 @@ impl Queue {
 
 impl Drop for Queue {
     fn drop(&mut self) {
-        // Closing the channel ends the thread once it has answered every queued job.
+        // Closing the channel ends the thread once it has answered every queued job. The
+        // thread never holds a Queue (its jobs get a cluster without one), so this never joins
+        // itself.
         drop(self.jobs.take());
         if let Some(thread) = self.thread.take() {
-            if thread.thread().id() != std::thread::current().id() {
-                let _ = thread.join();
-            }
+            let _ = thread.join();
         }
     }
 }
