@@ -621,14 +621,18 @@ pub fn all<T: Stored>(conn: &Connection, filter: &Filter) -> ApiResult<Vec<T>> {
 mod tests {
     use super::*;
 
+    fn metadata(uid: &str, name: &str) -> Option<meta::Metadata> {
+        Some(meta::Metadata {
+            uid: uid.into(),
+            name: name.into(),
+            resource_version: "1".into(),
+            ..Default::default()
+        })
+    }
+
     fn space(uid: &str, name: &str, owner: &str) -> cordium::Space {
         cordium::Space {
-            metadata: Some(meta::Metadata {
-                uid: uid.into(),
-                name: name.into(),
-                resource_version: "1".into(),
-                ..Default::default()
-            }),
+            metadata: metadata(uid, name),
             status: Some(cordium::space::Status {
                 user_ref: Some(meta::ObjectReference { uid: owner.into(), ..Default::default() }),
                 r#type: cordium::space::status::Type::User as i32,
@@ -682,12 +686,7 @@ mod tests {
     fn membership(uid: &str, space_uid: &str, user_uid: &str, role: i32) -> cordium::Membership {
         let r = |uid: &str| Some(meta::ObjectReference { uid: uid.into(), ..Default::default() });
         cordium::Membership {
-            metadata: Some(meta::Metadata {
-                uid: uid.into(),
-                name: uid.into(),
-                resource_version: "1".into(),
-                ..Default::default()
-            }),
+            metadata: metadata(uid, uid),
             spec: Some(cordium::membership::Spec { role }),
             status: Some(cordium::membership::Status {
                 space_ref: r(space_uid),
