@@ -303,6 +303,27 @@ fn kubectl_get(k: &Kube) -> Option<String> {
     Some(String::from_utf8_lossy(&o.stdout).to_string())
 }
 
+/// Sends `sig` (`STOP`, `CONT`) to a child with `kill`.
+fn signal(pid: u32, sig: &str) {
+    let sent = Command::new("kill").args([&format!("-{sig}"), &pid.to_string()]).status();
+    assert!(sent.is_ok_and(|s| s.success()), "kill -{sig} {pid}");
+}
+
+/// The lines of serve's `kube.log` about the Lease, in order (`created`, `deleted`).
+fn lease_events(log: &str) -> Vec<&'static str> {
+    log.lines()
+        .filter_map(|l| {
+            if l.contains(&format!("{LEASE} created")) {
+                Some("created")
+            } else if l.contains(&format!("{LEASE} deleted")) {
+                Some("deleted")
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
 #[test]
 fn two_applies_contend_on_the_lease_one_refused_naming_the_holder_one_waiting() {
     let k = Kube::start(&["--build-duration", "3s", "--kube-snapshot-delay", "200ms"]);
@@ -311,6 +332,10 @@ fn two_applies_contend_on_the_lease_one_refused_naming_the_holder_one_waiting() 
     let first = spawn_apply(&k, dir.path(), &[]);
     let pid = first.id();
     assert!(k.wait_log(&format!("{LEASE} created"), Duration::from_secs(10)), "{}", k.log());
+    // The holder is held still (SIGSTOP) while the others look at its Lease: the Lease lasts
+    // 2 minutes unrenewed, so it stays taken however slowly kubectl and the other applies start
+    // on a loaded machine (with the holder running, its 3 s of builds raced them).
+    signal(pid, "STOP");
     // A stock kubectl reads both kinds from serve (when it is installed here).
     // (Not installed: the binary's kube client is the check that remains.)
     if let Some(out) = kubectl_get(&k) {
@@ -323,17 +348,20 @@ fn two_applies_contend_on_the_lease_one_refused_naming_the_holder_one_waiting() 
     assert!(why.contains(&format!("(pid {pid})")), "the holder is named: {why}");
     assert!(why.contains("does not look stale"), "{why}");
     // A waiter takes the Lease once the first apply releases it, and plans against its work.
-    let began = Instant::now();
-    let waited = k.apply(dir.path(), &["--lock-timeout", "60s"]);
+    let mut waiter = spawn_apply(&k, dir.path(), &["--lock-timeout", "60s"]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(matches!(waiter.try_wait(), Ok(None)), "the waiter waits for the held lock");
+    assert_eq!(lease_events(&k.log()), ["created"], "taken once so far: {}", k.log());
+    signal(pid, "CONT");
     let first = first.wait_with_output().expect("first apply ends");
+    let waited = waiter.wait_with_output().expect("the waiter ends");
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
     assert_eq!(waited.status.code(), Some(0), "{}", text(&waited));
-    assert!(began.elapsed() >= Duration::from_secs(1), "it waited");
     let s = summary(&waited);
     assert!(addresses(&s, "done").is_empty(), "nothing left to do: {}", text(&waited));
+    // Taken by the waiter only after the holder released it (the log is in serve's order).
     let log = k.log();
-    assert_eq!(log.matches(&format!("{LEASE} created")).count(), 2, "{log}");
-    assert_eq!(log.matches(&format!("{LEASE} deleted")).count(), 2, "released each time: {log}");
+    assert_eq!(lease_events(&log), ["created", "deleted", "created", "deleted"], "{log}");
     if let Some(out) = kubectl_get(&k) {
         assert!(out.contains("volumesnapshot.snapshot.storage.k8s.io/"), "{out}");
         assert!(!out.contains("cordium-lock-default"), "released: {out}");
@@ -358,7 +386,9 @@ fn an_apply_without_kubernetes_access_is_excluded_by_one_with_it_and_the_reverse
     let first = spawn_apply(&k, dir.path(), &[]);
     let pid = first.id();
     assert!(k.wait_log(&format!("{LEASE} created"), Duration::from_secs(10)), "{}", k.log());
+    signal(pid, "STOP"); // holds its locks however slowly the next apply starts
     let refused = plain(&["--lock-timeout", "0s"]);
+    signal(pid, "CONT");
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     let why = refusal(&refused);
     assert!(why.contains("another apply holds the lock of stack `default`"), "{why}");
@@ -377,7 +407,9 @@ fn an_apply_without_kubernetes_access_is_excluded_by_one_with_it_and_the_reverse
         .expect("apply starts");
     let pid = holder.id();
     std::thread::sleep(Duration::from_secs(3));
+    signal(pid, "STOP");
     let with_access = k.apply(dir.path(), &["--lock-timeout", "0s"]);
+    signal(pid, "CONT");
     assert_eq!(with_access.status.code(), Some(1), "{}", text(&with_access));
     let why = refusal(&with_access);
     assert!(why.contains("another apply holds the lock of stack `default`"), "{why}");
