@@ -10,7 +10,7 @@ use cordium::live::Scope;
 use cordium::model::Kind;
 
 use crate::apply::{client, text};
-use crate::support::{cordium_as_admin, Serve};
+use crate::support::{cordium_as_admin, send, Serve};
 
 /// A Secret source, its environment, and what the error says.
 type SourceCase<'a> = (String, Vec<(&'a str, &'a str)>, &'a str);
@@ -344,11 +344,6 @@ async fn apply_until_building(d: &str, url: &str, extra: &[&str]) -> Running {
         s
     });
     Running { child, seen, rest }
-}
-
-fn send(sig: &str, pid: u32) {
-    let ok = Command::new("kill").args([sig, &pid.to_string()]).status();
-    assert!(ok.is_ok_and(|s| s.success()), "kill {sig}");
 }
 
 /// Waits for the child; its output with the whole stdout.

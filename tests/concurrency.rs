@@ -18,7 +18,7 @@ use cordium::live::{Cluster, Scope};
 use cordium::model::Kind;
 
 use crate::apply::{client, cordium, text};
-use crate::support::{cordium_as_admin, Serve, ADMIN_TOKEN};
+use crate::support::{cordium_as_admin, send, Serve, ADMIN_TOKEN};
 
 /// Workspaces in the stack below (none exists before the first apply).
 const WORKSPACES: usize = 4;
@@ -342,11 +342,7 @@ async fn a_holder_paused_past_its_lock_starts_nothing_when_it_resumes() {
     })
     .await
     .expect("read");
-    let signal = |sig: &str, pid: u32| {
-        let ok = Command::new("kill").args([sig, &pid.to_string()]).status();
-        assert!(ok.is_ok_and(|s| s.success()), "kill {sig}");
-    };
-    signal("-STOP", paused.id());
+    send("-STOP", paused.id());
     // Past its 1.5 s lifetime: the next apply takes the lock over and finishes the stack.
     tokio::time::sleep(Duration::from_millis(1700)).await;
     let next = apply_in_background(d, &serve.url, &["--lock-timeout", "30s"]);
@@ -359,7 +355,7 @@ async fn a_holder_paused_past_its_lock_starts_nothing_when_it_resumes() {
         holder = lock_place(&c).get().await.ok().as_ref().and_then(holder_id);
         tries += 1;
     }
-    signal("-CONT", paused.id());
+    send("-CONT", paused.id());
     std::io::Read::read_to_string(&mut reader, &mut seen).expect("the rest of stdout");
     let mut p = paused.wait_with_output().expect("paused ends");
     p.stdout = seen.into_bytes();

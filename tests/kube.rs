@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::apply::{cordium, lines, summary, text};
-use crate::support::{cordium_as_admin, Serve};
+use crate::support::{cordium_as_admin, send, Serve};
 
 /// A served cluster with its simulated Kubernetes; the data dir holds `kubeconfig`, `kube.log`.
 struct Kube {
@@ -303,12 +303,6 @@ fn kubectl_get(k: &Kube) -> Option<String> {
     Some(String::from_utf8_lossy(&o.stdout).to_string())
 }
 
-/// Sends `sig` (`STOP`, `CONT`) to a child with `kill`.
-fn signal(pid: u32, sig: &str) {
-    let sent = Command::new("kill").args([&format!("-{sig}"), &pid.to_string()]).status();
-    assert!(sent.is_ok_and(|s| s.success()), "kill -{sig} {pid}");
-}
-
 /// The lines of serve's `kube.log` about the Lease, in order (`created`, `deleted`).
 fn lease_events(log: &str) -> Vec<&'static str> {
     log.lines()
@@ -335,7 +329,7 @@ fn two_applies_contend_on_the_lease_one_refused_naming_the_holder_one_waiting() 
     // The holder is held still (SIGSTOP) while the others look at its Lease: the Lease lasts
     // 2 minutes unrenewed, so it stays taken however slowly kubectl and the other applies start
     // on a loaded machine (with the holder running, its 3 s of builds raced them).
-    signal(pid, "STOP");
+    send("-STOP", pid);
     // A stock kubectl reads both kinds from serve (when it is installed here).
     // (Not installed: the binary's kube client is the check that remains.)
     if let Some(out) = kubectl_get(&k) {
@@ -352,7 +346,7 @@ fn two_applies_contend_on_the_lease_one_refused_naming_the_holder_one_waiting() 
     std::thread::sleep(Duration::from_secs(2));
     assert!(matches!(waiter.try_wait(), Ok(None)), "the waiter waits for the held lock");
     assert_eq!(lease_events(&k.log()), ["created"], "taken once so far: {}", k.log());
-    signal(pid, "CONT");
+    send("-CONT", pid);
     let first = first.wait_with_output().expect("first apply ends");
     let waited = waiter.wait_with_output().expect("the waiter ends");
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
@@ -386,9 +380,9 @@ fn an_apply_without_kubernetes_access_is_excluded_by_one_with_it_and_the_reverse
     let first = spawn_apply(&k, dir.path(), &[]);
     let pid = first.id();
     assert!(k.wait_log(&format!("{LEASE} created"), Duration::from_secs(10)), "{}", k.log());
-    signal(pid, "STOP"); // holds its locks however slowly the next apply starts
+    send("-STOP", pid); // holds its locks however slowly the next apply starts
     let refused = plain(&["--lock-timeout", "0s"]);
-    signal(pid, "CONT");
+    send("-CONT", pid);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     let why = refusal(&refused);
     assert!(why.contains("another apply holds the lock of stack `default`"), "{why}");
@@ -407,9 +401,9 @@ fn an_apply_without_kubernetes_access_is_excluded_by_one_with_it_and_the_reverse
         .expect("apply starts");
     let pid = holder.id();
     std::thread::sleep(Duration::from_secs(3));
-    signal(pid, "STOP");
+    send("-STOP", pid);
     let with_access = k.apply(dir.path(), &["--lock-timeout", "0s"]);
-    signal(pid, "CONT");
+    send("-CONT", pid);
     assert_eq!(with_access.status.code(), Some(1), "{}", text(&with_access));
     let why = refusal(&with_access);
     assert!(why.contains("another apply holds the lock of stack `default`"), "{why}");
@@ -427,8 +421,7 @@ fn a_holder_killed_with_sigkill_loses_the_lease_after_expiry_and_the_next_apply_
     let mut holder = spawn_apply(&k, dir.path(), &["--lock-ttl", "4s"]);
     assert!(k.wait_log(&format!("{LEASE} created"), Duration::from_secs(10)), "{}", k.log());
     let killed_at = Instant::now();
-    let kill = Command::new("kill").args(["-KILL", &holder.id().to_string()]).status();
-    assert!(kill.is_ok_and(|s| s.success()));
+    send("-KILL", holder.id());
     let _ = holder.wait();
     // Not taken over before it expires, although its pid is gone on this host.
     let refused = k.apply(dir.path(), &["--lock-timeout", "0s"]);
@@ -452,8 +445,7 @@ fn force_unlock_removes_the_lease_of_a_killed_holder() {
     stack(dir.path());
     let mut holder = spawn_apply(&k, dir.path(), &[]);
     assert!(k.wait_log(&format!("{LEASE} created"), Duration::from_secs(10)), "{}", k.log());
-    let kill = Command::new("kill").args(["-KILL", &holder.id().to_string()]).status();
-    assert!(kill.is_ok_and(|s| s.success()));
+    send("-KILL", holder.id());
     let _ = holder.wait();
     let refused = k.apply(dir.path(), &["--lock-timeout", "0s"]);
     let why = refusal(&refused);

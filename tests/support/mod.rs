@@ -49,6 +49,12 @@ pub fn test_cache_dir() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("cordium-test-cache-{}", std::process::id()))
 }
 
+/// Sends the signal `sig` (`-STOP`, `-CONT`, `-TERM`, `-INT`, `-KILL`) to `pid` with `kill`.
+pub fn send(sig: &str, pid: u32) {
+    let ok = Command::new("kill").args([sig, &pid.to_string()]).status();
+    assert!(ok.is_ok_and(|s| s.success()), "kill {sig} {pid}");
+}
+
 /// Adds `x-octelium-auth: <access token>` to every call.
 #[derive(Clone)]
 pub struct Auth(pub Option<MetadataValue<Ascii>>);
@@ -121,8 +127,7 @@ impl Serve {
 
     /// Sends SIGTERM and waits; whether the process exited successfully.
     pub fn terminate(mut self) -> bool {
-        let status = Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status();
-        assert!(status.is_ok_and(|s| s.success()));
+        send("-TERM", self.pid());
         self.child.wait().is_ok_and(|s| s.success())
     }
 
