@@ -493,6 +493,8 @@ impl FileLock {
             crate::live::local::create_private_dir(dir).map_err(private)?;
         }
         let began = Instant::now();
+        // Busy looks in a row that found the file empty or half written (see below).
+        let mut unreadable = 0;
         loop {
             // Readable by its owner only, like the store.
             let mut file = crate::live::local::private_file(&path, false).map_err(private)?;
@@ -516,16 +518,18 @@ impl FileLock {
                             .ok()
                             .and_then(|m| Holder::from_json(&m))
                     };
-                    let mut parsed = read(&mut file);
+                    let parsed = read(&mut file);
                     // A holder that has just taken the lock empties the file before writing
-                    // itself into it: read again for a moment before calling it unknown.
-                    for _ in 0..10 {
-                        if parsed.is_some() {
-                            break;
-                        }
+                    // itself into it, and one releasing it empties the file before unlocking:
+                    // try the lock again for a moment (it may be free by then) before calling
+                    // the holder unknown.
+                    if parsed.is_none() && unreadable < 10 {
+                        unreadable += 1;
+                        drop(file);
                         tokio::time::sleep(Duration::from_millis(20)).await;
-                        parsed = read(&mut file);
+                        continue;
                     }
+                    unreadable = 0;
                     if began.elapsed() + opts.poll > opts.wait {
                         let (holder, state) = match parsed {
                             Some(h) => (h.to_string(), h.file_state(&opts.who)),
@@ -987,6 +991,28 @@ mod tests {
         first.release().expect("release");
         let second = waiting.await.expect("joined").expect("taken after the wait");
         second.release().expect("release");
+    }
+
+    // Regression: a holder releasing its lock empties the file, then unlocks it. An apply that
+    // found the lock busy just before and read the empty file kept reading it, never tried the
+    // lock again, and refused naming "an unknown process" although the lock was free.
+    #[tokio::test]
+    async fn a_lock_released_while_its_file_is_read_is_taken_not_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("local.db");
+        let opts = LockOptions::new("s", "alice@box");
+        // The releasing holder, caught between emptying the file and unlocking it.
+        let first = FileLock::acquire(&db, &opts).await.expect("first");
+        first.file.set_len(0).expect("emptied");
+        let releasing = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(60));
+            first.release().expect("released");
+        });
+        let bob = LockOptions { who: "bob@box".into(), ..opts.clone() };
+        let taken = FileLock::acquire(&db, &bob).await;
+        releasing.join().expect("joined");
+        let taken = taken.expect("taken once released, no wait asked for");
+        taken.release().expect("release");
     }
 
     #[tokio::test]
